@@ -4,7 +4,10 @@ import { isTorkError, TorkError, TorkErrorCode, toTorkError } from './errors.js'
 
 describe('TorkError', () => {
   it('round-trips through its plain form across structured clone', () => {
-    const error = new TorkError(TorkErrorCode.METAINFO, 'bad piece length', { field: 'piece length', value: 0 });
+    const error = new TorkError(TorkErrorCode.METAINFO, 'bad piece length', {
+      field: 'piece length',
+      value: 0,
+    });
     const cloned = structuredClone(error.toPlain());
     const back = TorkError.fromPlain(cloned);
     assert.ok(back instanceof TorkError);
