@@ -1,1 +1,2 @@
-export {};
+export type { PieceSpan } from './hash-job.js';
+export { HashPool, type HashPoolOptions, type HashResult } from './hash-pool.js';

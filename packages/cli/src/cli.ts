@@ -1,0 +1,37 @@
+import { infoUsage, runInfo } from './commands/info.js';
+import { type CliIo, ExitCode, processIo } from './io.js';
+
+const usage = `tork: a BitTorrent client on worker-thread actors
+
+commands:
+  ${infoUsage.replace('usage: ', '')}
+      print a torrent's name, info-hash, sizes, trackers and files
+
+options:
+  -h, --help     this text
+  -v, --version  tork's version
+`;
+
+export const TORK_VERSION = '0.1.0';
+
+/** Runs one `tork` command line and resolves to its exit status; never throws. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<ExitCode> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'info':
+      return runInfo(rest, io);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      (command === undefined ? io.stderr : io.stdout)(usage);
+      return command === undefined ? ExitCode.BAD_INPUT : ExitCode.OK;
+    case '-v':
+    case '--version':
+      io.stdout(`tork ${TORK_VERSION}\n`);
+      return ExitCode.OK;
+    default:
+      io.stderr(`tork: unknown command '${command}'\n${usage}`);
+      return ExitCode.BAD_INPUT;
+  }
+}

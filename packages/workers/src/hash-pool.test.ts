@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HashPool } from './hash-pool.js';
+
+const sha1 = (...parts: Uint8Array[]): Buffer => {
+  const hash = createHash('sha1');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+};
+
+describe('HashPool', () => {
+  let dir: string;
+  let pool: HashPool;
+  const a = Buffer.alloc(3000, 1);
+  const b = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff));
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tork-hash-'));
+    await writeFile(join(dir, 'a'), a);
+    await writeFile(join(dir, 'b'), b);
+    pool = new HashPool({ threads: 2, piecesPerJob: 2 });
+  });
+  after(async () => {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('hashes pieces that span files and pad zeros, in parallel jobs, from compiled .js workers', async () => {
+    const pa = join(dir, 'a');
+    const pb = join(dir, 'b');
+    const pieces = [
+      [{ path: pa, offset: 0, length: 2048 }],
+      [
+        { path: pa, offset: 2048, length: 952 },
+        { path: null, offset: 0, length: 96 },
+        { path: pb, offset: 0, length: 1000 },
+      ],
+      [{ path: pb, offset: 1000, length: 2048 }],
+      [{ path: pb, offset: 3048, length: 1952 }],
+      [{ path: join(dir, 'absent'), offset: 0, length: 10 }],
+      [{ path: pb, offset: 4000, length: 2000 }],
+    ];
+    const { hashes, missing } = await pool.hashPieces(pieces);
+    assert.deepEqual(missing, [4, 5]);
+    assert.deepEqual(Buffer.from(hashes.subarray(0, 20)), sha1(a.subarray(0, 2048)));
+    assert.deepEqual(
+      Buffer.from(hashes.subarray(20, 40)),
+      sha1(a.subarray(2048), Buffer.alloc(96), b.subarray(0, 1000)),
+    );
+    assert.deepEqual(Buffer.from(hashes.subarray(40, 60)), sha1(b.subarray(1000, 3048)));
+    assert.deepEqual(Buffer.from(hashes.subarray(60, 80)), sha1(b.subarray(3048)));
+    assert.deepEqual(Buffer.from(hashes.subarray(80, 120)), Buffer.alloc(40));
+  });
+});

@@ -1,0 +1,79 @@
+import { availableParallelism } from 'node:os';
+import { TorkError, TorkErrorCode } from '@tork/core';
+import { Piscina } from 'piscina';
+import type { HashJob, HashJobResult, PieceSpan } from './hash-job.js';
+
+export interface HashPoolOptions {
+  /** Worker threads in the pool. Default: `os.availableParallelism()`. */
+  readonly threads?: number;
+  /**
+   * Pieces per job: each job is one thread hop, so batching amortises it; too large and one slow
+   * job holds up the rest. Default: 16.
+   */
+  readonly piecesPerJob?: number;
+}
+
+export interface HashResult {
+  /** 20 bytes per piece, in the order given; all zeros for a missing piece. */
+  readonly hashes: Uint8Array;
+  /** Indices (into the given list) of pieces whose data is missing or short on disk. */
+  readonly missing: readonly number[];
+}
+
+/**
+ * SHA-1 of pieces read from disk on a piscina pool: for rechecking existing data and for creating
+ * torrents. Short CPU jobs only: piscina parks idle workers (`atomics: 'sync'`), so long-lived
+ * actors live elsewhere (see DESIGN.md).
+ */
+export class HashPool {
+  readonly #pool: Piscina<HashJob, HashJobResult>;
+  readonly #piecesPerJob: number;
+
+  constructor(options: HashPoolOptions = {}) {
+    const threads = Math.max(1, options.threads ?? availableParallelism());
+    this.#piecesPerJob = Math.max(1, options.piecesPerJob ?? 16);
+    // The worker is resolved beside this compiled file, so the shipped CLI needs no TS loader.
+    this.#pool = new Piscina({
+      filename: new URL('./hash-worker.js', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: threads,
+      idleTimeout: 2_000,
+    });
+  }
+
+  get threads(): number {
+    return this.#pool.maxThreads;
+  }
+
+  /** Hashes each piece given as its spans; jobs run in parallel across the pool. */
+  async hashPieces(
+    pieces: ReadonlyArray<ReadonlyArray<PieceSpan>>,
+    signal?: AbortSignal,
+  ): Promise<HashResult> {
+    const jobs: Promise<HashJobResult>[] = [];
+    for (let first = 0; first < pieces.length; first += this.#piecesPerJob) {
+      const job: HashJob = { pieces: pieces.slice(first, first + this.#piecesPerJob) };
+      jobs.push(this.#pool.run(job, signal ? { signal } : {}));
+    }
+    let results: HashJobResult[];
+    try {
+      results = await Promise.all(jobs);
+    } catch (error) {
+      if (signal?.aborted) throw new TorkError(TorkErrorCode.ABORTED, 'hashing aborted');
+      throw new TorkError(TorkErrorCode.INTERNAL, `hash pool failed: ${(error as Error).message}`);
+    }
+    const hashes = new Uint8Array(pieces.length * 20);
+    const missing: number[] = [];
+    results.forEach((result, job) => {
+      if (!result.ok) throw TorkError.fromPlain(result.error);
+      const first = job * this.#piecesPerJob;
+      hashes.set(new Uint8Array(result.hashes), first * 20);
+      for (const index of result.missing) missing.push(first + index);
+    });
+    return { hashes, missing };
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
