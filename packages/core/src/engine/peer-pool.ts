@@ -1,0 +1,160 @@
+/** Where a peer address came from; manual peers (`--peer`) are never given up on. */
+export type PeerSource = 'manual' | 'tracker' | 'incoming';
+
+export interface PeerPoolOptions {
+  /** Most addresses remembered; the oldest idle ones are forgotten beyond it. Default: 2,000. */
+  readonly maxAddresses?: number;
+  /** First reconnect delay after a failure or disconnect, ms. Default: 2,000. */
+  readonly baseBackoffMs?: number;
+  /** Longest reconnect delay, ms. Default: 120,000. */
+  readonly maxBackoffMs?: number;
+  /** Consecutive failures after which a tracker-learnt address is dropped. Default: 6. */
+  readonly maxFailures?: number;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly host: string;
+  readonly port: number;
+  source: PeerSource;
+  state: 'idle' | 'connecting' | 'connected';
+  failures: number;
+  notBefore: number;
+  banned: boolean;
+  lastSeen: number;
+}
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function peerKey(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The addresses a torrent may connect to, with reconnect backoff and bans. Pure: the caller
+ * passes the time, so tests need no sleeps.
+ */
+export class PeerPool {
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxAddresses: number;
+  readonly #baseBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #maxFailures: number;
+
+  constructor(options: PeerPoolOptions = {}) {
+    this.#maxAddresses = options.maxAddresses ?? 2_000;
+    this.#baseBackoffMs = options.baseBackoffMs ?? 2_000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 120_000;
+    this.#maxFailures = options.maxFailures ?? 6;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds addresses; known ones are refreshed (a tracker re-listing a peer forgives old failures). */
+  add(addresses: Iterable<PeerAddress>, source: PeerSource, now: number): number {
+    let added = 0;
+    for (const { host, port } of addresses) {
+      const key = peerKey(host, port);
+      const known = this.#entries.get(key);
+      if (known) {
+        known.lastSeen = now;
+        if (source === 'manual') known.source = 'manual';
+        continue;
+      }
+      if (this.#entries.size >= this.#maxAddresses && !this.#evictOne()) break;
+      this.#entries.set(key, {
+        key,
+        host,
+        port,
+        source,
+        state: 'idle',
+        failures: 0,
+        notBefore: 0,
+        banned: false,
+        lastSeen: now,
+      });
+      added++;
+    }
+    return added;
+  }
+
+  /** Up to `max` addresses ready to dial now, marked as connecting. Fewest failures first. */
+  take(max: number, now: number): PeerAddress[] {
+    const ready: Entry[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.state === 'idle' && !entry.banned && entry.notBefore <= now) ready.push(entry);
+    }
+    ready.sort((a, b) => a.failures - b.failures);
+    return ready.slice(0, Math.max(0, max)).map((entry) => {
+      entry.state = 'connecting';
+      return { host: entry.host, port: entry.port };
+    });
+  }
+
+  connected(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.state = 'connected';
+    entry.failures = 0;
+  }
+
+  /**
+   * The connection ended. `failed` means it never became useful (refused, timed out, dropped for
+   * misbehaviour); it backs off exponentially. A clean disconnect retries after the base delay.
+   */
+  disconnected(key: string, failed: boolean, now: number): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.state = 'idle';
+    if (failed) entry.failures++;
+    const delay = Math.min(this.#maxBackoffMs, this.#baseBackoffMs * 2 ** Math.max(0, entry.failures - 1));
+    entry.notBefore = now + delay;
+    if (entry.source === 'tracker' && entry.failures >= this.#maxFailures) this.#entries.delete(key);
+  }
+
+  /** Never dial this address again for this torrent. */
+  ban(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry) {
+      entry.banned = true;
+      entry.state = 'idle';
+    }
+  }
+
+  isBanned(key: string): boolean {
+    return this.#entries.get(key)?.banned ?? false;
+  }
+
+  /** How many addresses could be dialled at some point (not banned, not connected/connecting). */
+  get candidates(): number {
+    let count = 0;
+    for (const entry of this.#entries.values()) if (entry.state === 'idle' && !entry.banned) count++;
+    return count;
+  }
+
+  /** Earliest time an idle address becomes ready, or undefined when none will. */
+  nextReadyAt(): number | undefined {
+    let next: number | undefined;
+    for (const entry of this.#entries.values()) {
+      if (entry.state === 'idle' && !entry.banned && (next === undefined || entry.notBefore < next)) {
+        next = entry.notBefore;
+      }
+    }
+    return next;
+  }
+
+  #evictOne(): boolean {
+    for (const entry of this.#entries.values()) {
+      if (entry.state === 'idle' && entry.source !== 'manual' && !entry.banned) {
+        this.#entries.delete(entry.key);
+        return true;
+      }
+    }
+    return false;
+  }
+}

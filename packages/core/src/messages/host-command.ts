@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { ActorId, Bytes, Bytes20, PieceIndex, TorrentId } from './schema-helpers.js';
+
+/**
+ * Coordinator → peer host, over the host's data MessagePort. The coordinator decides (which peer,
+ * which pieces, interest); the host acts. Batched: one port message carries `{ commands: [...] }`.
+ */
+export const HostCommand = z.discriminatedUnion('type', [
+  /** Geometry and hashes a host needs to verify pieces; sent once per host before any `connect`. */
+  z.object({
+    type: z.literal('add-torrent'),
+    torrentId: TorrentId,
+    infoHash: Bytes20,
+    /** Our peer id for this torrent. */
+    peerId: Bytes20,
+    pieceLength: z.number().int().positive(),
+    length: z.number().int().positive(),
+    /** 20 bytes per piece. */
+    pieceHashes: Bytes,
+    /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
+    have: Bytes,
+  }),
+  z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
+  /** Dial a peer and run it as a new actor. */
+  z.object({
+    type: z.literal('connect'),
+    actorId: ActorId,
+    torrentId: TorrentId,
+    host: z.string().min(1).max(255),
+    port: z.number().int().min(1).max(65535),
+  }),
+  /** Fetch these whole pieces; the actor pipelines their blocks itself (no round trip per block). */
+  z.object({ type: z.literal('assign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
+  /** Stop fetching these pieces (endgame copy won elsewhere, or rebalancing): send `cancel`s. */
+  z.object({ type: z.literal('unassign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
+  /** Whether the peer has something we need: the actor sends interested / not interested. */
+  z.object({ type: z.literal('interest'), actorId: ActorId, interested: z.boolean() }),
+  /** We verified a piece: every actor of the torrent tells its peer (`have`). */
+  z.object({ type: z.literal('have'), torrentId: TorrentId, pieces: z.array(PieceIndex).min(1) }),
+  z.object({ type: z.literal('close'), actorId: ActorId, reason: z.string() }),
+]);
+export type HostCommand = z.infer<typeof HostCommand>;
+
+export const HostCommandBatch = z.object({ commands: z.array(HostCommand) });
+export type HostCommandBatch = z.infer<typeof HostCommandBatch>;

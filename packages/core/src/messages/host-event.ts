@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { ActorId, Bytes, PieceIndex, PlainError } from './schema-helpers.js';
+
+/** Per-actor counters, sent about once a second in one `stats` event per host. */
+export const ActorStats = z.object({
+  actorId: ActorId,
+  /** Payload bytes received / sent since the connection opened. */
+  downloaded: z.number().nonnegative(),
+  uploaded: z.number().nonnegative(),
+  /** Smoothed payload rates, bytes per second. */
+  downloadRate: z.number().nonnegative(),
+  uploadRate: z.number().nonnegative(),
+  /** Block requests outstanding, and the depth the actor is aiming for. */
+  queueDepth: z.number().int().nonnegative(),
+  targetQueueDepth: z.number().int().nonnegative(),
+  /** The peer chokes us / we are interested in it / it has sent nothing for a while. */
+  peerChoking: z.boolean(),
+  amInterested: z.boolean(),
+  snubbed: z.boolean(),
+});
+export type ActorStats = z.infer<typeof ActorStats>;
+
+/**
+ * Peer host → coordinator, over the host's data MessagePort, batched as `{ events: [...] }`.
+ * `piece` carries a verified piece as a transferred ArrayBuffer: it is moved, never copied.
+ */
+export const HostEvent = z.discriminatedUnion('type', [
+  /** Handshake done (info-hash matched). */
+  z.object({
+    type: z.literal('connected'),
+    actorId: ActorId,
+    /** The remote peer id, hex. */
+    peerId: z.string().regex(/^[0-9a-f]{40}$/),
+    /** Client name decoded from the peer id (BEP 20). */
+    client: z.string().max(128),
+    fastExtension: z.boolean(),
+    extensionProtocol: z.boolean(),
+  }),
+  /** The peer's full bitfield (have-all / have-none arrive as one as well). */
+  z.object({ type: z.literal('bitfield'), actorId: ActorId, bitfield: Bytes }),
+  /** `have` messages, batched. */
+  z.object({ type: z.literal('have'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
+  /** The peer choked or unchoked us. */
+  z.object({ type: z.literal('choke'), actorId: ActorId, choked: z.boolean() }),
+  /** A piece that passed SHA-1 in the worker; `data` is exactly the piece's size. */
+  z.object({
+    type: z.literal('piece'),
+    actorId: ActorId,
+    index: PieceIndex,
+    data: z.instanceof(ArrayBuffer),
+  }),
+  /** A piece that failed SHA-1: fetch it again elsewhere; repeated failures ban the peer. */
+  z.object({ type: z.literal('hash-failed'), actorId: ActorId, index: PieceIndex }),
+  /** Assigned pieces the actor gives back (choked, stalled, peer lacks them) for reassignment. */
+  z.object({
+    type: z.literal('released'),
+    actorId: ActorId,
+    pieces: z.array(PieceIndex).min(1),
+    reason: z.string(),
+  }),
+  z.object({ type: z.literal('stats'), actors: z.array(ActorStats) }),
+  /** The connection is gone; every piece still assigned to it is free again. */
+  z.object({ type: z.literal('closed'), actorId: ActorId, error: PlainError }),
+]);
+export type HostEvent = z.infer<typeof HostEvent>;
+
+export const HostEventBatch = z.object({ events: z.array(HostEvent) });
+export type HostEventBatch = z.infer<typeof HostEventBatch>;

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/** Coordinator-assigned id of one peer connection, unique within an engine. */
+export const ActorId = z.number().int().nonnegative();
+/** A torrent is named across threads by its info-hash in lowercase hex. */
+export const TorrentId = z.string().regex(/^[0-9a-f]{40}$/);
+export const PieceIndex = z.number().int().nonnegative();
+export const Bytes = z.instanceof(Uint8Array);
+export const Bytes20 = Bytes.refine((bytes) => bytes.length === 20, { message: 'expected 20 bytes' });
+
+/** A TorkError as plain data: classes do not survive structured clone. */
+export const PlainError = z.object({
+  code: z.string().startsWith('TORK_ERR_'),
+  message: z.string(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
