@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import { findProgram, freePort, pidAlive, requireProgram, startProgram, tcpPortOpen } from './programs.js';
+
+/** A TestContext stand-in that records skips. */
+function fakeContext(): { t: TestContext; skipped: string[] } {
+  const skipped: string[] = [];
+  return {
+    t: { skip: (message?: string) => skipped.push(message ?? '') } as unknown as TestContext,
+    skipped,
+  };
+}
+
+describe('test/support/programs', () => {
+  it('finds programs on PATH', () => {
+    assert.equal(findProgram('node', process.env.PATH)?.endsWith('/node'), true);
+    assert.equal(findProgram('surely-not-a-program-tork'), undefined);
+    assert.equal(findProgram('node', ''), undefined);
+  });
+
+  it('skips for a missing program, but fails under CI=true', () => {
+    const saved = process.env.CI;
+    try {
+      delete process.env.CI;
+      const local = fakeContext();
+      assert.equal(requireProgram(local.t, 'surely-not-a-program-tork', 'tork-pkg'), undefined);
+      assert.deepEqual(local.skipped, ['surely-not-a-program-tork not installed: apt-get install tork-pkg']);
+
+      process.env.CI = 'true';
+      const ci = fakeContext();
+      assert.throws(
+        () => requireProgram(ci.t, 'surely-not-a-program-tork', 'tork-pkg'),
+        /not installed: apt-get install tork-pkg \(required when CI=true\)/,
+      );
+      assert.deepEqual(ci.skipped, []);
+      assert.equal(requireProgram(ci.t, 'node', 'nodejs')?.endsWith('/node'), true);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+    }
+  });
+
+  it('picks a port free for TCP and UDP', async () => {
+    const port = await freePort();
+    assert.ok(port > 0 && port < 65536);
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    server.close();
+  });
+
+  it('starts a program, waits until it serves, and stops it by PID', async () => {
+    const port = await freePort({ protocols: ['tcp'] });
+    // Listens only after a delay, so readiness polling is exercised; ignores SIGTERM to exercise SIGKILL.
+    const script = `process.on('SIGTERM', () => {}); setTimeout(() => require('net').createServer().listen(${port}, '127.0.0.1'), 200); console.log('hello')`;
+    const program = await startProgram(process.execPath, ['-e', script], {
+      ready: () => tcpPortOpen('127.0.0.1', port),
+      stopGraceMs: 200,
+    });
+    try {
+      assert.ok(program.running());
+      assert.ok(pidAlive(program.pid));
+      assert.match(program.output(), /hello/);
+    } finally {
+      await program.stop();
+    }
+    assert.equal(program.running(), false);
+    assert.equal(program.child.signalCode, 'SIGKILL');
+    assert.equal(pidAlive(program.pid), false);
+    await program.stop(); // idempotent
+  });
+
+  it('reports a program that exits before it is ready, with its output', async () => {
+    await assert.rejects(
+      startProgram(process.execPath, ['-e', 'console.error("bad flag"); process.exit(3)'], {
+        ready: async () => false,
+      }),
+      /exited \(code 3[\s\S]*bad flag/,
+    );
+  });
+
+  it('kills a program that is never ready', async () => {
+    await assert.rejects(
+      startProgram(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+        ready: async () => false,
+        readyTimeoutMs: 200,
+      }),
+      (error: Error) => {
+        assert.match(error.message, /not ready after 200 ms/);
+        return true;
+      },
+    );
+  });
+});
