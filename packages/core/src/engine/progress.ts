@@ -1,0 +1,54 @@
+/** What a torrent is doing; `done` means every piece is verified and on disk. */
+export type TorrentState = 'starting' | 'downloading' | 'done' | 'stopped' | 'failed';
+
+/** One peer as the coordinator sees it, for the per-peer view and `--json`. */
+export interface PeerView {
+  readonly actorId: number;
+  readonly address: string;
+  /** Client decoded from the peer id, e.g. `libtorrent 2.0.8`. */
+  readonly client: string;
+  /** The peer has every piece. */
+  readonly seed: boolean;
+  readonly downloaded: number;
+  readonly downloadRate: number;
+  readonly queueDepth: number;
+  readonly targetQueueDepth: number;
+  /** The peer chokes us. */
+  readonly peerChoking: boolean;
+  readonly snubbed: boolean;
+  /** Pieces assigned to this peer now. */
+  readonly assigned: number;
+}
+
+/** A snapshot of a torrent's progress; plain data, safe to JSON.stringify. */
+export interface TorrentProgress {
+  readonly infoHash: string;
+  readonly name: string;
+  readonly state: TorrentState;
+  /** Total size in bytes. */
+  readonly length: number;
+  readonly pieceCount: number;
+  readonly verifiedPieces: number;
+  /** Bytes of verified pieces. */
+  readonly verifiedBytes: number;
+  /** Bytes written to disk (verified pieces whose write completed). */
+  readonly writtenBytes: number;
+  /** Payload bytes received from peers, including pieces that failed their hash or were duplicates. */
+  readonly downloadedBytes: number;
+  /** Payload bytes wasted: hash failures and endgame duplicates. */
+  readonly wastedBytes: number;
+  /** Smoothed download rate over the last few seconds, bytes per second. */
+  readonly downloadRate: number;
+  /** Seconds to completion at the current rate; null when unknown. */
+  readonly etaSeconds: number | null;
+  readonly peers: {
+    readonly connected: number;
+    readonly seeds: number;
+    readonly connecting: number;
+    /** Addresses known and not banned. */
+    readonly known: number;
+    readonly banned: number;
+  };
+  readonly bytesInFlight: number;
+  readonly elapsedMs: number;
+}

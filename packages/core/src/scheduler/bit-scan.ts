@@ -1,0 +1,99 @@
+import type { Bitfield } from '../bitfield.js';
+import type { Rng } from './rng.js';
+
+/**
+ * Word-at-a-time scans over pairs of `Bitfield`s. The scheduler keeps its candidate pieces in
+ * bitsets (one per availability count), so "a piece this peer has, among the rarest" is an AND of
+ * two bitsets: 32 pieces per step instead of one lookup per piece.
+ */
+
+/**
+ * A 32-bit view of a bitfield's whole words (its last `bytes.length % 4` bytes are scanned one by
+ * one). Bit order inside a word does not matter for AND / zero tests; hits are decoded per byte,
+ * in BEP 3 order. `Bitfield` allocates its own buffer, so the view starts at offset 0.
+ */
+export function wordsOf(field: Bitfield): Uint32Array {
+  return new Uint32Array(field.bytes.buffer, field.bytes.byteOffset, field.bytes.length >>> 2);
+}
+
+const hits = new Int32Array(32);
+
+/**
+ * Scan units of a bitfield of `bytes` bytes: one per whole 32-bit word, plus one for the tail
+ * bytes when the length is not a multiple of 4. Unit `words` is the tail.
+ */
+export function unitCount(bytes: number): number {
+  return (bytes >>> 2) + (bytes % 4 === 0 ? 0 : 1);
+}
+
+/** The scan unit holding `index`. */
+export function unitOf(index: number, bytes: number): number {
+  return Math.min(index >>> 5, bytes >>> 2);
+}
+
+/**
+ * A piece set in both `a` and `b` (and accepted by `accept`, when given), or -1. The scan starts
+ * at a random word and wraps, and picks a random hit inside the first word that has any: a random
+ * tie-break among equally good pieces without shuffling anything. O(words) in the worst case.
+ *
+ * `units`, when given, lists the only scan units where `b` may have bits (see `unitOf`): a sparse
+ * peer's few non-zero words, so a scan costs its size instead of the whole field's.
+ */
+export function findCommon(
+  a: Bitfield,
+  aWords: Uint32Array,
+  b: Bitfield,
+  bWords: Uint32Array,
+  rng: Rng,
+  accept?: (index: number) => boolean,
+  units?: readonly number[],
+): number {
+  const aBytes = a.bytes;
+  const bBytes = b.bytes;
+  const words = aWords.length;
+  const total = units === undefined ? unitCount(aBytes.length) : units.length;
+  if (total === 0) return -1;
+  let at = Math.floor(rng() * total);
+  for (let step = 0; step < total; step++, at = at + 1 === total ? 0 : at + 1) {
+    const unit = units === undefined ? at : units[at]!;
+    let from: number;
+    let to: number;
+    if (unit < words) {
+      if ((aWords[unit]! & bWords[unit]!) === 0) continue;
+      from = unit * 4;
+      to = from + 4;
+    } else {
+      from = words * 4;
+      to = aBytes.length;
+    }
+    let count = 0;
+    for (let i = from; i < to; i++) {
+      let byte = aBytes[i]! & bBytes[i]!;
+      while (byte !== 0) {
+        const offset = Math.clz32(byte) - 24;
+        byte ^= 0x80 >> offset;
+        hits[count++] = i * 8 + offset;
+      }
+    }
+    if (count === 0) continue;
+    const first = Math.floor(rng() * count);
+    for (let j = 0; j < count; j++) {
+      const index = hits[(first + j) % count]!;
+      if (accept === undefined || accept(index)) return index;
+    }
+  }
+  return -1;
+}
+
+/** Calls `visit` for every set piece, in order, skipping empty bytes. */
+export function forEachSet(field: Bitfield, visit: (index: number) => void): void {
+  const bytes = field.bytes;
+  for (let i = 0; i < bytes.length; i++) {
+    let byte = bytes[i]!;
+    while (byte !== 0) {
+      const offset = Math.clz32(byte) - 24;
+      byte ^= 0x80 >> offset;
+      visit(i * 8 + offset);
+    }
+  }
+}

@@ -1,0 +1,879 @@
+import { Bitfield } from '../bitfield.js';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import { findCommon, forEachSet, unitCount, unitOf, wordsOf } from './bit-scan.js';
+import type { Rng } from './rng.js';
+
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+export const DEFAULT_INITIAL_RANDOM_PIECES = 4;
+export const DEFAULT_ENDGAME_COPIES = 2;
+export const DEFAULT_BAN_AFTER_FAILURES = 3;
+/**
+ * A peer whose pieces lie in at most this fraction of the bitfield's words is scanned through a
+ * list of its non-zero words instead of the whole field (a newcomer with a few pieces would
+ * otherwise cost a full scan of every bucket per pick).
+ */
+const SPARSE_FRACTION = 1 / 16;
+/**
+ * Released pieces looked at per pick before falling back to rarest-first. Released pieces are
+ * candidates like any other, so a bounded look only costs preference, never a piece.
+ */
+export const RETRY_SCAN_LIMIT = 256;
+
+/** Endgame: duplicate copies of the last pieces, first verified copy wins. */
+export interface EndgameOptions {
+  /**
+   * Copies of one piece in flight at once during the endgame, the original included. 1 disables
+   * duplicates. Default 2: one spare copy rescues a piece stuck on a slow or stalled peer, and at
+   * most one copy's bytes are wasted per piece.
+   */
+  copies?: number;
+  /**
+   * Bytes of duplicate copies allowed in flight on top of `maxBytesInFlight`. Duplicates have their
+   * own allowance so that an idle peer still gets endgame work when the main budget is full of
+   * pieces held by a stalled peer. At least one piece is always allowed (when no duplicate is in
+   * flight), whatever this says. Default `maxBytesInFlight / 4` (16 MiB with the default budget).
+   */
+  maxBytes?: number;
+  /**
+   * Duplicates go only to peers that hold no piece at the moment of the call: those are the ones
+   * that finished their own work first, i.e. the fast ones. A busy peer gets nothing extra.
+   * Default true.
+   */
+  idleOnly?: boolean;
+}
+
+export interface PieceSchedulerOptions {
+  pieceCount: number;
+  pieceLength: number;
+  /** Total bytes of the torrent; the last piece is `length - (pieceCount - 1) × pieceLength`. */
+  length: number;
+  /** Pieces already verified and on disk (resume). Default: none. */
+  have?: Bitfield;
+  /** Random source for tie-breaks (see `createRng`); the scheduler never calls Math.random. */
+  rng: Rng;
+  /**
+   * Global cap on bytes assigned but not yet written to disk: from `assign` until `written`
+   * (or release, hash failure, peer removal). Bounds the memory held by actors' partial pieces and
+   * by the disk writer's queue, whatever the piece size and peer count. A new piece is assigned only
+   * while the assigned-or-unwritten bytes plus one piece fit; when nothing is in flight one piece is
+   * always allowed, so the bound is `max(maxBytesInFlight, pieceLength)`, plus the endgame allowance
+   * (`endgame.maxBytes`). Default 64 MiB.
+   */
+  maxBytesInFlight?: number;
+  /**
+   * While fewer pieces than this are verified, picks are random instead of rarest-first: the
+   * rarest pieces are the slowest to get, and we need a first few complete pieces to trade.
+   * Default 4.
+   */
+  initialRandomPieces?: number;
+  endgame?: EndgameOptions;
+  /**
+   * A peer that failed the hash check on this many distinct pieces is to be banned. A peer that
+   * fails the same piece twice is banned at once (it keeps sending bad data for a piece; this also
+   * covers the case where it is the only source and would otherwise be asked again and again).
+   * Default 3.
+   */
+  banAfterFailures?: number;
+}
+
+/** Per-call options of `assign`. */
+export interface AssignOptions {
+  /**
+   * Allow endgame-style copies outside the endgame when no new piece can be assigned to this peer
+   * (the budget is full, or every piece it has is taken): copies of the oldest assignments, which
+   * are the likeliest to sit on a slow or stalled peer. For a peer the caller knows to be fast and
+   * idle; with large pieces the budget holds few pieces, and without this they can all sit on
+   * slow peers while fast ones wait. Same per-piece copy limit and byte allowance as the endgame.
+   * Default false.
+   */
+  duplicates?: boolean;
+}
+
+/** The answer to `verified`. */
+export interface VerifiedResult {
+  /**
+   * False when the copy is not wanted: the piece was already verified (another endgame copy won),
+   * or it is no longer assigned to that peer (released, peer removed). The caller drops the data.
+   */
+  accepted: boolean;
+  /** Other peers still fetching the piece: send them `unassign` (wire cancels). */
+  cancel: Array<{ peer: number; index: number }>;
+  /** Peers that had this piece as the last one we lacked: send them `not interested`. */
+  uninteresting: number[];
+}
+
+const CANDIDATE = 0;
+const ASSIGNED = 1;
+const PENDING_WRITE = 2;
+const WRITTEN = 3;
+
+interface PeerState {
+  readonly bits: Bitfield;
+  readonly words: Uint32Array;
+  /** Pieces assigned to this peer. */
+  readonly pieces: Set<number>;
+  /** Pieces it has that we have not verified: interesting while > 0. */
+  wanted: number;
+  /** Distinct pieces it sent bad data for. */
+  readonly failed: Set<number>;
+  /** Scan units (`unitOf`) where it has pieces, while it is sparse; undefined once dense. */
+  units: number[] | undefined;
+}
+
+interface Bucket {
+  readonly bits: Bitfield;
+  readonly words: Uint32Array;
+}
+
+/**
+ * Decides which whole pieces each peer actor fetches. Pure and deterministic: no timers, no I/O,
+ * randomness from the injected `rng`. Runs on the coordinator; see DESIGN.md "No round trip per
+ * block".
+ *
+ * A piece is, at any time, exactly one of:
+ * - a *candidate*: missing and assigned to nobody;
+ * - *assigned* to 1..copies peers (more than one only in the endgame);
+ * - *pending write*: verified, its bytes still counted in flight until `written`;
+ * - *written*.
+ *
+ * Candidates live in one bitset per availability count (how many connected peers have the
+ * piece). Picking the rarest piece a peer has is a scan of the lowest non-empty buckets ANDed with
+ * the peer's bitfield, 32 pieces per step, from a random start: O(pieceCount / 32) per bucket
+ * looked at in the worst case, usually a handful of words, never O(pieceCount × peers).
+ * Availability changes move one bit between two buckets: O(1).
+ */
+export class PieceScheduler {
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly length: number;
+  readonly maxBytesInFlight: number;
+  readonly initialRandomPieces: number;
+  readonly endgameCopies: number;
+  readonly endgameMaxBytes: number;
+  readonly endgameIdleOnly: boolean;
+  readonly banAfterFailures: number;
+
+  readonly #rng: Rng;
+  readonly #lastPieceSize: number;
+  readonly #state: Uint8Array;
+  readonly #availability: Uint32Array;
+  readonly #candidates: Bitfield;
+  readonly #candidateWords: Uint32Array;
+  readonly #buckets: Array<Bucket | undefined> = [];
+  /** Assigned pieces → their peers, in order of first assignment (oldest first for the endgame). */
+  readonly #assignees = new Map<number, number[]>();
+  /** Candidates that were released or failed, offered first (insertion order). */
+  readonly #retry = new Set<number>();
+  /** Missing pieces → connected peers that sent bad data for them. */
+  readonly #failedBy = new Map<number, Set<number>>();
+  readonly #peers = new Map<number, PeerState>();
+  #verifiedCount = 0;
+  #pendingWrites = 0;
+  /** Bytes of assigned (counted once per piece) and pending-write pieces. */
+  #primaryBytes = 0;
+  /** Bytes of endgame copies beyond the first. */
+  #duplicateBytes = 0;
+  /** Bytes of pending-write pieces (part of #primaryBytes). */
+  #pendingWriteBytes = 0;
+
+  constructor(options: PieceSchedulerOptions) {
+    const { pieceCount, pieceLength, length } = options;
+    if (
+      !Number.isSafeInteger(pieceLength) ||
+      pieceLength <= 0 ||
+      !Number.isSafeInteger(length) ||
+      length <= 0 ||
+      pieceCount !== Math.ceil(length / pieceLength)
+    ) {
+      throw new TorkError(TorkErrorCode.USAGE, 'piece scheduler: inconsistent torrent geometry', {
+        pieceCount,
+        pieceLength,
+        length,
+      });
+    }
+    this.pieceCount = pieceCount;
+    this.pieceLength = pieceLength;
+    this.length = length;
+    this.#lastPieceSize = length - (pieceCount - 1) * pieceLength;
+    this.#rng = options.rng;
+    this.maxBytesInFlight = positive(
+      'maxBytesInFlight',
+      options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT,
+    );
+    this.initialRandomPieces = nonNegativeInt(
+      'initialRandomPieces',
+      options.initialRandomPieces ?? DEFAULT_INITIAL_RANDOM_PIECES,
+    );
+    this.endgameCopies = nonNegativeInt('endgame.copies', options.endgame?.copies ?? DEFAULT_ENDGAME_COPIES);
+    if (this.endgameCopies < 1) throw new TorkError(TorkErrorCode.USAGE, 'endgame.copies must be at least 1');
+    this.endgameMaxBytes = positive(
+      'endgame.maxBytes',
+      options.endgame?.maxBytes ?? this.maxBytesInFlight / 4,
+    );
+    this.endgameIdleOnly = options.endgame?.idleOnly ?? true;
+    this.banAfterFailures = nonNegativeInt(
+      'banAfterFailures',
+      options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES,
+    );
+    if (this.banAfterFailures < 1) {
+      throw new TorkError(TorkErrorCode.USAGE, 'banAfterFailures must be at least 1');
+    }
+
+    const have = options.have;
+    if (have !== undefined && have.length !== pieceCount) {
+      throw new TorkError(TorkErrorCode.USAGE, `have bitfield of ${have.length} pieces for ${pieceCount}`);
+    }
+    this.#state = new Uint8Array(pieceCount);
+    this.#availability = new Uint32Array(pieceCount);
+    const missing = new Uint8Array(Math.ceil(pieceCount / 8));
+    for (let i = 0; i < missing.length; i++) missing[i] = ~(have?.bytes[i] ?? 0) & 0xff;
+    const spare = missing.length * 8 - pieceCount;
+    if (spare > 0) missing[missing.length - 1]! &= ~((1 << spare) - 1) & 0xff;
+    this.#candidates = new Bitfield(pieceCount, missing);
+    this.#candidateWords = wordsOf(this.#candidates);
+    const bucket0 = new Bitfield(pieceCount, missing);
+    this.#buckets[0] = { bits: bucket0, words: wordsOf(bucket0) };
+    if (have !== undefined) {
+      forEachSet(have, (index) => {
+        this.#state[index] = WRITTEN;
+      });
+      this.#verifiedCount = have.count;
+    }
+  }
+
+  // ---- peers ----
+
+  /** A connected peer, with its bitfield if known (else it has nothing until `peerHave`/`peerBitfield`). */
+  addPeer(peer: number, bitfield?: Bitfield): void {
+    if (this.#peers.has(peer)) {
+      throw new TorkError(TorkErrorCode.INTERNAL, `peer ${peer} added twice`, { peer });
+    }
+    const bits = new Bitfield(this.pieceCount);
+    const state: PeerState = {
+      bits,
+      words: wordsOf(bits),
+      pieces: new Set(),
+      wanted: 0,
+      failed: new Set(),
+      units: [],
+    };
+    this.#peers.set(peer, state);
+    if (bitfield !== undefined) this.peerBitfield(peer, bitfield);
+  }
+
+  /** The peer announced a piece (`have`). Ignored for unknown (already removed) peers. */
+  peerHave(peer: number, index: number): void {
+    this.#checkIndex(index);
+    const p = this.#peers.get(peer);
+    if (p === undefined || !p.bits.set(index)) return;
+    this.#gain(p, index);
+    if (p.units !== undefined) {
+      const unit = unitOf(index, p.bits.bytes.length);
+      // The unit is new when this is its only set bit: the list stays free of repeats.
+      if (this.#unitPopulation(p, unit) === 1) p.units.push(unit);
+      if (p.units.length > this.#sparseLimit) p.units = undefined;
+    }
+  }
+
+  /**
+   * Replaces the peer's bitfield (normally its first message; have-all / have-none too). Pieces it
+   * no longer claims are unassigned from it and returned (normally none): tell the actor.
+   */
+  peerBitfield(peer: number, bitfield: Bitfield): number[] {
+    if (bitfield.length !== this.pieceCount) {
+      throw new TorkError(
+        TorkErrorCode.INTERNAL,
+        `bitfield of ${bitfield.length} pieces for ${this.pieceCount}`,
+      );
+    }
+    const p = this.#peers.get(peer);
+    if (p === undefined) return [];
+    const unassigned: number[] = [];
+    const old = p.bits.bytes;
+    const next = bitfield.bytes;
+    for (let i = 0; i < old.length; i++) {
+      const before = old[i]!;
+      const after = next[i]!;
+      if (before === after) continue;
+      let added = after & ~before & 0xff;
+      let removed = before & ~after & 0xff;
+      while (added !== 0) {
+        const offset = Math.clz32(added) - 24;
+        added ^= 0x80 >> offset;
+        const index = i * 8 + offset;
+        p.bits.set(index);
+        this.#gain(p, index);
+      }
+      while (removed !== 0) {
+        const offset = Math.clz32(removed) - 24;
+        removed ^= 0x80 >> offset;
+        const index = i * 8 + offset;
+        if (p.pieces.has(index)) {
+          this.#unassignOne(index, peer, p);
+          unassigned.push(index);
+        }
+        p.bits.clear(index);
+        const failers = this.#failedBy.get(index);
+        if (failers?.delete(peer) && failers.size === 0) this.#failedBy.delete(index);
+        this.#lose(p, index);
+      }
+    }
+    this.#rebuildUnits(p);
+    return unassigned;
+  }
+
+  /** The peer is gone (closed, banned). Returns the pieces that became unassigned. */
+  removePeer(peer: number): number[] {
+    const p = this.#peers.get(peer);
+    if (p === undefined) return [];
+    const freed: number[] = [];
+    for (const index of [...p.pieces]) {
+      if (this.#unassignOne(index, peer, p)) freed.push(index);
+    }
+    forEachSet(p.bits, (index) => this.#decAvailability(index));
+    for (const [index, failers] of this.#failedBy) {
+      failers.delete(peer);
+      if (failers.size === 0) this.#failedBy.delete(index);
+    }
+    this.#peers.delete(peer);
+    return freed;
+  }
+
+  /** The peer has a piece we have not verified yet. O(1). */
+  interesting(peer: number): boolean {
+    return (this.#peers.get(peer)?.wanted ?? 0) > 0;
+  }
+
+  // ---- assignment ----
+
+  /**
+   * Up to `maxPieces` new pieces for `peer`, only pieces it has, never one it already holds:
+   * 1. pieces that were released or failed (they were picked once already; finishing them keeps
+   *    the working set small), a bounded look;
+   * 2. while fewer than `initialRandomPieces` are verified, a random piece; else the rarest
+   *    (fewest connected peers have it), ties broken at random;
+   * 3. in the endgame (no assignable piece left), or when `options.duplicates` says so and step 2
+   *    found nothing, copies of pieces other peers are fetching, oldest assignment first, up to
+   *    `endgame.copies` per piece, from the endgame allowance (to idle peers only, by default).
+   * Returns [] when the byte budget is full or nothing fits.
+   */
+  assign(peer: number, maxPieces: number, options: AssignOptions = {}): number[] {
+    const p = this.#peers.get(peer);
+    if (p === undefined) {
+      throw new TorkError(TorkErrorCode.INTERNAL, `assign to unknown peer ${peer}`, { peer });
+    }
+    const picked: number[] = [];
+    if (!(maxPieces >= 1) || p.wanted === 0) return picked;
+    const accept = this.#failedBy.size === 0 ? undefined : (index: number) => this.#acceptable(peer, index);
+    let fromBucket = 1;
+    while (picked.length < maxPieces && this.#primaryFits()) {
+      let index = this.#pickRetry(peer, p);
+      if (index < 0) {
+        if (this.#verifiedCount < this.initialRandomPieces) {
+          index = findCommon(
+            this.#candidates,
+            this.#candidateWords,
+            p.bits,
+            p.words,
+            this.#rng,
+            accept,
+            p.units,
+          );
+        } else {
+          for (; fromBucket < this.#buckets.length; fromBucket++) {
+            const bucket = this.#buckets[fromBucket];
+            if (bucket === undefined || bucket.bits.count === 0) continue;
+            index = findCommon(bucket.bits, bucket.words, p.bits, p.words, this.#rng, accept, p.units);
+            if (index >= 0) break;
+          }
+        }
+      }
+      if (index < 0) break;
+      this.#take(index, peer, p);
+      picked.push(index);
+    }
+    if (
+      picked.length === 0 &&
+      (this.inEndgame || options.duplicates === true) &&
+      !(this.endgameIdleOnly && p.pieces.size > 0)
+    ) {
+      this.#assignDuplicates(peer, p, maxPieces, picked);
+    }
+    return picked;
+  }
+
+  /**
+   * Assigned pieces the actor gave back (choked, stalled, peer lacks them). Pieces not assigned to
+   * the peer are ignored (a release can cross an unassign). Returns those that became unassigned.
+   * With `peerLacks` (the peer rejected the requests: it does not have the pieces after all), the
+   * pieces are also struck from the peer's known pieces, so they are not offered to it again
+   * until it announces them.
+   */
+  released(peer: number, pieces: readonly number[], options: { peerLacks?: boolean } = {}): number[] {
+    const p = this.#peers.get(peer);
+    const freed: number[] = [];
+    if (p === undefined) return freed;
+    for (const index of pieces) {
+      this.#checkIndex(index);
+      if (p.pieces.has(index) && this.#unassignOne(index, peer, p)) freed.push(index);
+      if (options.peerLacks === true && p.bits.clear(index)) {
+        // Its sparse scan list may keep the unit: a superset only costs a look.
+        const failers = this.#failedBy.get(index);
+        if (failers?.delete(peer) && failers.size === 0) this.#failedBy.delete(index);
+        this.#lose(p, index);
+      }
+    }
+    return freed;
+  }
+
+  /**
+   * The actor verified the piece (SHA-1 passed in the worker). The first copy wins: the piece is
+   * pending write (its bytes stay in flight until `written`) and the other peers fetching it are
+   * returned to cancel.
+   */
+  verified(index: number, byPeer: number): VerifiedResult {
+    this.#checkIndex(index);
+    const result: VerifiedResult = { accepted: false, cancel: [], uninteresting: [] };
+    const p = this.#peers.get(byPeer);
+    const holders = this.#assignees.get(index);
+    if (p === undefined || holders === undefined || !holders.includes(byPeer)) return result;
+    result.accepted = true;
+    for (const other of holders) {
+      this.#peers.get(other)?.pieces.delete(index);
+      if (other !== byPeer) result.cancel.push({ peer: other, index });
+    }
+    this.#duplicateBytes -= (holders.length - 1) * this.pieceSize(index);
+    this.#assignees.delete(index);
+    this.#state[index] = PENDING_WRITE;
+    this.#verifiedCount++;
+    this.#pendingWrites++;
+    this.#pendingWriteBytes += this.pieceSize(index);
+    this.#failedBy.delete(index);
+    for (const [id, q] of this.#peers) {
+      if (q.bits.has(index) && --q.wanted === 0) result.uninteresting.push(id);
+    }
+    return result;
+  }
+
+  /**
+   * The piece failed SHA-1 at `peer`: it is fetched again (elsewhere when another source exists).
+   * `ban` says the peer has now failed `banAfterFailures` distinct pieces, or this piece twice.
+   */
+  hashFailed(index: number, peer: number): { ban: boolean } {
+    this.#checkIndex(index);
+    const p = this.#peers.get(peer);
+    if (p === undefined) return { ban: false };
+    const repeat = p.failed.has(index);
+    p.failed.add(index);
+    if (p.pieces.has(index)) this.#unassignOne(index, peer, p);
+    if (this.#state[index]! < PENDING_WRITE && p.bits.has(index)) {
+      let failers = this.#failedBy.get(index);
+      if (failers === undefined) {
+        failers = new Set();
+        this.#failedBy.set(index, failers);
+      }
+      failers.add(peer);
+    }
+    return { ban: repeat || p.failed.size >= this.banAfterFailures };
+  }
+
+  /** The disk writer wrote a verified piece: its bytes leave the budget. */
+  written(index: number): void {
+    this.#checkIndex(index);
+    if (this.#state[index] !== PENDING_WRITE) {
+      throw new TorkError(TorkErrorCode.INTERNAL, `piece ${index} written but not pending write`, { index });
+    }
+    this.#state[index] = WRITTEN;
+    this.#pendingWrites--;
+    this.#pendingWriteBytes -= this.pieceSize(index);
+    this.#primaryBytes -= this.pieceSize(index);
+  }
+
+  /**
+   * Writing a verified piece failed: the piece is missing again and will be fetched again.
+   * Returns the peers it made interesting again (it was the only piece we lacked of theirs).
+   */
+  writeFailed(index: number): number[] {
+    this.#checkIndex(index);
+    if (this.#state[index] !== PENDING_WRITE) {
+      throw new TorkError(TorkErrorCode.INTERNAL, `piece ${index} write failed but not pending write`, {
+        index,
+      });
+    }
+    this.#pendingWrites--;
+    this.#pendingWriteBytes -= this.pieceSize(index);
+    this.#verifiedCount--;
+    this.#primaryBytes -= this.pieceSize(index);
+    this.#makeCandidate(index);
+    const interesting: number[] = [];
+    for (const [id, q] of this.#peers) {
+      if (q.bits.has(index) && q.wanted++ === 0) interesting.push(id);
+    }
+    return interesting;
+  }
+
+  // ---- queries ----
+
+  pieceSize(index: number): number {
+    return index === this.pieceCount - 1 ? this.#lastPieceSize : this.pieceLength;
+  }
+
+  /** Pieces not verified yet. */
+  get missingCount(): number {
+    return this.pieceCount - this.#verifiedCount;
+  }
+
+  /** Verified pieces (written or waiting for the disk). */
+  get verifiedCount(): number {
+    return this.#verifiedCount;
+  }
+
+  get pendingWriteCount(): number {
+    return this.#pendingWrites;
+  }
+
+  /** Every piece verified and written. */
+  get isComplete(): boolean {
+    return this.#verifiedCount === this.pieceCount && this.#pendingWrites === 0;
+  }
+
+  /**
+   * Every missing piece that any connected peer has is assigned, and some are: new work can only
+   * be duplicates. Pieces no connected peer has do not hold the endgame off.
+   */
+  get inEndgame(): boolean {
+    const unavailable = this.#buckets[0]?.bits.count ?? 0;
+    return this.#assignees.size > 0 && this.#candidates.count === unavailable;
+  }
+
+  /** Bytes assigned or verified but not yet written, endgame copies included. */
+  get bytesInFlight(): number {
+    return this.#primaryBytes + this.#duplicateBytes;
+  }
+
+  /**
+   * The part of `bytesInFlight` verified and waiting for the disk. When it is most of the budget
+   * the disk is the bottleneck, and duplicates (`AssignOptions.duplicates`) cannot help.
+   */
+  get bytesPendingWrite(): number {
+    return this.#pendingWriteBytes;
+  }
+
+  /** The part of `bytesInFlight` that is endgame copies beyond the first. */
+  get duplicateBytesInFlight(): number {
+    return this.#duplicateBytes;
+  }
+
+  /** The documented bound on `bytesInFlight`. */
+  get bytesInFlightBound(): number {
+    return (
+      Math.max(this.maxBytesInFlight, this.pieceLength) + Math.max(this.endgameMaxBytes, this.pieceLength)
+    );
+  }
+
+  /** Peers fetching the piece (a copy). */
+  assignedTo(index: number): number[] {
+    this.#checkIndex(index);
+    return [...(this.#assignees.get(index) ?? [])];
+  }
+
+  /** Pieces assigned to the peer (a copy). */
+  piecesOf(peer: number): number[] {
+    return [...(this.#peers.get(peer)?.pieces ?? [])];
+  }
+
+  /** How many pieces are assigned to the peer. */
+  heldBy(peer: number): number {
+    return this.#peers.get(peer)?.pieces.size ?? 0;
+  }
+
+  /** Connected peers that have the piece. */
+  availability(index: number): number {
+    this.#checkIndex(index);
+    return this.#availability[index]!;
+  }
+
+  isVerified(index: number): boolean {
+    this.#checkIndex(index);
+    return this.#state[index]! >= PENDING_WRITE;
+  }
+
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+
+  hasPeer(peer: number): boolean {
+    return this.#peers.has(peer);
+  }
+
+  /**
+   * Recomputes everything from scratch and throws TORK_ERR_INTERNAL on any inconsistency. For
+   * tests: O(pieceCount × peers).
+   */
+  checkInvariants(): void {
+    const fail = (message: string, details: Record<string, number> = {}): never => {
+      throw new TorkError(TorkErrorCode.INTERNAL, `scheduler invariant: ${message}`, details);
+    };
+    const availability = new Uint32Array(this.pieceCount);
+    for (const p of this.#peers.values()) forEachSet(p.bits, (index) => availability[index]!++);
+    let primary = 0;
+    let duplicate = 0;
+    let verified = 0;
+    let pending = 0;
+    let pendingBytes = 0;
+    let candidates = 0;
+    for (let index = 0; index < this.pieceCount; index++) {
+      const state = this.#state[index]!;
+      const size = this.pieceSize(index);
+      if (availability[index] !== this.#availability[index]) fail('availability', { index });
+      const isCandidate = this.#candidates.has(index);
+      if (isCandidate !== (state === CANDIDATE)) fail('candidate bit', { index, state });
+      // With the bucket sizes summing to the candidate count (checked below), this also proves
+      // that no piece sits in a second bucket or in one while not a candidate.
+      if (isCandidate && !(this.#buckets[availability[index]!]?.bits.has(index) ?? false)) {
+        fail('candidate outside its bucket', { index });
+      }
+      if (isCandidate) candidates++;
+      else if (this.#retry.has(index)) fail('retry holds a non-candidate', { index });
+      const holders = this.#assignees.get(index);
+      if ((holders !== undefined) !== (state === ASSIGNED)) fail('assignees vs state', { index, state });
+      if (holders !== undefined) {
+        if (holders.length === 0 || holders.length > this.endgameCopies) fail('copies', { index });
+        if (new Set(holders).size !== holders.length) fail('assigned twice to one peer', { index });
+        for (const peer of holders) {
+          const p = this.#peers.get(peer) ?? fail('assigned to unknown peer', { index, peer });
+          if (!p.bits.has(index)) fail('assigned to a peer that lacks it', { index, peer });
+          if (!p.pieces.has(index)) fail('peer does not list its piece', { index, peer });
+        }
+        primary += size;
+        duplicate += (holders.length - 1) * size;
+      }
+      if (state >= PENDING_WRITE) verified++;
+      if (state === PENDING_WRITE) {
+        pending++;
+        pendingBytes += size;
+        primary += size;
+      }
+      if (state >= PENDING_WRITE && this.#failedBy.has(index)) {
+        fail('failedBy on a verified piece', { index });
+      }
+    }
+    for (const [peer, p] of this.#peers) {
+      let wanted = 0;
+      forEachSet(p.bits, (index) => {
+        if (this.#state[index]! < PENDING_WRITE) wanted++;
+      });
+      if (wanted !== p.wanted) fail('wanted count', { peer });
+      for (const index of p.pieces) {
+        if (!(this.#assignees.get(index)?.includes(peer) ?? false)) {
+          fail('peer lists a piece not assigned to it', { peer, index });
+        }
+      }
+      if (p.units !== undefined) {
+        const listed = new Set(p.units);
+        if (listed.size !== p.units.length) fail('sparse units listed twice', { peer });
+        forEachSet(p.bits, (index) => {
+          if (!listed.has(unitOf(index, p.bits.bytes.length))) {
+            fail('sparse units miss a piece', { peer, index });
+          }
+        });
+      }
+    }
+    for (const [index, failers] of this.#failedBy) {
+      for (const peer of failers)
+        if (!this.#peers.get(peer)?.bits.has(index)) fail('failedBy peer', { index, peer });
+    }
+    if (candidates !== this.#candidates.count) fail('candidate count');
+    const inBuckets = this.#buckets.reduce((sum, bucket) => sum + (bucket?.bits.count ?? 0), 0);
+    if (inBuckets !== candidates) fail('bucket sizes', { inBuckets, candidates });
+    if (
+      verified !== this.#verifiedCount ||
+      pending !== this.#pendingWrites ||
+      pendingBytes !== this.#pendingWriteBytes
+    ) {
+      fail('verified counts');
+    }
+    if (primary !== this.#primaryBytes || duplicate !== this.#duplicateBytes) {
+      fail('bytes in flight', { primary, expected: this.#primaryBytes, duplicate });
+    }
+    if (primary > Math.max(this.maxBytesInFlight, this.pieceLength)) fail('budget exceeded', { primary });
+    if (duplicate > Math.max(this.endgameMaxBytes, this.pieceLength)) {
+      fail('endgame allowance exceeded', { duplicate });
+    }
+  }
+
+  // ---- internals ----
+
+  #primaryFits(): boolean {
+    // Checked with a full piece length before the pick: conservative by at most the last piece's
+    // shortfall, and it keeps `primary ≤ max(maxBytesInFlight, pieceLength)`.
+    return this.#primaryBytes === 0 || this.#primaryBytes + this.pieceLength <= this.maxBytesInFlight;
+  }
+
+  /**
+   * A peer that sent bad data for the piece is not asked again while another connected source
+   * exists (every failer has the piece, so "another source" is availability > failers).
+   */
+  #acceptable(peer: number, index: number): boolean {
+    const failers = this.#failedBy.get(index);
+    return failers === undefined || !failers.has(peer) || this.#availability[index]! <= failers.size;
+  }
+
+  #pickRetry(peer: number, p: PeerState): number {
+    if (this.#retry.size === 0) return -1;
+    let looked = 0;
+    for (const index of this.#retry) {
+      if (looked++ >= RETRY_SCAN_LIMIT) break;
+      if (p.bits.has(index) && this.#acceptable(peer, index)) return index;
+    }
+    return -1;
+  }
+
+  #assignDuplicates(peer: number, p: PeerState, maxPieces: number, picked: number[]): void {
+    // Fewest copies first, and among equals the oldest assignment (most likely stuck).
+    for (let level = 1; level < this.endgameCopies; level++) {
+      for (const [index, holders] of this.#assignees) {
+        if (picked.length >= maxPieces) return;
+        if (holders.length !== level || !p.bits.has(index) || holders.includes(peer)) continue;
+        if (this.#failedBy.get(index)?.has(peer)) continue;
+        const size = this.pieceSize(index);
+        if (this.#duplicateBytes > 0 && this.#duplicateBytes + size > this.endgameMaxBytes) return;
+        holders.push(peer);
+        p.pieces.add(index);
+        this.#duplicateBytes += size;
+        picked.push(index);
+      }
+    }
+  }
+
+  #take(index: number, peer: number, p: PeerState): void {
+    this.#candidates.clear(index);
+    this.#bucket(this.#availability[index]!).bits.clear(index);
+    this.#retry.delete(index);
+    this.#state[index] = ASSIGNED;
+    this.#assignees.set(index, [peer]);
+    p.pieces.add(index);
+    this.#primaryBytes += this.pieceSize(index);
+  }
+
+  /** Removes one holder; returns true when the piece became a candidate again. */
+  #unassignOne(index: number, peer: number, p: PeerState): boolean {
+    p.pieces.delete(index);
+    const holders = this.#assignees.get(index);
+    if (holders === undefined) return false;
+    const at = holders.indexOf(peer);
+    if (at < 0) return false;
+    holders.splice(at, 1);
+    if (holders.length > 0) {
+      this.#duplicateBytes -= this.pieceSize(index);
+      return false;
+    }
+    this.#assignees.delete(index);
+    this.#primaryBytes -= this.pieceSize(index);
+    this.#makeCandidate(index);
+    return true;
+  }
+
+  #makeCandidate(index: number): void {
+    this.#state[index] = CANDIDATE;
+    this.#candidates.set(index);
+    this.#bucket(this.#availability[index]!).bits.set(index);
+    this.#retry.add(index);
+  }
+
+  #gain(p: PeerState, index: number): void {
+    const a = this.#availability[index]!;
+    this.#availability[index] = a + 1;
+    if (this.#state[index] === CANDIDATE) {
+      this.#bucket(a).bits.clear(index);
+      this.#bucket(a + 1).bits.set(index);
+    }
+    if (this.#state[index]! < PENDING_WRITE) p.wanted++;
+  }
+
+  #lose(p: PeerState, index: number): void {
+    this.#decAvailability(index);
+    if (this.#state[index]! < PENDING_WRITE) p.wanted--;
+  }
+
+  #decAvailability(index: number): void {
+    const a = this.#availability[index]!;
+    this.#availability[index] = a - 1;
+    if (this.#state[index] === CANDIDATE) {
+      this.#bucket(a).bits.clear(index);
+      this.#bucket(a - 1).bits.set(index);
+    }
+  }
+
+  get #sparseLimit(): number {
+    return unitCount(Math.ceil(this.pieceCount / 8)) * SPARSE_FRACTION;
+  }
+
+  /** Set bits of the peer in one scan unit. */
+  #unitPopulation(p: PeerState, unit: number): number {
+    const bytes = p.bits.bytes;
+    const from = unit * 4;
+    const to = Math.min(from + 4, bytes.length);
+    let count = 0;
+    for (let i = from; i < to; i++) {
+      for (let byte = bytes[i]!; byte !== 0; byte &= byte - 1) count++;
+    }
+    return count;
+  }
+
+  #rebuildUnits(p: PeerState): void {
+    const bytes = p.bits.bytes;
+    const units: number[] = [];
+    const total = unitCount(bytes.length);
+    for (let unit = 0; unit < total; unit++) {
+      const from = unit * 4;
+      const to = Math.min(from + 4, bytes.length);
+      let any = 0;
+      for (let i = from; i < to; i++) any |= bytes[i]!;
+      if (any !== 0) {
+        units.push(unit);
+        if (units.length > this.#sparseLimit) {
+          p.units = undefined;
+          return;
+        }
+      }
+    }
+    p.units = units;
+  }
+
+  #bucket(availability: number): Bucket {
+    let bucket = this.#buckets[availability];
+    if (bucket === undefined) {
+      for (let a = this.#buckets.length; a <= availability; a++) {
+        if (this.#buckets[a] !== undefined) continue;
+        const bits = new Bitfield(this.pieceCount);
+        this.#buckets[a] = { bits, words: wordsOf(bits) };
+      }
+      bucket = this.#buckets[availability]!;
+    }
+    return bucket;
+  }
+
+  #checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
+      throw new TorkError(TorkErrorCode.OUT_OF_RANGE, `piece ${index} outside 0..${this.pieceCount - 1}`, {
+        index,
+        pieceCount: this.pieceCount,
+      });
+    }
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new TorkError(TorkErrorCode.USAGE, `${name} must be a positive number`, { [name]: value });
+  }
+  return value;
+}
+
+function nonNegativeInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TorkError(TorkErrorCode.USAGE, `${name} must be a non-negative integer`, { [name]: value });
+  }
+  return value;
+}
