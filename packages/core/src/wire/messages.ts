@@ -1,0 +1,153 @@
+/**
+ * Peer wire messages (BEP 3, BEP 5 `port`, BEP 6 fast extension, BEP 10 extended), as plain
+ * objects discriminated on `type`.
+ */
+import type { Handshake } from './handshake.js';
+
+/** Message ids on the wire. */
+export const WireMessageId = {
+  choke: 0,
+  unchoke: 1,
+  interested: 2,
+  notInterested: 3,
+  have: 4,
+  bitfield: 5,
+  request: 6,
+  piece: 7,
+  cancel: 8,
+  port: 9,
+  suggestPiece: 13,
+  haveAll: 14,
+  haveNone: 15,
+  rejectRequest: 16,
+  allowedFast: 17,
+  extended: 20,
+} as const;
+
+export type WireMessageId = (typeof WireMessageId)[keyof typeof WireMessageId];
+
+/** Block requests tork sends, and what every client serves. */
+export const BLOCK_LENGTH = 16 * 1024;
+
+/** Bytes before a piece message's block: length prefix, id, index, begin. */
+export const PIECE_HEADER_LENGTH = 13;
+
+export interface KeepAliveMessage {
+  readonly type: 'keep-alive';
+}
+export interface ChokeMessage {
+  readonly type: 'choke';
+}
+export interface UnchokeMessage {
+  readonly type: 'unchoke';
+}
+export interface InterestedMessage {
+  readonly type: 'interested';
+}
+export interface NotInterestedMessage {
+  readonly type: 'not-interested';
+}
+export interface HaveMessage {
+  readonly type: 'have';
+  readonly index: number;
+}
+export interface BitfieldMessage {
+  readonly type: 'bitfield';
+  /** BEP 3 bit order: piece 0 is the high bit of byte 0. Decoded: may be a view, see `WireDecoder`. */
+  readonly bitfield: Uint8Array;
+}
+export interface RequestMessage {
+  readonly type: 'request';
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+export interface PieceMessage {
+  readonly type: 'piece';
+  readonly index: number;
+  readonly begin: number;
+  /** Decoded: may be a view into a pushed chunk, see `WireDecoder`. */
+  readonly block: Uint8Array;
+}
+export interface CancelMessage {
+  readonly type: 'cancel';
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+/** BEP 5: the peer's DHT port. */
+export interface PortMessage {
+  readonly type: 'port';
+  readonly port: number;
+}
+/** BEP 6. */
+export interface SuggestPieceMessage {
+  readonly type: 'suggest-piece';
+  readonly index: number;
+}
+/** BEP 6. */
+export interface HaveAllMessage {
+  readonly type: 'have-all';
+}
+/** BEP 6. */
+export interface HaveNoneMessage {
+  readonly type: 'have-none';
+}
+/** BEP 6. */
+export interface RejectRequestMessage {
+  readonly type: 'reject-request';
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+/** BEP 6. */
+export interface AllowedFastMessage {
+  readonly type: 'allowed-fast';
+  readonly index: number;
+}
+/** BEP 10: `extId` 0 is the extended handshake, others are ids the receiver assigned. */
+export interface ExtendedMessage {
+  readonly type: 'extended';
+  readonly extId: number;
+  /** Decoded: may be a view into a pushed chunk, see `WireDecoder`. */
+  readonly payload: Uint8Array;
+}
+
+/** Every message tork can encode and decode. */
+export type PeerMessage =
+  | KeepAliveMessage
+  | ChokeMessage
+  | UnchokeMessage
+  | InterestedMessage
+  | NotInterestedMessage
+  | HaveMessage
+  | BitfieldMessage
+  | RequestMessage
+  | PieceMessage
+  | CancelMessage
+  | PortMessage
+  | SuggestPieceMessage
+  | HaveAllMessage
+  | HaveNoneMessage
+  | RejectRequestMessage
+  | AllowedFastMessage
+  | ExtendedMessage;
+
+/** The peer's handshake, first out of a decoder made with `expectHandshake`. */
+export interface HandshakeMessage extends Handshake {
+  readonly type: 'handshake';
+}
+
+/**
+ * A message with an id tork does not know. BEP 3 says to ignore these: the decoder skips the
+ * payload without buffering it and reports only its id and length.
+ */
+export interface UnknownMessage {
+  readonly type: 'unknown';
+  readonly id: number;
+  /** Length of the payload after the id byte. */
+  readonly length: number;
+}
+
+/** Everything a `WireDecoder` yields. */
+export type WireMessage = HandshakeMessage | PeerMessage | UnknownMessage;
