@@ -4,3 +4,34 @@ export { Bitfield } from './bitfield.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export * from './messages/index.js';
 export * from './tracker/index.js';
+export * from './wire/index.js';
+export {
+  type AssignOptions,
+  DEFAULT_BAN_AFTER_FAILURES,
+  DEFAULT_ENDGAME_COPIES,
+  DEFAULT_INITIAL_RANDOM_PIECES,
+  DEFAULT_MAX_BYTES_IN_FLIGHT,
+  type EndgameOptions,
+  PieceScheduler,
+  type PieceSchedulerOptions,
+  type VerifiedResult,
+} from './scheduler/piece-scheduler.js';
+export { piecesForRate, type PiecesForRateOptions } from './scheduler/pieces-for-rate.js';
+export { createRng, type Rng, randomInt } from './scheduler/rng.js';
+export { EventQueue } from './scheduler/event-queue.js';
+export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
+export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
+export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
+export type { TorrentEventMap } from './engine/torrent-events.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export { Torrent, type TorrentMeta, type TorrentOptions } from './engine/torrent.js';
+export {
+  DEFAULT_MAX_CONCURRENT_WRITES,
+  DEFAULT_MAX_OPEN_FILES,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DiskWriter,
+  type DiskWriterOptions,
+} from './disk/disk-writer.js';
+export type { DiskFile, DiskLayout } from './disk/disk-layout.js';
+export type { DiskFileHandle, DiskFs, DiskStats } from './disk/disk-fs.js';
+export { nodeDiskFs } from './disk/disk-fs.js';
