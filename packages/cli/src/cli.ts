@@ -1,9 +1,13 @@
+import { downloadUsage, runDownload } from './commands/download.js';
 import { infoUsage, runInfo } from './commands/info.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
 
 const usage = `tork: a BitTorrent client on worker-thread actors
 
 commands:
+  ${downloadUsage.replace('usage: ', '')}
+      download a torrent into DIR, verifying every piece; exit status 0 only when complete
+      --peers shows the per-peer view (press p to toggle on a terminal); --json prints NDJSON events
   ${infoUsage.replace('usage: ', '')}
       print a torrent's name, info-hash, sizes, trackers and files
 
@@ -20,6 +24,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   switch (command) {
     case 'info':
       return runInfo(rest, io);
+    case 'download':
+      return runDownload(rest, io);
     case undefined:
     case '-h':
     case '--help':

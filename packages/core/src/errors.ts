@@ -76,8 +76,11 @@ export class TorkError extends Error {
     this.details = details;
   }
 
+  /** Plain data; `undefined` details are dropped (they do not survive JSON and fail the thread schemas). */
   toPlain(): PlainTorkError {
-    return { code: this.code, message: this.message, details: { ...this.details } };
+    const details: Record<string, string | number | boolean | null> = {};
+    for (const [key, value] of Object.entries(this.details)) if (value !== undefined) details[key] = value;
+    return { code: this.code, message: this.message, details };
   }
 
   /** Rebuilds a TorkError from its plain form; an unknown code becomes TORK_ERR_INTERNAL. */

@@ -1,10 +1,26 @@
-export * from './errors.js';
 export * from './bencode/index.js';
 export { Bitfield } from './bitfield.js';
+export type { DiskFileHandle, DiskFs, DiskStats } from './disk/disk-fs.js';
+export { nodeDiskFs } from './disk/disk-fs.js';
+export type { DiskFile, DiskLayout } from './disk/disk-layout.js';
+export {
+  DEFAULT_MAX_CONCURRENT_WRITES,
+  DEFAULT_MAX_OPEN_FILES,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DiskWriter,
+  type DiskWriterOptions,
+} from './disk/disk-writer.js';
 export type { ActorSystem } from './engine/actor-system.js';
+export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
+export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
+export { Torrent, type TorrentMeta, type TorrentOptions } from './engine/torrent.js';
+export type { TorrentEventMap } from './engine/torrent-events.js';
+export * from './errors.js';
 export * from './messages/index.js';
-export * from './tracker/index.js';
-export * from './wire/index.js';
+export * from './metainfo/index.js';
+export { EventQueue } from './scheduler/event-queue.js';
 export {
   type AssignOptions,
   DEFAULT_BAN_AFTER_FAILURES,
@@ -16,22 +32,7 @@ export {
   type PieceSchedulerOptions,
   type VerifiedResult,
 } from './scheduler/piece-scheduler.js';
-export { piecesForRate, type PiecesForRateOptions } from './scheduler/pieces-for-rate.js';
+export { type PiecesForRateOptions, piecesForRate } from './scheduler/pieces-for-rate.js';
 export { createRng, type Rng, randomInt } from './scheduler/rng.js';
-export { EventQueue } from './scheduler/event-queue.js';
-export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
-export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
-export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
-export type { TorrentEventMap } from './engine/torrent-events.js';
-export { Engine, type EngineOptions } from './engine/engine.js';
-export { Torrent, type TorrentMeta, type TorrentOptions } from './engine/torrent.js';
-export {
-  DEFAULT_MAX_CONCURRENT_WRITES,
-  DEFAULT_MAX_OPEN_FILES,
-  DEFAULT_MAX_QUEUED_BYTES,
-  DiskWriter,
-  type DiskWriterOptions,
-} from './disk/disk-writer.js';
-export type { DiskFile, DiskLayout } from './disk/disk-layout.js';
-export type { DiskFileHandle, DiskFs, DiskStats } from './disk/disk-fs.js';
-export { nodeDiskFs } from './disk/disk-fs.js';
+export * from './tracker/index.js';
+export * from './wire/index.js';

@@ -1,5 +1,5 @@
 import { TorkError, TorkErrorCode, toTorkError } from '../errors.js';
-import { type TrackerClientOptions, createTrackerClient } from '../tracker/create-tracker-client.js';
+import { createTrackerClient, type TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import { TierList } from '../tracker/tier-list.js';
 import type { AnnounceEvent, AnnounceResponse, PeerAddress } from '../tracker/types.js';
 

@@ -5,7 +5,10 @@ export const ActorId = z.number().int().nonnegative();
 /** A torrent is named across threads by its info-hash in lowercase hex. */
 export const TorrentId = z.string().regex(/^[0-9a-f]{40}$/);
 export const PieceIndex = z.number().int().nonnegative();
-export const Bytes = z.instanceof(Uint8Array);
+/** Any Uint8Array (typed loosely: a transferred or cloned view may sit on any ArrayBuffer). */
+export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, {
+  message: 'expected a Uint8Array',
+});
 export const Bytes20 = Bytes.refine((bytes) => bytes.length === 20, { message: 'expected 20 bytes' });
 
 /** A TorkError as plain data: classes do not survive structured clone. */

@@ -59,7 +59,13 @@ export type {
   WireMessage,
 } from './messages.js';
 export { BLOCK_LENGTH, PIECE_HEADER_LENGTH, WireMessageId } from './messages.js';
-export { describePeerId, generatePeerId, PEER_ID_LENGTH, type PeerIdOptions, TORK_PEER_ID_PREFIX } from './peer-id.js';
+export {
+  describePeerId,
+  generatePeerId,
+  PEER_ID_LENGTH,
+  type PeerIdOptions,
+  TORK_PEER_ID_PREFIX,
+} from './peer-id.js';
 export {
   DEFAULT_RESERVED_FLAGS,
   decodeReserved,

@@ -1,0 +1,22 @@
+import type { PlainTorkError } from '../errors.js';
+import type { TorrentProgress } from './progress.js';
+
+/** What a Torrent reports, as typed events (also the `--json` event stream of the CLI). */
+export interface TorrentEventMap {
+  /** Files are ready and peers are being sought. */
+  started: [{ infoHash: string; name: string; length: number; pieceCount: number; outDir: string }];
+  'peer-connected': [{ actorId: number; address: string; client: string; peerId: string }];
+  'peer-disconnected': [{ actorId: number; address: string; reason: PlainTorkError; banned: boolean }];
+  /** Pieces verified since the last such event (batched about once a second). */
+  'pieces-verified': [{ pieces: number[]; verifiedPieces: number; pieceCount: number }];
+  /** About once a second. */
+  progress: [TorrentProgress];
+  /** A tracker answered with peers. */
+  'tracker-peers': [{ url: string; peers: number }];
+  /** Every tracker failed this time; the torrent goes on with other peer sources and retries. */
+  'tracker-error': [{ error: PlainTorkError }];
+  /** Every piece is verified and written. */
+  done: [TorrentProgress];
+  /** A fatal error: the torrent stopped (disk failure, …). */
+  error: [{ error: PlainTorkError }];
+}

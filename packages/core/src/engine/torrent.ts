@@ -1,0 +1,643 @@
+import { EventEmitter } from 'node:events';
+import { Bitfield } from '../bitfield.js';
+import type { DiskLayout } from '../disk/disk-layout.js';
+import { DiskWriter } from '../disk/disk-writer.js';
+import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../errors.js';
+import type { HostCommand } from '../messages/host-command.js';
+import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import { PieceScheduler } from '../scheduler/piece-scheduler.js';
+import { piecesForRate } from '../scheduler/pieces-for-rate.js';
+import { createRng, type Rng } from '../scheduler/rng.js';
+import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
+import type { PeerAddress } from '../tracker/types.js';
+import type { ActorSystem } from './actor-system.js';
+import { Announcer } from './announcer.js';
+import { PeerPool, peerKey } from './peer-pool.js';
+import type { PeerView, TorrentProgress, TorrentState } from './progress.js';
+import type { TorrentEventMap } from './torrent-events.js';
+
+/** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
+export interface TorrentMeta extends DiskLayout {
+  readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
+  readonly pieceCount: number;
+  /** 20 bytes per piece. */
+  readonly pieceHashes: Uint8Array;
+  /** BEP 12 tiers. */
+  readonly announce: readonly (readonly string[])[];
+}
+
+export interface TorrentOptions {
+  readonly meta: TorrentMeta;
+  /** Output directory; multi-file torrents land in `<outDir>/<name>/…`. */
+  readonly outDir: string;
+  /** Peers given by hand (`--peer`): dialled first and never given up on. Default: none. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the torrent's trackers. Default: true. */
+  readonly useTrackers?: boolean;
+  /** Most peer connections (connected and connecting). Default: 80. */
+  readonly maxPeers?: number;
+  /** Most connection attempts under way at once. Default: 24. */
+  readonly maxConnecting?: number;
+  /** Global cap on bytes assigned but not yet written. Default: 64 MiB (see PieceScheduler). */
+  readonly maxBytesInFlight?: number;
+  /** Disk write queue cap before assignment pauses. Default: 64 MiB (see DiskWriter). */
+  readonly maxQueuedWriteBytes?: number;
+  /** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. Default: 60. */
+  readonly uselessAfterSeconds?: number;
+  /** Tracker client options. Default: see Announcer. */
+  readonly trackerClients?: TrackerClientOptions;
+  /** Seed for tie-breaks. Default: random. */
+  readonly seed?: number;
+  /** Coordinator tick (progress events, connection management), ms. Default: 1,000. */
+  readonly tickMs?: number;
+}
+
+/** Wiring the Engine provides. */
+export interface TorrentContext {
+  readonly actors: ActorSystem;
+  readonly peerId: Uint8Array;
+  /** The port we announce. */
+  readonly port: number;
+  readonly nextActorId: () => number;
+  readonly register: (actorId: number, torrent: Torrent) => void;
+  readonly unregister: (actorId: number) => void;
+}
+
+interface PeerRecord {
+  readonly actorId: number;
+  readonly key: string;
+  readonly host: string;
+  readonly port: number;
+  readonly openedAt: number;
+  connected: boolean;
+  client: string;
+  peerChoking: boolean;
+  amInterested: boolean;
+  seed: boolean;
+  stats: ActorStats | undefined;
+  /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
+  usefulAt: number;
+  piecesReceived: number;
+  closing: boolean;
+}
+
+/**
+ * One torrent on the coordinator: owns its piece state (through the PieceScheduler), its disk
+ * writer, its trackers and its peer connections. Sees peers only through the ActorSystem.
+ */
+export class Torrent extends EventEmitter<TorrentEventMap> {
+  readonly meta: TorrentMeta;
+  readonly outDir: string;
+  readonly #options: TorrentOptions;
+  readonly #ctx: TorrentContext;
+  readonly #scheduler: PieceScheduler;
+  readonly #pool: PeerPool;
+  readonly #announcer: Announcer | undefined;
+  readonly #peers = new Map<number, PeerRecord>();
+  readonly #rng: Rng;
+  #disk: DiskWriter | undefined;
+  #state: TorrentState = 'starting';
+  #tick: NodeJS.Timeout | undefined;
+  #startedAt = Date.now();
+  #outbox: HostCommand[] = [];
+  #flushScheduled = false;
+  #verifiedBatch: number[] = [];
+  #haveBatch: number[] = [];
+  #verifiedBytes = 0;
+  #writtenBytes = 0;
+  #wastedBytes = 0;
+  #closedDownloaded = 0;
+  #banned = 0;
+  #waitingForDrain = false;
+  #done: Promise<TorrentProgress>;
+  #resolveDone!: (progress: TorrentProgress) => void;
+  #rejectDone!: (error: TorkError) => void;
+
+  constructor(options: TorrentOptions, ctx: TorrentContext) {
+    super();
+    this.meta = options.meta;
+    this.outDir = options.outDir;
+    this.#options = options;
+    this.#ctx = ctx;
+    this.#rng = createRng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.#scheduler = new PieceScheduler({
+      pieceCount: this.meta.pieceCount,
+      pieceLength: this.meta.pieceLength,
+      length: this.meta.length,
+      rng: this.#rng,
+      ...(options.maxBytesInFlight !== undefined ? { maxBytesInFlight: options.maxBytesInFlight } : {}),
+    });
+    this.#pool = new PeerPool();
+    if (options.useTrackers !== false && this.meta.announce.length > 0) {
+      this.#announcer = new Announcer({
+        tiers: this.meta.announce,
+        infoHash: this.meta.infoHash,
+        peerId: ctx.peerId,
+        port: ctx.port,
+        totals: () => ({
+          uploaded: 0,
+          downloaded: this.#downloadedBytes(),
+          left: this.meta.length - this.#verifiedBytes,
+        }),
+        onPeers: (peers, url) => {
+          this.#pool.add(peers, 'tracker', Date.now());
+          this.emit('tracker-peers', { url, peers: peers.length });
+          this.#connectMore();
+        },
+        onError: (error) => this.emit('tracker-error', { error: error.toPlain() }),
+        ...(options.trackerClients ? { clients: options.trackerClients } : {}),
+      });
+    }
+    this.#done = new Promise((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    // A caller that only listens to events must not get an unhandled rejection.
+    this.#done.catch(() => {});
+  }
+
+  get state(): TorrentState {
+    return this.#state;
+  }
+
+  /** Resolves with the final progress when every piece is verified and written; rejects on a fatal error. */
+  whenDone(): Promise<TorrentProgress> {
+    return this.#done;
+  }
+
+  /** Creates the files, then finds and dials peers. */
+  async start(): Promise<void> {
+    if (this.#state !== 'starting') return;
+    try {
+      this.#disk = await DiskWriter.open({
+        root: this.outDir,
+        layout: this.meta,
+        ...(this.#options.maxQueuedWriteBytes !== undefined
+          ? { maxQueuedBytes: this.#options.maxQueuedWriteBytes }
+          : {}),
+      });
+    } catch (error) {
+      this.#fail(toTorkError(error, TorkErrorCode.IO));
+      throw toTorkError(error, TorkErrorCode.IO);
+    }
+    this.#state = 'downloading';
+    this.#startedAt = Date.now();
+    this.#send({
+      type: 'add-torrent',
+      torrentId: this.meta.infoHashHex,
+      infoHash: this.meta.infoHash,
+      peerId: this.#ctx.peerId,
+      pieceLength: this.meta.pieceLength,
+      length: this.meta.length,
+      pieceHashes: this.meta.pieceHashes,
+      have: new Bitfield(this.meta.pieceCount).bytes,
+    });
+    this.emit('started', {
+      infoHash: this.meta.infoHashHex,
+      name: this.meta.name,
+      length: this.meta.length,
+      pieceCount: this.meta.pieceCount,
+      outDir: this.outDir,
+    });
+    if (this.#options.peers) this.#pool.add(this.#options.peers, 'manual', Date.now());
+    this.#announcer?.start();
+    if (!this.#announcer && (this.#options.peers?.length ?? 0) === 0) {
+      this.#fail(
+        new TorkError(
+          TorkErrorCode.USAGE,
+          'no peer source: the torrent has no trackers and no --peer was given',
+        ),
+      );
+      return;
+    }
+    this.#connectMore();
+    this.#tick = setInterval(() => this.#onTick(), this.#options.tickMs ?? 1_000);
+  }
+
+  /** Stops cleanly: closes every connection, announces `stopped`, flushes and closes files. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    const wasRunning = this.#state === 'downloading';
+    if (this.#state !== 'done' && this.#state !== 'failed') this.#state = 'stopped';
+    clearInterval(this.#tick);
+    for (const peer of this.#peers.values()) this.#closePeer(peer, 'torrent stopped');
+    this.#send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
+    this.#flush();
+    await this.#announcer?.stop();
+    try {
+      await this.#disk?.close();
+    } catch {
+      // The disk error, if any, was already reported as fatal.
+    }
+    if (wasRunning)
+      this.#rejectDone(new TorkError(TorkErrorCode.ABORTED, 'download stopped before completion'));
+  }
+
+  progress(): TorrentProgress {
+    let connected = 0;
+    let seeds = 0;
+    let connecting = 0;
+    let rate = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.connected) {
+        connected++;
+        if (peer.seed) seeds++;
+      } else connecting++;
+      rate += peer.stats?.downloadRate ?? 0;
+    }
+    const left = this.meta.length - this.#verifiedBytes;
+    return {
+      infoHash: this.meta.infoHashHex,
+      name: this.meta.name,
+      state: this.#state,
+      length: this.meta.length,
+      pieceCount: this.meta.pieceCount,
+      verifiedPieces: this.#scheduler.verifiedCount,
+      verifiedBytes: this.#verifiedBytes,
+      writtenBytes: this.#writtenBytes,
+      downloadedBytes: this.#downloadedBytes(),
+      wastedBytes: this.#wastedBytes,
+      downloadRate: rate,
+      etaSeconds: left === 0 ? 0 : rate > 0 ? left / rate : null,
+      peers: { connected, seeds, connecting, known: this.#pool.candidates, banned: this.#banned },
+      bytesInFlight: this.#scheduler.bytesInFlight,
+      elapsedMs: Date.now() - this.#startedAt,
+    };
+  }
+
+  /** The per-peer view, fastest first. */
+  peerViews(): PeerView[] {
+    const views: PeerView[] = [];
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected) continue;
+      views.push({
+        actorId: peer.actorId,
+        address: peer.key,
+        client: peer.client,
+        seed: peer.seed,
+        downloaded: peer.stats?.downloaded ?? 0,
+        downloadRate: peer.stats?.downloadRate ?? 0,
+        queueDepth: peer.stats?.queueDepth ?? 0,
+        targetQueueDepth: peer.stats?.targetQueueDepth ?? 0,
+        peerChoking: peer.peerChoking,
+        snubbed: peer.stats?.snubbed ?? false,
+        assigned: this.#scheduler.heldBy(peer.actorId),
+      });
+    }
+    return views.sort((a, b) => b.downloadRate - a.downloadRate);
+  }
+
+  /** Progress snapshots about once a second until the torrent is done, stopped or failed. */
+  async *progressUpdates(): AsyncGenerator<TorrentProgress> {
+    const queue: TorrentProgress[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    const onProgress = (progress: TorrentProgress) => {
+      queue.push(progress);
+      wake?.();
+    };
+    const onEnd = () => {
+      finished = true;
+      wake?.();
+    };
+    this.on('progress', onProgress);
+    this.#done.then(onEnd, onEnd);
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next) yield next;
+        else if (finished) return;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      this.off('progress', onProgress);
+    }
+  }
+
+  /** @internal Events from this torrent's actors, routed by the Engine. */
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+    const peer = this.#peers.get(event.actorId);
+    if (!peer) return;
+    const now = Date.now();
+    switch (event.type) {
+      case 'connected': {
+        peer.connected = true;
+        peer.client = event.client;
+        this.#pool.connected(peer.key);
+        this.#scheduler.addPeer(peer.actorId);
+        this.emit('peer-connected', {
+          actorId: peer.actorId,
+          address: peer.key,
+          client: event.client,
+          peerId: event.peerId,
+        });
+        break;
+      }
+      case 'bitfield': {
+        let field: Bitfield;
+        try {
+          field = new Bitfield(this.meta.pieceCount, event.bitfield);
+        } catch (error) {
+          this.#closePeer(peer, toTorkError(error).message);
+          return;
+        }
+        this.#scheduler.peerBitfield(peer.actorId, field);
+        peer.seed = field.complete;
+        this.#updateInterest(peer);
+        this.#fill(peer);
+        break;
+      }
+      case 'have': {
+        for (const index of event.pieces) {
+          if (index >= this.meta.pieceCount) {
+            this.#closePeer(peer, `have for piece ${index} beyond ${this.meta.pieceCount}`);
+            return;
+          }
+          this.#scheduler.peerHave(peer.actorId, index);
+        }
+        this.#updateInterest(peer);
+        this.#fill(peer);
+        break;
+      }
+      case 'choke': {
+        peer.peerChoking = event.choked;
+        if (!event.choked && peer.amInterested) peer.usefulAt = now;
+        this.#fill(peer);
+        break;
+      }
+      case 'piece':
+        this.#onPiece(peer, event.index, event.data);
+        break;
+      case 'hash-failed': {
+        this.#wastedBytes += this.#scheduler.pieceSize(event.index);
+        const { ban } = this.#scheduler.hashFailed(event.index, peer.actorId);
+        if (ban) {
+          this.#pool.ban(peer.key);
+          this.#banned++;
+          this.#closePeer(peer, `banned: sent data that failed the hash check`);
+        } else this.#fill(peer);
+        this.#fillAll();
+        break;
+      }
+      case 'released': {
+        this.#scheduler.released(peer.actorId, event.pieces, {
+          peerLacks: event.reason === 'peer lacks piece',
+        });
+        this.#fillAll();
+        break;
+      }
+      case 'closed':
+        this.#onClosed(peer, TorkError.fromPlain(event.error).toPlain());
+        break;
+    }
+  }
+
+  /** @internal Per-actor counters from a host's `stats` event. */
+  handleStats(stats: ActorStats): void {
+    const peer = this.#peers.get(stats.actorId);
+    if (peer) peer.stats = stats;
+  }
+
+  #onPiece(peer: PeerRecord, index: number, data: ArrayBuffer): void {
+    const size = this.#scheduler.pieceSize(index);
+    if (data.byteLength !== size) {
+      this.#closePeer(peer, `piece ${index} of ${data.byteLength} bytes, expected ${size}`);
+      return;
+    }
+    const result = this.#scheduler.verified(index, peer.actorId);
+    if (!result.accepted) {
+      this.#wastedBytes += size;
+      return;
+    }
+    peer.piecesReceived++;
+    peer.usefulAt = Date.now();
+    this.#verifiedBytes += size;
+    this.#verifiedBatch.push(index);
+    this.#haveBatch.push(index);
+    for (const { peer: other, index: piece } of result.cancel) {
+      this.#send({ type: 'unassign', actorId: other, pieces: [piece] });
+    }
+    for (const actorId of result.uninteresting) {
+      const other = this.#peers.get(actorId);
+      if (other) this.#updateInterest(other);
+    }
+    const disk = this.#disk!;
+    disk.write(index, new Uint8Array(data)).then(
+      () => {
+        this.#scheduler.written(index);
+        this.#writtenBytes += size;
+        if (this.#scheduler.isComplete) this.#complete();
+        else if (this.#waitingForDrain && !disk.needsDrain) {
+          this.#waitingForDrain = false;
+          this.#fillAll();
+        } else this.#fillAll();
+      },
+      (error: unknown) => this.#fail(toTorkError(error, TorkErrorCode.IO)),
+    );
+    this.#fill(peer);
+  }
+
+  #onClosed(peer: PeerRecord, error: PlainTorkError): void {
+    this.#peers.delete(peer.actorId);
+    this.#ctx.unregister(peer.actorId);
+    this.#closedDownloaded += peer.stats?.downloaded ?? 0;
+    if (this.#scheduler.hasPeer(peer.actorId)) this.#scheduler.removePeer(peer.actorId);
+    const banned = this.#pool.isBanned(peer.key);
+    this.#pool.disconnected(peer.key, peer.piecesReceived === 0, Date.now());
+    this.emit('peer-disconnected', { actorId: peer.actorId, address: peer.key, reason: error, banned });
+    if (this.#state === 'downloading') {
+      this.#connectMore();
+      this.#fillAll();
+    }
+  }
+
+  #updateInterest(peer: PeerRecord): void {
+    if (!peer.connected || peer.closing) return;
+    const interested = this.#state === 'downloading' && this.#scheduler.interesting(peer.actorId);
+    if (interested === peer.amInterested) return;
+    peer.amInterested = interested;
+    if (interested) peer.usefulAt = Math.max(peer.usefulAt, Date.now());
+    this.#send({ type: 'interest', actorId: peer.actorId, interested });
+  }
+
+  /** Tops up one peer's assigned pieces to what its rate can fetch in ~3 s. */
+  #fill(peer: PeerRecord, medianRate = 0): void {
+    if (this.#state !== 'downloading' || !peer.connected || peer.closing) return;
+    if (peer.peerChoking || !peer.amInterested) return;
+    const disk = this.#disk;
+    if (disk?.needsDrain) {
+      // Backpressure: the disk is behind; assignment resumes when a write completes.
+      this.#waitingForDrain = true;
+      return;
+    }
+    const rate = peer.stats?.downloadRate ?? 0;
+    const held = this.#scheduler.heldBy(peer.actorId);
+    const want = piecesForRate(rate, this.meta.pieceLength) - held;
+    if (want <= 0) return;
+    // Endgame copies only to peers that have proven fast: an unmeasured or snubbed peer holding
+    // the last copy of a piece is how a download stalls at 99 %.
+    const measured = rate > 0 && !(peer.stats?.snubbed ?? false);
+    if (this.#scheduler.inEndgame && !measured) return;
+    const duplicates =
+      measured &&
+      held === 0 &&
+      medianRate > 0 &&
+      rate >= 8 * medianRate &&
+      this.#scheduler.bytesPendingWrite < this.#scheduler.bytesInFlightBound / 2;
+    const pieces = this.#scheduler.assign(peer.actorId, want, { duplicates });
+    if (pieces.length > 0) this.#send({ type: 'assign', actorId: peer.actorId, pieces });
+  }
+
+  /** Unmeasured peers first (they must get work to be measured), then the fastest. */
+  #fillAll(): void {
+    if (this.#state !== 'downloading') return;
+    const peers = [...this.#peers.values()].filter(
+      (peer) => peer.connected && !peer.peerChoking && peer.amInterested,
+    );
+    const rates = peers.map((peer) => peer.stats?.downloadRate ?? 0).filter((rate) => rate > 0);
+    rates.sort((a, b) => a - b);
+    const median = rates.length > 0 ? rates[Math.floor(rates.length / 2)]! : 0;
+    peers.sort((a, b) => (a.stats?.downloadRate ?? 0) - (b.stats?.downloadRate ?? 0));
+    const unmeasured = peers.filter((peer) => !(peer.stats?.downloadRate ?? 0));
+    const measured = peers.filter((peer) => (peer.stats?.downloadRate ?? 0) > 0).reverse();
+    for (const peer of [...unmeasured, ...measured]) this.#fill(peer, median);
+  }
+
+  #connectMore(): void {
+    if (this.#state !== 'downloading') return;
+    const maxPeers = this.#options.maxPeers ?? 80;
+    const maxConnecting = this.#options.maxConnecting ?? 24;
+    let connecting = 0;
+    for (const peer of this.#peers.values()) if (!peer.connected) connecting++;
+    const room = Math.min(maxPeers - this.#peers.size, maxConnecting - connecting);
+    if (room <= 0) return;
+    const now = Date.now();
+    for (const address of this.#pool.take(room, now)) {
+      const actorId = this.#ctx.nextActorId();
+      const record: PeerRecord = {
+        actorId,
+        key: peerKey(address.host, address.port),
+        host: address.host,
+        port: address.port,
+        openedAt: now,
+        connected: false,
+        client: '',
+        peerChoking: true,
+        amInterested: false,
+        seed: false,
+        stats: undefined,
+        usefulAt: now,
+        piecesReceived: 0,
+        closing: false,
+      };
+      this.#peers.set(actorId, record);
+      this.#ctx.register(actorId, this);
+      this.#send({
+        type: 'connect',
+        actorId,
+        torrentId: this.meta.infoHashHex,
+        host: address.host,
+        port: address.port,
+      });
+    }
+    if (this.#peers.size < maxPeers / 2) this.#announcer?.requestPeers(now);
+  }
+
+  /** Peers that choke us or have nothing we need for a long time make room for untried ones. */
+  #rotateUseless(now: number): void {
+    const maxPeers = this.#options.maxPeers ?? 80;
+    if (this.#peers.size < maxPeers || this.#pool.candidates === 0) return;
+    const limitMs = (this.#options.uselessAfterSeconds ?? 60) * 1000;
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected || peer.closing || now - peer.usefulAt < limitMs) continue;
+      const useless = peer.peerChoking || !peer.amInterested;
+      if (useless && this.#scheduler.heldBy(peer.actorId) === 0) {
+        this.#closePeer(
+          peer,
+          peer.peerChoking ? 'rotated out: choked us for too long' : 'rotated out: has nothing we need',
+        );
+        return;
+      }
+    }
+  }
+
+  #onTick(): void {
+    const now = Date.now();
+    if (this.#state === 'downloading') {
+      this.#rotateUseless(now);
+      this.#connectMore();
+      this.#fillAll();
+    }
+    this.#emitBatches();
+    this.emit('progress', this.progress());
+    this.#flush();
+  }
+
+  #emitBatches(): void {
+    if (this.#haveBatch.length > 0) {
+      this.#send({ type: 'have', torrentId: this.meta.infoHashHex, pieces: this.#haveBatch });
+      this.#haveBatch = [];
+    }
+    if (this.#verifiedBatch.length > 0) {
+      this.emit('pieces-verified', {
+        pieces: this.#verifiedBatch,
+        verifiedPieces: this.#scheduler.verifiedCount,
+        pieceCount: this.meta.pieceCount,
+      });
+      this.#verifiedBatch = [];
+    }
+  }
+
+  #complete(): void {
+    if (this.#state !== 'downloading') return;
+    this.#state = 'done';
+    clearInterval(this.#tick);
+    this.#emitBatches();
+    for (const peer of this.#peers.values()) this.#updateInterest(peer);
+    this.#flush();
+    this.#announcer?.completed();
+    const progress = this.progress();
+    this.emit('progress', progress);
+    this.emit('done', progress);
+    this.#resolveDone(progress);
+  }
+
+  #fail(error: TorkError): void {
+    if (this.#state === 'failed' || this.#state === 'stopped' || this.#state === 'done') return;
+    this.#state = 'failed';
+    clearInterval(this.#tick);
+    this.emit('error', { error: error.toPlain() });
+    this.#rejectDone(error);
+  }
+
+  #closePeer(peer: PeerRecord, reason: string): void {
+    if (peer.closing) return;
+    peer.closing = true;
+    this.#send({ type: 'close', actorId: peer.actorId, reason });
+  }
+
+  #downloadedBytes(): number {
+    let total = this.#closedDownloaded;
+    for (const peer of this.#peers.values()) total += peer.stats?.downloaded ?? 0;
+    return total;
+  }
+
+  #send(command: HostCommand): void {
+    this.#outbox.push(command);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // One batch per turn of the event loop: commands produced while handling one event batch
+      // travel together.
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#outbox.length === 0) return;
+    const commands = this.#outbox;
+    this.#outbox = [];
+    this.#ctx.actors.send(commands);
+  }
+}

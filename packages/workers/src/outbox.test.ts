@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  encodeCancel,
+  encodeHave,
+  encodeInterested,
+  encodeKeepAlive,
+  encodeNotInterested,
+  encodeRejectRequest,
+  encodeRequest,
+  WireMessageId,
+} from '@tork/core';
+import { Outbox } from './outbox.js';
+
+describe('Outbox', () => {
+  let server: Server;
+  const accepted: Socket[] = [];
+  const sockets: Socket[] = [];
+  before(async () => {
+    server = createServer((socket) => accepted.push(socket));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+  after(() => {
+    for (const socket of [...sockets, ...accepted]) socket.destroy();
+    server.close();
+  });
+
+  it('encodes small messages in place, keeps order, and writes them in one go', async () => {
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    const client = connect(address.port, '127.0.0.1');
+    sockets.push(client);
+    await once(client, 'connect');
+    while (accepted.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    const remote = accepted[0]!;
+    const outbox = new Outbox();
+    outbox.simple(WireMessageId.interested);
+    for (let i = 0; i < 100; i++) outbox.block(WireMessageId.request, i, 16_384, 16_384); // spans two runs
+    outbox.push(Uint8Array.of(0, 0, 0, 1, 1));
+    outbox.have(0x01020304);
+    outbox.keepAlive();
+    const expected = 5 + 100 * 17 + 5 + 9 + 4;
+    assert.equal(outbox.size, expected);
+    let writes = 0;
+    const write = client.write.bind(client);
+    client.write = ((...args: Parameters<typeof client.write>) => {
+      writes++;
+      return write(...args);
+    }) as typeof client.write;
+    assert.equal(outbox.writeTo(client), expected);
+    assert.equal(outbox.size, 0);
+    const received: Buffer[] = [];
+    let length = 0;
+    remote.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      length += chunk.length;
+    });
+    while (length < expected) await once(remote, 'data');
+    const bytes = Buffer.concat(received);
+    assert.deepEqual([...bytes.subarray(0, 5)], [0, 0, 0, 1, 2]);
+    for (let i = 0; i < 100; i++) {
+      const at = 5 + i * 17;
+      assert.equal(bytes.readUInt32BE(at), 13);
+      assert.equal(bytes[at + 4], 6);
+      assert.equal(bytes.readUInt32BE(at + 5), i);
+      assert.equal(bytes.readUInt32BE(at + 9), 16_384);
+      assert.equal(bytes.readUInt32BE(at + 13), 16_384);
+    }
+    const tail = bytes.subarray(5 + 1700);
+    assert.deepEqual([...tail], [0, 0, 0, 1, 1, 0, 0, 0, 5, 4, 1, 2, 3, 4, 0, 0, 0, 0]);
+    assert.ok(writes <= 4, `${writes} socket writes for 104 messages (one corked batch)`);
+  });
+
+  it('writes exactly what the core codec encodes', () => {
+    const written: Uint8Array[] = [];
+    const fake = {
+      destroyed: false,
+      cork() {},
+      uncork() {},
+      write(chunk: Uint8Array) {
+        written.push(chunk);
+        return true;
+      },
+    } as unknown as Socket;
+    const outbox = new Outbox();
+    outbox.simple(WireMessageId.interested);
+    outbox.simple(WireMessageId.notInterested);
+    outbox.have(123_456);
+    outbox.block(WireMessageId.request, 1, 16_384, 100);
+    outbox.block(WireMessageId.cancel, 2, 0, 16_384);
+    outbox.block(WireMessageId.rejectRequest, 3, 32_768, 5);
+    outbox.keepAlive();
+    outbox.writeTo(fake);
+    const expected = Buffer.concat([
+      encodeInterested(),
+      encodeNotInterested(),
+      encodeHave(123_456),
+      encodeRequest(1, 16_384, 100),
+      encodeCancel(2, 0, 16_384),
+      encodeRejectRequest(3, 32_768, 5),
+      encodeKeepAlive(),
+    ]);
+    assert.deepEqual(Buffer.concat(written), expected);
+    assert.equal(written.length, 1, 'one chunk: all in one run buffer');
+  });
+});

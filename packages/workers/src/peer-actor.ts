@@ -1,0 +1,696 @@
+import { connect, type Socket } from 'node:net';
+import {
+  type ActorStats,
+  Bitfield,
+  decodeBencode,
+  describePeerId,
+  encodeBencode,
+  encodeBitfield,
+  encodeExtended,
+  encodeHandshake,
+  encodeHaveAll,
+  encodeHaveNone,
+  type HostEvent,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+  WireDecoder,
+  type WireMessage,
+  WireMessageId,
+} from '@tork/core';
+import { Outbox } from './outbox.js';
+import { BLOCK_SIZE, PieceAssembler } from './piece-assembler.js';
+import { eventError } from './plain-error.js';
+import { RequestPipeline, type RequestPipelineOptions } from './request-pipeline.js';
+
+export interface PeerActorOptions extends RequestPipelineOptions {
+  /** Longest wait for the TCP connection, ms. Default: 10,000. */
+  readonly connectTimeoutMs?: number;
+  /** Longest wait for the peer's handshake once connected, ms. Default: 20,000. */
+  readonly handshakeTimeoutMs?: number;
+  /** A keep-alive is sent after this long without sending anything, ms. Default: 120,000. */
+  readonly keepAliveIntervalMs?: number;
+  /** The peer is dropped after this long without receiving anything, ms. Default: 180,000. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Blocks the peer may send that we never asked for (or of the wrong size) before it is dropped.
+   * Blocks of requests we cancelled or that a choke voided are late, not unexpected. Default: 64.
+   */
+  readonly maxUnexpectedBlocks?: number;
+  /** The `reqq` we advertise in the BEP 10 handshake. Default: 500. */
+  readonly advertisedRequestQueue?: number;
+  /** The `v` we advertise in the BEP 10 handshake. Default: `'tork 0.1.0'`. */
+  readonly clientName?: string;
+}
+
+/** A torrent as a host knows it: what an actor needs to talk about it and verify its pieces. */
+export interface ActorTorrent {
+  /** Info-hash, lowercase hex. */
+  readonly id: string;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceLength: number;
+  readonly length: number;
+  readonly pieceCount: number;
+  /** 20 bytes per piece. */
+  readonly pieceHashes: Uint8Array;
+  /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
+  readonly have: Bitfield;
+  readonly actors: Set<PeerActor>;
+}
+
+/** How an actor reaches its host (and through it the coordinator). */
+export interface ActorSink {
+  /** Queues an event for this turn's batch; `transfer` is moved with it. */
+  emit(event: HostEvent, transfer?: ArrayBuffer): void;
+  /** The actor has output or batched events waiting: call its `flush` at the end of this turn. */
+  schedule(actor: PeerActor): void;
+  /** The actor is closed and must be forgotten. */
+  removed(actor: PeerActor): void;
+  countBytes(received: number, sent: number): void;
+}
+
+type State = 'connecting' | 'handshaking' | 'open' | 'closed';
+
+/** Requests voided (cancel, choke) remembered so their late blocks are not held against the peer. */
+const MAX_VOIDED = 4_096;
+/** Allowed-fast pieces (BEP 6) remembered per peer. */
+const MAX_ALLOWED_FAST = 64;
+/** Largest BEP 10 handshake we decode. */
+const MAX_EXTENDED_HANDSHAKE = 64 * 1024;
+
+/**
+ * One peer connection, living in a peer host thread: TCP, handshake, wire framing, keep-alives
+ * and timeouts, and fetching the whole pieces the coordinator assigns — it pipelines their
+ * 16 KiB block requests itself, assembles each piece in its own ArrayBuffer, verifies SHA-1 and
+ * sends back one `piece` (transferred) or `hash-failed` event per piece. No round trip per block.
+ */
+export class PeerActor {
+  readonly id: number;
+  readonly torrent: ActorTorrent;
+  readonly #sink: ActorSink;
+  readonly #decoder: WireDecoder;
+  readonly #outbox = new Outbox();
+  readonly #pipeline: RequestPipeline;
+  readonly #pieces = new Map<number, PieceAssembler>();
+  readonly #remote: Bitfield;
+  readonly #voided = new Set<number>();
+  readonly #allowedFast = new Set<number>();
+  #pendingHaves: number[] = [];
+  #socket: Socket | null = null;
+  #state: State = 'connecting';
+  #address = '';
+  #deadline = 0;
+  #lastReceived: number;
+  #lastSent: number;
+  #fast = false;
+  /** Nothing but the handshake so far: a bitfield / have-all / have-none is still allowed. */
+  #firstMessage = true;
+  #bitfieldSent = false;
+  #peerChoking = true;
+  #peerInterested = false;
+  #amInterested = false;
+  #unexpectedBlocks = 0;
+  #downloaded = 0;
+
+  // Options, resolved once.
+  readonly #connectTimeoutMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #keepAliveIntervalMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #maxUnexpectedBlocks: number;
+  readonly #advertisedRequestQueue: number;
+  readonly #clientName: string;
+
+  constructor(id: number, torrent: ActorTorrent, sink: ActorSink, options: PeerActorOptions = {}) {
+    const now = performance.now();
+    this.id = id;
+    this.torrent = torrent;
+    this.#sink = sink;
+    this.#pipeline = new RequestPipeline(now, options);
+    this.#remote = new Bitfield(torrent.pieceCount);
+    this.#decoder = new WireDecoder({ expectHandshake: true, pieceCount: torrent.pieceCount });
+    this.#lastReceived = now;
+    this.#lastSent = now;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 20_000;
+    this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 120_000;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 180_000;
+    this.#maxUnexpectedBlocks = options.maxUnexpectedBlocks ?? 64;
+    this.#advertisedRequestQueue = options.advertisedRequestQueue ?? 500;
+    this.#clientName = options.clientName ?? 'tork 0.1.0';
+  }
+
+  /** The peer said it is interested in us (kept for the choker, once uploading is built). */
+  get peerInterested(): boolean {
+    return this.#peerInterested;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Dials the peer; the handshake is sent as soon as TCP is up. */
+  connect(host: string, port: number): void {
+    this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.#deadline = performance.now() + this.#connectTimeoutMs;
+    const socket = connect({ host, port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => this.#onConnect());
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => this.close(socketError(error, this.#details())));
+    socket.on('close', () =>
+      this.close(new TorkError(TorkErrorCode.IO, 'connection closed by peer', this.#details())),
+    );
+  }
+
+  /** Takes whole pieces to fetch; those it cannot fetch now are released straight back. */
+  assign(pieces: readonly number[]): void {
+    if (this.#state === 'closed') return;
+    const lacking: number[] = [];
+    const choked: number[] = [];
+    for (const index of pieces) {
+      if (this.#pieces.has(index)) continue;
+      if (index >= this.torrent.pieceCount || !this.#remote.has(index)) {
+        lacking.push(index);
+      } else if (this.#peerChoking && !(this.#fast && this.#allowedFast.has(index))) {
+        choked.push(index);
+      } else {
+        this.#pieces.set(index, new PieceAssembler(index, this.#pieceSize(index)));
+      }
+    }
+    if (lacking.length > 0) this.#release(lacking, 'peer does not have the piece');
+    if (choked.length > 0) this.#release(choked, 'choked');
+    this.#fill(performance.now());
+  }
+
+  /** Stops fetching pieces (an endgame copy won elsewhere): cancels their outstanding requests. */
+  unassign(pieces: readonly number[]): void {
+    if (this.#state === 'closed') return;
+    for (const index of pieces) {
+      const piece = this.#pieces.get(index);
+      if (!piece) continue;
+      this.#cancelRequests(piece, true);
+      this.#pieces.delete(index);
+    }
+    this.#fill(performance.now());
+  }
+
+  interest(interested: boolean): void {
+    if (this.#state === 'closed' || this.#amInterested === interested) return;
+    this.#amInterested = interested;
+    // Before the handshake completes it is sent with our bitfield (see #onHandshake).
+    if (this.#state !== 'open') return;
+    this.#outbox.simple(interested ? WireMessageId.interested : WireMessageId.notInterested);
+    this.#sink.schedule(this);
+  }
+
+  /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
+  sendHave(pieces: readonly number[]): void {
+    if (this.#state !== 'open' || !this.#bitfieldSent) return;
+    for (const index of pieces) this.#outbox.have(index);
+    this.#sink.schedule(this);
+  }
+
+  /** Closes the connection and tells the coordinator why (`closed`); idempotent. */
+  close(error: TorkError): void {
+    if (this.#state === 'closed') return;
+    this.#shutdown();
+    this.#sink.emit({ type: 'closed', actorId: this.id, error: eventError(error) });
+    this.#sink.removed(this);
+  }
+
+  /** Closes without an event: the whole host is shutting down. */
+  destroy(): void {
+    if (this.#state === 'closed') return;
+    this.#shutdown();
+    this.#sink.removed(this);
+  }
+
+  /** End of the event-loop turn: write this turn's messages, emit batched `have`s. */
+  flush(): void {
+    if (this.#pendingHaves.length > 0) {
+      this.#sink.emit({ type: 'have', actorId: this.id, pieces: this.#pendingHaves });
+      this.#pendingHaves = [];
+    }
+    const socket = this.#socket;
+    if (socket === null || this.#state === 'closed' || this.#outbox.size === 0) return;
+    const sent = this.#outbox.writeTo(socket);
+    if (sent > 0) {
+      this.#lastSent = performance.now();
+      this.#sink.countBytes(0, sent);
+    }
+  }
+
+  /** Called by the host about once a second: deadlines, keep-alive, idle timeout, snubbing. */
+  tick(now: number): void {
+    switch (this.#state) {
+      case 'connecting':
+        if (now >= this.#deadline) {
+          this.close(
+            new TorkError(
+              TorkErrorCode.IO,
+              `timeout: could not connect within ${seconds(this.#connectTimeoutMs)} s`,
+              this.#details({ cause: 'ETIMEDOUT' }),
+            ),
+          );
+        }
+        return;
+      case 'handshaking':
+        if (now >= this.#deadline) {
+          this.close(
+            new TorkError(
+              TorkErrorCode.WIRE_HANDSHAKE,
+              `timeout: no handshake within ${seconds(this.#handshakeTimeoutMs)} s`,
+              this.#details(),
+            ),
+          );
+        }
+        return;
+      case 'open':
+        break;
+      case 'closed':
+        return;
+    }
+    if (now - this.#lastReceived >= this.#idleTimeoutMs) {
+      this.close(
+        new TorkError(
+          TorkErrorCode.IO,
+          `timeout: no data for ${seconds(this.#idleTimeoutMs)} s`,
+          this.#details({ cause: 'idle' }),
+        ),
+      );
+      return;
+    }
+    if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
+      this.#outbox.keepAlive();
+      this.#sink.schedule(this);
+    }
+    if (this.#pipeline.checkSnub(now)) this.#onSnubbed();
+  }
+
+  stats(now: number): ActorStats {
+    return {
+      actorId: this.id,
+      downloaded: this.#downloaded,
+      uploaded: 0,
+      downloadRate: this.#pipeline.meter.rate(now),
+      uploadRate: 0,
+      queueDepth: this.#pipeline.outstanding,
+      targetQueueDepth: this.#pipeline.target(now),
+      peerChoking: this.#peerChoking,
+      amInterested: this.#amInterested,
+      snubbed: this.#pipeline.snubbed,
+    };
+  }
+
+  // --- connection ---
+
+  #onConnect(): void {
+    if (this.#state !== 'connecting') return;
+    this.#state = 'handshaking';
+    this.#deadline = performance.now() + this.#handshakeTimeoutMs;
+    this.#outbox.push(
+      encodeHandshake({
+        infoHash: this.torrent.infoHash,
+        peerId: this.torrent.peerId,
+        extensionProtocol: true,
+        fastExtension: true,
+      }),
+    );
+    this.flush();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
+    const now = performance.now();
+    this.#lastReceived = now;
+    this.#sink.countBytes(chunk.length, 0);
+    let messages: readonly WireMessage[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (error) {
+      this.close(this.#withPeer(toTorkError(error, TorkErrorCode.WIRE_PROTOCOL)));
+      return;
+    }
+    try {
+      for (const message of messages) {
+        this.#onMessage(message, now);
+        if (this.closed) return;
+      }
+    } catch (error) {
+      // Protocol faults are thrown as TorkErrors; anything else is a bug of ours.
+      this.close(this.#withPeer(toTorkError(error, TorkErrorCode.INTERNAL)));
+    }
+  }
+
+  #onMessage(message: WireMessage, now: number): void {
+    if (message.type === 'handshake') {
+      this.#onHandshake(message.infoHash, message.peerId, message.fastExtension, message.extensionProtocol);
+      return;
+    }
+    if (this.#state !== 'open') {
+      throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, `peer sent ${message.type} before its handshake`);
+    }
+    const first = this.#firstMessage;
+    // The bitfield (or have-all/none) must come first, but clients send the BEP 10 extended
+    // handshake (aria2c) or a DHT port before it: those do not end the window.
+    if (message.type !== 'keep-alive' && message.type !== 'extended' && message.type !== 'port') {
+      this.#firstMessage = false;
+    }
+    switch (message.type) {
+      case 'keep-alive':
+        return;
+      case 'choke':
+        if (this.#peerChoking) return;
+        this.#peerChoking = true;
+        this.#sink.emit({ type: 'choke', actorId: this.id, choked: true });
+        this.#onChoked();
+        return;
+      case 'unchoke':
+        if (!this.#peerChoking) return;
+        this.#peerChoking = false;
+        this.#sink.emit({ type: 'choke', actorId: this.id, choked: false });
+        this.#fill(now);
+        return;
+      case 'interested':
+        this.#peerInterested = true;
+        return;
+      case 'not-interested':
+        this.#peerInterested = false;
+        return;
+      case 'have':
+        this.#onHave(message.index);
+        return;
+      case 'bitfield':
+        if (!first)
+          throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, 'peer sent a bitfield after other messages');
+        this.#onBitfield(message.bitfield);
+        return;
+      case 'have-all':
+      case 'have-none':
+        if (!this.#fast) {
+          throw new TorkError(
+            TorkErrorCode.WIRE_PROTOCOL,
+            `peer sent ${message.type} without the fast extension`,
+          );
+        }
+        if (!first)
+          throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, `peer sent ${message.type} after other messages`);
+        if (message.type === 'have-all')
+          for (let i = 0; i < this.torrent.pieceCount; i++) this.#remote.set(i);
+        this.#sink.emit({ type: 'bitfield', actorId: this.id, bitfield: this.#remote.bytes.slice() });
+        return;
+      case 'request':
+        // We never unchoke (uploading is not built yet): a request now is one we may refuse.
+        if (this.#fast) {
+          this.#outbox.block(WireMessageId.rejectRequest, message.index, message.begin, message.length);
+          this.#sink.schedule(this);
+        }
+        return;
+      case 'piece':
+        this.#onBlock(message.index, message.begin, message.block, now);
+        return;
+      case 'reject-request':
+        if (!this.#fast)
+          throw new TorkError(
+            TorkErrorCode.WIRE_PROTOCOL,
+            'peer sent reject-request without the fast extension',
+          );
+        this.#onReject(message.index, message.begin, now);
+        return;
+      case 'allowed-fast':
+        if (this.#fast && this.#allowedFast.size < MAX_ALLOWED_FAST) this.#allowedFast.add(message.index);
+        return;
+      case 'extended':
+        if (message.extId === 0) this.#onExtendedHandshake(message.payload);
+        return;
+      default:
+        // cancel (we serve nothing), suggest-piece, port (DHT), unknown ids (BEP 3: ignore).
+        return;
+    }
+  }
+
+  #onHandshake(infoHash: Uint8Array, peerId: Uint8Array, fast: boolean, extended: boolean): void {
+    if (!equalBytes(infoHash, this.torrent.infoHash)) {
+      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'info-hash mismatch', this.#details());
+    }
+    if (equalBytes(peerId, this.torrent.peerId)) {
+      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'connected to ourselves', this.#details());
+    }
+    this.#state = 'open';
+    this.#fast = fast;
+    this.#sink.emit({
+      type: 'connected',
+      actorId: this.id,
+      peerId: Buffer.from(peerId).toString('hex'),
+      client: describePeerId(peerId).slice(0, 128),
+      fastExtension: fast,
+      extensionProtocol: extended,
+    });
+    const have = this.torrent.have;
+    if (have.count === 0) {
+      // Nothing to offer: BEP 3 lets us send no bitfield at all; BEP 6 says so explicitly.
+      if (fast) this.#outbox.push(encodeHaveNone());
+    } else if (fast && have.complete) {
+      this.#outbox.push(encodeHaveAll());
+    } else {
+      this.#outbox.push(encodeBitfield(have.bytes));
+    }
+    this.#bitfieldSent = true;
+    if (extended) {
+      const handshake = encodeBencode({ m: {}, reqq: this.#advertisedRequestQueue, v: this.#clientName });
+      this.#outbox.push(encodeExtended(0, handshake));
+    }
+    if (this.#amInterested) this.#outbox.simple(WireMessageId.interested);
+    this.#sink.schedule(this);
+  }
+
+  #onExtendedHandshake(payload: Uint8Array): void {
+    let dict: unknown;
+    try {
+      dict = decodeBencode(payload, { maxBytes: MAX_EXTENDED_HANDSHAKE, maxDepth: 8 });
+    } catch (error) {
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer sent a malformed extended handshake: ${(error as Error).message}`,
+      );
+    }
+    if (dict === null || typeof dict !== 'object') return;
+    const reqq = (dict as Record<string, unknown>).reqq;
+    if (typeof reqq === 'number') this.#pipeline.setPeerLimit(reqq);
+  }
+
+  #onBitfield(bytes: Uint8Array): void {
+    let remote: Bitfield;
+    try {
+      remote = new Bitfield(this.torrent.pieceCount, bytes);
+    } catch (error) {
+      const spare = error instanceof TorkError && /spare bits/.test(error.message);
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        spare
+          ? 'peer sent a bitfield with spare bits set'
+          : `peer sent a bitfield of ${bytes.length} bytes for ${this.torrent.pieceCount} pieces`,
+      );
+    }
+    this.#remote.bytes.set(remote.bytes);
+    // Copied: the decoder's bytes are a view into a socket chunk, and cloning a view clones it all.
+    this.#sink.emit({ type: 'bitfield', actorId: this.id, bitfield: remote.bytes.slice() });
+  }
+
+  #onHave(index: number): void {
+    if (index >= this.torrent.pieceCount) {
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer sent have for piece ${index} of ${this.torrent.pieceCount}`,
+      );
+    }
+    if (!this.#remote.set(index)) return;
+    if (this.#pendingHaves.length === 0) this.#sink.schedule(this);
+    this.#pendingHaves.push(index);
+  }
+
+  // --- fetching pieces ---
+
+  #pieceSize(index: number): number {
+    const { pieceLength, length } = this.torrent;
+    return Math.min(pieceLength, length - index * pieceLength);
+  }
+
+  /** Requests blocks until the pipeline is as deep as the peer's rate warrants. */
+  #fill(now: number): void {
+    if (this.#state !== 'open' || this.#pieces.size === 0) return;
+    const target = this.#pipeline.target(now);
+    if (this.#pipeline.outstanding >= target) return;
+    const onlyAllowedFast = this.#peerChoking;
+    if (onlyAllowedFast && !this.#fast) return;
+    let queued = false;
+    for (const piece of this.#pieces.values()) {
+      if (onlyAllowedFast && !this.#allowedFast.has(piece.index)) continue;
+      while (this.#pipeline.outstanding < target) {
+        const block = piece.takeNext();
+        if (block < 0) break;
+        this.#outbox.block(WireMessageId.request, piece.index, block * BLOCK_SIZE, piece.blockLength(block));
+        this.#pipeline.requested(now);
+        queued = true;
+      }
+      if (this.#pipeline.outstanding >= target) break;
+    }
+    if (queued) this.#sink.schedule(this);
+  }
+
+  #onBlock(index: number, begin: number, data: Uint8Array, now: number): void {
+    const piece = this.#pieces.get(index);
+    const outcome = piece ? piece.accept(begin, data) : 'unrequested';
+    if (outcome !== 'accepted') {
+      const key = requestKey(index, begin);
+      if (key >= 0 && this.#voided.delete(key)) return; // late: we cancelled it, or a choke voided it
+      this.#unexpectedBlocks++;
+      if (this.#unexpectedBlocks > this.#maxUnexpectedBlocks) {
+        throw new TorkError(
+          TorkErrorCode.WIRE_PROTOCOL,
+          `peer sent ${this.#unexpectedBlocks} blocks we did not request (or of the wrong size)`,
+          { limit: this.#maxUnexpectedBlocks },
+        );
+      }
+      return;
+    }
+    this.#downloaded += data.length;
+    this.#pipeline.received(data.length, now);
+    if (piece!.complete) this.#finish(piece!);
+    this.#fill(now);
+  }
+
+  #finish(piece: PieceAssembler): void {
+    this.#pieces.delete(piece.index);
+    const at = piece.index * 20;
+    if (piece.verify(this.torrent.pieceHashes.subarray(at, at + 20))) {
+      // Thread boundary: the piece's own ArrayBuffer is transferred (moved) to the coordinator.
+      this.#sink.emit(
+        { type: 'piece', actorId: this.id, index: piece.index, data: piece.buffer },
+        piece.buffer,
+      );
+    } else {
+      this.#sink.emit({ type: 'hash-failed', actorId: this.id, index: piece.index });
+    }
+  }
+
+  #onReject(index: number, begin: number, now: number): void {
+    const piece = this.#pieces.get(index);
+    if (!piece || begin % BLOCK_SIZE !== 0 || !piece.unrequest(begin / BLOCK_SIZE)) return;
+    this.#pipeline.voided(1);
+    if (this.#peerChoking && piece.requested === 0 && !this.#allowedFast.has(index)) {
+      this.#pieces.delete(index);
+      this.#release([index], 'choked');
+      return;
+    }
+    this.#fill(now);
+  }
+
+  /** The peer choked us. Without the fast extension every request is void; with it, rejects follow. */
+  #onChoked(): void {
+    const released: number[] = [];
+    for (const piece of this.#pieces.values()) {
+      if (this.#fast) {
+        // Requests stand until the peer rejects or serves them; idle pieces go back now.
+        if (piece.requested === 0 && !this.#allowedFast.has(piece.index)) released.push(piece.index);
+        continue;
+      }
+      this.#cancelRequests(piece, false);
+      released.push(piece.index);
+    }
+    for (const index of released) this.#pieces.delete(index);
+    if (released.length > 0) this.#release(released, 'choked');
+  }
+
+  /** No block for a long time with requests out: keep only pieces already started, at depth 1. */
+  #onSnubbed(): void {
+    const released: number[] = [];
+    for (const piece of this.#pieces.values()) {
+      if (piece.started) continue;
+      this.#cancelRequests(piece, true);
+      released.push(piece.index);
+    }
+    for (const index of released) this.#pieces.delete(index);
+    if (released.length > 0) this.#release(released, 'snubbed');
+  }
+
+  /** Voids a piece's outstanding requests (remembering them as late), sending `cancel`s if asked. */
+  #cancelRequests(piece: PieceAssembler, sendCancel: boolean): void {
+    let count = 0;
+    for (const block of piece.requestedBlocks()) {
+      const begin = block * BLOCK_SIZE;
+      if (sendCancel) this.#outbox.block(WireMessageId.cancel, piece.index, begin, piece.blockLength(block));
+      if (this.#voided.size >= MAX_VOIDED) this.#voided.clear();
+      this.#voided.add(requestKey(piece.index, begin));
+      count++;
+    }
+    piece.unrequestAll();
+    this.#pipeline.voided(count);
+    if (sendCancel && count > 0) this.#sink.schedule(this);
+  }
+
+  #release(pieces: number[], reason: string): void {
+    this.#sink.emit({ type: 'released', actorId: this.id, pieces, reason });
+  }
+
+  // --- teardown and errors ---
+
+  #shutdown(): void {
+    this.#state = 'closed';
+    this.#pieces.clear();
+    this.#outbox.clear();
+    this.#pendingHaves = [];
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.destroy();
+  }
+
+  #details(extra: Record<string, string | number> = {}): Record<string, string | number> {
+    return { actorId: this.id, peer: this.#address, ...extra };
+  }
+
+  #withPeer(error: TorkError): TorkError {
+    return new TorkError(
+      error.code,
+      error.message,
+      { ...this.#details(), ...error.details },
+      { cause: error },
+    );
+  }
+}
+
+/** Key of a block request in the voided set; -1 for a begin that is not block-aligned. */
+function requestKey(index: number, begin: number): number {
+  return begin % BLOCK_SIZE === 0 ? index * 65_536 + begin / BLOCK_SIZE : -1;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+const SOCKET_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EPIPE: 'connection reset by peer',
+  ETIMEDOUT: 'timeout: could not connect',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS lookup failed)',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+function socketError(error: Error, details: Record<string, string | number>): TorkError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const reason = SOCKET_REASONS[code] ?? error.message;
+  return new TorkError(TorkErrorCode.IO, reason, { ...details, cause: code || null }, { cause: error });
+}

@@ -1,0 +1,23 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host.js';
+
+/**
+ * The control plane of a peer host thread, exposed with comlink. The data plane (commands and
+ * events) never goes through comlink: it is the MessagePort given to `attach`.
+ */
+export interface PeerHostApi {
+  /**
+   * Hands the host its data port (transferred with `Comlink.transfer`) and, optionally, a
+   * `Comlink.proxy` callback for errors that belong to no actor (a rejected command batch).
+   */
+  attach(dataPort: MessagePort, report?: HostErrorReporter): void;
+  stats(): HostStats;
+  /** Drops every connection and closes the data port; the thread can then be terminated. */
+  shutdown(): void;
+}
+
+/** `workerData` of a peer host thread: plain data, cloned once at start. */
+export interface PeerHostWorkerData {
+  readonly index?: number;
+  readonly options?: PeerHostOptions;
+}

@@ -1,0 +1,25 @@
+/**
+ * Entry of a peer host thread (compiled to `peer-host-worker.js`, started by ThreadActorSystem).
+ * The thread runs one PeerHost; its control plane (attach, stats, shutdown) is exposed with comlink
+ * on `parentPort`, its data plane is the MessagePort handed over by `attach`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from './comlink-node-adapter.js';
+import { PeerHost } from './peer-host.js';
+import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
+
+if (parentPort === null) throw new Error('peer-host-worker.js must run as a worker thread');
+
+const data = (workerData ?? {}) as PeerHostWorkerData;
+const host = new PeerHost(data.options ?? {});
+
+const api: PeerHostApi = {
+  attach: (dataPort, report) => host.attach(dataPort, report),
+  stats: () => host.stats(),
+  shutdown: () => host.shutdown(),
+};
+
+// Thread boundary (control plane): comlink turns the coordinator's calls into messages on
+// parentPort; rare calls, so its per-call overhead does not matter here.
+Comlink.expose(api, nodeEndpoint(parentPort));

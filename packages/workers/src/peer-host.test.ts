@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { type HostEvent, type PlainTorkError, parseHostEventBatch, TorkErrorCode } from '@tork/core';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from './comlink-node-adapter.js';
+import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
+
+const torrentId = 'cd'.repeat(20);
+const addTorrent = {
+  type: 'add-torrent',
+  torrentId,
+  infoHash: new Uint8Array(20).fill(0xcd),
+  peerId: new Uint8Array(20).fill(0x2d),
+  pieceLength: 16_384,
+  length: 40_000,
+  pieceHashes: new Uint8Array(60),
+  have: new Uint8Array(1),
+};
+
+describe('peer host thread: control plane over comlink, data plane on a MessagePort', {
+  timeout: 30_000,
+}, () => {
+  let worker: Worker;
+  let api: Comlink.Remote<PeerHostApi>;
+  let port: MessagePort;
+  let server: Server;
+  let serverPort = 0;
+  const accepted: Socket[] = [];
+  const reports: PlainTorkError[] = [];
+  const events: HostEvent[] = [];
+
+  before(async () => {
+    server = createServer((socket) => accepted.push(socket));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    serverPort = address.port;
+    const workerData: PeerHostWorkerData = { index: 0, options: { tickMs: 25 } };
+    worker = new Worker(new URL('./peer-host-worker.js', import.meta.url), { workerData });
+    api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
+    const channel = new MessageChannel();
+    port = channel.port1;
+    port.on('message', (value: unknown) => events.push(...parseHostEventBatch(value).events));
+    await api.attach(
+      Comlink.transfer(channel.port2, [channel.port2]) as unknown as MessagePort,
+      Comlink.proxy((error: PlainTorkError) => {
+        reports.push(error);
+      }) as unknown as (error: PlainTorkError) => void,
+    );
+  });
+
+  after(async () => {
+    await api.shutdown();
+    port.close();
+    await worker.terminate();
+    for (const socket of accepted) socket.destroy();
+    server.close();
+  });
+
+  it('rejects a malformed batch as a whole, reports TORK_ERR_THREAD_MESSAGE, and does nothing', async () => {
+    port.postMessage({
+      commands: [
+        addTorrent,
+        { type: 'connect', actorId: 1, torrentId, host: '127.0.0.1', port: serverPort },
+        { type: 'assign', actorId: 1, pieces: [] },
+      ],
+    });
+    const deadline = Date.now() + 5_000;
+    while (reports.length === 0 && Date.now() < deadline) await sleep(10);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]?.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(reports[0]?.message ?? '', /coordinator→host message at commands\.2\.pieces/);
+    await sleep(100);
+    assert.equal(accepted.length, 0, 'no connection was made');
+    const stats = await api.stats();
+    assert.equal(stats.rejectedBatches, 1);
+    assert.equal(stats.lastRejection?.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.equal(stats.actors, 0);
+    assert.equal(stats.torrents, 0, 'not even the well-formed commands of the batch were applied');
+    port.postMessage('not a batch at all');
+    while (reports.length < 2 && Date.now() < deadline) await sleep(10);
+    assert.match(reports[1]?.message ?? '', /at \(root\)/);
+  });
+
+  it('acts on a well-formed batch: the actor dials out; an unknown torrent closes at once', async () => {
+    port.postMessage({
+      commands: [
+        addTorrent,
+        { type: 'connect', actorId: 2, torrentId, host: '127.0.0.1', port: serverPort },
+        { type: 'connect', actorId: 3, torrentId: 'ef'.repeat(20), host: '127.0.0.1', port: serverPort },
+      ],
+    });
+    const deadline = Date.now() + 5_000;
+    while ((accepted.length === 0 || events.length === 0) && Date.now() < deadline) await sleep(10);
+    assert.equal(accepted.length, 1);
+    const closed = events.find((event) => event.type === 'closed');
+    assert.ok(closed?.type === 'closed');
+    assert.equal(closed.actorId, 3);
+    assert.match(closed.error.message, /unknown torrent/);
+    const stats = await api.stats();
+    assert.equal(stats.actors, 1);
+    assert.equal(stats.torrents, 1);
+    assert.ok(stats.bytesSent >= 68, 'the handshake went out');
+    assert.ok(stats.eventLoopLagMs >= 0);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

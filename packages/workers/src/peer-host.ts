@@ -1,0 +1,310 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import {
+  Bitfield,
+  type HostCommand,
+  type HostEvent,
+  type PlainTorkError,
+  parseHostCommandBatch,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+} from '@tork/core';
+import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './peer-actor.js';
+import { eventError } from './plain-error.js';
+
+export interface PeerHostOptions {
+  /**
+   * How often every actor's timers are checked (connect/handshake deadlines, keep-alive, idle
+   * timeout, snubbing), ms: one host-wide interval instead of timers per actor. Default: 1,000.
+   */
+  readonly tickMs?: number;
+  /** How often a `stats` event with every actor's counters is sent, ms. Default: 1,000. */
+  readonly statsIntervalMs?: number;
+  /** Per-connection behaviour and limits. */
+  readonly actor?: PeerActorOptions;
+}
+
+/** A host's counters, read over the control plane (`PeerHostApi.stats`). */
+export interface HostStats {
+  /** Live actors (connections, including those still connecting). */
+  readonly actors: number;
+  readonly torrents: number;
+  /** Socket bytes received / sent by all actors of this host since it started. */
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  /** Event-loop delay of the host thread, ms (mean and max since the last `stats` call). */
+  readonly eventLoopLagMs: number;
+  readonly eventLoopLagMaxMs: number;
+  /** Command batches refused because they failed their schema (never acted on). */
+  readonly rejectedBatches: number;
+  readonly lastRejection: PlainTorkError | null;
+}
+
+/** Where a host sends errors that belong to no actor (a rejected batch); over comlink, one-way. */
+export type HostErrorReporter = (error: PlainTorkError) => unknown;
+
+/**
+ * The inside of one peer host thread: many PeerActors sharing one event loop. Commands arrive
+ * batched on the data port and are schema-checked before anything is done; events leave batched,
+ * once per event-loop turn (setImmediate), with verified pieces' ArrayBuffers in the transfer list.
+ * Runs in-thread too (tests give it one end of a MessageChannel).
+ */
+export class PeerHost implements ActorSink {
+  readonly #options: PeerHostOptions;
+  readonly #torrents = new Map<string, ActorTorrent>();
+  readonly #actors = new Map<number, PeerActor>();
+  #port: MessagePort | null = null;
+  #report: HostErrorReporter | null = null;
+  #events: HostEvent[] = [];
+  #transfer: ArrayBuffer[] = [];
+  readonly #dirty = new Set<PeerActor>();
+  #flushScheduled = false;
+  #ticker: NodeJS.Timeout | null = null;
+  #lastStats = 0;
+  #bytesReceived = 0;
+  #bytesSent = 0;
+  #rejectedBatches = 0;
+  #lastRejection: PlainTorkError | null = null;
+  readonly #lag: IntervalHistogram;
+  #shutDown = false;
+
+  constructor(options: PeerHostOptions = {}) {
+    this.#options = options;
+    this.#lag = monitorEventLoopDelay({ resolution: 20 });
+    this.#lag.enable();
+  }
+
+  /** Starts serving commands from `port` (the data plane); `report` receives host-level errors. */
+  attach(port: MessagePort, report?: HostErrorReporter): void {
+    if (this.#shutDown) throw new TorkError(TorkErrorCode.INTERNAL, 'peer host is shut down');
+    if (this.#port !== null) throw new TorkError(TorkErrorCode.INTERNAL, 'peer host is already attached');
+    this.#port = port;
+    this.#report = report ?? null;
+    port.on('message', (value: unknown) => this.#onBatch(value));
+    const tickMs = Math.max(1, this.#options.tickMs ?? 1_000);
+    this.#ticker = setInterval(() => this.#tick(), tickMs);
+  }
+
+  stats(): HostStats {
+    const mean = this.#lag.count > 0 ? this.#lag.mean / 1e6 : 0;
+    const max = this.#lag.count > 0 ? this.#lag.max / 1e6 : 0;
+    this.#lag.reset();
+    return {
+      actors: this.#actors.size,
+      torrents: this.#torrents.size,
+      bytesReceived: this.#bytesReceived,
+      bytesSent: this.#bytesSent,
+      eventLoopLagMs: mean,
+      eventLoopLagMaxMs: max,
+      rejectedBatches: this.#rejectedBatches,
+      lastRejection: this.#lastRejection,
+    };
+  }
+
+  /** Drops every connection at once, without events: the coordinator is going away. */
+  shutdown(): void {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    if (this.#ticker) clearInterval(this.#ticker);
+    this.#ticker = null;
+    for (const actor of [...this.#actors.values()]) actor.destroy();
+    this.#actors.clear();
+    this.#torrents.clear();
+    this.#events = [];
+    this.#transfer = [];
+    this.#dirty.clear();
+    this.#lag.disable();
+    this.#port?.close();
+    this.#port = null;
+  }
+
+  // ActorSink: how actors reach the coordinator.
+
+  emit(event: HostEvent, transfer?: ArrayBuffer): void {
+    if (this.#shutDown) return;
+    this.#events.push(event);
+    if (transfer) this.#transfer.push(transfer);
+    this.#scheduleFlush();
+  }
+
+  schedule(actor: PeerActor): void {
+    this.#dirty.add(actor);
+    this.#scheduleFlush();
+  }
+
+  removed(actor: PeerActor): void {
+    this.#actors.delete(actor.id);
+    actor.torrent.actors.delete(actor);
+  }
+
+  countBytes(received: number, sent: number): void {
+    this.#bytesReceived += received;
+    this.#bytesSent += sent;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#shutDown) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Once per event-loop turn: every actor writes its batched requests, then one event batch leaves. */
+  #flush(): void {
+    if (this.#shutDown) return;
+    // Still marked scheduled while actors flush: the `have` events they emit join this batch.
+    for (const actor of this.#dirty) {
+      try {
+        actor.flush();
+      } catch (error) {
+        actor.close(toTorkError(error, TorkErrorCode.IO, 'socket write failed'));
+      }
+    }
+    this.#dirty.clear();
+    this.#flushScheduled = false;
+    if (this.#events.length === 0 || this.#port === null) return;
+    const events = this.#events;
+    const transfer = this.#transfer;
+    this.#events = [];
+    this.#transfer = [];
+    // Thread boundary: pieces' ArrayBuffers are transferred (moved), never structured-cloned.
+    this.#port.postMessage({ events }, transfer);
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    for (const actor of this.#actors.values()) actor.tick(now);
+    const statsEvery = this.#options.statsIntervalMs ?? 1_000;
+    if (this.#actors.size > 0 && now - this.#lastStats >= statsEvery) {
+      this.#lastStats = now;
+      const actors = [];
+      for (const actor of this.#actors.values()) actors.push(actor.stats(now));
+      this.emit({ type: 'stats', actors });
+    }
+  }
+
+  #onBatch(value: unknown): void {
+    if (this.#shutDown) return;
+    let commands: HostCommand[];
+    try {
+      // Thread boundary: nothing from another thread is trusted before it passes its schema.
+      commands = parseHostCommandBatch(value).commands;
+    } catch (error) {
+      this.#reject(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
+      return;
+    }
+    for (const command of commands) {
+      try {
+        this.#apply(command);
+      } catch (error) {
+        this.#reject(toTorkError(error, TorkErrorCode.INTERNAL, `${command.type} command failed`));
+      }
+    }
+  }
+
+  #reject(error: TorkError): void {
+    const plain = error.toPlain();
+    if (error.code === TorkErrorCode.THREAD_MESSAGE) {
+      this.#rejectedBatches++;
+      this.#lastRejection = plain;
+    }
+    if (this.#report) {
+      // One-way over comlink; if the main side is gone there is no one left to tell.
+      Promise.resolve(this.#report(plain)).catch(() => {});
+    } else {
+      console.error(`tork peer host: ${error.code}: ${error.message}`);
+    }
+  }
+
+  #apply(command: HostCommand): void {
+    switch (command.type) {
+      case 'add-torrent': {
+        const pieceCount = Math.ceil(command.length / command.pieceLength);
+        if (command.pieceHashes.length !== pieceCount * 20) {
+          throw new TorkError(
+            TorkErrorCode.THREAD_MESSAGE,
+            `add-torrent: ${command.pieceHashes.length} bytes of piece hashes for ${pieceCount} pieces`,
+            { torrentId: command.torrentId },
+          );
+        }
+        const existing = this.#torrents.get(command.torrentId);
+        const have = new Bitfield(pieceCount, command.have);
+        if (existing) {
+          // Re-adding refreshes what we have; geometry cannot change under live actors.
+          existing.have.bytes.set(have.bytes);
+          return;
+        }
+        this.#torrents.set(command.torrentId, {
+          id: command.torrentId,
+          infoHash: command.infoHash,
+          peerId: command.peerId,
+          pieceLength: command.pieceLength,
+          length: command.length,
+          pieceCount,
+          pieceHashes: command.pieceHashes,
+          have,
+          actors: new Set(),
+        });
+        return;
+      }
+      case 'remove-torrent': {
+        const torrent = this.#torrents.get(command.torrentId);
+        if (!torrent) return;
+        for (const actor of [...torrent.actors]) {
+          actor.close(new TorkError(TorkErrorCode.ABORTED, 'torrent removed', { torrentId: torrent.id }));
+        }
+        this.#torrents.delete(command.torrentId);
+        return;
+      }
+      case 'connect': {
+        if (this.#actors.has(command.actorId)) {
+          throw new TorkError(TorkErrorCode.INTERNAL, `connect: actor ${command.actorId} already exists`, {
+            actorId: command.actorId,
+          });
+        }
+        const torrent = this.#torrents.get(command.torrentId);
+        if (!torrent) {
+          this.emit({
+            type: 'closed',
+            actorId: command.actorId,
+            error: eventError(
+              new TorkError(TorkErrorCode.INTERNAL, `connect: unknown torrent ${command.torrentId}`, {
+                torrentId: command.torrentId,
+              }),
+            ),
+          });
+          return;
+        }
+        const actor = new PeerActor(command.actorId, torrent, this, this.#options.actor);
+        this.#actors.set(actor.id, actor);
+        torrent.actors.add(actor);
+        actor.connect(command.host, command.port);
+        return;
+      }
+      case 'assign':
+        this.#actors.get(command.actorId)?.assign(command.pieces);
+        return;
+      case 'unassign':
+        this.#actors.get(command.actorId)?.unassign(command.pieces);
+        return;
+      case 'interest':
+        this.#actors.get(command.actorId)?.interest(command.interested);
+        return;
+      case 'have': {
+        const torrent = this.#torrents.get(command.torrentId);
+        if (!torrent) return;
+        const fresh: number[] = [];
+        for (const piece of command.pieces) {
+          if (piece < torrent.pieceCount && torrent.have.set(piece)) fresh.push(piece);
+        }
+        if (fresh.length > 0) for (const actor of torrent.actors) actor.sendHave(fresh);
+        return;
+      }
+      case 'close':
+        this.#actors
+          .get(command.actorId)
+          ?.close(new TorkError(TorkErrorCode.ABORTED, `closed by coordinator: ${command.reason}`));
+        return;
+    }
+  }
+}

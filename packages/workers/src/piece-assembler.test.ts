@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
+import { BLOCK_SIZE, PieceAssembler } from './piece-assembler.js';
+
+const sha1 = (bytes: Uint8Array) => createHash('sha1').update(bytes).digest();
+
+describe('PieceAssembler', () => {
+  it('hands out blocks in order, a short last block, and assembles and verifies the piece', () => {
+    const size = BLOCK_SIZE * 2 + 100;
+    const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 0xff));
+    const piece = new PieceAssembler(7, size);
+    assert.equal(piece.blockCount, 3);
+    assert.equal(piece.buffer.byteLength, size);
+    assert.deepEqual([piece.takeNext(), piece.takeNext(), piece.takeNext(), piece.takeNext()], [0, 1, 2, -1]);
+    assert.equal(piece.blockLength(2), 100);
+    assert.equal(piece.requested, 3);
+    assert.equal(piece.accept(BLOCK_SIZE * 2, data.subarray(BLOCK_SIZE * 2)), 'accepted');
+    assert.equal(piece.accept(0, data.subarray(0, BLOCK_SIZE)), 'accepted');
+    assert.equal(piece.accept(0, data.subarray(0, BLOCK_SIZE)), 'duplicate');
+    assert.equal(piece.accept(5, data.subarray(0, 10)), 'unrequested');
+    assert.equal(piece.accept(BLOCK_SIZE, data.subarray(0, 10)), 'wrong-size');
+    assert.equal(piece.complete, false);
+    assert.equal(piece.accept(BLOCK_SIZE, data.subarray(BLOCK_SIZE, BLOCK_SIZE * 2)), 'accepted');
+    assert.equal(piece.complete, true);
+    assert.ok(piece.verify(sha1(data)));
+    assert.ok(!piece.verify(sha1(Buffer.from('x'))));
+    assert.deepEqual(new Uint8Array(piece.buffer), new Uint8Array(data));
+  });
+
+  it('wants rejected blocks again, lowest first', () => {
+    const piece = new PieceAssembler(0, BLOCK_SIZE * 4);
+    piece.takeNext();
+    piece.takeNext();
+    piece.takeNext();
+    assert.ok(piece.unrequest(1));
+    assert.ok(!piece.unrequest(1), 'already wanted');
+    assert.ok(!piece.unrequest(3), 'never requested');
+    assert.equal(piece.takeNext(), 1);
+    assert.equal(piece.takeNext(), 3);
+    assert.deepEqual([...piece.requestedBlocks()], [0, 1, 2, 3]);
+    piece.unrequestAll();
+    assert.equal(piece.requested, 0);
+    assert.equal(piece.takeNext(), 0);
+  });
+
+  it('owns an exactly-sized ArrayBuffer that transfers alone (never a pooled Buffer)', () => {
+    const piece = new PieceAssembler(0, 1_000); // small enough that a pooled Buffer would share a pool
+    assert.equal(piece.buffer.byteLength, 1_000);
+    const { port1, port2 } = new MessageChannel();
+    port1.postMessage(piece.buffer, [piece.buffer]);
+    assert.equal(piece.buffer.byteLength, 0, 'detached: moved, not copied');
+    port1.close();
+    port2.close();
+  });
+});

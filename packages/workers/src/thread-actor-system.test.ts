@@ -1,0 +1,450 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { type HostCommand, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
+import { EventLog } from './event-log.fixture.js';
+import {
+  makeTorrent,
+  ScriptedSeeder,
+  type SeederScript,
+  type TestTorrent,
+} from './scripted-seeder.fixture.js';
+import { ThreadActorSystem, type ThreadActorSystemOptions } from './thread-actor-system.js';
+
+const PEER_ID = new Uint8Array(Buffer.from('-TK0010-abcdefghijkl'));
+
+/** Fast timers so faults show up within a test's patience. */
+const FAST: ThreadActorSystemOptions['host'] = { tickMs: 25, statsIntervalMs: 100 };
+
+function addTorrent(torrent: TestTorrent): HostCommand {
+  return {
+    type: 'add-torrent',
+    torrentId: torrent.torrentId,
+    infoHash: torrent.infoHash,
+    peerId: PEER_ID,
+    pieceLength: torrent.pieceLength,
+    length: torrent.length,
+    pieceHashes: torrent.pieceHashes,
+    have: new Uint8Array(Math.ceil(torrent.pieceCount / 8)),
+  };
+}
+
+function pieceBytes(torrent: TestTorrent, index: number): Buffer {
+  return torrent.data.subarray(
+    index * torrent.pieceLength,
+    Math.min(torrent.length, (index + 1) * torrent.pieceLength),
+  );
+}
+
+describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => {
+  // 10 pieces of 4 blocks, the last one short and not block-aligned.
+  const torrent = makeTorrent(64 * 1024, 9 * 64 * 1024 + 20_000);
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  async function start(
+    script: SeederScript = {},
+    options: ThreadActorSystemOptions = {},
+  ): Promise<{
+    system: ThreadActorSystem;
+    log: EventLog;
+    seeder: ScriptedSeeder;
+    port: number;
+    errors: TorkError[];
+  }> {
+    const seeder = new ScriptedSeeder(torrent, script);
+    const port = await seeder.listen();
+    const errors: TorkError[] = [];
+    const system = await ThreadActorSystem.start({
+      workers: 1,
+      host: FAST,
+      onError: (error) => errors.push(error),
+      ...options,
+    });
+    cleanups.push(
+      () => system.close(),
+      () => seeder.close(),
+    );
+    const log = new EventLog(system);
+    system.send([addTorrent(torrent)]);
+    return { system, log, seeder, port, errors };
+  }
+
+  const connect = (actorId: number, port: number): HostCommand => ({
+    type: 'connect',
+    actorId,
+    torrentId: torrent.torrentId,
+    host: '127.0.0.1',
+    port,
+  });
+
+  it('downloads every piece, verified and byte-identical, through several actors on 2 hosts', async () => {
+    const { system, log, seeder, port, errors } = await start({}, { workers: 2 });
+    const actors = [1, 2, 3, 4];
+    system.send(actors.map((id) => connect(id, port)));
+    for (const id of actors) {
+      const connected = await log.wait('connected', id);
+      assert.equal(connected.client.length > 0, true);
+      assert.equal(connected.fastExtension, true);
+      assert.equal(connected.extensionProtocol, true);
+      await log.wait('bitfield', id);
+      await log.wait('choke', id, 5_000, (event) => !event.choked);
+    }
+    const hosts = await system.stats();
+    assert.equal(hosts.length, 2);
+    assert.deepEqual(
+      hosts.map((host) => host.actors),
+      [2, 2],
+      'connects go to the host with the fewest actors',
+    );
+
+    // A mini-coordinator: a few pieces per actor, reassign whatever comes back.
+    const queue = Array.from({ length: torrent.pieceCount }, (_, index) => index);
+    const received = new Map<number, Buffer>();
+    const assignTo = (actorId: number, count: number) => {
+      const pieces = queue.splice(0, count);
+      if (pieces.length > 0) system.send([{ type: 'assign', actorId, pieces }]);
+    };
+    const done = new Promise<void>((resolve, reject) => {
+      log.on((event: HostEvent) => {
+        if (event.type === 'piece') {
+          assert.ok(!received.has(event.index), `piece ${event.index} twice`);
+          received.set(event.index, Buffer.from(event.data));
+          if (received.size === torrent.pieceCount) resolve();
+          else assignTo(event.actorId, 1);
+        } else if (event.type === 'hash-failed' || event.type === 'closed') {
+          reject(new Error(`unexpected ${JSON.stringify(event)}`));
+        } else if (event.type === 'released') {
+          queue.push(...event.pieces);
+        }
+      });
+    });
+    system.send(actors.map((actorId) => ({ type: 'interest', actorId, interested: true }) as const));
+    for (const id of actors) assignTo(id, 2);
+    await done;
+
+    for (let index = 0; index < torrent.pieceCount; index++) {
+      const data = received.get(index);
+      assert.ok(data, `piece ${index}`);
+      assert.equal(data.length, pieceBytes(torrent, index).length);
+      assert.ok(data.equals(pieceBytes(torrent, index)), `piece ${index} byte-identical`);
+    }
+    const stats = await log.wait('stats', undefined, 2_000);
+    assert.ok(stats.actors.length >= 1);
+    assert.ok(seeder.log.interested >= actors.length, 'interested sent');
+    assert.equal(seeder.log.extendedHandshakes, actors.length, 'BEP 10 handshake sent');
+    assert.deepEqual(seeder.log.bitfields, ['have-none', 'have-none', 'have-none', 'have-none']);
+    assert.ok(seeder.log.maxOutstanding >= 4, `pipelined: ${seeder.log.maxOutstanding} requests at once`);
+    assert.ok(seeder.log.maxOutstanding <= 250, "never beyond the peer's reqq");
+    assert.deepEqual(errors, []);
+
+    // We tell peers what we verified.
+    system.send([{ type: 'have', torrentId: torrent.torrentId, pieces: [0, 1] }]);
+    const deadline = Date.now() + 5_000;
+    while (seeder.log.haves.length < 2 * actors.length && Date.now() < deadline) await sleep(10);
+    assert.equal(seeder.log.haves.length, 2 * actors.length);
+  });
+
+  it('reports a piece whose data fails SHA-1 as hash-failed, and carries on', async () => {
+    const { system, log, port } = await start({ corruptPiece: 2 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [2, 3] }]);
+    const failed = await log.wait('hash-failed', 1);
+    assert.equal(failed.index, 2);
+    const piece = await log.wait('piece', 1);
+    assert.equal(piece.index, 3);
+    assert.ok(Buffer.from(piece.data).equals(pieceBytes(torrent, 3)));
+  });
+
+  it('releases its pieces when choked mid-piece (no fast extension: requests are void)', async () => {
+    const { system, log, port } = await start({ fast: false, chokeAfterBlocks: 2 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [0, 1] }]);
+    await log.wait('choke', 1, 5_000, (event) => event.choked);
+    const released = await log.wait('released', 1);
+    assert.equal(released.reason, 'choked');
+    assert.deepEqual([...released.pieces].sort(), [0, 1]);
+    // Assigning while choked is refused straight away.
+    system.send([{ type: 'assign', actorId: 1, pieces: [5] }]);
+    const again = await log.wait('released', 1, 5_000, (event) => event.pieces.includes(5));
+    assert.equal(again.reason, 'choked');
+  });
+
+  it('releases pieces whose requests a fast-extension peer rejects after choking', async () => {
+    const { system, log, port } = await start({ fast: true, chokeAfterBlocks: 2 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [0, 1] }]);
+    await log.wait('choke', 1, 5_000, (event) => event.choked);
+    const releasedPieces = new Set<number>();
+    const deadline = Date.now() + 5_000;
+    while (releasedPieces.size < 2 && Date.now() < deadline) {
+      for (const event of log.of('released', 1)) {
+        assert.equal(event.reason, 'choked');
+        for (const piece of event.pieces) releasedPieces.add(piece);
+      }
+      await sleep(10);
+    }
+    assert.deepEqual([...releasedPieces].sort(), [0, 1]);
+  });
+
+  const closedWith = async (
+    script: SeederScript,
+    pattern: RegExp,
+    code: string,
+    options: ThreadActorSystemOptions = {},
+  ) => {
+    const { system, log, port, seeder } = await start(script, options);
+    system.send([connect(1, port)]);
+    const closed = await log.wait('closed', 1, 10_000);
+    assert.equal(closed.error.code, code, closed.error.message);
+    assert.match(closed.error.message, pattern);
+    assert.equal(closed.error.details.actorId, 1);
+    assert.equal(closed.error.details.peer, `127.0.0.1:${port}`);
+    return { system, log, port, seeder, closed };
+  };
+
+  it('closes on a huge length prefix, with a clear reason', async () => {
+    await closedWith(
+      { afterHandshake: Uint8Array.of(0xff, 0xff, 0xff, 0xf0, 7) },
+      /bytes/,
+      TorkErrorCode.WIRE_TOO_LARGE,
+    );
+  });
+
+  it('closes on garbage instead of a handshake', async () => {
+    await closedWith(
+      { handshakeReply: Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'.repeat(4)) },
+      /handshake/,
+      TorkErrorCode.WIRE_HANDSHAKE,
+    );
+  });
+
+  it('closes on a message of the wrong length', async () => {
+    await closedWith(
+      { afterHandshake: Uint8Array.of(0, 0, 0, 2, 4, 0) },
+      /have/,
+      TorkErrorCode.WIRE_PROTOCOL,
+    );
+  });
+
+  it('closes on a wrong info-hash', async () => {
+    await closedWith(
+      { infoHash: new Uint8Array(20).fill(9) },
+      /^info-hash mismatch$/,
+      TorkErrorCode.WIRE_HANDSHAKE,
+    );
+  });
+
+  it('closes on a bitfield with spare bits set', async () => {
+    await closedWith(
+      { fast: false, spareBits: true },
+      /^peer sent a bitfield with spare bits set$/,
+      TorkErrorCode.WIRE_PROTOCOL,
+    );
+  });
+
+  it('closes a peer that floods blocks we never requested', async () => {
+    const { system, log, port } = await start({ unrequestedBlocks: 100 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [0] }]);
+    const closed = await log.wait('closed', 1);
+    assert.equal(closed.error.code, TorkErrorCode.WIRE_PROTOCOL);
+    assert.match(closed.error.message, /blocks we did not request/);
+  });
+
+  it('closes with "connection refused" when nothing listens', async () => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const address = probe.address();
+    assert.ok(address && typeof address === 'object');
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const { system, log } = await start();
+    system.send([connect(1, address.port)]);
+    const closed = await log.wait('closed', 1);
+    assert.equal(closed.error.code, TorkErrorCode.IO);
+    assert.equal(closed.error.message, 'connection refused');
+    assert.equal(closed.error.details.cause, 'ECONNREFUSED');
+    assert.equal(closed.error.details.actorId, 1);
+  });
+
+  it('sends keep-alives and drops a silent peer after the idle timeout', async () => {
+    const { seeder } = await closedWith({ silent: true }, /^timeout: no data for 0\.4 s$/, TorkErrorCode.IO, {
+      host: { ...FAST, actor: { idleTimeoutMs: 400, keepAliveIntervalMs: 100 } },
+    });
+    assert.ok(seeder.log.keepAlives >= 2, `${seeder.log.keepAlives} keep-alives`);
+  });
+
+  it('treats a peer that sends no block for snubTimeoutMs as snubbed: depth 1, unstarted pieces released', async () => {
+    const { system, log, port, seeder } = await start(
+      { ignoreRequests: true },
+      { host: { ...FAST, actor: { snubTimeoutMs: 300 } } },
+    );
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [0, 1] }]);
+    const released = await log.wait('released', 1, 5_000);
+    assert.equal(released.reason, 'snubbed');
+    assert.deepEqual([...released.pieces].sort(), [0, 1]);
+    const stats = await log.wait('stats', undefined, 2_000, (event) =>
+      event.actors.some((actor) => actor.snubbed),
+    );
+    assert.equal(stats.actors[0]?.targetQueueDepth, 1);
+    const deadline = Date.now() + 2_000;
+    while (seeder.log.cancels < seeder.log.requests && Date.now() < deadline) await sleep(10);
+    assert.equal(seeder.log.cancels, seeder.log.requests, 'every outstanding request cancelled');
+  });
+
+  it("never keeps more requests outstanding than the peer's reqq", async () => {
+    const { system, log, port, seeder } = await start({ ignoreRequests: true, reqq: 2 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [0, 1] }]);
+    const stats = await log.wait('stats', undefined, 2_000, (event) => event.actors[0]?.queueDepth === 2);
+    assert.equal(stats.actors[0]?.targetQueueDepth, 2);
+    await sleep(100);
+    assert.equal(seeder.log.requests, 2);
+  });
+
+  it('unassign cancels outstanding requests; close closes with the reason', async () => {
+    const { system, log, port, seeder } = await start({ ignoreRequests: true });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [4] }]);
+    const deadline = Date.now() + 2_000;
+    while (seeder.log.requests < 4 && Date.now() < deadline) await sleep(10);
+    assert.equal(seeder.log.requests, 4);
+    system.send([{ type: 'unassign', actorId: 1, pieces: [4] }]);
+    while (seeder.log.cancels < 4 && Date.now() < deadline) await sleep(10);
+    assert.equal(seeder.log.cancels, 4);
+    system.send([{ type: 'close', actorId: 1, reason: 'enough' }]);
+    const closed = await log.wait('closed', 1);
+    assert.equal(closed.error.code, TorkErrorCode.ABORTED);
+    assert.match(closed.error.message, /enough/);
+    assert.equal(log.of('released', 1).length, 0, 'unassigned pieces are not released back');
+  });
+
+  it('refuses a malformed command batch at the call site and sends nothing', async () => {
+    const { system, seeder, port } = await start();
+    assert.throws(
+      () =>
+        system.send([connect(1, port), { type: 'assign', actorId: 1, pieces: [] } as unknown as HostCommand]),
+      (error: unknown) => error instanceof TorkError && error.code === TorkErrorCode.THREAD_MESSAGE,
+    );
+    await sleep(200);
+    assert.equal(seeder.log.connections, 0, 'not acted on');
+    assert.throws(
+      () => system.send([connect(7, port), connect(7, port)]),
+      (error: unknown) => error instanceof TorkError && /already exists/.test(error.message),
+    );
+  });
+
+  it('drops a malformed event batch from a host with a clear error, and delivers the next one', async () => {
+    const errors: TorkError[] = [];
+    const system = await ThreadActorSystem.start({
+      workers: 1,
+      hostEntry: new URL('./rogue-host-worker.fixture.js', import.meta.url),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => system.close());
+    const log = new EventLog(system);
+    await log.wait('choke', 1);
+    assert.deepEqual(
+      log.events,
+      [{ type: 'choke', actorId: 1, choked: true }],
+      'the malformed batch never reached the handler',
+    );
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(errors[0]?.message ?? '', /events\.0/);
+  });
+});
+
+describe('ThreadActorSystem when a host thread dies', () => {
+  it("reports it and closes that host's actors, so their pieces can be reassigned", {
+    timeout: 20_000,
+  }, async () => {
+    const errors: TorkError[] = [];
+    const system = await ThreadActorSystem.start({
+      workers: 1,
+      hostEntry: new URL('./rogue-host-worker.fixture.js', import.meta.url),
+      host: { mode: 'crash' } as ThreadActorSystemOptions['host'],
+      onError: (error) => errors.push(error),
+    });
+    try {
+      const log = new EventLog(system);
+      system.send([{ type: 'connect', actorId: 5, torrentId: 'ab'.repeat(20), host: '127.0.0.1', port: 1 }]);
+      const closed = await log.wait('closed', 5, 10_000);
+      assert.equal(closed.error.code, TorkErrorCode.INTERNAL);
+      assert.match(closed.error.message, /peer host thread 0 exited \(code 3\)/);
+      assert.ok(errors.some((error) => /exited/.test(error.message)));
+      system.send([{ type: 'connect', actorId: 6, torrentId: 'ab'.repeat(20), host: '127.0.0.1', port: 1 }]);
+      const none = await log.wait('closed', 6);
+      assert.match(none.error.message, /no peer host thread is running/);
+    } finally {
+      await system.close();
+    }
+  });
+});
+
+describe('ThreadActorSystem.start', () => {
+  it('rejects, instead of hanging, when a host thread cannot start', { timeout: 20_000 }, async () => {
+    const errors: TorkError[] = [];
+    await assert.rejects(
+      ThreadActorSystem.start({
+        workers: 2,
+        hostEntry: new URL('./no-such-host-worker.js', import.meta.url),
+        onError: (error) => errors.push(error),
+      }),
+      (error: unknown) =>
+        error instanceof TorkError && /exited \(code 1\) before it started/.test(error.message),
+    );
+    assert.ok(errors.length >= 1, 'the cause was reported');
+  });
+});
+
+describe('ThreadActorSystem.close', () => {
+  it('leaves no thread running: a process that used it exits promptly', { timeout: 20_000 }, async () => {
+    const url = new URL('./thread-actor-system.js', import.meta.url).href;
+    const script = `
+      import { ThreadActorSystem } from ${JSON.stringify(url)};
+      const system = await ThreadActorSystem.start({ workers: 2 });
+      const closed = new Promise((resolve) => system.onEvents((events) => events.some((e) => e.type === 'closed') && resolve()));
+      const torrentId = '${'ab'.repeat(20)}';
+      system.send([
+        { type: 'add-torrent', torrentId, infoHash: new Uint8Array(20), peerId: new Uint8Array(20).fill(1),
+          pieceLength: 16384, length: 16384, pieceHashes: new Uint8Array(20), have: new Uint8Array(1) },
+        { type: 'connect', actorId: 1, torrentId, host: '127.0.0.1', port: 1 },
+      ]);
+      await closed;
+      await system.close();
+      console.log('closed');
+    `;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 0, 'exited on its own');
+    assert.equal(output.trim(), 'closed');
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

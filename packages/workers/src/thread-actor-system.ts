@@ -1,0 +1,329 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import {
+  type ActorSystem,
+  type HostCommand,
+  type HostEvent,
+  type PlainTorkError,
+  parseHostCommandBatch,
+  parseHostEventBatch,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+} from '@tork/core';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from './comlink-node-adapter.js';
+import type { HostStats, PeerHostOptions } from './peer-host.js';
+import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
+import { eventError } from './plain-error.js';
+
+export interface ThreadActorSystemOptions {
+  /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
+  readonly workers?: number;
+  /** Passed to every host (timeouts, queue depths, tick interval). Default: the hosts' defaults. */
+  readonly host?: PeerHostOptions;
+  /**
+   * Errors that belong to no actor: a malformed batch (dropped, never acted on), a host thread
+   * that died. Default: printed to stderr.
+   */
+  readonly onError?: (error: TorkError) => void;
+  /**
+   * The worker entry each host thread runs. Default: `peer-host-worker.js` beside this file.
+   * Tests point it at a misbehaving host.
+   */
+  readonly hostEntry?: URL;
+  /** How long `close()` waits for a host's orderly shutdown before terminating it, ms. Default: 2,000. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+interface HostSlot {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly api: Comlink.Remote<PeerHostApi>;
+  /** Our end of the host's data channel. */
+  readonly port: MessagePort;
+  readonly attached: Promise<void>;
+  /** Settles when the thread has exited, however it ended. */
+  readonly gone: Promise<void>;
+  readonly actors: Set<number>;
+  queue: HostCommand[];
+  alive: boolean;
+}
+
+/**
+ * The production ActorSystem: PeerActors in `workers` peer host threads. Commands are routed
+ * (`connect` to the host with the fewest actors, actor commands to the actor's host, torrent-wide
+ * ones to every host) and posted once per event-loop turn per host; event batches are
+ * schema-checked on arrival before the handler sees them. No socket is ever opened on this thread.
+ */
+export class ThreadActorSystem implements ActorSystem {
+  readonly #hosts: HostSlot[] = [];
+  readonly #actorHost = new Map<number, HostSlot>();
+  readonly #onError: (error: TorkError) => void;
+  readonly #shutdownTimeoutMs: number;
+  #handler: ((events: readonly HostEvent[]) => void) | null = null;
+  /** Events that arrived before `onEvents` was called. */
+  #early: HostEvent[][] = [];
+  /** Events made up on this side (a dead host's actors), delivered on the next turn. */
+  #synthetic: HostEvent[] = [];
+  #flushScheduled = false;
+  #closing: Promise<void> | null = null;
+  readonly #ready: Promise<void>;
+
+  /** Starts the threads and waits until every host has its data port. */
+  static async start(options: ThreadActorSystemOptions = {}): Promise<ThreadActorSystem> {
+    const system = new ThreadActorSystem(options);
+    try {
+      await system.ready();
+    } catch (error) {
+      await system.close();
+      throw error;
+    }
+    return system;
+  }
+
+  /** Starts the threads; commands sent before they are ready wait in the data ports. */
+  constructor(options: ThreadActorSystemOptions = {}) {
+    this.#onError = options.onError ?? ((error) => console.error(`tork: ${error.code}: ${error.message}`));
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
+    const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+    const entry = options.hostEntry ?? new URL('./peer-host-worker.js', import.meta.url);
+    for (let index = 0; index < count; index++) {
+      this.#hosts.push(this.#startHost(entry, index, options.host ?? {}));
+    }
+    this.#ready = Promise.all(this.#hosts.map((host) => host.attached)).then(() => {});
+    // A failed start is reported by `ready()`/`start()`; do not also crash on an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  get hostCount(): number {
+    return this.#hosts.length;
+  }
+
+  /** Resolves once every host thread has started and taken its data port. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  send(commands: readonly HostCommand[]): void {
+    if (this.#closing) return;
+    if (commands.length === 0) return;
+    // Checked here as well as on arrival: a coordinator bug then throws at its call site, with
+    // its stack, instead of turning up later as a rejected batch in another thread.
+    parseHostCommandBatch({ commands });
+    const connecting = new Set<number>();
+    for (const command of commands) {
+      if (command.type !== 'connect') continue;
+      if (this.#actorHost.has(command.actorId) || connecting.has(command.actorId)) {
+        throw new TorkError(TorkErrorCode.INTERNAL, `connect: actor ${command.actorId} already exists`, {
+          actorId: command.actorId,
+        });
+      }
+      connecting.add(command.actorId);
+    }
+    for (const command of commands) this.#route(command);
+    this.#scheduleFlush();
+  }
+
+  onEvents(handler: (events: readonly HostEvent[]) => void): void {
+    this.#handler = handler;
+    const early = this.#early;
+    this.#early = [];
+    for (const events of early) handler(events);
+  }
+
+  /** Every host's counters, over the control plane. */
+  async stats(): Promise<HostStats[]> {
+    return Promise.all(this.#hosts.filter((host) => host.alive).map((host) => host.api.stats()));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#early = [];
+    this.#synthetic = [];
+    for (const host of this.#hosts) host.queue = [];
+    await Promise.all(
+      this.#hosts.map(async (host) => {
+        if (host.alive) {
+          // Orderly first (sockets closed by their own thread), then terminate regardless.
+          // A thread that dies meanwhile never answers: stop waiting when it is gone.
+          await withTimeout(Promise.race([host.api.shutdown(), host.gone]), this.#shutdownTimeoutMs).catch(
+            () => {},
+          );
+        }
+        host.alive = false;
+        host.port.close();
+        await host.worker.terminate();
+      }),
+    );
+    this.#actorHost.clear();
+  }
+
+  #startHost(entry: URL, index: number, options: PeerHostOptions): HostSlot {
+    const workerData: PeerHostWorkerData = { index, options };
+    // The entry is compiled .js resolved beside this file: the shipped CLI and the tests run the same.
+    // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
+    // applies to string input only and would stop every worker from starting.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    const worker = new Worker(entry, { workerData, execArgv });
+    const api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
+    const { port1, port2 } = new MessageChannel();
+    const report = (error: PlainTorkError): void => this.#onError(TorkError.fromPlain(error));
+    // Thread boundary (control plane): the data port is transferred to the host (it cannot be
+    // cloned), and the error callback is a comlink proxy (functions cannot be cloned either).
+    const attaching = api.attach(
+      Comlink.transfer(port2, [port2]) as unknown as MessagePort,
+      Comlink.proxy(report) as unknown as (error: PlainTorkError) => void,
+    );
+    // comlink never settles a call whose thread died: a host that fails to start must not hang `start()`.
+    const exited = new Promise<never>((_, reject) => {
+      worker.once('exit', (code) =>
+        reject(
+          new TorkError(
+            TorkErrorCode.INTERNAL,
+            `peer host thread ${index} exited (code ${code}) before it started`,
+            {
+              host: index,
+              exitCode: code,
+            },
+          ),
+        ),
+      );
+    });
+    const attached = Promise.race([attaching, exited]);
+    attached.catch(() => {});
+    const gone = exited.catch(() => {});
+    const host: HostSlot = {
+      index,
+      worker,
+      api,
+      port: port1,
+      attached,
+      gone,
+      actors: new Set(),
+      queue: [],
+      alive: true,
+    };
+    // Thread boundary (data plane): events arrive batched on our end of the channel.
+    port1.on('message', (value: unknown) => this.#onBatch(host, value));
+    worker.on('error', (error) => {
+      this.#onError(toTorkError(error, TorkErrorCode.INTERNAL, `peer host thread ${index} failed`));
+    });
+    worker.on('exit', (code) => this.#hostExited(host, code));
+    return host;
+  }
+
+  #hostExited(host: HostSlot, code: number): void {
+    if (!host.alive || this.#closing) return;
+    host.alive = false;
+    host.queue = [];
+    host.port.close();
+    const error = new TorkError(
+      TorkErrorCode.INTERNAL,
+      `peer host thread ${host.index} exited (code ${code})`,
+      {
+        host: host.index,
+        exitCode: code,
+      },
+    );
+    this.#onError(error);
+    // Its actors are gone: tell the coordinator, so their pieces are reassigned.
+    for (const actorId of host.actors) {
+      this.#actorHost.delete(actorId);
+      this.#synthetic.push({ type: 'closed', actorId, error: eventError(error) });
+    }
+    host.actors.clear();
+    this.#scheduleFlush();
+  }
+
+  #route(command: HostCommand): void {
+    switch (command.type) {
+      case 'add-torrent':
+      case 'remove-torrent':
+      case 'have':
+        for (const host of this.#hosts) if (host.alive) host.queue.push(command);
+        return;
+      case 'connect': {
+        let best: HostSlot | undefined;
+        for (const host of this.#hosts) {
+          if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
+        }
+        if (best === undefined) {
+          const error = new TorkError(TorkErrorCode.INTERNAL, 'no peer host thread is running');
+          this.#synthetic.push({ type: 'closed', actorId: command.actorId, error: eventError(error) });
+          return;
+        }
+        best.actors.add(command.actorId);
+        this.#actorHost.set(command.actorId, best);
+        best.queue.push(command);
+        return;
+      }
+      default: {
+        // An actor that already closed: the coordinator raced its `closed` event; nothing to do.
+        const host = this.#actorHost.get(command.actorId);
+        if (host?.alive) host.queue.push(command);
+      }
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Once per event-loop turn: one command batch per host. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closing) return;
+    for (const host of this.#hosts) {
+      if (host.queue.length === 0 || !host.alive) continue;
+      const commands = host.queue;
+      host.queue = [];
+      // Thread boundary (data plane): commands are small plain data; cloning them is cheap.
+      host.port.postMessage({ commands });
+    }
+    if (this.#synthetic.length > 0) {
+      const events = this.#synthetic;
+      this.#synthetic = [];
+      this.#deliver(events);
+    }
+  }
+
+  #onBatch(host: HostSlot, value: unknown): void {
+    if (this.#closing) return;
+    let events: HostEvent[];
+    try {
+      // Thread boundary: another thread's batch is trusted only after its schema passed.
+      events = parseHostEventBatch(value).events;
+    } catch (error) {
+      this.#onError(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
+      return;
+    }
+    for (const event of events) {
+      if (event.type === 'closed' && this.#actorHost.get(event.actorId) === host) {
+        this.#actorHost.delete(event.actorId);
+        host.actors.delete(event.actorId);
+      }
+    }
+    this.#deliver(events);
+  }
+
+  #deliver(events: HostEvent[]): void {
+    if (events.length === 0) return;
+    if (this.#handler) this.#handler(events);
+    else this.#early.push(events);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TorkError(TorkErrorCode.INTERNAL, `timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

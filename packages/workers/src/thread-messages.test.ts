@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { HostCommand, HostEvent, TorkErrorCode } from '@tork/core';
+
+type Reply = { ok: true; batch: unknown } | { ok: false; error: { code: string; message: string } };
+
+const hex = (byte: number) => byte.toString(16).padStart(2, '0').repeat(20);
+const bytes20 = (byte: number) => new Uint8Array(20).fill(byte);
+
+/** One sample of every command kind: the test fails if a kind is added without a sample. */
+const commands: HostCommand[] = [
+  {
+    type: 'add-torrent',
+    torrentId: hex(0xab),
+    infoHash: bytes20(0xab),
+    peerId: bytes20(0x2d),
+    pieceLength: 32_768,
+    length: 100_000,
+    pieceHashes: new Uint8Array(80).fill(7),
+    have: Uint8Array.of(0b1010_0000),
+  },
+  { type: 'remove-torrent', torrentId: hex(0xab) },
+  { type: 'connect', actorId: 1, torrentId: hex(0xab), host: '127.0.0.1', port: 6881 },
+  { type: 'assign', actorId: 1, pieces: [0, 3] },
+  { type: 'unassign', actorId: 1, pieces: [3] },
+  { type: 'interest', actorId: 1, interested: true },
+  { type: 'have', torrentId: hex(0xab), pieces: [2] },
+  { type: 'close', actorId: 1, reason: 'endgame over' },
+];
+
+const stats = {
+  actorId: 1,
+  downloaded: 1_000,
+  uploaded: 0,
+  downloadRate: 12.5,
+  uploadRate: 0,
+  queueDepth: 4,
+  targetQueueDepth: 8,
+  peerChoking: false,
+  amInterested: true,
+  snubbed: false,
+};
+
+const events = (piece: ArrayBuffer): HostEvent[] => [
+  {
+    type: 'connected',
+    actorId: 1,
+    peerId: hex(0x41),
+    client: 'qBittorrent 4.6.0',
+    fastExtension: true,
+    extensionProtocol: true,
+  },
+  { type: 'bitfield', actorId: 1, bitfield: Uint8Array.of(0xff, 0x80) },
+  { type: 'have', actorId: 1, pieces: [4, 5] },
+  { type: 'choke', actorId: 1, choked: false },
+  { type: 'piece', actorId: 1, index: 0, data: piece },
+  { type: 'hash-failed', actorId: 1, index: 1 },
+  { type: 'released', actorId: 1, pieces: [2], reason: 'choked' },
+  { type: 'stats', actors: [stats] },
+  {
+    type: 'closed',
+    actorId: 1,
+    error: { code: 'TORK_ERR_IO', message: 'connection refused', details: { peer: '127.0.0.1:1' } },
+  },
+];
+
+const kinds = (union: { options: readonly { shape: { type: { value: string } } }[] }) =>
+  union.options.map((option) => option.shape.type.value).sort();
+
+describe('thread messages across a real worker boundary', () => {
+  let worker: Worker;
+  before(() => {
+    worker = new Worker(new URL('./echo-worker.fixture.js', import.meta.url));
+  });
+  after(async () => {
+    await worker.terminate();
+  });
+
+  const roundTrip = async (message: unknown, transfer: ArrayBuffer[] = []): Promise<Reply> => {
+    const reply = once(worker, 'message');
+    worker.postMessage(message, transfer);
+    const [value] = (await reply) as [Reply];
+    return value;
+  };
+
+  it('every HostCommand kind parses on the other side and comes back equal', async () => {
+    assert.deepEqual(commands.map((command) => command.type).sort(), kinds(HostCommand as never));
+    const reply = await roundTrip({ commands });
+    assert.ok(reply.ok, JSON.stringify(reply));
+    assert.deepEqual(reply.batch, { commands });
+  });
+
+  it('every HostEvent kind parses on the other side and comes back equal; a piece is moved, not copied', async () => {
+    const piece = new ArrayBuffer(64 * 1024);
+    new Uint8Array(piece).fill(0x5a);
+    const sent = events(piece);
+    assert.deepEqual(sent.map((event) => event.type).sort(), kinds(HostEvent as never));
+    const expected = events(new Uint8Array(64 * 1024).fill(0x5a).buffer);
+    const reply = roundTrip({ events: sent }, [piece]);
+    assert.equal(piece.byteLength, 0, 'the piece buffer was transferred (detached here)');
+    const value = await reply;
+    assert.ok(value.ok, JSON.stringify(value));
+    assert.deepEqual(value.batch, { events: expected });
+  });
+
+  it('a malformed batch is refused with TORK_ERR_THREAD_MESSAGE naming the fault', async () => {
+    const bad = await roundTrip({ commands: [{ type: 'assign', actorId: 1, pieces: [] }] });
+    assert.ok(!bad.ok);
+    assert.equal(bad.error.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(bad.error.message, /commands\.0\.pieces/);
+    const badEvent = await roundTrip({
+      events: [{ type: 'piece', actorId: 1, index: 0, data: new Uint8Array(4) }],
+    });
+    assert.ok(!badEvent.ok);
+    assert.equal(badEvent.error.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(badEvent.error.message, /events\.0/);
+  });
+});
