@@ -27,8 +27,13 @@ function dict<Shape extends z.ZodRawShape>(shape: Shape) {
  * with a `length` property, even a dictionary that failed the array check, and coercing a hostile
  * `length` value can throw a TypeError.
  */
-function list<Item extends z.ZodType>(item: Item, what: string) {
-  return z.custom<unknown[]>(Array.isArray, { error: expected(what) }).pipe(z.array(item));
+function list<Item extends z.ZodType>(item: Item, what: string, max?: { count: number; error: string }) {
+  const shape = z.custom<unknown[]>(Array.isArray, { error: expected(what) });
+  // The count is checked before the items so that an oversized list is refused without walking it.
+  const bounded = max
+    ? shape.refine((items) => items.length <= max.count, { error: max.error, abort: true })
+    : shape;
+  return bounded.pipe(z.array(item));
 }
 
 const ByteString = z.custom<Uint8Array>((value) => value instanceof Uint8Array, {
@@ -66,9 +71,11 @@ export const InfoSchema = z.compile(
     'piece length': PieceLength,
     pieces: Pieces,
     length: Length.optional(),
-    files: list(FileEntry, 'a list of dictionaries')
+    files: list(FileEntry, 'a list of dictionaries', {
+      count: MAX_FILES,
+      error: `must list at most ${MAX_FILES} files`,
+    })
       .refine((files) => files.length > 0, { error: 'must not be empty' })
-      .refine((files) => files.length <= MAX_FILES, { error: `must list at most ${MAX_FILES} files` })
       .optional(),
     private: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' }).optional(),
     attr: z.unknown().optional(),

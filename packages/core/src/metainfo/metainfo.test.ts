@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { findTopLevelSpan } from '../bencode/index.js';
 import { TorkErrorCode as Codes, TorkError, type TorkErrorCode } from '../errors.js';
 import { FileLayout } from './file-layout.js';
-import { MAX_PATH_DEPTH, MAX_PIECE_LENGTH } from './limits.js';
+import { MAX_ANNOUNCE_URLS, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_WEB_SEEDS } from './limits.js';
 import { parseMetainfo } from './metainfo.js';
 import { buildTorrent, encodeBencodeOrdered, type FixtureValue, sha1 } from './test-fixtures.js';
 
@@ -279,6 +279,20 @@ describe('parseMetainfo: trackers and web seeds', () => {
     assert.deepEqual(notAList.announce, [['udp://x:1']]);
   });
 
+  it('keeps at most MAX_ANNOUNCE_URLS trackers and MAX_WEB_SEEDS web seeds', () => {
+    const urls = Array.from({ length: MAX_ANNOUNCE_URLS + 10 }, (_, i) => `udp://t${i}:1`);
+    const meta = parseMetainfo(
+      buildTorrent({
+        announceList: [urls.slice(0, 600), urls.slice(600)],
+        urlList: urls,
+        announce: 'udp://last:1',
+      }).bytes,
+    );
+    assert.equal(meta.announce.flat().length, MAX_ANNOUNCE_URLS);
+    assert.equal(meta.announce.length, 2);
+    assert.equal(meta.urlList.length, MAX_WEB_SEEDS);
+  });
+
   it('reads url-list as a string or a list', () => {
     assert.deepEqual(parseMetainfo(buildTorrent({ urlList: 'http://seed/file' }).bytes).urlList, [
       'http://seed/file',
@@ -516,6 +530,29 @@ describe('parseMetainfo: invalid numbers and pieces', () => {
       () => parseMetainfo(buildTorrent({ info: { pieces: 7 } }).bytes),
       Codes.METAINFO,
       /info\.pieces must be a byte string/,
+    );
+  });
+
+  it('refuses missing pieces', () => {
+    assertTorkError(
+      () => parseMetainfo(buildTorrent({ info: { pieces: undefined } }).bytes),
+      Codes.METAINFO,
+      /^info\.pieces is missing/,
+    );
+  });
+
+  it(`refuses more than MAX_FILES (${MAX_FILES}) files`, () => {
+    // Larger than the default bencode cap, so the caller raises it to reach this limit.
+    const entry = text('d6:lengthi0e4:pathl1:aee');
+    const head = text(`d4:infod5:filesl`);
+    const tail = text('e4:name1:n12:piece lengthi1e6:pieces0:ee');
+    const body = Buffer.alloc(entry.length * (MAX_FILES + 1));
+    for (let i = 0; i <= MAX_FILES; i++) body.set(entry, i * entry.length);
+    const bytes = Buffer.concat([head, body, tail]);
+    assertTorkError(
+      () => parseMetainfo(bytes, { bencode: { maxBytes: 64 * 1024 * 1024 } }),
+      Codes.METAINFO,
+      /info\.files must list at most 1000000 files/,
     );
   });
 
