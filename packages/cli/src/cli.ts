@@ -1,3 +1,4 @@
+import { demoUsage, runDemo } from './commands/demo.js';
 import { downloadUsage, runDownload } from './commands/download.js';
 import { infoUsage, runInfo } from './commands/info.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
@@ -8,6 +9,9 @@ commands:
   ${downloadUsage.replace('usage: ', '')}
       download a torrent into DIR, verifying every piece; exit status 0 only when complete
       --peers shows the per-peer view (press p to toggle on a terminal); --json prints NDJSON events
+  ${demoUsage.replace('usage: ', '')}
+      the main job on one machine: a cached data set, a loopback swarm of aria2c seeders,
+      a download with progress, and a byte-for-byte check
   ${infoUsage.replace('usage: ', '')}
       print a torrent's name, info-hash, sizes, trackers and files
 
@@ -26,6 +30,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runInfo(rest, io);
     case 'download':
       return runDownload(rest, io);
+    case 'demo':
+      return runDemo(rest, io);
     case undefined:
     case '-h':
     case '--help':
