@@ -12,7 +12,9 @@ try {
     t.on('peer-connected', ({ address, client }) => console.log(`connected to ${address} (${client})`));
   });
   for await (const progress of torrent.progressUpdates()) {
-    console.log(`${progress.verifiedPieces}/${progress.pieceCount} pieces, ${Math.round(progress.downloadRate / 1e6)} MB/s`);
+    console.log(
+      `${progress.verifiedPieces}/${progress.pieceCount} pieces, ${Math.round(progress.downloadRate / 1e6)} MB/s`,
+    );
   }
   const done = await torrent.whenDone();
   console.log(`done: ${done.length} bytes in ${done.elapsedMs} ms`);
