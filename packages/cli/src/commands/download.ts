@@ -197,7 +197,7 @@ export async function runDownload(args: readonly string[], io: CliIo): Promise<E
       const cpu = process.cpuUsage(cpuStart);
       io.stdout(
         `done: ${formatBytes(final.length)} in ${seconds.toFixed(1)} s (${formatRate(final.length / Math.max(seconds, 0.001))}), ` +
-          `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s on the coordinator, peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
+          `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );
     }
