@@ -11,6 +11,7 @@ import {
   encodeHaveAll,
   encodeHaveNone,
   type HostEvent,
+  type ReleaseReason,
   TorkError,
   TorkErrorCode,
   toTorkError,
@@ -180,7 +181,7 @@ export class PeerActor {
         this.#pieces.set(index, new PieceAssembler(index, this.#pieceSize(index)));
       }
     }
-    if (lacking.length > 0) this.#release(lacking, 'peer does not have the piece');
+    if (lacking.length > 0) this.#release(lacking, 'peer-lacks');
     if (choked.length > 0) this.#release(choked, 'choked');
     this.#fill(performance.now());
   }
@@ -632,7 +633,7 @@ export class PeerActor {
     if (sendCancel && count > 0) this.#sink.schedule(this);
   }
 
-  #release(pieces: number[], reason: string): void {
+  #release(pieces: number[], reason: ReleaseReason): void {
     this.#sink.emit({ type: 'released', actorId: this.id, pieces, reason });
   }
 

@@ -79,6 +79,8 @@ interface PeerRecord {
   /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
   usefulAt: number;
   piecesReceived: number;
+  /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
+  snubbed: boolean;
   closing: boolean;
 }
 
@@ -381,8 +383,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         break;
       }
       case 'released': {
+        // A snubbed actor keeps whatever it is given next and never gives it back (it stays
+        // snubbed): new pieces would sit there for good. Its stats may not say so yet.
+        if (event.reason === 'snubbed') peer.snubbed = true;
         this.#scheduler.released(peer.actorId, event.pieces, {
-          peerLacks: event.reason === 'peer lacks piece',
+          peerLacks: event.reason === 'peer-lacks',
         });
         this.#fillAll();
         break;
@@ -405,6 +410,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#closePeer(peer, `piece ${index} of ${data.byteLength} bytes, expected ${size}`);
       return;
     }
+    peer.snubbed = false;
     const result = this.#scheduler.verified(index, peer.actorId);
     if (!result.accepted) {
       this.#wastedBytes += size;
@@ -465,6 +471,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #fill(peer: PeerRecord, medianRate = 0): void {
     if (this.#state !== 'downloading' || !peer.connected || peer.closing) return;
     if (peer.peerChoking || !peer.amInterested) return;
+    if (peer.snubbed || (peer.stats?.snubbed ?? false)) return;
     const disk = this.#disk;
     if (disk?.needsDrain) {
       // Backpressure: the disk is behind; assignment resumes when a write completes.
@@ -529,6 +536,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         stats: undefined,
         usefulAt: now,
         piecesReceived: 0,
+        snubbed: false,
         closing: false,
       };
       this.#peers.set(actorId, record);
@@ -551,11 +559,17 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const limitMs = (this.#options.uselessAfterSeconds ?? 60) * 1000;
     for (const peer of this.#peers.values()) {
       if (!peer.connected || peer.closing || now - peer.usefulAt < limitMs) continue;
-      const useless = peer.peerChoking || !peer.amInterested;
+      // A snubbed peer gets no pieces (see #fill): as useless as one that chokes us.
+      const snubbed = peer.snubbed || (peer.stats?.snubbed ?? false);
+      const useless = peer.peerChoking || !peer.amInterested || snubbed;
       if (useless && this.#scheduler.heldBy(peer.actorId) === 0) {
         this.#closePeer(
           peer,
-          peer.peerChoking ? 'rotated out: choked us for too long' : 'rotated out: has nothing we need',
+          peer.peerChoking
+            ? 'rotated out: choked us for too long'
+            : peer.amInterested
+              ? 'rotated out: snubbed us'
+              : 'rotated out: has nothing we need',
         );
         return;
       }
@@ -607,6 +621,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (this.#state === 'failed' || this.#state === 'stopped' || this.#state === 'done') return;
     this.#state = 'failed';
     clearInterval(this.#tick);
+    // The torrent has stopped: its peers go too, or their actors keep fetching pieces nobody writes.
+    for (const peer of this.#peers.values()) this.#closePeer(peer, 'torrent failed');
     this.emit('error', { error: error.toPlain() });
     this.#rejectDone(error);
   }

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ActorId, Bytes, PieceIndex, PlainError } from './schema-helpers.js';
 
+/**
+ * Why an actor gives pieces back: `choked` (the peer choked us; outstanding requests are void),
+ * `snubbed` (nothing arrived for a long time), `peer-lacks` (the peer does not have the piece).
+ */
+export const ReleaseReason = z.enum(['choked', 'snubbed', 'peer-lacks']);
+export type ReleaseReason = z.infer<typeof ReleaseReason>;
+
 /** Per-actor counters, sent about once a second in one `stats` event per host. */
 export const ActorStats = z.object({
   actorId: ActorId,
@@ -56,7 +63,7 @@ export const HostEvent = z.discriminatedUnion('type', [
     type: z.literal('released'),
     actorId: ActorId,
     pieces: z.array(PieceIndex).min(1),
-    reason: z.string(),
+    reason: ReleaseReason,
   }),
   z.object({ type: z.literal('stats'), actors: z.array(ActorStats) }),
   /** The connection is gone; every piece still assigned to it is free again. */
