@@ -380,7 +380,9 @@ describe('Torrent over a simulated swarm', () => {
     assert.equal(run.state, 'done', 'the download completes');
     await assertSameFiles(run, built, ['snub.bin']);
     assertClean(run);
-    assert.equal(run.sim.counters.releases.snubbed, 1, 'the staller gave its piece back once');
+    // Its piece is rescued either by an idle peer's copy (nothing verified for 10 s) or by its own
+    // snub release at 30 s, whichever comes first; never twice.
+    assert.ok((run.sim.counters.releases.snubbed ?? 0) <= 1, 'the staller gave its piece back at most once');
     assert.equal(run.sim.counters.assignmentsToSnubbed, 0, 'and got nothing more');
   });
 
@@ -408,11 +410,7 @@ describe('Torrent over a simulated swarm', () => {
     assert.ok(run.sim.counters.peakOpenActors <= 3);
   });
 
-  it('does not let a slow peer pace the download while fast peers idle (budget of one piece)', {
-    todo:
-      'coordinator: with room for one piece in flight the first (unmeasured) peer takes it, and idle ' +
-      'peers read 0 B/s after the 5 s stats window, so they count as unmeasured and may not copy it',
-  }, async (t) => {
+  it('does not let a slow peer pace the download while fast peers idle (budget of one piece)', async (t) => {
     const pieceLength = 4 * MiB;
     const built = buildTorrent({ length: 10 * pieceLength, pieceLength, seed: 16, name: 'slow.bin' });
     const peer = (i: number, rate: number, unchokeAfter: number): SimulatedPeer => ({

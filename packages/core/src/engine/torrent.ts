@@ -16,6 +16,9 @@ import { PeerPool, peerKey } from './peer-pool.js';
 import type { PeerView, TorrentProgress, TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
+/** No piece verified for this long: idle peers may fetch copies of pieces stuck on slow ones. */
+const STALL_COPY_MS = 10_000;
+
 /** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
 export interface TorrentMeta extends DiskLayout {
   readonly infoHash: Uint8Array;
@@ -79,6 +82,11 @@ interface PeerRecord {
   /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
   usefulAt: number;
   piecesReceived: number;
+  /**
+   * Its download rate when it last had work: the stats window reads 0 once a peer is idle, and an
+   * idle fast peer must still count as fast.
+   */
+  knownRate: number;
   /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
   snubbed: boolean;
   closing: boolean;
@@ -112,6 +120,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #closedDownloaded = 0;
   #banned = 0;
   #waitingForDrain = false;
+  #lastVerifiedAt = Date.now();
   #done: Promise<TorrentProgress>;
   #resolveDone!: (progress: TorrentProgress) => void;
   #rejectDone!: (error: TorkError) => void;
@@ -185,6 +194,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     }
     this.#state = 'downloading';
     this.#startedAt = Date.now();
+    this.#lastVerifiedAt = this.#startedAt;
     this.#send({
       type: 'add-torrent',
       torrentId: this.meta.infoHashHex,
@@ -401,7 +411,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   /** @internal Per-actor counters from a host's `stats` event. */
   handleStats(stats: ActorStats): void {
     const peer = this.#peers.get(stats.actorId);
-    if (peer) peer.stats = stats;
+    if (!peer) return;
+    peer.stats = stats;
+    if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
   }
 
   #onPiece(peer: PeerRecord, index: number, data: ArrayBuffer): void {
@@ -411,6 +423,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       return;
     }
     peer.snubbed = false;
+    this.#lastVerifiedAt = Date.now();
     const result = this.#scheduler.verified(index, peer.actorId);
     if (!result.accepted) {
       this.#wastedBytes += size;
@@ -421,8 +434,13 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#verifiedBytes += size;
     this.#verifiedBatch.push(index);
     this.#haveBatch.push(index);
+    const now = Date.now();
     for (const { peer: other, index: piece } of result.cancel) {
       this.#send({ type: 'unassign', actorId: other, pieces: [piece] });
+      // A copy won over a peer that has never delivered a byte in all this time: treat it as
+      // snubbed now rather than hand it the next piece to sit on.
+      const loser = this.#peers.get(other);
+      if (loser && loser.knownRate === 0 && now - loser.openedAt > STALL_COPY_MS) loser.snubbed = true;
     }
     for (const actorId of result.uninteresting) {
       const other = this.#peers.get(actorId);
@@ -478,20 +496,21 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#waitingForDrain = true;
       return;
     }
-    const rate = peer.stats?.downloadRate ?? 0;
+    const rate = peer.knownRate;
     const held = this.#scheduler.heldBy(peer.actorId);
     const want = piecesForRate(rate, this.meta.pieceLength) - held;
     if (want <= 0) return;
-    // Endgame copies only to peers that have proven fast: an unmeasured or snubbed peer holding
-    // the last copy of a piece is how a download stalls at 99 %.
-    const measured = rate > 0 && !(peer.stats?.snubbed ?? false);
-    if (this.#scheduler.inEndgame && !measured) return;
+    // While pieces keep arriving, endgame copies go only to peers that have proven fast: an
+    // unmeasured peer holding the last copy of a piece is how a download stalls at 99 %. When
+    // nothing has been verified for a while, the pieces in flight sit on slow peers: any idle
+    // peer may then fetch a copy (the scheduler picks the oldest assignments).
+    const stalled = Date.now() - this.#lastVerifiedAt > STALL_COPY_MS;
+    const measured = rate > 0;
+    if (this.#scheduler.inEndgame && !measured && !stalled) return;
     const duplicates =
-      measured &&
       held === 0 &&
-      medianRate > 0 &&
-      rate >= 8 * medianRate &&
-      this.#scheduler.bytesPendingWrite < this.#scheduler.bytesInFlightBound / 2;
+      this.#scheduler.bytesPendingWrite < this.#scheduler.bytesInFlightBound / 2 &&
+      (stalled || (measured && medianRate > 0 && rate >= 8 * medianRate));
     const pieces = this.#scheduler.assign(peer.actorId, want, { duplicates });
     if (pieces.length > 0) this.#send({ type: 'assign', actorId: peer.actorId, pieces });
   }
@@ -502,12 +521,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const peers = [...this.#peers.values()].filter(
       (peer) => peer.connected && !peer.peerChoking && peer.amInterested,
     );
-    const rates = peers.map((peer) => peer.stats?.downloadRate ?? 0).filter((rate) => rate > 0);
+    const rates = peers.map((peer) => peer.knownRate).filter((rate) => rate > 0);
     rates.sort((a, b) => a - b);
     const median = rates.length > 0 ? rates[Math.floor(rates.length / 2)]! : 0;
-    peers.sort((a, b) => (a.stats?.downloadRate ?? 0) - (b.stats?.downloadRate ?? 0));
-    const unmeasured = peers.filter((peer) => !(peer.stats?.downloadRate ?? 0));
-    const measured = peers.filter((peer) => (peer.stats?.downloadRate ?? 0) > 0).reverse();
+    peers.sort((a, b) => a.knownRate - b.knownRate);
+    const unmeasured = peers.filter((peer) => peer.knownRate === 0);
+    const measured = peers.filter((peer) => peer.knownRate > 0).reverse();
     for (const peer of [...unmeasured, ...measured]) this.#fill(peer, median);
   }
 
@@ -536,6 +555,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         stats: undefined,
         usefulAt: now,
         piecesReceived: 0,
+        knownRate: 0,
         snubbed: false,
         closing: false,
       };
