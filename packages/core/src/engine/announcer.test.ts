@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { encodeBencode } from '../bencode/index.js';
+import type { TorkError } from '../errors.js';
+import type { PeerAddress } from '../tracker/types.js';
+import { Announcer } from './announcer.js';
+
+interface Seen {
+  event: string | null;
+  left: string | null;
+}
+
+describe('Announcer', () => {
+  let server: Server;
+  let url: string;
+  const seen: Seen[] = [];
+  let failNext = 0;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      seen.push({ event: query.get('event'), left: query.get('left') });
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(500).end('down');
+        return;
+      }
+      // One peer, re-announce after 1 s.
+      const peers = Buffer.from([127, 0, 0, 1, 0x1a, 0xe1]);
+      res.end(Buffer.from(encodeBencode({ interval: 1, peers })));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('announces started, re-announces at the interval, then completed and stopped', async () => {
+    seen.length = 0;
+    const peers: PeerAddress[][] = [];
+    let left = 1000;
+    const announcer = new Announcer({
+      tiers: [[url]],
+      infoHash: new Uint8Array(20).fill(1),
+      peerId: new Uint8Array(20).fill(2),
+      port: 6881,
+      totals: () => ({ uploaded: 0, downloaded: 1000 - left, left }),
+      onPeers: (list) => peers.push([...list]),
+      onError: (error) => assert.fail(error.message),
+      minIntervalSeconds: 0,
+    });
+    announcer.start();
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    left = 0;
+    announcer.completed();
+    while (!seen.some((s) => s.event === 'completed') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await announcer.stop();
+    assert.equal(seen[0]?.event, 'started');
+    assert.equal(seen[0]?.left, '1000');
+    assert.equal(seen[1]?.event, null, 'the regular re-announce carries no event');
+    assert.ok(seen.some((s) => s.event === 'completed' && s.left === '0'));
+    assert.equal(seen.at(-1)?.event, 'stopped');
+    assert.deepEqual(peers[0], [{ host: '127.0.0.1', port: 6881 }]);
+  });
+
+  it('reports a failing tracker and retries with backoff', async () => {
+    seen.length = 0;
+    failNext = 1;
+    const errors: TorkError[] = [];
+    const announcer = new Announcer({
+      tiers: [[url]],
+      infoHash: new Uint8Array(20).fill(1),
+      peerId: new Uint8Array(20).fill(2),
+      port: 6881,
+      totals: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+      onPeers: () => {},
+      onError: (error) => errors.push(error),
+      retryMs: 50,
+      minIntervalSeconds: 60,
+    });
+    announcer.start();
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await announcer.stop();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /retrying in/);
+    assert.equal(errors[0]!.code, 'TORK_ERR_TRACKER_ALL_FAILED');
+    assert.equal(seen[0]?.event, 'started');
+    assert.equal(seen[1]?.event, 'started', 'started is sent again until a tracker has heard it');
+  });
+});
