@@ -7,9 +7,6 @@
  * `-w whitelist.txt` works both as root (chrooted) and as another user (chroot fails, chdir works).
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   type AnnounceRequest,
@@ -20,86 +17,18 @@ import {
   type TrackerClient,
   UdpTrackerClient,
 } from '@tork/core';
-import { freePort, requireProgram, retry, type StartedProgram, startProgram } from '../support/programs.js';
+import { startOpentracker } from '../support/opentracker.js';
+import { requireProgram } from '../support/programs.js';
 
 const hash = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 const peerId = (tag: string): Uint8Array => new TextEncoder().encode(`-TK0001-${tag.padEnd(12, '0')}`);
 
 const UDP_SWARM = 'aa'.repeat(20);
 const HTTP_SWARM = 'bb'.repeat(20);
-const PROBE = 'cc'.repeat(20);
 const NOT_LISTED = 'dd'.repeat(20);
 
 /** Fast UDP retransmission: opentracker answers loopback in well under a millisecond. */
 const UDP_OPTIONS = { baseTimeoutMs: 200, maxRetransmissions: 3 };
-
-interface Opentracker {
-  readonly program: StartedProgram;
-  readonly port: number;
-  readonly dir: string;
-  readonly commandLine: string;
-}
-
-/** Ready means: HTTP and UDP both answer an announce for a whitelisted hash (whitelist loaded). */
-async function probe(port: number): Promise<boolean> {
-  const request: AnnounceRequest = {
-    infoHash: hash(PROBE),
-    peerId: peerId('probe'),
-    port: 1,
-    uploaded: 0,
-    downloaded: 0,
-    left: 0,
-    event: 'stopped',
-  };
-  const http = new HttpTrackerClient(`http://127.0.0.1:${port}/announce`, { timeoutMs: 500 });
-  const udp = new UdpTrackerClient(`udp://127.0.0.1:${port}/announce`, {
-    baseTimeoutMs: 100,
-    maxRetransmissions: 0,
-  });
-  try {
-    await http.announce({ ...request, event: 'started' });
-    await http.announce(request);
-    await udp.announce(request);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    http.close();
-    udp.close();
-  }
-}
-
-async function startOpentracker(bin: string): Promise<Opentracker> {
-  const dir = await mkdtemp(join(tmpdir(), 'tork-opentracker-'));
-  // After dropping to nobody it must still read the whitelist inside its chroot.
-  await chmod(dir, 0o755);
-  await writeFile(join(dir, 'whitelist.txt'), `${[UDP_SWARM, HTTP_SWARM, PROBE].join('\n')}\n`, {
-    mode: 0o644,
-  });
-  try {
-    return await retry(3, async () => {
-      const port = await freePort({ protocols: ['tcp', 'udp'] });
-      const args = [
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-P',
-        String(port),
-        '-d',
-        dir,
-        '-w',
-        'whitelist.txt',
-      ];
-      if (process.getuid?.() === 0) args.push('-u', 'nobody');
-      const program = await startProgram(bin, args, { ready: () => probe(port), readyTimeoutMs: 10_000 });
-      return { program, port, dir, commandLine: `${bin} ${args.join(' ')}` };
-    });
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
 
 function announceRequest(infoHex: string, tag: string, port: number, left: number): AnnounceRequest {
   return {
@@ -160,12 +89,11 @@ async function exerciseSwarm(t: TestContext, seeder: TrackerClient, leecher: Tra
 test('opentracker interop (UDP and HTTP)', async (t) => {
   const bin = requireProgram(t, 'opentracker', 'opentracker');
   if (!bin) return;
-  const tracker = await startOpentracker(bin);
+  const tracker = await startOpentracker(bin, [UDP_SWARM, HTTP_SWARM]);
   const clients: TrackerClient[] = [];
   t.after(async () => {
     for (const client of clients) client.close?.();
-    await tracker.program.stop();
-    await rm(tracker.dir, { recursive: true, force: true });
+    await tracker.stop();
   });
   t.diagnostic(`started: ${tracker.commandLine} (pid ${tracker.program.pid})`);
   const udp = (): UdpTrackerClient => {

@@ -33,13 +33,16 @@ export function datasetFileSizes(size: number, files: number, seed: number): num
     state = (state * 1103515245 + 12345) >>> 0;
     weights.push(0.5 + (state % 1000) / 1000);
   }
-  const total = weights.reduce((a, b) => a + b, 0);
-  const rest = size - 1000;
-  const sizes = weights.map((weight) => Math.floor((rest * weight) / total));
+  // An empty file, one smaller than a 16 KiB block, and (with room) a run of small files that
+  // one piece spans: the shapes that break naive clients.
+  const small = files >= 8 && size >= 4 << 20 ? [5_000, 9_000, 20_000, 3_000] : [];
+  const big = weights.slice(small.length);
+  const total = big.reduce((a, b) => a + b, 0);
+  const rest = size - 1000 - small.reduce((a, b) => a + b, 0);
+  const sizes = big.map((weight) => Math.floor((rest * weight) / total));
   sizes[0]! += rest - sizes.reduce((a, b) => a + b, 0);
-  // An empty file and one smaller than a 16 KiB block: the shapes that break naive clients.
   sizes.splice(1, 0, 0);
-  sizes.splice(3, 0, 1000);
+  sizes.splice(3, 0, 1000, ...small);
   return sizes;
 }
 
@@ -50,7 +53,7 @@ export function datasetFileSizes(size: number, files: number, seed: number): num
  */
 export async function ensureDataset(cacheDir: string, options: DatasetOptions): Promise<Dataset> {
   const seed = options.seed ?? 1;
-  const name = `tork-demo-${options.size}-${options.files}-${options.pieceLength}-${seed}`;
+  const name = `tork-demo-v2-${options.size}-${options.files}-${options.pieceLength}-${seed}`;
   const root = join(cacheDir, name);
   const dataDir = join(root, 'data');
   const torrentPath = join(root, `${name}.torrent`);

@@ -83,10 +83,18 @@ function stopper(child: ChildProcess): () => Promise<void> {
  * Starts an aria2c seeder of `torrentPath` with its data under `dataDir`, hermetic: no DHT, no
  * LPD, no PEX, no trackers; listening on a free loopback port.
  */
+export interface Aria2SeederOptions {
+  /** Announce to the torrent's trackers (HTTP only: aria2c speaks UDP trackers only through DHT). Default: false. */
+  readonly useTrackers?: boolean;
+  /** More aria2c arguments, e.g. `--max-upload-limit=2M`. Default: none. */
+  readonly extraArgs?: readonly string[];
+}
+
 export async function startAria2Seeder(
   aria2c: string,
   torrentPath: string,
   dataDir: string,
+  options: Aria2SeederOptions = {},
 ): Promise<Seeder> {
   const port = await freePort();
   const child = spawn(
@@ -98,7 +106,7 @@ export async function startAria2Seeder(
       '--enable-dht6=false',
       '--bt-enable-lpd=false',
       '--enable-peer-exchange=false',
-      '--bt-exclude-tracker=*',
+      ...(options.useTrackers ? [] : ['--bt-exclude-tracker=*']),
       '--file-allocation=none',
       '--bt-max-peers=0',
       `--listen-port=${port}`,
@@ -106,6 +114,7 @@ export async function startAria2Seeder(
       '--console-log-level=error',
       '--auto-save-interval=0',
       `--dir=${dataDir}`,
+      ...(options.extraArgs ?? []),
       torrentPath,
     ],
     { stdio: 'ignore' },
