@@ -19,7 +19,6 @@ import {
 import {
   findProgram,
   freePort,
-  pidAlive,
   type StartedProgram,
   startProgram,
   tcpPortOpen,
@@ -227,5 +226,3 @@ export async function startCorruptPeer(
       }),
   };
 }
-
-export { pidAlive };
