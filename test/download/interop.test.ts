@@ -17,6 +17,7 @@ import { freePort, requireProgram } from '../support/programs.js';
 import {
   interopDataset,
   libtorrentPython,
+  root,
   runTork,
   scrapeCounts,
   startCorruptPeer,
@@ -246,5 +247,31 @@ describe('faults in the swarm', () => {
     const failure = run.events.find((event) => event.event === 'tracker-error');
     assert.ok(failure, 'a tracker-error event');
     assert.match(JSON.stringify(failure), /TORK_ERR_TRACKER/);
+  });
+});
+
+describe('the library example in the README', () => {
+  it('examples/library-download.mjs downloads from a peer', async (t) => {
+    const aria2c = aria2(t);
+    if (!aria2c) return;
+    const seeders: Seeder[] = [];
+    t.after(() => stopAll(seeders));
+    seeders.push(await startAria2Seeder(aria2c, dataset.torrentPath, dataset.dataDir));
+    const out = join(work, 'out-library');
+    const { spawnSync } = await import('node:child_process');
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(root, 'examples/library-download.mjs'),
+        dataset.torrentPath,
+        out,
+        `127.0.0.1:${seeders[0]!.port}`,
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /connected to 127\.0\.0\.1:\d+ \(aria2/);
+    assert.match(result.stdout, /done: \d+ bytes/);
+    assert.deepEqual(await verifyDownload(dataset, out), []);
   });
 });
