@@ -1,5 +1,11 @@
 export { runCli, TORK_VERSION } from './cli.js';
 export { type InfoJson, infoJson } from './commands/info.js';
-export { type CliIo, ExitCode } from './io.js';
-export { type Dataset, type DatasetOptions, datasetFileSizes, ensureDataset, verifyDownload } from './demo/dataset.js';
+export {
+  type Dataset,
+  type DatasetOptions,
+  datasetFileSizes,
+  ensureDataset,
+  verifyDownload,
+} from './demo/dataset.js';
 export { type Aria2SeederOptions, type Seeder, startAria2Seeder } from './demo/seeders.js';
+export { type CliIo, ExitCode } from './io.js';
