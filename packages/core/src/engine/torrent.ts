@@ -119,7 +119,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #wastedBytes = 0;
   #closedDownloaded = 0;
   #banned = 0;
-  #waitingForDrain = false;
   #lastVerifiedAt = Date.now();
   #done: Promise<TorrentProgress>;
   #resolveDone!: (progress: TorrentProgress) => void;
@@ -451,11 +450,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       () => {
         this.#scheduler.written(index);
         this.#writtenBytes += size;
+        // Each completed write frees budget and queue room: top peers up again.
         if (this.#scheduler.isComplete) this.#complete();
-        else if (this.#waitingForDrain && !disk.needsDrain) {
-          this.#waitingForDrain = false;
-          this.#fillAll();
-        } else this.#fillAll();
+        else this.#fillAll();
       },
       (error: unknown) => this.#fail(toTorkError(error, TorkErrorCode.IO)),
     );
@@ -492,8 +489,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (peer.snubbed || (peer.stats?.snubbed ?? false)) return;
     const disk = this.#disk;
     if (disk?.needsDrain) {
-      // Backpressure: the disk is behind; assignment resumes when a write completes.
-      this.#waitingForDrain = true;
+      // Backpressure: the disk is behind; assignment resumes as writes complete (see #onPiece).
       return;
     }
     const rate = peer.knownRate;
