@@ -12,6 +12,7 @@ export {
 } from './disk/disk-writer.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
+export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from './engine/choker.js';
 export { Engine, type EngineOptions } from './engine/engine.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
