@@ -1,4 +1,13 @@
 export { decodeBase32, encodeBase32 } from './base32.js';
+export type { CreateTorrentFile, EncodeTorrentOptions } from './create-torrent.js';
+export {
+  checkCreatePieceLength,
+  choosePieceLength,
+  encodeTorrent,
+  MAX_AUTO_PIECE_LENGTH,
+  MIN_CREATE_PIECE_LENGTH,
+  TARGET_MAX_PIECES,
+} from './create-torrent.js';
 export type { FileSpan, LayoutFile, PiecePosition, PieceRange } from './file-layout.js';
 export { FileLayout } from './file-layout.js';
 export {
