@@ -1,0 +1,428 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { type DiskFileHandle, type DiskFs, nodeDiskFs, TorkError, TorkErrorCode } from '@tork/core';
+import { PieceReader, type PieceReaderOptions, type ReaderFile } from './piece-reader.js';
+
+async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tork-piece-reader-'));
+  try {
+    await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Fixture {
+  readonly files: ReaderFile[];
+  readonly payload: Uint8Array;
+  readonly hashes: Uint8Array;
+  readonly pieceLength: number;
+  piece(index: number): Uint8Array;
+}
+
+/** Writes the files (`null` name = pad file) with random bytes and hashes the payload. */
+async function makeTorrent(
+  dir: string,
+  specs: ReadonlyArray<{ name: string | null; length: number }>,
+  pieceLength: number,
+): Promise<Fixture> {
+  const total = specs.reduce((sum, spec) => sum + spec.length, 0);
+  const payload = new Uint8Array(total);
+  const files: ReaderFile[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    if (spec.name === null) {
+      files.push({ path: null, length: spec.length });
+    } else {
+      const bytes = randomBytes(spec.length);
+      payload.set(bytes, offset);
+      const path = join(dir, spec.name);
+      await writeFile(path, bytes);
+      files.push({ path, length: spec.length });
+    }
+    offset += spec.length;
+  }
+  const pieceCount = Math.ceil(total / pieceLength);
+  const hashes = new Uint8Array(pieceCount * 20);
+  const piece = (index: number) =>
+    payload.subarray(index * pieceLength, Math.min(total, (index + 1) * pieceLength));
+  for (let i = 0; i < pieceCount; i++) hashes.set(createHash('sha1').update(piece(i)).digest(), i * 20);
+  return { files, payload, hashes, pieceLength, piece };
+}
+
+/** Counts opens, open descriptors and reads in flight; `delayMs` holds every read that long. */
+class CountingFs implements DiskFs {
+  opens = 0;
+  openNow = 0;
+  peakOpen = 0;
+  reads = 0;
+  readsNow = 0;
+  peakReads = 0;
+  readPositions: number[] = [];
+  readonly #delayMs: number;
+
+  constructor(delayMs = 0) {
+    this.#delayMs = delayMs;
+  }
+
+  async open(path: string, flags: number, mode?: number): Promise<DiskFileHandle> {
+    this.opens++;
+    this.openNow++;
+    this.peakOpen = Math.max(this.peakOpen, this.openNow);
+    let handle: DiskFileHandle;
+    try {
+      handle = await nodeDiskFs.open(path, flags, mode);
+    } catch (error) {
+      this.openNow--;
+      throw error;
+    }
+    return {
+      read: async (buffer, offset, length, position) => {
+        this.reads++;
+        this.readsNow++;
+        this.peakReads = Math.max(this.peakReads, this.readsNow);
+        this.readPositions.push(position);
+        try {
+          if (this.#delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
+          return await handle.read(buffer, offset, length, position);
+        } finally {
+          this.readsNow--;
+        }
+      },
+      write: () => Promise.reject(new Error('read-only')),
+      stat: () => handle.stat(),
+      truncate: () => Promise.reject(new Error('read-only')),
+      sync: () => handle.sync(),
+      close: async () => {
+        try {
+          await handle.close();
+        } finally {
+          this.openNow--;
+        }
+      },
+    };
+  }
+
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<unknown> {
+    return nodeDiskFs.mkdir(path, options);
+  }
+
+  lstat(path: string) {
+    return nodeDiskFs.lstat(path);
+  }
+
+  realpath(path: string): Promise<string> {
+    return nodeDiskFs.realpath(path);
+  }
+}
+
+function reader(fixture: Fixture, options?: PieceReaderOptions): PieceReader {
+  return new PieceReader(fixture.files, fixture.pieceLength, fixture.hashes, options);
+}
+
+function isTorkError(code: TorkErrorCode, cause?: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof TorkError, `expected a TorkError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (cause !== undefined) assert.equal(error.details.cause, cause);
+    return true;
+  };
+}
+
+describe('PieceReader', () => {
+  it('reads pieces spanning several files and a pad file, each in its own ArrayBuffer', () =>
+    withDir(async (dir) => {
+      // Piece 0 = a (5) + b (3) + pad (4) + c (4 of 10): three files and a pad file.
+      const fixture = await makeTorrent(
+        dir,
+        [
+          { name: 'a', length: 5 },
+          { name: 'b', length: 3 },
+          { name: null, length: 4 },
+          { name: 'empty', length: 0 },
+          { name: 'c', length: 10 },
+          { name: 'd', length: 23 },
+        ],
+        16,
+      );
+      const pieces = reader(fixture);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const piece = await pieces.read(i);
+          assert.deepEqual(piece, fixture.piece(i));
+          assert.equal(piece.byteOffset, 0);
+          assert.equal(piece.buffer.byteLength, piece.byteLength, 'not a slice of a shared pool');
+        }
+        assert.equal((await pieces.read(2)).byteLength, 13, 'the last piece is short');
+        assert.deepEqual((await pieces.read(0)).subarray(8, 12), new Uint8Array(4), 'pad bytes are zeros');
+        const piece = await pieces.read(0);
+        const block = await pieces.readBlock(0, 6, 8);
+        assert.deepEqual(block, fixture.payload.subarray(6, 14));
+        assert.equal(block.buffer, piece.buffer, 'a view, not a copy');
+        assert.equal(block.byteOffset, 6);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('counts hits and misses', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 16);
+      const pieces = reader(fixture);
+      try {
+        await pieces.read(0);
+        assert.deepEqual([pieces.hits, pieces.misses, pieces.cachedBytes], [0, 1, 16]);
+        await pieces.read(0);
+        await pieces.readBlock(0, 0, 4);
+        assert.deepEqual([pieces.hits, pieces.misses], [2, 1]);
+        await pieces.readBlock(1, 4, 4);
+        assert.deepEqual([pieces.hits, pieces.misses, pieces.cachedBytes], [2, 2, 32]);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('evicts the least recently used piece and never holds more than cacheBytes', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 9 + 5 }], 16);
+      const pieces = reader(fixture, { cacheBytes: 40 });
+      try {
+        await pieces.read(0);
+        await pieces.read(1);
+        await pieces.read(2); // evicts 0
+        assert.equal(pieces.cachedBytes, 32);
+        await pieces.read(1); // hit; 2 is now the least recent
+        assert.equal(pieces.hits, 1);
+        await pieces.read(0); // miss, evicts 2
+        assert.deepEqual([pieces.hits, pieces.misses], [1, 4]);
+        await pieces.read(1);
+        assert.equal(pieces.hits, 2, '1 survived');
+        await pieces.read(2);
+        assert.equal(pieces.misses, 5, '2 was evicted');
+
+        // Random accesses, the short last piece included: the budget is never exceeded.
+        let seed = 7;
+        for (let i = 0; i < 500; i++) {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          await pieces.read(seed % 10);
+          assert.ok(pieces.cachedBytes <= 40, `cachedBytes ${pieces.cachedBytes} > 40`);
+        }
+        assert.equal(pieces.hits + pieces.misses, 507);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('serves a piece larger than the budget without caching it', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 32 }], 16);
+      for (const cacheBytes of [0, 15]) {
+        const pieces = reader(fixture, { cacheBytes });
+        try {
+          assert.deepEqual(await pieces.read(1), fixture.piece(1));
+          assert.deepEqual(await pieces.read(1), fixture.piece(1));
+          assert.deepEqual([pieces.cachedBytes, pieces.hits, pieces.misses], [0, 0, 2]);
+        } finally {
+          await pieces.close();
+        }
+      }
+    }));
+
+  it('shares one disk read between concurrent reads of a piece', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 32);
+      const fs = new CountingFs(5);
+      const pieces = reader(fixture, { fs });
+      try {
+        const results = await Promise.all([
+          pieces.read(1),
+          pieces.read(1),
+          pieces.readBlock(1, 0, 16),
+          pieces.readBlock(1, 16, 16),
+          pieces.read(1),
+        ]);
+        assert.equal(fs.reads, 1, 'one disk read');
+        assert.equal(fs.opens, 1);
+        assert.equal(results[0], results[1]);
+        assert.equal(results[0], results[4]);
+        assert.equal(results[2]!.buffer, results[0]!.buffer);
+        assert.deepEqual(results[0], fixture.piece(1));
+        assert.deepEqual([pieces.hits, pieces.misses], [0, 5]);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('rejects a piece whose bytes on disk changed, and does not cache it', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 16);
+      const path = fixture.files[0]!.path!;
+      const pieces = reader(fixture);
+      try {
+        assert.deepEqual(await pieces.read(0), fixture.piece(0));
+        const file = await open(path, 'r+');
+        await file.write(Uint8Array.of(fixture.payload[20]! ^ 0xff), 0, 1, 20);
+        await file.close();
+        for (let attempt = 0; attempt < 2; attempt++) {
+          await assert.rejects(pieces.read(1), isTorkError(TorkErrorCode.IO, 'corrupt'));
+          await assert.rejects(pieces.readBlock(1, 0, 4), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        }
+        assert.equal(pieces.cachedBytes, 16, 'only piece 0');
+        assert.equal(pieces.misses, 5, 'every attempt went to disk');
+        // Piece 0 was verified before the change and stays served from the cache.
+        assert.deepEqual(await pieces.read(0), fixture.piece(0));
+        // Repaired on disk: read and served again.
+        await writeFile(path, fixture.payload);
+        assert.deepEqual(await pieces.read(1), fixture.piece(1));
+        assert.equal(pieces.cachedBytes, 32);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('rejects with IO for a missing file and for a short file, and retries later', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(
+        dir,
+        [
+          { name: 'a', length: 16 },
+          { name: 'b', length: 16 },
+          { name: 'c', length: 16 },
+        ],
+        16,
+      );
+      await rm(fixture.files[1]!.path!);
+      await truncate(fixture.files[2]!.path!, 10);
+      const pieces = reader(fixture);
+      try {
+        await assert.rejects(pieces.read(1), (error: unknown) => {
+          isTorkError(TorkErrorCode.IO, 'ENOENT')(error);
+          assert.equal((error as TorkError).details.path, fixture.files[1]!.path);
+          return true;
+        });
+        await assert.rejects(pieces.read(2), isTorkError(TorkErrorCode.IO, 'short'));
+        assert.deepEqual(await pieces.read(0), fixture.piece(0), 'other files still serve');
+        assert.equal(pieces.cachedBytes, 16);
+        await writeFile(fixture.files[1]!.path!, fixture.piece(1));
+        await writeFile(fixture.files[2]!.path!, fixture.piece(2));
+        assert.deepEqual(await pieces.read(1), fixture.piece(1));
+        assert.deepEqual(await pieces.read(2), fixture.piece(2));
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('keeps at most maxOpenFiles handles open and closes them all on close', () =>
+    withDir(async (dir) => {
+      const specs = Array.from({ length: 24 }, (_, i) => ({ name: `f${i}`, length: 10 }));
+      const fixture = await makeTorrent(dir, specs, 32);
+      const fs = new CountingFs(1);
+      const pieces = reader(fixture, { fs, maxOpenFiles: 3, maxConcurrentReads: 4 });
+      const pieceCount = Math.ceil(240 / 32);
+      const results = await Promise.all(Array.from({ length: pieceCount }, (_, i) => pieces.read(i)));
+      for (const [i, piece] of results.entries()) assert.deepEqual(piece, fixture.piece(i));
+      assert.ok(fs.peakOpen <= 3, `peak ${fs.peakOpen} open handles`);
+      assert.ok(fs.opens >= 24, 'handles were evicted and reopened');
+      await pieces.close();
+      assert.equal(fs.openNow, 0);
+    }));
+
+  it('keeps at most maxConcurrentReads reads in flight and starts the rest first come first served', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 8 }], 16);
+      const fs = new CountingFs(3);
+      const pieces = reader(fixture, { fs, maxConcurrentReads: 2 });
+      try {
+        const order = [5, 1, 7, 0, 3, 6, 2, 4];
+        await Promise.all(order.map((i) => pieces.read(i)));
+        assert.equal(fs.peakReads, 2);
+        const started = fs.readPositions.map((position) => position / 16);
+        // The first two start together (their order depends on who opened the file); every later
+        // read waits for a slot, and the slots go out in request order.
+        assert.deepEqual(started.slice(0, 2).sort(), order.slice(0, 2).sort());
+        assert.deepEqual(started.slice(2), order.slice(2));
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('checks the bounds of piece and block before touching the disk', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 40 }], 16);
+      const fs = new CountingFs();
+      const pieces = reader(fixture, { fs });
+      const outOfRange = isTorkError(TorkErrorCode.OUT_OF_RANGE);
+      try {
+        for (const index of [-1, 3, 1.5, Number.NaN]) {
+          await assert.rejects(pieces.read(index), outOfRange);
+          await assert.rejects(pieces.readBlock(index, 0, 1), outOfRange);
+        }
+        for (const [begin, length] of [
+          [-1, 4],
+          [0, 0],
+          [0, 17],
+          [12, 5],
+          [0.5, 4],
+          [0, Number.POSITIVE_INFINITY],
+        ] as const) {
+          await assert.rejects(pieces.readBlock(0, begin, length), outOfRange, `${begin}+${length}`);
+        }
+        await assert.rejects(pieces.readBlock(2, 0, 9), outOfRange, 'the last piece has 8 bytes');
+        assert.equal(fs.opens, 0);
+        assert.deepEqual([pieces.hits, pieces.misses], [0, 0]);
+        assert.deepEqual(await pieces.readBlock(2, 0, 8), fixture.piece(2));
+        assert.deepEqual(await pieces.readBlock(0, 12, 4), fixture.piece(0).subarray(12));
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('refuses reads once closed and fails the queued ones', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 16);
+      const fs = new CountingFs(5);
+      const pieces = reader(fixture, { fs, maxConcurrentReads: 1 });
+      const first = pieces.read(0);
+      const queued = pieces.read(1);
+      // Close while piece 0 is being read from disk and piece 1 waits for the only slot.
+      while (fs.readsNow === 0) await new Promise((resolve) => setImmediate(resolve));
+      const closing = pieces.close();
+      await assert.rejects(queued, isTorkError(TorkErrorCode.ABORTED));
+      assert.deepEqual(await first, fixture.piece(0), 'the read in flight completes');
+      await closing;
+      await assert.rejects(pieces.read(0), isTorkError(TorkErrorCode.ABORTED));
+      assert.equal(pieces.cachedBytes, 0);
+      assert.equal(fs.openNow, 0);
+      await pieces.close();
+    }));
+
+  it('reads again a cached piece whose buffer a caller transferred', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 32 }], 16);
+      const pieces = reader(fixture);
+      try {
+        const piece = await pieces.read(0);
+        structuredClone(piece.buffer, { transfer: [piece.buffer as ArrayBuffer] });
+        assert.equal(piece.byteLength, 0);
+        assert.deepEqual(await pieces.read(0), fixture.piece(0));
+        assert.deepEqual([pieces.hits, pieces.misses, pieces.cachedBytes], [0, 2, 16]);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('refuses hashes that do not match the piece count and invalid options', () => {
+    const files = [{ path: '/nonexistent', length: 32 }];
+    assert.throws(() => new PieceReader(files, 16, new Uint8Array(20)), isTorkError(TorkErrorCode.USAGE));
+    for (const options of [{ cacheBytes: -1 }, { maxOpenFiles: 0 }, { maxConcurrentReads: 1.5 }]) {
+      assert.throws(
+        () => new PieceReader(files, 16, new Uint8Array(40), options),
+        isTorkError(TorkErrorCode.USAGE),
+      );
+    }
+  });
+});

@@ -1,0 +1,517 @@
+/**
+ * The read side of uploading, run inside a peer-host worker: whole verified pieces read from disk
+ * and kept in a small LRU, so PeerActors can answer block requests without a disk read per block.
+ *
+ * A piece is read whole (not block by block) because peers ask for a piece's blocks one after the
+ * other, and the SHA-1 can only be checked over the whole piece. It is checked on every read from
+ * disk: the file may have been changed, truncated or replaced since it was verified, and serving
+ * bytes that no longer match the hash would get us banned by the peer (and spread bad data).
+ *
+ * Everything is bounded: cached bytes (`cacheBytes`), open descriptors (`maxOpenFiles`), reads in
+ * flight (`maxConcurrentReads`, so also the memory of pieces being read: at most
+ * `maxConcurrentReads × pieceLength` beyond the cache). Waiting reads are queued FIFO; a queued
+ * read holds no buffer, and reads of the same piece share one entry, so the queue holds at most one
+ * entry per piece.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  type DiskFileHandle,
+  type DiskFs,
+  FileLayout,
+  type FileSpan,
+  nodeDiskFs,
+  TorkError,
+  TorkErrorCode,
+} from '@tork/core';
+
+/** Default LRU byte budget for cached whole pieces: 32 MiB. */
+export const DEFAULT_READER_CACHE_BYTES = 32 * 1024 * 1024;
+/** Default bound on read-only file handles kept open: 32. */
+export const DEFAULT_READER_MAX_OPEN_FILES = 32;
+/** Default bound on whole-piece disk reads in flight: 4. */
+export const DEFAULT_READER_MAX_CONCURRENT_READS = 4;
+
+const SHA1_LENGTH = 20;
+
+// Read-only, and never through a symlink planted at the last component after the path was resolved
+// (O_NOFOLLOW does not exist on Windows; there it is 0).
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+export interface ReaderFile {
+  /** Absolute real path of the file; `null` for a BEP 47 pad file (read as zeros, never opened). */
+  readonly path: string | null;
+  readonly length: number;
+}
+
+export interface PieceReaderOptions {
+  /**
+   * LRU byte budget for cached whole pieces; the cache never holds more. A piece larger than the
+   * budget is served but not cached; 0 disables the cache. Default 32 MiB
+   * (`DEFAULT_READER_CACHE_BYTES`).
+   */
+  readonly cacheBytes?: number;
+  /**
+   * Most read-only file handles open at once (an LRU; handles being opened or closed count too).
+   * Default 32 (`DEFAULT_READER_MAX_OPEN_FILES`).
+   */
+  readonly maxOpenFiles?: number;
+  /**
+   * Most whole-piece disk reads in flight; the rest wait, first come first served. libuv's thread
+   * pool (4 threads by default) runs the reads, so more rarely helps and starves other fs calls.
+   * Default 4 (`DEFAULT_READER_MAX_CONCURRENT_READS`).
+   */
+  readonly maxConcurrentReads?: number;
+  /** File-system calls; tests count opens and inject delays here. Default: node:fs/promises. */
+  readonly fs?: DiskFs;
+}
+
+interface CachedPiece {
+  readonly bytes: Uint8Array;
+  /** The size when cached: `bytes.byteLength` drops to 0 if someone transfers its buffer. */
+  readonly size: number;
+}
+
+export class PieceReader {
+  readonly #files: readonly ReaderFile[];
+  readonly #layout: FileLayout;
+  readonly #hashes: Uint8Array;
+  readonly #cacheBytes: number;
+  readonly #slots: ReadSlots;
+  readonly #handles: HandlePool;
+  /** Insertion order is recency: the first entry is the least recently used. */
+  readonly #cache = new Map<number, CachedPiece>();
+  readonly #inFlight = new Map<number, Promise<Uint8Array>>();
+  #cachedBytes = 0;
+  #hits = 0;
+  #misses = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    files: readonly ReaderFile[],
+    pieceLength: number,
+    pieceHashes: Uint8Array,
+    options: PieceReaderOptions = {},
+  ) {
+    this.#layout = new FileLayout(
+      files.map((file) => ({ length: file.length, pad: file.path === null })),
+      pieceLength,
+    );
+    if (pieceHashes.length !== this.#layout.pieceCount * SHA1_LENGTH) {
+      throw new TorkError(
+        TorkErrorCode.USAGE,
+        `${pieceHashes.length} bytes of piece hashes for ${this.#layout.pieceCount} pieces`,
+        { hashBytes: pieceHashes.length, pieceCount: this.#layout.pieceCount },
+      );
+    }
+    this.#cacheBytes = count('cacheBytes', options.cacheBytes ?? DEFAULT_READER_CACHE_BYTES, 0);
+    const maxOpenFiles = count('maxOpenFiles', options.maxOpenFiles ?? DEFAULT_READER_MAX_OPEN_FILES, 1);
+    const maxReads = count(
+      'maxConcurrentReads',
+      options.maxConcurrentReads ?? DEFAULT_READER_MAX_CONCURRENT_READS,
+      1,
+    );
+    this.#files = files.map((file) => ({ path: file.path, length: file.length }));
+    // A copy: the caller's array may be a view of a pooled Buffer, or be transferred later.
+    this.#hashes = Uint8Array.from(pieceHashes);
+    this.#slots = new ReadSlots(maxReads);
+    const fs = options.fs ?? nodeDiskFs;
+    this.#handles = new HandlePool(maxOpenFiles, (fileIndex) =>
+      fs.open(this.#files[fileIndex]!.path!, READ_FLAGS),
+    );
+  }
+
+  /** Bytes of whole pieces held in the cache (never more than `cacheBytes`). */
+  get cachedBytes(): number {
+    return this.#cachedBytes;
+  }
+
+  /** `read`/`readBlock` calls answered from the cache. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** `read`/`readBlock` calls that had to wait for the disk (a call joining a read in flight counts). */
+  get misses(): number {
+    return this.#misses;
+  }
+
+  /**
+   * Whole piece `index`, read from disk across file boundaries and SHA-1 verified before it is
+   * cached or returned; concurrent calls for the same piece share one read. The bytes are shared
+   * with the cache and with other callers: do not modify them, and do not transfer their buffer
+   * (copy first). Rejects with TORK_ERR_OUT_OF_RANGE for a piece that does not exist, TORK_ERR_IO
+   * (missing or short file, read error; `details.cause` is the system code or `'short'`), TORK_ERR_IO
+   * with `details.cause === 'corrupt'` when the bytes on disk no longer match the hash (never served,
+   * never cached), or TORK_ERR_ABORTED once `close` was called.
+   */
+  async read(index: number): Promise<Uint8Array> {
+    this.#checkOpen();
+    const size = this.#layout.pieceSize(index);
+    const cached = this.#lookup(index);
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
+    }
+    this.#misses++;
+    let pending = this.#inFlight.get(index);
+    if (pending === undefined) {
+      pending = this.#load(index, size);
+      this.#inFlight.set(index, pending);
+      const settle = () => this.#inFlight.delete(index);
+      pending.then(settle, settle);
+    }
+    return pending;
+  }
+
+  /**
+   * `length` bytes at `begin` of piece `index`, as a view of the (cached) piece, not a copy; the
+   * same rules as `read` apply to it. Rejects with TORK_ERR_OUT_OF_RANGE, before any disk read,
+   * unless `begin` and `length` are integers with `begin >= 0`, `length >= 1` and the block inside
+   * the piece.
+   */
+  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+    this.#checkOpen();
+    const size = this.#layout.pieceSize(index);
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(length) ||
+      begin < 0 ||
+      length < 1 ||
+      begin + length > size
+    ) {
+      throw new TorkError(
+        TorkErrorCode.OUT_OF_RANGE,
+        `block ${begin}+${length} lies outside piece ${index} of ${size} bytes`,
+        { piece: index, begin, length, pieceSize: size },
+      );
+    }
+    const piece = await this.read(index);
+    return piece.subarray(begin, begin + length);
+  }
+
+  /**
+   * Refuses new reads, fails the queued ones with TORK_ERR_ABORTED, waits for the reads in flight,
+   * then closes every handle and empties the cache. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#slots.rejectAll(closedError());
+    await Promise.allSettled([...this.#inFlight.values()]);
+    await this.#handles.closeAll();
+    this.#cache.clear();
+    this.#cachedBytes = 0;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw closedError();
+  }
+
+  #lookup(index: number): Uint8Array | undefined {
+    const entry = this.#cache.get(index);
+    if (entry === undefined) return undefined;
+    this.#cache.delete(index);
+    // A caller that transferred the piece's buffer detached it (byteLength 0): read it again.
+    if (entry.bytes.byteLength !== entry.size) {
+      this.#cachedBytes -= entry.size;
+      return undefined;
+    }
+    this.#cache.set(index, entry);
+    return entry.bytes;
+  }
+
+  async #load(index: number, size: number): Promise<Uint8Array> {
+    // The buffer is allocated only once a slot is held, so queued reads cost no piece memory.
+    await this.#slots.acquire();
+    const spans = this.#layout.spans(index);
+    try {
+      this.#checkOpen();
+      // Its own ArrayBuffer, never a slice of Node's shared pool: the piece may stay cached for long
+      // and its buffer must not pin (or expose) unrelated bytes.
+      const piece = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+      for (const span of spans) {
+        if (span.pad) piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
+        else await this.#readSpan(index, span, piece);
+      }
+      const digest = createHash('sha1').update(piece).digest();
+      const expected = this.#hashes.subarray(index * SHA1_LENGTH, (index + 1) * SHA1_LENGTH);
+      if (!digest.equals(expected)) {
+        throw new TorkError(TorkErrorCode.IO, `piece ${index} on disk no longer matches its hash`, {
+          piece: index,
+          cause: 'corrupt',
+        });
+      }
+      if (this.#closing === undefined) this.#store(index, piece);
+      return piece;
+    } catch (error) {
+      // The file may have been replaced or truncated: a later read must open it afresh rather than
+      // keep reading the old inode through a cached handle.
+      for (const span of spans) if (!span.pad) this.#handles.discard(span.fileIndex);
+      throw error;
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  async #readSpan(index: number, span: FileSpan, piece: Uint8Array): Promise<void> {
+    const path = this.#files[span.fileIndex]!.path!;
+    const details = { piece: index, fileIndex: span.fileIndex, path };
+    let lease: HandleLease;
+    try {
+      lease = await this.#handles.acquire(span.fileIndex);
+    } catch (error) {
+      throw ioError(error, 'open', details);
+    }
+    try {
+      let done = 0;
+      while (done < span.length) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await lease.handle.read(
+            piece,
+            span.pieceOffset + done,
+            span.length - done,
+            span.fileOffset + done,
+          ));
+        } catch (error) {
+          throw ioError(error, 'read', details);
+        }
+        if (bytesRead === 0) {
+          throw new TorkError(
+            TorkErrorCode.IO,
+            `${path} ends at ${span.fileOffset + done}, before the ${span.fileOffset + span.length} bytes piece ${index} needs`,
+            { ...details, operation: 'read', cause: 'short' },
+          );
+        }
+        done += bytesRead;
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  #store(index: number, piece: Uint8Array): void {
+    // Larger than the whole budget: served, not cached (evicting everything would not make room).
+    if (piece.byteLength > this.#cacheBytes) return;
+    for (const [victim, entry] of this.#cache) {
+      if (this.#cachedBytes + piece.byteLength <= this.#cacheBytes) break;
+      this.#cache.delete(victim);
+      this.#cachedBytes -= entry.size;
+    }
+    this.#cache.set(index, { bytes: piece, size: piece.byteLength });
+    this.#cachedBytes += piece.byteLength;
+  }
+}
+
+function count(name: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new TorkError(TorkErrorCode.USAGE, `${name} must be an integer >= ${min}, not ${value}`, {
+      option: name,
+      value,
+    });
+  }
+  return value;
+}
+
+function closedError(): TorkError {
+  return new TorkError(TorkErrorCode.ABORTED, 'the piece reader is closed');
+}
+
+function ioError(
+  error: unknown,
+  operation: string,
+  details: { piece: number; fileIndex: number; path: string },
+): TorkError {
+  if (error instanceof TorkError) return error;
+  const sysCode =
+    error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string'
+      ? error.code
+      : 'UNKNOWN';
+  const message = error instanceof Error ? error.message : String(error);
+  return new TorkError(
+    TorkErrorCode.IO,
+    `cannot ${operation} ${details.path}: ${message}`,
+    { ...details, operation, cause: sysCode },
+    { cause: error },
+  );
+}
+
+/** A FIFO counting semaphore: `release` hands the slot straight to the oldest waiter. */
+class ReadSlots {
+  readonly #max: number;
+  #active = 0;
+  #queue: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  acquire(): Promise<void> {
+    if (this.#active < this.#max) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.#queue.push({ resolve, reject }));
+  }
+
+  release(): void {
+    const next = this.#queue.shift();
+    if (next === undefined) this.#active--;
+    else next.resolve();
+  }
+
+  rejectAll(error: unknown): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const waiter of queue) waiter.reject(error);
+  }
+}
+
+interface HandleLease {
+  readonly handle: DiskFileHandle;
+  release(): void;
+}
+
+interface HandleEntry {
+  handle: DiskFileHandle | undefined;
+  readonly ready: Promise<DiskFileHandle>;
+  pins: number;
+}
+
+/**
+ * An LRU of read-only handles, opened lazily. Handles being opened or closed count against the
+ * bound, so descriptors never exceed it. A handle in use is never evicted; when every slot is in
+ * use, `acquire` waits for a release. Each piece read holds at most one lease at a time, so with
+ * `max >= 1` some holder always makes progress.
+ */
+class HandlePool {
+  readonly #max: number;
+  readonly #open: (fileIndex: number) => Promise<DiskFileHandle>;
+  /** Insertion order is recency: the first entry is the least recently used. */
+  readonly #entries = new Map<number, HandleEntry>();
+  #closingCount = 0;
+  #waiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(max: number, open: (fileIndex: number) => Promise<DiskFileHandle>) {
+    this.#max = max;
+    this.#open = open;
+  }
+
+  get #size(): number {
+    return this.#entries.size + this.#closingCount;
+  }
+
+  async acquire(fileIndex: number): Promise<HandleLease> {
+    for (;;) {
+      if (this.#closed) throw closedError();
+      const entry = this.#entries.get(fileIndex);
+      if (entry !== undefined) {
+        entry.pins++;
+        this.#entries.delete(fileIndex);
+        this.#entries.set(fileIndex, entry);
+        try {
+          await entry.ready;
+        } catch (error) {
+          this.#unpin(entry);
+          throw error;
+        }
+        return this.#lease(entry);
+      }
+      if (this.#size < this.#max) return this.#openEntry(fileIndex);
+      const victim = this.#leastRecentlyUsedIdle();
+      if (victim !== undefined) await this.#evict(victim[0], victim[1]);
+      else await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Closes the file's handle if it is open and idle, so the next read opens the file afresh. */
+  discard(fileIndex: number): void {
+    const entry = this.#entries.get(fileIndex);
+    if (entry !== undefined && entry.pins === 0 && entry.handle !== undefined) {
+      void this.#evict(fileIndex, entry);
+    }
+  }
+
+  /** Closes every handle; call once no lease is out. Later acquisitions fail. */
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    this.#wake();
+    const closing: Promise<void>[] = [];
+    for (const [fileIndex, entry] of [...this.#entries]) {
+      closing.push(
+        entry.ready.then(
+          () => this.#evict(fileIndex, entry),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(closing);
+    // Evictions started earlier (by `discard` or `acquire`) finish before the reader reports closed.
+    while (this.#closingCount > 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  async #openEntry(fileIndex: number): Promise<HandleLease> {
+    const ready = this.#open(fileIndex);
+    const entry: HandleEntry = { handle: undefined, ready, pins: 1 };
+    this.#entries.set(fileIndex, entry);
+    try {
+      entry.handle = await ready;
+    } catch (error) {
+      // Joiners of this entry see the same rejection through `ready`; the next acquire retries.
+      if (this.#entries.get(fileIndex) === entry) this.#entries.delete(fileIndex);
+      this.#unpin(entry);
+      this.#wake();
+      throw error;
+    }
+    return this.#lease(entry);
+  }
+
+  #lease(entry: HandleEntry): HandleLease {
+    let released = false;
+    return {
+      handle: entry.handle!,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#unpin(entry);
+      },
+    };
+  }
+
+  #unpin(entry: HandleEntry): void {
+    entry.pins--;
+    if (entry.pins === 0) this.#wake();
+  }
+
+  #leastRecentlyUsedIdle(): [number, HandleEntry] | undefined {
+    for (const item of this.#entries) {
+      if (item[1].pins === 0 && item[1].handle !== undefined) return item;
+    }
+    return undefined;
+  }
+
+  async #evict(fileIndex: number, entry: HandleEntry): Promise<void> {
+    if (this.#entries.get(fileIndex) !== entry) return;
+    this.#entries.delete(fileIndex);
+    this.#closingCount++;
+    try {
+      await entry.handle!.close();
+    } catch {
+      // A read-only descriptor has nothing to flush, and a failed close(2) still releases it.
+    } finally {
+      this.#closingCount--;
+      this.#wake();
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
