@@ -1,3 +1,4 @@
+import { createUsage, runCreate } from './commands/create.js';
 import { demoUsage, runDemo } from './commands/demo.js';
 import { downloadUsage, runDownload } from './commands/download.js';
 import { infoUsage, runInfo } from './commands/info.js';
@@ -14,6 +15,8 @@ commands:
       a download with progress, and a byte-for-byte check
   ${infoUsage.replace('usage: ', '')}
       print a torrent's name, info-hash, sizes, trackers and files
+  ${createUsage.replace('usage: ', '')}
+      make a .torrent from a file or directory (pieces hashed on all cores; same input, same bytes)
 
 options:
   -h, --help     this text
@@ -32,6 +35,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runDownload(rest, io);
     case 'demo':
       return runDemo(rest, io);
+    case 'create':
+      return runCreate(rest, io);
     case undefined:
     case '-h':
     case '--help':
