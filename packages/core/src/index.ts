@@ -21,6 +21,7 @@ export type { TorrentEventMap } from './engine/torrent-events.js';
 export * from './errors.js';
 export * from './messages/index.js';
 export * from './metainfo/index.js';
+export * from './resume/index.js';
 export { EventQueue } from './scheduler/event-queue.js';
 export {
   type AssignOptions,

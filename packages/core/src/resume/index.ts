@@ -1,0 +1,20 @@
+export {
+  JOURNAL_ENTRY_BYTES,
+  MAX_RESUME_APPEND_PIECES,
+  MAX_RESUME_JOURNAL_BYTES,
+  MAX_RESUME_PIECE_COUNT,
+  MAX_RESUME_SNAPSHOT_BYTES,
+  RESUME_FORMAT_VERSION,
+} from './limits.js';
+export { type CurrentFileStat, type PlanResumeInput, planResume, type ResumePlan } from './plan-resume.js';
+export { nodeResumeFs, type ResumeFileHandle, type ResumeFs } from './resume-fs.js';
+export {
+  defaultResumeDir,
+  type LoadedResume,
+  RESUME_DIR_NAME,
+  type ResumeSaveInput,
+  type ResumeSaveOptions,
+  ResumeStore,
+  type ResumeStoreOptions,
+} from './resume-store.js';
+export { decodeSnapshot, encodeSnapshot, type ResumeFileState, type ResumeSnapshot } from './snapshot.js';
