@@ -271,8 +271,23 @@ async function writeAtomically(output: string, bytes: Uint8Array, force: boolean
       await rename(temp, output);
     } else {
       // link() fails with EEXIST instead of replacing: no window in which another file is clobbered.
-      await link(temp, output);
-      await rm(temp, { force: true });
+      try {
+        await link(temp, output);
+        await rm(temp, { force: true });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+        // No hard links on this file system (some FUSE and SMB mounts): check, then rename.
+        if (
+          await stat(output).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        }
+        await rename(temp, output);
+      }
     }
   } catch (error) {
     await rm(temp, { force: true });
