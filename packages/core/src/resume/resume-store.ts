@@ -135,8 +135,11 @@ export class ResumeStore {
    * `warning` says why. Throws TORK_ERR_IO only when the file system fails.
    */
   load(): Promise<LoadedResume | null> {
+    // Captured now: awaiting whatever the tail is when the task runs could be a later task queued
+    // behind this one, a deadlock.
+    const saves = this.#saveTail;
     return this.#enqueue(async () => {
-      await this.#saveTail;
+      await saves;
       return this.#load();
     });
   }
@@ -229,8 +232,9 @@ export class ResumeStore {
 
   /** Deletes the snapshot, journal and any temp file (after pending writes); the store stays usable. */
   remove(): Promise<void> {
+    const saves = this.#saveTail;
     const task = this.#enqueue(async () => {
-      await this.#saveTail;
+      await saves;
       await this.#closeJournal();
       this.#broken = undefined;
       this.#unsaved = [];
@@ -249,8 +253,9 @@ export class ResumeStore {
 
   /** Closes the journal after pending writes. A later append reopens it. */
   close(): Promise<void> {
+    const saves = this.#saveTail;
     return this.#enqueue(async () => {
-      await this.#saveTail;
+      await saves;
       await this.#closeJournal();
     });
   }
