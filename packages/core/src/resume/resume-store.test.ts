@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Bitfield } from '../bitfield.js';
 import { tempDir } from '../disk/temp-dir.test.helper.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { MAX_RESUME_APPEND_PIECES } from './limits.js';
+import { MAX_RESUME_APPEND_PIECES, MAX_RESUME_JOURNAL_BYTES, MAX_RESUME_SNAPSHOT_BYTES } from './limits.js';
 import { nodeResumeFs, type ResumeFileHandle, type ResumeFs } from './resume-fs.js';
 import { defaultResumeDir, ResumeStore } from './resume-store.js';
 
@@ -218,6 +218,56 @@ describe('ResumeStore', () => {
     assert.deepEqual(loaded?.journalPieces, [1]);
     assert.equal(loaded?.clean, false);
     assert.match(loaded?.warning ?? '', /1 journal entries name pieces beyond 3/);
+  });
+
+  it('reads at most MAX_RESUME_JOURNAL_BYTES of journal, with a warning', async () => {
+    const { dir, store } = await fresh();
+    await store.appendPieces([7]);
+    await store.close();
+    const entries = MAX_RESUME_JOURNAL_BYTES / 4 + 2;
+    const bytes = Buffer.alloc(entries * 4);
+    for (let entry = 0; entry < entries; entry++) bytes.writeUInt32BE(entry % 1000, entry * 4);
+    await writeFile(join(dir, `${HEX}.journal`), bytes);
+    const loaded = await reload(dir);
+    assert.equal(loaded?.pieces.length, 1000);
+    assert.match(loaded?.warning ?? '', /the rest ignored/);
+  });
+
+  it('refuses an oversized snapshot unread, with a warning', async () => {
+    const { dir, store } = await fresh();
+    await store.save({ verified: bits([0]), pieceLength: PIECE_LENGTH, files: FILES, clean: true });
+    await store.close();
+    // Sparse: the size is what counts, and it is checked before any byte is read.
+    await truncate(join(dir, `${HEX}.resume`), MAX_RESUME_SNAPSHOT_BYTES + 1);
+    const loaded = await reload(dir);
+    assert.equal(loaded?.snapshot, null);
+    assert.match(loaded?.warning ?? '', /too large/);
+  });
+
+  it('many racing appends, saves and markCleans: the loaded union is exactly what was appended', async () => {
+    const { dir, store } = await fresh();
+    const pieces = 300;
+    const verified = new Bitfield(pieces);
+    const pending: Promise<void>[] = [];
+    for (let piece = 0; piece < pieces; piece++) {
+      verified.set(piece);
+      pending.push(store.appendPieces([piece]));
+      if (piece % 7 === 0) pending.push(store.save({ verified, pieceLength: PIECE_LENGTH, files: FILES }));
+      if (piece % 50 === 25)
+        pending.push(store.markClean({ verified, pieceLength: PIECE_LENGTH, files: FILES }));
+      if (piece % 40 === 0) {
+        const loading = store.load().then((loaded) => {
+          // Loads are ordered with the writes: everything queued before them is visible.
+          assert.ok((loaded?.pieces.length ?? 0) >= piece + 1);
+        });
+        pending.push(loading);
+      }
+    }
+    await Promise.all(pending);
+    const loaded = await reload(dir);
+    assert.deepEqual(loaded?.pieces, [...Array(pieces).keys()]);
+    assert.equal(loaded?.warning, undefined);
+    await store.close();
   });
 
   it('atomicity: a leftover temp file from a crashed save is ignored and overwritten', async () => {

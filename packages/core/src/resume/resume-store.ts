@@ -224,6 +224,8 @@ export class ResumeStore {
         throw ioError(error, 'truncate', this.journalPath);
       }
       this.#journalLength = 0;
+      // An empty journal has no unknown tail: appends may resume after an earlier failed rollback.
+      this.#broken = undefined;
       await this.#writeSnapshot({ ...frozen, clean: true, journalOffset: 0 });
     });
     this.#saveTail = task.catch(noop);
@@ -387,7 +389,12 @@ export class ResumeStore {
       journalPieces = [...fresh.indices()];
       pieces = [...union.indices()];
     } else {
-      journalPieces = [...new Set(journal.entries)].sort((a, b) => a - b);
+      // A typed copy sorts numerically and costs 4 bytes an entry, whatever the journal holds.
+      const sorted = Uint32Array.from(journal.entries).sort();
+      journalPieces = [];
+      for (const [position, index] of sorted.entries()) {
+        if (position === 0 || sorted[position - 1] !== index) journalPieces.push(index);
+      }
       pieces = journalPieces;
     }
     if (!read.present && journal.entries.length === 0 && warnings.length === 0) return null;
@@ -423,27 +430,27 @@ export class ResumeStore {
   }
 
   /** Whole entries from `from` on; a torn tail is ignored, more than the cap is cut with a warning. */
-  async #readJournal(from: number): Promise<{ entries: number[]; warning?: string }> {
+  async #readJournal(from: number): Promise<{ entries: Uint32Array; warning?: string }> {
     let handle: ResumeFileHandle;
     try {
       handle = await this.#fs.open(this.journalPath, resumeFlags.read);
     } catch (error) {
-      if (systemCode(error) === 'ENOENT') return { entries: [] };
+      if (systemCode(error) === 'ENOENT') return { entries: new Uint32Array(0) };
       throw ioError(error, 'open', this.journalPath);
     }
     try {
       const size = (await handle.stat()).size;
       // Shorter than the offset: emptied by markClean (or by hand) after the snapshot; nothing newer.
-      if (size <= from) return { entries: [] };
+      if (size <= from) return { entries: new Uint32Array(0) };
       const available = size - from;
       const whole = available - (available % JOURNAL_ENTRY_BYTES);
       const length = Math.min(whole, MAX_RESUME_JOURNAL_BYTES);
       const bytes = new Uint8Array(length);
       const got = await readAll(handle, bytes, from);
       const view = new DataView(bytes.buffer, 0, got - (got % JOURNAL_ENTRY_BYTES));
-      const entries: number[] = [];
-      for (let offset = 0; offset < view.byteLength; offset += JOURNAL_ENTRY_BYTES) {
-        entries.push(view.getUint32(offset, false));
+      const entries = new Uint32Array(view.byteLength / JOURNAL_ENTRY_BYTES);
+      for (let entry = 0; entry < entries.length; entry++) {
+        entries[entry] = view.getUint32(entry * JOURNAL_ENTRY_BYTES, false);
       }
       return length < whole
         ? {
