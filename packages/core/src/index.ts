@@ -16,7 +16,14 @@ export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from 
 export { Engine, type EngineOptions } from './engine/engine.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
-export { Torrent, type TorrentMeta, type TorrentOptions } from './engine/torrent.js';
+export {
+  type IncomingConnection,
+  type PieceHasher,
+  type PieceSpanOnDisk,
+  Torrent,
+  type TorrentMeta,
+  type TorrentOptions,
+} from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export * from './errors.js';
 export * from './messages/index.js';

@@ -59,13 +59,19 @@ export class Outbox {
     run.writeUInt32BE(length, at + 13);
   }
 
-  /** Writes everything queued in one go (corked: one writev); returns the bytes written. */
-  writeTo(socket: Socket): number {
+  /** Takes everything queued, in order, for one write. */
+  take(): { chunks: Uint8Array[]; bytes: number } {
     this.#seal();
     const chunks = this.#chunks;
     const bytes = this.#bytes;
     this.#chunks = [];
     this.#bytes = 0;
+    return { chunks, bytes };
+  }
+
+  /** Writes everything queued in one go (corked: one writev); returns the bytes written. */
+  writeTo(socket: Socket): number {
+    const { chunks, bytes } = this.take();
     if (chunks.length === 0 || socket.destroyed) return 0;
     if (chunks.length === 1) {
       socket.write(chunks[0]!);

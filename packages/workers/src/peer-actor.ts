@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
 import {
   type ActorStats,
   Bitfield,
@@ -10,6 +10,7 @@ import {
   encodeHandshake,
   encodeHaveAll,
   encodeHaveNone,
+  encodePieceHeader,
   type HostEvent,
   type ReleaseReason,
   TorkError,
@@ -20,9 +21,18 @@ import {
   WireMessageId,
 } from '@tork/core';
 import { Outbox } from './outbox.js';
+import {
+  dialTransport,
+  type PeerTransport,
+  relayTransport,
+  type TransportHandlers,
+} from './peer-transport.js';
 import { BLOCK_SIZE, PieceAssembler } from './piece-assembler.js';
+import type { PieceReader } from './piece-reader.js';
 import { eventError } from './plain-error.js';
+import { RateMeter } from './rate-meter.js';
 import { RequestPipeline, type RequestPipelineOptions } from './request-pipeline.js';
+import { UploadQueue } from './upload-queue.js';
 
 export interface PeerActorOptions extends RequestPipelineOptions {
   /** Longest wait for the TCP connection, ms. Default: 10,000. */
@@ -38,8 +48,18 @@ export interface PeerActorOptions extends RequestPipelineOptions {
    * Blocks of requests we cancelled or that a choke voided are late, not unexpected. Default: 64.
    */
   readonly maxUnexpectedBlocks?: number;
-  /** The `reqq` we advertise in the BEP 10 handshake. Default: 500. */
+  /**
+   * The `reqq` we advertise in the BEP 10 handshake: the most block requests a peer may have
+   * outstanding with us; more are refused. Default: 250.
+   */
   readonly advertisedRequestQueue?: number;
+  /**
+   * Requests we refuse as invalid (beyond the piece, larger than 128 KiB, for pieces we do not
+   * have, over the `reqq` we advertised) before the peer is dropped. Default: 32.
+   */
+  readonly maxBadRequests?: number;
+  /** Bytes of piece messages queued for the peer before we stop reading more blocks for it. Default: 1 MiB. */
+  readonly uploadHighWaterBytes?: number;
   /** The `v` we advertise in the BEP 10 handshake. Default: `'tork 0.1.0'`. */
   readonly clientName?: string;
 }
@@ -57,6 +77,8 @@ export interface ActorTorrent {
   readonly pieceHashes: Uint8Array;
   /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
   readonly have: Bitfield;
+  /** Reads verified pieces back from disk to serve requests; null: nothing is served. */
+  readonly reader: PieceReader | null;
   readonly actors: Set<PeerActor>;
 }
 
@@ -72,6 +94,9 @@ export interface ActorSink {
 }
 
 type State = 'connecting' | 'handshaking' | 'open' | 'closed';
+
+/** Rate meter of our upload to the peer (same smoothing as the download pipeline's). */
+const UPLOAD_RATE_WINDOW_MS = 5_000;
 
 /** Requests voided (cancel, choke) remembered so their late blocks are not held against the peer. */
 const MAX_VOIDED = 4_096;
@@ -98,7 +123,8 @@ export class PeerActor {
   readonly #voided = new Set<number>();
   readonly #allowedFast = new Set<number>();
   #pendingHaves: number[] = [];
-  #socket: Socket | null = null;
+  #transport: PeerTransport | null = null;
+  #incoming = false;
   #state: State = 'connecting';
   #address = '';
   #deadline = 0;
@@ -113,6 +139,12 @@ export class PeerActor {
   #amInterested = false;
   #unexpectedBlocks = 0;
   #downloaded = 0;
+  // Upload: what we serve the peer.
+  #amChoking = true;
+  readonly #uploads: UploadQueue;
+  readonly #uploadMeter: RateMeter;
+  #serving = false;
+  #badRequests = 0;
 
   // Options, resolved once.
   readonly #connectTimeoutMs: number;
@@ -121,6 +153,8 @@ export class PeerActor {
   readonly #idleTimeoutMs: number;
   readonly #maxUnexpectedBlocks: number;
   readonly #advertisedRequestQueue: number;
+  readonly #maxBadRequests: number;
+  readonly #uploadHighWater: number;
   readonly #clientName: string;
 
   constructor(id: number, torrent: ActorTorrent, sink: ActorSink, options: PeerActorOptions = {}) {
@@ -138,11 +172,15 @@ export class PeerActor {
     this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 120_000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 180_000;
     this.#maxUnexpectedBlocks = options.maxUnexpectedBlocks ?? 64;
-    this.#advertisedRequestQueue = options.advertisedRequestQueue ?? 500;
+    this.#advertisedRequestQueue = Math.max(1, options.advertisedRequestQueue ?? 250);
+    this.#maxBadRequests = options.maxBadRequests ?? 32;
+    this.#uploadHighWater = options.uploadHighWaterBytes ?? 1024 * 1024;
+    this.#uploads = new UploadQueue(this.#advertisedRequestQueue);
+    this.#uploadMeter = new RateMeter(now, { windowMs: UPLOAD_RATE_WINDOW_MS });
     this.#clientName = options.clientName ?? 'tork 0.1.0';
   }
 
-  /** The peer said it is interested in us (kept for the choker, once uploading is built). */
+  /** The peer said it is interested in what we have (the choker's input). */
   get peerInterested(): boolean {
     return this.#peerInterested;
   }
@@ -155,15 +193,46 @@ export class PeerActor {
   connect(host: string, port: number): void {
     this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#deadline = performance.now() + this.#connectTimeoutMs;
-    const socket = connect({ host, port });
-    this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => this.#onConnect());
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (error) => this.close(socketError(error, this.#details())));
-    socket.on('close', () =>
-      this.close(new TorkError(TorkErrorCode.IO, 'connection closed by peer', this.#details())),
-    );
+    this.#transport = dialTransport(host, port, this.#handlers());
+  }
+
+  /**
+   * Runs a connection the coordinator accepted and relays over `relay`. `initial` holds the
+   * bytes it read to find the torrent (at least the peer's handshake): they are decoded first,
+   * and our handshake answers the peer's.
+   */
+  accept(address: string, relay: MessagePort, initial: Uint8Array): void {
+    this.#address = address;
+    this.#incoming = true;
+    this.#state = 'handshaking';
+    this.#deadline = performance.now() + this.#handshakeTimeoutMs;
+    this.#transport = relayTransport(relay, this.#handlers());
+    if (initial.length > 0) this.#onData(initial);
+  }
+
+  #handlers(): TransportHandlers {
+    return {
+      onConnect: () => this.#onConnect(),
+      onData: (chunk) => this.#onData(chunk),
+      onDrain: () => this.#serve(),
+      onClose: (error) => this.close(this.#withPeer(error)),
+    };
+  }
+
+  /** The choker's decision. Choking drops the peer's queued requests (rejected under BEP 6). */
+  choke(choked: boolean): void {
+    if (this.#state === 'closed' || this.#amChoking === choked) return;
+    this.#amChoking = choked;
+    // Before the handshake the decision waits: it is sent with our bitfield (see #onHandshake).
+    if (this.#state !== 'open') return;
+    this.#outbox.simple(choked ? WireMessageId.choke : WireMessageId.unchoke);
+    if (choked) {
+      for (const request of this.#uploads.clear()) {
+        if (this.#fast)
+          this.#outbox.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
+      }
+    }
+    this.#sink.schedule(this);
   }
 
   /** Takes whole pieces to fetch; those it cannot fetch now are released straight back. */
@@ -235,13 +304,16 @@ export class PeerActor {
       this.#sink.emit({ type: 'have', actorId: this.id, pieces: this.#pendingHaves });
       this.#pendingHaves = [];
     }
-    const socket = this.#socket;
-    if (socket === null || this.#state === 'closed' || this.#outbox.size === 0) return;
-    const sent = this.#outbox.writeTo(socket);
-    if (sent > 0) {
+    const transport = this.#transport;
+    if (transport === null || this.#state === 'closed' || this.#outbox.size === 0) return;
+    const { chunks, bytes } = this.#outbox.take();
+    transport.write(chunks, bytes);
+    if (bytes > 0) {
       this.#lastSent = performance.now();
-      this.#sink.countBytes(0, sent);
+      this.#sink.countBytes(0, bytes);
     }
+    // Serving stops at the high-water mark; what was queued has left, so go on if there is room.
+    if (this.#uploads.size > 0) this.#serve();
   }
 
   /** Called by the host about once a second: deadlines, keep-alive, idle timeout, snubbing. */
@@ -295,13 +367,15 @@ export class PeerActor {
     return {
       actorId: this.id,
       downloaded: this.#downloaded,
-      uploaded: 0,
+      uploaded: this.#uploadMeter.total,
       downloadRate: this.#pipeline.meter.rate(now),
-      uploadRate: 0,
+      uploadRate: this.#uploadMeter.rate(now),
       queueDepth: this.#pipeline.outstanding,
       targetQueueDepth: this.#pipeline.target(now),
       peerChoking: this.#peerChoking,
       amInterested: this.#amInterested,
+      amChoking: this.#amChoking,
+      peerInterested: this.#peerInterested,
       snubbed: this.#pipeline.snubbed,
     };
   }
@@ -312,18 +386,20 @@ export class PeerActor {
     if (this.#state !== 'connecting') return;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
-    this.#outbox.push(
-      encodeHandshake({
-        infoHash: this.torrent.infoHash,
-        peerId: this.torrent.peerId,
-        extensionProtocol: true,
-        fastExtension: true,
-      }),
-    );
+    this.#outbox.push(this.#handshake());
     this.flush();
   }
 
-  #onData(chunk: Buffer): void {
+  #handshake(): Uint8Array {
+    return encodeHandshake({
+      infoHash: this.torrent.infoHash,
+      peerId: this.torrent.peerId,
+      extensionProtocol: true,
+      fastExtension: true,
+    });
+  }
+
+  #onData(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
     const now = performance.now();
     this.#lastReceived = now;
@@ -343,7 +419,9 @@ export class PeerActor {
     } catch (error) {
       // Protocol faults are thrown as TorkErrors; anything else is a bug of ours.
       this.close(this.#withPeer(toTorkError(error, TorkErrorCode.INTERNAL)));
+      return;
     }
+    this.#transport?.consumed(chunk.length);
   }
 
   #onMessage(message: WireMessage, now: number): void {
@@ -376,11 +454,13 @@ export class PeerActor {
         this.#fill(now);
         return;
       case 'interested':
-        this.#peerInterested = true;
+      case 'not-interested': {
+        const interested = message.type === 'interested';
+        if (this.#peerInterested === interested) return;
+        this.#peerInterested = interested;
+        this.#sink.emit({ type: 'peer-interest', actorId: this.id, interested });
         return;
-      case 'not-interested':
-        this.#peerInterested = false;
-        return;
+      }
       case 'have':
         this.#onHave(message.index);
         return;
@@ -404,8 +484,11 @@ export class PeerActor {
         this.#sink.emit({ type: 'bitfield', actorId: this.id, bitfield: this.#remote.bytes.slice() });
         return;
       case 'request':
-        // We never unchoke (uploading is not built yet): a request now is one we may refuse.
-        if (this.#fast) {
+        this.#onRequest(message.index, message.begin, message.length);
+        return;
+      case 'cancel':
+        if (this.#uploads.cancel(message.index, message.begin, message.length) && this.#fast) {
+          // BEP 6: a cancelled request is answered, by the block or by a reject.
           this.#outbox.block(WireMessageId.rejectRequest, message.index, message.begin, message.length);
           this.#sink.schedule(this);
         }
@@ -428,7 +511,7 @@ export class PeerActor {
         if (message.extId === 0) this.#onExtendedHandshake(message.payload);
         return;
       default:
-        // cancel (we serve nothing), suggest-piece, port (DHT), unknown ids (BEP 3: ignore).
+        // suggest-piece, port (DHT), unknown ids (BEP 3: ignore).
         return;
     }
   }
@@ -442,6 +525,8 @@ export class PeerActor {
     }
     this.#state = 'open';
     this.#fast = fast;
+    // An accepted connection answers the peer's handshake with ours, before anything else.
+    if (this.#incoming) this.#outbox.push(this.#handshake());
     this.#sink.emit({
       type: 'connected',
       actorId: this.id,
@@ -465,6 +550,7 @@ export class PeerActor {
       this.#outbox.push(encodeExtended(0, handshake));
     }
     if (this.#amInterested) this.#outbox.simple(WireMessageId.interested);
+    if (!this.#amChoking) this.#outbox.simple(WireMessageId.unchoke);
     this.#sink.schedule(this);
   }
 
@@ -511,6 +597,99 @@ export class PeerActor {
     if (!this.#remote.set(index)) return;
     if (this.#pendingHaves.length === 0) this.#sink.schedule(this);
     this.#pendingHaves.push(index);
+  }
+
+  // --- serving pieces ---
+
+  #onRequest(index: number, begin: number, length: number): void {
+    if (index >= this.torrent.pieceCount) {
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer requested piece ${index} of ${this.torrent.pieceCount}`,
+      );
+    }
+    const verdict = this.#uploads.offer(
+      { index, begin, length },
+      {
+        size: this.#pieceSize(index),
+        have: this.torrent.reader !== null && this.torrent.have.has(index),
+        choking: this.#amChoking,
+      },
+    );
+    if (verdict === 'queued') {
+      this.#serve();
+      return;
+    }
+    // BEP 6: every refused request is rejected explicitly; without it, dropped silently.
+    if (this.#fast) {
+      this.#outbox.block(WireMessageId.rejectRequest, index, begin, length);
+      this.#sink.schedule(this);
+    }
+    if (verdict === 'choked') return; // a request crossing our choke: not the peer's fault
+    this.#badRequests++;
+    if (this.#badRequests > this.#maxBadRequests) {
+      const why =
+        verdict === 'invalid'
+          ? `requested ${length} bytes at ${begin} of piece ${index} (beyond the piece or over 128 KiB)`
+          : verdict === 'missing'
+            ? `requested piece ${index}, which we do not have`
+            : `had more than ${this.#uploads.limit} requests outstanding`;
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer made ${this.#badRequests} bad requests; the last ${why}`,
+        { limit: this.#maxBadRequests },
+      );
+    }
+  }
+
+  /** Reads queued blocks (through the host's piece cache) and queues them, while there is room. */
+  #serve(): void {
+    if (this.#serving) return;
+    const reader = this.torrent.reader;
+    if (reader === null) return;
+    this.#serving = true;
+    void this.#serveLoop(reader);
+  }
+
+  async #serveLoop(reader: PieceReader): Promise<void> {
+    try {
+      await this.#serveQueued(reader);
+    } finally {
+      // Synchronously at the loop's end: a flush right after may start it again.
+      this.#serving = false;
+    }
+  }
+
+  async #serveQueued(reader: PieceReader): Promise<void> {
+    while (this.#state === 'open' && !this.#amChoking && this.#uploads.size > 0) {
+      if (this.#outbox.size + (this.#transport?.pending ?? 0) >= this.#uploadHighWater) return; // resumed on drain
+      const request = this.#uploads.shift()!;
+      let block: Uint8Array;
+      try {
+        block = await reader.readBlock(request.index, request.begin, request.length);
+      } catch (error) {
+        if (this.#state !== 'open') return;
+        const failure = toTorkError(error, TorkErrorCode.IO);
+        // Never serve it again from this host; the coordinator decides whether to fetch it anew.
+        this.torrent.have.clear(request.index);
+        this.#sink.emit({
+          type: 'unreadable',
+          actorId: this.id,
+          index: request.index,
+          error: eventError(failure),
+        });
+        if (this.#fast)
+          this.#outbox.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
+        this.#sink.schedule(this);
+        continue;
+      }
+      // Choked or closed while reading: the request was cleared (and rejected) already.
+      if (this.#state !== 'open' || this.#amChoking) return;
+      this.#outbox.push(encodePieceHeader(request.index, request.begin, request.length));
+      this.#outbox.push(block);
+      this.#uploadMeter.add(block.length, performance.now());
+      this.#sink.schedule(this);
+    }
   }
 
   // --- fetching pieces ---
@@ -643,10 +822,11 @@ export class PeerActor {
     this.#state = 'closed';
     this.#pieces.clear();
     this.#outbox.clear();
+    this.#uploads.clear();
     this.#pendingHaves = [];
-    const socket = this.#socket;
-    this.#socket = null;
-    socket?.destroy();
+    const transport = this.#transport;
+    this.#transport = null;
+    transport?.destroy();
   }
 
   #details(extra: Record<string, string | number> = {}): Record<string, string | number> {
@@ -676,22 +856,4 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
-}
-
-const SOCKET_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by peer',
-  EPIPE: 'connection reset by peer',
-  ETIMEDOUT: 'timeout: could not connect',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found (DNS lookup failed)',
-  EADDRNOTAVAIL: 'address not available',
-};
-
-function socketError(error: Error, details: Record<string, string | number>): TorkError {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  const reason = SOCKET_REASONS[code] ?? error.message;
-  return new TorkError(TorkErrorCode.IO, reason, { ...details, cause: code || null }, { cause: error });
 }

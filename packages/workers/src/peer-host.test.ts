@@ -18,6 +18,7 @@ const addTorrent = {
   length: 40_000,
   pieceHashes: new Uint8Array(60),
   have: new Uint8Array(1),
+  files: [],
 };
 
 describe('peer host thread: control plane over comlink, data plane on a MessagePort', {

@@ -11,6 +11,7 @@ import {
   toTorkError,
 } from '@tork/core';
 import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './peer-actor.js';
+import { PieceReader, type PieceReaderOptions } from './piece-reader.js';
 import { eventError } from './plain-error.js';
 
 export interface PeerHostOptions {
@@ -23,6 +24,8 @@ export interface PeerHostOptions {
   readonly statsIntervalMs?: number;
   /** Per-connection behaviour and limits. */
   readonly actor?: PeerActorOptions;
+  /** The read cache for uploads, one per torrent per host. Default: see PieceReader. */
+  readonly reader?: PieceReaderOptions;
 }
 
 /** A host's counters, read over the control plane (`PeerHostApi.stats`). */
@@ -110,6 +113,7 @@ export class PeerHost implements ActorSink {
     this.#ticker = null;
     for (const actor of [...this.#actors.values()]) actor.destroy();
     this.#actors.clear();
+    for (const torrent of this.#torrents.values()) void torrent.reader?.close();
     this.#torrents.clear();
     this.#events = [];
     this.#transfer = [];
@@ -243,6 +247,10 @@ export class PeerHost implements ActorSink {
           pieceCount,
           pieceHashes: command.pieceHashes,
           have,
+          reader:
+            command.files.length > 0
+              ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, this.#options.reader)
+              : null,
           actors: new Set(),
         });
         return;
@@ -253,22 +261,27 @@ export class PeerHost implements ActorSink {
         for (const actor of [...torrent.actors]) {
           actor.close(new TorkError(TorkErrorCode.ABORTED, 'torrent removed', { torrentId: torrent.id }));
         }
+        void torrent.reader?.close();
         this.#torrents.delete(command.torrentId);
         return;
       }
-      case 'connect': {
+      case 'connect':
+      case 'accept': {
         if (this.#actors.has(command.actorId)) {
-          throw new TorkError(TorkErrorCode.INTERNAL, `connect: actor ${command.actorId} already exists`, {
-            actorId: command.actorId,
-          });
+          throw new TorkError(
+            TorkErrorCode.INTERNAL,
+            `${command.type}: actor ${command.actorId} already exists`,
+            { actorId: command.actorId },
+          );
         }
         const torrent = this.#torrents.get(command.torrentId);
         if (!torrent) {
+          if (command.type === 'accept') command.relay.close();
           this.emit({
             type: 'closed',
             actorId: command.actorId,
             error: eventError(
-              new TorkError(TorkErrorCode.INTERNAL, `connect: unknown torrent ${command.torrentId}`, {
+              new TorkError(TorkErrorCode.INTERNAL, `${command.type}: unknown torrent ${command.torrentId}`, {
                 torrentId: command.torrentId,
               }),
             ),
@@ -278,9 +291,13 @@ export class PeerHost implements ActorSink {
         const actor = new PeerActor(command.actorId, torrent, this, this.#options.actor);
         this.#actors.set(actor.id, actor);
         torrent.actors.add(actor);
-        actor.connect(command.host, command.port);
+        if (command.type === 'connect') actor.connect(command.host, command.port);
+        else actor.accept(command.address, command.relay, command.initial);
         return;
       }
+      case 'choke':
+        this.#actors.get(command.actorId)?.choke(command.choked);
+        return;
       case 'assign':
         this.#actors.get(command.actorId)?.assign(command.pieces);
         return;

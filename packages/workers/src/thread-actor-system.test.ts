@@ -28,6 +28,7 @@ function addTorrent(torrent: TestTorrent): HostCommand {
     length: torrent.length,
     pieceHashes: torrent.pieceHashes,
     have: new Uint8Array(Math.ceil(torrent.pieceCount / 8)),
+    files: [],
   };
 }
 
@@ -421,7 +422,7 @@ describe('ThreadActorSystem.close', () => {
       const torrentId = '${'ab'.repeat(20)}';
       system.send([
         { type: 'add-torrent', torrentId, infoHash: new Uint8Array(20), peerId: new Uint8Array(20).fill(1),
-          pieceLength: 16384, length: 16384, pieceHashes: new Uint8Array(20), have: new Uint8Array(1) },
+          pieceLength: 16384, length: 16384, pieceHashes: new Uint8Array(20), have: new Uint8Array(1), files: [] },
         { type: 'connect', actorId: 1, torrentId, host: '127.0.0.1', port: 1 },
       ]);
       await closed;

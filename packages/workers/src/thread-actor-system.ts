@@ -113,7 +113,7 @@ export class ThreadActorSystem implements ActorSystem {
     parseHostCommandBatch({ commands });
     const connecting = new Set<number>();
     for (const command of commands) {
-      if (command.type !== 'connect') continue;
+      if (command.type !== 'connect' && command.type !== 'accept') continue;
       if (this.#actorHost.has(command.actorId) || connecting.has(command.actorId)) {
         throw new TorkError(TorkErrorCode.INTERNAL, `connect: actor ${command.actorId} already exists`, {
           actorId: command.actorId,
@@ -247,7 +247,8 @@ export class ThreadActorSystem implements ActorSystem {
       case 'have':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
-      case 'connect': {
+      case 'connect':
+      case 'accept': {
         let best: HostSlot | undefined;
         for (const host of this.#hosts) {
           if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
@@ -284,8 +285,11 @@ export class ThreadActorSystem implements ActorSystem {
       if (host.queue.length === 0 || !host.alive) continue;
       const commands = host.queue;
       host.queue = [];
-      // Thread boundary (data plane): commands are small plain data; cloning them is cheap.
-      host.port.postMessage({ commands });
+      // Thread boundary (data plane): commands are small plain data; cloning them is cheap. The
+      // relay ports of accepted connections cannot be cloned: they are transferred.
+      const ports: MessagePort[] = [];
+      for (const command of commands) if (command.type === 'accept') ports.push(command.relay);
+      host.port.postMessage({ commands }, ports);
     }
     if (this.#synthetic.length > 0) {
       const events = this.#synthetic;

@@ -2,7 +2,7 @@ import { TorkError, TorkErrorCode } from '../errors.js';
 import type { HostEvent } from '../messages/host-event.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
-import { Torrent, type TorrentOptions } from './torrent.js';
+import { type IncomingConnection, type PieceHasher, Torrent, type TorrentOptions } from './torrent.js';
 
 export interface EngineOptions {
   /**
@@ -14,6 +14,11 @@ export interface EngineOptions {
   readonly peerId?: Uint8Array;
   /** The port announced to trackers (peers may dial us there). Default: 6881. */
   readonly port?: number;
+  /**
+   * Hashes existing data at start (resume checks, `tork seed`). Production: a `HashPool` from
+   * `@tork/workers`, so checks run in parallel off this thread. Default: hashed on this thread.
+   */
+  readonly hasher?: PieceHasher;
 }
 
 /**
@@ -24,6 +29,7 @@ export class Engine {
   readonly peerId: Uint8Array;
   readonly port: number;
   readonly #actors: ActorSystem;
+  readonly #hasher: PieceHasher | undefined;
   readonly #torrents = new Map<string, Torrent>();
   readonly #byActor = new Map<number, Torrent>();
   #nextActorId = 1;
@@ -33,6 +39,7 @@ export class Engine {
     this.#actors = options.actors;
     this.peerId = options.peerId ?? generatePeerId();
     this.port = options.port ?? 6881;
+    this.#hasher = options.hasher;
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -55,6 +62,7 @@ export class Engine {
       nextActorId: () => this.#nextActorId++,
       register: (actorId, owner) => this.#byActor.set(actorId, owner),
       unregister: (actorId) => this.#byActor.delete(actorId),
+      ...(this.#hasher ? { hasher: this.#hasher } : {}),
     });
     this.#torrents.set(id, torrent);
     setup?.(torrent);
@@ -65,6 +73,15 @@ export class Engine {
       throw error;
     }
     return torrent;
+  }
+
+  /**
+   * A connection the Listener accepted: hands it to the torrent its handshake names. False when
+   * no running torrent takes it (unknown info-hash, full, stopped): the caller closes it.
+   */
+  acceptIncoming(peer: IncomingConnection & { readonly infoHashHex: string }): boolean {
+    if (this.#closed) return false;
+    return this.#torrents.get(peer.infoHashHex)?.acceptIncoming(peer) ?? false;
   }
 
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */

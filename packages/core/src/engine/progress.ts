@@ -1,5 +1,8 @@
-/** What a torrent is doing; `done` means every piece is verified and on disk. */
-export type TorrentState = 'starting' | 'downloading' | 'done' | 'stopped' | 'failed';
+/**
+ * What a torrent is doing; `done` means every piece is verified and on disk; `seeding` is done
+ * and serving others until stopped.
+ */
+export type TorrentState = 'starting' | 'downloading' | 'seeding' | 'done' | 'stopped' | 'failed';
 
 /** One peer as the coordinator sees it, for the per-peer view and `--json`. */
 export interface PeerView {
@@ -39,6 +42,11 @@ export interface TorrentProgress {
   readonly wastedBytes: number;
   /** Smoothed download rate over the last few seconds, bytes per second. */
   readonly downloadRate: number;
+  /** Payload bytes sent to peers in this run, and the smoothed upload rate. */
+  readonly uploadedBytes: number;
+  readonly uploadRate: number;
+  /** Bytes found verified on disk at start (resumed or checked), not downloaded in this run. */
+  readonly resumedBytes: number;
   /** Seconds to completion at the current rate; null when unknown. */
   readonly etaSeconds: number | null;
   readonly peers: {

@@ -15,6 +15,10 @@ export interface TorrentEventMap {
   'tracker-peers': [{ url: string; peers: number }];
   /** Every tracker failed this time; the torrent goes on with other peer sources and retries. */
   'tracker-error': [{ error: PlainTorkError }];
+  /** Existing data was hashed at start: `verified` of `checked` pieces matched. */
+  checked: [{ checked: number; verified: number }];
+  /** A piece we had could not be served (read failed, or the file changed under us). */
+  'piece-unreadable': [{ index: number; error: PlainTorkError }];
   /** Every piece is verified and written. */
   done: [TorrentProgress];
   /** A fatal error: the torrent stopped (disk failure, …). */

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { type FileHandle, open } from 'node:fs/promises';
+import type { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '../bitfield.js';
 import type { DiskLayout } from '../disk/disk-layout.js';
 import { DiskWriter } from '../disk/disk-writer.js';
@@ -12,6 +15,7 @@ import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
 import { Announcer } from './announcer.js';
+import { Choker, type ChokerPeer } from './choker.js';
 import { PeerPool, peerKey } from './peer-pool.js';
 import type { PeerView, TorrentProgress, TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
@@ -54,6 +58,17 @@ export interface TorrentOptions {
   readonly seed?: number;
   /** Coordinator tick (progress events, connection management), ms. Default: 1,000. */
   readonly tickMs?: number;
+  /**
+   * Go on seeding once complete (state `seeding`) until `stop()`. Default: false (state `done`:
+   * connections to seeds close, the rest stay until `stop()`).
+   */
+  readonly seeding?: boolean;
+  /** Regular upload slots of the choker (plus one optimistic). Default: 4. */
+  readonly uploadSlots?: number;
+  /** How often the choker re-ranks peers, ms. Default: 10,000. */
+  readonly rechokeIntervalMs?: number;
+  /** How often the optimistic unchoke rotates, ms. Default: 30,000. */
+  readonly optimisticUnchokeIntervalMs?: number;
 }
 
 /** Wiring the Engine provides. */
@@ -65,7 +80,68 @@ export interface TorrentContext {
   readonly nextActorId: () => number;
   readonly register: (actorId: number, torrent: Torrent) => void;
   readonly unregister: (actorId: number) => void;
+  /** Hashes pieces read from disk (the hash pool). Default: hashed on this thread. */
+  readonly hasher?: PieceHasher;
 }
+
+/** A connection the Listener accepted and matched to this torrent by its handshake. */
+export interface IncomingConnection {
+  /** `host:port` of the remote end. */
+  readonly address: string;
+  /** The actor's end of the relay (moved to the peer host). */
+  readonly relay: MessagePort;
+  /** Bytes read so far, the peer's handshake first. */
+  readonly initial: Uint8Array;
+}
+
+/** One contiguous read that is part of a piece; `path: null` is a pad file (zeros). */
+export interface PieceSpanOnDisk {
+  readonly path: string | null;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Hashes pieces from disk; `HashPool` from `@tork/workers` is one. */
+export interface PieceHasher {
+  /** 20 bytes per piece in `hashes` (zeros for a piece whose data is missing or short). */
+  hashPieces(pieces: ReadonlyArray<ReadonlyArray<PieceSpanOnDisk>>): Promise<{ readonly hashes: Uint8Array }>;
+}
+
+/** The fallback when no hash pool is given: fine for small torrents and tests. */
+const inThreadHasher: PieceHasher = {
+  async hashPieces(pieces) {
+    const hashes = new Uint8Array(pieces.length * 20);
+    const handles = new Map<string, FileHandle | null>();
+    try {
+      for (let i = 0; i < pieces.length; i++) {
+        const hash = createHash('sha1');
+        let complete = true;
+        for (const span of pieces[i]!) {
+          if (span.path === null) {
+            hash.update(new Uint8Array(span.length));
+            continue;
+          }
+          let handle = handles.get(span.path);
+          if (handle === undefined) {
+            handle = await open(span.path, 'r').catch(() => null);
+            handles.set(span.path, handle);
+          }
+          const data = new Uint8Array(span.length);
+          const read = handle ? (await handle.read(data, 0, span.length, span.offset)).bytesRead : 0;
+          if (read < span.length) {
+            complete = false;
+            break;
+          }
+          hash.update(data);
+        }
+        if (complete) hashes.set(hash.digest(), i * 20);
+      }
+    } finally {
+      await Promise.all([...handles.values()].map((handle) => handle?.close()));
+    }
+    return { hashes };
+  },
+};
 
 interface PeerRecord {
   readonly actorId: number;
@@ -73,6 +149,11 @@ interface PeerRecord {
   readonly host: string;
   readonly port: number;
   readonly openedAt: number;
+  /** It dialled us (through the Listener). */
+  readonly incoming: boolean;
+  /** It is interested in our pieces / we unchoke it (the choker's decision, as sent). */
+  peerInterested: boolean;
+  unchoked: boolean;
   connected: boolean;
   client: string;
   peerChoking: boolean;
@@ -101,11 +182,14 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly outDir: string;
   readonly #options: TorrentOptions;
   readonly #ctx: TorrentContext;
-  readonly #scheduler: PieceScheduler;
+  #scheduler: PieceScheduler;
+  /** Pieces verified and on disk: what hosts may serve and what resume state records. */
+  #written: Bitfield;
   readonly #pool: PeerPool;
   readonly #announcer: Announcer | undefined;
   readonly #peers = new Map<number, PeerRecord>();
   readonly #rng: Rng;
+  readonly #choker: Choker;
   #disk: DiskWriter | undefined;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
@@ -118,6 +202,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #writtenBytes = 0;
   #wastedBytes = 0;
   #closedDownloaded = 0;
+  /** Bytes found verified on disk at start (not downloaded in this run). */
+  #resumedBytes = 0;
+  #closedUploaded = 0;
   #banned = 0;
   #lastVerifiedAt = Date.now();
   #done: Promise<TorrentProgress>;
@@ -138,7 +225,16 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       rng: this.#rng,
       ...(options.maxBytesInFlight !== undefined ? { maxBytesInFlight: options.maxBytesInFlight } : {}),
     });
+    this.#written = new Bitfield(this.meta.pieceCount);
     this.#pool = new PeerPool();
+    this.#choker = new Choker({
+      rng: this.#rng,
+      ...(options.uploadSlots !== undefined ? { uploadSlots: options.uploadSlots } : {}),
+      ...(options.rechokeIntervalMs !== undefined ? { rechokeIntervalMs: options.rechokeIntervalMs } : {}),
+      ...(options.optimisticUnchokeIntervalMs !== undefined
+        ? { optimisticIntervalMs: options.optimisticUnchokeIntervalMs }
+        : {}),
+    });
     if (options.useTrackers !== false && this.meta.announce.length > 0) {
       this.#announcer = new Announcer({
         tiers: this.meta.announce,
@@ -146,7 +242,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         peerId: ctx.peerId,
         port: ctx.port,
         totals: () => ({
-          uploaded: 0,
+          uploaded: this.#uploadedBytes(),
           downloaded: this.#downloadedBytes(),
           left: this.meta.length - this.#verifiedBytes,
         }),
@@ -187,11 +283,32 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
           ? { maxQueuedBytes: this.#options.maxQueuedWriteBytes }
           : {}),
       });
+      // Existing data first: what is on disk and verified is neither fetched nor lost.
+      const have = await this.#checkExisting(this.#disk);
+      this.#written = have;
+      if (have.count > 0) {
+        this.#scheduler = new PieceScheduler({
+          pieceCount: this.meta.pieceCount,
+          pieceLength: this.meta.pieceLength,
+          length: this.meta.length,
+          rng: this.#rng,
+          have,
+          ...(this.#options.maxBytesInFlight !== undefined
+            ? { maxBytesInFlight: this.#options.maxBytesInFlight }
+            : {}),
+        });
+        let bytes = 0;
+        for (let i = 0; i < this.meta.pieceCount; i++) if (have.has(i)) bytes += this.#scheduler.pieceSize(i);
+        this.#verifiedBytes = bytes;
+        this.#writtenBytes = bytes;
+        this.#resumedBytes = bytes;
+      }
     } catch (error) {
       this.#fail(toTorkError(error, TorkErrorCode.IO));
       throw toTorkError(error, TorkErrorCode.IO);
     }
-    this.#state = 'downloading';
+    const disk = this.#disk;
+    this.#state = this.#scheduler.isComplete ? (this.#options.seeding ? 'seeding' : 'done') : 'downloading';
     this.#startedAt = Date.now();
     this.#lastVerifiedAt = this.#startedAt;
     this.#send({
@@ -202,7 +319,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       pieceLength: this.meta.pieceLength,
       length: this.meta.length,
       pieceHashes: this.meta.pieceHashes,
-      have: new Bitfield(this.meta.pieceCount).bytes,
+      have: this.#written.bytes.slice(),
+      // Hosts read pieces back for upload from the real paths the writer created (pads: null).
+      files: this.meta.files.map((_, index) => ({
+        path: disk.file(index)?.path ?? null,
+        length: this.meta.files[index]!.length,
+      })),
     });
     this.emit('started', {
       infoHash: this.meta.infoHashHex,
@@ -213,7 +335,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     });
     if (this.#options.peers) this.#pool.add(this.#options.peers, 'manual', Date.now());
     this.#announcer?.start();
-    if (!this.#announcer && (this.#options.peers?.length ?? 0) === 0) {
+    if (this.#state === 'done') {
+      // Everything was on disk already and we are not seeding: nothing to do.
+      this.#finishStart();
+      return;
+    }
+    if (this.#state === 'downloading' && !this.#announcer && (this.#options.peers?.length ?? 0) === 0) {
       this.#fail(
         new TorkError(
           TorkErrorCode.USAGE,
@@ -224,6 +351,67 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     }
     this.#connectMore();
     this.#tick = setInterval(() => this.#onTick(), this.#options.tickMs ?? 1_000);
+    if (this.#state === 'seeding') this.#finishStart();
+  }
+
+  /** Complete at start: `whenDone` resolves at once. */
+  #finishStart(): void {
+    const progress = this.progress();
+    this.emit('progress', progress);
+    this.emit('done', progress);
+    this.#resolveDone(progress);
+  }
+
+  /**
+   * Pieces already verified on disk. Without resume state: every piece of the files that held
+   * data before this run is hashed (data from an earlier run or another client is reused).
+   */
+  async #checkExisting(disk: DiskWriter): Promise<Bitfield> {
+    const have = new Bitfield(this.meta.pieceCount);
+    const layout = disk.layout;
+    const candidates: number[] = [];
+    const seen = new Uint8Array(this.meta.pieceCount);
+    this.meta.files.forEach((file, index) => {
+      const previous = disk.file(index)?.previousSize ?? null;
+      if (file.pad || previous === null || previous === 0) return;
+      const { firstPiece, lastPiece } = layout.filePieces(index);
+      for (let piece = firstPiece; piece <= lastPiece; piece++) {
+        if (seen[piece]) continue;
+        seen[piece] = 1;
+        candidates.push(piece);
+      }
+    });
+    if (candidates.length === 0) return have;
+    candidates.sort((a, b) => a - b);
+    for (const piece of await this.#verifyOnDisk(disk, candidates)) have.set(piece);
+    return have;
+  }
+
+  /** Hashes pieces from disk (on the hash pool when the engine has one) and returns those that match. */
+  async #verifyOnDisk(disk: DiskWriter, pieces: readonly number[]): Promise<number[]> {
+    const layout = disk.layout;
+    const hasher = this.#ctx.hasher ?? inThreadHasher;
+    const good: number[] = [];
+    // In batches: spans of 200,000 pieces at once would be a large allocation for no gain.
+    const BATCH = 4_096;
+    for (let first = 0; first < pieces.length; first += BATCH) {
+      const batch = pieces.slice(first, first + BATCH);
+      const spans = batch.map((piece) =>
+        layout.spans(piece).map((span) => ({
+          path: span.pad ? null : (disk.file(span.fileIndex)?.path ?? null),
+          offset: span.fileOffset,
+          length: span.length,
+        })),
+      );
+      const { hashes } = await hasher.hashPieces(spans);
+      batch.forEach((piece, i) => {
+        const expected = this.meta.pieceHashes.subarray(piece * 20, piece * 20 + 20);
+        const actual = hashes.subarray(i * 20, i * 20 + 20);
+        if (Buffer.compare(expected, actual) === 0) good.push(piece);
+      });
+    }
+    this.emit('checked', { checked: pieces.length, verified: good.length });
+    return good;
   }
 
   /** Stops cleanly: closes every connection, announces `stopped`, flushes and closes files. */
@@ -250,12 +438,14 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     let seeds = 0;
     let connecting = 0;
     let rate = 0;
+    let uploadRate = 0;
     for (const peer of this.#peers.values()) {
       if (peer.connected) {
         connected++;
         if (peer.seed) seeds++;
       } else connecting++;
       rate += peer.stats?.downloadRate ?? 0;
+      uploadRate += peer.stats?.uploadRate ?? 0;
     }
     const left = this.meta.length - this.#verifiedBytes;
     return {
@@ -270,6 +460,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       downloadedBytes: this.#downloadedBytes(),
       wastedBytes: this.#wastedBytes,
       downloadRate: rate,
+      uploadedBytes: this.#uploadedBytes(),
+      uploadRate,
+      resumedBytes: this.#resumedBytes,
       etaSeconds: left === 0 ? 0 : rate > 0 ? left / rate : null,
       peers: { connected, seeds, connecting, known: this.#pool.candidates, banned: this.#banned },
       bytesInFlight: this.#scheduler.bytesInFlight,
@@ -355,6 +548,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         }
         this.#scheduler.peerBitfield(peer.actorId, field);
         peer.seed = field.complete;
+        if (peer.seed && this.#state !== 'downloading') {
+          this.#closePeer(peer, 'both seeds: nothing to trade');
+          return;
+        }
         this.#updateInterest(peer);
         this.#fill(peer);
         break;
@@ -379,6 +576,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       }
       case 'piece':
         this.#onPiece(peer, event.index, event.data);
+        break;
+      case 'peer-interest': {
+        peer.peerInterested = event.interested;
+        // A newly interested peer gets a free slot now rather than at the next rechoke.
+        if (event.interested && this.#choker.unchoked.size < (this.#options.uploadSlots ?? 4))
+          this.#rechoke(true);
+        break;
+      }
+      case 'unreadable':
+        // The host stopped offering it; the data on disk no longer matches (or cannot be read).
+        this.emit('piece-unreadable', {
+          index: event.index,
+          error: TorkError.fromPlain(event.error).toPlain(),
+        });
         break;
       case 'hash-failed': {
         this.#wastedBytes += this.#scheduler.pieceSize(event.index);
@@ -412,6 +623,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const peer = this.#peers.get(stats.actorId);
     if (!peer) return;
     peer.stats = stats;
+    peer.peerInterested = stats.peerInterested;
     if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
   }
 
@@ -432,7 +644,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     peer.usefulAt = Date.now();
     this.#verifiedBytes += size;
     this.#verifiedBatch.push(index);
-    this.#haveBatch.push(index);
     const now = Date.now();
     for (const { peer: other, index: piece } of result.cancel) {
       this.#send({ type: 'unassign', actorId: other, pieces: [piece] });
@@ -450,6 +661,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       () => {
         this.#scheduler.written(index);
         this.#writtenBytes += size;
+        this.#written.set(index);
+        // Announced only once on disk: hosts read it back from there to serve it.
+        this.#haveBatch.push(index);
+        this.#onWritten(index);
         // Each completed write frees budget and queue room: top peers up again.
         if (this.#scheduler.isComplete) this.#complete();
         else this.#fillAll();
@@ -463,6 +678,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#peers.delete(peer.actorId);
     this.#ctx.unregister(peer.actorId);
     this.#closedDownloaded += peer.stats?.downloaded ?? 0;
+    this.#closedUploaded += peer.stats?.uploaded ?? 0;
+    this.#choker.remove(peer.actorId);
     if (this.#scheduler.hasPeer(peer.actorId)) this.#scheduler.removePeer(peer.actorId);
     const banned = this.#pool.isBanned(peer.key);
     this.#pool.disconnected(peer.key, peer.piecesReceived === 0, Date.now());
@@ -470,7 +687,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (this.#state === 'downloading') {
       this.#connectMore();
       this.#fillAll();
-    }
+    } else if (this.#state === 'seeding') this.#connectMore();
   }
 
   #updateInterest(peer: PeerRecord): void {
@@ -527,7 +744,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   #connectMore(): void {
-    if (this.#state !== 'downloading') return;
+    if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
     const maxPeers = this.#options.maxPeers ?? 80;
     const maxConnecting = this.#options.maxConnecting ?? 24;
     let connecting = 0;
@@ -543,6 +760,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         host: address.host,
         port: address.port,
         openedAt: now,
+        incoming: false,
+        peerInterested: false,
+        unchoked: false,
         connected: false,
         client: '',
         peerChoking: true,
@@ -598,7 +818,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#rotateUseless(now);
       this.#connectMore();
       this.#fillAll();
-    }
+    } else if (this.#state === 'seeding') this.#connectMore();
+    this.#rechoke(false);
     this.#emitBatches();
     this.emit('progress', this.progress());
     this.#flush();
@@ -621,10 +842,16 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   #complete(): void {
     if (this.#state !== 'downloading') return;
-    this.#state = 'done';
-    clearInterval(this.#tick);
+    const seeding = this.#options.seeding === true;
+    this.#state = seeding ? 'seeding' : 'done';
+    if (!seeding) clearInterval(this.#tick);
     this.#emitBatches();
-    for (const peer of this.#peers.values()) this.#updateInterest(peer);
+    for (const peer of this.#peers.values()) {
+      this.#updateInterest(peer);
+      // Seeds have nothing for us and want nothing from us.
+      if (peer.seed) this.#closePeer(peer, 'both seeds: nothing to trade');
+    }
+    this.#rechoke(true);
     this.#flush();
     this.#announcer?.completed();
     const progress = this.progress();
@@ -647,6 +874,89 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (peer.closing) return;
     peer.closing = true;
     this.#send({ type: 'close', actorId: peer.actorId, reason });
+  }
+
+  /** Runs the choker (only when a rechoke is due, unless forced) and sends what changed. */
+  #rechoke(force: boolean): void {
+    if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
+    const peers: ChokerPeer[] = [];
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected || peer.closing) continue;
+      peers.push({
+        actorId: peer.actorId,
+        interested: peer.peerInterested,
+        downloadRate: peer.stats?.downloadRate ?? 0,
+        uploadRate: peer.stats?.uploadRate ?? 0,
+        connectedAt: peer.openedAt,
+        seed: peer.seed,
+      });
+    }
+    const { unchoked, changed } = this.#choker.update(peers, Date.now(), this.#state === 'seeding', force);
+    if (!changed && !force) return;
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected || peer.closing) continue;
+      const wanted = unchoked.has(peer.actorId);
+      if (wanted === peer.unchoked) continue;
+      peer.unchoked = wanted;
+      this.#send({ type: 'choke', actorId: peer.actorId, choked: !wanted });
+    }
+  }
+
+  /** A piece reached the disk. */
+  #onWritten(_index: number): void {}
+
+  /**
+   * A connection the Listener accepted for this torrent. False when the torrent cannot take it
+   * (not running, or at its peer limit): the Listener then closes it.
+   */
+  acceptIncoming(peer: IncomingConnection): boolean {
+    if (this.#state !== 'downloading' && this.#state !== 'seeding') return false;
+    const maxPeers = this.#options.maxPeers ?? 80;
+    if (this.#peers.size >= maxPeers) return false;
+    const colon = peer.address.lastIndexOf(':');
+    const host = peer.address.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(peer.address.slice(colon + 1));
+    const key = peerKey(host, port);
+    if (this.#pool.isBanned(key)) return false;
+    const actorId = this.#ctx.nextActorId();
+    const now = Date.now();
+    this.#peers.set(actorId, {
+      actorId,
+      key,
+      host,
+      port,
+      openedAt: now,
+      incoming: true,
+      peerInterested: false,
+      unchoked: false,
+      connected: false,
+      client: '',
+      peerChoking: true,
+      amInterested: false,
+      seed: false,
+      stats: undefined,
+      usefulAt: now,
+      piecesReceived: 0,
+      knownRate: 0,
+      snubbed: false,
+      closing: false,
+    });
+    this.#ctx.register(actorId, this);
+    this.#send({
+      type: 'accept',
+      actorId,
+      torrentId: this.meta.infoHashHex,
+      address: peer.address,
+      relay: peer.relay,
+      initial: peer.initial,
+    });
+    return true;
+  }
+
+  #uploadedBytes(): number {
+    let total = this.#closedUploaded;
+    for (const peer of this.#peers.values()) total += peer.stats?.uploaded ?? 0;
+    return total;
   }
 
   #downloadedBytes(): number {

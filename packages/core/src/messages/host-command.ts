@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { ActorId, Bytes, Bytes20, PieceIndex, TorrentId } from './schema-helpers.js';
+import { ActorId, Bytes, Bytes20, MessagePortSchema, PieceIndex, TorrentId } from './schema-helpers.js';
+
+/** Most files a torrent may list in `add-torrent` (the metainfo parser caps files lower). */
+const MAX_FILES = 1_000_000;
+
+/** A file as a host reads it to serve uploads: its real absolute path, or `null` for a pad file. */
+export const HostFile = z.object({
+  path: z.string().min(1).max(4096).nullable(),
+  length: z.number().int().nonnegative(),
+});
+export type HostFile = z.infer<typeof HostFile>;
 
 /**
  * Coordinator → peer host, over the host's data MessagePort. The coordinator decides (which peer,
@@ -19,6 +29,11 @@ export const HostCommand = z.discriminatedUnion('type', [
     pieceHashes: Bytes,
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
     have: Bytes,
+    /**
+     * The torrent's files in order, for reading pieces to upload. Empty: this torrent serves
+     * nothing (every request is refused).
+     */
+    files: z.array(HostFile).max(MAX_FILES),
   }),
   z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
   /** Dial a peer and run it as a new actor. */
@@ -29,12 +44,28 @@ export const HostCommand = z.discriminatedUnion('type', [
     host: z.string().min(1).max(255),
     port: z.number().int().min(1).max(65535),
   }),
+  /**
+   * Run a connection the Listener accepted as a new actor. Node 20 cannot move a socket into a
+   * worker thread, so the coordinator relays its bytes over `relay` (see relay-message.ts);
+   * `initial` is what it read while finding the torrent (the peer's handshake, maybe more).
+   */
+  z.object({
+    type: z.literal('accept'),
+    actorId: ActorId,
+    torrentId: TorrentId,
+    /** `host:port` of the remote end, for errors and the peer list. */
+    address: z.string().min(1).max(300),
+    relay: MessagePortSchema,
+    initial: Bytes,
+  }),
   /** Fetch these whole pieces; the actor pipelines their blocks itself (no round trip per block). */
   z.object({ type: z.literal('assign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
   /** Stop fetching these pieces (endgame copy won elsewhere, or rebalancing): send `cancel`s. */
   z.object({ type: z.literal('unassign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
   /** Whether the peer has something we need: the actor sends interested / not interested. */
   z.object({ type: z.literal('interest'), actorId: ActorId, interested: z.boolean() }),
+  /** The choker's decision: choke (stop serving) or unchoke the peer. */
+  z.object({ type: z.literal('choke'), actorId: ActorId, choked: z.boolean() }),
   /** We verified a piece: every actor of the torrent tells its peer (`have`). */
   z.object({ type: z.literal('have'), torrentId: TorrentId, pieces: z.array(PieceIndex).min(1) }),
   z.object({ type: z.literal('close'), actorId: ActorId, reason: z.string() }),

@@ -23,6 +23,9 @@ export const ActorStats = z.object({
   /** The peer chokes us / we are interested in it / it has sent nothing for a while. */
   peerChoking: z.boolean(),
   amInterested: z.boolean(),
+  /** We choke the peer / it is interested in what we have. */
+  amChoking: z.boolean(),
+  peerInterested: z.boolean(),
   snubbed: z.boolean(),
 });
 export type ActorStats = z.infer<typeof ActorStats>;
@@ -49,6 +52,13 @@ export const HostEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('have'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
   /** The peer choked or unchoked us. */
   z.object({ type: z.literal('choke'), actorId: ActorId, choked: z.boolean() }),
+  /** The peer became interested or not interested in our pieces (the choker's input). */
+  z.object({ type: z.literal('peer-interest'), actorId: ActorId, interested: z.boolean() }),
+  /**
+   * A piece we claimed could not be served: the read failed, or the bytes on disk no longer match
+   * its hash (changed under us). The host stops offering it; the coordinator decides what next.
+   */
+  z.object({ type: z.literal('unreadable'), actorId: ActorId, index: PieceIndex, error: PlainError }),
   /** A piece that passed SHA-1 in the worker; `data` is exactly the piece's size. */
   z.object({
     type: z.literal('piece'),

@@ -1,3 +1,4 @@
-export { HostCommand, HostCommandBatch } from './host-command.js';
+export { HostCommand, HostCommandBatch, HostFile } from './host-command.js';
 export { ActorStats, HostEvent, HostEventBatch, ReleaseReason } from './host-event.js';
+export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
 export { parseHostCommandBatch, parseHostEventBatch } from './validate.js';

@@ -1,3 +1,4 @@
+import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 
 /** Coordinator-assigned id of one peer connection, unique within an engine. */
@@ -16,4 +17,9 @@ export const PlainError = z.object({
   code: z.string().startsWith('TORK_ERR_'),
   message: z.string(),
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+
+/** A MessagePort moved to another thread in the batch's transfer list. */
+export const MessagePortSchema = z.custom<MessagePort>((value) => value instanceof MessagePort, {
+  message: 'expected a MessagePort',
 });

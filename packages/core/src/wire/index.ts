@@ -28,6 +28,7 @@ export {
   encodeUnchoke,
 } from './encoder.js';
 export {
+  checkHandshakePrefix,
   encodeHandshake,
   HANDSHAKE_LENGTH,
   type Handshake,

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { TorkError, TorkErrorCode } from '../errors.js';
+
+/**
+ * The byte stream of an accepted connection, relayed between the coordinator (which owns the
+ * socket: Node 20 cannot move one into a worker thread) and the PeerActor in a peer host, over a
+ * MessagePort of its own. Both directions use the same kinds:
+ * - an ArrayBuffer: stream bytes, transferred (never cloned);
+ * - `ack`: bytes the other side has consumed (actor: decoded; coordinator: written to the
+ *   socket). Each side pauses once `RELAY_WINDOW_BYTES` are unacknowledged, so neither a flooding
+ *   peer nor a slow socket can grow a port's queue without bound;
+ * - `end`: the stream is over (socket closed, or the actor closed the connection), with why.
+ */
+export const RelayMessage = z.union([
+  z.instanceof(ArrayBuffer),
+  z.object({ type: z.literal('ack'), bytes: z.number().int().positive() }),
+  z.object({ type: z.literal('end'), reason: z.string().max(1_000) }),
+]);
+export type RelayMessage = z.infer<typeof RelayMessage>;
+
+/** Unacknowledged bytes after which a relay side stops sending (reads paused, writes held). */
+export const RELAY_WINDOW_BYTES = 4 * 1024 * 1024;
+
+const compiled = z.compile(RelayMessage);
+
+/** Parses one relay message on arrival; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseRelayMessage(value: unknown): RelayMessage {
+  // The hot case (a chunk) is checked without zod's machinery.
+  if (value instanceof ArrayBuffer) return value;
+  const result = compiled.safeParse(value);
+  if (result.success) return result.data;
+  throw new TorkError(
+    TorkErrorCode.THREAD_MESSAGE,
+    `malformed relay message: ${result.error.issues[0]?.message ?? 'invalid'}`,
+    { direction: 'relay' },
+  );
+}

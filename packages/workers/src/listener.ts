@@ -1,0 +1,275 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import {
+  checkHandshakePrefix,
+  HANDSHAKE_LENGTH,
+  parseHandshake,
+  parseRelayMessage,
+  RELAY_WINDOW_BYTES,
+  TorkError,
+  TorkErrorCode,
+} from '@tork/core';
+
+/** An accepted connection whose handshake named a torrent, ready to be handed to an actor. */
+export interface IncomingPeer {
+  /** Info-hash from the peer's handshake, lowercase hex. */
+  readonly infoHashHex: string;
+  /** `host:port` of the remote end. */
+  readonly address: string;
+  /** The actor's end of the relay: move it to the actor's thread (transfer list). */
+  readonly relay: MessagePort;
+  /** Bytes read so far, the peer's handshake first: the actor decodes them before the rest. */
+  readonly initial: Uint8Array;
+}
+
+export interface ListenerOptions {
+  /** TCP port; 0 picks a free one (see `port` after `listen`). Default: 6881. */
+  readonly port?: number;
+  /** Address to bind. Default: `'0.0.0.0'` (tests use `'127.0.0.1'`). */
+  readonly host?: string;
+  /**
+   * Called once a connection's handshake names a torrent. Return true to take the peer (the
+   * relay then belongs to an actor); false closes the connection (unknown info-hash, torrent
+   * full or stopped).
+   */
+  readonly onPeer: (peer: IncomingPeer) => boolean;
+  /** Longest wait for the peer's 68-byte handshake, ms. Default: 10,000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Connections still handshaking at once; more are closed at once. Default: 64. */
+  readonly maxHandshaking?: number;
+}
+
+/** Counters of a Listener, for the benchmark and tests. */
+export interface ListenerStats {
+  readonly accepted: number;
+  readonly refused: number;
+  /** Connections relayed right now. */
+  readonly relaying: number;
+  /** Bytes moved through relays, each direction. */
+  readonly relayedIn: number;
+  readonly relayedOut: number;
+}
+
+/**
+ * The engine's listening port, on the coordinator thread. Node 20 cannot hand an accepted socket
+ * to a worker thread, so the Listener reads the handshake to find the torrent, then relays the
+ * byte stream over a MessageChannel to the PeerActor (see relay-message.ts in @tork/core).
+ * Socket chunks are transferred, never cloned; a window of unacknowledged bytes bounds each
+ * direction.
+ */
+export class Listener {
+  readonly #server: Server;
+  readonly #options: ListenerOptions;
+  readonly #sockets = new Set<Socket>();
+  #handshaking = 0;
+  #accepted = 0;
+  #refused = 0;
+  #relaying = 0;
+  #relayedIn = 0;
+  #relayedOut = 0;
+  #closed = false;
+
+  private constructor(server: Server, options: ListenerOptions) {
+    this.#server = server;
+    this.#options = options;
+  }
+
+  /** Binds and starts accepting; rejects with TORK_ERR_IO when the port cannot be bound. */
+  static async listen(options: ListenerOptions): Promise<Listener> {
+    const server = createServer({ noDelay: true, pauseOnConnect: false });
+    const listener = new Listener(server, options);
+    server.on('connection', (socket) => listener.#onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new TorkError(
+            TorkErrorCode.IO,
+            `cannot listen on port ${options.port ?? 6881}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`,
+            { port: options.port ?? 6881, cause: error.code ?? null },
+          ),
+        ),
+      );
+      server.listen(options.port ?? 6881, options.host ?? '0.0.0.0', () => resolve());
+    });
+    // After a successful bind an error on the server is not fatal to the engine.
+    server.on('error', () => {});
+    return listener;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  stats(): ListenerStats {
+    return {
+      accepted: this.#accepted,
+      refused: this.#refused,
+      relaying: this.#relaying,
+      relayedIn: this.#relayedIn,
+      relayedOut: this.#relayedOut,
+    };
+  }
+
+  /** Stops accepting and drops every connection, relayed or not. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #onConnection(socket: Socket): void {
+    const max = this.#options.maxHandshaking ?? 64;
+    if (this.#closed || this.#handshaking >= max) {
+      this.#refused++;
+      socket.destroy();
+      return;
+    }
+    this.#handshaking++;
+    this.#sockets.add(socket);
+    socket.setNoDelay(true);
+    const address = `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+    let buffered = new Uint8Array(0);
+    let settled = false;
+    const finish = (take: boolean) => {
+      if (settled) return;
+      settled = true;
+      this.#handshaking--;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (!take) {
+        this.#refused++;
+        this.#sockets.delete(socket);
+        socket.destroy();
+      }
+    };
+    const timer = setTimeout(() => finish(false), this.#options.handshakeTimeoutMs ?? 10_000);
+    const onData = (chunk: Buffer) => {
+      const next = new Uint8Array(buffered.length + chunk.length);
+      next.set(buffered);
+      next.set(chunk, buffered.length);
+      buffered = next;
+      try {
+        // Refuse HTTP, MSE or garbage on the first bytes, before waiting for 68 of them.
+        checkHandshakePrefix(buffered, Math.min(buffered.length, HANDSHAKE_LENGTH));
+      } catch {
+        finish(false);
+        return;
+      }
+      if (buffered.length < HANDSHAKE_LENGTH) return;
+      const handshake = parseHandshake(buffered);
+      const { port1, port2 } = new MessageChannel();
+      const infoHashHex = Buffer.from(handshake.infoHash).toString('hex');
+      // The socket's events go to the relay from here on; pause so no chunk slips between.
+      socket.pause();
+      finish(true);
+      let taken = false;
+      try {
+        taken = this.#options.onPeer({ infoHashHex, address, relay: port2, initial: buffered });
+      } catch {
+        taken = false;
+      }
+      if (!taken) {
+        port1.close();
+        port2.close();
+        this.#refused++;
+        this.#sockets.delete(socket);
+        socket.destroy();
+        return;
+      }
+      this.#accepted++;
+      this.#relay(socket, port1);
+    };
+    socket.on('data', onData);
+    socket.on('error', () => finish(false));
+    socket.on('close', () => {
+      finish(false);
+      this.#sockets.delete(socket);
+    });
+  }
+
+  /** The coordinator's end of a relay: socket bytes to the actor, the actor's bytes to the socket. */
+  #relay(socket: Socket, port: MessagePort): void {
+    this.#relaying++;
+    let unacked = 0;
+    let toAck = 0;
+    let ackScheduled = false;
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      this.#relaying--;
+      try {
+        port.postMessage({ type: 'end', reason });
+      } catch {
+        // The actor's end is gone already.
+      }
+      port.close();
+      this.#sockets.delete(socket);
+      socket.destroy();
+    };
+    const ack = () => {
+      ackScheduled = false;
+      if (ended || toAck === 0) return;
+      port.postMessage({ type: 'ack', bytes: toAck });
+      toAck = 0;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (ended) return;
+      this.#relayedIn += chunk.length;
+      // Thread boundary: a chunk that owns its ArrayBuffer exactly is moved; one that shares a
+      // pooled buffer is copied (transferring it would send, and detach, the whole pool).
+      const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      const data = owned
+        ? chunk.buffer
+        : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength);
+      port.postMessage(data, [data as ArrayBuffer]);
+      unacked += chunk.length;
+      // A peer that floods faster than the actor decodes is held at the window, not buffered.
+      if (unacked >= RELAY_WINDOW_BYTES) socket.pause();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      end(error.code === 'ECONNRESET' ? 'connection reset by peer' : error.message),
+    );
+    socket.on('close', () => end('connection closed by peer'));
+    port.on('message', (value: unknown) => {
+      if (ended) return;
+      let message: ReturnType<typeof parseRelayMessage>;
+      try {
+        // Thread boundary: relay messages are checked on arrival like every other message.
+        message = parseRelayMessage(value);
+      } catch {
+        end('malformed relay message');
+        return;
+      }
+      if (message instanceof ArrayBuffer) {
+        const bytes = message.byteLength;
+        this.#relayedOut += bytes;
+        socket.write(new Uint8Array(message), () => {
+          toAck += bytes;
+          if (!ackScheduled) {
+            ackScheduled = true;
+            setImmediate(ack);
+          }
+        });
+      } else if (message.type === 'ack') {
+        unacked = Math.max(0, unacked - message.bytes);
+        if (socket.isPaused() && unacked < RELAY_WINDOW_BYTES / 2) socket.resume();
+      } else {
+        ended = true;
+        this.#relaying--;
+        port.close();
+        this.#sockets.delete(socket);
+        // Let queued writes (our last messages) reach the peer before the FIN.
+        socket.end();
+        socket.setTimeout(5_000, () => socket.destroy());
+      }
+    });
+    port.on('close', () => end('actor gone'));
+    // Relayed from the start: anything after the handshake was already part of `initial`.
+    socket.resume();
+  }
+}

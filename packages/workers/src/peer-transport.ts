@@ -1,0 +1,165 @@
+import { connect, type Socket } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
+import { parseRelayMessage, TorkError, TorkErrorCode, toTorkError } from '@tork/core';
+
+/** What a transport tells its actor. */
+export interface TransportHandlers {
+  /** The TCP connection is up (outgoing only; a relayed connection is up from the start). */
+  onConnect(): void;
+  onData(chunk: Uint8Array): void;
+  /** Room to write again after `pending` was high. */
+  onDrain(): void;
+  /** The connection is gone; called at most once. */
+  onClose(error: TorkError): void;
+}
+
+/**
+ * An actor's byte stream, whichever way it reaches the thread: a socket the actor dialled itself,
+ * or an accepted connection the coordinator relays over a MessagePort (Node 20 cannot move a
+ * socket into a worker thread).
+ */
+export interface PeerTransport {
+  /** Writes the chunks in order (the caller never mutates them afterwards). */
+  write(chunks: readonly Uint8Array[], bytes: number): void;
+  /** Bytes written but not yet taken by the kernel (socket) or the coordinator (relay). */
+  readonly pending: number;
+  /** The actor has processed `bytes` of received data (the relay acknowledges them). */
+  consumed(bytes: number): void;
+  destroy(): void;
+}
+
+/** Dials `host:port`; the actor's own socket. */
+export function dialTransport(host: string, port: number, handlers: TransportHandlers): PeerTransport {
+  const socket: Socket = connect({ host, port });
+  socket.setNoDelay(true);
+  let closed = false;
+  const close = (error: TorkError) => {
+    if (closed) return;
+    closed = true;
+    handlers.onClose(error);
+  };
+  socket.on('connect', () => handlers.onConnect());
+  socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+  socket.on('drain', () => handlers.onDrain());
+  socket.on('error', (error) => close(socketError(error)));
+  socket.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
+  return {
+    write(chunks) {
+      if (socket.destroyed || chunks.length === 0) return;
+      if (chunks.length === 1) {
+        socket.write(chunks[0]!);
+        return;
+      }
+      // One writev for the whole turn's messages.
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    },
+    get pending() {
+      return socket.writableLength;
+    },
+    consumed() {},
+    destroy() {
+      closed = true;
+      socket.destroy();
+    },
+  };
+}
+
+/**
+ * The actor's end of a relayed connection. Bytes out are gathered into one ArrayBuffer per
+ * write and transferred (one copy: the price of the relay); bytes in arrive as transferred
+ * chunks. Acks are batched once per event-loop turn.
+ */
+export function relayTransport(port: MessagePort, handlers: TransportHandlers): PeerTransport {
+  let closed = false;
+  let pending = 0;
+  let unacked = 0;
+  let ackScheduled = false;
+  const close = (error: TorkError) => {
+    if (closed) return;
+    closed = true;
+    port.close();
+    handlers.onClose(error);
+  };
+  const sendAck = () => {
+    ackScheduled = false;
+    if (closed || unacked === 0) return;
+    port.postMessage({ type: 'ack', bytes: unacked });
+    unacked = 0;
+  };
+  port.on('message', (value: unknown) => {
+    if (closed) return;
+    let message: ReturnType<typeof parseRelayMessage>;
+    try {
+      // Thread boundary: relay messages are checked like every other cross-thread message.
+      message = parseRelayMessage(value);
+    } catch (error) {
+      close(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
+      return;
+    }
+    if (message instanceof ArrayBuffer) {
+      handlers.onData(new Uint8Array(message));
+    } else if (message.type === 'ack') {
+      pending = Math.max(0, pending - message.bytes);
+      // Every ack may open room below the actor's own high-water mark.
+      handlers.onDrain();
+    } else {
+      close(new TorkError(TorkErrorCode.IO, message.reason));
+    }
+  });
+  port.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
+  return {
+    write(chunks, bytes) {
+      if (closed || bytes === 0) return;
+      const out = new Uint8Array(bytes);
+      let at = 0;
+      for (const chunk of chunks) {
+        out.set(chunk, at);
+        at += chunk.length;
+      }
+      pending += bytes;
+      // Thread boundary: the gathered bytes are transferred, not cloned.
+      port.postMessage(out.buffer, [out.buffer]);
+    },
+    get pending() {
+      return pending;
+    },
+    consumed(bytes) {
+      if (closed) return;
+      unacked += bytes;
+      if (!ackScheduled) {
+        ackScheduled = true;
+        setImmediate(sendAck);
+      }
+    },
+    destroy() {
+      if (closed) return;
+      closed = true;
+      try {
+        port.postMessage({ type: 'end', reason: 'closed by peer actor' });
+      } catch {
+        // The port is already gone.
+      }
+      port.close();
+    },
+  };
+}
+
+const SOCKET_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EPIPE: 'connection reset by peer',
+  ETIMEDOUT: 'timeout: could not connect',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS lookup failed)',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+function socketError(error: Error): TorkError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const reason = SOCKET_REASONS[code] ?? error.message;
+  return new TorkError(TorkErrorCode.IO, reason, { cause: code || null }, { cause: error });
+}
