@@ -380,7 +380,12 @@ export class SimulatedActorSystem implements ActorSystem {
       this.counters.commands[command.type]++;
       // `have` follows real disk writes (pieces are announced once on disk), whose timing against
       // virtual time is not reproducible: it stays out of the trace (its total is still checked).
-      if (command.type !== 'have') this.#trace.update(`${this.now} > ${traceJson(command)}\n`);
+      // `add-torrent` names real paths under a per-run temp directory: only their lengths count.
+      const traced =
+        command.type === 'add-torrent'
+          ? { ...command, files: command.files.map((file) => ({ pad: file.path === null, length: file.length })) }
+          : command;
+      if (command.type !== 'have') this.#trace.update(`${this.now} > ${traceJson(traced)}\n`);
       this.#command(command);
     }
   }
