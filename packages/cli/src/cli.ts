@@ -1,6 +1,6 @@
 import { createUsage, runCreate } from './commands/create.js';
 import { demoUsage, runDemo } from './commands/demo.js';
-import { downloadUsage, runDownload } from './commands/download.js';
+import { downloadUsage, runDownload, runSeed, seedUsage } from './commands/download.js';
 import { infoUsage, runInfo } from './commands/info.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
 
@@ -10,6 +10,9 @@ commands:
   ${downloadUsage.replace('usage: ', '')}
       download a torrent into DIR, verifying every piece; exit status 0 only when complete
       --peers shows the per-peer view (press p to toggle on a terminal); --json prints NDJSON events
+  ${seedUsage.replace('usage: ', '')}
+      check the data in DIR (laid out as download --out writes it) and serve it to peers;
+      --seed-ratio / --seed-time stop it, else Ctrl-C
   ${demoUsage.replace('usage: ', '')}
       the main job on one machine: a cached data set, a loopback swarm of aria2c seeders,
       a download with progress, and a byte-for-byte check
@@ -33,6 +36,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runInfo(rest, io);
     case 'download':
       return runDownload(rest, io);
+    case 'seed':
+      return runSeed(rest, io);
     case 'demo':
       return runDemo(rest, io);
     case 'create':

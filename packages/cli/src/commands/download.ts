@@ -12,17 +12,26 @@ import {
   type Torrent,
   toTorkError,
 } from '@tork/core';
-import { ThreadActorSystem } from '@tork/workers';
+import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
 import { formatBytes } from '../format.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { oneLine } from './info.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent> --out DIR [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+
+export const seedUsage =
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
 
 const options = {
   out: { type: 'string', short: 'o' },
+  data: { type: 'string' },
+  seed: { type: 'boolean', default: false },
+  'seed-ratio': { type: 'string' },
+  'seed-time': { type: 'string' },
+  'upload-slots': { type: 'string' },
+  'listen-host': { type: 'string' },
   peer: { type: 'string', multiple: true },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
@@ -52,6 +61,14 @@ function intOption(
   return number;
 }
 
+/** Seconds from `90`, `90s`, `30m`, `2h`. */
+export function parseDuration(text: string, name: string): number {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
+  if (!match) throw usageError(`--${name} must be a duration like 90, 30m or 2h, got '${text}'`);
+  const unit = match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
+  return Number(match[1]) * unit;
+}
+
 /** `host:port`, `[v6]:port`. */
 export function parsePeerAddress(text: string): PeerAddress {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
@@ -72,6 +89,8 @@ function jsonReporter(io: CliIo): Reporter {
   return {
     attach(torrent) {
       torrent.on('started', (data) => emit('started', data));
+      torrent.on('checked', (data) => emit('checked', data));
+      torrent.on('piece-unreadable', (data) => emit('piece-unreadable', data));
       torrent.on('peer-connected', (data) => emit('peer-connected', data));
       torrent.on('peer-disconnected', (data) => emit('peer-disconnected', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
@@ -131,8 +150,23 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
   };
 }
 
-export async function runDownload(args: readonly string[], io: CliIo): Promise<ExitCode> {
+/** `tork seed`: check the data in DIR (laid out as `download --out` writes it) and serve it. */
+export function runSeed(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  return runDownload(args, io, 'seed');
+}
+
+export async function runDownload(
+  args: readonly string[],
+  io: CliIo,
+  mode: 'download' | 'seed' = 'download',
+): Promise<ExitCode> {
+  const name = `tork ${mode}`;
+  const usage = mode === 'seed' ? seedUsage : downloadUsage;
   let meta: Metainfo;
+  let seeding: boolean;
+  let seedRatio: number | undefined;
+  let seedSeconds: number | undefined;
+  let uploadSlots: number;
   let outDir: string;
   let parsed: ReturnType<
     typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
@@ -145,8 +179,25 @@ export async function runDownload(args: readonly string[], io: CliIo): Promise<E
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
     const [file, ...extra] = parsed.positionals;
     if (file === undefined || extra.length > 0) throw usageError('expected exactly one .torrent file');
-    if (!parsed.values.out) throw usageError('--out DIR is required');
-    outDir = resolve(parsed.values.out);
+    const dir = mode === 'seed' ? parsed.values.data : parsed.values.out;
+    if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
+    if (mode === 'seed' && parsed.values.out) throw usageError('tork seed takes --data DIR, not --out');
+    if (mode === 'download' && parsed.values.data)
+      throw usageError('tork download takes --out DIR, not --data');
+    outDir = resolve(dir);
+    seeding = mode === 'seed' || parsed.values.seed;
+    if (!seeding && (parsed.values['seed-ratio'] || parsed.values['seed-time'])) {
+      throw usageError('--seed-ratio and --seed-time need --seed');
+    }
+    if (parsed.values['seed-ratio'] !== undefined) {
+      seedRatio = Number(parsed.values['seed-ratio']);
+      if (!Number.isFinite(seedRatio) || seedRatio < 0) {
+        throw usageError(`--seed-ratio must be a number ≥ 0, got '${parsed.values['seed-ratio']}'`);
+      }
+    }
+    if (parsed.values['seed-time'] !== undefined)
+      seedSeconds = parseDuration(parsed.values['seed-time'], 'seed-time');
+    uploadSlots = intOption(parsed.values['upload-slots'], 'upload-slots', 0, 1_000, 4);
     peers = (parsed.values.peer ?? []).map(parsePeerAddress);
     port = intOption(parsed.values.port, 'port', 0, 65535, 6881);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, 80);
@@ -157,8 +208,8 @@ export async function runDownload(args: readonly string[], io: CliIo): Promise<E
     meta = parseMetainfo(bytes);
   } catch (error) {
     const torkError = toTorkError(error, TorkErrorCode.USAGE);
-    io.stderr(`tork download: ${oneLine(torkError)}\n`);
-    if (torkError.code === TorkErrorCode.USAGE) io.stderr(`${downloadUsage}\n`);
+    io.stderr(`${name}: ${oneLine(torkError)}\n`);
+    if (torkError.code === TorkErrorCode.USAGE) io.stderr(`${usage}\n`);
     return ExitCode.BAD_INPUT;
   }
 
@@ -171,28 +222,79 @@ export async function runDownload(args: readonly string[], io: CliIo): Promise<E
       ? undefined
       : textReporter(io, tty, parsed.values.peers);
 
+  // The engine is created after the listener (it announces the port actually bound).
+  let engine: Engine | undefined;
+  let listener: Listener;
+  try {
+    listener = await Listener.listen({
+      port,
+      host: parsed.values['listen-host'] ?? '0.0.0.0',
+      onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
+    });
+  } catch (error) {
+    io.stderr(`${name}: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
+    return ExitCode.FAILURE;
+  }
+  if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
-  const engine = new Engine({ actors, port });
+  const hasher = new HashPool({ threads: workers });
+  engine = new Engine({ actors, port: listener.port, hasher });
+  const closeAll = async () => {
+    await listener.close();
+    await engine.close();
+    await hasher.close();
+  };
   const cpuStart = process.cpuUsage();
   let interrupted = false;
+  let stopSeeding: (() => void) | undefined;
   const onSignal = () => {
     interrupted = true;
-    void engine.close();
+    if (stopSeeding) stopSeeding();
+    else void closeAll();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     if (!json && !quiet) {
-      io.stdout(`${meta.name}: ${formatBytes(meta.length)} in ${meta.pieceCount} pieces → ${outDir}\n`);
+      const verb = mode === 'seed' ? 'seeding from' : '→';
+      io.stdout(
+        `${meta.name}: ${formatBytes(meta.length)} in ${meta.pieceCount} pieces ${verb} ${outDir} (port ${listener.port})\n`,
+      );
     }
     const torrent = await engine.add(
-      { meta, outDir, peers, maxPeers, useTrackers: !parsed.values['no-trackers'] },
+      {
+        meta,
+        outDir,
+        peers,
+        maxPeers,
+        uploadSlots,
+        seeding,
+        useTrackers: !parsed.values['no-trackers'],
+      },
       (created) => reporter?.attach(created),
     );
     const final = await torrent.whenDone();
+    if (seeding && !interrupted) {
+      if (mode === 'seed' && final.resumedBytes < final.length && !json && !quiet) {
+        io.stdout(
+          `note: ${formatBytes(final.length - final.resumedBytes)} was missing or bad and was downloaded first\n`,
+        );
+      }
+      if (!json && !quiet) io.stdout(`seeding on port ${listener.port} (Ctrl-C to stop)\n`);
+      await seedUntil(torrent, meta.length, seedRatio, seedSeconds, (stop) => {
+        stopSeeding = stop;
+      });
+    }
     reporter?.finish();
-    await engine.close();
-    if (!json && !quiet) {
+    const last = torrent.progress();
+    await closeAll();
+    if (!json && !quiet && seeding) {
+      io.stdout(
+        `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / meta.length).toFixed(2)})\n`,
+      );
+    }
+    if (json) io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last })}\n`);
+    if (!json && !quiet && final.downloadedBytes > 0) {
       const seconds = final.elapsedMs / 1000;
       const cpu = process.cpuUsage(cpuStart);
       io.stdout(
@@ -204,18 +306,44 @@ export async function runDownload(args: readonly string[], io: CliIo): Promise<E
     return ExitCode.OK;
   } catch (error) {
     reporter?.finish();
-    await engine.close().catch(() => {});
+    await closeAll().catch(() => {});
     if (interrupted) {
-      io.stderr('tork download: stopped by signal; verified pieces are on disk\n');
+      io.stderr(`${name}: stopped by signal; verified pieces are on disk\n`);
       return ExitCode.FAILURE;
     }
     const torkError = toTorkError(error);
     if (json)
       io.stdout(`${JSON.stringify({ event: 'error', time: Date.now(), error: torkError.toPlain() })}\n`);
-    io.stderr(`tork download: ${oneLine(torkError)}\n`);
+    io.stderr(`${name}: ${oneLine(torkError)}\n`);
     return ExitCode.FAILURE;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Resolves when the ratio or the time is reached, or `stop` is called (a signal). */
+function seedUntil(
+  torrent: Torrent,
+  length: number,
+  ratio: number | undefined,
+  seconds: number | undefined,
+  onStop: (stop: () => void) => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearInterval(timer);
+      resolve();
+    };
+    onStop(finish);
+    const check = () => {
+      const { uploadedBytes } = torrent.progress();
+      if (ratio !== undefined && uploadedBytes >= ratio * length) finish();
+      else if (seconds !== undefined && Date.now() - started >= seconds * 1000) finish();
+    };
+    check();
+    timer = setInterval(check, 250);
+  });
 }
