@@ -383,7 +383,10 @@ export class SimulatedActorSystem implements ActorSystem {
       // `add-torrent` names real paths under a per-run temp directory: only their lengths count.
       const traced =
         command.type === 'add-torrent'
-          ? { ...command, files: command.files.map((file) => ({ pad: file.path === null, length: file.length })) }
+          ? {
+              ...command,
+              files: command.files.map((file) => ({ pad: file.path === null, length: file.length })),
+            }
           : command;
       if (command.type !== 'have') this.#trace.update(`${this.now} > ${traceJson(traced)}\n`);
       this.#command(command);
