@@ -2,13 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /** A seeder process of a real client on 127.0.0.1, stopped by PID. */
 export interface Seeder {
   readonly client: string;
   readonly port: number;
   readonly pid: number;
+  /** SIGTERM, then SIGKILL after 3 s; resolves when the process has exited. */
   stop(): Promise<void>;
+  /** Bytes the seeder reported uploading when it stopped (tork seeders only, after `stop`). */
+  uploadedBytes?(): number | undefined;
 }
 
 export function findProgram(name: string): string | undefined {
@@ -66,12 +71,17 @@ async function waitForPort(
   throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** Stops `child` by PID: SIGTERM, SIGKILL after 3 s; waits for `exit` (or `close`: its output read too). */
+function stopper(child: ChildProcess, until: 'exit' | 'close' = 'exit'): () => Promise<void> {
+  let closed = false;
+  child.once('close', () => {
+    closed = true;
+  });
   return () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      if (until === 'close' ? closed : child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      child.once('exit', () => {
+      child.once(until, () => {
         clearTimeout(timer);
         resolve();
       });
@@ -121,4 +131,96 @@ export async function startAria2Seeder(
   );
   await waitForPort(child, port, 15_000, 'aria2c');
   return { client: 'aria2c', port, pid: child.pid!, stop: stopper(child) };
+}
+
+/** The built tork CLI next to this module (dist/demo/seeders.js → dist/main.js). */
+export const torkMain = fileURLToPath(new URL('../main.js', import.meta.url));
+
+export interface TorkSeederOptions {
+  /** Worker threads of the seeder (peer actors and hash pool). Default: 1. */
+  readonly workers?: number;
+  /** How long to wait for the seeder to have checked its data and be seeding. Default: 120 s. */
+  readonly timeoutMs?: number;
+}
+
+/** The last output kept per seeder, for error messages. */
+const MAX_OUTPUT = 8 * 1024;
+
+/**
+ * Starts `tork seed` as a child process (its own event loop, threads and CPU accounting) on
+ * a free loopback port chosen by the seeder itself (`--port 0`), no trackers. Resolves once the
+ * seeder has checked its data and is seeding: every piece must verify, or it fails.
+ */
+export async function startTorkSeeder(
+  torrentPath: string,
+  dataDir: string,
+  options: TorkSeederOptions = {},
+): Promise<Seeder> {
+  const child = spawn(
+    process.execPath,
+    [
+      torkMain,
+      'seed',
+      torrentPath,
+      '--data',
+      dataDir,
+      '--port',
+      '0',
+      '--listen-host',
+      '127.0.0.1',
+      '--no-trackers',
+      '--json',
+      '--workers',
+      String(options.workers ?? 1),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stop = stopper(child, 'close');
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-MAX_OUTPUT);
+  });
+  let port = 0;
+  let uploaded: number | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const timer = setTimeout(
+      () => reject(new Error(`tork seeder (pid ${child.pid}) not seeding within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      reject(new Error(`${message}${stderr ? `: ${stderr.trim()}` : ''}`));
+    };
+    child.once('error', (error) => fail(`tork seeder did not start: ${error.message}`));
+    child.once('exit', (code, signal) =>
+      fail(`tork seeder (pid ${child.pid}) exited with ${signal ?? `status ${code}`} before seeding`),
+    );
+    // Lines: `listening` {port}, `checked` {checked, verified}, `done` (seeding), then progress…
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let event: { event?: string; [key: string]: unknown };
+      try {
+        event = JSON.parse(line) as typeof event;
+      } catch {
+        return;
+      }
+      if (event.event === 'listening') port = Number(event.port);
+      else if (event.event === 'checked' && event.verified !== event.checked)
+        fail(
+          `tork seeder (pid ${child.pid}): only ${event.verified} of ${event.checked} pieces of its data verified`,
+        );
+      else if (event.event === 'done' && port > 0) {
+        clearTimeout(timer);
+        resolve();
+      } else if (event.event === 'stopped') uploaded = Number(event.uploadedBytes);
+      else if (event.event === 'error') fail(`tork seeder (pid ${child.pid}) failed`);
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { client: 'tork', port, pid: child.pid!, stop, uploadedBytes: () => uploaded };
 }
