@@ -125,10 +125,13 @@ export async function startLibtorrentSeeder(
   python: string,
   torrentPath: string,
   dataDir: string,
+  options: { uploadLimit?: number } = {},
 ): Promise<StartedProgram & { port: number }> {
   const port = await freePort();
   const script = join(root, 'test/support/libtorrent-seeder.py');
-  const program = await startProgram(python, [script, torrentPath, dataDir, String(port)], {
+  const args = [script, torrentPath, dataDir, String(port)];
+  if (options.uploadLimit) args.push(String(options.uploadLimit));
+  const program = await startProgram(python, args, {
     ready: () => tcpPortOpen('127.0.0.1', port),
     readyTimeoutMs: 15_000,
   });

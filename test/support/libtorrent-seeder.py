@@ -1,4 +1,6 @@
-"""A libtorrent seeder for tork's interop tests: python3 libtorrent-seeder.py TORRENT DATA_DIR PORT.
+"""A libtorrent seeder for tork's interop tests: python3 libtorrent-seeder.py TORRENT DATA_DIR PORT [UPLOAD_LIMIT].
+
+UPLOAD_LIMIT (bytes per second, optional) slows it down so a test can act mid-download.
 
 Hermetic: no DHT, LSD, UPnP or NAT-PMP; several peers may share 127.0.0.1. The data is marked as
 had (seed_mode: pieces are hashed on first request instead of a start-up check). Prints 'ready'
@@ -11,6 +13,7 @@ import time
 import libtorrent as lt
 
 torrent, data_dir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+upload_limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 session = lt.session({
     'listen_interfaces': f'127.0.0.1:{port}',
     'enable_dht': False,
@@ -19,7 +22,14 @@ session = lt.session({
     'enable_natpmp': False,
     'allow_multiple_connections_per_ip': True,
     'alert_mask': 0,
+    'upload_rate_limit': upload_limit,
 })
+if upload_limit:
+    # Loopback peers are in libtorrent's unlimited local class by default: put every address in
+    # the global class only, where the limit applies.
+    classes = lt.ip_filter()
+    classes.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
+    session.set_peer_class_filter(classes)
 params = lt.add_torrent_params()
 params.ti = lt.torrent_info(torrent)
 params.save_path = data_dir

@@ -90,6 +90,8 @@ function jsonReporter(io: CliIo): Reporter {
     attach(torrent) {
       torrent.on('started', (data) => emit('started', data));
       torrent.on('checked', (data) => emit('checked', data));
+      torrent.on('resumed', (data) => emit('resumed', data));
+      torrent.on('resume-warning', (data) => emit('resume-warning', data));
       torrent.on('piece-unreadable', (data) => emit('piece-unreadable', data));
       torrent.on('peer-connected', (data) => emit('peer-connected', data));
       torrent.on('peer-disconnected', (data) => emit('peer-disconnected', data));

@@ -15,6 +15,13 @@ export interface TorrentEventMap {
   'tracker-peers': [{ url: string; peers: number }];
   /** Every tracker failed this time; the torrent goes on with other peer sources and retries. */
   'tracker-error': [{ error: PlainTorkError }];
+  /**
+   * Resume state was read at start: `trusted` pieces counted without hashing (clean stop, files
+   * unchanged), `rechecked` hashed, `verified` the total now had.
+   */
+  resumed: [{ trusted: number; rechecked: number; verified: number; reason: string }];
+  /** Resume state could not be used or written; the torrent goes on (a later start rechecks). */
+  'resume-warning': [{ message: string }];
   /** Existing data was hashed at start: `verified` of `checked` pieces matched. */
   checked: [{ checked: number; verified: number }];
   /** A piece we had could not be served (read failed, or the file changed under us). */

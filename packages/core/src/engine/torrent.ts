@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '../bitfield.js';
 import type { DiskLayout } from '../disk/disk-layout.js';
@@ -8,6 +8,9 @@ import { DiskWriter } from '../disk/disk-writer.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../errors.js';
 import type { HostCommand } from '../messages/host-command.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import { planResume } from '../resume/plan-resume.js';
+import { defaultResumeDir, ResumeStore } from '../resume/resume-store.js';
+import type { ResumeFileState } from '../resume/snapshot.js';
 import { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { piecesForRate } from '../scheduler/pieces-for-rate.js';
 import { createRng, type Rng } from '../scheduler/rng.js';
@@ -69,6 +72,13 @@ export interface TorrentOptions {
   readonly rechokeIntervalMs?: number;
   /** How often the optimistic unchoke rotates, ms. Default: 30,000. */
   readonly optimisticUnchokeIntervalMs?: number;
+  /**
+   * Where resume state lives (a snapshot and a journal per torrent), or `false` for none (every
+   * start then hashes whatever data is on disk). Default: `<outDir>/.tork`.
+   */
+  readonly resumeDir?: string | false;
+  /** How often the resume snapshot is rewritten while running, ms. Default: 5,000. */
+  readonly resumeSaveIntervalMs?: number;
 }
 
 /** Wiring the Engine provides. */
@@ -204,6 +214,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #closedDownloaded = 0;
   /** Bytes found verified on disk at start (not downloaded in this run). */
   #resumedBytes = 0;
+  #resume: ResumeStore | undefined;
+  /** Written pieces not yet appended to the resume journal (appended once per turn). */
+  #journalBatch: number[] = [];
+  #savedCount = -1;
+  #lastSaveAt = 0;
+  #saving: Promise<void> | undefined;
   #closedUploaded = 0;
   #banned = 0;
   #lastVerifiedAt = Date.now();
@@ -367,6 +383,128 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
    * data before this run is hashed (data from an earlier run or another client is reused).
    */
   async #checkExisting(disk: DiskWriter): Promise<Bitfield> {
+    const dir = this.#options.resumeDir ?? defaultResumeDir(this.outDir);
+    if (dir === false) return this.#checkAll(disk);
+    const store = ResumeStore.open({ dir, infoHashHex: this.meta.infoHashHex });
+    this.#resume = store;
+    const loaded = await store.load();
+    if (loaded?.warning) this.emit('resume-warning', { message: loaded.warning });
+    // Sizes as found before the writer extended anything; mtimes are untouched unless it did,
+    // in which case the size already tells the file changed.
+    const files = await Promise.all(
+      this.meta.files.map(async (file, index) => {
+        const info = disk.file(index);
+        if (file.pad || !info || info.previousSize === null) return null;
+        const { mtimeMs } = await stat(info.path);
+        return { size: info.previousSize, mtimeMs };
+      }),
+    );
+    const anyDataOnDisk = files.some((file) => file !== null && file.size > 0);
+    const plan = planResume({
+      loaded,
+      files,
+      pieceCount: this.meta.pieceCount,
+      layout: disk.layout,
+      anyDataOnDisk,
+    });
+    const have = new Bitfield(this.meta.pieceCount);
+    for (const piece of plan.trusted) have.set(piece);
+    const rechecked = plan.recheck.length > 0 ? await this.#verifyOnDisk(disk, plan.recheck) : [];
+    for (const piece of rechecked) have.set(piece);
+    this.emit('resumed', {
+      trusted: plan.trusted.length,
+      rechecked: plan.recheck.length,
+      verified: have.count,
+      reason: plan.reason,
+    });
+    // From here the run is unclean until `stop` marks it clean again.
+    await store.save({ verified: have, pieceLength: this.meta.pieceLength, files: this.#fileStates() });
+    this.#savedCount = have.count;
+    this.#lastSaveAt = Date.now();
+    return have;
+  }
+
+  /** Every file as recorded in an unclean snapshot (sizes and mtimes matter only in a clean one). */
+  #fileStates(stats?: readonly ({ size: number; mtimeMs: number } | null)[]): ResumeFileState[] {
+    return this.meta.files.map((file, index) => ({
+      path: this.meta.isMultiFile ? [this.meta.name, ...file.path] : [this.meta.name],
+      size: stats?.[index]?.size ?? file.length,
+      mtimeMs: stats?.[index]?.mtimeMs ?? 0,
+    }));
+  }
+
+  /** A piece reached the disk: into the journal (batched per turn), so a kill cannot lose it. */
+  #onWritten(index: number): void {
+    const store = this.#resume;
+    if (!store) return;
+    if (this.#journalBatch.length === 0) {
+      setImmediate(() => {
+        const batch = this.#journalBatch;
+        this.#journalBatch = [];
+        store
+          .appendPieces(batch)
+          .catch((error: unknown) =>
+            this.emit('resume-warning', { message: `resume journal: ${toTorkError(error).message}` }),
+          );
+      });
+    }
+    this.#journalBatch.push(index);
+  }
+
+  /** Rewrites the snapshot now and then, so the journal stays short; never two at once. */
+  #maybeSave(now: number): void {
+    const store = this.#resume;
+    const interval = this.#options.resumeSaveIntervalMs ?? 5_000;
+    if (!store || this.#saving || now - this.#lastSaveAt < interval) return;
+    // Only what the journal already holds: the snapshot must cover every appended piece, and
+    // pieces still in this turn's batch are not appended yet.
+    if (this.#journalBatch.length > 0 || this.#written.count === this.#savedCount) return;
+    this.#lastSaveAt = now;
+    const count = this.#written.count;
+    this.#saving = store
+      .save({ verified: this.#written, pieceLength: this.meta.pieceLength, files: this.#fileStates() })
+      .then(
+        () => {
+          this.#savedCount = count;
+        },
+        (error: unknown) => {
+          this.emit('resume-warning', { message: `resume snapshot: ${toTorkError(error).message}` });
+        },
+      )
+      .finally(() => {
+        this.#saving = undefined;
+      });
+  }
+
+  /** After the files are closed: the clean snapshot, with sizes and mtimes, so the next start trusts it. */
+  async #saveClean(): Promise<void> {
+    const store = this.#resume;
+    const disk = this.#disk;
+    if (!store || !disk) return;
+    await this.#saving;
+    // The last batch of journal entries: markClean needs a bitfield that covers them.
+    if (this.#journalBatch.length > 0) {
+      const batch = this.#journalBatch;
+      this.#journalBatch = [];
+      await store.appendPieces(batch).catch(() => {});
+    }
+    const stats = await Promise.all(
+      this.meta.files.map(async (file, index) => {
+        const info = disk.file(index);
+        if (file.pad || !info) return null;
+        const { size, mtimeMs } = await stat(info.path);
+        return { size, mtimeMs };
+      }),
+    );
+    await store.markClean({
+      verified: this.#written,
+      pieceLength: this.meta.pieceLength,
+      files: this.#fileStates(stats),
+    });
+  }
+
+  /** No resume state: hash every piece of the files that held data before this run. */
+  async #checkAll(disk: DiskWriter): Promise<Bitfield> {
     const have = new Bitfield(this.meta.pieceCount);
     const layout = disk.layout;
     const candidates: number[] = [];
@@ -424,11 +562,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
     this.#flush();
     await this.#announcer?.stop();
+    let closed = false;
     try {
       await this.#disk?.close();
+      closed = true;
     } catch {
       // The disk error, if any, was already reported as fatal.
     }
+    // Clean only when every write reached the disk: otherwise the next start rechecks.
+    if (closed && this.#disk?.error === undefined) {
+      await this.#saveClean().catch((error: unknown) =>
+        this.emit('resume-warning', { message: `resume state: ${toTorkError(error).message}` }),
+      );
+    }
+    await this.#resume?.close().catch(() => {});
     if (wasRunning)
       this.#rejectDone(new TorkError(TorkErrorCode.ABORTED, 'download stopped before completion'));
   }
@@ -820,6 +967,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#fillAll();
     } else if (this.#state === 'seeding') this.#connectMore();
     this.#rechoke(false);
+    this.#maybeSave(now);
     this.#emitBatches();
     this.emit('progress', this.progress());
     this.#flush();
@@ -902,9 +1050,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     }
   }
 
-  /** A piece reached the disk. */
-  #onWritten(_index: number): void {}
-
   /**
    * A connection the Listener accepted for this torrent. False when the torrent cannot take it
    * (not running, or at its peer limit): the Listener then closes it.
@@ -963,7 +1108,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     let total = this.#closedDownloaded;
     for (const peer of this.#peers.values()) total += peer.stats?.downloaded ?? 0;
     // Actor stats arrive once a second: a short download can finish before the first.
-    return Math.max(total, this.#verifiedBytes + this.#wastedBytes);
+    return Math.max(total, this.#verifiedBytes - this.#resumedBytes + this.#wastedBytes);
   }
 
   #send(command: HostCommand): void {
