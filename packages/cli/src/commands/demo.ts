@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureDataset, verifyDownload } from '../demo/dataset.js';
+import { ensureDataset, seederDataDir, verifyDownload } from '../demo/dataset.js';
 import { findProgram, type Seeder, startAria2Seeder, startTorkSeeder } from '../demo/seeders.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type CliIo, ExitCode } from '../io.js';
@@ -123,10 +123,10 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
     );
     const seedersStart = Date.now();
     const started = await Promise.allSettled(
-      Array.from({ length: seederCount }, () =>
+      Array.from({ length: seederCount }, async (_, i) =>
         aria2c
           ? startAria2Seeder(aria2c, dataset.torrentPath, dataset.dataDir)
-          : startTorkSeeder(dataset.torrentPath, dataset.dataDir, { workers: seederWorkers }),
+          : startTorkSeeder(dataset.torrentPath, await seederDataDir(dataset, i), { workers: seederWorkers }),
       ),
     );
     for (const result of started) if (result.status === 'fulfilled') seeders.push(result.value);
@@ -164,8 +164,10 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
       seeders: seeders.map((s, i) => ({ pid: s.pid, port: s.port, uploadedBytes: uploads[i] ?? null })),
     });
     if (uploads.every((bytes) => bytes !== undefined))
-      say(`demo: seeders stopped; uploaded ${uploads.map((bytes) => formatBytes(bytes!)).join(', ')}`);
-    else say('demo: seeders stopped');
+      say(
+        `demo: seeders stopped (by PID); uploaded, as each counted it: ${uploads.map((bytes) => formatBytes(bytes!)).join(', ')}`,
+      );
+    else say('demo: seeders stopped (by PID)');
     if (status !== ExitCode.OK) return status;
 
     const verifyStart = Date.now();

@@ -1,6 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { encodeBencode } from '@tork/core';
 
 export interface DatasetOptions {
@@ -124,6 +124,26 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
   await rename(`${torrentPath}.tmp`, torrentPath);
   await writeFile(marker, '');
   return { ...dataset, cached: false };
+}
+
+/**
+ * A data directory of its own for seeder `index` (`<cache>/<name>/seeder-<index>`, kept with the
+ * cache): the data set's files hard-linked (copied where links fail), so seeders share the bytes
+ * but not the state tork writes next to them (`.tork/`, resume state). Symlinks would not do: tork
+ * refuses data reached through a link out of its directory.
+ */
+export async function seederDataDir(dataset: Dataset, index: number): Promise<string> {
+  const dir = join(dirname(dataset.dataDir), `seeder-${index}`);
+  for (const file of dataset.files) {
+    const source = join(dataset.dataDir, dataset.name, ...file.path);
+    const target = join(dir, dataset.name, ...file.path);
+    const [from, to] = await Promise.all([stat(source), stat(target).catch(() => undefined)]);
+    if (to && to.ino === from.ino && to.dev === from.dev) continue;
+    await mkdir(dirname(target), { recursive: true });
+    await rm(target, { force: true });
+    await link(source, target).catch(() => copyFile(source, target));
+  }
+  return dir;
 }
 
 /**

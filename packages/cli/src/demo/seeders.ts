@@ -213,7 +213,8 @@ export async function startTorkSeeder(
         clearTimeout(timer);
         resolve();
       } else if (event.event === 'stopped') uploaded = Number(event.uploadedBytes);
-      else if (event.event === 'error') fail(`tork seeder (pid ${child.pid}) failed`);
+      else if (event.event === 'error')
+        fail(`tork seeder (pid ${child.pid}) failed: ${JSON.stringify(event.error ?? event)}`);
     });
   });
   try {
