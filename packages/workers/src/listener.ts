@@ -219,7 +219,9 @@ export class Listener {
     };
     socket.on('data', (chunk: Buffer) => {
       if (ended) return;
-      this.#relayedIn += chunk.length;
+      // Read before the transfer below: it detaches the chunk (its length becomes 0).
+      const length = chunk.length;
+      this.#relayedIn += length;
       // Thread boundary: a chunk that owns its ArrayBuffer exactly is moved; one that shares a
       // pooled buffer is copied (transferring it would send, and detach, the whole pool).
       const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
@@ -227,7 +229,7 @@ export class Listener {
         ? chunk.buffer
         : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength);
       port.postMessage(data, [data as ArrayBuffer]);
-      unacked += chunk.length;
+      unacked += length;
       // A peer that floods faster than the actor decodes is held at the window, not buffered.
       if (unacked >= RELAY_WINDOW_BYTES) socket.pause();
     });
