@@ -119,7 +119,7 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
   const outDir = await mkdtemp(join(tmpdir(), 'tork-demo-out-'));
   try {
     say(
-      `demo: starting ${seederCount} ${client} seeders on 127.0.0.1${client === 'tork' ? ' (each checks the data set before seeding)' : ''}…`,
+      `demo: starting ${seederCount} ${client} seeders on 127.0.0.1${client === 'tork' ? ' (ready once each has checked its data)' : ''}…`,
     );
     const seedersStart = Date.now();
     const started = await Promise.allSettled(
