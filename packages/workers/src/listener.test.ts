@@ -38,7 +38,10 @@ describe('Listener', { timeout: 30_000 }, () => {
     const listener = await Listener.listen({
       port: 0,
       host: '127.0.0.1',
-      onPeer: (peer) => (peers.push(peer), true),
+      onPeer: (peer) => {
+        peers.push(peer);
+        return true;
+      },
     });
     const socket = await dial(listener.port);
     try {
@@ -148,7 +151,10 @@ describe('Listener', { timeout: 30_000 }, () => {
       port: 0,
       host: '127.0.0.1',
       maxHandshaking: 2,
-      onPeer: () => (offered++, false),
+      onPeer: () => {
+        offered++;
+        return false;
+      },
     });
     const sockets: Socket[] = [];
     try {
