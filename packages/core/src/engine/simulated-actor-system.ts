@@ -194,6 +194,11 @@ export interface SimulationCounters {
   drops: number;
   /** Most actors open at once (from `connect` until `closed` was delivered). */
   peakOpenActors: number;
+  /** Peers we unchoked at once, at most (the choker's slots plus the optimistic one). */
+  peakUnchoked: number;
+  /** `choke` commands that unchoked / choked a peer. */
+  unchokes: number;
+  chokes: number;
   /** Piece assignments in all, and those made while another actor held the piece (endgame copies). */
   assignments: number;
   duplicateAssignments: number;
@@ -290,6 +295,9 @@ export class SimulatedActorSystem implements ActorSystem {
     refusals: 0,
     drops: 0,
     peakOpenActors: 0,
+    peakUnchoked: 0,
+    unchokes: 0,
+    chokes: 0,
     assignments: 0,
     duplicateAssignments: 0,
     maxCopies: 0,
@@ -549,7 +557,7 @@ export class SimulatedActorSystem implements ActorSystem {
         this.#interest(actor, command.interested);
         return;
       case 'choke':
-        actor.amChoking = command.choked;
+        this.#chokeCommand(actor, command.choked);
         return;
       case 'close':
         this.#closeByCoordinator(actor, command.reason);
@@ -644,12 +652,38 @@ export class SimulatedActorSystem implements ActorSystem {
         extensionProtocol: false,
       });
       this.#emit({ type: 'bitfield', actorId: actor.id, bitfield: peer.bits!.bytes.slice() });
+      // A leecher wants what we will have: interested in us from the start (the choker's input).
+      if (peer.spec.kind === 'honest' && peer.spec.have < 1) {
+        this.#emit({ type: 'peer-interest', actorId: actor.id, interested: true });
+      }
       const life = peer.spec.meanLifetime;
       if (life !== null) {
         const ms = Math.max(1, Math.round(-life * 1000 * Math.log(1 - this.#rng())));
         this.#at(ms, () => this.#drop(actor));
       }
     });
+  }
+
+  /** The actors we unchoke now, in id order. */
+  unchoked(): number[] {
+    const ids: number[] = [];
+    for (const actor of this.#actors.values())
+      if (actor.state === 'open' && !actor.amChoking) ids.push(actor.id);
+    return ids.sort((a, b) => a - b);
+  }
+
+  /** The remote peer behind an actor (its rate, kind), for tests that check decisions. */
+  peerOf(actorId: number): SimulatedPeer | undefined {
+    return this.#actors.get(actorId)?.peer.spec;
+  }
+
+  #chokeCommand(actor: Actor, choked: boolean): void {
+    if (actor.state !== 'open') this.#violate(`choke for actor ${actor.id} in state ${actor.state}`);
+    if (actor.amChoking === choked) this.#violate(`choke(${choked}) for actor ${actor.id}, already so`);
+    actor.amChoking = choked;
+    if (choked) this.counters.chokes++;
+    else this.counters.unchokes++;
+    this.counters.peakUnchoked = Math.max(this.counters.peakUnchoked, this.unchoked().length);
   }
 
   #have(pieces: readonly number[]): void {
@@ -957,7 +991,7 @@ export class SimulatedActorSystem implements ActorSystem {
       downloadRate: Math.round(rate),
       uploadRate: 0,
       amChoking: actor.amChoking,
-      peerInterested: false,
+      peerInterested: actor.peer.spec.kind === 'honest' && actor.peer.spec.have < 1,
       queueDepth: actor.choking ? 0 : Math.min(target, blocks),
       targetQueueDepth: target,
       peerChoking: actor.choking,

@@ -259,6 +259,67 @@ describe('Torrent over a simulated swarm', () => {
     assert.deepEqual(banned.sort(), corrupt.sort());
   });
 
+  it('chokes tit-for-tat: 4 slots to the fastest interested peers, one optimistic, seeds never', async (t) => {
+    const pieceLength = 32 * KiB;
+    const built = buildTorrent({ length: 1500 * pieceLength - 999, pieceLength, seed: 21, name: 'tft.bin' });
+    const swarm = generateSwarm({
+      seed: 31,
+      peers: 30,
+      seeds: 3,
+      minRate: 8 * KiB,
+      maxRate: 256 * KiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    let rechokes = 0;
+    let lastUnchokes = 0;
+    let topMisses = 0;
+    const optimistic = new Set<number>();
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 5,
+      maxSeconds: 3600,
+      torrent: { maxPeers: 30, uploadSlots: 4 },
+      onStep: (torrent, sim) => {
+        const unchoked = sim.unchoked();
+        for (const id of unchoked) {
+          const peer = sim.peerOf(id);
+          assert.ok(peer && peer.have < 1, `actor ${id} is a seed (not interested) yet unchoked`);
+        }
+        const c = sim.counters;
+        if (c.unchokes === lastUnchokes) return;
+        lastUnchokes = c.unchokes;
+        rechokes++;
+        // Right after a rechoke: the regular slots hold the fastest interested peers as the
+        // coordinator saw them; whoever else is unchoked is the optimistic one.
+        const interested = torrent
+          .peerViews()
+          .filter((view) => (sim.peerOf(view.actorId)?.have ?? 1) < 1)
+          .sort((a, b) => b.downloadRate - a.downloadRate || a.actorId - b.actorId);
+        const top = interested.slice(0, 4).map((view) => view.actorId);
+        for (const id of top) if (!unchoked.includes(id)) topMisses++;
+        for (const id of unchoked) if (!top.includes(id)) optimistic.add(id);
+      },
+    });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    const c = run.sim.counters;
+    assert.ok(c.peakUnchoked <= 5, `${c.peakUnchoked} peers unchoked at once (4 slots + 1 optimistic)`);
+    assert.equal(c.peakUnchoked, 5, 'every slot was used');
+    assert.ok(rechokes >= 3, `${rechokes} rechokes`);
+    // Stats arrive between rechokes; a slot may lag one stats update behind, rarely.
+    assert.ok(
+      topMisses * 2 <= rechokes,
+      `the fastest peers missed a slot ${topMisses} times in ${rechokes} rechokes`,
+    );
+    assert.ok(optimistic.size >= 2, `the optimistic slot rotated among ${optimistic.size} peers`);
+    t.diagnostic(
+      `rechokes ${rechokes}, unchokes ${c.unchokes}, chokes ${c.chokes}, optimistic peers ${optimistic.size}, ` +
+        `top-4 misses ${topMisses}, virtual ${(run.run.nowMs / 1000).toFixed(0)} s`,
+    );
+  });
+
   it('keeps bytes in flight under a 32 MiB budget with 4 MiB pieces and 120 peers', async (t) => {
     const pieceLength = 4 * MiB;
     const built = buildTorrent({ length: 24 * pieceLength - MiB, pieceLength, seed: 8, name: 'large.bin' });

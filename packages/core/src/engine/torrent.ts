@@ -1041,12 +1041,15 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     }
     const { unchoked, changed } = this.#choker.update(peers, Date.now(), this.#state === 'seeding', force);
     if (!changed && !force) return;
-    for (const peer of this.#peers.values()) {
-      if (!peer.connected || peer.closing) continue;
-      const wanted = unchoked.has(peer.actorId);
-      if (wanted === peer.unchoked) continue;
-      peer.unchoked = wanted;
-      this.#send({ type: 'choke', actorId: peer.actorId, choked: !wanted });
+    // Chokes before unchokes: never more peers unchoked than the slots, even within one batch.
+    for (const pass of [false, true]) {
+      for (const peer of this.#peers.values()) {
+        if (!peer.connected || peer.closing) continue;
+        const wanted = unchoked.has(peer.actorId);
+        if (wanted === peer.unchoked || wanted !== pass) continue;
+        peer.unchoked = wanted;
+        this.#send({ type: 'choke', actorId: peer.actorId, choked: !wanted });
+      }
     }
   }
 
