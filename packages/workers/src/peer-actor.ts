@@ -286,6 +286,8 @@ export class PeerActor {
   /** Closes the connection and tells the coordinator why (`closed`); idempotent. */
   close(error: TorkError): void {
     if (this.#state === 'closed') return;
+    // Final counters first: the periodic stats would miss up to a second of transfer.
+    if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
     this.#shutdown();
     this.#sink.emit({ type: 'closed', actorId: this.id, error: eventError(error) });
     this.#sink.removed(this);

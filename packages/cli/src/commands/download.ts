@@ -288,8 +288,9 @@ export async function runDownload(
       });
     }
     reporter?.finish();
-    const last = torrent.progress();
     await closeAll();
+    // After the close: the actors' last counters have arrived.
+    const last = torrent.progress();
     if (!json && !quiet && seeding) {
       io.stdout(
         `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / meta.length).toFixed(2)})\n`,

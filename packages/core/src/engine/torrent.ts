@@ -9,6 +9,7 @@ import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../e
 import type { HostCommand } from '../messages/host-command.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import { planResume } from '../resume/plan-resume.js';
+import { lockResumeState, type ResumeLock } from '../resume/resume-lock.js';
 import { defaultResumeDir, ResumeStore } from '../resume/resume-store.js';
 import type { ResumeFileState } from '../resume/snapshot.js';
 import { PieceScheduler } from '../scheduler/piece-scheduler.js';
@@ -23,6 +24,8 @@ import { PeerPool, peerKey } from './peer-pool.js';
 import type { PeerView, TorrentProgress, TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
+/** How long `stop` waits for its peers' `closed` events (with their final counters). */
+const STOP_PEERS_WAIT_MS = 1_000;
 /** No piece verified for this long: idle peers may fetch copies of pieces stuck on slow ones. */
 const STALL_COPY_MS = 10_000;
 
@@ -215,6 +218,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   /** Bytes found verified on disk at start (not downloaded in this run). */
   #resumedBytes = 0;
   #resume: ResumeStore | undefined;
+  #resumeLock: ResumeLock | undefined;
   /** Written pieces not yet appended to the resume journal (appended once per turn). */
   #journalBatch: number[] = [];
   #savedCount = -1;
@@ -370,6 +374,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (this.#state === 'seeding') this.#finishStart();
   }
 
+  /** Resolves once every peer's `closed` event arrived, or after `ms`. */
+  #peersGone(ms: number): Promise<void> {
+    if (this.#peers.size === 0) return Promise.resolve();
+    // Polled with setTimeout and a count, not Date: tests run the coordinator on a mocked clock.
+    return new Promise((resolve) => {
+      let polls = Math.ceil(ms / 10);
+      const check = () => {
+        if (this.#peers.size === 0 || --polls <= 0) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  }
+
   /** Complete at start: `whenDone` resolves at once. */
   #finishStart(): void {
     const progress = this.progress();
@@ -385,6 +403,15 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   async #checkExisting(disk: DiskWriter): Promise<Bitfield> {
     const dir = this.#options.resumeDir ?? defaultResumeDir(this.outDir);
     if (dir === false) return this.#checkAll(disk);
+    const locked = await lockResumeState(dir, this.meta.infoHashHex);
+    if ('heldBy' in locked) {
+      // Another tork (say a second seeder of the same directory) keeps this state: we only read data.
+      this.emit('resume-warning', {
+        message: `resume state in ${dir} is kept by process ${locked.heldBy}; this run keeps none and checks the data`,
+      });
+      return this.#checkAll(disk);
+    }
+    this.#resumeLock = locked.lock;
     const store = ResumeStore.open({ dir, infoHashHex: this.meta.infoHashHex });
     this.#resume = store;
     const loaded = await store.load();
@@ -561,7 +588,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     for (const peer of this.#peers.values()) this.#closePeer(peer, 'torrent stopped');
     this.#send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
     this.#flush();
-    await this.#announcer?.stop();
+    // The announce and the actors' last counters (sent as they close) in parallel; the counters
+    // make the final upload/download totals exact. Bounded: a dead host never answers.
+    await Promise.all([this.#announcer?.stop(), this.#peersGone(STOP_PEERS_WAIT_MS)]);
     let closed = false;
     try {
       await this.#disk?.close();
@@ -576,6 +605,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       );
     }
     await this.#resume?.close().catch(() => {});
+    await this.#resumeLock?.release().catch(() => {});
     if (wasRunning)
       this.#rejectDone(new TorkError(TorkErrorCode.ABORTED, 'download stopped before completion'));
   }

@@ -8,6 +8,7 @@ export {
 } from './limits.js';
 export { type CurrentFileStat, type PlanResumeInput, planResume, type ResumePlan } from './plan-resume.js';
 export { nodeResumeFs, type ResumeFileHandle, type ResumeFs } from './resume-fs.js';
+export { lockResumeState, type ResumeLock } from './resume-lock.js';
 export {
   defaultResumeDir,
   type LoadedResume,
