@@ -14,7 +14,7 @@ commands:
       check the data in DIR (laid out as download --out writes it) and serve it to peers;
       --seed-ratio / --seed-time stop it, else Ctrl-C
   ${demoUsage.replace('usage: ', '')}
-      the main job on one machine: a cached data set, a loopback swarm of aria2c seeders,
+      the main job on one machine: a cached data set, a loopback swarm of tork seeders,
       a download with progress, and a byte-for-byte check
   ${infoUsage.replace('usage: ', '')}
       print a torrent's name, info-hash, sizes, trackers and files
