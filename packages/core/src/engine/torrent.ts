@@ -164,6 +164,8 @@ interface PeerRecord {
   readonly openedAt: number;
   /** It dialled us (through the Listener). */
   readonly incoming: boolean;
+  /** Its peer id, hex, once the handshake is done. */
+  peerId: string;
   /** It is interested in our pieces / we unchoke it (the choker's decision, as sent). */
   peerInterested: boolean;
   unchoked: boolean;
@@ -703,6 +705,19 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const now = Date.now();
     switch (event.type) {
       case 'connected': {
+        // Two tork-like peers that both dial each other end up with two connections: both sides
+        // keep the one the peer with the smaller id started, so they agree on which to close.
+        const twin = [...this.#peers.values()].find(
+          (other) => other !== peer && other.connected && !other.closing && other.peerId === event.peerId,
+        );
+        if (twin) {
+          const ours = Buffer.from(this.#ctx.peerId).toString('hex');
+          const keepOutgoing = ours < event.peerId;
+          const drop = peer.incoming === keepOutgoing ? peer : twin;
+          this.#closePeer(drop, 'duplicate connection to the same peer');
+          if (drop === peer) return;
+        }
+        peer.peerId = event.peerId;
         peer.connected = true;
         peer.client = event.client;
         this.#pool.connected(peer.key);
@@ -938,6 +953,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         port: address.port,
         openedAt: now,
         incoming: false,
+        peerId: '',
         peerInterested: false,
         unchoked: false,
         connected: false,
@@ -1105,6 +1121,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       port,
       openedAt: now,
       incoming: true,
+      peerId: '',
       peerInterested: false,
       unchoked: false,
       connected: false,
