@@ -132,6 +132,14 @@ process.once('exit', () => {
   }
 });
 
+/** SIGKILLs `child` when this test process exits, if it is still running then. */
+export function killOnExit(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const pid = child.pid;
+  live.set(pid, child);
+  child.once('exit', () => live.delete(pid));
+}
+
 /**
  * Starts `tork <command> …args --json` on loopback and waits for its `listening` event. Returns
  * at once after that; the caller stops it (in an after hook) with `stop()`.
