@@ -2,7 +2,7 @@
 
 /usr/bin/python3 libtorrent-download.py TORRENT SAVE_PATH PORT TIMEOUT_SECONDS
 
-Hermetic: no DHT, LSD, UPnP or NAT-PMP; listens on 127.0.0.1:PORT only; several peers may share
+Hermetic: no DHT, LSD, UPnP or NAT-PMP, TCP only (no uTP); listens on 127.0.0.1:PORT only; several peers may share
 127.0.0.1. Finds peers through the torrent's tracker. Prints one JSON line per second
 ({"event": "status", ...}) and a last line {"event": "done"|"timeout", ...} with the info-hash
 libtorrent computed and the peers it saw; exits 0 once seeding (download complete and checked),
@@ -26,6 +26,9 @@ session = lt.session({
     'enable_upnp': False,
     'enable_natpmp': False,
     'allow_multiple_connections_per_ip': True,
+    # tork speaks TCP only: an outgoing uTP attempt first costs ~3 s before libtorrent falls back.
+    'enable_outgoing_utp': False,
+    'enable_incoming_utp': False,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification,
 })
 info = lt.torrent_info(torrent)
