@@ -79,6 +79,8 @@ export interface ActorTorrent {
   readonly have: Bitfield;
   /** Reads verified pieces back from disk to serve requests; null: nothing is served. */
   readonly reader: PieceReader | null;
+  /** The port we listen on (BEP 10 `p`); 0: none. */
+  readonly listenPort: number;
   readonly actors: Set<PeerActor>;
 }
 
@@ -467,9 +469,9 @@ export class PeerActor {
         this.#onHave(message.index);
         return;
       case 'bitfield':
-        if (!first)
-          throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, 'peer sent a bitfield after other messages');
-        this.#onBitfield(message.bitfield);
+        // BEP 3 puts it first, but aria2c sends its whole bitfield again mid-connection instead of
+        // a run of `have`s: a later one adds pieces (a peer never loses one), it does not replace.
+        this.#onBitfield(message.bitfield, !first);
         return;
       case 'have-all':
       case 'have-none':
@@ -523,7 +525,8 @@ export class PeerActor {
       throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'info-hash mismatch', this.#details());
     }
     if (equalBytes(peerId, this.torrent.peerId)) {
-      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'connected to ourselves', this.#details());
+      // `self` tells the coordinator never to dial this address again (a tracker lists us too).
+      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'connected to ourselves', this.#details({ self: 1 }));
     }
     this.#state = 'open';
     this.#fast = fast;
@@ -548,7 +551,13 @@ export class PeerActor {
     }
     this.#bitfieldSent = true;
     if (extended) {
-      const handshake = encodeBencode({ m: {}, reqq: this.#advertisedRequestQueue, v: this.#clientName });
+      // `p`: where the peer can dial us back (BEP 10), when we listen.
+      const handshake = encodeBencode({
+        m: {},
+        reqq: this.#advertisedRequestQueue,
+        v: this.#clientName,
+        ...(this.torrent.listenPort > 0 ? { p: this.torrent.listenPort } : {}),
+      });
       this.#outbox.push(encodeExtended(0, handshake));
     }
     if (this.#amInterested) this.#outbox.simple(WireMessageId.interested);
@@ -571,7 +580,7 @@ export class PeerActor {
     if (typeof reqq === 'number') this.#pipeline.setPeerLimit(reqq);
   }
 
-  #onBitfield(bytes: Uint8Array): void {
+  #onBitfield(bytes: Uint8Array, merge: boolean): void {
     let remote: Bitfield;
     try {
       remote = new Bitfield(this.torrent.pieceCount, bytes);
@@ -584,7 +593,13 @@ export class PeerActor {
           : `peer sent a bitfield of ${bytes.length} bytes for ${this.torrent.pieceCount} pieces`,
       );
     }
-    this.#remote.bytes.set(remote.bytes);
+    if (merge) {
+      const own = this.#remote.bytes;
+      for (let i = 0; i < own.length; i++) own[i]! |= remote.bytes[i]!;
+    } else {
+      this.#remote.bytes.set(remote.bytes);
+    }
+    remote = new Bitfield(this.torrent.pieceCount, this.#remote.bytes);
     // Copied: the decoder's bytes are a view into a socket chunk, and cloning a view clones it all.
     this.#sink.emit({ type: 'bitfield', actorId: this.id, bitfield: remote.bytes.slice() });
   }

@@ -247,6 +247,7 @@ export class PeerHost implements ActorSink {
           pieceCount,
           pieceHashes: command.pieceHashes,
           have,
+          listenPort: command.listenPort ?? 0,
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, this.#options.reader)

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  encodeBitfield,
   encodeCancel,
   encodeHandshake,
+  encodeHaveNone,
   encodeInterested,
   encodeRequest,
   type HostCommand,
@@ -245,6 +247,26 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
       const closed = await log.wait('closed', actorId, 5_000);
       assert.equal(closed.error.code, 'TORK_ERR_WIRE_PROTOCOL');
       assert.match(closed.error.message, /262144 bytes/);
+    } finally {
+      leecher.destroy();
+    }
+  });
+
+  it('takes a bitfield sent again mid-connection (aria2c does) as more pieces, not a protocol error', async () => {
+    const actorId = nextActor;
+    const leecher = new Leecher(listener.port);
+    try {
+      await log.wait('connected', actorId);
+      leecher.send(encodeHaveNone());
+      leecher.send(encodeInterested());
+      await log.wait('peer-interest', actorId);
+      leecher.send(encodeBitfield(Uint8Array.of(0b1010_0000)));
+      const first = await log.wait('bitfield', actorId, 5_000, (event) => event.bitfield[0] === 0b1010_0000);
+      assert.ok(first);
+      leecher.send(encodeBitfield(Uint8Array.of(0b0100_0000)));
+      // Merged: pieces 0 and 2 stay, piece 1 joins.
+      await log.wait('bitfield', actorId, 5_000, (event) => event.bitfield[0] === 0b1110_0000);
+      assert.equal(log.of('closed', actorId).length, 0, 'still connected');
     } finally {
       leecher.destroy();
     }

@@ -342,6 +342,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       length: this.meta.length,
       pieceHashes: this.meta.pieceHashes,
       have: this.#written.bytes.slice(),
+      listenPort: this.#ctx.port,
       // Hosts read pieces back for upload from the real paths the writer created (pads: null).
       files: this.meta.files.map((_, index) => ({
         path: disk.file(index)?.path ?? null,
@@ -874,6 +875,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#choker.remove(peer.actorId);
     if (this.#scheduler.hasPeer(peer.actorId)) this.#scheduler.removePeer(peer.actorId);
     const banned = this.#pool.isBanned(peer.key);
+    // We dialled our own listening port (a tracker lists us among the peers): never again.
+    if (error.details.self) this.#pool.ban(peer.key);
     this.#pool.disconnected(peer.key, peer.piecesReceived === 0, Date.now());
     this.emit('peer-disconnected', { actorId: peer.actorId, address: peer.key, reason: error, banned });
     if (this.#state === 'downloading') {

@@ -34,6 +34,8 @@ export const HostCommand = z.discriminatedUnion('type', [
      * nothing (every request is refused).
      */
     files: z.array(HostFile).max(MAX_FILES),
+    /** The port we listen on, told to peers in the BEP 10 handshake (`p`). Default: none. */
+    listenPort: z.number().int().min(0).max(65535).optional(),
   }),
   z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
   /** Dial a peer and run it as a new actor. */
