@@ -50,12 +50,13 @@ export interface PeerActorOptions extends RequestPipelineOptions {
   readonly maxUnexpectedBlocks?: number;
   /**
    * The `reqq` we advertise in the BEP 10 handshake: the most block requests a peer may have
-   * outstanding with us; more are refused. Default: 250.
+   * outstanding with us; more are rejected (not held against it: some clients ignore `reqq`).
+   * Default: 500.
    */
   readonly advertisedRequestQueue?: number;
   /**
-   * Requests we refuse as invalid (beyond the piece, larger than 128 KiB, for pieces we do not
-   * have, over the `reqq` we advertised) before the peer is dropped. Default: 32.
+   * Requests we refuse as invalid (beyond the piece, for pieces we do not have) before the peer
+   * is dropped. Default: 32.
    */
   readonly maxBadRequests?: number;
   /** Bytes of piece messages queued for the peer before we stop reading more blocks for it. Default: 1 MiB. */
@@ -174,7 +175,7 @@ export class PeerActor {
     this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 120_000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 180_000;
     this.#maxUnexpectedBlocks = options.maxUnexpectedBlocks ?? 64;
-    this.#advertisedRequestQueue = Math.max(1, options.advertisedRequestQueue ?? 250);
+    this.#advertisedRequestQueue = Math.max(1, options.advertisedRequestQueue ?? 500);
     this.#maxBadRequests = options.maxBadRequests ?? 32;
     this.#uploadHighWater = options.uploadHighWaterBytes ?? 1024 * 1024;
     this.#uploads = new UploadQueue(this.#advertisedRequestQueue);
@@ -642,15 +643,15 @@ export class PeerActor {
       this.#outbox.block(WireMessageId.rejectRequest, index, begin, length);
       this.#sink.schedule(this);
     }
-    if (verdict === 'choked') return; // a request crossing our choke: not the peer's fault
+    // A request crossing our choke is not the peer's fault; nor is one over `reqq`: aria2c, for
+    // one, re-requests rejected blocks at once and keeps more outstanding than it is told.
+    if (verdict === 'choked' || verdict === 'full') return;
     this.#badRequests++;
     if (this.#badRequests > this.#maxBadRequests) {
       const why =
         verdict === 'invalid'
           ? `requested ${length} bytes at ${begin} of piece ${index} (beyond the piece or over 128 KiB)`
-          : verdict === 'missing'
-            ? `requested piece ${index}, which we do not have`
-            : `had more than ${this.#uploads.limit} requests outstanding`;
+          : `requested piece ${index}, which we do not have`;
       throw new TorkError(
         TorkErrorCode.WIRE_PROTOCOL,
         `peer made ${this.#badRequests} bad requests; the last ${why}`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '../bitfield.js';
 import type { DiskLayout } from '../disk/disk-layout.js';
@@ -119,6 +120,19 @@ export interface PieceHasher {
   /** 20 bytes per piece in `hashes` (zeros for a piece whose data is missing or short). */
   hashPieces(pieces: ReadonlyArray<ReadonlyArray<PieceSpanOnDisk>>): Promise<{ readonly hashes: Uint8Array }>;
 }
+
+/** Addresses of this machine: loopback, unspecified, and every interface's. */
+function isLocalAddress(host: string): boolean {
+  if (host.startsWith('127.') || host === '::1' || host === '0.0.0.0' || host === '::') return true;
+  localAddresses ??= new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address)
+      .filter((address): address is string => address !== undefined),
+  );
+  return localAddresses.has(host);
+}
+let localAddresses: Set<string> | undefined;
 
 /** The fallback when no hash pool is given: fine for small torrents and tests. */
 const inThreadHasher: PieceHasher = {
@@ -269,7 +283,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
           left: this.meta.length - this.#verifiedBytes,
         }),
         onPeers: (peers, url) => {
-          this.#pool.add(peers, 'tracker', Date.now());
+          // Trackers list us too: our own listening address is never dialled.
+          const others = peers.filter((peer) => !(peer.port === ctx.port && isLocalAddress(peer.host)));
+          this.#pool.add(others, 'tracker', Date.now());
           this.emit('tracker-peers', { url, peers: peers.length });
           this.#connectMore();
         },
