@@ -1,0 +1,128 @@
+# Usage: /usr/bin/python3 libtorrent-farm.py TORRENT DATA_DIR COUNT [--rate-limit BYTES_PER_S] [--seed-mode] [--host 127.0.0.1]  -> stdout {"ports":[...]}; stdin "stats" -> {"uploaded":[...]}; SIGTERM -> {"uploaded":[...]} and exit.
+"""A farm of COUNT libtorrent seeders in ONE process (tork bench, profiling).
+
+Each seeder is its own libtorrent session (own peer id) listening on its own port of 127.0.0.1
+(ports chosen by the kernel), all serving the same DATA_DIR. Hermetic and cheap: no DHT, LSD,
+UPnP, NAT-PMP, no uTP, no trackers (the seeders never announce: the bench's tracker hands out
+their addresses), no alerts, one disk thread and one hashing thread per session.
+
+The data is added as complete without any start-up check: every piece is marked as had
+(add_torrent_params.have_pieces) and no_verify_files is set, so nothing is hashed, neither at
+start nor on first request (`--seed-mode` selects libtorrent's seed_mode instead, which hashes
+each piece on its first request — for comparison only). The data must be correct.
+
+Protocol (one JSON document per line on stdout):
+  start-up      {"ports": [p1, p2, ...], "pid": PID}
+  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started
+  SIGTERM/EOF   {"uploaded": [...], "final": true}, then exit 0
+--rate-limit caps each seeder's upload (bytes/s); loopback peers are moved out of libtorrent's
+unlimited local peer class so that the cap applies.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import libtorrent as lt
+
+parser = argparse.ArgumentParser()
+parser.add_argument('torrent')
+parser.add_argument('data_dir')
+parser.add_argument('count', type=int)
+parser.add_argument('--rate-limit', type=int, default=0)
+parser.add_argument('--seed-mode', action='store_true')
+parser.add_argument('--host', default='127.0.0.1')
+args = parser.parse_args()
+
+info = lt.torrent_info(args.torrent)
+sessions = []
+handles = []
+for _ in range(args.count):
+    session = lt.session({
+        'listen_interfaces': f'{args.host}:0',
+        'enable_dht': False,
+        'enable_lsd': False,
+        'enable_upnp': False,
+        'enable_natpmp': False,
+        'enable_outgoing_utp': False,
+        'enable_incoming_utp': False,
+        'allow_multiple_connections_per_ip': True,
+        'alert_mask': 0,
+        'aio_threads': 1,
+        'hashing_threads': 1,
+        'upload_rate_limit': args.rate_limit,
+        'download_rate_limit': 0,
+        'unchoke_slots_limit': -1,
+        'seed_choking_algorithm': 0,
+    })
+    if args.rate_limit:
+        classes = lt.ip_filter()
+        classes.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
+        session.set_peer_class_filter(classes)
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(info)
+    params.save_path = args.data_dir
+    params.trackers = []
+    params.flags &= ~lt.torrent_flags.auto_managed
+    params.flags &= ~lt.torrent_flags.paused
+    if args.seed_mode:
+        params.flags |= lt.torrent_flags.seed_mode
+    else:
+        params.have_pieces = [True] * info.num_pieces()
+        params.flags |= lt.torrent_flags.no_verify_files
+    handle = session.add_torrent(params)
+    handle.replace_trackers([])
+    sessions.append(session)
+    handles.append(handle)
+
+# Wait until every session listens and every torrent is seeding.
+deadline = time.time() + 30
+while time.time() < deadline:
+    if all(s.listen_port() for s in sessions) and all(h.status().is_seeding for h in handles):
+        break
+    time.sleep(0.02)
+else:
+    states = [str(h.status().state) for h in handles]
+    print(json.dumps({'error': 'not seeding after 30 s', 'states': states}), flush=True)
+    sys.exit(1)
+
+lock = threading.Lock()
+
+
+def emit(document):
+    with lock:
+        sys.stdout.write(json.dumps(document) + '\n')
+        sys.stdout.flush()
+
+
+def uploaded():
+    return [h.status().total_payload_upload for h in handles]
+
+
+done = threading.Event()
+
+
+def finish(*_):
+    done.set()
+
+
+signal.signal(signal.SIGTERM, finish)
+signal.signal(signal.SIGINT, finish)
+
+
+def read_commands():
+    for line in sys.stdin:
+        if line.strip() == 'stats':
+            emit({'uploaded': uploaded()})
+    done.set()
+
+
+emit({'ports': [s.listen_port() for s in sessions], 'pid': os.getpid()})
+threading.Thread(target=read_commands, daemon=True).start()
+while not done.wait(0.5):
+    pass
+emit({'uploaded': uploaded(), 'final': True})
+os._exit(0)
