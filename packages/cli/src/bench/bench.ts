@@ -1,0 +1,407 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { decodeBencode, encodeBencode } from '@tork/core';
+import { type Dataset, ensureDataset, verifyDownload } from '../demo/dataset.js';
+import { TORK_VERSION } from '../cli.js';
+import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
+import { renderPlot } from './svg.js';
+import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
+import { type BenchTracker, startTracker } from './tracker.js';
+
+export interface BenchOptions {
+  readonly size: number;
+  readonly files: number;
+  readonly pieceLength: number;
+  readonly peers: number;
+  /** tork downloader's --workers; undefined: tork's default. */
+  readonly workers?: number;
+  readonly seeders: readonly SeederKind[];
+  readonly compare: readonly ClientName[];
+  readonly runs: number;
+  readonly rateLimit: number;
+  readonly latencyMs: number;
+  readonly scaling: boolean;
+  readonly cacheDir: string;
+  readonly plot?: string;
+  readonly python?: string;
+  readonly aria2c?: string;
+  readonly timeoutMs: number;
+  readonly log: (line: string) => void;
+  /** Called after each run with its result (the human table prints as it goes). */
+  readonly onRun?: (run: RunResult) => void;
+}
+
+/** The figures of one download. Field names are stable (docs/performance.md). */
+export interface Figures {
+  readonly wallSeconds: number;
+  readonly mbPerSecond: number;
+  readonly cpuSeconds: number;
+  readonly cpuSecondsPerGiB: number;
+  readonly peakRssMiB: number;
+  readonly seederCpuSeconds: number;
+}
+
+export interface RunResult extends Figures {
+  /** `compare`, `scaling-workers` or `scaling-peers`. */
+  readonly set: string;
+  /** `client@seeders[ workers=N][ peers=N]`. */
+  readonly group: string;
+  readonly client: ClientName;
+  readonly seeders: SeederKind;
+  readonly peers: number;
+  readonly workers: number | null;
+  readonly run: number;
+  readonly userSeconds: number;
+  readonly sysSeconds: number;
+  readonly measuredBy: 'wait4' | 'proc';
+  readonly verified: boolean;
+  readonly exitStatus: number | null;
+  readonly benchCpuSeconds: number;
+  /** Payload bytes each seeder uploaded during this run (null: the seeder cannot tell). */
+  readonly seederUploadedBytes: Array<number | null>;
+  /** [seconds, bytes written] every 200 ms. */
+  readonly timeline: Array<[number, number]>;
+}
+
+export interface GroupSummary extends Figures {
+  readonly group: string;
+  readonly set: string;
+  readonly client: ClientName;
+  readonly seeders: SeederKind;
+  readonly peers: number;
+  readonly workers: number | null;
+  readonly runs: number;
+}
+
+export interface BenchReport {
+  readonly tool: 'tork bench';
+  readonly schema: 1;
+  readonly torkVersion: string;
+  readonly date: string;
+  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; kernel: string };
+  readonly params: {
+    size: number;
+    files: number;
+    pieceLength: number;
+    peers: number;
+    workers: number | null;
+    seeders: SeederKind[];
+    compare: ClientName[];
+    runs: number;
+    rateLimit: number;
+    latencyMs: number;
+    scaling: boolean;
+  };
+  readonly dataset: { name: string; length: number; files: number; cached: boolean };
+  readonly runs: RunResult[];
+  readonly medians: GroupSummary[];
+  /** tork's median figure divided by the other client's, same seeders and set. */
+  readonly ratios: Array<{ tork: string; other: string } & Record<keyof Figures, number>>;
+  readonly ok: boolean;
+}
+
+const FIGURES: Array<keyof Figures> = [
+  'wallSeconds',
+  'mbPerSecond',
+  'cpuSeconds',
+  'cpuSecondsPerGiB',
+  'peakRssMiB',
+  'seederCpuSeconds',
+];
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+async function torrentWithTracker(dataset: Dataset, url: string, path: string): Promise<string> {
+  const torrent = decodeBencode(await readFile(dataset.torrentPath)) as Record<string, unknown>;
+  torrent.announce = url;
+  torrent['announce-list'] = [[url]];
+  await writeFile(path, encodeBencode(torrent));
+  return path;
+}
+
+interface Job {
+  readonly set: string;
+  readonly client: ClientName;
+  readonly seeders: SeederKind;
+  readonly peers: number;
+  readonly workers?: number;
+}
+
+function groupName(job: Job): string {
+  let name = `${job.client}@${job.seeders}`;
+  if (job.set === 'scaling-workers') name += ` workers=${job.workers}`;
+  if (job.set === 'scaling-peers') name += ` peers=${job.peers}`;
+  return name;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const log = options.log;
+  const host = '127.0.0.1';
+  log(`bench: data set of ${options.size} bytes in ${options.files} files, pieces of ${options.pieceLength} (cache ${options.cacheDir})`);
+  const t0 = Date.now();
+  const dataset = await ensureDataset(options.cacheDir, {
+    size: options.size,
+    files: options.files,
+    pieceLength: options.pieceLength,
+  });
+  log(dataset.cached ? 'bench: data set found in the cache' : `bench: data set generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const workDir = await mkdtemp(join(tmpdir(), 'tork-bench-'));
+  const cleanupWork = () => rmSync(workDir, { recursive: true, force: true });
+  process.once('exit', cleanupWork);
+  const swarms = new Map<SeederKind, Swarm>();
+  let tracker: BenchTracker | undefined;
+  const runs: RunResult[] = [];
+  try {
+    tracker = await startTracker(host);
+    const torrent = await torrentWithTracker(dataset, tracker.url, join(workDir, 'bench.torrent'));
+
+    const swarmFor = async (kind: SeederKind, peers: number): Promise<Swarm> => {
+      const current = swarms.get(kind);
+      if (current && current.ports.length === peers) return current;
+      if (current) {
+        await current.stop();
+        swarms.delete(kind);
+      }
+      log(`bench: starting ${peers} ${kind} seeders on ${host}…`);
+      const started = Date.now();
+      const swarm = await startSwarm(kind, dataset, torrent, {
+        count: peers,
+        rateLimit: options.rateLimit,
+        python: options.python,
+        aria2c: options.aria2c,
+        host,
+        log,
+      });
+      swarms.set(kind, swarm);
+      log(`bench: ${peers} ${kind} seeders ready in ${((Date.now() - started) / 1000).toFixed(1)} s (pids ${swarm.pids.slice(0, 8).join(' ')}${swarm.pids.length > 8 ? ' …' : ''})`);
+      return swarm;
+    };
+
+    const runJob = async (job: Job, index: number): Promise<RunResult> => {
+      const swarm = await swarmFor(job.seeders, job.peers);
+      tracker!.setPorts(swarm.ports);
+      const outDir = join(workDir, `out-${runs.length}`);
+      await mkdir(outDir, { recursive: true });
+      const uploadedBefore = await swarm.uploaded();
+      const seederCpuBefore = swarm.cpuSeconds();
+      const benchCpuBefore = process.cpuUsage();
+      let measure: DownloadMeasure;
+      try {
+        measure = await measureDownload(
+          {
+            client: job.client,
+            torrent,
+            outDir,
+            workers: job.workers,
+            python: options.python,
+            aria2c: options.aria2c,
+            host,
+            timeoutMs: options.timeoutMs,
+          },
+          options.python,
+        );
+      } catch (error) {
+        await rm(outDir, { recursive: true, force: true });
+        throw error;
+      }
+      const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+      const benchCpu = process.cpuUsage(benchCpuBefore);
+      const bad = measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+      const uploadedAfter = await swarm.uploaded();
+      await rm(outDir, { recursive: true, force: true });
+      if (bad.length > 0) {
+        log(`bench: ${job.client} run ${index + 1}: exit ${measure.status}; ${bad.length} files differ (${bad.slice(0, 3).join(', ')})`);
+        log(measure.output.trim().split('\n').slice(-10).join('\n'));
+      }
+      const cpuSeconds = measure.userSeconds + measure.sysSeconds;
+      const gib = dataset.length / 2 ** 30;
+      const result: RunResult = {
+        set: job.set,
+        group: groupName(job),
+        client: job.client,
+        seeders: job.seeders,
+        peers: job.peers,
+        workers: job.workers ?? null,
+        run: index + 1,
+        wallSeconds: round(measure.wallSeconds),
+        mbPerSecond: round(dataset.length / 1e6 / measure.wallSeconds, 2),
+        cpuSeconds: round(cpuSeconds),
+        userSeconds: round(measure.userSeconds),
+        sysSeconds: round(measure.sysSeconds),
+        cpuSecondsPerGiB: round(cpuSeconds / gib),
+        peakRssMiB: round(measure.peakRssKiB / 1024, 1),
+        seederCpuSeconds: round(seederCpuSeconds, 2),
+        measuredBy: measure.source,
+        verified: bad.length === 0,
+        exitStatus: measure.status,
+        benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
+        seederUploadedBytes: uploadedAfter.map((after, i) => {
+          const before = uploadedBefore[i];
+          return after === undefined || before === undefined ? null : after - before;
+        }),
+        timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
+      };
+      runs.push(result);
+      options.onRun?.(result);
+      return result;
+    };
+
+    const peersDefault = options.peers;
+    // The comparison: clients alternate within each run (tork, aria2c, libtorrent, tork, …).
+    for (let r = 0; r < options.runs; r++)
+      for (const seeders of options.seeders)
+        for (const client of ['tork', ...options.compare] as ClientName[])
+          await runJob({ set: 'compare', client, seeders, peers: peersDefault, workers: options.workers }, r);
+
+    if (options.scaling) {
+      const seeders = options.seeders[0]!;
+      const workerCounts = [...new Set([...Array.from({ length: availableParallelism() }, (_, i) => i + 1), 4])].sort((a, b) => a - b);
+      for (let r = 0; r < options.runs; r++)
+        for (const workers of workerCounts)
+          await runJob({ set: 'scaling-workers', client: 'tork', seeders, peers: peersDefault, workers }, r);
+      for (const peers of [4, 16, 64, 128]) {
+        if (seeders === 'tork' && peers > 64) {
+          log(`bench: scaling to ${peers} peers skipped with tork seeders (one process each): use --seeders libtorrent`);
+          continue;
+        }
+        for (let r = 0; r < options.runs; r++)
+          await runJob({ set: 'scaling-peers', client: 'tork', seeders, peers, workers: options.workers }, r);
+      }
+    }
+  } finally {
+    await Promise.all([...swarms.values()].map((swarm) => swarm.stop()));
+    await tracker?.close();
+    cleanupWork();
+    process.off('exit', cleanupWork);
+  }
+
+  const groups = new Map<string, RunResult[]>();
+  for (const run of runs) groups.set(`${run.set}|${run.group}`, [...(groups.get(`${run.set}|${run.group}`) ?? []), run]);
+  const medians: GroupSummary[] = [...groups.values()].map((list) => {
+    const first = list[0]!;
+    const figures = Object.fromEntries(FIGURES.map((f) => [f, round(median(list.map((run) => run[f])), 3)])) as unknown as Figures;
+    return {
+      group: first.group,
+      set: first.set,
+      client: first.client,
+      seeders: first.seeders,
+      peers: first.peers,
+      workers: first.workers,
+      runs: list.length,
+      ...figures,
+    };
+  });
+  const ratios: BenchReport['ratios'] = [];
+  for (const tork of medians.filter((m) => m.set === 'compare' && m.client === 'tork'))
+    for (const other of medians.filter((m) => m.set === 'compare' && m.client !== 'tork' && m.seeders === tork.seeders))
+      ratios.push({
+        tork: tork.group,
+        other: other.group,
+        ...(Object.fromEntries(FIGURES.map((f) => [f, other[f] ? round(tork[f] / other[f]) : 0])) as Record<keyof Figures, number>),
+      });
+
+  if (options.plot) {
+    const lines = [];
+    const bars = [];
+    for (const summary of medians.filter((m) => m.set === 'compare')) {
+      const list = runs.filter((run) => run.set === 'compare' && run.group === summary.group);
+      // The run whose wall time is the median (the lower middle one for an even count).
+      const chosen = [...list].sort((a, b) => a.wallSeconds - b.wallSeconds)[(list.length - 1) >> 1]!;
+      lines.push({ label: `${summary.group} (run ${chosen.run})`, samples: chosen.timeline });
+      bars.push({ label: summary.group, perSeeder: chosen.seederUploadedBytes.map((v) => v ?? undefined) });
+    }
+    await writeFile(
+      options.plot,
+      renderPlot(`tork bench: ${(options.size / 2 ** 30).toFixed(2)} GiB, ${options.files} files, ${options.peers} seeders`, lines, bars),
+    );
+    log(`bench: plot written to ${options.plot}`);
+  }
+
+  return {
+    tool: 'tork bench',
+    schema: 1,
+    torkVersion: TORK_VERSION,
+    date: new Date().toISOString(),
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      kernel: release(),
+    },
+    params: {
+      size: options.size,
+      files: options.files,
+      pieceLength: options.pieceLength,
+      peers: options.peers,
+      workers: options.workers ?? null,
+      seeders: [...options.seeders],
+      compare: [...options.compare],
+      runs: options.runs,
+      rateLimit: options.rateLimit,
+      latencyMs: options.latencyMs,
+      scaling: options.scaling,
+    },
+    dataset: { name: dataset.name, length: dataset.length, files: dataset.files.length, cached: dataset.cached ?? false },
+    runs,
+    medians,
+    ratios,
+    ok: runs.length > 0 && runs.every((run) => run.verified),
+  };
+}
+
+/** Runs `command` in a fresh network namespace whose loopback delays every packet by `latencyMs` (root, ip, tc). */
+export async function inLatencyNamespace(
+  latencyMs: number,
+  command: string,
+  args: readonly string[],
+  log: (line: string) => void,
+): Promise<number> {
+  const { runQuick } = await import('./proc.js');
+  const ns = `tork-bench-${process.pid}`;
+  const must = async (cmd: string, cmdArgs: string[]) => {
+    const result = await runQuick(cmd, cmdArgs);
+    if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')}: ${result.stderr.trim() || `status ${result.status}`}`);
+  };
+  await must('ip', ['netns', 'add', ns]);
+  const remove = async () => {
+    await runQuick('ip', ['netns', 'del', ns]);
+  };
+  const onExit = () => {
+    spawn('ip', ['netns', 'del', ns], { stdio: 'ignore', detached: true }).unref();
+  };
+  process.once('exit', onExit);
+  try {
+    await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await must('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', `${latencyMs}ms`]);
+    log(`bench: network namespace ${ns}: loopback delays every packet by ${latencyMs} ms (round trip ${2 * latencyMs} ms)`);
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    process.on('SIGTERM', ignore);
+    try {
+      return await new Promise<number>((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', ns, command, ...args], {
+          stdio: 'inherit',
+          env: { ...process.env, TORK_BENCH_NETNS: ns },
+        });
+        child.once('error', () => resolve(1));
+        child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      });
+    } finally {
+      process.off('SIGINT', ignore);
+      process.off('SIGTERM', ignore);
+    }
+  } finally {
+    await remove();
+    process.off('exit', onExit);
+  }
+}

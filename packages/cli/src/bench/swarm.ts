@@ -1,0 +1,232 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { type Dataset, seederDataDir } from '../demo/dataset.js';
+import { freePort, torkMain } from '../demo/seeders.js';
+import { procCpuSeconds, stopChild, track } from './proc.js';
+
+export type SeederKind = 'tork' | 'libtorrent' | 'aria2c';
+
+/** The python helpers shipped next to dist/ (dist/bench/swarm.js → python/). */
+export const pythonDir = fileURLToPath(new URL('../../python/', import.meta.url));
+
+/** A loopback swarm of seeders of one kind. */
+export interface Swarm {
+  readonly kind: SeederKind;
+  readonly ports: readonly number[];
+  readonly pids: readonly number[];
+  /** CPU seconds (user + sys) the seeders' processes have used so far. */
+  cpuSeconds(): number;
+  /** Payload bytes uploaded so far per seeder; undefined where the client cannot tell (aria2c). */
+  uploaded(): Promise<Array<number | undefined>>;
+  stop(): Promise<void>;
+}
+
+export interface SwarmOptions {
+  readonly count: number;
+  /** Per-seeder upload cap in bytes/s (0: none). */
+  readonly rateLimit: number;
+  readonly python?: string;
+  readonly aria2c?: string;
+  readonly host: string;
+  readonly log: (line: string) => void;
+}
+
+function sumCpu(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) total += procCpuSeconds(pid) ?? 0;
+  return total;
+}
+
+/** One python process hosting every libtorrent seeder (libtorrent-farm.py). */
+async function libtorrentSwarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+  const args = [`${pythonDir}libtorrent-farm.py`, torrent, dataset.dataDir, String(options.count), '--host', options.host];
+  if (options.rateLimit) args.push('--rate-limit', String(options.rateLimit));
+  const child = track(spawn(options.python!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096);
+  });
+  const waiting: Array<(uploaded: number[]) => void> = [];
+  let lastUploaded: number[] = [];
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('libtorrent farm not listening within 120 s')), 120_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`libtorrent farm exited with status ${code}: ${stderr.trim()}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let document: { ports?: number[]; uploaded?: number[]; error?: string };
+      try {
+        document = JSON.parse(line) as typeof document;
+      } catch {
+        return;
+      }
+      if (document.ports) {
+        clearTimeout(timer);
+        resolve(document.ports);
+      } else if (document.uploaded) {
+        lastUploaded = document.uploaded;
+        waiting.shift()?.(document.uploaded);
+      } else if (document.error) reject(new Error(`libtorrent farm: ${line}`));
+    });
+  });
+  return {
+    kind: 'libtorrent',
+    ports,
+    pids: [child.pid!],
+    cpuSeconds: () => sumCpu([child.pid!]),
+    uploaded: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(lastUploaded);
+        waiting.push(resolve);
+        child.stdin!.write('stats\n');
+      }),
+    stop: () => stopChild(child),
+  };
+}
+
+/** `tork seed` child processes, one per seeder, each on its own hard-linked data dir (resume lock). */
+async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+  const children: ChildProcess[] = [];
+  const uploaded: number[] = [];
+  const ports: number[] = [];
+  const start = async (index: number) => {
+    const dir = await seederDataDir(dataset, index);
+    const child = track(
+      spawn(
+        process.execPath,
+        [torkMain, 'seed', torrent, '--data', dir, '--port', '0', '--listen-host', options.host, '--no-trackers', '--json', '--workers', '1'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    children[index] = child;
+    uploaded[index] = 0;
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4096);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tork seeder ${index} not seeding within 600 s`)), 600_000);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`tork seeder ${index} exited (${signal ?? code}) before seeding: ${stderr.trim()}`));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let event: { event?: string; port?: number; uploadedBytes?: number; checked?: number; verified?: number };
+        try {
+          event = JSON.parse(line) as typeof event;
+        } catch {
+          return;
+        }
+        if (event.event === 'listening') ports[index] = Number(event.port);
+        else if (event.event === 'checked' && event.verified !== event.checked)
+          reject(new Error(`tork seeder ${index}: only ${event.verified} of ${event.checked} pieces verified`));
+        else if (event.event === 'done' && ports[index]) {
+          clearTimeout(timer);
+          resolve();
+        }
+        if (typeof event.uploadedBytes === 'number') uploaded[index] = event.uploadedBytes;
+      });
+    });
+  };
+  const stop = () => Promise.all(children.filter(Boolean).map((child) => stopChild(child))).then(() => undefined);
+  try {
+    // Two at a time: a seeder without clean resume state hashes all its data first.
+    for (let i = 0; i < options.count; i += 2) {
+      await Promise.all([start(i), ...(i + 1 < options.count ? [start(i + 1)] : [])]);
+      if (i === 0 || (i + 2) % 16 === 0) options.log(`tork seeders ready: ${Math.min(i + 2, options.count)}/${options.count}`);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const pids = children.map((child) => child.pid!);
+  return {
+    kind: 'tork',
+    ports,
+    pids,
+    cpuSeconds: () => sumCpu(pids),
+    // tork seed --json reports its totals in its periodic progress events (about once a second).
+    uploaded: async () => [...uploaded],
+    stop,
+  };
+}
+
+/** aria2c seeders, one process each, no trackers (`--bt-exclude-tracker=*`). */
+async function aria2Swarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  const stop = () => Promise.all(children.map((child) => stopChild(child))).then(() => undefined);
+  try {
+    for (let i = 0; i < options.count; i++) {
+      const port = await freePort();
+      const child = track(
+        spawn(
+          options.aria2c!,
+          [
+            '--seed-ratio=0.0',
+            '--bt-seed-unverified=true',
+            '--enable-dht=false',
+            '--enable-dht6=false',
+            '--bt-enable-lpd=false',
+            '--enable-peer-exchange=false',
+            '--bt-exclude-tracker=*',
+            '--file-allocation=none',
+            '--bt-max-peers=0',
+            `--listen-port=${port}`,
+            '--quiet=true',
+            '--console-log-level=error',
+            '--auto-save-interval=0',
+            ...(options.rateLimit ? [`--max-upload-limit=${options.rateLimit}`] : []),
+            `--dir=${dataset.dataDir}`,
+            torrent,
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
+      children.push(child);
+      ports.push(port);
+    }
+    await waitListening(ports, 30_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const pids = children.map((child) => child.pid!);
+  return {
+    kind: 'aria2c',
+    ports,
+    pids,
+    cpuSeconds: () => sumCpu(pids),
+    uploaded: async () => ports.map(() => undefined),
+    stop,
+  };
+}
+
+async function waitListening(ports: readonly number[], timeoutMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const open = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await open(port))) {
+      if (Date.now() > deadline) throw new Error(`seeder on port ${port} not listening within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+export function startSwarm(kind: SeederKind, dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+  if (kind === 'libtorrent') return libtorrentSwarm(dataset, torrent, options);
+  if (kind === 'aria2c') return aria2Swarm(dataset, torrent, options);
+  return torkSwarm(dataset, torrent, options);
+}

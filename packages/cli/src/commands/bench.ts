@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BenchReport, inLatencyNamespace, type RunResult, runBench } from '../bench/bench.js';
+import type { ClientName } from '../bench/download.js';
+import type { SeederKind } from '../bench/swarm.js';
+import { findProgram } from '../demo/seeders.js';
+import { parseSize } from '../format.js';
+import { type CliIo, ExitCode } from '../io.js';
+
+export const benchUsage =
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg]';
+
+const options = {
+  size: { type: 'string', default: '2GiB' },
+  files: { type: 'string', default: '40' },
+  'piece-size': { type: 'string', default: '1MiB' },
+  peers: { type: 'string', default: '32' },
+  workers: { type: 'string' },
+  seeders: { type: 'string', default: 'tork' },
+  compare: { type: 'string', default: '' },
+  runs: { type: 'string', default: '3' },
+  scaling: { type: 'boolean', default: false },
+  latency: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  cache: { type: 'string' },
+  timeout: { type: 'string', default: '600' },
+  json: { type: 'boolean', default: false },
+  plot: { type: 'string' },
+} as const;
+
+const SEEDERS: readonly SeederKind[] = ['tork', 'libtorrent', 'aria2c'];
+const CLIENTS: readonly ClientName[] = ['aria2c', 'libtorrent'];
+
+/** A python 3 that can import libtorrent (Debian's /usr/bin/python3 first: pyenv shims lack it). */
+async function pythonWith(module: string | undefined): Promise<string | undefined> {
+  const candidates = [...new Set(['/usr/bin/python3', findProgram('python3')].filter((p): p is string => Boolean(p)))];
+  for (const python of candidates) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const child = spawn(python, ['-c', module ? `import ${module}` : 'import os; os.wait4'], { stdio: 'ignore' });
+      child.once('exit', (code) => resolve(code === 0));
+      child.once('error', () => resolve(false));
+    });
+    if (ok) return python;
+  }
+  return undefined;
+}
+
+const fixed = (value: number, digits: number) => value.toFixed(digits).padStart(8);
+
+function runLine(run: RunResult): string {
+  return [
+    `${run.group} #${run.run}`.padEnd(34),
+    fixed(run.wallSeconds, 2),
+    fixed(run.mbPerSecond, 1),
+    fixed(run.cpuSeconds, 2),
+    fixed(run.cpuSecondsPerGiB, 2),
+    fixed(run.peakRssMiB, 0),
+    fixed(run.seederCpuSeconds, 2),
+    run.verified ? '  ok' : '  BAD',
+  ].join(' ');
+}
+
+const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)}  verified`;
+
+function table(report: BenchReport): string {
+  const lines = ['', 'medians', HEADER];
+  for (const m of report.medians)
+    lines.push(
+      [
+        `${m.group} (${m.runs})`.padEnd(34),
+        fixed(m.wallSeconds, 2),
+        fixed(m.mbPerSecond, 1),
+        fixed(m.cpuSeconds, 2),
+        fixed(m.cpuSecondsPerGiB, 2),
+        fixed(m.peakRssMiB, 0),
+        fixed(m.seederCpuSeconds, 2),
+      ].join(' '),
+    );
+  if (report.ratios.length > 0) {
+    lines.push('', 'ratios (tork / other, medians)');
+    for (const r of report.ratios)
+      lines.push(
+        [
+          `${r.tork} / ${r.other}`.padEnd(34),
+          fixed(r.wallSeconds, 2),
+          fixed(r.mbPerSecond, 2),
+          fixed(r.cpuSeconds, 2),
+          fixed(r.cpuSecondsPerGiB, 2),
+          fixed(r.peakRssMiB, 2),
+          fixed(r.seederCpuSeconds, 2),
+        ].join(' '),
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runBenchCommand(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
+  try {
+    values = parseArgs({ args: [...args], options, strict: true }).values;
+  } catch (error) {
+    io.stderr(`tork bench: ${(error as Error).message}\n${benchUsage}\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  const bad = (message: string) => {
+    io.stderr(`tork bench: ${message}\n${benchUsage}\n`);
+    return ExitCode.BAD_INPUT;
+  };
+  const size = parseSize(values.size);
+  const pieceLength = parseSize(values['piece-size']);
+  const files = Number(values.files);
+  const peers = Number(values.peers);
+  const runs = Number(values.runs);
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  const latencyMs = values.latency === undefined ? 0 : Number(values.latency);
+  const rateLimit = values['rate-limit'] === undefined ? 0 : parseSize(values['rate-limit']);
+  const timeout = Number(values.timeout);
+  if (!size || size < 1 << 20) return bad('--size must be at least 1MiB');
+  if (!pieceLength || pieceLength < 16_384 || pieceLength > 64 << 20) return bad('--piece-size must be 16KiB..64MiB');
+  if (!Number.isInteger(files) || files < 1 || files > 10_000) return bad('--files must be 1..10000');
+  if (!Number.isInteger(peers) || peers < 1 || peers > 256) return bad('--peers must be 1..256');
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) return bad('--runs must be 1..100');
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) return bad('--workers must be 1..64');
+  if (!Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 10_000) return bad('--latency must be 0..10000 (ms)');
+  if (rateLimit === undefined || rateLimit < 0) return bad('--rate-limit must be a size per second, e.g. 10MiB');
+  if (!Number.isFinite(timeout) || timeout < 1) return bad('--timeout must be seconds per download');
+  const seeders = values.seeders.split(',').filter(Boolean) as SeederKind[];
+  const compare = values.compare.split(',').filter(Boolean) as ClientName[];
+  if (seeders.length === 0 || seeders.some((s) => !SEEDERS.includes(s))) return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
+  if (compare.some((c) => !CLIENTS.includes(c))) return bad('--compare takes aria2c, libtorrent (comma-separated)');
+  const log = (line: string) => io.stderr(`${line}\n`);
+
+  if (rateLimit && seeders.includes('tork'))
+    return bad('--rate-limit is not supported with tork seeders (tork seed has no upload cap): use --seeders libtorrent or aria2c');
+
+  if (latencyMs > 0 && !process.env.TORK_BENCH_NETNS) {
+    if (process.getuid?.() !== 0 || !findProgram('ip') || !findProgram('tc')) {
+      io.stderr('tork bench: --latency needs root and the ip and tc programs (iproute2): the swarm runs in a private network namespace with netem on its loopback\n');
+      return ExitCode.FAILURE;
+    }
+    try {
+      const status = await inLatencyNamespace(latencyMs, process.execPath, [...process.execArgv, process.argv[1]!, 'bench', ...args], log);
+      return status === 0 ? ExitCode.OK : ExitCode.FAILURE;
+    } catch (error) {
+      io.stderr(`tork bench: ${(error as Error).message}\n`);
+      return ExitCode.FAILURE;
+    }
+  }
+
+  const needLibtorrent = seeders.includes('libtorrent') || compare.includes('libtorrent');
+  const python = await pythonWith(needLibtorrent ? 'libtorrent' : undefined);
+  if (needLibtorrent && !python) {
+    io.stderr('tork bench: libtorrent seeders or downloads need python3 with libtorrent (Debian/Ubuntu: apt-get install python3-libtorrent)\n');
+    return ExitCode.FAILURE;
+  }
+  if (!python) log('bench: no python3: CPU and peak RSS are read from /proc every 200 ms instead of os.wait4 (less exact)');
+  const aria2c = findProgram('aria2c');
+  if (!aria2c && (seeders.includes('aria2c') || compare.includes('aria2c'))) {
+    io.stderr('tork bench: aria2c is not installed (Debian/Ubuntu: apt-get install aria2)\n');
+    return ExitCode.FAILURE;
+  }
+  if (seeders.length === 1 && seeders[0] === 'tork')
+    log('bench: the seeders are tork (the default); `--seeders libtorrent` costs the shared cores least and is the fair ground for comparisons');
+
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    io.stderr('tork bench: interrupted; stopping every process it started\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  if (!values.json) io.stdout(`${HEADER}\n`);
+  try {
+    const report = await runBench({
+      size,
+      files,
+      pieceLength,
+      peers,
+      workers,
+      seeders,
+      compare,
+      runs,
+      rateLimit,
+      latencyMs,
+      scaling: values.scaling,
+      cacheDir: values.cache ?? join(tmpdir(), 'tork-bench-cache'),
+      plot: values.plot,
+      python,
+      aria2c,
+      timeoutMs: timeout * 1000,
+      log,
+      onRun: values.json ? undefined : (run) => io.stdout(`${runLine(run)}\n`),
+    });
+    io.stdout(values.json ? `${JSON.stringify(report, null, 1)}\n` : table(report));
+    if (!report.ok) io.stderr('tork bench: some downloads failed or did not verify\n');
+    return report.ok ? ExitCode.OK : ExitCode.FAILURE;
+  } catch (error) {
+    if (!interrupted) io.stderr(`tork bench: ${(error as Error).stack ?? error}\n`);
+    return ExitCode.FAILURE;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
