@@ -1,3 +1,4 @@
+import { benchUsage, runBenchCommand } from './commands/bench.js';
 import { createUsage, runCreate } from './commands/create.js';
 import { demoUsage, runDemo } from './commands/demo.js';
 import { downloadUsage, runDownload, runSeed, seedUsage } from './commands/download.js';
@@ -20,6 +21,9 @@ commands:
       print a torrent's name, info-hash, sizes, trackers and files
   ${createUsage.replace('usage: ', '')}
       make a .torrent from a file or directory (pieces hashed on all cores; same input, same bytes)
+  ${benchUsage.replace('usage: ', '')}
+      benchmark: a cached data set, a loopback swarm, downloads by tork (and --compare clients)
+      measured for wall time, MB/s, CPU and peak RSS, every byte verified (docs/performance.md)
 
 options:
   -h, --help     this text
@@ -42,6 +46,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runDemo(rest, io);
     case 'create':
       return runCreate(rest, io);
+    case 'bench':
+      return runBenchCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { decodeBencode, encodeBencode } from '@tork/core';
-import { type Dataset, ensureDataset, verifyDownload } from '../demo/dataset.js';
 import { TORK_VERSION } from '../cli.js';
+import { type Dataset, ensureDataset, verifyDownload } from '../demo/dataset.js';
 import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
 import { renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
@@ -146,14 +146,20 @@ function groupName(job: Job): string {
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const log = options.log;
   const host = '127.0.0.1';
-  log(`bench: data set of ${options.size} bytes in ${options.files} files, pieces of ${options.pieceLength} (cache ${options.cacheDir})`);
+  log(
+    `bench: data set of ${options.size} bytes in ${options.files} files, pieces of ${options.pieceLength} (cache ${options.cacheDir})`,
+  );
   const t0 = Date.now();
   const dataset = await ensureDataset(options.cacheDir, {
     size: options.size,
     files: options.files,
     pieceLength: options.pieceLength,
   });
-  log(dataset.cached ? 'bench: data set found in the cache' : `bench: data set generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    dataset.cached
+      ? 'bench: data set found in the cache'
+      : `bench: data set generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const workDir = await mkdtemp(join(tmpdir(), 'tork-bench-'));
   const cleanupWork = () => rmSync(workDir, { recursive: true, force: true });
   process.once('exit', cleanupWork);
@@ -182,7 +188,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         log,
       });
       swarms.set(kind, swarm);
-      log(`bench: ${peers} ${kind} seeders ready in ${((Date.now() - started) / 1000).toFixed(1)} s (pids ${swarm.pids.slice(0, 8).join(' ')}${swarm.pids.length > 8 ? ' …' : ''})`);
+      log(
+        `bench: ${peers} ${kind} seeders ready in ${((Date.now() - started) / 1000).toFixed(1)} s (pids ${swarm.pids.slice(0, 8).join(' ')}${swarm.pids.length > 8 ? ' …' : ''})`,
+      );
       return swarm;
     };
 
@@ -214,12 +222,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         throw error;
       }
       const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+      const ended = Date.now();
       const benchCpu = process.cpuUsage(benchCpuBefore);
-      const bad = measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+      const bad =
+        measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+      // tork seeders report their totals in ~1 s progress events: let the last one arrive.
+      if (swarm.kind === 'tork')
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, ended + 1_500 - Date.now())));
       const uploadedAfter = await swarm.uploaded();
       await rm(outDir, { recursive: true, force: true });
       if (bad.length > 0) {
-        log(`bench: ${job.client} run ${index + 1}: exit ${measure.status}; ${bad.length} files differ (${bad.slice(0, 3).join(', ')})`);
+        log(
+          `bench: ${job.client} run ${index + 1}: exit ${measure.status}; ${bad.length} files differ (${bad.slice(0, 3).join(', ')})`,
+        );
         log(measure.output.trim().split('\n').slice(-10).join('\n'));
       }
       const cpuSeconds = measure.userSeconds + measure.sysSeconds;
@@ -264,13 +279,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     if (options.scaling) {
       const seeders = options.seeders[0]!;
-      const workerCounts = [...new Set([...Array.from({ length: availableParallelism() }, (_, i) => i + 1), 4])].sort((a, b) => a - b);
+      const workerCounts = [
+        ...new Set([...Array.from({ length: availableParallelism() }, (_, i) => i + 1), 4]),
+      ].sort((a, b) => a - b);
       for (let r = 0; r < options.runs; r++)
         for (const workers of workerCounts)
           await runJob({ set: 'scaling-workers', client: 'tork', seeders, peers: peersDefault, workers }, r);
       for (const peers of [4, 16, 64, 128]) {
         if (seeders === 'tork' && peers > 64) {
-          log(`bench: scaling to ${peers} peers skipped with tork seeders (one process each): use --seeders libtorrent`);
+          log(
+            `bench: scaling to ${peers} peers skipped with tork seeders (one process each): use --seeders libtorrent`,
+          );
           continue;
         }
         for (let r = 0; r < options.runs; r++)
@@ -285,10 +304,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 
   const groups = new Map<string, RunResult[]>();
-  for (const run of runs) groups.set(`${run.set}|${run.group}`, [...(groups.get(`${run.set}|${run.group}`) ?? []), run]);
+  for (const run of runs)
+    groups.set(`${run.set}|${run.group}`, [...(groups.get(`${run.set}|${run.group}`) ?? []), run]);
   const medians: GroupSummary[] = [...groups.values()].map((list) => {
     const first = list[0]!;
-    const figures = Object.fromEntries(FIGURES.map((f) => [f, round(median(list.map((run) => run[f])), 3)])) as unknown as Figures;
+    const figures = Object.fromEntries(
+      FIGURES.map((f) => [f, round(median(list.map((run) => run[f])), 3)]),
+    ) as unknown as Figures;
     return {
       group: first.group,
       set: first.set,
@@ -302,11 +324,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   });
   const ratios: BenchReport['ratios'] = [];
   for (const tork of medians.filter((m) => m.set === 'compare' && m.client === 'tork'))
-    for (const other of medians.filter((m) => m.set === 'compare' && m.client !== 'tork' && m.seeders === tork.seeders))
+    for (const other of medians.filter(
+      (m) => m.set === 'compare' && m.client !== 'tork' && m.seeders === tork.seeders,
+    ))
       ratios.push({
         tork: tork.group,
         other: other.group,
-        ...(Object.fromEntries(FIGURES.map((f) => [f, other[f] ? round(tork[f] / other[f]) : 0])) as Record<keyof Figures, number>),
+        ...(Object.fromEntries(FIGURES.map((f) => [f, other[f] ? round(tork[f] / other[f]) : 0])) as Record<
+          keyof Figures,
+          number
+        >),
       });
 
   if (options.plot) {
@@ -321,7 +348,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     await writeFile(
       options.plot,
-      renderPlot(`tork bench: ${(options.size / 2 ** 30).toFixed(2)} GiB, ${options.files} files, ${options.peers} seeders`, lines, bars),
+      renderPlot(
+        `tork bench: ${(options.size / 2 ** 30).toFixed(2)} GiB, ${options.files} files, ${options.peers} seeders`,
+        lines,
+        bars,
+      ),
     );
     log(`bench: plot written to ${options.plot}`);
   }
@@ -351,7 +382,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       latencyMs: options.latencyMs,
       scaling: options.scaling,
     },
-    dataset: { name: dataset.name, length: dataset.length, files: dataset.files.length, cached: dataset.cached ?? false },
+    dataset: {
+      name: dataset.name,
+      length: dataset.length,
+      files: dataset.files.length,
+      cached: dataset.cached ?? false,
+    },
     runs,
     medians,
     ratios,
@@ -370,7 +406,8 @@ export async function inLatencyNamespace(
   const ns = `tork-bench-${process.pid}`;
   const must = async (cmd: string, cmdArgs: string[]) => {
     const result = await runQuick(cmd, cmdArgs);
-    if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')}: ${result.stderr.trim() || `status ${result.status}`}`);
+    if (result.status !== 0)
+      throw new Error(`${cmd} ${cmdArgs.join(' ')}: ${result.stderr.trim() || `status ${result.status}`}`);
   };
   await must('ip', ['netns', 'add', ns]);
   const remove = async () => {
@@ -382,8 +419,23 @@ export async function inLatencyNamespace(
   process.once('exit', onExit);
   try {
     await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    await must('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', `${latencyMs}ms`]);
-    log(`bench: network namespace ${ns}: loopback delays every packet by ${latencyMs} ms (round trip ${2 * latencyMs} ms)`);
+    await must('ip', [
+      'netns',
+      'exec',
+      ns,
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      'lo',
+      'root',
+      'netem',
+      'delay',
+      `${latencyMs}ms`,
+    ]);
+    log(
+      `bench: network namespace ${ns}: loopback delays every packet by ${latencyMs} ms (round trip ${2 * latencyMs} ms)`,
+    );
     const ignore = () => {};
     process.on('SIGINT', ignore);
     process.on('SIGTERM', ignore);

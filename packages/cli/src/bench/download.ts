@@ -80,12 +80,17 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
  * the downloader's process tree exactly (rusage.py: os.wait4) when `python` is given, else from
  * its last /proc sample; progress every 200 ms from /proc/<pid>/io.
  */
-export async function measureDownload(spec: DownloadSpec, python: string | undefined): Promise<DownloadMeasure> {
+export async function measureDownload(
+  spec: DownloadSpec,
+  python: string | undefined,
+): Promise<DownloadMeasure> {
   const [command, args] = downloadCommand(spec);
   const wrapped = python !== undefined;
   const child = track(
     wrapped
-      ? spawn(python, [`${pythonDir}rusage.py`, '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+      ? spawn(python, [`${pythonDir}rusage.py`, '--', command, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        })
       : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   const started = performance.now();

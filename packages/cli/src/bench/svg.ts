@@ -14,7 +14,7 @@ export interface PlotBars {
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -49,7 +49,7 @@ export function renderPlot(title: string, lines: readonly PlotLine[], bars: read
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escape(title)}</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
   );
 
   // Chart 1: throughput over time.
@@ -75,12 +75,14 @@ export function renderPlot(title: string, lines: readonly PlotLine[], bars: read
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     if (s.points.length > 0) {
-      const d = s.points.map(([t, v], k) => `${k ? 'L' : 'M'}${x(t).toFixed(1)},${y1(v).toFixed(1)}`).join('');
+      const d = s.points
+        .map(([t, v], k) => `${k ? 'L' : 'M'}${x(t).toFixed(1)},${y1(v).toFixed(1)}`)
+        .join('');
       parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     }
     parts.push(
       `<rect x="${left + 10 + i * 160}" y="${top1 + chartHeight + 26}" width="12" height="12" fill="${color}"/>`,
-      `<text x="${left + 26 + i * 160}" y="${top1 + chartHeight + 36}">${escape(s.label)}</text>`,
+      `<text x="${left + 26 + i * 160}" y="${top1 + chartHeight + 36}">${escapeXml(s.label)}</text>`,
     );
   });
 
@@ -89,7 +91,9 @@ export function renderPlot(title: string, lines: readonly PlotLine[], bars: read
   const seeders = Math.max(0, ...bars.map((b) => b.perSeeder.length));
   const maxB = niceMax(Math.max(1, ...bars.flatMap((b) => b.perSeeder.map((v) => (v ?? 0) / 2 ** 20))));
   const y2 = (v: number) => top2 + chartHeight - (v / maxB) * chartHeight;
-  parts.push(`<text x="${left}" y="${top2 - 6}">MiB uploaded per seeder during the run (x: seeder index)</text>`);
+  parts.push(
+    `<text x="${left}" y="${top2 - 6}">MiB uploaded per seeder during the run (x: seeder index)</text>`,
+  );
   for (let i = 0; i <= 5; i++) {
     const v = (maxB * i) / 5;
     parts.push(
@@ -115,7 +119,7 @@ export function renderPlot(title: string, lines: readonly PlotLine[], bars: read
       });
       parts.push(
         `<rect x="${left + 10 + c * 160}" y="${top2 + chartHeight + 10}" width="12" height="12" fill="${color}"/>`,
-        `<text x="${left + 26 + c * 160}" y="${top2 + chartHeight + 20}">${escape(b.label)}</text>`,
+        `<text x="${left + 26 + c * 160}" y="${top2 + chartHeight + 20}">${escapeXml(b.label)}</text>`,
       );
     });
     const step = Math.max(1, Math.ceil(seeders / 16));

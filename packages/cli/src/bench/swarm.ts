@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { type Dataset, seederDataDir } from '../demo/dataset.js';
 import { freePort, torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, stopChild, track } from './proc.js';
@@ -40,7 +40,14 @@ function sumCpu(pids: readonly number[]): number {
 
 /** One python process hosting every libtorrent seeder (libtorrent-farm.py). */
 async function libtorrentSwarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
-  const args = [`${pythonDir}libtorrent-farm.py`, torrent, dataset.dataDir, String(options.count), '--host', options.host];
+  const args = [
+    `${pythonDir}libtorrent-farm.py`,
+    torrent,
+    dataset.dataDir,
+    String(options.count),
+    '--host',
+    options.host,
+  ];
   if (options.rateLimit) args.push('--rate-limit', String(options.rateLimit));
   const child = track(spawn(options.python!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
   let stderr = '';
@@ -96,7 +103,21 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
     const child = track(
       spawn(
         process.execPath,
-        [torkMain, 'seed', torrent, '--data', dir, '--port', '0', '--listen-host', options.host, '--no-trackers', '--json', '--workers', '1'],
+        [
+          torkMain,
+          'seed',
+          torrent,
+          '--data',
+          dir,
+          '--port',
+          '0',
+          '--listen-host',
+          options.host,
+          '--no-trackers',
+          '--json',
+          '--workers',
+          '1',
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       ),
     );
@@ -107,13 +128,22 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
       stderr = (stderr + chunk.toString()).slice(-4096);
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tork seeder ${index} not seeding within 600 s`)), 600_000);
+      const timer = setTimeout(
+        () => reject(new Error(`tork seeder ${index} not seeding within 600 s`)),
+        600_000,
+      );
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`tork seeder ${index} exited (${signal ?? code}) before seeding: ${stderr.trim()}`));
       });
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        let event: { event?: string; port?: number; uploadedBytes?: number; checked?: number; verified?: number };
+        let event: {
+          event?: string;
+          port?: number;
+          uploadedBytes?: number;
+          checked?: number;
+          verified?: number;
+        };
         try {
           event = JSON.parse(line) as typeof event;
         } catch {
@@ -121,7 +151,9 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
         }
         if (event.event === 'listening') ports[index] = Number(event.port);
         else if (event.event === 'checked' && event.verified !== event.checked)
-          reject(new Error(`tork seeder ${index}: only ${event.verified} of ${event.checked} pieces verified`));
+          reject(
+            new Error(`tork seeder ${index}: only ${event.verified} of ${event.checked} pieces verified`),
+          );
         else if (event.event === 'done' && ports[index]) {
           clearTimeout(timer);
           resolve();
@@ -130,12 +162,14 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
       });
     });
   };
-  const stop = () => Promise.all(children.filter(Boolean).map((child) => stopChild(child))).then(() => undefined);
+  const stop = () =>
+    Promise.all(children.filter(Boolean).map((child) => stopChild(child))).then(() => undefined);
   try {
     // Two at a time: a seeder without clean resume state hashes all its data first.
     for (let i = 0; i < options.count; i += 2) {
       await Promise.all([start(i), ...(i + 1 < options.count ? [start(i + 1)] : [])]);
-      if (i === 0 || (i + 2) % 16 === 0) options.log(`tork seeders ready: ${Math.min(i + 2, options.count)}/${options.count}`);
+      if (i === 0 || (i + 2) % 16 === 0)
+        options.log(`tork seeders ready: ${Math.min(i + 2, options.count)}/${options.count}`);
     }
   } catch (error) {
     await stop();
@@ -219,13 +253,19 @@ async function waitListening(ports: readonly number[], timeoutMs: number): Promi
   const deadline = Date.now() + timeoutMs;
   for (const port of ports) {
     while (!(await open(port))) {
-      if (Date.now() > deadline) throw new Error(`seeder on port ${port} not listening within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`seeder on port ${port} not listening within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }
 
-export function startSwarm(kind: SeederKind, dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+export function startSwarm(
+  kind: SeederKind,
+  dataset: Dataset,
+  torrent: string,
+  options: SwarmOptions,
+): Promise<Swarm> {
   if (kind === 'libtorrent') return libtorrentSwarm(dataset, torrent, options);
   if (kind === 'aria2c') return aria2Swarm(dataset, torrent, options);
   return torkSwarm(dataset, torrent, options);

@@ -35,10 +35,14 @@ const CLIENTS: readonly ClientName[] = ['aria2c', 'libtorrent'];
 
 /** A python 3 that can import libtorrent (Debian's /usr/bin/python3 first: pyenv shims lack it). */
 async function pythonWith(module: string | undefined): Promise<string | undefined> {
-  const candidates = [...new Set(['/usr/bin/python3', findProgram('python3')].filter((p): p is string => Boolean(p)))];
+  const candidates = [
+    ...new Set(['/usr/bin/python3', findProgram('python3')].filter((p): p is string => Boolean(p))),
+  ];
   for (const python of candidates) {
     const ok = await new Promise<boolean>((resolve) => {
-      const child = spawn(python, ['-c', module ? `import ${module}` : 'import os; os.wait4'], { stdio: 'ignore' });
+      const child = spawn(python, ['-c', module ? `import ${module}` : 'import os; os.wait4'], {
+        stdio: 'ignore',
+      });
       child.once('exit', (code) => resolve(code === 0));
       child.once('error', () => resolve(false));
     });
@@ -118,30 +122,45 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   const rateLimit = values['rate-limit'] === undefined ? 0 : parseSize(values['rate-limit']);
   const timeout = Number(values.timeout);
   if (!size || size < 1 << 20) return bad('--size must be at least 1MiB');
-  if (!pieceLength || pieceLength < 16_384 || pieceLength > 64 << 20) return bad('--piece-size must be 16KiB..64MiB');
+  if (!pieceLength || pieceLength < 16_384 || pieceLength > 64 << 20)
+    return bad('--piece-size must be 16KiB..64MiB');
   if (!Number.isInteger(files) || files < 1 || files > 10_000) return bad('--files must be 1..10000');
   if (!Number.isInteger(peers) || peers < 1 || peers > 256) return bad('--peers must be 1..256');
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) return bad('--runs must be 1..100');
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) return bad('--workers must be 1..64');
-  if (!Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 10_000) return bad('--latency must be 0..10000 (ms)');
-  if (rateLimit === undefined || rateLimit < 0) return bad('--rate-limit must be a size per second, e.g. 10MiB');
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
+    return bad('--workers must be 1..64');
+  if (!Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 10_000)
+    return bad('--latency must be 0..10000 (ms)');
+  if (rateLimit === undefined || rateLimit < 0)
+    return bad('--rate-limit must be a size per second, e.g. 10MiB');
   if (!Number.isFinite(timeout) || timeout < 1) return bad('--timeout must be seconds per download');
   const seeders = values.seeders.split(',').filter(Boolean) as SeederKind[];
   const compare = values.compare.split(',').filter(Boolean) as ClientName[];
-  if (seeders.length === 0 || seeders.some((s) => !SEEDERS.includes(s))) return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
-  if (compare.some((c) => !CLIENTS.includes(c))) return bad('--compare takes aria2c, libtorrent (comma-separated)');
+  if (seeders.length === 0 || seeders.some((s) => !SEEDERS.includes(s)))
+    return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
+  if (compare.some((c) => !CLIENTS.includes(c)))
+    return bad('--compare takes aria2c, libtorrent (comma-separated)');
   const log = (line: string) => io.stderr(`${line}\n`);
 
   if (rateLimit && seeders.includes('tork'))
-    return bad('--rate-limit is not supported with tork seeders (tork seed has no upload cap): use --seeders libtorrent or aria2c');
+    return bad(
+      '--rate-limit is not supported with tork seeders (tork seed has no upload cap): use --seeders libtorrent or aria2c',
+    );
 
   if (latencyMs > 0 && !process.env.TORK_BENCH_NETNS) {
     if (process.getuid?.() !== 0 || !findProgram('ip') || !findProgram('tc')) {
-      io.stderr('tork bench: --latency needs root and the ip and tc programs (iproute2): the swarm runs in a private network namespace with netem on its loopback\n');
+      io.stderr(
+        'tork bench: --latency needs root and the ip and tc programs (iproute2): the swarm runs in a private network namespace with netem on its loopback\n',
+      );
       return ExitCode.FAILURE;
     }
     try {
-      const status = await inLatencyNamespace(latencyMs, process.execPath, [...process.execArgv, process.argv[1]!, 'bench', ...args], log);
+      const status = await inLatencyNamespace(
+        latencyMs,
+        process.execPath,
+        [...process.execArgv, process.argv[1]!, 'bench', ...args],
+        log,
+      );
       return status === 0 ? ExitCode.OK : ExitCode.FAILURE;
     } catch (error) {
       io.stderr(`tork bench: ${(error as Error).message}\n`);
@@ -152,17 +171,24 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   const needLibtorrent = seeders.includes('libtorrent') || compare.includes('libtorrent');
   const python = await pythonWith(needLibtorrent ? 'libtorrent' : undefined);
   if (needLibtorrent && !python) {
-    io.stderr('tork bench: libtorrent seeders or downloads need python3 with libtorrent (Debian/Ubuntu: apt-get install python3-libtorrent)\n');
+    io.stderr(
+      'tork bench: libtorrent seeders or downloads need python3 with libtorrent (Debian/Ubuntu: apt-get install python3-libtorrent)\n',
+    );
     return ExitCode.FAILURE;
   }
-  if (!python) log('bench: no python3: CPU and peak RSS are read from /proc every 200 ms instead of os.wait4 (less exact)');
+  if (!python)
+    log(
+      'bench: no python3: CPU and peak RSS are read from /proc every 200 ms instead of os.wait4 (less exact)',
+    );
   const aria2c = findProgram('aria2c');
   if (!aria2c && (seeders.includes('aria2c') || compare.includes('aria2c'))) {
     io.stderr('tork bench: aria2c is not installed (Debian/Ubuntu: apt-get install aria2)\n');
     return ExitCode.FAILURE;
   }
   if (seeders.length === 1 && seeders[0] === 'tork')
-    log('bench: the seeders are tork (the default); `--seeders libtorrent` costs the shared cores least and is the fair ground for comparisons');
+    log(
+      'bench: the seeders are tork (the default); `--seeders libtorrent` costs the shared cores least and is the fair ground for comparisons',
+    );
 
   let interrupted = false;
   const onSignal = () => {

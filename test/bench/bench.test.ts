@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { libtorrentPython } from '../download/support.js';
+import { requireProgram } from '../support/programs.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const tork = join(root, 'packages/cli/dist/main.js');
+const SMALL = [
+  '--size',
+  '8MiB',
+  '--files',
+  '5',
+  '--piece-size',
+  '256KiB',
+  '--peers',
+  '3',
+  '--runs',
+  '1',
+  '--json',
+];
+
+/** Runs `tork bench … --json` to its end (killed by PID after `timeoutMs`); parses its one JSON document. */
+async function runBench(
+  t: TestContext,
+  args: readonly string[],
+  timeoutMs = 90_000,
+): Promise<{ status: number | null; report: Record<string, unknown>; stderr: string }> {
+  const cache = mkdtempSync(join(tmpdir(), 'tork-bench-test-'));
+  t.after(() => rmSync(cache, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [tork, 'bench', ...args, '--cache', cache], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  t.after(() => {
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  let report: Record<string, unknown>;
+  try {
+    report = JSON.parse(stdout) as Record<string, unknown>;
+  } catch (error) {
+    assert.fail(
+      `tork bench --json printed no valid JSON (${(error as Error).message}); status ${status}\n${stderr}\n${stdout.slice(0, 2000)}`,
+    );
+  }
+  return { status, report, stderr };
+}
+
+const FIGURES = ['wallSeconds', 'mbPerSecond', 'cpuSeconds', 'cpuSecondsPerGiB', 'peakRssMiB'] as const;
+
+function checkReport(report: Record<string, unknown>, groups: readonly string[], stderr: string): void {
+  assert.equal(report.tool, 'tork bench');
+  assert.equal(report.schema, 1);
+  assert.equal(report.ok, true, stderr);
+  const runs = report.runs as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    runs.map((run) => run.group),
+    groups,
+  );
+  for (const run of runs) {
+    assert.equal(run.verified, true, `${run.group}: every byte verified`);
+    assert.equal(run.exitStatus, 0);
+    for (const figure of FIGURES) {
+      assert.equal(typeof run[figure], 'number', `${run.group}.${figure}`);
+      assert.ok((run[figure] as number) > 0, `${run.group}.${figure} = ${run[figure]} is positive`);
+    }
+    assert.ok((run.seederCpuSeconds as number) >= 0);
+    assert.ok(Array.isArray(run.timeline));
+    assert.equal((run.seederUploadedBytes as unknown[]).length, 3);
+  }
+  const medians = report.medians as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    medians.map((m) => m.group),
+    groups,
+  );
+}
+
+describe('tork bench', () => {
+  it('a short run with tork seeders completes, verifies and prints valid JSON', async (t) => {
+    const plotDir = mkdtempSync(join(tmpdir(), 'tork-bench-plot-'));
+    t.after(() => rmSync(plotDir, { recursive: true, force: true }));
+    const plot = join(plotDir, 'bench.svg');
+    const { status, report, stderr } = await runBench(t, [...SMALL, '--plot', plot]);
+    assert.equal(status, 0, stderr);
+    checkReport(report, ['tork@tork'], stderr);
+    const svg = readFileSync(plot, 'utf8');
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /<\/svg>\n$/);
+  });
+
+  it('with libtorrent seeders compares aria2c and libtorrent', async (t) => {
+    const aria2c = requireProgram(t, 'aria2c', 'aria2');
+    if (!aria2c) return;
+    const python = await libtorrentPython();
+    if (!python) {
+      const reason = 'python3 with libtorrent not installed: apt-get install python3-libtorrent';
+      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
+      t.skip(reason);
+      return;
+    }
+    const { status, report, stderr } = await runBench(t, [
+      ...SMALL,
+      '--seeders',
+      'libtorrent',
+      '--compare',
+      'aria2c,libtorrent',
+    ]);
+    assert.equal(status, 0, stderr);
+    checkReport(report, ['tork@libtorrent', 'aria2c@libtorrent', 'libtorrent@libtorrent'], stderr);
+    const ratios = report.ratios as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      ratios.map((r) => r.other),
+      ['aria2c@libtorrent', 'libtorrent@libtorrent'],
+    );
+    for (const ratio of ratios) for (const figure of FIGURES) assert.ok((ratio[figure] as number) > 0);
+    // libtorrent seeders count what they upload: together, at least the whole data set per run.
+    for (const run of report.runs as Array<Record<string, unknown>>) {
+      const total = (run.seederUploadedBytes as number[]).reduce((a, b) => a + b, 0);
+      assert.ok(total >= 8 << 20, `${run.group}: seeders uploaded ${total} bytes`);
+    }
+  });
+
+  it('refuses --rate-limit with tork seeders', async (t) => {
+    const child = spawn(process.execPath, [tork, 'bench', '--rate-limit', '1MiB', '--runs', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(status, 2, stderr);
+    assert.match(stderr, /--rate-limit is not supported with tork seeders/);
+  });
+});
