@@ -7,6 +7,7 @@ import { decodeBencode, encodeBencode } from '@tork/core';
 import { TORK_VERSION } from '../cli.js';
 import { type Dataset, ensureDataset, verifyDownload } from '../demo/dataset.js';
 import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
+import { machineBusySeconds } from './proc.js';
 import { renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
 import { type BenchTracker, startTracker } from './tracker.js';
@@ -60,6 +61,8 @@ export interface RunResult extends Figures {
   readonly verified: boolean;
   readonly exitStatus: number | null;
   readonly benchCpuSeconds: number;
+  /** CPU seconds the rest of the machine used during the run (all cores busy − downloader − seeders − bench): other load skews the figures. */
+  readonly otherCpuSeconds: number;
   /** Payload bytes each seeder uploaded during this run (null: the seeder cannot tell). */
   readonly seederUploadedBytes: Array<number | null>;
   /** [seconds, bytes written] every 200 ms. */
@@ -202,6 +205,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const uploadedBefore = await swarm.uploaded();
       const seederCpuBefore = swarm.cpuSeconds();
       const benchCpuBefore = process.cpuUsage();
+      const machineBefore = machineBusySeconds();
       let measure: DownloadMeasure;
       try {
         measure = await measureDownload(
@@ -222,6 +226,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         throw error;
       }
       const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+      const machineSeconds = machineBusySeconds() - machineBefore;
       const ended = Date.now();
       const benchCpu = process.cpuUsage(benchCpuBefore);
       const bad =
@@ -259,6 +264,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         verified: bad.length === 0,
         exitStatus: measure.status,
         benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
+        otherCpuSeconds: round(
+          Math.max(
+            0,
+            machineSeconds - cpuSeconds - seederCpuSeconds - (benchCpu.user + benchCpu.system) / 1e6,
+          ),
+          2,
+        ),
         seederUploadedBytes: uploadedAfter.map((after, i) => {
           const before = uploadedBefore[i];
           return after === undefined || before === undefined ? null : after - before;

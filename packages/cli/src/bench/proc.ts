@@ -16,6 +16,22 @@ export function procCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds every core of the machine has spent busy (not idle, not waiting for I/O) since boot: /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'latin1')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - fields[3]! - fields[4]!) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Bytes the process has dirtied in the page cache (write(2) and mmap alike): /proc/<pid>/io write_bytes. */
 export function procWriteBytes(pid: number): number | undefined {
   try {

@@ -62,11 +62,12 @@ function runLine(run: RunResult): string {
     fixed(run.cpuSecondsPerGiB, 2),
     fixed(run.peakRssMiB, 0),
     fixed(run.seederCpuSeconds, 2),
+    fixed(run.otherCpuSeconds, 2),
     run.verified ? '  ok' : '  BAD',
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)}  verified`;
+const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];
