@@ -65,6 +65,10 @@ export interface RunResult extends Figures {
   readonly otherCpuSeconds: number;
   /** Payload bytes each seeder uploaded during this run (null: the seeder cannot tell). */
   readonly seederUploadedBytes: Array<number | null>;
+  /** Payload bytes the downloader says it received (tork: `stopped` event; libtorrent: total_payload_download; aria2c: null). */
+  readonly downloaderReceivedBytes: number | null;
+  /** Bytes tork itself counted as wasted (duplicates, failed hashes); null for other clients. */
+  readonly downloaderWastedBytes: number | null;
   /** [seconds, bytes written] every 200 ms. */
   readonly timeline: Array<[number, number]>;
 }
@@ -122,6 +126,33 @@ export function median(values: readonly number[]): number {
 }
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** What the downloader said it received, from the last lines of its output. */
+function receivedBytes(output: string): {
+  downloaderReceivedBytes: number | null;
+  downloaderWastedBytes: number | null;
+} {
+  let received: number | null = null;
+  let wasted: number | null = null;
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const event = JSON.parse(line) as {
+        event?: string;
+        downloadedBytes?: number;
+        wastedBytes?: number;
+        downloaded?: number;
+      };
+      if (event.event === 'stopped' && typeof event.downloadedBytes === 'number') {
+        received = event.downloadedBytes;
+        wasted = typeof event.wastedBytes === 'number' ? event.wastedBytes : null;
+      } else if (event.event === 'done' && typeof event.downloaded === 'number') received = event.downloaded;
+    } catch {
+      // a partial line at the start of the kept output
+    }
+  }
+  return { downloaderReceivedBytes: received, downloaderWastedBytes: wasted };
+}
 
 async function torrentWithTracker(dataset: Dataset, url: string, path: string): Promise<string> {
   const torrent = decodeBencode(await readFile(dataset.torrentPath)) as Record<string, unknown>;
@@ -275,6 +306,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const before = uploadedBefore[i];
           return after === undefined || before === undefined ? null : after - before;
         }),
+        ...receivedBytes(measure.output),
         timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
       };
       runs.push(result);
