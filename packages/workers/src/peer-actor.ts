@@ -20,6 +20,7 @@ import {
   type WireMessage,
   WireMessageId,
 } from '@tork/core';
+import type { BufferPool } from './buffer-pool.js';
 import { Outbox } from './outbox.js';
 import {
   dialTransport,
@@ -93,6 +94,8 @@ export interface ActorSink {
   schedule(actor: PeerActor): void;
   /** The actor is closed and must be forgotten. */
   removed(actor: PeerActor): void;
+  /** Piece buffers for reuse (see BufferPool). */
+  readonly buffers: BufferPool;
   countBytes(received: number, sent: number): void;
 }
 
@@ -167,7 +170,12 @@ export class PeerActor {
     this.#sink = sink;
     this.#pipeline = new RequestPipeline(now, options);
     this.#remote = new Bitfield(torrent.pieceCount);
-    this.#decoder = new WireDecoder({ expectHandshake: true, pieceCount: torrent.pieceCount });
+    // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
+    this.#decoder = new WireDecoder({
+      expectHandshake: true,
+      pieceCount: torrent.pieceCount,
+      reuseBuffers: true,
+    });
     this.#lastReceived = now;
     this.#lastSent = now;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -250,7 +258,8 @@ export class PeerActor {
       } else if (this.#peerChoking && !(this.#fast && this.#allowedFast.has(index))) {
         choked.push(index);
       } else {
-        this.#pieces.set(index, new PieceAssembler(index, this.#pieceSize(index)));
+        const size = this.#pieceSize(index);
+        this.#pieces.set(index, new PieceAssembler(index, size, this.#sink.buffers.take(size)));
       }
     }
     if (lacking.length > 0) this.#release(lacking, 'peer-lacks');
@@ -265,7 +274,7 @@ export class PeerActor {
       const piece = this.#pieces.get(index);
       if (!piece) continue;
       this.#cancelRequests(piece, true);
-      this.#pieces.delete(index);
+      this.#drop(piece);
     }
     this.#fill(performance.now());
   }
@@ -772,6 +781,7 @@ export class PeerActor {
       );
     } else {
       this.#sink.emit({ type: 'hash-failed', actorId: this.id, index: piece.index });
+      this.#sink.buffers.give(piece.buffer);
     }
   }
 
@@ -780,7 +790,7 @@ export class PeerActor {
     if (!piece || begin % BLOCK_SIZE !== 0 || !piece.unrequest(begin / BLOCK_SIZE)) return;
     this.#pipeline.voided(1);
     if (this.#peerChoking && piece.requested === 0 && !this.#allowedFast.has(index)) {
-      this.#pieces.delete(index);
+      this.#drop(piece);
       this.#release([index], 'choked');
       return;
     }
@@ -799,7 +809,7 @@ export class PeerActor {
       this.#cancelRequests(piece, false);
       released.push(piece.index);
     }
-    for (const index of released) this.#pieces.delete(index);
+    for (const index of released) this.#drop(this.#pieces.get(index)!);
     if (released.length > 0) this.#release(released, 'choked');
   }
 
@@ -811,7 +821,7 @@ export class PeerActor {
       this.#cancelRequests(piece, true);
       released.push(piece.index);
     }
-    for (const index of released) this.#pieces.delete(index);
+    for (const index of released) this.#drop(this.#pieces.get(index)!);
     if (released.length > 0) this.#release(released, 'snubbed');
   }
 
@@ -830,6 +840,12 @@ export class PeerActor {
     if (sendCancel && count > 0) this.#sink.schedule(this);
   }
 
+  /** Forgets a piece without sending it: its buffer goes back to the pool. */
+  #drop(piece: PieceAssembler): void {
+    this.#pieces.delete(piece.index);
+    this.#sink.buffers.give(piece.buffer);
+  }
+
   #release(pieces: number[], reason: ReleaseReason): void {
     this.#sink.emit({ type: 'released', actorId: this.id, pieces, reason });
   }
@@ -838,6 +854,7 @@ export class PeerActor {
 
   #shutdown(): void {
     this.#state = 'closed';
+    for (const piece of this.#pieces.values()) this.#sink.buffers.give(piece.buffer);
     this.#pieces.clear();
     this.#outbox.clear();
     this.#uploads.clear();

@@ -10,6 +10,7 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
+import { BufferPool } from './buffer-pool.js';
 import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './peer-actor.js';
 import { PieceReader, type PieceReaderOptions } from './piece-reader.js';
 import { eventError } from './plain-error.js';
@@ -26,6 +27,8 @@ export interface PeerHostOptions {
   readonly actor?: PeerActorOptions;
   /** The read cache for uploads, one per torrent per host. Default: see PieceReader. */
   readonly reader?: PieceReaderOptions;
+  /** Bytes of piece buffers kept for reuse. Default: 32 MiB (see BufferPool). */
+  readonly bufferPoolBytes?: number;
 }
 
 /** A host's counters, read over the control plane (`PeerHostApi.stats`). */
@@ -70,10 +73,12 @@ export class PeerHost implements ActorSink {
   #rejectedBatches = 0;
   #lastRejection: PlainTorkError | null = null;
   readonly #lag: IntervalHistogram;
+  readonly buffers: BufferPool;
   #shutDown = false;
 
   constructor(options: PeerHostOptions = {}) {
     this.#options = options;
+    this.buffers = new BufferPool(options.bufferPoolBytes);
     this.#lag = monitorEventLoopDelay({ resolution: 20 });
     this.#lag.enable();
   }
@@ -298,6 +303,9 @@ export class PeerHost implements ActorSink {
       }
       case 'choke':
         this.#actors.get(command.actorId)?.choke(command.choked);
+        return;
+      case 'recycle':
+        for (const buffer of command.buffers) this.buffers.give(buffer);
         return;
       case 'assign':
         this.#actors.get(command.actorId)?.assign(command.pieces);

@@ -30,11 +30,12 @@ export class PieceAssembler {
   #requested = 0;
   #received = 0;
 
-  constructor(index: number, size: number) {
+  /** `buffer`: where the piece is assembled (a recycled one); default: a fresh allocation. */
+  constructor(index: number, size: number, buffer?: ArrayBuffer) {
     this.index = index;
     this.size = size;
     this.blockCount = Math.ceil(size / BLOCK_SIZE);
-    this.buffer = allocatePieceBuffer(size);
+    this.buffer = buffer !== undefined && buffer.byteLength === size ? buffer : allocatePieceBuffer(size);
     this.#bytes = new Uint8Array(this.buffer);
     this.#state = new Uint8Array(this.blockCount);
   }

@@ -169,7 +169,7 @@ export class ThreadActorSystem implements ActorSystem {
     // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
     // applies to string input only and would stop every worker from starting.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker = new Worker(entry, { workerData, execArgv });
+    const worker = startWorker(entry, workerData, execArgv);
     const api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
     const { port1, port2 } = new MessageChannel();
     const report = (error: PlainTorkError): void => this.#onError(TorkError.fromPlain(error));
@@ -263,6 +263,13 @@ export class ThreadActorSystem implements ActorSystem {
         best.queue.push(command);
         return;
       }
+      case 'recycle': {
+        // Back to the host that filled them; if that actor is gone, any live host can use them.
+        const owner = this.#actorHost.get(command.actorId);
+        const host = owner?.alive ? owner : this.#hosts.find((candidate) => candidate.alive);
+        host?.queue.push(command);
+        return;
+      }
       default: {
         // An actor that already closed: the coordinator raced its `closed` event; nothing to do.
         const host = this.#actorHost.get(command.actorId);
@@ -287,9 +294,13 @@ export class ThreadActorSystem implements ActorSystem {
       host.queue = [];
       // Thread boundary (data plane): commands are small plain data; cloning them is cheap. The
       // relay ports of accepted connections cannot be cloned: they are transferred.
-      const ports: MessagePort[] = [];
-      for (const command of commands) if (command.type === 'accept') ports.push(command.relay);
-      host.port.postMessage({ commands }, ports);
+      // Recycled piece buffers are moved the same way.
+      const transfer: Array<MessagePort | ArrayBuffer> = [];
+      for (const command of commands) {
+        if (command.type === 'accept') transfer.push(command.relay);
+        else if (command.type === 'recycle') transfer.push(...command.buffers);
+      }
+      host.port.postMessage({ commands }, transfer);
     }
     if (this.#synthetic.length > 0) {
       const events = this.#synthetic;
@@ -321,6 +332,24 @@ export class ThreadActorSystem implements ActorSystem {
     if (events.length === 0) return;
     if (this.#handler) this.#handler(events);
     else this.#early.push(events);
+  }
+}
+
+/**
+ * A worker with the process's flags, minus those a worker refuses: process-wide V8 flags such as
+ * `--trace-gc` or `--max-semi-space-size` would otherwise stop `node --trace-gc tork …` outright.
+ */
+function startWorker(entry: URL, workerData: PeerHostWorkerData, execArgv: string[]): Worker {
+  try {
+    return new Worker(entry, { workerData, execArgv });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const refused = String((error as Error).message.split('flags:')[1] ?? '')
+      .split(',')
+      .map((flag) => flag.trim().split('=')[0]!)
+      .filter(Boolean);
+    const kept = execArgv.filter((arg) => !refused.includes(arg.split('=')[0]!));
+    return new Worker(entry, { workerData, execArgv: kept });
   }
 }
 

@@ -32,6 +32,7 @@ const commands: HostCommand[] = [
   { type: 'interest', actorId: 1, interested: true },
   { type: 'have', torrentId: hex(0xab), pieces: [2] },
   { type: 'choke', actorId: 1, choked: false },
+  { type: 'recycle', actorId: 1, buffers: [new ArrayBuffer(8)] },
   { type: 'close', actorId: 1, reason: 'endgame over' },
 ];
 /** `accept` carries a MessagePort, which cannot be echoed back: core's validate.test.ts covers it. */

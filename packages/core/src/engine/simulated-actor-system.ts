@@ -277,6 +277,7 @@ export class SimulatedActorSystem implements ActorSystem {
       close: 0,
       accept: 0,
       choke: 0,
+      recycle: 0,
     },
     events: {
       connected: 0,
@@ -396,7 +397,8 @@ export class SimulatedActorSystem implements ActorSystem {
               files: command.files.map((file) => ({ pad: file.path === null, length: file.length })),
             }
           : command;
-      if (command.type !== 'have') this.#trace.update(`${this.now} > ${traceJson(traced)}\n`);
+      if (command.type !== 'have' && command.type !== 'recycle')
+        this.#trace.update(`${this.now} > ${traceJson(traced)}\n`);
       this.#command(command);
     }
   }
@@ -530,6 +532,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'connect':
         this.#connect(command);
+        return;
+      case 'recycle':
+        // Buffers back after their write: the sim allocates its own (real I/O timing: untraced).
         return;
       case 'accept':
         // The sim has no listener: nothing dials us.

@@ -224,6 +224,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
   #outbox: HostCommand[] = [];
+  /** Written piece buffers going back to the host of the actor that delivered them. */
+  readonly #recycleBatch = new Map<number, ArrayBuffer[]>();
   #flushScheduled = false;
   #verifiedBatch: number[] = [];
   #haveBatch: number[] = [];
@@ -847,6 +849,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const result = this.#scheduler.verified(index, peer.actorId);
     if (!result.accepted) {
       this.#wastedBytes += size;
+      this.#recycle(peer.actorId, data);
       return;
     }
     peer.piecesReceived++;
@@ -874,6 +877,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         // Announced only once on disk: hosts read it back from there to serve it.
         this.#haveBatch.push(index);
         this.#onWritten(index);
+        // The writer is done with the buffer: back to the host that filled it, for the next piece.
+        this.#recycle(peer.actorId, data);
         // Each completed write frees budget and queue room: top peers up again.
         if (this.#scheduler.isComplete) this.#complete();
         else this.#fillAll();
@@ -1180,6 +1185,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     return Math.max(total, this.#verifiedBytes - this.#resumedBytes + this.#wastedBytes);
   }
 
+  /** Queues a written (or unwanted) piece buffer to go back to its host with the next batch. */
+  #recycle(actorId: number, buffer: ArrayBuffer): void {
+    let batch = this.#recycleBatch.get(actorId);
+    if (!batch) {
+      batch = [];
+      this.#recycleBatch.set(actorId, batch);
+    }
+    batch.push(buffer);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
   #send(command: HostCommand): void {
     this.#outbox.push(command);
     if (!this.#flushScheduled) {
@@ -1192,6 +1211,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   #flush(): void {
     this.#flushScheduled = false;
+    for (const [actorId, buffers] of this.#recycleBatch) {
+      this.#outbox.push({ type: 'recycle', actorId, buffers });
+    }
+    this.#recycleBatch.clear();
     if (this.#outbox.length === 0) return;
     const commands = this.#outbox;
     this.#outbox = [];

@@ -66,6 +66,16 @@ export const HostCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('unassign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),
   /** Whether the peer has something we need: the actor sends interested / not interested. */
   z.object({ type: z.literal('interest'), actorId: ActorId, interested: z.boolean() }),
+  /**
+   * Piece buffers the coordinator has written, moved back (transfer list) for the host to
+   * assemble new pieces in: no allocation, no external-memory GC churn. Routed to the host of
+   * `actorId` (the actor that delivered them) while it lives, else to any host.
+   */
+  z.object({
+    type: z.literal('recycle'),
+    actorId: ActorId,
+    buffers: z.array(z.instanceof(ArrayBuffer)).min(1).max(4_096),
+  }),
   /** The choker's decision: choke (stop serving) or unchoke the peer. */
   z.object({ type: z.literal('choke'), actorId: ActorId, choked: z.boolean() }),
   /** We verified a piece: every actor of the torrent tells its peer (`have`). */

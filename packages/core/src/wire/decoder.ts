@@ -64,6 +64,14 @@ export interface WireDecoderOptions {
   readonly maxPieceCount?: number;
   /** Largest payload of a message with an unknown id (skipped, not buffered). Default: 128 KiB. */
   readonly maxUnknownLength?: number;
+  /**
+   * Assemble messages that straddle chunks in two reusable buffers instead of a fresh one each.
+   * Then every view a message holds (`block`, `bitfield`, `payload`) is valid only until the
+   * next `push` — as is any view into the pushed chunk when the caller reuses its read buffer.
+   * For callers that consume messages before pushing again (a PeerActor copies blocks into its
+   * piece buffer at once): no allocation per straddling block. Default: false.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 const Phase = { handshake: 0, header: 1, body: 2, skip: 3 } as const;
@@ -145,6 +153,10 @@ export class WireDecoder {
   #handshakeLength = 0;
   /** The payload (after the id) of a message that straddles chunks, allocated at its exact size. */
   #body: Uint8Array | null = null;
+  /** With `reuseBuffers`: two scratch buffers, used in turn (see #startMessage). */
+  readonly #reuse: boolean;
+  #scratch: [ArrayBuffer | null, ArrayBuffer | null] = [null, null];
+  #scratchTurn = 0;
   #bodyFilled = 0;
   #bodyId = 0;
   /** Payload bytes of an unknown message still to be dropped. */
@@ -168,6 +180,7 @@ export class WireDecoder {
       0,
     );
     this.#pieceCount = -1;
+    this.#reuse = options.reuseBuffers === true;
     this.#phase = options.expectHandshake ? Phase.handshake : Phase.header;
     if (options.pieceCount !== undefined) this.setPieceCount(options.pieceCount);
     else this.#updateMaxMessageLength();
@@ -351,13 +364,29 @@ export class WireDecoder {
       out.push(this.#decode(id, chunk, at, payloadLength));
       return at + payloadLength;
     }
-    const body = new Uint8Array(payloadLength);
+    const body = this.#reuse ? this.#scratchView(payloadLength) : new Uint8Array(payloadLength);
     body.set(chunk.subarray(at));
     this.#body = body;
     this.#bodyFilled = available;
     this.#bodyId = id;
     this.#phase = Phase.body;
     return chunk.length;
+  }
+
+  /**
+   * A view of `length` bytes in the next scratch buffer. Two, in turn: a push can complete one
+   * straddling message (its views are still unconsumed in the returned list) and start another
+   * at its end, which must not overwrite the first.
+   */
+  #scratchView(length: number): Uint8Array {
+    const turn = this.#scratchTurn;
+    this.#scratchTurn = 1 - turn;
+    let scratch = this.#scratch[turn] ?? null;
+    if (scratch === null || scratch.byteLength < length) {
+      scratch = new ArrayBuffer(length);
+      this.#scratch[turn] = scratch;
+    }
+    return new Uint8Array(scratch, 0, length);
   }
 
   #finishSkip(out: WireMessage[]): void {
