@@ -45,6 +45,10 @@ export interface HostStats {
   /** Command batches refused because they failed their schema (never acted on). */
   readonly rejectedBatches: number;
   readonly lastRejection: PlainTorkError | null;
+  /** Piece buffers kept for reuse (bytes), and buffers reused / newly allocated since the start. */
+  readonly bufferPoolBytes: number;
+  readonly buffersReused: number;
+  readonly buffersAllocated: number;
 }
 
 /** Where a host sends errors that belong to no actor (a rejected batch); over comlink, one-way. */
@@ -106,6 +110,9 @@ export class PeerHost implements ActorSink {
       eventLoopLagMs: mean,
       eventLoopLagMaxMs: max,
       rejectedBatches: this.#rejectedBatches,
+      bufferPoolBytes: this.buffers.bytes,
+      buffersReused: this.buffers.reused,
+      buffersAllocated: this.buffers.allocated,
       lastRejection: this.#lastRejection,
     };
   }

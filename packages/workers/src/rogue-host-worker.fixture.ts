@@ -30,6 +30,9 @@ const api: PeerHostApi = {
     eventLoopLagMaxMs: 0,
     rejectedBatches: 0,
     lastRejection: null,
+    bufferPoolBytes: 0,
+    buffersReused: 0,
+    buffersAllocated: 0,
   }),
   shutdown() {},
 };

@@ -150,6 +150,34 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     assert.equal(seeder.log.haves.length, 2 * actors.length);
   });
 
+  it('assembles new pieces in the buffers the coordinator sends back (recycle)', async () => {
+    const { system, log, port } = await start({}, { workers: 1 });
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'interest', actorId: 1, interested: true }]);
+    // One piece at a time; each written (here: copied) and its buffer sent straight back.
+    const sent: ArrayBuffer[] = [];
+    for (let index = 0; index < torrent.pieceCount; index++) {
+      system.send([{ type: 'assign', actorId: 1, pieces: [index] }]);
+      const piece = await log.wait('piece', 1, 5_000, (event) => event.index === index);
+      assert.ok(Buffer.from(new Uint8Array(piece.data)).equals(pieceBytes(torrent, index)), `piece ${index}`);
+      system.send([{ type: 'recycle', actorId: 1, buffers: [piece.data] }]);
+      sent.push(piece.data);
+    }
+    const [host] = await system.stats();
+    assert.ok(
+      sent.every((buffer) => buffer.byteLength === 0),
+      'every buffer was moved back, not copied',
+    );
+    assert.ok(host);
+    // Pieces of one size after the first come out of the pool (the short last piece is its own size).
+    assert.ok(
+      host.buffersReused >= torrent.pieceCount - 3,
+      `reused ${host.buffersReused} of ${torrent.pieceCount}`,
+    );
+    assert.ok(host.buffersAllocated <= 3, `allocated ${host.buffersAllocated}`);
+  });
+
   it('reports a piece whose data fails SHA-1 as hash-failed, and carries on', async () => {
     const { system, log, port } = await start({ corruptPiece: 2 });
     system.send([connect(1, port)]);

@@ -179,6 +179,45 @@ describe('WireDecoder properties', () => {
     );
   });
 
+  it('with reuseBuffers, from one reused read buffer, messages consumed before the next push are intact', () => {
+    const scenario = fc
+      .record({ pieceCount: fc.integer({ min: 1, max: 3000 }), maxBlockLength: fc.constant(128 * 1024) })
+      .chain((options) =>
+        fc.record({
+          options: fc.constant(options),
+          samples: fc.array(sample(options.pieceCount, options.maxBlockLength), { maxLength: 25 }),
+          sizes: chunkSizes,
+        }),
+      );
+    // Like a socket with `onread`: every chunk lands in the same buffer, overwriting the last.
+    const readBuffer = new Uint8Array(70_000);
+    fc.assert(
+      fc.property(scenario, ({ options, samples, sizes }) => {
+        const stream = concat(samples.map((s) => s.bytes));
+        const decoder = new WireDecoder({
+          pieceCount: options.pieceCount,
+          maxBlockLength: options.maxBlockLength,
+          reuseBuffers: true,
+        });
+        const consumed: WireMessage[] = [];
+        for (const chunk of split(stream, sizes)) {
+          readBuffer.set(chunk);
+          // Consumed at once, as a PeerActor does: deep copies of every view.
+          for (const message of decoder.push(readBuffer.subarray(0, chunk.length))) {
+            consumed.push(structuredClone(message));
+          }
+          readBuffer.fill(0xee, 0, chunk.length); // the next read overwrites it
+        }
+        assert.deepStrictEqual(
+          consumed,
+          samples.map((s) => s.expected),
+        );
+        assert.equal(decoder.bufferedBytes, 0);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('turns any bytes, split anyhow, into messages or one TorkError, never buffering past the cap', () => {
     // Valid messages, messages with a plausible length but any id and payload, and raw garbage;
     // then random bytes flipped: mostly-valid streams reach far deeper than pure noise would.
