@@ -69,6 +69,8 @@ export interface RunResult extends Figures {
   readonly downloaderReceivedBytes: number | null;
   /** Bytes tork itself counted as wasted (duplicates, failed hashes); null for other clients. */
   readonly downloaderWastedBytes: number | null;
+  /** Peers tork banned for sending data that failed the hash check (null for other clients). */
+  readonly downloaderBannedPeers: number | null;
   /** [seconds, bytes written] every 200 ms. */
   readonly timeline: Array<[number, number]>;
 }
@@ -151,7 +153,7 @@ function receivedBytes(output: string): {
       // a partial line at the start of the kept output
     }
   }
-  return { downloaderReceivedBytes: received, downloaderWastedBytes: wasted };
+  return { downloaderReceivedBytes: received, downloaderWastedBytes: wasted, downloaderBannedPeers: banned };
 }
 
 async function torrentWithTracker(dataset: Dataset, url: string, path: string): Promise<string> {
