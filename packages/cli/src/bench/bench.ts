@@ -133,9 +133,11 @@ const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 function receivedBytes(output: string): {
   downloaderReceivedBytes: number | null;
   downloaderWastedBytes: number | null;
+  downloaderBannedPeers: number | null;
 } {
   let received: number | null = null;
   let wasted: number | null = null;
+  let banned: number | null = null;
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
@@ -144,7 +146,9 @@ function receivedBytes(output: string): {
         downloadedBytes?: number;
         wastedBytes?: number;
         downloaded?: number;
+        peers?: { banned?: number };
       };
+      if (typeof event.peers?.banned === 'number') banned = event.peers.banned;
       if (event.event === 'stopped' && typeof event.downloadedBytes === 'number') {
         received = event.downloadedBytes;
         wasted = typeof event.wastedBytes === 'number' ? event.wastedBytes : null;
