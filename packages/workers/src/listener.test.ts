@@ -80,6 +80,42 @@ describe('Listener', { timeout: 30_000 }, () => {
     }
   });
 
+  it('writes the first `length` bytes of a pooled buffer and moves the buffer back with the ack', async () => {
+    let relay: MessagePort | undefined;
+    const listener = await Listener.listen({
+      port: 0,
+      host: '127.0.0.1',
+      onPeer: (peer) => {
+        relay = peer.relay;
+        return true;
+      },
+    });
+    const socket = await dial(listener.port);
+    try {
+      let received = Buffer.alloc(0);
+      socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+      socket.write(handshake);
+      await until('a peer', () => relay !== undefined);
+      const returned: ArrayBuffer[] = [];
+      relay!.on('message', (value: unknown) => {
+        const message = value as { type?: string; buffers?: ArrayBuffer[] };
+        if (message.type === 'ack' && message.buffers) returned.push(...message.buffers);
+      });
+      const buffer = new ArrayBuffer(64 * 1024);
+      new Uint8Array(buffer).set([1, 2, 3, 4, 5, 6]);
+      relay!.postMessage({ type: 'data', buffer, length: 4 }, [buffer]);
+      await until('the 4 bytes', () => received.length >= 4);
+      await until('the buffer back', () => returned.length === 1);
+      assert.deepEqual([...received], [1, 2, 3, 4], 'only `length` bytes are written');
+      assert.equal(returned[0]!.byteLength, 64 * 1024, 'the same buffer, moved back whole');
+      assert.deepEqual([...new Uint8Array(returned[0]!, 0, 6)], [1, 2, 3, 4, 5, 6]);
+    } finally {
+      socket.destroy();
+      relay?.close();
+      await listener.close();
+    }
+  });
+
   it(`pauses a flooding peer at RELAY_WINDOW_BYTES (${RELAY_WINDOW_BYTES}) unacknowledged bytes, and resumes on acks`, async () => {
     let relay: MessagePort | undefined;
     let initial = 0;

@@ -196,6 +196,8 @@ export class Listener {
     this.#relaying++;
     let unacked = 0;
     let toAck = 0;
+    /** The actor's written buffers, going back with the next ack for reuse. */
+    let toReturn: ArrayBuffer[] = [];
     let ackScheduled = false;
     let ended = false;
     const end = (reason: string) => {
@@ -214,8 +216,20 @@ export class Listener {
     const ack = () => {
       ackScheduled = false;
       if (ended || toAck === 0) return;
-      port.postMessage({ type: 'ack', bytes: toAck });
+      const buffers = toReturn;
+      toReturn = [];
+      // Thread boundary: the actor's buffers are moved back, never cloned.
+      if (buffers.length > 0) port.postMessage({ type: 'ack', bytes: toAck, buffers }, buffers);
+      else port.postMessage({ type: 'ack', bytes: toAck });
       toAck = 0;
+    };
+    const written = (bytes: number, buffer?: ArrayBuffer) => {
+      toAck += bytes;
+      if (buffer) toReturn.push(buffer);
+      if (!ackScheduled) {
+        ackScheduled = true;
+        setImmediate(ack);
+      }
     };
     socket.on('data', (chunk: Buffer) => {
       if (ended) return;
@@ -250,13 +264,11 @@ export class Listener {
       if (message instanceof ArrayBuffer) {
         const bytes = message.byteLength;
         this.#relayedOut += bytes;
-        socket.write(new Uint8Array(message), () => {
-          toAck += bytes;
-          if (!ackScheduled) {
-            ackScheduled = true;
-            setImmediate(ack);
-          }
-        });
+        socket.write(new Uint8Array(message), () => written(bytes));
+      } else if (message.type === 'data') {
+        const { buffer, length } = message;
+        this.#relayedOut += length;
+        socket.write(new Uint8Array(buffer, 0, length), () => written(length, buffer));
       } else if (message.type === 'ack') {
         unacked = Math.max(0, unacked - message.bytes);
         if (socket.isPaused() && unacked < RELAY_WINDOW_BYTES / 2) socket.resume();

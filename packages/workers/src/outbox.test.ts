@@ -8,11 +8,13 @@ import {
   encodeInterested,
   encodeKeepAlive,
   encodeNotInterested,
+  encodePiece,
   encodeRejectRequest,
   encodeRequest,
   WireMessageId,
 } from '@tork/core';
-import { Outbox } from './outbox.js';
+import { BufferPool } from './buffer-pool.js';
+import { GATHER_BYTES, Outbox } from './outbox.js';
 
 describe('Outbox', () => {
   let server: Server;
@@ -105,5 +107,46 @@ describe('Outbox', () => {
     ]);
     assert.deepEqual(Buffer.concat(written), expected);
     assert.equal(written.length, 1, 'one chunk: all in one run buffer');
+  });
+  it('copies piece blocks into pooled gather buffers, in order with other messages, and hands the buffers over', () => {
+    const pool = new BufferPool(4 * GATHER_BYTES);
+    const outbox = new Outbox(pool);
+    const block = new Uint8Array(16_384).map((_, i) => i & 0xff);
+    outbox.have(7);
+    outbox.pushPiece(3, 16_384, block);
+    block.fill(0); // the caller may reuse its bytes at once: the outbox has its copy
+    outbox.pushPiece(3, 32_768, block);
+    outbox.simple(WireMessageId.unchoke);
+    const { chunks, bytes, owned } = outbox.take();
+    const expected = Buffer.concat([
+      encodeHave(7),
+      encodePiece(
+        3,
+        16_384,
+        new Uint8Array(16_384).map((_, i) => i & 0xff),
+      ),
+      encodePiece(3, 32_768, new Uint8Array(16_384)),
+      Uint8Array.of(0, 0, 0, 1, WireMessageId.unchoke),
+    ]);
+    assert.deepEqual(Buffer.concat(chunks), expected);
+    assert.equal(bytes, expected.length);
+    assert.equal(owned.length, 1, 'both blocks in one gather buffer');
+    assert.equal(owned[0]!.byteLength, GATHER_BYTES);
+    assert.equal(outbox.size, 0);
+    // Given back once written: the next turn gathers into the same buffer.
+    for (const buffer of owned) pool.give(buffer);
+    outbox.pushPiece(4, 0, block);
+    assert.equal(outbox.take().owned[0], owned[0]);
+  });
+
+  it('starts a new gather buffer when one is full, and gives pending ones back on clear', () => {
+    const pool = new BufferPool(8 * GATHER_BYTES);
+    const outbox = new Outbox(pool);
+    // 15 messages of a 16 KiB block fit in one gather buffer, the 16th starts another.
+    const block = new Uint8Array(16 * 1024);
+    for (let i = 0; i < 20; i++) outbox.pushPiece(i, 0, block);
+    assert.equal(outbox.size, 20 * (13 + 16 * 1024));
+    outbox.clear();
+    assert.equal(pool.bytes, 2 * GATHER_BYTES, 'both gather buffers back in the pool');
   });
 });

@@ -10,7 +10,6 @@ import {
   encodeHandshake,
   encodeHaveAll,
   encodeHaveNone,
-  encodePieceHeader,
   type HostEvent,
   type ReleaseReason,
   TorkError,
@@ -122,7 +121,7 @@ export class PeerActor {
   readonly torrent: ActorTorrent;
   readonly #sink: ActorSink;
   readonly #decoder: WireDecoder;
-  readonly #outbox = new Outbox();
+  readonly #outbox: Outbox;
   readonly #pipeline: RequestPipeline;
   readonly #pieces = new Map<number, PieceAssembler>();
   readonly #remote: Bitfield;
@@ -168,6 +167,7 @@ export class PeerActor {
     this.id = id;
     this.torrent = torrent;
     this.#sink = sink;
+    this.#outbox = new Outbox(sink.buffers);
     this.#pipeline = new RequestPipeline(now, options);
     this.#remote = new Bitfield(torrent.pieceCount);
     // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
@@ -204,7 +204,7 @@ export class PeerActor {
   connect(host: string, port: number): void {
     this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#deadline = performance.now() + this.#connectTimeoutMs;
-    this.#transport = dialTransport(host, port, this.#handlers());
+    this.#transport = dialTransport(host, port, this.#handlers(), this.#sink.buffers);
   }
 
   /**
@@ -217,7 +217,7 @@ export class PeerActor {
     this.#incoming = true;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
-    this.#transport = relayTransport(relay, this.#handlers());
+    this.#transport = relayTransport(relay, this.#handlers(), this.#sink.buffers);
     if (initial.length > 0) this.#onData(initial);
   }
 
@@ -320,8 +320,8 @@ export class PeerActor {
     }
     const transport = this.#transport;
     if (transport === null || this.#state === 'closed' || this.#outbox.size === 0) return;
-    const { chunks, bytes } = this.#outbox.take();
-    transport.write(chunks, bytes);
+    const { chunks, bytes, owned } = this.#outbox.take();
+    transport.write(chunks, bytes, owned);
     if (bytes > 0) {
       this.#lastSent = performance.now();
       this.#sink.countBytes(0, bytes);
@@ -712,8 +712,8 @@ export class PeerActor {
       }
       // Choked or closed while reading: the request was cleared (and rejected) already.
       if (this.#state !== 'open' || this.#amChoking) return;
-      this.#outbox.push(encodePieceHeader(request.index, request.begin, request.length));
-      this.#outbox.push(block);
+      // Copied into the outbox at once: the read cache may reuse the piece's buffer from here on.
+      this.#outbox.pushPiece(request.index, request.begin, block);
       this.#uploadMeter.add(block.length, performance.now());
       this.#sink.schedule(this);
     }

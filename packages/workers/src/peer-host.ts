@@ -262,7 +262,11 @@ export class PeerHost implements ActorSink {
           listenPort: command.listenPort ?? 0,
           reader:
             command.files.length > 0
-              ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, this.#options.reader)
+              ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+                  // Actors copy blocks into their outbox at once: evicted buffers can be reused.
+                  recycle: true,
+                  ...this.#options.reader,
+                })
               : null,
           actors: new Set(),
         });

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { parseRelayMessage, TorkError, TorkErrorCode, toTorkError } from '@tork/core';
+import type { BufferPool } from './buffer-pool.js';
 
 /** What a transport tells its actor. */
 export interface TransportHandlers {
@@ -19,8 +20,11 @@ export interface TransportHandlers {
  * socket into a worker thread).
  */
 export interface PeerTransport {
-  /** Writes the chunks in order (the caller never mutates them afterwards). */
-  write(chunks: readonly Uint8Array[], bytes: number): void;
+  /**
+   * Writes the chunks in order (the caller never mutates them afterwards). `owned` buffers (the
+   * chunks' pooled gather buffers) go back to the pool once their bytes are written or copied.
+   */
+  write(chunks: readonly Uint8Array[], bytes: number, owned?: readonly ArrayBuffer[]): void;
   /** Bytes written but not yet taken by the kernel (socket) or the coordinator (relay). */
   readonly pending: number;
   /** The actor has processed `bytes` of received data (the relay acknowledges them). */
@@ -38,7 +42,12 @@ let readBuffer: Buffer | undefined;
  * churn at hundreds of MB/s. Safe because the actor decodes and copies out what it keeps
  * synchronously, before the next read can land (the decoder runs with `reuseBuffers`).
  */
-export function dialTransport(host: string, port: number, handlers: TransportHandlers): PeerTransport {
+export function dialTransport(
+  host: string,
+  port: number,
+  handlers: TransportHandlers,
+  pool?: BufferPool,
+): PeerTransport {
   readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   const socket: Socket = connect({
     host,
@@ -63,15 +72,25 @@ export function dialTransport(host: string, port: number, handlers: TransportHan
   socket.on('error', (error) => close(socketError(error)));
   socket.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
   return {
-    write(chunks) {
+    write(chunks, _bytes, owned) {
       if (socket.destroyed || chunks.length === 0) return;
+      // Writes complete in order: the last one's callback frees every gather buffer of the turn.
+      const done =
+        owned && owned.length > 0 && pool
+          ? (error?: Error | null) => {
+              if (!error) for (const buffer of owned) pool.give(buffer);
+            }
+          : undefined;
       if (chunks.length === 1) {
-        socket.write(chunks[0]!);
+        socket.write(chunks[0]!, done);
         return;
       }
       // One writev for the whole turn's messages.
       socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
+      for (let i = 0; i < chunks.length; i++) {
+        if (i === chunks.length - 1) socket.write(chunks[i]!, done);
+        else socket.write(chunks[i]!);
+      }
       socket.uncork();
     },
     get pending() {
@@ -90,7 +109,11 @@ export function dialTransport(host: string, port: number, handlers: TransportHan
  * write and transferred (one copy: the price of the relay); bytes in arrive as transferred
  * chunks. Acks are batched once per event-loop turn.
  */
-export function relayTransport(port: MessagePort, handlers: TransportHandlers): PeerTransport {
+export function relayTransport(
+  port: MessagePort,
+  handlers: TransportHandlers,
+  pool?: BufferPool,
+): PeerTransport {
   let closed = false;
   let pending = 0;
   let unacked = 0;
@@ -119,7 +142,11 @@ export function relayTransport(port: MessagePort, handlers: TransportHandlers): 
     }
     if (message instanceof ArrayBuffer) {
       handlers.onData(new Uint8Array(message));
+    } else if (message.type === 'data') {
+      handlers.onData(new Uint8Array(message.buffer, 0, message.length));
     } else if (message.type === 'ack') {
+      // Our written buffers come back with the ack: the next writes reuse them.
+      if (message.buffers && pool) for (const buffer of message.buffers) pool.give(buffer);
       pending = Math.max(0, pending - message.bytes);
       // Every ack may open room below the actor's own high-water mark.
       handlers.onDrain();
@@ -129,17 +156,21 @@ export function relayTransport(port: MessagePort, handlers: TransportHandlers): 
   });
   port.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
   return {
-    write(chunks, bytes) {
+    write(chunks, bytes, owned) {
       if (closed || bytes === 0) return;
-      const out = new Uint8Array(bytes);
+      // One buffer per write, from the pool (it comes back with the coordinator's ack).
+      const capacity = relayCapacity(bytes);
+      const buffer = pool ? pool.take(capacity) : new ArrayBuffer(capacity);
+      const out = new Uint8Array(buffer);
       let at = 0;
       for (const chunk of chunks) {
         out.set(chunk, at);
         at += chunk.length;
       }
+      if (owned && pool) for (const gathered of owned) pool.give(gathered);
       pending += bytes;
       // Thread boundary: the gathered bytes are transferred, not cloned.
-      port.postMessage(out.buffer, [out.buffer]);
+      port.postMessage({ type: 'data', buffer, length: bytes }, [buffer]);
     },
     get pending() {
       return pending;
@@ -163,6 +194,13 @@ export function relayTransport(port: MessagePort, handlers: TransportHandlers): 
       port.close();
     },
   };
+}
+
+/** Relay buffers come in power-of-two sizes from 64 KiB, so the pool finds one again. */
+function relayCapacity(bytes: number): number {
+  let capacity = 64 * 1024;
+  while (capacity < bytes) capacity *= 2;
+  return capacity;
 }
 
 const SOCKET_REASONS: Record<string, string> = {

@@ -425,4 +425,39 @@ describe('PieceReader', () => {
       );
     }
   });
+  it('with recycle, reuses evicted buffers after a turn instead of allocating, and serves the right bytes', async () => {
+    await withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 20 }], 16);
+      // Room for 2 pieces: every third read evicts one.
+      const recycling = reader(fixture, { cacheBytes: 32, recycle: true });
+      const seen = new Set<ArrayBufferLike>();
+      for (let round = 0; round < 3; round++) {
+        for (let index = 0; index < 20; index++) {
+          const bytes = await recycling.read(index);
+          // Valid in this turn, as promised: compared (copied) at once.
+          assert.deepEqual(Buffer.from(bytes), Buffer.from(fixture.piece(index)), `piece ${index}`);
+          seen.add(bytes.buffer);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      // 60 reads, 2 cached at a time: a handful of buffers go round instead of 60 allocations.
+      assert.ok(seen.size <= 6, `${seen.size} distinct buffers for 60 reads`);
+      await recycling.close();
+    });
+  });
+
+  it('with recycle, a buffer evicted this turn is not reused before the turn ends', async () => {
+    await withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 4 }], 16);
+      const recycling = reader(fixture, { cacheBytes: 16, recycle: true, maxConcurrentReads: 1 });
+      const first = await recycling.read(0);
+      const copy = Buffer.from(first);
+      // Same turn: reading piece 1 evicts piece 0; piece 2's read must not land in piece 0's buffer.
+      const [second, third] = await Promise.all([recycling.read(1), recycling.read(2)]);
+      assert.deepEqual(Buffer.from(first), copy, 'bytes handed out this turn are intact');
+      assert.notEqual(second.buffer, first.buffer);
+      assert.notEqual(third.buffer, first.buffer);
+      await recycling.close();
+    });
+  });
 });

@@ -64,6 +64,13 @@ export interface PieceReaderOptions {
   readonly maxConcurrentReads?: number;
   /** File-system calls; tests count opens and inject delays here. Default: node:fs/promises. */
   readonly fs?: DiskFs;
+  /**
+   * Reuse the buffers of evicted pieces for the next reads (after one event-loop turn), instead
+   * of allocating a new one per read: serving at hundreds of MB/s otherwise makes V8 run a full
+   * GC every few dozen MiB. Then bytes from `read`/`readBlock` are valid only until the next
+   * macrotask: copy them out at once (the PeerActor's outbox does). Default: false.
+   */
+  readonly recycle?: boolean;
 }
 
 interface CachedPiece {
@@ -83,6 +90,11 @@ export class PieceReader {
   readonly #cache = new Map<number, CachedPiece>();
   readonly #inFlight = new Map<number, Promise<Uint8Array>>();
   #cachedBytes = 0;
+  readonly #recycle: boolean;
+  /** Evicted buffers: reusable once a turn has passed (views handed out this turn are copied by then). */
+  #quarantine: ArrayBuffer[] = [];
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  #freeBytes = 0;
   #hits = 0;
   #misses = 0;
   #closing: Promise<void> | undefined;
@@ -105,6 +117,7 @@ export class PieceReader {
       );
     }
     this.#cacheBytes = count('cacheBytes', options.cacheBytes ?? DEFAULT_READER_CACHE_BYTES, 0);
+    this.#recycle = options.recycle === true;
     const maxOpenFiles = count('maxOpenFiles', options.maxOpenFiles ?? DEFAULT_READER_MAX_OPEN_FILES, 1);
     const maxReads = count(
       'maxConcurrentReads',
@@ -232,7 +245,7 @@ export class PieceReader {
       this.#checkOpen();
       // Its own ArrayBuffer, never a slice of Node's shared pool: the piece may stay cached for long
       // and its buffer must not pin (or expose) unrelated bytes.
-      const piece = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+      const piece = this.#allocate(size);
       for (const span of spans) {
         if (span.pad) piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
         else await this.#readSpan(index, span, piece);
@@ -294,6 +307,45 @@ export class PieceReader {
     }
   }
 
+  /** A buffer for a piece of `size` bytes: a retired one of that size if any, else a new one. */
+  #allocate(size: number): Uint8Array {
+    const reusable = this.#free.get(size)?.pop();
+    if (reusable !== undefined) {
+      this.#freeBytes -= size;
+      return new Uint8Array(reusable, 0, size);
+    }
+    // Its own ArrayBuffer, never a slice of Node's shared pool: the piece may stay cached for long
+    // and its buffer must not pin (or expose) unrelated bytes.
+    return new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+  }
+
+  /** An evicted piece's buffer: reusable after this turn, when nobody still reads the old bytes. */
+  #retire(buffer: ArrayBuffer): void {
+    if (this.#quarantine.length === 0) {
+      setImmediate(() => {
+        const retired = this.#quarantine;
+        this.#quarantine = [];
+        if (this.#closing !== undefined) return;
+        for (const old of retired) {
+          // A quarter of the cache's budget (at least two pieces, at most the budget) is kept.
+          const keep = Math.min(
+            this.#cacheBytes,
+            Math.max(this.#cacheBytes / 4, 2 * this.#layout.pieceLength),
+          );
+          if (old.byteLength === 0 || this.#freeBytes + old.byteLength > keep) continue;
+          let list = this.#free.get(old.byteLength);
+          if (!list) {
+            list = [];
+            this.#free.set(old.byteLength, list);
+          }
+          list.push(old);
+          this.#freeBytes += old.byteLength;
+        }
+      });
+    }
+    this.#quarantine.push(buffer);
+  }
+
   #store(index: number, piece: Uint8Array): void {
     // Larger than the whole budget: served, not cached (evicting everything would not make room).
     if (piece.byteLength > this.#cacheBytes) return;
@@ -301,6 +353,7 @@ export class PieceReader {
       if (this.#cachedBytes + piece.byteLength <= this.#cacheBytes) break;
       this.#cache.delete(victim);
       this.#cachedBytes -= entry.size;
+      if (this.#recycle) this.#retire(entry.bytes.buffer as ArrayBuffer);
     }
     this.#cache.set(index, { bytes: piece, size: piece.byteLength });
     this.#cachedBytes += piece.byteLength;

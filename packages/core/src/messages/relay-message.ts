@@ -13,7 +13,22 @@ import { TorkError, TorkErrorCode } from '../errors.js';
  */
 export const RelayMessage = z.union([
   z.instanceof(ArrayBuffer),
-  z.object({ type: z.literal('ack'), bytes: z.number().int().positive() }),
+  /** The first `length` bytes of `buffer` (a pooled buffer, larger than the data). */
+  z
+    .object({
+      type: z.literal('data'),
+      buffer: z.instanceof(ArrayBuffer),
+      length: z.number().int().positive(),
+    })
+    .refine((message) => message.length <= message.buffer.byteLength, {
+      message: 'length beyond the buffer',
+    }),
+  /** `buffers`: the other side's written buffers, moved back for reuse. */
+  z.object({
+    type: z.literal('ack'),
+    bytes: z.number().int().positive(),
+    buffers: z.array(z.instanceof(ArrayBuffer)).max(1_024).optional(),
+  }),
   z.object({ type: z.literal('end'), reason: z.string().max(1_000) }),
 ]);
 export type RelayMessage = z.infer<typeof RelayMessage>;
