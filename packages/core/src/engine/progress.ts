@@ -40,6 +40,9 @@ export interface TorrentProgress {
   readonly downloadedBytes: number;
   /** Payload bytes wasted: hash failures and endgame duplicates. */
   readonly wastedBytes: number;
+  /** Pieces that failed their SHA-1 check, and verified copies that lost to another (endgame). */
+  readonly hashFailures: number;
+  readonly duplicatePieces: number;
   /** Smoothed download rate over the last few seconds, bytes per second. */
   readonly downloadRate: number;
   /** Payload bytes sent to peers in this run, and the smoothed upload rate. */

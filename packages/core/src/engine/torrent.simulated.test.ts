@@ -259,6 +259,31 @@ describe('Torrent over a simulated swarm', () => {
     assert.deepEqual(banned.sort(), corrupt.sort());
   });
 
+  it('makes no endgame copies while every holder keeps delivering (a fast, steady swarm)', async (t) => {
+    const pieceLength = 64 * KiB;
+    const built = buildTorrent({
+      length: 800 * pieceLength - 321,
+      pieceLength,
+      seed: 41,
+      name: 'steady.bin',
+    });
+    // Eight seeds, none choking, stalling or dropping: nothing ever gets stuck.
+    const swarm = generateSwarm({
+      seed: 43,
+      peers: 8,
+      seeds: 8,
+      minRate: 4 * MiB,
+      maxRate: 16 * MiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    const run = await runSwarm(t, { built, swarm, seed: 9, maxSeconds: 600 });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    assert.equal(run.sim.counters.duplicateAssignments, 0, 'no piece was fetched twice');
+    assert.equal(run.final.duplicatePieces, 0);
+  });
+
   it('chokes tit-for-tat: 4 slots to the fastest interested peers, one optimistic, seeds never', async (t) => {
     const pieceLength = 32 * KiB;
     const built = buildTorrent({ length: 1500 * pieceLength - 999, pieceLength, seed: 21, name: 'tft.bin' });

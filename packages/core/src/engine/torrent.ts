@@ -25,6 +25,8 @@ import { PeerPool, peerKey } from './peer-pool.js';
 import type { PeerView, TorrentProgress, TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
+/** In the endgame, copies of pieces in flight are made only after this long without a verified piece. */
+const ENDGAME_QUIET_MS = 1_000;
 /** How long `stop` waits for its peers' `closed` events (with their final counters). */
 const STOP_PEERS_WAIT_MS = 1_000;
 /** No piece verified for this long: idle peers may fetch copies of pieces stuck on slow ones. */
@@ -232,6 +234,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #verifiedBytes = 0;
   #writtenBytes = 0;
   #wastedBytes = 0;
+  /** Pieces that failed their hash check / verified copies that arrived after another won. */
+  #hashFailures = 0;
+  #duplicatePieces = 0;
   #closedDownloaded = 0;
   /** Bytes found verified on disk at start (not downloaded in this run). */
   #resumedBytes = 0;
@@ -657,6 +662,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       writtenBytes: this.#writtenBytes,
       downloadedBytes: this.#downloadedBytes(),
       wastedBytes: this.#wastedBytes,
+      hashFailures: this.#hashFailures,
+      duplicatePieces: this.#duplicatePieces,
       downloadRate: rate,
       uploadedBytes: this.#uploadedBytes(),
       uploadRate,
@@ -804,6 +811,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         break;
       case 'hash-failed': {
         this.#wastedBytes += this.#scheduler.pieceSize(event.index);
+        this.#hashFailures++;
         const { ban } = this.#scheduler.hashFailed(event.index, peer.actorId);
         if (ban) {
           this.#pool.ban(peer.key);
@@ -849,6 +857,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const result = this.#scheduler.verified(index, peer.actorId);
     if (!result.accepted) {
       this.#wastedBytes += size;
+      this.#duplicatePieces++;
       this.#recycle(peer.actorId, data);
       return;
     }
@@ -916,7 +925,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   /** Tops up one peer's assigned pieces to what its rate can fetch in ~3 s. */
-  #fill(peer: PeerRecord, medianRate = 0): void {
+  #fill(peer: PeerRecord): void {
     if (this.#state !== 'downloading' || !peer.connected || peer.closing) return;
     if (peer.peerChoking || !peer.amInterested) return;
     if (peer.snubbed || (peer.stats?.snubbed ?? false)) return;
@@ -933,13 +942,19 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     // unmeasured peer holding the last copy of a piece is how a download stalls at 99 %. When
     // nothing has been verified for a while, the pieces in flight sit on slow peers: any idle
     // peer may then fetch a copy (the scheduler picks the oldest assignments).
-    const stalled = Date.now() - this.#lastVerifiedAt > STALL_COPY_MS;
+    const quietMs = Date.now() - this.#lastVerifiedAt;
+    const stalled = quietMs > STALL_COPY_MS;
     const measured = rate > 0;
     if (this.#scheduler.inEndgame && !measured && !stalled) return;
+    // Copies (in the endgame every assignment is one; before it, an idle peer's when the budget is
+    // full) only once verification has gone quiet. While pieces keep verifying, the holders are
+    // doing fine and a copy arrives second: on a fast loopback swarm nearly every one did, 5–8 %
+    // of a 2 GiB download fetched twice. A fast peer merely idle beside slower ones no longer
+    // copies their pieces (it did at 8× the median rate); it gets work once the budget frees.
+    const copies = quietMs >= ENDGAME_QUIET_MS;
+    if (this.#scheduler.inEndgame && !copies) return;
     const duplicates =
-      held === 0 &&
-      this.#scheduler.bytesPendingWrite < this.#scheduler.bytesInFlightBound / 2 &&
-      (stalled || (measured && medianRate > 0 && rate >= 8 * medianRate));
+      held === 0 && this.#scheduler.bytesPendingWrite < this.#scheduler.bytesInFlightBound / 2 && copies;
     const pieces = this.#scheduler.assign(peer.actorId, want, { duplicates });
     if (pieces.length > 0) this.#send({ type: 'assign', actorId: peer.actorId, pieces });
   }
@@ -950,13 +965,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const peers = [...this.#peers.values()].filter(
       (peer) => peer.connected && !peer.peerChoking && peer.amInterested,
     );
-    const rates = peers.map((peer) => peer.knownRate).filter((rate) => rate > 0);
-    rates.sort((a, b) => a - b);
-    const median = rates.length > 0 ? rates[Math.floor(rates.length / 2)]! : 0;
     peers.sort((a, b) => a.knownRate - b.knownRate);
     const unmeasured = peers.filter((peer) => peer.knownRate === 0);
     const measured = peers.filter((peer) => peer.knownRate > 0).reverse();
-    for (const peer of [...unmeasured, ...measured]) this.#fill(peer, median);
+    for (const peer of [...unmeasured, ...measured]) this.#fill(peer);
   }
 
   #connectMore(): void {
