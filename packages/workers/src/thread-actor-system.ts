@@ -36,6 +36,10 @@ export interface ThreadActorSystemOptions {
   readonly shutdownTimeoutMs?: number;
 }
 
+/** Spare piece buffers kept by all hosts together (see BufferPool), and the least one host keeps. */
+const SYSTEM_POOL_BYTES = 64 * 1024 * 1024;
+const MIN_HOST_POOL_BYTES = 8 * 1024 * 1024;
+
 interface HostSlot {
   readonly index: number;
   readonly worker: Worker;
@@ -89,7 +93,13 @@ export class ThreadActorSystem implements ActorSystem {
     const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     const entry = options.hostEntry ?? new URL('./peer-host-worker.js', import.meta.url);
     for (let index = 0; index < count; index++) {
-      this.#hosts.push(this.#startHost(entry, index, options.host ?? {}));
+      // One budget of spare piece buffers for the whole system, split between the hosts: more
+      // threads must not mean more memory held idle.
+      const host: PeerHostOptions = {
+        bufferPoolBytes: Math.max(MIN_HOST_POOL_BYTES, Math.floor(SYSTEM_POOL_BYTES / count)),
+        ...options.host,
+      };
+      this.#hosts.push(this.#startHost(entry, index, host));
     }
     this.#ready = Promise.all(this.#hosts.map((host) => host.attached)).then(() => {});
     // A failed start is reported by `ready()`/`start()`; do not also crash on an unhandled rejection.
