@@ -80,6 +80,14 @@ function checkReport(report: Record<string, unknown>, groups: readonly string[],
       assert.ok((run[figure] as number) > 0, `${run.group}.${figure} = ${run[figure]} is positive`);
     }
     assert.ok((run.seederCpuSeconds as number) >= 0);
+    if (run.client === 'tork') {
+      // The watchdog's figures: present, non-negative; no bound is asserted (timing).
+      assert.equal(typeof run.coordinatorStallMs, 'number', `${run.group}.coordinatorStallMs`);
+      assert.equal(typeof run.hostStallMs, 'number', `${run.group}.hostStallMs`);
+      assert.ok((run.coordinatorStallMs as number) >= 0 && (run.hostStallMs as number) >= 0);
+    } else {
+      assert.equal(run.coordinatorStallMs, null);
+    }
     assert.ok(Array.isArray(run.timeline));
     assert.equal((run.seederUploadedBytes as unknown[]).length, 3);
   }

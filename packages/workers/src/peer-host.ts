@@ -31,6 +31,9 @@ export interface PeerHostOptions {
   readonly bufferPoolBytes?: number;
 }
 
+/** Sampling interval of the event-loop delay histogram, ms. */
+const LAG_RESOLUTION_MS = 20;
+
 /** A host's counters, read over the control plane (`PeerHostApi.stats`). */
 export interface HostStats {
   /** Live actors (connections, including those still connecting). */
@@ -83,7 +86,7 @@ export class PeerHost implements ActorSink {
   constructor(options: PeerHostOptions = {}) {
     this.#options = options;
     this.buffers = new BufferPool(options.bufferPoolBytes);
-    this.#lag = monitorEventLoopDelay({ resolution: 20 });
+    this.#lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.#lag.enable();
   }
 
@@ -99,8 +102,10 @@ export class PeerHost implements ActorSink {
   }
 
   stats(): HostStats {
-    const mean = this.#lag.count > 0 ? this.#lag.mean / 1e6 : 0;
-    const max = this.#lag.count > 0 ? this.#lag.max / 1e6 : 0;
+    // The histogram's samples include its own 20 ms sampling interval: only what lies beyond it
+    // is delay.
+    const mean = this.#lag.count > 0 ? Math.max(0, this.#lag.mean / 1e6 - LAG_RESOLUTION_MS) : 0;
+    const max = this.#lag.count > 0 ? Math.max(0, this.#lag.max / 1e6 - LAG_RESOLUTION_MS) : 0;
     this.#lag.reset();
     return {
       actors: this.#actors.size,

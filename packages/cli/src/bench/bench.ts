@@ -71,6 +71,12 @@ export interface RunResult extends Figures {
   readonly downloaderWastedBytes: number | null;
   /** Peers tork banned for sending data that failed the hash check (null for other clients). */
   readonly downloaderBannedPeers: number | null;
+  /**
+   * tork's watchdog: the longest event-loop stall of its coordinator thread and of its busiest
+   * peer host during the download, ms (null for other clients).
+   */
+  readonly coordinatorStallMs: number | null;
+  readonly hostStallMs: number | null;
   /** [seconds, bytes written] every 200 ms. */
   readonly timeline: Array<[number, number]>;
 }
@@ -134,10 +140,14 @@ function receivedBytes(output: string): {
   downloaderReceivedBytes: number | null;
   downloaderWastedBytes: number | null;
   downloaderBannedPeers: number | null;
+  coordinatorStallMs: number | null;
+  hostStallMs: number | null;
 } {
   let received: number | null = null;
   let wasted: number | null = null;
   let banned: number | null = null;
+  let coordinatorStall: number | null = null;
+  let hostStall: number | null = null;
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
@@ -147,7 +157,13 @@ function receivedBytes(output: string): {
         wastedBytes?: number;
         downloaded?: number;
         peers?: { banned?: number };
+        eventLoop?: { coordinatorMaxMs?: number; hostsMaxMs?: number[] };
       };
+      if (event.event === 'stopped' && event.eventLoop) {
+        coordinatorStall = event.eventLoop.coordinatorMaxMs ?? null;
+        const hosts = event.eventLoop.hostsMaxMs ?? [];
+        hostStall = hosts.length > 0 ? Math.max(...hosts) : null;
+      }
       if (typeof event.peers?.banned === 'number') banned = event.peers.banned;
       if (event.event === 'stopped' && typeof event.downloadedBytes === 'number') {
         received = event.downloadedBytes;
@@ -157,7 +173,13 @@ function receivedBytes(output: string): {
       // a partial line at the start of the kept output
     }
   }
-  return { downloaderReceivedBytes: received, downloaderWastedBytes: wasted, downloaderBannedPeers: banned };
+  return {
+    downloaderReceivedBytes: received,
+    downloaderWastedBytes: wasted,
+    downloaderBannedPeers: banned,
+    coordinatorStallMs: coordinatorStall,
+    hostStallMs: hostStall,
+  };
 }
 
 async function torrentWithTracker(dataset: Dataset, url: string, path: string): Promise<string> {

@@ -64,10 +64,12 @@ function runLine(run: RunResult): string {
     fixed(run.seederCpuSeconds, 2),
     fixed(run.otherCpuSeconds, 2),
     run.verified ? '  ok' : '  BAD',
+    // tork's watchdog: longest event-loop stall, coordinator / busiest peer host.
+    run.coordinatorStallMs === null ? '' : `  stall ${run.coordinatorStallMs}/${run.hostStallMs ?? '?'} ms`,
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified`;
+const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];

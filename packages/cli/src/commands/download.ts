@@ -16,6 +16,7 @@ import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
 import { formatBytes } from '../format.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
+import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { oneLine } from './info.js';
 
 export const downloadUsage =
@@ -241,7 +242,11 @@ export async function runDownload(
   const actors = await ThreadActorSystem.start({ workers });
   const hasher = new HashPool({ threads: workers });
   engine = new Engine({ actors, port: listener.port, hasher });
+  const watchdog = new EventLoopWatchdog(() => actors.stats());
+  let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {
+    // Before the hosts go: their last delay figures are read over the control plane.
+    eventLoop ??= await watchdog.stop();
     await listener.close();
     await engine.close();
     await hasher.close();
@@ -296,7 +301,7 @@ export async function runDownload(
         `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / meta.length).toFixed(2)})\n`,
       );
     }
-    if (json) io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last })}\n`);
+    if (json) io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop })}\n`);
     if (!json && !quiet && final.downloadedBytes > 0) {
       const seconds = final.elapsedMs / 1000;
       const cpu = process.cpuUsage(cpuStart);
@@ -305,6 +310,12 @@ export async function runDownload(
           `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );
+      if (eventLoop) {
+        io.stdout(
+          `longest event-loop stall: coordinator ${eventLoop.coordinatorMaxMs} ms (p99 ${eventLoop.coordinatorP99Ms} ms), ` +
+            `peer hosts ${eventLoop.hostsMaxMs.map((ms) => `${ms} ms`).join(', ')}\n`,
+        );
+      }
     }
     return ExitCode.OK;
   } catch (error) {
