@@ -5,6 +5,9 @@ import { TorkError } from '../errors.js';
 import { parseMetainfo } from './metainfo.js';
 import { buildTorrent, encodeBencodeOrdered, type FixtureValue } from './test-fixtures.js';
 
+/** Cases per property: 10,000 in CI; a nightly run sets TORK_FUZZ_RUNS=200000. */
+const RUNS = Number(process.env.TORK_FUZZ_RUNS ?? 10_000);
+
 /** Parsing may succeed or throw a TorkError with a code; anything else is a bug. */
 function parsesOrTorkError(bytes: Uint8Array): void {
   try {
@@ -30,7 +33,7 @@ const valid = buildTorrent({
 
 describe('parseMetainfo on hostile input (property)', () => {
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), parsesOrTorkError), { numRuns: 3000 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), parsesOrTorkError), { numRuns: RUNS });
   });
 
   it('random byte mutations of a valid torrent', () => {
@@ -44,7 +47,7 @@ describe('parseMetainfo on hostile input (property)', () => {
         for (const [at, value] of changes) bytes[at] = value;
         parsesOrTorkError(bytes);
       }),
-      { numRuns: 3000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -61,7 +64,7 @@ describe('parseMetainfo on hostile input (property)', () => {
           );
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -111,7 +114,7 @@ describe('parseMetainfo on hostile input (property)', () => {
     );
     fc.assert(
       fc.property(root, (torrent) => parsesOrTorkError(encodeBencodeOrdered(torrent as FixtureValue))),
-      { numRuns: 3000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -151,7 +154,7 @@ describe('parseMetainfo on hostile input (property)', () => {
           }).bytes,
         ),
       ),
-      { numRuns: 2000 },
+      { numRuns: RUNS },
     );
   });
 });

@@ -7,6 +7,9 @@ import { encodeMessage } from './encoder.js';
 import { encodeHandshake, parseHandshake } from './handshake.js';
 import type { PeerMessage, WireMessage } from './messages.js';
 
+/** Cases per property: 10,000 in CI; a nightly run sets TORK_FUZZ_RUNS=200000. */
+const RUNS = Number(process.env.TORK_FUZZ_RUNS ?? 10_000);
+
 /** Encoded bytes and what the decoder must make of them. */
 interface Sample {
   readonly bytes: Uint8Array;
@@ -175,7 +178,7 @@ describe('WireDecoder properties', () => {
         assert.deepStrictEqual(decoded, expected);
         assert.equal(decoder.bufferedBytes, 0);
       }),
-      { numRuns: 1000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -214,7 +217,7 @@ describe('WireDecoder properties', () => {
         );
         assert.equal(decoder.bufferedBytes, 0);
       }),
-      { numRuns: 1000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -269,7 +272,7 @@ describe('WireDecoder properties', () => {
           assert.ok(decoder.bufferedBytes <= cap, `buffered ${decoder.bufferedBytes} > ${cap}`);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: RUNS },
     );
   });
 });
