@@ -225,3 +225,65 @@ export function skipOrFail(t: TestContext, reason: string): void {
 }
 
 export { pidAlive };
+
+export interface ThrottledProxy {
+  readonly port: number;
+  /** Stops listening and drops every connection (the port then refuses, like a stopped peer). */
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of a peer: bytes from the peer are paced to `bytesPerSecond` per
+ * connection (uploads from the peer then take long enough to interrupt). `port` 0 picks a free one.
+ */
+export async function startThrottledProxy(options: {
+  targetPort: number;
+  bytesPerSecond: number;
+  port?: number;
+}): Promise<ThrottledProxy> {
+  const { createServer, connect } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect({ host: '127.0.0.1', port: options.targetPort });
+    sockets.add(client);
+    sockets.add(upstream);
+    const started = Date.now();
+    let sent = 0;
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      client.write(chunk);
+      sent += chunk.length;
+      const dueMs = (sent / options.bytesPerSecond) * 1000 - (Date.now() - started);
+      if (dueMs > 0) {
+        upstream.pause();
+        setTimeout(() => upstream.resume(), dueMs);
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      });
+      return closing;
+    },
+  };
+}
