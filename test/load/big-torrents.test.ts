@@ -220,7 +220,7 @@ describe('big torrents', { timeout: 300_000 }, () => {
     const differ: string[] = [];
     for (let i = 0; i < paths.length; i++) {
       const got = await readFile(join(out, name, ...paths[i]!)).catch(() => undefined);
-      if (!got || !got.equals(contents[i]!)) differ.push(paths[i]!.join('/'));
+      if (!got?.equals(contents[i]!)) differ.push(paths[i]!.join('/'));
     }
     assert.deepEqual(differ.slice(0, 20), [], `${differ.length} files differ`);
   });
