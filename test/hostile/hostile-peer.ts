@@ -17,7 +17,7 @@ import {
 } from '@tork/core';
 
 export type Behaviour =
-  /** After the bitfield: a length prefix of 0x7ffffff0, then one byte every 100 ms. */
+  /** Bitfield; on tork's `interested`: a length prefix of 0x7ffffff0, then a byte every 100 ms. */
   | 'huge-prefix'
   /** Has everything, unchokes, answers every request with a block of 0xa5 bytes (bad SHA-1). */
   | 'bad-hashes'
@@ -122,6 +122,7 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
       for (const message of messages) {
         if (message.type === 'handshake') onHandshake();
         else if (message.type === 'request') onRequest(message.index, message.begin, message.length);
+        else if (message.type === 'interested') onInterested();
       }
     });
 
@@ -142,20 +143,12 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
           handshake(torrent.infoHash, true);
           fault();
           return;
-        case 'huge-prefix': {
+        case 'huge-prefix':
+          // The prefix follows tork's `interested` (see onMessage): tork has taken the handshake and
+          // bitfield as a connection that works by then.
           handshake(torrent.infoHash, false);
           write(encodeBitfield(all));
-          write(Uint8Array.of(0x7f, 0xff, 0xff, 0xf0));
-          fault();
-          // The id byte (piece), then zeros: a byte per 100 ms, for as long as tork listens.
-          let sent = 0;
-          timers.push(
-            setInterval(() => {
-              write(Uint8Array.of(sent++ === 0 ? 7 : 0));
-            }, 100),
-          );
           return;
-        }
         case 'bitfield-length': {
           handshake(torrent.infoHash, false);
           const long = new Uint8Array(all.length + 1);
@@ -218,6 +211,16 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
           write(encodeUnchoke());
           return;
       }
+    };
+
+    const onInterested = (): void => {
+      if (behaviour !== 'huge-prefix' || log.faultAt !== undefined) return;
+      // A length prefix just under 2^31, then the id byte (piece), then zeros, a byte per 100 ms
+      // for as long as tork listens.
+      write(Uint8Array.of(0x7f, 0xff, 0xff, 0xf0));
+      fault();
+      let sent = 0;
+      timers.push(setInterval(() => write(Uint8Array.of(sent++ === 0 ? 7 : 0)), 100));
     };
 
     let oversizedSent = false;

@@ -16,6 +16,7 @@ import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { type Metainfo, parseMetainfo } from '@tork/core';
 import { type TorkEvent, torkMain } from '../download/support.js';
 import { type Behaviour, type HostilePeer, startHostilePeer } from './hostile-peer.js';
+import { startThrottleProxy } from './throttle-proxy.js';
 
 /** 12 MiB + 12,345 bytes in 256 KiB pieces: 49 pieces, so a bitfield has 7 spare bits. */
 const SIZE = 12 * 1024 * 1024 + 12_345;
@@ -23,10 +24,14 @@ const PIECE = 256 * 1024;
 /** Peak RSS allowed for the downloader (a 12 MiB download; generous). */
 const MAX_RSS_BYTES = 400 * 1024 * 1024;
 /** Longest a download may take before it is killed (and the test fails). */
-const DOWNLOAD_TIMEOUT_MS = 90_000;
+const DOWNLOAD_TIMEOUT_MS = 200_000;
 /** Reasons tork gives every peer at the end of a run: not a drop for a fault. */
 const SHUTDOWN_REASON = /torrent stopped|both seeds: nothing to trade|torrent failed/;
 const TIME = '/usr/bin/time';
+/** Pace of the good seeder where a scenario needs a long download: 12 MiB in ~40 s. */
+const GOOD_RATE = 320 * 1024;
+/** How long tork goes on (seeding) after the download in the silent-peer scenario, in seconds. */
+const SILENT_WINDOW_S = 130;
 
 let dataset: Dataset;
 let meta: Metainfo;
@@ -180,7 +185,12 @@ interface Download {
  * `tork download … --json` under `/usr/bin/time -v` (when present) in its own process group,
  * killed by that PID after DOWNLOAD_TIMEOUT_MS.
  */
-async function runDownload(t: TestContext, outDir: string, peers: readonly string[]): Promise<Download> {
+async function runDownload(
+  t: TestContext,
+  outDir: string,
+  peers: readonly string[],
+  extra: readonly string[] = [],
+): Promise<Download> {
   const args = [
     torkMain,
     'download',
@@ -194,6 +204,7 @@ async function runDownload(t: TestContext, outDir: string, peers: readonly strin
     '--listen-host',
     '127.0.0.1',
     '--json',
+    ...extra,
   ];
   const timed = existsSync(TIME);
   const child = timed
@@ -266,7 +277,21 @@ function transcript(run: Download, hostile: HostilePeer): string {
   ].join('\n');
 }
 
-async function scenario(t: TestContext, behaviour: Behaviour): Promise<Outcome> {
+interface ScenarioOptions {
+  /**
+   * Pace the good seeder's upload to this many bytes/s (through a relay), so that the download
+   * lasts long enough for time-based rules (snub timeout, flood detection) to act.
+   */
+  readonly throttle?: number;
+  /** Extra `tork download` arguments. */
+  readonly args?: readonly string[];
+}
+
+async function scenario(
+  t: TestContext,
+  behaviour: Behaviour,
+  options: ScenarioOptions = {},
+): Promise<Outcome> {
   const dir = join(work, behaviour);
   const seeder = await startGoodSeeder(t, join(dir, 'seed'));
   const hostile = await startHostilePeer(
@@ -279,9 +304,16 @@ async function scenario(t: TestContext, behaviour: Behaviour): Promise<Outcome> 
     behaviour,
   );
   t.after(() => hostile.close());
+  let good = seeder.address;
+  if (options.throttle) {
+    const [host, port] = seeder.address.split(':');
+    const proxy = await startThrottleProxy(host!, Number(port), options.throttle);
+    t.after(() => proxy.close());
+    good = proxy.address;
+  }
   const out = join(dir, 'out');
   // The hostile peer first: tork dials in order, so it is not always second to the good seeder.
-  const run = await runDownload(t, out, [hostile.address, seeder.address]);
+  const run = await runDownload(t, out, [hostile.address, good], options.args);
   await seeder.stop();
   const why = transcript(run, hostile);
 
@@ -356,7 +388,35 @@ function connectedFor(outcome: Outcome, drop: TorkEvent): number {
 
 // --- the scenarios -------------------------------------------------------------------------------
 
+// The long scenarios first: with 4 at a time, the file takes about as long as the longest one.
 describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
+  it('a peer that completes the handshake and then says nothing: dropped', async (t) => {
+    // BEP 6 (advertised) obliges a bitfield, have-all or have-none right after the handshake, and
+    // BEP 3 a keep-alive every 2 minutes: tork keeps running (seeding) SILENT_WINDOW_S after the
+    // download, time enough to drop a peer that has sent nothing at all for longer than that.
+    const outcome = await scenario(t, 'silent', { args: ['--seed', '--seed-time', String(SILENT_WINDOW_S)] });
+    assertDroppedFor(outcome, /timeout|idle|no data|silent|nothing|bitfield/i);
+  });
+
+  it('a peer that accepts requests and never answers: requests move elsewhere, peer dropped', async (t) => {
+    // The good seeder is paced (~40 s download): the mute peer holds its pieces past the 30 s snub
+    // timeout, and the download must still complete within a minute.
+    const outcome = await scenario(t, 'never-answers', { throttle: GOOD_RATE });
+    assert.ok(outcome.run.seconds < 60, `completed in ${outcome.run.seconds} s (< 60 s)`);
+    const requests = outcome.hostile.connections.reduce((sum, c) => sum + c.requests, 0);
+    t.diagnostic(`tork sent the mute peer ${requests} requests`);
+    assert.ok(requests > 0, 'tork asked the mute peer for blocks');
+    assertDroppedFor(outcome, /snub|timeout|no answer|no data|request|idle/i);
+  });
+
+  it('a flood of `have` and keep-alive messages: dropped, memory stays bounded', async (t) => {
+    // The good seeder is paced (~40 s download): time for a flood rule to act.
+    const outcome = await scenario(t, 'flood', { throttle: GOOD_RATE });
+    const sent = outcome.hostile.connections.reduce((sum, c) => sum + c.sent, 0);
+    t.diagnostic(`flooded ${(sent / 1048576).toFixed(0)} MiB`);
+    assertDroppedFor(outcome, /flood|too many|have|keep-alive|rate|spam/i);
+  });
+
   it('a length prefix of 0x7ffffff0 then a trickle: dropped within seconds, no large allocation', async (t) => {
     const outcome = await scenario(t, 'huge-prefix');
     const drop = assertDroppedFor(outcome, /WIRE_TOO_LARGE|too large|length/i);
@@ -411,26 +471,6 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
   it('blocks larger than requested', async (t) => {
     const outcome = await scenario(t, 'oversized');
     assertDroppedFor(outcome, /WIRE_PROTOCOL.*(did not request|wrong size|larger|size)/i);
-  });
-
-  it('a flood of `have` and keep-alive messages: memory stays bounded', async (t) => {
-    const outcome = await scenario(t, 'flood');
-    const sent = outcome.hostile.connections.reduce((sum, c) => sum + c.sent, 0);
-    t.diagnostic(`flooded ${(sent / 1048576).toFixed(0)} MiB`);
-    assertDroppedFor(outcome, /flood|too many|have|keep-alive|rate|spam/i);
-  });
-
-  it('a peer that completes the handshake and then says nothing', async (t) => {
-    const outcome = await scenario(t, 'silent');
-    assertDroppedFor(outcome, /timeout|idle|no data|silent|nothing|bitfield/i);
-  });
-
-  it('a peer that accepts requests and never answers: requests move elsewhere', async (t) => {
-    const outcome = await scenario(t, 'never-answers');
-    assert.ok(outcome.run.seconds < 60, `completed in ${outcome.run.seconds} s (< 60 s)`);
-    const requests = outcome.hostile.connections.reduce((sum, c) => sum + c.requests, 0);
-    t.diagnostic(`tork sent the mute peer ${requests} requests`);
-    assertDroppedFor(outcome, /snub|timeout|no answer|no data|request|idle/i);
   });
 
   it('a handshake with another info-hash', async (t) => {
