@@ -16,7 +16,7 @@
  *
  * A violation is a crasher: its bytes go to scripts/fuzz/crashers/<sha1>.bin with a .txt beside it.
  *
- * Usage: pnpm run build && node scripts/fuzz-wire.mjs [--seconds 60] [--seed N] [--save-corpus]
+ * Usage: pnpm run build && node scripts/fuzz-wire.mjs [--seconds 60] [--seed N] [--save-corpus] [--uncovered]
  *        node scripts/fuzz-wire.mjs --replay scripts/fuzz/crashers/<sha1>.bin
  * Input layout: 4 option bytes (handshake/reuse/piece-count flags, piece count, caps, chunking),
  * then the byte stream.
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     'save-corpus': { type: 'boolean', default: false },
     replay: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    uncovered: { type: 'boolean', default: false },
   },
 });
 
@@ -174,22 +175,47 @@ post('Profiler.enable');
 post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
 
 const allBlocks = new Set();
-/** Features of the last run: covered blocks, and blocks with a hit-count bucket. Resets the counters. */
+/** Every feature reached so far. */
+const seen = new Set();
+/** Known blocks per target script, as [start, end, key]. */
+const knownBlocks = new Map(TARGETS.map((t) => [t, []]));
+/**
+ * Features of the last run: covered blocks, and blocks with a hit-count bucket. Resets the counters.
+ * V8 lists a block only where its count differs from the enclosing range's, so a known block that
+ * is not listed in this run has the count of the innermost listed range around it.
+ */
 function takeFeatures() {
   const { result } = post('Profiler.takePreciseCoverage');
   const features = [];
   for (const script of result) {
     const target = TARGETS.find((t) => script.url.endsWith(t));
     if (!target) continue;
+    const listed = [];
+    const known = knownBlocks.get(target);
     for (const fn of script.functions) {
       for (const range of fn.ranges) {
         const block = `${target}:${range.startOffset}-${range.endOffset}`;
-        allBlocks.add(block);
+        listed.push(range);
+        if (!allBlocks.has(block)) {
+          allBlocks.add(block);
+          known.push([range.startOffset, range.endOffset, block]);
+        }
         if (range.count > 0) {
           features.push(block);
           features.push(`${block}#${Math.min(8, Math.floor(Math.log2(range.count)))}`);
         }
       }
+    }
+    for (const [start, end, block] of known) {
+      if (seen.has(block)) continue;
+      let inner;
+      for (const range of listed) {
+        if (range.startOffset <= start && end <= range.endOffset) {
+          if (!inner || range.endOffset - range.startOffset <= inner.endOffset - inner.startOffset)
+            inner = range;
+        }
+      }
+      if (inner && inner.count > 0) features.push(block);
     }
   }
   return features;
@@ -363,7 +389,6 @@ if (args.replay) {
 
 const seconds = Number(args.seconds);
 const deadline = performance.now() + seconds * 1000;
-const seen = new Set();
 const corpus = [];
 const crashers = new Map();
 let executions = 0;
@@ -420,6 +445,18 @@ if (args['save-corpus']) {
   mkdirSync(corpusDir, { recursive: true });
   for (const input of corpus) {
     writeFileSync(join(corpusDir, createHash('sha1').update(input).digest('hex')), input);
+  }
+}
+if (args.uncovered) {
+  // The blocks never reached, with the first line of their source: what the fuzzer could not get to.
+  const sources = new Map();
+  for (const block of [...allBlocks].filter((b) => !seen.has(b)).sort()) {
+    const [, target, start] = /^(.*):(\d+)-\d+$/.exec(block);
+    if (!sources.has(target)) sources.set(target, readFileSync(join(dist, target), 'utf8'));
+    const source = sources.get(target);
+    const line = source.slice(0, Number(start)).split('\n').length;
+    const text = source.slice(Number(start)).split('\n')[0].trim().slice(0, 100);
+    console.log(`uncovered ${target.slice(1)}:${line}: ${text}`);
   }
 }
 const report = {
