@@ -90,6 +90,7 @@ describe('200 simultaneous peers', { timeout: 240_000 }, () => {
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();
     let allUpAfterMs = 0;
+    const curve: string[] = [];
     const run = await runTork(
       [
         dataset.torrentPath,
@@ -117,6 +118,7 @@ describe('200 simultaneous peers', { timeout: 240_000 }, () => {
           if (event.event === 'progress' || event.event === 'done') {
             const connected = (event.peers as { connected: number }).connected;
             if (connected > peakConnected) peakConnected = connected;
+            curve.push(`${((Date.now() - started) / 1000).toFixed(1)}s:${connected}`);
             if (!allUpAfterMs && connected >= PEERS - 10) allUpAfterMs = Date.now() - started;
           }
           if (event.event === 'done') {
@@ -133,6 +135,7 @@ describe('200 simultaneous peers', { timeout: 240_000 }, () => {
         `(≥ ${PEERS - 10} after ${(allUpAfterMs / 1000).toFixed(1)} s); peak RSS (VmHWM) ${(peakHwmKiB / 1024).toFixed(0)} MiB ` +
         `(${samples} samples); downloaded ${done?.downloadedBytes} B, wasted ${done?.wastedBytes}, hash failures ${done?.hashFailures}`,
     );
+    t.diagnostic(`connected over time: ${curve.join(' ')}`);
     assert.equal(run.status, 0, `${run.stderr}\n${JSON.stringify(run.events.slice(-3)).slice(0, 1500)}`);
     assert.ok(done);
     assert.ok(peakConnected >= 190, `peak connected ${peakConnected} < 190`);
