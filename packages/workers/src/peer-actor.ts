@@ -61,6 +61,17 @@ export interface PeerActorOptions extends RequestPipelineOptions {
   readonly maxBadRequests?: number;
   /** Bytes of piece messages queued for the peer before we stop reading more blocks for it. Default: 1 MiB. */
   readonly uploadHighWaterBytes?: number;
+  /**
+   * A peer that announced the fast extension must send a bitfield, have-all or have-none right
+   * after its handshake (BEP 6); one that sends none within this long is dropped, ms.
+   * Default: 30,000.
+   */
+  readonly firstMessageTimeoutMs?: number;
+  /**
+   * Redundant messages (a `have` for a piece it already announced, a keep-alive) a peer may send
+   * in one second before it is dropped as a flood. Honest peers send a handful. Default: 1,000.
+   */
+  readonly maxRedundantPerSecond?: number;
   /** The `v` we advertise in the BEP 10 handshake. Default: `'tork 0.1.0'`. */
   readonly clientName?: string;
 }
@@ -150,6 +161,11 @@ export class PeerActor {
   readonly #uploadMeter: RateMeter;
   #serving = false;
   #badRequests = 0;
+  /** When the handshake completed: the first-message deadline counts from there. */
+  #openedAt = 0;
+  /** Redundant messages in the current one-second window, and when it began. */
+  #redundant = 0;
+  #redundantSince = 0;
 
   // Options, resolved once.
   readonly #connectTimeoutMs: number;
@@ -160,6 +176,8 @@ export class PeerActor {
   readonly #advertisedRequestQueue: number;
   readonly #maxBadRequests: number;
   readonly #uploadHighWater: number;
+  readonly #firstMessageTimeoutMs: number;
+  readonly #maxRedundantPerSecond: number;
   readonly #clientName: string;
 
   constructor(id: number, torrent: ActorTorrent, sink: ActorSink, options: PeerActorOptions = {}) {
@@ -186,6 +204,8 @@ export class PeerActor {
     this.#advertisedRequestQueue = Math.max(1, options.advertisedRequestQueue ?? 500);
     this.#maxBadRequests = options.maxBadRequests ?? 32;
     this.#uploadHighWater = options.uploadHighWaterBytes ?? 1024 * 1024;
+    this.#firstMessageTimeoutMs = options.firstMessageTimeoutMs ?? 30_000;
+    this.#maxRedundantPerSecond = options.maxRedundantPerSecond ?? 1_000;
     this.#uploads = new UploadQueue(this.#advertisedRequestQueue);
     this.#uploadMeter = new RateMeter(now, { windowMs: UPLOAD_RATE_WINDOW_MS });
     this.#clientName = options.clientName ?? 'tork 0.1.0';
@@ -370,11 +390,50 @@ export class PeerActor {
       );
       return;
     }
+    if (this.#fast && this.#firstMessage && now - this.#openedAt >= this.#firstMessageTimeoutMs) {
+      this.close(
+        new TorkError(
+          TorkErrorCode.WIRE_PROTOCOL,
+          `peer sent no bitfield, have-all or have-none within ${seconds(this.#firstMessageTimeoutMs)} s of its handshake (BEP 6)`,
+          this.#details({ cause: 'silent' }),
+        ),
+      );
+      return;
+    }
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
       this.#outbox.keepAlive();
       this.#sink.schedule(this);
     }
-    if (this.#pipeline.checkSnub(now)) this.#onSnubbed();
+    if (this.#pipeline.checkSnub(now)) {
+      // A peer that took requests and has never sent a block is not slow but mute: drop it
+      // (its pieces go back to the others as it closes). One that delivered before may recover.
+      if (this.#downloaded === 0) {
+        this.close(
+          new TorkError(
+            TorkErrorCode.IO,
+            `timeout: peer accepted requests and sent no block for ${seconds(this.#pipeline.snubTimeoutMs)} s`,
+            this.#details({ cause: 'unanswered' }),
+          ),
+        );
+        return;
+      }
+      this.#onSnubbed();
+    }
+  }
+
+  /** Counts a message that tells us nothing new; too many in one second is a flood. */
+  #redundantMessage(now: number): void {
+    if (now - this.#redundantSince >= 1_000) {
+      this.#redundantSince = now;
+      this.#redundant = 0;
+    }
+    if (++this.#redundant > this.#maxRedundantPerSecond) {
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer flooded us with more than ${this.#maxRedundantPerSecond} redundant have/keep-alive messages in 1 s`,
+        { limit: this.#maxRedundantPerSecond, cause: 'flood' },
+      );
+    }
   }
 
   stats(now: number): ActorStats {
@@ -454,6 +513,7 @@ export class PeerActor {
     }
     switch (message.type) {
       case 'keep-alive':
+        this.#redundantMessage(now);
         return;
       case 'choke':
         if (this.#peerChoking) return;
@@ -476,7 +536,7 @@ export class PeerActor {
         return;
       }
       case 'have':
-        this.#onHave(message.index);
+        this.#onHave(message.index, now);
         return;
       case 'bitfield':
         // BEP 3 puts it first, but aria2c sends its whole bitfield again mid-connection instead of
@@ -539,6 +599,7 @@ export class PeerActor {
       throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'connected to ourselves', this.#details({ self: 1 }));
     }
     this.#state = 'open';
+    this.#openedAt = performance.now();
     this.#fast = fast;
     // An accepted connection answers the peer's handshake with ours, before anything else.
     if (this.#incoming) this.#outbox.push(this.#handshake());
@@ -614,14 +675,17 @@ export class PeerActor {
     this.#sink.emit({ type: 'bitfield', actorId: this.id, bitfield: remote.bytes.slice() });
   }
 
-  #onHave(index: number): void {
+  #onHave(index: number, now: number): void {
     if (index >= this.torrent.pieceCount) {
       throw new TorkError(
         TorkErrorCode.WIRE_PROTOCOL,
         `peer sent have for piece ${index} of ${this.torrent.pieceCount}`,
       );
     }
-    if (!this.#remote.set(index)) return;
+    if (!this.#remote.set(index)) {
+      this.#redundantMessage(now);
+      return;
+    }
     if (this.#pendingHaves.length === 0) this.#sink.schedule(this);
     this.#pendingHaves.push(index);
   }

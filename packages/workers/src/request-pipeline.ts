@@ -48,6 +48,11 @@ export class RequestPipeline {
     return this.#outstanding;
   }
 
+  /** How long requests may go unanswered before the peer counts as snubbing us, ms. */
+  get snubTimeoutMs(): number {
+    return this.#snubTimeoutMs;
+  }
+
   get snubbed(): boolean {
     return this.#snubbed;
   }

@@ -65,6 +65,8 @@ export interface SeederScript {
   readonly spareBits?: boolean;
   /** Never answer requests (a snubbing peer). */
   readonly ignoreRequests?: boolean;
+  /** Answer this many requests, then none (a peer that delivered and then went quiet). */
+  readonly answerRequests?: number;
   /** Flip a byte of the first block of this piece. */
   readonly corruptPiece?: number;
   /** After serving this many blocks, choke and serve nothing more (rejecting with fast). */
@@ -238,6 +240,7 @@ export class ScriptedSeeder {
             }
           }
           if (script.ignoreRequests) return;
+          if (script.answerRequests !== undefined && this.log.requests > script.answerRequests) return;
           // Served on the next turn, so what piles up meanwhile shows how deep the pipeline is.
           pending.push(message);
           if (pending.length === 1) setImmediate(serve);

@@ -12,8 +12,10 @@ import {
   encodeBitfield,
   encodeCancel,
   encodeHandshake,
+  encodeHave,
   encodeHaveNone,
   encodeInterested,
+  encodeKeepAlive,
   encodeRequest,
   type HostCommand,
   WireDecoder,
@@ -267,6 +269,25 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
       // Merged: pieces 0 and 2 stay, piece 1 joins.
       await log.wait('bitfield', actorId, 5_000, (event) => event.bitfield[0] === 0b1110_0000);
       assert.equal(log.of('closed', actorId).length, 0, 'still connected');
+    } finally {
+      leecher.destroy();
+    }
+  });
+
+  it('drops a peer that floods us with redundant have and keep-alive messages', async () => {
+    const actorId = nextActor;
+    const leecher = new Leecher(listener.port);
+    try {
+      await log.wait('connected', actorId);
+      leecher.send(encodeHave(0));
+      // 3,000 messages in one go: a have it already sent, and keep-alives.
+      const flood = Buffer.concat(
+        Array.from({ length: 1_500 }, () => Buffer.concat([encodeHave(0), encodeKeepAlive()])),
+      );
+      leecher.send(flood);
+      const closed = await log.wait('closed', actorId, 5_000);
+      assert.equal(closed.error.code, 'TORK_ERR_WIRE_PROTOCOL');
+      assert.match(closed.error.message, /flooded us with more than 1000 redundant/);
     } finally {
       leecher.destroy();
     }

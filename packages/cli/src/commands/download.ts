@@ -253,6 +253,7 @@ export async function runDownload(
   };
   const cpuStart = process.cpuUsage();
   let interrupted = false;
+  let errorReported = false;
   let stopSeeding: (() => void) | undefined;
   const onSignal = () => {
     interrupted = true;
@@ -278,7 +279,12 @@ export async function runDownload(
         seeding,
         useTrackers: !parsed.values['no-trackers'],
       },
-      (created) => reporter?.attach(created),
+      (created) => {
+        reporter?.attach(created);
+        created.on('error', () => {
+          errorReported = true;
+        });
+      },
     );
     const final = await torrent.whenDone();
     if (seeding && !interrupted) {
@@ -326,7 +332,8 @@ export async function runDownload(
       return ExitCode.FAILURE;
     }
     const torkError = toTorkError(error);
-    if (json)
+    // The torrent's own `error` event is already in the stream: one error event, not two.
+    if (json && !errorReported)
       io.stdout(`${JSON.stringify({ event: 'error', time: Date.now(), error: torkError.toPlain() })}\n`);
     io.stderr(`${name}: ${oneLine(torkError)}\n`);
     return ExitCode.FAILURE;

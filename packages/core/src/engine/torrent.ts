@@ -748,6 +748,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         peer.client = event.client;
         this.#pool.connected(peer.key);
         this.#scheduler.addPeer(peer.actorId);
+        // A connection attempt finished: its slot among the attempts is free for the next address
+        // now, not at the next tick (200 peers took 8.6 s to connect at 24 a tick).
+        this.#connectMore();
         this.emit('peer-connected', {
           actorId: peer.actorId,
           address: peer.key,
