@@ -18,7 +18,7 @@
  *
  * Usage: pnpm run build && node scripts/fuzz-wire.mjs [--seconds 60] [--seed N] [--save-corpus] [--uncovered]
  *        node scripts/fuzz-wire.mjs --replay scripts/fuzz/crashers/<sha1>.bin
- * Input layout: 4 option bytes (handshake/reuse/piece-count flags, piece count, caps, chunking),
+ * Input layout: 4 option bytes (handshake/reuse/piece-count/late-piece-count flags, piece count, caps, chunking),
  * then the byte stream.
  */
 import { createHash } from 'node:crypto';
@@ -79,6 +79,8 @@ function optionsOf(input) {
     ...CAPS[(input[2] ?? 0) & 3],
   };
   if (flags & 4) options.pieceCount = ((input[1] ?? 0) * 37) % 300;
+  // Flag 8: the piece count becomes known only after the first chunk (magnet links), via setPieceCount.
+  if (flags & 8) options.latePieceCount = ((input[1] ?? 0) * 37) % 300;
   return options;
 }
 
@@ -109,9 +111,12 @@ class Violation extends Error {}
 
 /** Pushes `chunks` into a fresh decoder; returns { messages, code } or throws a Violation. */
 function drive(options, chunks) {
-  const decoder = new WireDecoder(options);
+  const { latePieceCount, ...decoderOptions } = options;
+  if (latePieceCount !== undefined) delete decoderOptions.pieceCount;
+  const decoder = new WireDecoder(decoderOptions);
   const messages = [];
-  for (const chunk of chunks) {
+  for (const [i, chunk] of chunks.entries()) {
+    if (i === 1 && latePieceCount !== undefined) decoder.setPieceCount(latePieceCount);
     let out;
     try {
       out = decoder.push(chunk);
@@ -147,8 +152,10 @@ function execute(input) {
     throw new Violation(`options refused: ${error}`);
   }
   const stream = input.subarray(4);
-  const whole = drive(options, [stream]);
   const split = drive(options, chunksOf(input, stream));
+  // With a late piece count the chunking decides which checks apply: no whole/split comparison.
+  if (options.latePieceCount !== undefined) return split;
+  const whole = drive(options, [stream]);
   if (whole.code !== split.code) {
     throw new Violation(`whole push ended ${whole.code ?? 'cleanly'}, split push ${split.code ?? 'cleanly'}`);
   }
@@ -241,6 +248,12 @@ function seeds() {
     enc.encodeBitfield(new Uint8Array(5).fill(0xf0)),
     enc.encodeRequest(1, 0, 16384),
     enc.encodePiece(2, 0, new Uint8Array(40).fill(7)),
+    enc.encodeCancel(1, 0, 16384),
+    enc.encodePort(6881),
+    enc.encodeSuggestPiece(4),
+    enc.encodeAllowedFast(5),
+    enc.encodeRejectRequest(1, 16384, 16384),
+    enc.encodeHaveAll(),
   ];
   const all = concat(messages);
   const unknown = Uint8Array.of(0, 0, 0, 4, 200, 1, 2, 3);
@@ -281,6 +294,7 @@ function seeds() {
     withOptions(2, 0, 2, 2, concat([all, all])),
     withOptions(4, 20, 0, 1, concat([fast, extended, unknown])),
     withOptions(3, 0, 3, 0, handshake),
+    withOptions(8, 1, 0, 1, concat([enc.encodeBitfield(new Uint8Array(40).fill(0xff)), all])),
   ];
 }
 
