@@ -10,7 +10,8 @@
  *
  * - `push` throws nothing but a TorkError with a known TORK_ERR_* code (never TORK_ERR_INTERNAL);
  * - after an error the decoder is dead: `error` is that error and every later `push` rethrows it;
- * - `bufferedBytes` never exceeds 4 + `maxMessageLength` (68 during the handshake);
+ * - `bufferedBytes` never exceeds 4 + `maxMessageLength` (68 during the handshake; after a late
+ *   `setPieceCount`, the larger cap that was in force when the buffered message's prefix was read);
  * - the same bytes pushed whole and pushed in chunks give the same messages, or errors of the same code;
  * - no single run takes longer than 2 s (a hang or a quadratic path).
  *
@@ -115,8 +116,12 @@ function drive(options, chunks) {
   if (latePieceCount !== undefined) delete decoderOptions.pieceCount;
   const decoder = new WireDecoder(decoderOptions);
   const messages = [];
+  // The documented bound: 4 + the largest message length accepted when the buffered message's prefix
+  // was read. A late setPieceCount can lower the cap under a message already buffering, so keep the max.
+  let cap = Math.max(68, 4 + decoder.maxMessageLength);
   for (const [i, chunk] of chunks.entries()) {
     if (i === 1 && latePieceCount !== undefined) decoder.setPieceCount(latePieceCount);
+    cap = Math.max(cap, 4 + decoder.maxMessageLength);
     let out;
     try {
       out = decoder.push(chunk);
@@ -138,7 +143,6 @@ function drive(options, chunks) {
     }
     // With reuseBuffers, views are valid only until the next push: summarise now.
     for (const message of out) messages.push(summary(message));
-    const cap = Math.max(68, 4 + decoder.maxMessageLength);
     if (decoder.bufferedBytes > cap) throw new Violation(`bufferedBytes ${decoder.bufferedBytes} > ${cap}`);
   }
   return { messages, code: undefined };
