@@ -208,7 +208,13 @@ export async function runDownload(
     const bytes = await readFile(file).catch((error: unknown) => {
       throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
     });
-    meta = parseMetainfo(bytes);
+    try {
+      meta = parseMetainfo(bytes);
+    } catch (error) {
+      // Name the file, as `tork info` does: the line must say which input is bad.
+      const bad = toTorkError(error, TorkErrorCode.METAINFO);
+      throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
+    }
   } catch (error) {
     const torkError = toTorkError(error, TorkErrorCode.USAGE);
     io.stderr(`${name}: ${oneLine(torkError)}\n`);

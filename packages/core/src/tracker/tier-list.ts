@@ -97,7 +97,13 @@ export class TierList {
     const summary =
       failures.length === 0
         ? 'no trackers to announce to'
-        : `all ${failures.length} trackers failed: ${failures.map((f) => `${f.url}: ${f.message}`).join('; ')}`;
+        : `all ${failures.length} trackers failed: ${failures
+            // Clients name their URL in their messages already: say it once.
+            .map(
+              (f) =>
+                `${f.url}: ${f.message.startsWith(`${f.url}: `) ? f.message.slice(f.url.length + 2) : f.message}`,
+            )
+            .join('; ')}`;
     throw new TorkError(TorkErrorCode.TRACKER_ALL_FAILED, summary, {
       trackers: failures.length,
       failures: JSON.stringify(failures),
