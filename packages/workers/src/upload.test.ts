@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  encodeBencode,
   encodeBitfield,
   encodeCancel,
+  encodeExtended,
   encodeHandshake,
   encodeHave,
   encodeHaveNone,
@@ -288,6 +290,22 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
       const closed = await log.wait('closed', actorId, 5_000);
       assert.equal(closed.error.code, 'TORK_ERR_WIRE_PROTOCOL');
       assert.match(closed.error.message, /flooded us with more than 1000 redundant/);
+    } finally {
+      leecher.destroy();
+    }
+  });
+
+  it('drops a peer whose BEP 10 handshake is over 64 KiB (before decoding it)', async () => {
+    const actorId = nextActor;
+    const leecher = new Leecher(listener.port);
+    try {
+      await log.wait('connected', actorId);
+      // A valid bencoded dict of 100 KiB: within the wire cap (128 KiB), over the handshake's.
+      const big = encodeBencode({ m: {}, v: 'x'.repeat(100 * 1024) });
+      leecher.send(encodeExtended(0, big));
+      const closed = await log.wait('closed', actorId, 5_000);
+      assert.equal(closed.error.code, 'TORK_ERR_WIRE_PROTOCOL');
+      assert.match(closed.error.message, /malformed extended handshake/);
     } finally {
       leecher.destroy();
     }

@@ -92,4 +92,31 @@ describe('Announcer', () => {
     assert.equal(seen[0]?.event, 'started');
     assert.equal(seen[1]?.event, 'started', 'started is sent again until a tracker has heard it');
   });
+
+  it('doubles its retry delay after each failure, up to maxRetryMs', async () => {
+    seen.length = 0;
+    failNext = 5;
+    const errors: TorkError[] = [];
+    const announcer = new Announcer({
+      tiers: [[url]],
+      infoHash: new Uint8Array(20).fill(1),
+      peerId: new Uint8Array(20).fill(2),
+      port: 6881,
+      totals: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+      onPeers: () => {},
+      onError: (error) => errors.push(error),
+      retryMs: 20,
+      maxRetryMs: 80,
+      minIntervalSeconds: 60,
+    });
+    announcer.start();
+    const deadline = Date.now() + 10_000;
+    while (errors.length < 5 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await announcer.stop();
+    assert.deepEqual(
+      errors.map((error) => error.details.retryMs),
+      [20, 40, 80, 80, 80],
+    );
+  });
 });
