@@ -984,31 +984,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (room <= 0) return;
     const now = Date.now();
     for (const address of this.#pool.take(room, now)) {
-      const actorId = this.#ctx.nextActorId();
-      const record: PeerRecord = {
-        actorId,
-        key: peerKey(address.host, address.port),
-        host: address.host,
-        port: address.port,
-        openedAt: now,
-        incoming: false,
-        peerId: '',
-        peerInterested: false,
-        unchoked: false,
-        connected: false,
-        client: '',
-        peerChoking: true,
-        amInterested: false,
-        seed: false,
-        stats: undefined,
-        usefulAt: now,
-        piecesReceived: 0,
-        knownRate: 0,
-        snubbed: false,
-        closing: false,
-      };
-      this.#peers.set(actorId, record);
-      this.#ctx.register(actorId, this);
+      const { actorId } = this.#addPeer(address.host, address.port, false, now);
       this.#send({
         type: 'connect',
         actorId,
@@ -1149,17 +1125,28 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const colon = peer.address.lastIndexOf(':');
     const host = peer.address.slice(0, colon).replace(/^\[|\]$/g, '');
     const port = Number(peer.address.slice(colon + 1));
-    const key = peerKey(host, port);
-    if (this.#pool.isBanned(key)) return false;
-    const actorId = this.#ctx.nextActorId();
-    const now = Date.now();
-    this.#peers.set(actorId, {
+    if (this.#pool.isBanned(peerKey(host, port))) return false;
+    const { actorId } = this.#addPeer(host, port, true, Date.now());
+    this.#send({
+      type: 'accept',
       actorId,
-      key,
+      torrentId: this.meta.infoHashHex,
+      address: peer.address,
+      relay: peer.relay,
+      initial: peer.initial,
+    });
+    return true;
+  }
+
+  /** A new connection's record (dialled or accepted), registered with the engine. */
+  #addPeer(host: string, port: number, incoming: boolean, now: number): PeerRecord {
+    const record: PeerRecord = {
+      actorId: this.#ctx.nextActorId(),
+      key: peerKey(host, port),
       host,
       port,
       openedAt: now,
-      incoming: true,
+      incoming,
       peerId: '',
       peerInterested: false,
       unchoked: false,
@@ -1174,17 +1161,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       knownRate: 0,
       snubbed: false,
       closing: false,
-    });
-    this.#ctx.register(actorId, this);
-    this.#send({
-      type: 'accept',
-      actorId,
-      torrentId: this.meta.infoHashHex,
-      address: peer.address,
-      relay: peer.relay,
-      initial: peer.initial,
-    });
-    return true;
+    };
+    this.#peers.set(record.actorId, record);
+    this.#ctx.register(record.actorId, this);
+    return record;
   }
 
   #uploadedBytes(): number {
