@@ -10,6 +10,7 @@ export {
   DiskWriter,
   type DiskWriterOptions,
 } from './disk/disk-writer.js';
+export { HandleCache, type HandleLease } from './disk/handle-cache.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
 export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from './engine/choker.js';

@@ -16,10 +16,11 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
-  type DiskFileHandle,
   type DiskFs,
   FileLayout,
   type FileSpan,
+  HandleCache,
+  type HandleLease,
   nodeDiskFs,
   TorkError,
   TorkErrorCode,
@@ -85,7 +86,7 @@ export class PieceReader {
   readonly #hashes: Uint8Array;
   readonly #cacheBytes: number;
   readonly #slots: ReadSlots;
-  readonly #handles: HandlePool;
+  readonly #handles: HandleCache;
   /** Insertion order is recency: the first entry is the least recently used. */
   readonly #cache = new Map<number, CachedPiece>();
   readonly #inFlight = new Map<number, Promise<Uint8Array>>();
@@ -129,9 +130,18 @@ export class PieceReader {
     this.#hashes = Uint8Array.from(pieceHashes);
     this.#slots = new ReadSlots(maxReads);
     const fs = options.fs ?? nodeDiskFs;
-    this.#handles = new HandlePool(maxOpenFiles, (fileIndex) =>
-      fs.open(this.#files[fileIndex]!.path!, READ_FLAGS),
-    );
+    this.#handles = new HandleCache({
+      maxOpen: maxOpenFiles,
+      open: (fileIndex) => fs.open(this.#files[fileIndex]!.path!, READ_FLAGS),
+      close: async (_fileIndex, handle) => {
+        try {
+          await handle.close();
+        } catch {
+          // A read-only descriptor has nothing to flush, and a failed close(2) still releases it.
+        }
+      },
+      closedError,
+    });
   }
 
   /** Bytes of whole pieces held in the cache (never more than `cacheBytes`). */
@@ -421,150 +431,5 @@ class ReadSlots {
     const queue = this.#queue;
     this.#queue = [];
     for (const waiter of queue) waiter.reject(error);
-  }
-}
-
-interface HandleLease {
-  readonly handle: DiskFileHandle;
-  release(): void;
-}
-
-interface HandleEntry {
-  handle: DiskFileHandle | undefined;
-  readonly ready: Promise<DiskFileHandle>;
-  pins: number;
-}
-
-/**
- * An LRU of read-only handles, opened lazily. Handles being opened or closed count against the
- * bound, so descriptors never exceed it. A handle in use is never evicted; when every slot is in
- * use, `acquire` waits for a release. Each piece read holds at most one lease at a time, so with
- * `max >= 1` some holder always makes progress.
- */
-class HandlePool {
-  readonly #max: number;
-  readonly #open: (fileIndex: number) => Promise<DiskFileHandle>;
-  /** Insertion order is recency: the first entry is the least recently used. */
-  readonly #entries = new Map<number, HandleEntry>();
-  #closingCount = 0;
-  #waiters: Array<() => void> = [];
-  #closed = false;
-
-  constructor(max: number, open: (fileIndex: number) => Promise<DiskFileHandle>) {
-    this.#max = max;
-    this.#open = open;
-  }
-
-  get #size(): number {
-    return this.#entries.size + this.#closingCount;
-  }
-
-  async acquire(fileIndex: number): Promise<HandleLease> {
-    for (;;) {
-      if (this.#closed) throw closedError();
-      const entry = this.#entries.get(fileIndex);
-      if (entry !== undefined) {
-        entry.pins++;
-        this.#entries.delete(fileIndex);
-        this.#entries.set(fileIndex, entry);
-        try {
-          await entry.ready;
-        } catch (error) {
-          this.#unpin(entry);
-          throw error;
-        }
-        return this.#lease(entry);
-      }
-      if (this.#size < this.#max) return this.#openEntry(fileIndex);
-      const victim = this.#leastRecentlyUsedIdle();
-      if (victim !== undefined) await this.#evict(victim[0], victim[1]);
-      else await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  /** Closes the file's handle if it is open and idle, so the next read opens the file afresh. */
-  discard(fileIndex: number): void {
-    const entry = this.#entries.get(fileIndex);
-    if (entry !== undefined && entry.pins === 0 && entry.handle !== undefined) {
-      void this.#evict(fileIndex, entry);
-    }
-  }
-
-  /** Closes every handle; call once no lease is out. Later acquisitions fail. */
-  async closeAll(): Promise<void> {
-    this.#closed = true;
-    this.#wake();
-    const closing: Promise<void>[] = [];
-    for (const [fileIndex, entry] of [...this.#entries]) {
-      closing.push(
-        entry.ready.then(
-          () => this.#evict(fileIndex, entry),
-          () => undefined,
-        ),
-      );
-    }
-    await Promise.all(closing);
-    // Evictions started earlier (by `discard` or `acquire`) finish before the reader reports closed.
-    while (this.#closingCount > 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
-
-  async #openEntry(fileIndex: number): Promise<HandleLease> {
-    const ready = this.#open(fileIndex);
-    const entry: HandleEntry = { handle: undefined, ready, pins: 1 };
-    this.#entries.set(fileIndex, entry);
-    try {
-      entry.handle = await ready;
-    } catch (error) {
-      // Joiners of this entry see the same rejection through `ready`; the next acquire retries.
-      if (this.#entries.get(fileIndex) === entry) this.#entries.delete(fileIndex);
-      this.#unpin(entry);
-      this.#wake();
-      throw error;
-    }
-    return this.#lease(entry);
-  }
-
-  #lease(entry: HandleEntry): HandleLease {
-    let released = false;
-    return {
-      handle: entry.handle!,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#unpin(entry);
-      },
-    };
-  }
-
-  #unpin(entry: HandleEntry): void {
-    entry.pins--;
-    if (entry.pins === 0) this.#wake();
-  }
-
-  #leastRecentlyUsedIdle(): [number, HandleEntry] | undefined {
-    for (const item of this.#entries) {
-      if (item[1].pins === 0 && item[1].handle !== undefined) return item;
-    }
-    return undefined;
-  }
-
-  async #evict(fileIndex: number, entry: HandleEntry): Promise<void> {
-    if (this.#entries.get(fileIndex) !== entry) return;
-    this.#entries.delete(fileIndex);
-    this.#closingCount++;
-    try {
-      await entry.handle!.close();
-    } catch {
-      // A read-only descriptor has nothing to flush, and a failed close(2) still releases it.
-    } finally {
-      this.#closingCount--;
-      this.#wake();
-    }
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 }

@@ -79,4 +79,16 @@ describe('HandleCache', () => {
     assert.equal(cache.size, 0);
     (await cache.acquire(1)).release();
   });
+
+  it('discards an idle handle so the next acquire reopens the file; never a leased one', async () => {
+    const { cache, log, stats } = fakeCache(2);
+    const lease = await cache.acquire(0);
+    cache.discard(0); // leased: kept
+    lease.release();
+    cache.discard(0); // idle: closed
+    await cache.closeAll(); // waits for the eviction under way
+    assert.deepEqual(log, ['open 0', 'close 0']);
+    assert.equal(stats().open, 0);
+    await assert.rejects(cache.acquire(0), /closed/);
+  });
 });

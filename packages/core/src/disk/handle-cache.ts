@@ -22,6 +22,7 @@ export class HandleCache {
   readonly #maxOpen: number;
   readonly #open: (fileIndex: number) => Promise<DiskFileHandle>;
   readonly #close: (fileIndex: number, handle: DiskFileHandle) => Promise<void>;
+  readonly #closedError: () => TorkError;
   /** Insertion order is recency: the first entry is the least recently used. */
   readonly #entries = new Map<number, Entry>();
   #closing = 0;
@@ -32,10 +33,14 @@ export class HandleCache {
     maxOpen: number;
     open: (fileIndex: number) => Promise<DiskFileHandle>;
     close: (fileIndex: number, handle: DiskFileHandle) => Promise<void>;
+    /** The error `acquire` throws once the cache is closed. Default: TORK_ERR_IO "the disk writer is closed". */
+    closedError?: () => TorkError;
   }) {
     this.#maxOpen = options.maxOpen;
     this.#open = options.open;
     this.#close = options.close;
+    this.#closedError =
+      options.closedError ?? (() => new TorkError(TorkErrorCode.IO, 'the disk writer is closed'));
   }
 
   /** Handles open, being opened or being closed. */
@@ -45,7 +50,7 @@ export class HandleCache {
 
   async acquire(fileIndex: number): Promise<HandleLease> {
     for (;;) {
-      if (this.#closed) throw new TorkError(TorkErrorCode.IO, 'the disk writer is closed');
+      if (this.#closed) throw this.#closedError();
       const entry = this.#entries.get(fileIndex);
       if (entry !== undefined) {
         entry.pins++;
@@ -69,6 +74,17 @@ export class HandleCache {
     }
   }
 
+  /**
+   * Closes the file's handle if it is open and idle, so the next acquisition opens the file
+   * afresh (a reader that found the file changed must not keep reading the old inode).
+   */
+  discard(fileIndex: number): void {
+    const entry = this.#entries.get(fileIndex);
+    if (entry !== undefined && entry.pins === 0 && entry.handle !== undefined) {
+      this.#evict(fileIndex, entry).catch(() => {});
+    }
+  }
+
   /** Closes every handle (none may be leased); the cache refuses new acquisitions after. */
   async closeAll(): Promise<void> {
     this.#closed = true;
@@ -88,6 +104,8 @@ export class HandleCache {
       }
     }
     this.#wake();
+    // Evictions already under way (by `acquire` or `discard`) finish before the cache is closed.
+    while (this.#closing > 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     if (firstError !== undefined) throw firstError;
   }
 
@@ -132,6 +150,8 @@ export class HandleCache {
   }
 
   async #evict(fileIndex: number, entry: Entry): Promise<void> {
+    // Already evicted (or replaced) by a concurrent call: nothing to close twice.
+    if (this.#entries.get(fileIndex) !== entry) return;
     this.#entries.delete(fileIndex);
     this.#closing++;
     try {
