@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo, ResumeStore } from '@tork/core';
 import { runTork } from '../download/support.js';
-import { mountTmpfs, pieceValid, sh, startTorkSeeder, unmount } from './support.js';
+import { loopbackDownloadArgs, mountTmpfs, pieceValid, sh, startTorkSeeder, unmount } from './support.js';
 
 const SIZE = 20 * 1024 * 1024 + 4_321;
 const PIECE = 256 * 1024;
@@ -41,18 +41,7 @@ describe('disk full', { timeout: 240_000 }, () => {
     const meta = parseMetainfo(await readFile(dataset.torrentPath));
     const seeder = await startTorkSeeder(dataset.torrentPath, dataset.dataDir);
     t.after(() => seeder.stop());
-    const args = [
-      dataset.torrentPath,
-      '--out',
-      out,
-      '--peer',
-      `127.0.0.1:${seeder.port}`,
-      '--no-trackers',
-      '--port',
-      '0',
-      '--listen-host',
-      '127.0.0.1',
-    ];
+    const args = loopbackDownloadArgs(dataset.torrentPath, out, [seeder.port]);
 
     const full = await runTork(args, { timeoutMs: 90_000 });
     const lastProgress = full.events.findLast((event) => event.event === 'progress');

@@ -10,7 +10,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
 import { runTork, type TorkEvent } from '../download/support.js';
-import { pieceValid, sh, startTorkSeeder, unmount } from './support.js';
+import { loopbackDownloadArgs, pieceValid, sh, startTorkSeeder, unmount } from './support.js';
 
 const PIECE = 256 * 1024;
 
@@ -29,17 +29,7 @@ before(async () => {
 after(() => rm(work, { recursive: true, force: true }));
 
 function baseArgs(out: string, peers: readonly number[]): string[] {
-  return [
-    dataset.torrentPath,
-    '--out',
-    out,
-    ...peers.flatMap((port) => ['--peer', `127.0.0.1:${port}`]),
-    '--no-trackers',
-    '--port',
-    '0',
-    '--listen-host',
-    '127.0.0.1',
-  ];
+  return loopbackDownloadArgs(dataset.torrentPath, out, peers);
 }
 
 function errorText(run: { stderr: string; events: TorkEvent[] }): string {

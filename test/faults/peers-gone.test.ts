@@ -9,10 +9,17 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
+import { type Dataset, verifyDownload } from '@tork/cli';
 import { encodeBencode, parseMetainfo } from '@tork/core';
 import { runTork, type TorkEvent, withTrackers } from '../download/support.js';
-import { startThrottledProxy, startTorkSeeder, type ThrottledProxy, type TorkSeeder } from './support.js';
+import {
+  loadDataset,
+  loopbackDownloadArgs,
+  startThrottledProxy,
+  startTorkSeeder,
+  type ThrottledProxy,
+  type TorkSeeder,
+} from './support.js';
 
 const GONE_MS = 10_000;
 
@@ -20,12 +27,7 @@ let dataset: Dataset;
 let work: string;
 
 before(async () => {
-  dataset = await ensureDataset(join(tmpdir(), 'tork-faults-cache'), {
-    size: 64 * 1024 * 1024 + 999,
-    files: 8,
-    pieceLength: 256 * 1024,
-    seed: 23,
-  });
+  dataset = await loadDataset();
   work = await mkdtemp(join(tmpdir(), 'tork-peersgone-'));
 });
 after(() => rm(work, { recursive: true, force: true }));
@@ -158,18 +160,7 @@ describe('all peers gone for a while', { timeout: 400_000 }, () => {
     const first = await startPacedSeeder(dataset.torrentPath);
     t.after(() => stopSeeder(first));
     await runScenario(t, first, {
-      args: (out, port) => [
-        dataset.torrentPath,
-        '--out',
-        out,
-        '--peer',
-        `127.0.0.1:${port}`,
-        '--no-trackers',
-        '--port',
-        '0',
-        '--listen-host',
-        '127.0.0.1',
-      ],
+      args: (out, port) => loopbackDownloadArgs(dataset.torrentPath, out, [port]),
       comeBack: (port) => startPacedSeeder(dataset.torrentPath, port, 1 << 30),
     });
   });

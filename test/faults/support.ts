@@ -7,8 +7,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { type Dataset, ensureDataset } from '@tork/cli';
 import type { Metainfo } from '@tork/core';
 import { type TorkEvent, torkMain } from '../download/support.js';
 import { pidAlive } from '../support/programs.js';
@@ -286,4 +288,32 @@ export async function startThrottledProxy(options: {
       return closing;
     },
   };
+}
+
+/**
+ * `tork download` arguments for a download on loopback from the given peers only (no trackers,
+ * an ephemeral listening port): what every fault and load test runs.
+ */
+export function loopbackDownloadArgs(torrentPath: string, out: string, peers: readonly number[]): string[] {
+  return [
+    torrentPath,
+    '--out',
+    out,
+    ...peers.flatMap((port) => ['--peer', `127.0.0.1:${port}`]),
+    '--no-trackers',
+    '--port',
+    '0',
+    '--listen-host',
+    '127.0.0.1',
+  ];
+}
+
+/** The 64 MiB, 8-file data set the peers-gone and many-peers tests share (cached between runs). */
+export function loadDataset(): Promise<Dataset> {
+  return ensureDataset(join(tmpdir(), 'tork-faults-cache'), {
+    size: 64 * 1024 * 1024 + 999,
+    files: 8,
+    pieceLength: 256 * 1024,
+    seed: 23,
+  });
 }

@@ -17,7 +17,7 @@ import { ensureDataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
 import { encodeBencodeOrdered } from '@tork/core/testing';
 import { root, runTork, torkMain } from '../download/support.js';
-import { procStatusKiB, startTorkSeeder } from '../faults/support.js';
+import { loopbackDownloadArgs, procStatusKiB, startTorkSeeder } from '../faults/support.js';
 
 let work: string;
 
@@ -196,21 +196,7 @@ describe('big torrents', { timeout: 300_000 }, () => {
     const seederReadyMs = performance.now() - started;
     t.after(() => seeder.stop());
     const out = join(work, 'out-10k');
-    const run = await runTork(
-      [
-        torrentPath,
-        '--out',
-        out,
-        '--peer',
-        `127.0.0.1:${seeder.port}`,
-        '--no-trackers',
-        '--port',
-        '0',
-        '--listen-host',
-        '127.0.0.1',
-      ],
-      { timeoutMs: 150_000 },
-    );
+    const run = await runTork(loopbackDownloadArgs(torrentPath, out, [seeder.port]), { timeoutMs: 150_000 });
     const done = run.events.find((event) => event.event === 'done');
     t.diagnostic(
       `10,000 files: seeder checked and ready in ${seederReadyMs.toFixed(0)} ms; download exit ${run.status} in ${run.seconds.toFixed(1)} s ` +
@@ -267,28 +253,14 @@ describe('big torrents', { timeout: 300_000 }, () => {
     const out = join(work, 'out-16k');
     started = performance.now();
     let hwm = 0;
-    const run = await runTork(
-      [
-        dataset.torrentPath,
-        '--out',
-        out,
-        '--peer',
-        `127.0.0.1:${seeder.port}`,
-        '--no-trackers',
-        '--port',
-        '0',
-        '--listen-host',
-        '127.0.0.1',
-      ],
-      {
-        timeoutMs: 150_000,
-        onEvent: (event, pid) => {
-          if (event.event === 'done' || event.event === 'progress') {
-            hwm = Math.max(hwm, procStatusKiB(pid, 'VmHWM') ?? 0);
-          }
-        },
+    const run = await runTork(loopbackDownloadArgs(dataset.torrentPath, out, [seeder.port]), {
+      timeoutMs: 150_000,
+      onEvent: (event, pid) => {
+        if (event.event === 'done' || event.event === 'progress') {
+          hwm = Math.max(hwm, procStatusKiB(pid, 'VmHWM') ?? 0);
+        }
       },
-    );
+    });
     const done = run.events.find((event) => event.event === 'done');
     t.diagnostic(
       `16,384 pieces: seeder ready in ${seederReadyMs.toFixed(0)} ms; download exit ${run.status} in ${run.seconds.toFixed(1)} s ` +

@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
+import { type Dataset, verifyDownload } from '@tork/cli';
 import { libtorrentPython, root, runTork } from '../download/support.js';
-import { procStatusKiB, skipOrFail } from '../faults/support.js';
+import { loadDataset, loopbackDownloadArgs, procStatusKiB, skipOrFail } from '../faults/support.js';
 
 const PEERS = 200;
 /** Per-seeder upload cap: 200 × 96 KiB/s ≈ 19 MB/s, so 64 MiB take a few seconds. */
@@ -24,12 +24,7 @@ let dataset: Dataset;
 let work: string;
 
 before(async () => {
-  dataset = await ensureDataset(join(tmpdir(), 'tork-faults-cache'), {
-    size: 64 * 1024 * 1024 + 999,
-    files: 8,
-    pieceLength: 256 * 1024,
-    seed: 23,
-  });
+  dataset = await loadDataset();
   work = await mkdtemp(join(tmpdir(), 'tork-manypeers-'));
 });
 after(() => rm(work, { recursive: true, force: true }));
@@ -92,19 +87,7 @@ describe('200 simultaneous peers', { timeout: 240_000 }, () => {
     let allUpAfterMs = 0;
     const curve: string[] = [];
     const run = await runTork(
-      [
-        dataset.torrentPath,
-        '--out',
-        join(work, 'out'),
-        ...ports.flatMap((port) => ['--peer', `127.0.0.1:${port}`]),
-        '--max-peers',
-        '250',
-        '--no-trackers',
-        '--port',
-        '0',
-        '--listen-host',
-        '127.0.0.1',
-      ],
+      [...loopbackDownloadArgs(dataset.torrentPath, join(work, 'out'), ports), '--max-peers', '250'],
       {
         timeoutMs: 180_000,
         onEvent: (event, pid) => {
