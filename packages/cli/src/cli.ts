@@ -1,3 +1,4 @@
+import { TORK_VERSION } from '@tork/core';
 import { benchUsage, runBenchCommand } from './commands/bench.js';
 import { createUsage, runCreate } from './commands/create.js';
 import { demoUsage, runDemo } from './commands/demo.js';
@@ -29,8 +30,6 @@ options:
   -h, --help     this text
   -v, --version  tork's version
 `;
-
-export const TORK_VERSION = '0.1.0';
 
 /** Runs one `tork` command line and resolves to its exit status; never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<ExitCode> {

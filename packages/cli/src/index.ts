@@ -1,4 +1,5 @@
-export { runCli, TORK_VERSION } from './cli.js';
+export { TORK_VERSION } from '@tork/core';
+export { runCli } from './cli.js';
 export { type InfoJson, infoJson } from './commands/info.js';
 export {
   type Dataset,

@@ -12,6 +12,7 @@ import {
   encodeHaveNone,
   type HostEvent,
   type ReleaseReason,
+  TORK_CLIENT_NAME,
   TorkError,
   TorkErrorCode,
   toTorkError,
@@ -72,7 +73,7 @@ export interface PeerActorOptions extends RequestPipelineOptions {
    * in one second before it is dropped as a flood. Honest peers send a handful. Default: 1,000.
    */
   readonly maxRedundantPerSecond?: number;
-  /** The `v` we advertise in the BEP 10 handshake. Default: `'tork 0.1.0'`. */
+  /** The `v` we advertise in the BEP 10 handshake. Default: `TORK_CLIENT_NAME` (`tork <version>`). */
   readonly clientName?: string;
 }
 
@@ -208,7 +209,7 @@ export class PeerActor {
     this.#maxRedundantPerSecond = options.maxRedundantPerSecond ?? 1_000;
     this.#uploads = new UploadQueue(this.#advertisedRequestQueue);
     this.#uploadMeter = new RateMeter(now, { windowMs: UPLOAD_RATE_WINDOW_MS });
-    this.#clientName = options.clientName ?? 'tork 0.1.0';
+    this.#clientName = options.clientName ?? TORK_CLIENT_NAME;
   }
 
   /** The peer said it is interested in what we have (the choker's input). */

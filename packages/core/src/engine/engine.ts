@@ -10,7 +10,7 @@ export interface EngineOptions {
    * pass an in-memory one. The engine closes it on `close()`.
    */
   readonly actors: ActorSystem;
-  /** Our BEP 20 peer id. Default: `-TK0001-` + 12 random characters. */
+  /** Our BEP 20 peer id. Default: `TORK_PEER_ID_PREFIX` + 12 random characters. */
   readonly peerId?: Uint8Array;
   /** The port announced to trackers (peers may dial us there). Default: 6881. */
   readonly port?: number;

@@ -12,7 +12,7 @@ describe('generatePeerId', () => {
     const first = generatePeerId();
     assert.equal(first.length, PEER_ID_LENGTH);
     const text = new TextDecoder().decode(first);
-    assert.match(text, /^-TK0001-[0-9A-Za-z]{12}$/);
+    assert.match(text, /^-TK0100-[0-9A-Za-z]{12}$/);
     assert.equal(text.slice(0, 8), TORK_PEER_ID_PREFIX);
     assert.notDeepEqual(generatePeerId(), first);
   });
@@ -38,6 +38,7 @@ describe('generatePeerId', () => {
 describe('describePeerId', () => {
   const cases: [string, string][] = [
     ['-TK0001-', 'tork 0.0.0.1'],
+    ['-TK0100-', 'tork 0.1.0.0'],
     ['-lt0D80-', 'libTorrent (rTorrent) 0.13.8'],
     ['-LT2090-', 'libtorrent (Rasterbar) 2.0.9'],
     ['-TR3000-', 'Transmission 3.00'],

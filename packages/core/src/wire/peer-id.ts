@@ -4,18 +4,19 @@
  */
 import { webcrypto } from 'node:crypto';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { peerIdVersionDigits } from '../version.js';
 
 /** Bytes in a peer id. */
 export const PEER_ID_LENGTH = 20;
-/** tork's Azureus-style prefix: client `TK`, version digits `0001`. */
-export const TORK_PEER_ID_PREFIX = '-TK0001-';
+/** tork's Azureus-style prefix: client `TK`, then the version's digits (`-TK0100-` for 0.1.0). */
+export const TORK_PEER_ID_PREFIX = `-TK${peerIdVersionDigits()}-`;
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** Largest multiple of 62 below 256: bytes at or above it are redrawn so every char is equally likely. */
 const UNBIASED_LIMIT = 248;
 
 export interface PeerIdOptions {
-  /** ASCII prefix, at most 20 chars. Default: `TORK_PEER_ID_PREFIX` (`-TK0001-`). */
+  /** ASCII prefix, at most 20 chars. Default: `TORK_PEER_ID_PREFIX` (`-TK0100-` for 0.1.0). */
   readonly prefix?: string;
   /**
    * Fills its argument with random bytes; seeded simulations pass their own.
