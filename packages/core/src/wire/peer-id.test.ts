@@ -38,7 +38,7 @@ describe('generatePeerId', () => {
 describe('describePeerId', () => {
   const cases: [string, string][] = [
     ['-TK0001-', 'tork 0.0.0.1'],
-    ['-TK0100-', 'tork 0.1.0.0'],
+    ['-TK0100-', 'tork 0.1'],
     ['-lt0D80-', 'libTorrent (rTorrent) 0.13.8'],
     ['-LT2090-', 'libtorrent (Rasterbar) 2.0.9'],
     ['-TR3000-', 'Transmission 3.00'],
