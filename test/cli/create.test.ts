@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseMetainfo } from '@tork/core';
-import { fixtureBytes } from '@tork/core/testing';
+import { fixtureBytes } from '@tork/testkit';
 import { requireProgram } from '../support/programs.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildTorrent, encodeBencodeOrdered } from '@tork/core/testing';
+import { buildTorrent, encodeBencodeOrdered } from '@tork/testkit';
 import { buildSampleTorrent } from '../support/sample-torrent.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildTorrent, encodeBencodeOrdered } from '@tork/core/testing';
+import { buildTorrent, encodeBencodeOrdered } from '@tork/testkit';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tork = join(root, 'packages/cli/dist/main.js');

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { ensureDataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
-import { encodeBencodeOrdered } from '@tork/core/testing';
+import { encodeBencodeOrdered } from '@tork/testkit';
 import { root, runTork, torkMain } from '../download/support.js';
 import { loopbackDownloadArgs, procStatusKiB, startTorkSeeder } from '../faults/support.js';
 

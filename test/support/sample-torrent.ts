@@ -1,4 +1,4 @@
-import { buildTorrent } from '@tork/core/testing';
+import { buildTorrent } from '@tork/testkit';
 
 /**
  * The example torrent kept at `examples/sample.torrent`: a small multi-file torrent with the

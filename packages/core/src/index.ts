@@ -30,7 +30,6 @@ export * from './errors.js';
 export * from './messages/index.js';
 export * from './metainfo/index.js';
 export * from './resume/index.js';
-export { EventQueue } from './scheduler/event-queue.js';
 export {
   type AssignOptions,
   DEFAULT_BAN_AFTER_FAILURES,

@@ -4,13 +4,14 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { type HostCommand, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
-import { EventLog } from './event-log.fixture.js';
 import {
+  EventLog,
   makeTorrent,
+  rogueHostWorkerUrl,
   ScriptedSeeder,
   type SeederScript,
   type TestTorrent,
-} from './scripted-seeder.fixture.js';
+} from '@tork/testkit';
 import { ThreadActorSystem, type ThreadActorSystemOptions } from './thread-actor-system.js';
 
 const PEER_ID = new Uint8Array(Buffer.from('-TK0010-abcdefghijkl'));
@@ -406,7 +407,7 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     const errors: TorkError[] = [];
     const system = await ThreadActorSystem.start({
       workers: 1,
-      hostEntry: new URL('./rogue-host-worker.fixture.js', import.meta.url),
+      hostEntry: rogueHostWorkerUrl,
       onError: (error) => errors.push(error),
     });
     cleanups.push(() => system.close());
@@ -430,7 +431,7 @@ describe('ThreadActorSystem when a host thread dies', () => {
     const errors: TorkError[] = [];
     const system = await ThreadActorSystem.start({
       workers: 1,
-      hostEntry: new URL('./rogue-host-worker.fixture.js', import.meta.url),
+      hostEntry: rogueHostWorkerUrl,
       host: { mode: 'crash' } as ThreadActorSystemOptions['host'],
       onError: (error) => errors.push(error),
     });

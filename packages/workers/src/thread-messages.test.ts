@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { HostCommand, HostEvent, TorkErrorCode } from '@tork/core';
+import { echoWorkerUrl } from '@tork/testkit';
 
 type Reply = { ok: true; batch: unknown } | { ok: false; error: { code: string; message: string } };
 
@@ -89,7 +90,7 @@ const kinds = (union: { options: readonly { shape: { type: { value: string } } }
 describe('thread messages across a real worker boundary', () => {
   let worker: Worker;
   before(() => {
-    worker = new Worker(new URL('./echo-worker.fixture.js', import.meta.url));
+    worker = new Worker(echoWorkerUrl);
   });
   after(async () => {
     await worker.terminate();

@@ -23,8 +23,7 @@ import {
   WireDecoder,
   type WireMessage,
 } from '@tork/core';
-import { buildTorrent } from '@tork/core/testing';
-import { EventLog } from './event-log.fixture.js';
+import { buildTorrent, EventLog } from '@tork/testkit';
 import { Listener } from './listener.js';
 import { ThreadActorSystem } from './thread-actor-system.js';
 

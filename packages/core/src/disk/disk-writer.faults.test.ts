@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FaultyFs, Gate, systemError, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { openFlags } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
 import { DiskWriter } from './disk-writer.js';
-import { FaultyFs, Gate, systemError } from './faulty-fs.test.helper.js';
-import { tempDir } from './temp-dir.test.helper.js';
 
 /**
  * File-system failures, injected through the DiskFs seam: tests run as root in CI, where

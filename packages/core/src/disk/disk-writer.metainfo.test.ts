@@ -4,10 +4,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { buildTorrent, tempDir } from '@tork/testkit';
 import { parseMetainfo } from '../metainfo/metainfo.js';
-import { buildTorrent } from '../metainfo/test-fixtures.js';
 import { DiskWriter } from './disk-writer.js';
-import { tempDir } from './temp-dir.test.helper.js';
 
 /** A parsed .torrent is a DiskLayout as it is: every piece written lands where a client expects it. */
 describe('DiskWriter with a parsed Metainfo', () => {

@@ -3,11 +3,10 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FaultyFs, tempDir } from '@tork/testkit';
 import fc from 'fast-check';
 import type { DiskLayout } from './disk-layout.js';
 import { DiskWriter } from './disk-writer.js';
-import { FaultyFs } from './faulty-fs.test.helper.js';
-import { tempDir } from './temp-dir.test.helper.js';
 
 /**
  * Random layouts (zero-length files, pad files, pieces spanning many files or many pieces per

@@ -4,11 +4,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FaultyFs, Gate, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { DiskLayout } from './disk-layout.js';
 import { DiskWriter } from './disk-writer.js';
-import { FaultyFs, Gate } from './faulty-fs.test.helper.js';
-import { tempDir } from './temp-dir.test.helper.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

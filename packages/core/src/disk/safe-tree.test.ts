@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { link, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { nodeDiskFs } from './disk-fs.js';
 import { DiskWriter } from './disk-writer.js';
 import { isInside, SafeTree } from './safe-tree.js';
-import { tempDir } from './temp-dir.test.helper.js';
 
 describe('SafeTree', () => {
   it('isInside compares resolved paths, not prefixes', () => {

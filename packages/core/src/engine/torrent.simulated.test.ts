@@ -3,21 +3,22 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { tempDir } from '../disk/temp-dir.test.helper.js';
-import { TorkError, TorkErrorCode } from '../errors.js';
-import { parseMetainfo } from '../metainfo/metainfo.js';
-import { type BuiltTorrent, buildTorrent } from '../metainfo/test-fixtures.js';
-import { PieceScheduler } from '../scheduler/piece-scheduler.js';
-import { createRng } from '../scheduler/rng.js';
-import { Engine } from './engine.js';
-import type { TorrentProgress } from './progress.js';
 import {
+  type BuiltTorrent,
+  buildTorrent,
   generateSwarm,
   type RunResult,
   SimulatedActorSystem,
   type SimulatedActorSystemOptions,
   type SimulatedPeer,
-} from './simulated-actor-system.js';
+  tempDir,
+} from '@tork/testkit';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import { parseMetainfo } from '../metainfo/metainfo.js';
+import { PieceScheduler } from '../scheduler/piece-scheduler.js';
+import { createRng } from '../scheduler/rng.js';
+import { Engine } from './engine.js';
+import type { TorrentProgress } from './progress.js';
 import type { Torrent, TorrentOptions } from './torrent.js';
 import type { TorrentEventMap } from './torrent-events.js';
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tempDir } from '../disk/temp-dir.test.helper.js';
+import { buildTorrent, tempDir } from '@tork/testkit';
 import type { HostCommand } from '../messages/host-command.js';
 import type { HostEvent } from '../messages/host-event.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
-import { buildTorrent } from '../metainfo/test-fixtures.js';
 import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
 

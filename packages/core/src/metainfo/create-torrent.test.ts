@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { fixtureBytes } from '@tork/testkit';
 import { decodeBencode } from '../bencode/index.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import {
@@ -13,7 +14,6 @@ import {
 import { FileLayout } from './file-layout.js';
 import { MAX_PIECE_LENGTH } from './limits.js';
 import { parseMetainfo } from './metainfo.js';
-import { fixtureBytes } from './test-fixtures.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildTorrent, sha1 } from '@tork/testkit';
 import fc from 'fast-check';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { FileLayout, type FileSpan, type LayoutFile } from './file-layout.js';
 import { parseMetainfo } from './metainfo.js';
-import { buildTorrent, sha1 } from './test-fixtures.js';
 
 function layoutOf(lengths: number[], pieceLength: number, pads: number[] = []): FileLayout {
   return new FileLayout(

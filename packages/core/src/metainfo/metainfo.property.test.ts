@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildTorrent, encodeBencodeOrdered, type FixtureValue } from '@tork/testkit';
 import fc from 'fast-check';
 import { TorkError } from '../errors.js';
 import { parseMetainfo } from './metainfo.js';
-import { buildTorrent, encodeBencodeOrdered, type FixtureValue } from './test-fixtures.js';
 
 /** Cases per property: 10,000 in CI; a nightly run sets TORK_FUZZ_RUNS=200000. */
 const RUNS = Number(process.env.TORK_FUZZ_RUNS ?? 10_000);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { buildTorrent, encodeBencodeOrdered, type FixtureValue, sha1 } from '@tork/testkit';
 import { findTopLevelSpan } from '../bencode/index.js';
 import { TorkErrorCode as Codes, TorkError, type TorkErrorCode } from '../errors.js';
 import { FileLayout } from './file-layout.js';
 import { MAX_ANNOUNCE_URLS, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_WEB_SEEDS } from './limits.js';
 import { parseMetainfo } from './metainfo.js';
-import { buildTorrent, encodeBencodeOrdered, type FixtureValue, sha1 } from './test-fixtures.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 

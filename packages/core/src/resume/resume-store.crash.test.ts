@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tempDir } from '../disk/temp-dir.test.helper.js';
+import { tempDir } from '@tork/testkit';
 import { ResumeStore } from './resume-store.js';
 
 const HEX = '0123456789abcdef0123456789abcdef01234567';

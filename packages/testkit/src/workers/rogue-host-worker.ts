@@ -5,11 +5,10 @@
  * exits on the first command batch, as a host that hit a fatal bug would.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { nodeEndpoint, type PeerHostApi } from '@tork/workers';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node-adapter.js';
-import type { PeerHostApi } from './peer-host-api.js';
 
-if (parentPort === null) throw new Error('rogue-host-worker.fixture.js must run as a worker thread');
+if (parentPort === null) throw new Error('rogue-host-worker.js must run as a worker thread');
 
 const api: PeerHostApi = {
   attach(dataPort) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createRng } from '@tork/core';
 import { EventQueue } from './event-queue.js';
-import { createRng } from './rng.js';
 
 describe('EventQueue', () => {
   it('runs events in time order, same-time events in scheduling order', () => {

@@ -1,13 +1,21 @@
 import { createHash } from 'node:crypto';
-import { Bitfield } from '../bitfield.js';
-import { type PlainTorkError, TorkError, TorkErrorCode } from '../errors.js';
-import type { HostCommand } from '../messages/host-command.js';
-import type { ActorStats, HostEvent, ReleaseReason } from '../messages/host-event.js';
-import { parseHostCommandBatch, parseHostEventBatch } from '../messages/validate.js';
-import { EventQueue } from '../scheduler/event-queue.js';
-import { createRng, type Rng } from '../scheduler/rng.js';
-import type { ActorSystem } from './actor-system.js';
-import { peerKey } from './peer-pool.js';
+import {
+  type ActorStats,
+  type ActorSystem,
+  Bitfield,
+  createRng,
+  type HostCommand,
+  type HostEvent,
+  type PlainTorkError,
+  parseHostCommandBatch,
+  parseHostEventBatch,
+  peerKey,
+  type ReleaseReason,
+  type Rng,
+  TorkError,
+  TorkErrorCode,
+} from '@tork/core';
+import { EventQueue } from './event-queue.js';
 
 /**
  * An in-memory, seeded swarm behind the `ActorSystem` interface, for testing the coordinator

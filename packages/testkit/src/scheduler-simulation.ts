@@ -1,8 +1,12 @@
-import { Bitfield } from '../bitfield.js';
+import {
+  Bitfield,
+  createRng,
+  type EndgameOptions,
+  PieceScheduler,
+  piecesForRate,
+  randomInt,
+} from '@tork/core';
 import { EventQueue } from './event-queue.js';
-import { type EndgameOptions, PieceScheduler } from './piece-scheduler.js';
-import { piecesForRate } from './pieces-for-rate.js';
-import { createRng, randomInt } from './rng.js';
 
 /**
  * A seeded discrete-event simulation of a swarm that drives a `PieceScheduler` the way the

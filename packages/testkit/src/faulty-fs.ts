@@ -1,5 +1,4 @@
-import type { DiskFileHandle, DiskFs } from './disk-fs.js';
-import { nodeDiskFs } from './disk-fs.js';
+import { type DiskFileHandle, type DiskFs, nodeDiskFs } from '@tork/core';
 
 /** A Node-style system error, as fs would throw it. */
 export function systemError(code: string, syscall: string, path?: string): NodeJS.ErrnoException {

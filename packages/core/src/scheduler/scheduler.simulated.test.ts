@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { type SimulationOptions, type SimulationResult, simulateSwarm } from './simulation.js';
+import { type SimulationOptions, type SimulationResult, simulateSwarm } from '@tork/testkit';
 
 const MiB = 1024 * 1024;
 

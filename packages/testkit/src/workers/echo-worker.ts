@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { parseHostCommandBatch, parseHostEventBatch, TorkErrorCode, toTorkError } from '@tork/core';
 
-if (parentPort === null) throw new Error('echo-worker.fixture.js must run as a worker thread');
+if (parentPort === null) throw new Error('echo-worker.js must run as a worker thread');
 const port = parentPort;
 
 port.on('message', (value: unknown) => {
