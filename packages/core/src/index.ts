@@ -11,25 +11,42 @@ export {
   type DiskWriterOptions,
 } from './disk/disk-writer.js';
 export { HandleCache, type HandleLease } from './disk/handle-cache.js';
+export {
+  HASH_READ_CHUNK_BYTES,
+  hashPiecesOnDisk,
+  type PiecesOnDiskHashes,
+} from './disk/hash-pieces-on-disk.js';
+export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/piece-span.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
 export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from './engine/choker.js';
 export { Engine, type EngineOptions } from './engine/engine.js';
+export {
+  DEFAULT_MAX_CONNECTING,
+  DEFAULT_MAX_PEERS,
+  DEFAULT_USELESS_AFTER_SECONDS,
+  type IncomingConnection,
+  PeerBook,
+  type PeerBookContext,
+  type PeerBookOptions,
+  type PeerRecord,
+} from './engine/peer-book.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
-export {
-  type IncomingConnection,
-  type PieceHasher,
-  type PieceSpanOnDisk,
-  Torrent,
-  type TorrentMeta,
-  type TorrentOptions,
-} from './engine/torrent.js';
+export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
+export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
 export * from './errors.js';
 export * from './messages/index.js';
 export * from './metainfo/index.js';
 export * from './resume/index.js';
+export {
+  AssignmentPolicy,
+  type AssignmentPolicyOptions,
+  DEFAULT_ENDGAME_QUIET_MS,
+  DEFAULT_STALL_COPY_MS,
+  type PolicyPeer,
+} from './scheduler/assignment-policy.js';
 export {
   type AssignOptions,
   DEFAULT_BAN_AFTER_FAILURES,

@@ -5,6 +5,7 @@
  */
 export { EventQueue } from './event-queue.js';
 export * from './faulty-fs.js';
+export { readBack } from './read-back.js';
 export * from './scheduler-simulation.js';
 export * from './simulated-actor-system.js';
 export { tempDir } from './temp-dir.js';

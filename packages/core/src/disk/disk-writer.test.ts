@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FaultyFs, Gate, tempDir } from '@tork/testkit';
+import { FaultyFs, Gate, readBack, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { DiskLayout } from './disk-layout.js';
 import { DiskWriter } from './disk-writer.js';
@@ -99,7 +99,7 @@ describe('DiskWriter: files on disk', () => {
     await writer.write(3, new Uint8Array(4 * MiB).fill(7));
     const after = await stat(join(out, 'big'));
     assert.ok(after.blocks * 512 < 64 * MiB, `blocks ${after.blocks}`);
-    assert.deepEqual(await writer.read(3, 100, 3), Uint8Array.of(7, 7, 7));
+    assert.deepEqual(await readBack(writer.pieceSpans(3), 100, 3), Uint8Array.of(7, 7, 7));
     await writer.close();
   });
 
@@ -152,24 +152,9 @@ describe('DiskWriter: writes and reads', () => {
     assert.deepEqual(new Uint8Array(await readFile(join(out, 'tor', 'f'))), bytes.subarray(828, 833));
     assert.equal(existsSync(join(out, 'tor', '.pad')), false);
     // Reads cross file boundaries; the pad span reads as zeros.
-    assert.deepEqual(await writer.read(1, 0, 64), bytes.subarray(64, 128));
-    assert.deepEqual(await writer.read(13, 0, 1), bytes.subarray(832, 833));
-    assert.deepEqual(await writer.read(2, 10, 40), bytes.subarray(138, 178));
-    await writer.close();
-  });
-
-  it('serves a read of a piece still queued from memory', async () => {
-    const out = await tempDir();
-    const gate = new Gate();
-    const fs = new FaultyFs({ write: () => gate.wait() });
-    const layout = single('x', 64, 16);
-    const writer = await DiskWriter.open({ root: out, layout, fs });
-    gate.shut();
-    const written = writer.write(2, new Uint8Array(16).fill(9));
-    assert.deepEqual(await writer.read(2, 4, 2), Uint8Array.of(9, 9));
-    gate.open();
-    await written;
-    assert.deepEqual(await writer.read(2, 4, 2), Uint8Array.of(9, 9));
+    assert.deepEqual(await readBack(writer.pieceSpans(1), 0, 64), bytes.subarray(64, 128));
+    assert.deepEqual(await readBack(writer.pieceSpans(13), 0, 1), bytes.subarray(832, 833));
+    assert.deepEqual(await readBack(writer.pieceSpans(2), 10, 40), bytes.subarray(138, 178));
     await writer.close();
   });
 
@@ -180,7 +165,6 @@ describe('DiskWriter: writes and reads', () => {
     await assert.rejects(writer.write(0, new Uint8Array(15)), isCode(TorkErrorCode.OUT_OF_RANGE));
     await assert.rejects(writer.write(2, new Uint8Array(16)), isCode(TorkErrorCode.OUT_OF_RANGE));
     await assert.rejects(writer.write(3, new Uint8Array(8)), isCode(TorkErrorCode.OUT_OF_RANGE));
-    await assert.rejects(writer.read(2, 4, 5), isCode(TorkErrorCode.OUT_OF_RANGE));
     await writer.write(2, new Uint8Array(8));
     assert.equal(writer.error, undefined);
     await writer.close();
@@ -198,7 +182,10 @@ describe('DiskWriter: writes and reads', () => {
     const order = [...Array(writer.layout.pieceCount).keys()].reverse();
     await writeAll(writer, layout, bytes, order);
     for (let i = 0; i < writer.layout.pieceCount; i++) {
-      assert.deepEqual(await writer.read(i, 0, writer.layout.pieceSize(i)), piece(layout, bytes, i));
+      assert.deepEqual(
+        await readBack(writer.pieceSpans(i), 0, writer.layout.pieceSize(i)),
+        piece(layout, bytes, i),
+      );
     }
     await writer.flush();
     assert.ok(fs.peakOpen <= 2, `fs saw ${fs.peakOpen} descriptors open at once`);
@@ -289,7 +276,6 @@ describe('DiskWriter: writes and reads', () => {
       closed = true;
     });
     await assert.rejects(writer.write(0, new Uint8Array(20)), isCode(TorkErrorCode.IO));
-    await assert.rejects(writer.read(0, 0, 1), isCode(TorkErrorCode.IO));
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(closed, false);
     assert.deepEqual(done, []);

@@ -1,11 +1,12 @@
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { FileLayout, type FileSpan } from '../metainfo/file-layout.js';
+import { FileLayout } from '../metainfo/file-layout.js';
 import { CountingFs } from './counting-fs.js';
 import type { DiskFileHandle, DiskFs } from './disk-fs.js';
 import { nodeDiskFs, openFlags } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
 import { HandleCache } from './handle-cache.js';
 import { ioError } from './io-error.js';
+import type { PieceSpanOnDisk } from './piece-span.js';
 import { type PreparedFile, prepareFiles } from './prepare-files.js';
 import { runBounded } from './run-bounded.js';
 import { SafeTree } from './safe-tree.js';
@@ -182,6 +183,18 @@ export class DiskWriter {
     return file ? { path: file.path, previousSize: file.previousSize } : undefined;
   }
 
+  /**
+   * Piece `index` as the spans of the real files it lies in (pad spans: `path: null`): what the
+   * resume check hashes and peer hosts read to serve uploads.
+   */
+  pieceSpans(index: number): PieceSpanOnDisk[] {
+    return this.layout.spans(index).map((span) => ({
+      path: span.pad ? null : (this.#files[span.fileIndex]?.path ?? null),
+      offset: span.fileOffset,
+      length: span.length,
+    }));
+  }
+
   /** Resolves once `queuedBytes` is below `bytes` (default: `maxQueuedBytes`), at once if it already is. */
   whenBelow(bytes: number = this.maxQueuedBytes): Promise<void> {
     if (!(bytes > 0)) {
@@ -226,23 +239,6 @@ export class DiskWriter {
       this.#queuedBytes += data.length;
       this.#pump();
     });
-  }
-
-  /**
-   * Reads `length` bytes at `offset` in piece `index`, across file boundaries; pad spans read as
-   * zeros. A piece still waiting in the write queue is served from memory.
-   */
-  read(index: number, offset: number, length: number): Promise<Uint8Array> {
-    if (this.#closing) return Promise.reject(closedError());
-    let spans: FileSpan[];
-    try {
-      spans = this.layout.spans(index, offset, length);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const queued = this.#pending.get(index);
-    if (queued !== undefined) return Promise.resolve(queued.data.slice(offset, offset + length));
-    return this.#track(this.#read(spans, offset, length));
   }
 
   #track<T>(operation: Promise<T>): Promise<T> {
@@ -383,23 +379,6 @@ export class DiskWriter {
     for (const job of waiting) this.#finish(job, failure);
   }
 
-  async #read(spans: readonly FileSpan[], offset: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
-    for (const span of spans) {
-      if (span.pad) continue;
-      const file = this.#file(span.fileIndex);
-      const lease = await this.#cache.acquire(span.fileIndex);
-      try {
-        await readFully(lease.handle, out, span.pieceOffset - offset, span.length, span.fileOffset);
-      } catch (error) {
-        throw ioError(error, 'read', file.path, { fileIndex: span.fileIndex });
-      } finally {
-        lease.release();
-      }
-    }
-    return out;
-  }
-
   /**
    * Reopens a prepared file, checking it is still the very file `open` created or checked: its
    * path must still resolve to itself (no symlink planted on the way since) and the descriptor
@@ -457,23 +436,6 @@ async function writeFully(
     const { bytesWritten } = await handle.write(data, offset + done, length - done, position + done);
     if (bytesWritten <= 0) throw systemError('EIO', 'write made no progress');
     done += bytesWritten;
-  }
-}
-
-async function readFully(
-  handle: DiskFileHandle,
-  out: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(out, offset + done, length - done, position + done);
-    // The file was extended to its final size on open, so end-of-file here means someone
-    // truncated it behind our back.
-    if (bytesRead <= 0) throw systemError('EIO', 'unexpected end of file (the file was truncated)');
-    done += bytesRead;
   }
 }
 

@@ -1,8 +1,11 @@
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { HostEvent } from '../messages/host-event.js';
+import type { PieceHasher } from '../resume/piece-hasher.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
-import { type IncomingConnection, type PieceHasher, Torrent, type TorrentOptions } from './torrent.js';
+import type { IncomingConnection } from './peer-book.js';
+import { Torrent } from './torrent.js';
+import type { TorrentOptions } from './torrent-options.js';
 
 export interface EngineOptions {
   /**
@@ -55,12 +58,12 @@ export class Engine {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
     const id = options.meta.infoHashHex;
     if (this.#torrents.has(id)) throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
-    const torrent = new Torrent(options, {
+    const torrent: Torrent = new Torrent(options, {
       actors: this.#actors,
       peerId: this.peerId,
       port: this.port,
       nextActorId: () => this.#nextActorId++,
-      register: (actorId, owner) => this.#byActor.set(actorId, owner),
+      register: (actorId) => this.#byActor.set(actorId, torrent),
       unregister: (actorId) => this.#byActor.delete(actorId),
       ...(this.#hasher ? { hasher: this.#hasher } : {}),
     });

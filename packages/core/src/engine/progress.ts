@@ -63,3 +63,39 @@ export interface TorrentProgress {
   readonly bytesInFlight: number;
   readonly elapsedMs: number;
 }
+
+/**
+ * Progress snapshots from a torrent's `progress` events, in order, until `done` settles (done,
+ * stopped or failed): the async iterator of `Torrent.progressUpdates()`.
+ */
+export async function* progressUpdates(
+  torrent: {
+    on(event: 'progress', listener: (progress: TorrentProgress) => void): unknown;
+    off(event: 'progress', listener: (progress: TorrentProgress) => void): unknown;
+  },
+  done: Promise<unknown>,
+): AsyncGenerator<TorrentProgress> {
+  const queue: TorrentProgress[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const onProgress = (progress: TorrentProgress) => {
+    queue.push(progress);
+    wake?.();
+  };
+  const onEnd = () => {
+    finished = true;
+    wake?.();
+  };
+  torrent.on('progress', onProgress);
+  done.then(onEnd, onEnd);
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next) yield next;
+      else if (finished) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    torrent.off('progress', onProgress);
+  }
+}

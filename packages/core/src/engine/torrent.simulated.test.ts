@@ -19,8 +19,9 @@ import { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng } from '../scheduler/rng.js';
 import { Engine } from './engine.js';
 import type { TorrentProgress } from './progress.js';
-import type { Torrent, TorrentOptions } from './torrent.js';
+import type { Torrent } from './torrent.js';
 import type { TorrentEventMap } from './torrent-events.js';
+import type { TorrentOptions } from './torrent-options.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -6,6 +6,7 @@ export {
   MAX_RESUME_SNAPSHOT_BYTES,
   RESUME_FORMAT_VERSION,
 } from './limits.js';
+export { inThreadHasher, type PieceHasher } from './piece-hasher.js';
 export { type CurrentFileStat, type PlanResumeInput, planResume, type ResumePlan } from './plan-resume.js';
 export { nodeResumeFs, type ResumeFileHandle, type ResumeFs } from './resume-fs.js';
 export { lockResumeState, type ResumeLock } from './resume-lock.js';
@@ -19,3 +20,10 @@ export {
   type ResumeStoreOptions,
 } from './resume-store.js';
 export { decodeSnapshot, encodeSnapshot, type ResumeFileState, type ResumeSnapshot } from './snapshot.js';
+export {
+  DEFAULT_RESUME_SAVE_INTERVAL_MS,
+  type ResumeMeta,
+  type ResumeReporter,
+  TorrentResume,
+  type TorrentResumeOptions,
+} from './torrent-resume.js';

@@ -1,0 +1,395 @@
+import { networkInterfaces } from 'node:os';
+import type { MessagePort } from 'node:worker_threads';
+import type { PlainTorkError } from '../errors.js';
+import type { HostCommand } from '../messages/host-command.js';
+import type { ActorStats } from '../messages/host-event.js';
+import type { PolicyPeer } from '../scheduler/assignment-policy.js';
+import type { PeerAddress } from '../tracker/types.js';
+import type { ChokerPeer } from './choker.js';
+import { PeerPool, peerKey } from './peer-pool.js';
+import type { PeerView } from './progress.js';
+
+/** Most peer connections of a torrent (connected and connecting). */
+export const DEFAULT_MAX_PEERS = 80;
+/** Most connection attempts of a torrent under way at once. */
+export const DEFAULT_MAX_CONNECTING = 24;
+/** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. */
+export const DEFAULT_USELESS_AFTER_SECONDS = 60;
+
+/** One connection as the coordinator sees it. */
+export interface PeerRecord extends PolicyPeer {
+  readonly actorId: number;
+  /** `host:port` (IPv6 in brackets). */
+  readonly key: string;
+  readonly host: string;
+  readonly port: number;
+  readonly openedAt: number;
+  /** It dialled us (through the Listener). */
+  readonly incoming: boolean;
+  /** Its peer id, hex, once the handshake is done. */
+  peerId: string;
+  /** It is interested in our pieces / we unchoke it (the choker's decision, as sent). */
+  peerInterested: boolean;
+  unchoked: boolean;
+  connected: boolean;
+  client: string;
+  peerChoking: boolean;
+  amInterested: boolean;
+  seed: boolean;
+  stats: ActorStats | undefined;
+  /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
+  usefulAt: number;
+  piecesReceived: number;
+  /** See PolicyPeer: its rate when it last had work. */
+  knownRate: number;
+  /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
+  snubbedByRelease: boolean;
+  closing: boolean;
+  /** PolicyPeer: connected, not closing, unchoked by the peer, and we want something of it. */
+  readonly canFetch: boolean;
+  /** PolicyPeer: snubbed by release or by its actor's own stats. */
+  readonly snubbed: boolean;
+}
+
+/** A connection the Listener accepted and matched to this torrent by its handshake. */
+export interface IncomingConnection {
+  /** `host:port` of the remote end. */
+  readonly address: string;
+  /** The actor's end of the relay (moved to the peer host). */
+  readonly relay: MessagePort;
+  /** Bytes read so far, the peer's handshake first. */
+  readonly initial: Uint8Array;
+}
+
+/** How the book reaches the rest of the coordinator. */
+export interface PeerBookContext {
+  readonly torrentId: string;
+  /** Our peer id, hex: decides which of two twin connections stays. */
+  readonly ourPeerIdHex: string;
+  /** The port we listen on: tracker peers at a local address on it are ourselves. */
+  readonly listenPort: number;
+  readonly nextActorId: () => number;
+  /** The engine routes the actor's events to this torrent from now on / no longer. */
+  readonly register: (actorId: number) => void;
+  readonly unregister: (actorId: number) => void;
+  readonly send: (command: HostCommand) => void;
+}
+
+export interface PeerBookOptions {
+  /** Most peer connections (connected and connecting). Default 80 (`DEFAULT_MAX_PEERS`). */
+  readonly maxPeers?: number;
+  /** Most connection attempts under way at once. Default 24 (`DEFAULT_MAX_CONNECTING`). */
+  readonly maxConnecting?: number;
+  /** See `DEFAULT_USELESS_AFTER_SECONDS`. Default 60. */
+  readonly uselessAfterSeconds?: number;
+}
+
+/**
+ * A torrent's peers: the addresses it may dial (the `PeerPool`, with backoff and bans) and the
+ * connections it has (one `PeerRecord` per actor): dialling up to the limits, accepting incoming
+ * connections, resolving twin connections, rotating useless peers out, and the counters that
+ * outlive a connection. It decides nothing about pieces (that is the assignment policy's).
+ */
+export class PeerBook {
+  readonly #ctx: PeerBookContext;
+  readonly #pool = new PeerPool();
+  readonly #peers = new Map<number, PeerRecord>();
+  readonly maxPeers: number;
+  readonly #maxConnecting: number;
+  readonly #uselessAfterMs: number;
+  #closedDownloaded = 0;
+  #closedUploaded = 0;
+  #banned = 0;
+
+  constructor(ctx: PeerBookContext, options: PeerBookOptions = {}) {
+    this.#ctx = ctx;
+    this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+    this.#maxConnecting = options.maxConnecting ?? DEFAULT_MAX_CONNECTING;
+    this.#uselessAfterMs = (options.uselessAfterSeconds ?? DEFAULT_USELESS_AFTER_SECONDS) * 1000;
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  get(actorId: number): PeerRecord | undefined {
+    return this.#peers.get(actorId);
+  }
+
+  values(): IterableIterator<PeerRecord> {
+    return this.#peers.values();
+  }
+
+  /** Addresses given by hand (`--peer`): never given up on. */
+  addManual(addresses: readonly PeerAddress[], now: number): void {
+    this.#pool.add(addresses, 'manual', now);
+  }
+
+  /** Addresses a tracker listed; our own listening address among them is never dialled. */
+  addFromTracker(addresses: readonly PeerAddress[], now: number): void {
+    const others = addresses.filter(
+      (peer) => !(peer.port === this.#ctx.listenPort && isLocalAddress(peer.host)),
+    );
+    this.#pool.add(others, 'tracker', now);
+  }
+
+  /** Dials ready addresses while under both limits. Returns true when the torrent wants more addresses. */
+  connectMore(now: number): boolean {
+    let connecting = 0;
+    for (const peer of this.#peers.values()) if (!peer.connected) connecting++;
+    const room = Math.min(this.maxPeers - this.#peers.size, this.#maxConnecting - connecting);
+    if (room > 0) {
+      for (const address of this.#pool.take(room, now)) {
+        const { actorId } = this.#add(address.host, address.port, false, now);
+        this.#ctx.send({
+          type: 'connect',
+          actorId,
+          torrentId: this.#ctx.torrentId,
+          host: address.host,
+          port: address.port,
+        });
+      }
+    }
+    return this.#peers.size < this.maxPeers / 2;
+  }
+
+  /** Takes a connection the Listener accepted, unless full or banned (then the Listener closes it). */
+  accept(incoming: IncomingConnection, now: number): boolean {
+    if (this.#peers.size >= this.maxPeers) return false;
+    const colon = incoming.address.lastIndexOf(':');
+    const host = incoming.address.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(incoming.address.slice(colon + 1));
+    if (this.#pool.isBanned(peerKey(host, port))) return false;
+    const { actorId } = this.#add(host, port, true, now);
+    this.#ctx.send({
+      type: 'accept',
+      actorId,
+      torrentId: this.#ctx.torrentId,
+      address: incoming.address,
+      relay: incoming.relay,
+      initial: incoming.initial,
+    });
+    return true;
+  }
+
+  /**
+   * The handshake is done. Two tork-like peers that both dial each other end up with two
+   * connections: both sides keep the one the peer with the smaller id started, so they agree on
+   * which to close. Returns false when this connection is the one closed.
+   */
+  connected(peer: PeerRecord, peerId: string, client: string): boolean {
+    for (const other of this.#peers.values()) {
+      if (other === peer || !other.connected || other.closing || other.peerId !== peerId) continue;
+      const keepOutgoing = this.#ctx.ourPeerIdHex < peerId;
+      const drop = peer.incoming === keepOutgoing ? peer : other;
+      this.close(drop, 'duplicate connection to the same peer');
+      if (drop === peer) return false;
+      break;
+    }
+    peer.peerId = peerId;
+    peer.connected = true;
+    peer.client = client;
+    this.#pool.connected(peer.key);
+    return true;
+  }
+
+  /** Asks the peer's actor to close; its `closed` event follows. */
+  close(peer: PeerRecord, reason: string): void {
+    if (peer.closing) return;
+    peer.closing = true;
+    this.#ctx.send({ type: 'close', actorId: peer.actorId, reason });
+  }
+
+  /** Never dial this peer's address again for this torrent; the connection closes. */
+  ban(peer: PeerRecord, reason: string): void {
+    this.#pool.ban(peer.key);
+    this.#banned++;
+    this.close(peer, reason);
+  }
+
+  /** The actor is gone. Returns whether its address is banned. */
+  closed(peer: PeerRecord, error: PlainTorkError, now: number): boolean {
+    this.#peers.delete(peer.actorId);
+    this.#ctx.unregister(peer.actorId);
+    this.#closedDownloaded += peer.stats?.downloaded ?? 0;
+    this.#closedUploaded += peer.stats?.uploaded ?? 0;
+    const banned = this.#pool.isBanned(peer.key);
+    // We dialled our own listening port (a tracker lists us among the peers): never again.
+    if (error.details.self) this.#pool.ban(peer.key);
+    this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
+    return banned;
+  }
+
+  /**
+   * Peers that choke us or have nothing we need for a long time make room for untried ones (one
+   * per call). `held` says how many pieces a peer holds: a peer still holding work stays.
+   */
+  rotateUseless(now: number, held: (actorId: number) => number): void {
+    if (this.#peers.size < this.maxPeers || this.#pool.candidates === 0) return;
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected || peer.closing || now - peer.usefulAt < this.#uselessAfterMs) continue;
+      // A snubbed peer gets no pieces: as useless as one that chokes us.
+      const useless = peer.peerChoking || !peer.amInterested || peer.snubbed;
+      if (useless && held(peer.actorId) === 0) {
+        this.close(
+          peer,
+          peer.peerChoking
+            ? 'rotated out: choked us for too long'
+            : peer.amInterested
+              ? 'rotated out: snubbed us'
+              : 'rotated out: has nothing we need',
+        );
+        return;
+      }
+    }
+  }
+
+  /** The choker's view of the open connections. */
+  chokerPeers(): ChokerPeer[] {
+    const peers: ChokerPeer[] = [];
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected || peer.closing) continue;
+      peers.push({
+        actorId: peer.actorId,
+        interested: peer.peerInterested,
+        downloadRate: peer.stats?.downloadRate ?? 0,
+        uploadRate: peer.stats?.uploadRate ?? 0,
+        connectedAt: peer.openedAt,
+        seed: peer.seed,
+      });
+    }
+    return peers;
+  }
+
+  /** Sends the choker's decision where it changes something: chokes before unchokes. */
+  applyChokes(unchoked: ReadonlySet<number>): void {
+    // Chokes first: never more peers unchoked than the slots, even within one batch.
+    for (const pass of [false, true]) {
+      for (const peer of this.#peers.values()) {
+        if (!peer.connected || peer.closing) continue;
+        const wanted = unchoked.has(peer.actorId);
+        if (wanted === peer.unchoked || wanted !== pass) continue;
+        peer.unchoked = wanted;
+        this.#ctx.send({ type: 'choke', actorId: peer.actorId, choked: !wanted });
+      }
+    }
+  }
+
+  /** Payload bytes sent to peers in this run, closed connections included. */
+  uploaded(): number {
+    let total = this.#closedUploaded;
+    for (const peer of this.#peers.values()) total += peer.stats?.uploaded ?? 0;
+    return total;
+  }
+
+  /** Payload bytes received from peers in this run, as their actors counted them. */
+  downloaded(): number {
+    let total = this.#closedDownloaded;
+    for (const peer of this.#peers.values()) total += peer.stats?.downloaded ?? 0;
+    return total;
+  }
+
+  /** The peer counts and rates of `TorrentProgress`. */
+  summary(): {
+    connected: number;
+    seeds: number;
+    connecting: number;
+    known: number;
+    banned: number;
+    downloadRate: number;
+    uploadRate: number;
+  } {
+    let connected = 0;
+    let seeds = 0;
+    let connecting = 0;
+    let downloadRate = 0;
+    let uploadRate = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.connected) {
+        connected++;
+        if (peer.seed) seeds++;
+      } else connecting++;
+      downloadRate += peer.stats?.downloadRate ?? 0;
+      uploadRate += peer.stats?.uploadRate ?? 0;
+    }
+    return {
+      connected,
+      seeds,
+      connecting,
+      known: this.#pool.candidates,
+      banned: this.#banned,
+      downloadRate,
+      uploadRate,
+    };
+  }
+
+  /** The per-peer view, fastest first; `held` gives each peer's assigned pieces. */
+  views(held: (actorId: number) => number): PeerView[] {
+    const views: PeerView[] = [];
+    for (const peer of this.#peers.values()) {
+      if (!peer.connected) continue;
+      views.push({
+        actorId: peer.actorId,
+        address: peer.key,
+        client: peer.client,
+        seed: peer.seed,
+        downloaded: peer.stats?.downloaded ?? 0,
+        downloadRate: peer.stats?.downloadRate ?? 0,
+        queueDepth: peer.stats?.queueDepth ?? 0,
+        targetQueueDepth: peer.stats?.targetQueueDepth ?? 0,
+        peerChoking: peer.peerChoking,
+        snubbed: peer.stats?.snubbed ?? false,
+        assigned: held(peer.actorId),
+      });
+    }
+    return views.sort((a, b) => b.downloadRate - a.downloadRate);
+  }
+
+  /** A new connection's record (dialled or accepted), registered with the engine. */
+  #add(host: string, port: number, incoming: boolean, now: number): PeerRecord {
+    const record: PeerRecord = {
+      actorId: this.#ctx.nextActorId(),
+      key: peerKey(host, port),
+      host,
+      port,
+      openedAt: now,
+      incoming,
+      peerId: '',
+      peerInterested: false,
+      unchoked: false,
+      connected: false,
+      client: '',
+      peerChoking: true,
+      amInterested: false,
+      seed: false,
+      stats: undefined,
+      usefulAt: now,
+      piecesReceived: 0,
+      knownRate: 0,
+      snubbedByRelease: false,
+      closing: false,
+      get canFetch() {
+        return this.connected && !this.closing && !this.peerChoking && this.amInterested;
+      },
+      get snubbed() {
+        return this.snubbedByRelease || (this.stats?.snubbed ?? false);
+      },
+    };
+    this.#peers.set(record.actorId, record);
+    this.#ctx.register(record.actorId);
+    return record;
+  }
+}
+
+/** Addresses of this machine: loopback, unspecified, and every interface's. */
+function isLocalAddress(host: string): boolean {
+  if (host.startsWith('127.') || host === '::1' || host === '0.0.0.0' || host === '::') return true;
+  localAddresses ??= new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address)
+      .filter((address): address is string => address !== undefined),
+  );
+  return localAddresses.has(host);
+}
+let localAddresses: Set<string> | undefined;

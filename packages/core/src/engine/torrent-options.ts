@@ -1,0 +1,74 @@
+import type { DiskLayout } from '../disk/disk-layout.js';
+import type { PieceHasher } from '../resume/piece-hasher.js';
+import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
+import type { PeerAddress } from '../tracker/types.js';
+import type { ActorSystem } from './actor-system.js';
+
+/** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
+export interface TorrentMeta extends DiskLayout {
+  readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
+  readonly pieceCount: number;
+  /** 20 bytes per piece. */
+  readonly pieceHashes: Uint8Array;
+  /** BEP 12 tiers. */
+  readonly announce: readonly (readonly string[])[];
+}
+
+export interface TorrentOptions {
+  readonly meta: TorrentMeta;
+  /** Output directory; multi-file torrents land in `<outDir>/<name>/…`. */
+  readonly outDir: string;
+  /** Peers given by hand (`--peer`): dialled first and never given up on. Default: none. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the torrent's trackers. Default: true. */
+  readonly useTrackers?: boolean;
+  /** Most peer connections (connected and connecting). Default: 80 (`DEFAULT_MAX_PEERS`). */
+  readonly maxPeers?: number;
+  /** Most connection attempts under way at once. Default: 24 (`DEFAULT_MAX_CONNECTING`). */
+  readonly maxConnecting?: number;
+  /** Global cap on bytes assigned but not yet written. Default: 64 MiB (see PieceScheduler). */
+  readonly maxBytesInFlight?: number;
+  /** Disk write queue cap before assignment pauses. Default: 64 MiB (see DiskWriter). */
+  readonly maxQueuedWriteBytes?: number;
+  /** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. Default: 60. */
+  readonly uselessAfterSeconds?: number;
+  /** Tracker client options. Default: see Announcer. */
+  readonly trackerClients?: TrackerClientOptions;
+  /** Seed for tie-breaks. Default: random. */
+  readonly seed?: number;
+  /** Coordinator tick (progress events, connection management), ms. Default: 1,000. */
+  readonly tickMs?: number;
+  /**
+   * Go on seeding once complete (state `seeding`) until `stop()`. Default: false (state `done`:
+   * connections to seeds close, the rest stay until `stop()`).
+   */
+  readonly seeding?: boolean;
+  /** Regular upload slots of the choker (plus one optimistic). Default: 4 (`DEFAULT_UPLOAD_SLOTS`). */
+  readonly uploadSlots?: number;
+  /** How often the choker re-ranks peers, ms. Default: 10,000. */
+  readonly rechokeIntervalMs?: number;
+  /** How often the optimistic unchoke rotates, ms. Default: 30,000. */
+  readonly optimisticUnchokeIntervalMs?: number;
+  /**
+   * Where resume state lives (a snapshot and a journal per torrent), or `false` for none (every
+   * start then hashes whatever data is on disk). Default: `<outDir>/.tork`.
+   */
+  readonly resumeDir?: string | false;
+  /** How often the resume snapshot is rewritten while running, ms. Default: 5,000. */
+  readonly resumeSaveIntervalMs?: number;
+}
+
+/** Wiring the Engine provides. */
+export interface TorrentContext {
+  readonly actors: ActorSystem;
+  readonly peerId: Uint8Array;
+  /** The port we announce. */
+  readonly port: number;
+  readonly nextActorId: () => number;
+  /** The engine routes this actor's events to the torrent from now on. */
+  readonly register: (actorId: number) => void;
+  readonly unregister: (actorId: number) => void;
+  /** Hashes pieces read from disk (the hash pool). Default: hashed on this thread. */
+  readonly hasher?: PieceHasher;
+}
