@@ -47,6 +47,7 @@ export {
   DEFAULT_STALL_COPY_MS,
   type PolicyPeer,
 } from './scheduler/assignment-policy.js';
+export { forEachSet, unitOf } from './scheduler/bit-scan.js';
 export {
   type AssignOptions,
   DEFAULT_BAN_AFTER_FAILURES,
@@ -56,6 +57,8 @@ export {
   type EndgameOptions,
   PieceScheduler,
   type PieceSchedulerOptions,
+  type PieceSchedulerState,
+  PieceState,
   type VerifiedResult,
 } from './scheduler/piece-scheduler.js';
 export { type PiecesForRateOptions, piecesForRate } from './scheduler/pieces-for-rate.js';

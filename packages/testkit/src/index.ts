@@ -6,8 +6,10 @@
 export { EventQueue } from './event-queue.js';
 export * from './faulty-fs.js';
 export { readBack } from './read-back.js';
+export { checkSchedulerInvariants } from './scheduler-invariants.js';
 export * from './scheduler-simulation.js';
 export * from './simulated-actor-system.js';
+export * from './swarm.js';
 export { tempDir } from './temp-dir.js';
 export * from './torrent-fixtures.js';
 export { EventLog } from './workers/event-log.js';

@@ -16,6 +16,14 @@ import {
   TorkErrorCode,
 } from '@tork/core';
 import { EventQueue } from './event-queue.js';
+import {
+  chokeSeconds,
+  chokesNow,
+  gainPiece,
+  initialPieces,
+  lifetimeMs,
+  type SimulatedPeer,
+} from './swarm.js';
 
 /**
  * An in-memory, seeded swarm behind the `ActorSystem` interface, for testing the coordinator
@@ -35,118 +43,8 @@ import { EventQueue } from './event-queue.js';
  * coordinator to strict rules (see `violations`). The disk is thus infinitely fast in virtual time.
  */
 
-export type SimulatedPeerKind =
-  /** Sends the pieces it is asked for, at its rate. */
-  | 'honest'
-  /** Claims every piece, unchokes, accepts requests, never sends a block. */
-  | 'staller'
-  /** Claims every piece and sends them at its rate, every one of them bad. */
-  | 'corrupt'
-  /** Refuses every connection. */
-  | 'refuse';
-
-/** One remote peer of the swarm. */
-export interface SimulatedPeer {
-  readonly host: string;
-  readonly port: number;
-  readonly kind: SimulatedPeerKind;
-  /** Fraction of the pieces it has at the start (1: a seed); stallers and corrupt peers claim all. */
-  readonly have: number;
-  /** Bytes per virtual second while it sends. */
-  readonly rate: number;
-  /** Seconds after we declare interest until it unchokes us; null: it never does. */
-  readonly unchokeAfter: number | null;
-  /** Chance per second, while it unchokes us, that it chokes us again for 5–30 s. */
-  readonly chokeChance: number;
-  /** Mean seconds a connection to it lives before it drops (exponential); null: it never drops. */
-  readonly meanLifetime: number | null;
-  /** Chance per second that a leecher gets one more piece from elsewhere (and announces it). */
-  readonly gainChance: number;
-}
-
-export interface SwarmOptions {
-  readonly seed: number;
-  /** Peers in all, every kind included. */
-  readonly peers: number;
-  /** Honest peers with every piece that unchoke quickly and never drop. Default: max(2, 3 %). */
-  readonly seeds?: number;
-  /** Default 0. */
-  readonly stallers?: number;
-  /** Default 0. */
-  readonly corrupt?: number;
-  /** Peers that refuse connections. Default 0. */
-  readonly refusing?: number;
-  /** Fraction of honest leechers that never unchoke us. Default 0.1. */
-  readonly chokeForever?: number;
-  /** Fraction of honest leechers whose connections drop (mean life 60 s). Default 0.2. */
-  readonly flaky?: number;
-  /** Chance per second that an unchoked honest leecher chokes us again for a while. Default 0.003. */
-  readonly chokeChance?: number;
-  /** Slowest rate, bytes/s: rates are Pareto(minRate, α 1.16), capped at maxRate. Default 16 KiB/s. */
-  readonly minRate?: number;
-  /** Default 16 MiB/s. */
-  readonly maxRate?: number;
-  /** Rate of corrupt peers (fast, so they are picked). Default 4 MiB/s. */
-  readonly corruptRate?: number;
-  /** Seconds until an honest leecher unchokes: uniform in [0.05, this]. Default 30. */
-  readonly maxUnchokeAfter?: number;
-}
-
-const KiB = 1024;
-const MiB = 1024 * 1024;
-const BLOCK = 16 * KiB;
-
-/** A seeded swarm of peers at 10.x.y.z:6881, kinds shuffled (the order is the dial order). */
-export function generateSwarm(options: SwarmOptions): SimulatedPeer[] {
-  const rng = createRng(options.seed);
-  const count = options.peers;
-  const seeds = options.seeds ?? Math.max(2, Math.round(count * 0.03));
-  const stallers = options.stallers ?? 0;
-  const corrupt = options.corrupt ?? 0;
-  const refusing = options.refusing ?? 0;
-  const chokeForever = options.chokeForever ?? 0.1;
-  const flaky = options.flaky ?? 0.2;
-  const chokeChance = options.chokeChance ?? 0.003;
-  const minRate = options.minRate ?? 16 * KiB;
-  const maxRate = options.maxRate ?? 16 * MiB;
-  const corruptRate = options.corruptRate ?? 4 * MiB;
-  const maxUnchokeAfter = options.maxUnchokeAfter ?? 30;
-  if (seeds + stallers + corrupt + refusing > count) {
-    throw new TorkError(TorkErrorCode.USAGE, 'generateSwarm: more special peers than peers');
-  }
-  const peers: SimulatedPeer[] = [];
-  for (let i = 0; i < count; i++) {
-    const kind: SimulatedPeerKind =
-      i < stallers
-        ? 'staller'
-        : i < stallers + corrupt
-          ? 'corrupt'
-          : i < stallers + corrupt + refusing
-            ? 'refuse'
-            : 'honest';
-    const isSeed = kind === 'honest' && i < stallers + corrupt + refusing + seeds;
-    const pareto = Math.min(maxRate, minRate / (1 - rng()) ** (1 / 1.16));
-    const leecher = kind === 'honest' && !isSeed;
-    const never = leecher && rng() < chokeForever;
-    peers.push({
-      host: '',
-      port: 6881,
-      kind,
-      have: kind === 'honest' ? (isSeed ? 1 : rng() * 0.95) : 1,
-      rate: kind === 'corrupt' ? corruptRate : Math.round(pareto),
-      unchokeAfter: never ? null : isSeed || !leecher ? 0.05 + rng() * 2 : 0.05 + rng() * maxUnchokeAfter,
-      chokeChance: leecher ? chokeChance : 0,
-      meanLifetime: leecher && rng() < flaky ? 60 : null,
-      gainChance: leecher ? 0.1 : 0,
-    });
-  }
-  // Shuffle (Fisher–Yates), then number the addresses in dial order.
-  for (let i = peers.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [peers[i], peers[j]] = [peers[j]!, peers[i]!];
-  }
-  return peers.map((peer, i) => ({ ...peer, host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }));
-}
+/** Bytes of one block request (the actor's queue depth counts these). */
+const BLOCK = 16 * 1024;
 
 export interface SimulatedActorSystemOptions {
   /** Seeds every random draw of the sim (latencies, choking, drops, piece gains). */
@@ -595,12 +493,8 @@ export class SimulatedActorSystem implements ActorSystem {
     if (command.have.length !== Math.ceil(this.#pieceCount / 8)) this.#violate('add-torrent: have bitfield');
     this.assignsPerPiece = new Uint32Array(this.#pieceCount);
     this.deliveriesPerPiece = new Uint32Array(this.#pieceCount);
-    for (const peer of this.#peers.values()) {
-      const bits = new Bitfield(this.#pieceCount);
-      const fraction = peer.spec.kind === 'honest' ? peer.spec.have : 1;
-      for (let i = 0; i < this.#pieceCount; i++) if (fraction >= 1 || this.#rng() < fraction) bits.set(i);
-      peer.bits = bits;
-    }
+    for (const peer of this.#peers.values())
+      peer.bits = initialPieces(peer.spec, this.#pieceCount, this.#rng);
   }
 
   #connect(command: CommandOf<'connect'>): void {
@@ -669,11 +563,8 @@ export class SimulatedActorSystem implements ActorSystem {
       if (peer.spec.kind === 'honest' && peer.spec.have < 1) {
         this.#emit({ type: 'peer-interest', actorId: actor.id, interested: true });
       }
-      const life = peer.spec.meanLifetime;
-      if (life !== null) {
-        const ms = Math.max(1, Math.round(-life * 1000 * Math.log(1 - this.#rng())));
-        this.#at(ms, () => this.#drop(actor));
-      }
+      const life = lifetimeMs(peer.spec, this.#rng);
+      if (life !== null) this.#at(life, () => this.#drop(actor));
     });
   }
 
@@ -968,17 +859,12 @@ export class SimulatedActorSystem implements ActorSystem {
           this.#release(actor, pieces, 'snubbed');
         }
       }
-      if (!actor.choking && spec.chokeChance > 0 && this.#rng() < spec.chokeChance) {
-        this.#choke(actor, 5 + this.#rng() * 25);
-      }
+      if (!actor.choking && chokesNow(spec, this.#rng)) this.#choke(actor, chokeSeconds(this.#rng));
     }
     for (const peer of this.#peers.values()) {
-      const bits = peer.bits!;
-      if (peer.spec.gainChance === 0 || bits.complete || this.#rng() >= peer.spec.gainChance) continue;
-      let index = Math.floor(this.#rng() * this.#pieceCount);
-      while (bits.has(index)) index = (index + 1) % this.#pieceCount;
-      bits.set(index);
-      if (peer.actor?.state === 'open') this.#emit({ type: 'have', actorId: peer.actor.id, pieces: [index] });
+      const index = gainPiece(peer.spec, peer.bits!, this.#rng);
+      if (index >= 0 && peer.actor?.state === 'open')
+        this.#emit({ type: 'have', actorId: peer.actor.id, pieces: [index] });
     }
     const actors: ActorStats[] = [];
     for (const actor of this.#actors.values()) if (actor.state === 'open') actors.push(this.#stats(actor));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkSchedulerInvariants } from '@tork/testkit';
 import fc from 'fast-check';
 import { Bitfield } from '../bitfield.js';
 import { PieceScheduler } from './piece-scheduler.js';
@@ -189,7 +190,7 @@ describe('PieceScheduler: properties', () => {
               break;
             }
           }
-          s.checkInvariants();
+          checkSchedulerInvariants(s);
           assert.ok(s.bytesInFlight <= s.bytesInFlightBound);
           for (const [id, pieces] of held) {
             assert.deepEqual(new Set(s.piecesOf(id)), pieces, `peer ${id} holds`);
@@ -211,7 +212,7 @@ describe('PieceScheduler: properties', () => {
         }
         assert.equal(s.isComplete, true);
         assert.equal(s.bytesInFlight, 0);
-        s.checkInvariants();
+        checkSchedulerInvariants(s);
       }),
       { numRuns: 300 },
     );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkSchedulerInvariants } from '@tork/testkit';
 import { Bitfield } from '../bitfield.js';
 import { isTorkError, TorkErrorCode } from '../errors.js';
 import { PieceScheduler, type PieceSchedulerOptions } from './piece-scheduler.js';
@@ -62,7 +63,7 @@ describe('PieceScheduler: construction', () => {
     s.addPeer(1, Bitfield.full(10));
     assert.deepEqual(s.assign(1, 10).sort(), [8, 9]);
     assert.equal(s.isVerified(3), true);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('sizes the last piece short', () => {
@@ -86,7 +87,7 @@ describe('PieceScheduler: picking', () => {
     const second = s.assign(2, 100);
     assert.equal(second.length, 61);
     assert.ok(second.every((i) => !first.includes(i)));
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('picks the rarest pieces first', () => {
@@ -106,7 +107,7 @@ describe('PieceScheduler: picking', () => {
       range(50, 90),
     );
     assert.equal(s.availability(95), 1);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('breaks ties at random (the rng decides, deterministically)', () => {
@@ -154,7 +155,7 @@ describe('PieceScheduler: picking', () => {
     assert.deepEqual(s.assign(2, 2), [held[3], held[1]]);
     // A release of a piece the peer does not hold (crossed with an unassign) is ignored.
     assert.deepEqual(s.released(1, [held[3]!]), []);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('released with peerLacks strikes the pieces from the peer until it announces them', () => {
@@ -173,7 +174,7 @@ describe('PieceScheduler: picking', () => {
     s.peerHave(1, held[0]!);
     assert.equal(s.availability(held[0]!), 2);
     assert.deepEqual(s.assign(2, 8).sort(), [...held].sort());
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('tracks interest: pieces the peer has that we have not verified', () => {
@@ -204,7 +205,7 @@ describe('PieceScheduler: picking', () => {
     assert.equal(s.availability(15), 0);
     assert.equal(s.bytesInFlight, 0);
     assert.deepEqual(s.removePeer(1), []);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('peerBitfield replaces the field, unassigning pieces the peer no longer claims', () => {
@@ -216,7 +217,7 @@ describe('PieceScheduler: picking', () => {
     assert.deepEqual(s.piecesOf(1), [keep]);
     assert.equal(s.availability(keep), 1);
     assert.equal(s.availability((keep + 1) % 16), 0);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('ignores events from peers already removed, refuses to assign to them', () => {
@@ -237,7 +238,7 @@ describe('PieceScheduler: picking', () => {
       () => s.addPeer(2, new Bitfield(9)),
       (error) => isTorkError(error, TorkErrorCode.INTERNAL),
     );
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('refuses out-of-range pieces and a peer added twice', () => {
@@ -276,7 +277,7 @@ describe('PieceScheduler: byte budget', () => {
     assert.equal(s.assign(1, 10).length, 1);
     s.released(1, [held[1]!]);
     assert.equal(s.bytesInFlight, 200);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('allows one piece at a time when a piece is larger than the budget', () => {
@@ -304,7 +305,7 @@ describe('PieceScheduler: byte budget', () => {
     for (const i of all) s.written(i);
     assert.equal(s.isComplete, true);
     assert.equal(s.bytesInFlight, 0);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 });
 
@@ -329,7 +330,7 @@ describe('PieceScheduler: endgame', () => {
     const more = s.assign(3, 10);
     assert.deepEqual(more, held.slice(2), 'the next idle peer takes the rest, never a third copy');
     assert.equal(s.duplicateBytesInFlight, 600);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('the first verified copy wins and the others are cancelled', () => {
@@ -342,7 +343,7 @@ describe('PieceScheduler: endgame', () => {
     assert.deepEqual(s.piecesOf(1).includes(piece), false);
     assert.equal(s.verified(piece, 1).accepted, false, 'the late copy is dropped');
     assert.equal(s.duplicateBytesInFlight, 0);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('pieces nobody has do not hold the endgame off', () => {
@@ -389,7 +390,7 @@ describe('PieceScheduler: endgame', () => {
         s.written(i);
       }
       assert.ok(++rounds <= 4);
-      s.checkInvariants();
+      checkSchedulerInvariants(s);
     }
     assert.deepEqual(s.piecesOf(1), []);
   });
@@ -403,7 +404,7 @@ describe('PieceScheduler: endgame', () => {
     assert.equal(s.inEndgame, false);
     assert.deepEqual(s.assign(2, 2), [], 'budget full, no endgame');
     assert.deepEqual(s.assign(2, 5, { duplicates: true }), slow.slice(0, 2), 'within the 200-byte allowance');
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 });
 
@@ -421,7 +422,7 @@ describe('PieceScheduler: hash failures', () => {
     assert.ok(!again.includes(bad[0]!) && !again.includes(bad[1]!));
     assert.deepEqual(s.assign(2, 2).sort(), [bad[0], bad[1]].sort());
     assert.deepEqual(s.hashFailed(bad[2]!, 1), { ban: true });
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('bans a peer that fails the same piece twice; retries it when it is the only source', () => {
@@ -435,7 +436,7 @@ describe('PieceScheduler: hash failures', () => {
     s.addPeer(3, bits(4, [2]));
     assert.deepEqual(s.assign(3, 1), [2]);
     finish(s, 2, 3);
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 
   it('an endgame copy failing leaves the other copy running', () => {
@@ -448,6 +449,6 @@ describe('PieceScheduler: hash failures', () => {
     assert.deepEqual(s.assignedTo(copy!), [1]);
     assert.equal(s.duplicateBytesInFlight, 0);
     assert.deepEqual(s.assign(2, 1), [s.piecesOf(1).find((i) => i !== copy)], 'not the piece it failed');
-    s.checkInvariants();
+    checkSchedulerInvariants(s);
   });
 });

@@ -102,10 +102,12 @@ export interface VerifiedResult {
   uninteresting: number[];
 }
 
+/** A piece's state in `PieceSchedulerState.states`. */
 const CANDIDATE = 0;
 const ASSIGNED = 1;
 const PENDING_WRITE = 2;
 const WRITTEN = 3;
+export const PieceState = { CANDIDATE, ASSIGNED, PENDING_WRITE, WRITTEN } as const;
 
 interface PeerState {
   readonly bits: Bitfield;
@@ -118,6 +120,36 @@ interface PeerState {
   readonly failed: Set<number>;
   /** Scan units (`unitOf`) where it has pieces, while it is sparse; undefined once dense. */
   units: number[] | undefined;
+}
+
+/** See `PieceScheduler.inspect`. */
+export interface PieceSchedulerState {
+  /** Per piece, a `PieceState`. */
+  readonly states: Uint8Array;
+  /** Per piece, how many connected peers have it. */
+  readonly availability: Uint32Array;
+  readonly candidates: Bitfield;
+  /** Candidates by availability. */
+  readonly buckets: ReadonlyArray<Bitfield | undefined>;
+  /** Assigned pieces → their peers, oldest assignment first. */
+  readonly assignees: ReadonlyMap<number, readonly number[]>;
+  readonly retry: ReadonlySet<number>;
+  readonly failedBy: ReadonlyMap<number, ReadonlySet<number>>;
+  readonly peers: ReadonlyMap<
+    number,
+    {
+      readonly bits: Bitfield;
+      readonly pieces: ReadonlySet<number>;
+      readonly wanted: number;
+      readonly failed: ReadonlySet<number>;
+      readonly units: readonly number[] | undefined;
+    }
+  >;
+  readonly verifiedCount: number;
+  readonly pendingWrites: number;
+  readonly primaryBytes: number;
+  readonly duplicateBytes: number;
+  readonly pendingWriteBytes: number;
 }
 
 interface Bucket {
@@ -607,99 +639,26 @@ export class PieceScheduler {
   }
 
   /**
-   * Recomputes everything from scratch and throws TORK_ERR_INTERNAL on any inconsistency. For
-   * tests: O(pieceCount × peers).
+   * A read-only view of the live internal state, for invariant checks (the test kit's
+   * `checkSchedulerInvariants` recomputes everything from it). Not copied: do not modify, and do
+   * not keep across calls that change the scheduler.
    */
-  checkInvariants(): void {
-    const fail = (message: string, details: Record<string, number> = {}): never => {
-      throw new TorkError(TorkErrorCode.INTERNAL, `scheduler invariant: ${message}`, details);
+  inspect(): PieceSchedulerState {
+    return {
+      states: this.#state,
+      availability: this.#availability,
+      candidates: this.#candidates,
+      buckets: this.#buckets.map((bucket) => bucket?.bits),
+      assignees: this.#assignees,
+      retry: this.#retry,
+      failedBy: this.#failedBy,
+      peers: this.#peers,
+      verifiedCount: this.#verifiedCount,
+      pendingWrites: this.#pendingWrites,
+      primaryBytes: this.#primaryBytes,
+      duplicateBytes: this.#duplicateBytes,
+      pendingWriteBytes: this.#pendingWriteBytes,
     };
-    const availability = new Uint32Array(this.pieceCount);
-    for (const p of this.#peers.values()) forEachSet(p.bits, (index) => availability[index]!++);
-    let primary = 0;
-    let duplicate = 0;
-    let verified = 0;
-    let pending = 0;
-    let pendingBytes = 0;
-    let candidates = 0;
-    for (let index = 0; index < this.pieceCount; index++) {
-      const state = this.#state[index]!;
-      const size = this.pieceSize(index);
-      if (availability[index] !== this.#availability[index]) fail('availability', { index });
-      const isCandidate = this.#candidates.has(index);
-      if (isCandidate !== (state === CANDIDATE)) fail('candidate bit', { index, state });
-      // With the bucket sizes summing to the candidate count (checked below), this also proves
-      // that no piece sits in a second bucket or in one while not a candidate.
-      if (isCandidate && !(this.#buckets[availability[index]!]?.bits.has(index) ?? false)) {
-        fail('candidate outside its bucket', { index });
-      }
-      if (isCandidate) candidates++;
-      else if (this.#retry.has(index)) fail('retry holds a non-candidate', { index });
-      const holders = this.#assignees.get(index);
-      if ((holders !== undefined) !== (state === ASSIGNED)) fail('assignees vs state', { index, state });
-      if (holders !== undefined) {
-        if (holders.length === 0 || holders.length > this.endgameCopies) fail('copies', { index });
-        if (new Set(holders).size !== holders.length) fail('assigned twice to one peer', { index });
-        for (const peer of holders) {
-          const p = this.#peers.get(peer) ?? fail('assigned to unknown peer', { index, peer });
-          if (!p.bits.has(index)) fail('assigned to a peer that lacks it', { index, peer });
-          if (!p.pieces.has(index)) fail('peer does not list its piece', { index, peer });
-        }
-        primary += size;
-        duplicate += (holders.length - 1) * size;
-      }
-      if (state >= PENDING_WRITE) verified++;
-      if (state === PENDING_WRITE) {
-        pending++;
-        pendingBytes += size;
-        primary += size;
-      }
-      if (state >= PENDING_WRITE && this.#failedBy.has(index)) {
-        fail('failedBy on a verified piece', { index });
-      }
-    }
-    for (const [peer, p] of this.#peers) {
-      let wanted = 0;
-      forEachSet(p.bits, (index) => {
-        if (this.#state[index]! < PENDING_WRITE) wanted++;
-      });
-      if (wanted !== p.wanted) fail('wanted count', { peer });
-      for (const index of p.pieces) {
-        if (!(this.#assignees.get(index)?.includes(peer) ?? false)) {
-          fail('peer lists a piece not assigned to it', { peer, index });
-        }
-      }
-      if (p.units !== undefined) {
-        const listed = new Set(p.units);
-        if (listed.size !== p.units.length) fail('sparse units listed twice', { peer });
-        forEachSet(p.bits, (index) => {
-          if (!listed.has(unitOf(index, p.bits.bytes.length))) {
-            fail('sparse units miss a piece', { peer, index });
-          }
-        });
-      }
-    }
-    for (const [index, failers] of this.#failedBy) {
-      for (const peer of failers)
-        if (!this.#peers.get(peer)?.bits.has(index)) fail('failedBy peer', { index, peer });
-    }
-    if (candidates !== this.#candidates.count) fail('candidate count');
-    const inBuckets = this.#buckets.reduce((sum, bucket) => sum + (bucket?.bits.count ?? 0), 0);
-    if (inBuckets !== candidates) fail('bucket sizes', { inBuckets, candidates });
-    if (
-      verified !== this.#verifiedCount ||
-      pending !== this.#pendingWrites ||
-      pendingBytes !== this.#pendingWriteBytes
-    ) {
-      fail('verified counts');
-    }
-    if (primary !== this.#primaryBytes || duplicate !== this.#duplicateBytes) {
-      fail('bytes in flight', { primary, expected: this.#primaryBytes, duplicate });
-    }
-    if (primary > Math.max(this.maxBytesInFlight, this.pieceLength)) fail('budget exceeded', { primary });
-    if (duplicate > Math.max(this.endgameMaxBytes, this.pieceLength)) {
-      fail('endgame allowance exceeded', { duplicate });
-    }
   }
 
   // ---- internals ----
