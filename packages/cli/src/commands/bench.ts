@@ -7,7 +7,9 @@ import type { ClientName } from '../bench/download.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
+import { type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
+import { datasetHelp } from './demo.js';
 
 export const benchUsage =
   'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg]';
@@ -29,6 +31,45 @@ const options = {
   json: { type: 'boolean', default: false },
   plot: { type: 'string' },
 } as const;
+
+const DEFAULT_CACHE = join(tmpdir(), 'tork-bench-cache');
+
+export const benchHelp: CommandHelp<typeof options> = {
+  usage: benchUsage,
+  summary:
+    'benchmark: a cached data set, a loopback swarm, downloads by tork (and --compare clients)\n' +
+    'measured for wall time, MB/s, CPU and peak RSS, every byte verified (docs/performance.md)',
+  options,
+  help: {
+    ...datasetHelp,
+    peers: { arg: 'N', text: 'seeders in the swarm, 1 to 256' },
+    workers: { arg: 'N', text: "tork downloader's --workers, 1 to 64", default: "tork's own (the cores)" },
+    seeders: {
+      arg: 'KINDS',
+      text: 'seeder kinds, comma-separated: tork, libtorrent, aria2c (each its own swarm)',
+    },
+    compare: {
+      arg: 'CLIENTS',
+      text: 'also download with these clients, comma-separated: aria2c, libtorrent',
+    },
+    runs: { arg: 'N', text: 'runs of every download, 1 to 100; clients alternate within a run' },
+    scaling: { text: 'add tork alone with --workers 1, 2, … and with 4 to 128 seeders' },
+    latency: {
+      arg: 'MS',
+      text: 'delay every loopback packet by MS (root, ip and tc: a private network namespace)',
+      default: 'none',
+    },
+    'rate-limit': {
+      arg: 'SIZE',
+      text: 'upload cap per second of each libtorrent or aria2c seeder',
+      default: 'none',
+    },
+    cache: { ...datasetHelp.cache, default: DEFAULT_CACHE },
+    timeout: { arg: 'S', text: 'seconds a download may take before it is stopped' },
+    json: { text: 'print one JSON report on stdout instead of the table (progress on stderr)' },
+    plot: { arg: 'FILE', text: 'write an SVG of MB/s over time and bytes per seeder', default: 'none' },
+  },
+};
 
 const SEEDERS: readonly SeederKind[] = ['tork', 'libtorrent', 'aria2c'];
 const CLIENTS: readonly ClientName[] = ['aria2c', 'libtorrent'];
@@ -104,6 +145,7 @@ function table(report: BenchReport): string {
 }
 
 export async function runBenchCommand(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  if (printedHelp(args, io, benchHelp)) return ExitCode.OK;
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
     values = parseArgs({ args: [...args], options, strict: true }).values;
@@ -215,7 +257,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       rateLimit,
       latencyMs,
       scaling: values.scaling,
-      cacheDir: values.cache ?? join(tmpdir(), 'tork-bench-cache'),
+      cacheDir: values.cache ?? DEFAULT_CACHE,
       plot: values.plot,
       python,
       aria2c,
