@@ -52,6 +52,16 @@ export interface AnyCommandHelp {
  * value should be (`--out --help`); not as an inline value (`--comment=--help`).
  */
 export function wantsHelp(args: readonly string[], options: OptionSpecs): boolean {
+  return optionTokens(args, options).some(
+    (token) =>
+      token.name === 'help' ||
+      // `--out --help`: strict parsing refuses a dash-led value taken from the next argument anyway.
+      (!token.inlineValue && (token.value === '--help' || token.value === '-h')),
+  );
+}
+
+/** The options among `args` as `parseArgs` sees them, unknown ones and missing values included (nothing thrown). */
+export function optionTokens(args: readonly string[], options: OptionSpecs) {
   const { tokens } = parseArgs({
     args: [...args],
     options: { ...options, help: { type: 'boolean', short: 'h' } },
@@ -59,13 +69,7 @@ export function wantsHelp(args: readonly string[], options: OptionSpecs): boolea
     allowPositionals: true,
     tokens: true,
   });
-  return tokens.some(
-    (token) =>
-      token.kind === 'option' &&
-      (token.name === 'help' ||
-        // `--out --help`: strict parsing refuses a dash-led value taken from the next argument anyway.
-        (!token.inlineValue && (token.value === '--help' || token.value === '-h'))),
-  );
+  return tokens.flatMap((token) => (token.kind === 'option' ? [token] : []));
 }
 
 function defaultOf(spec: OptionSpec, help: OptionHelp): string {
