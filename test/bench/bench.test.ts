@@ -24,17 +24,13 @@ const SMALL = [
   '--json',
 ];
 
-/** Runs `tork bench … --json` to its end (killed by PID after `timeoutMs`); parses its one JSON document. */
-async function runBench(
+/** Runs `tork bench ARGS` to its end (killed by PID after `timeoutMs`): its exit status and output. */
+async function bench(
   t: TestContext,
   args: readonly string[],
   timeoutMs = 90_000,
-): Promise<{ status: number | null; report: Record<string, unknown>; stderr: string }> {
-  const cache = mkdtempSync(join(tmpdir(), 'tork-bench-test-'));
-  t.after(() => rmSync(cache, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [tork, 'bench', ...args, '--cache', cache], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [tork, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
   t.after(() => {
     clearTimeout(timer);
@@ -50,6 +46,17 @@ async function runBench(
   });
   const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
   clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** Runs `tork bench … --json` on a fresh cache to its end; parses its one JSON document. */
+async function runBench(
+  t: TestContext,
+  args: readonly string[],
+): Promise<{ status: number | null; report: Record<string, unknown>; stderr: string }> {
+  const cache = mkdtempSync(join(tmpdir(), 'tork-bench-test-'));
+  t.after(() => rmSync(cache, { recursive: true, force: true }));
+  const { status, stdout, stderr } = await bench(t, [...args, '--cache', cache]);
   let report: Record<string, unknown>;
   try {
     report = JSON.parse(stdout) as Record<string, unknown>;
@@ -68,9 +75,11 @@ function checkReport(report: Record<string, unknown>, groups: readonly string[],
   assert.equal(report.schema, 1);
   assert.equal(report.ok, true, stderr);
   const runs = report.runs as Array<Record<string, unknown>>;
+  // The groups alternate within each run: a, b, a, b for two runs.
+  const rounds = (report.params as { runs: number }).runs;
   assert.deepEqual(
     runs.map((run) => run.group),
-    groups,
+    Array.from({ length: rounds }, () => groups).flat(),
   );
   for (const run of runs) {
     assert.equal(run.verified, true, `${run.group}: every byte verified`);
@@ -80,7 +89,7 @@ function checkReport(report: Record<string, unknown>, groups: readonly string[],
       assert.ok((run[figure] as number) > 0, `${run.group}.${figure} = ${run[figure]} is positive`);
     }
     assert.ok((run.seederCpuSeconds as number) >= 0);
-    if (run.client === 'tork') {
+    if (run.client === 'tork' || run.client === 'tork-baseline') {
       // The watchdog's figures: present, non-negative; no bound is asserted (timing).
       assert.equal(typeof run.coordinatorStallMs, 'number', `${run.group}.coordinatorStallMs`);
       assert.equal(typeof run.hostStallMs, 'number', `${run.group}.hostStallMs`);
@@ -143,18 +152,43 @@ describe('tork bench', () => {
     }
   });
 
+  it('--baseline: another build (here this very one) downloads too, alternating, with a ratio', async (t) => {
+    const { status, report, stderr } = await runBench(t, [...SMALL, '--runs', '2', '--baseline', tork]);
+    assert.equal(status, 0, stderr);
+    checkReport(report, ['tork@tork', 'tork-baseline@tork'], stderr);
+    const params = report.params as { baseline: { path: string; version: string } | null };
+    assert.equal(params.baseline?.path, tork);
+    assert.match(params.baseline?.version ?? '', /^\d+\.\d+\.\d+/);
+    const medians = report.medians as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      medians.map((m) => [m.client, m.runs]),
+      [
+        ['tork', 2],
+        ['tork-baseline', 2],
+      ],
+    );
+    const ratios = report.ratios as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      ratios.map((r) => [r.tork, r.other]),
+      [['tork@tork', 'tork-baseline@tork']],
+    );
+    for (const figure of FIGURES) assert.ok((ratios[0]![figure] as number) > 0, `ratio ${figure}`);
+  });
+
+  it('--baseline without a PATH, or with one that is not there, exits 2 with one line', async (t) => {
+    const missing = join(tmpdir(), `tork-no-such-build-${process.pid}`, 'packages/cli/dist/main.js');
+    for (const args of [['--baseline'], ['--baseline', '--json'], ['--baseline='], ['--baseline', missing]]) {
+      const { status, stdout, stderr } = await bench(t, [...args, '--runs', '1']);
+      assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+      assert.equal(stdout, '');
+      const lines = stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${args.join(' ')}: one line, got ${JSON.stringify(stderr)}`);
+      assert.match(lines[0]!, /^tork bench: --baseline .*packages\/cli\/dist\/main\.js/);
+    }
+  });
+
   it('refuses --rate-limit with tork seeders', async (t) => {
-    const child = spawn(process.execPath, [tork, 'bench', '--rate-limit', '1MiB', '--runs', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { status, stderr } = await bench(t, ['--rate-limit', '1MiB', '--runs', '1']);
     assert.equal(status, 2, stderr);
     assert.match(stderr, /--rate-limit is not supported with tork seeders/);
   });

@@ -1,33 +1,32 @@
 import { TORK_VERSION } from '@tork/core';
-import { benchUsage, runBenchCommand } from './commands/bench.js';
-import { createUsage, runCreate } from './commands/create.js';
-import { demoUsage, runDemo } from './commands/demo.js';
-import { downloadUsage, runDownload, runSeed, seedUsage } from './commands/download.js';
-import { infoUsage, runInfo } from './commands/info.js';
+import { benchHelp, runBenchCommand } from './commands/bench.js';
+import { createHelp, runCreate } from './commands/create.js';
+import { demoHelp, runDemo } from './commands/demo.js';
+import { downloadHelp, runDownload, runSeed, seedHelp } from './commands/download.js';
+import { infoHelp, runInfo } from './commands/info.js';
+import type { AnyCommandHelp } from './help.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
+
+/** Every command's help (`tork NAME --help`), in the order `tork --help` lists them. */
+export const commandHelp: Readonly<Record<string, AnyCommandHelp>> = {
+  download: downloadHelp,
+  seed: seedHelp,
+  demo: demoHelp,
+  info: infoHelp,
+  create: createHelp,
+  bench: benchHelp,
+};
 
 const usage = `tork: a BitTorrent client on worker-thread actors
 
 commands:
-  ${downloadUsage.replace('usage: ', '')}
-      download a torrent into DIR, verifying every piece; exit status 0 only when complete
-      --peers shows the per-peer view (press p to toggle on a terminal); --json prints NDJSON events
-  ${seedUsage.replace('usage: ', '')}
-      check the data in DIR (laid out as download --out writes it) and serve it to peers;
-      --seed-ratio / --seed-time stop it, else Ctrl-C
-  ${demoUsage.replace('usage: ', '')}
-      the main job on one machine: a cached data set, a loopback swarm of tork seeders,
-      a download with progress, and a byte-for-byte check
-  ${infoUsage.replace('usage: ', '')}
-      print a torrent's name, info-hash, sizes, trackers and files
-  ${createUsage.replace('usage: ', '')}
-      make a .torrent from a file or directory (pieces hashed on all cores; same input, same bytes)
-  ${benchUsage.replace('usage: ', '')}
-      benchmark: a cached data set, a loopback swarm, downloads by tork (and --compare clients)
-      measured for wall time, MB/s, CPU and peak RSS, every byte verified (docs/performance.md)
-
+${Object.values(commandHelp)
+  .map(
+    (command) => `  ${command.usage.replace('usage: ', '')}\n${command.summary.replace(/^/gm, '      ')}\n`,
+  )
+  .join('')}
 options:
-  -h, --help     this text
+  -h, --help     this text (tork COMMAND --help: the command's options and their defaults)
   -v, --version  tork's version
 `;
 

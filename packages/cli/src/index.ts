@@ -1,5 +1,5 @@
 export { TORK_VERSION } from '@tork/core';
-export { runCli } from './cli.js';
+export { commandHelp, runCli } from './cli.js';
 export { type InfoJson, infoJson } from './commands/info.js';
 export {
   type Dataset,
@@ -9,4 +9,5 @@ export {
   verifyDownload,
 } from './demo/dataset.js';
 export { type Aria2SeederOptions, type Seeder, startAria2Seeder } from './demo/seeders.js';
+export type { AnyCommandHelp, OptionHelp, OptionSpecs } from './help.js';
 export { type CliIo, ExitCode } from './io.js';

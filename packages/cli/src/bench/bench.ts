@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly workers?: number;
   readonly seeders: readonly SeederKind[];
   readonly compare: readonly ClientName[];
+  /** Another tork build downloading too (`tork-baseline`), alternating with this one. */
+  readonly baseline?: Baseline;
   readonly runs: number;
   readonly rateLimit: number;
   readonly latencyMs: number;
@@ -32,6 +34,12 @@ export interface BenchOptions {
   readonly log: (line: string) => void;
   /** Called after each run with its result (the human table prints as it goes). */
   readonly onRun?: (run: RunResult) => void;
+}
+
+/** Another tork build: its CLI entry and the version it reports. */
+export interface Baseline {
+  readonly path: string;
+  readonly version: string;
 }
 
 /** The figures of one download. Field names are stable (docs/performance.md). */
@@ -104,6 +112,7 @@ export interface BenchReport {
     workers: number | null;
     seeders: SeederKind[];
     compare: ClientName[];
+    baseline: Baseline | null;
     runs: number;
     rateLimit: number;
     latencyMs: number;
@@ -272,6 +281,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             torrent,
             outDir,
             workers: job.workers,
+            baseline: options.baseline?.path,
             python: options.python,
             aria2c: options.aria2c,
             host,
@@ -342,10 +352,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
 
     const peersDefault = options.peers;
-    // The comparison: clients alternate within each run (tork, aria2c, libtorrent, tork, …).
+    // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …).
+    const clients: ClientName[] = [
+      'tork',
+      ...(options.baseline ? ['tork-baseline' as const] : []),
+      ...options.compare,
+    ];
     for (let r = 0; r < options.runs; r++)
       for (const seeders of options.seeders)
-        for (const client of ['tork', ...options.compare] as ClientName[])
+        for (const client of clients)
           await runJob({ set: 'compare', client, seeders, peers: peersDefault, workers: options.workers }, r);
 
     if (options.scaling) {
@@ -448,6 +463,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workers: options.workers ?? null,
       seeders: [...options.seeders],
       compare: [...options.compare],
+      baseline: options.baseline ?? null,
       runs: options.runs,
       rateLimit: options.rateLimit,
       latencyMs: options.latencyMs,

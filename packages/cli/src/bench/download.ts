@@ -5,7 +5,8 @@ import { torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, procPeakRssKiB, procWriteBytes, stopChild, track } from './proc.js';
 import { pythonDir } from './swarm.js';
 
-export type ClientName = 'tork' | 'aria2c' | 'libtorrent';
+/** `tork-baseline`: another tork build (`--baseline`), run exactly as tork is. */
+export type ClientName = 'tork' | 'tork-baseline' | 'aria2c' | 'libtorrent';
 
 export interface DownloadSpec {
   readonly client: ClientName;
@@ -13,6 +14,8 @@ export interface DownloadSpec {
   readonly outDir: string;
   /** tork only: --workers. */
   readonly workers?: number;
+  /** tork-baseline: the other build's CLI entry (…/packages/cli/dist/main.js). */
+  readonly baseline?: string;
   readonly python?: string;
   readonly aria2c?: string;
   readonly host: string;
@@ -36,10 +39,11 @@ export interface DownloadMeasure {
 export function downloadCommand(spec: DownloadSpec): [string, string[]] {
   switch (spec.client) {
     case 'tork':
+    case 'tork-baseline':
       return [
         process.execPath,
         [
-          torkMain,
+          spec.client === 'tork' ? torkMain : spec.baseline!,
           'download',
           spec.torrent,
           '--out',

@@ -1,16 +1,25 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { type Stats, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BenchReport, inLatencyNamespace, type RunResult, runBench } from '../bench/bench.js';
+import {
+  type Baseline,
+  type BenchReport,
+  inLatencyNamespace,
+  type RunResult,
+  runBench,
+} from '../bench/bench.js';
 import type { ClientName } from '../bench/download.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
+import { type CommandHelp, optionTokens, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
+import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg]';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH]';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -28,7 +37,52 @@ const options = {
   timeout: { type: 'string', default: '600' },
   json: { type: 'boolean', default: false },
   plot: { type: 'string' },
+  baseline: { type: 'string' },
 } as const;
+
+const DEFAULT_CACHE = join(tmpdir(), 'tork-bench-cache');
+
+export const benchHelp: CommandHelp<typeof options> = {
+  usage: benchUsage,
+  summary:
+    'benchmark: a cached data set, a loopback swarm, downloads by tork (and --compare clients)\n' +
+    'measured for wall time, MB/s, CPU and peak RSS, every byte verified (docs/performance.md)',
+  options,
+  help: {
+    ...datasetHelp,
+    peers: { arg: 'N', text: 'seeders in the swarm, 1 to 256' },
+    workers: { arg: 'N', text: "tork downloader's --workers, 1 to 64", default: "tork's own (the cores)" },
+    seeders: {
+      arg: 'KINDS',
+      text: 'seeder kinds, comma-separated: tork, libtorrent, aria2c (each its own swarm)',
+    },
+    compare: {
+      arg: 'CLIENTS',
+      text: 'also download with these clients, comma-separated: aria2c, libtorrent',
+    },
+    runs: { arg: 'N', text: 'runs of every download, 1 to 100; clients alternate within a run' },
+    scaling: { text: 'add tork alone with --workers 1, 2, … and with 4 to 128 seeders' },
+    latency: {
+      arg: 'MS',
+      text: 'delay every loopback packet by MS (root, ip and tc: a private network namespace)',
+      default: 'none',
+    },
+    'rate-limit': {
+      arg: 'SIZE',
+      text: 'upload cap per second of each libtorrent or aria2c seeder',
+      default: 'none',
+    },
+    cache: { ...datasetHelp.cache, default: DEFAULT_CACHE },
+    timeout: { arg: 'S', text: 'seconds a download may take before it is stopped' },
+    json: { text: 'print one JSON report on stdout instead of the table (progress on stderr)' },
+    plot: { arg: 'FILE', text: 'write an SVG of MB/s over time and bytes per seeder', default: 'none' },
+    baseline: {
+      arg: 'PATH',
+      text: "another tork build's packages/cli/dist/main.js downloads too (tork-baseline), same flags",
+      default: 'none',
+    },
+  },
+};
 
 const SEEDERS: readonly SeederKind[] = ['tork', 'libtorrent', 'aria2c'];
 const CLIENTS: readonly ClientName[] = ['aria2c', 'libtorrent'];
@@ -103,7 +157,43 @@ function table(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What `--baseline` takes; said by every message about it. */
+const BASELINE_PATH = "another tork build's CLI entry, …/packages/cli/dist/main.js";
+
+/**
+ * `--baseline PATH`: an existing file that answers `--version` as tork does (within 30 s); else the
+ * one-line reason. Run with this Node, as every tork download of the bench is.
+ */
+function loadBaseline(path: string): Baseline | string {
+  if (path === '') return `--baseline needs a PATH: ${BASELINE_PATH}`;
+  const absolute = resolve(path);
+  let info: Stats;
+  try {
+    info = statSync(absolute);
+  } catch {
+    return `--baseline ${path}: no such file (give ${BASELINE_PATH})`;
+  }
+  if (!info.isFile()) return `--baseline ${path}: not a file (give ${BASELINE_PATH})`;
+  const answer = spawnSync(process.execPath, [absolute, '--version'], { encoding: 'utf8', timeout: 30_000 });
+  const version = /^tork (\S+)\n?$/.exec(answer.stdout ?? '')?.[1];
+  if (answer.status !== 0 || version === undefined)
+    return `--baseline ${path}: not a tork CLI (\`node ${path} --version\` did not print 'tork VERSION')`;
+  return { path: absolute, version };
+}
+
 export async function runBenchCommand(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  if (printedHelp(args, io, benchHelp)) return ExitCode.OK;
+  // `--baseline` with no PATH after it: one line, as for a PATH that is not there (not parseArgs' three).
+  if (
+    optionTokens(args, options).some(
+      (token) =>
+        token.name === 'baseline' &&
+        (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))),
+    )
+  ) {
+    io.stderr(`tork bench: --baseline needs a PATH: ${BASELINE_PATH}\n`);
+    return ExitCode.BAD_INPUT;
+  }
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
     values = parseArgs({ args: [...args], options, strict: true }).values;
@@ -144,6 +234,12 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   if (compare.some((c) => !CLIENTS.includes(c)))
     return bad('--compare takes aria2c, libtorrent (comma-separated)');
   const log = (line: string) => io.stderr(`${line}\n`);
+  const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
+  if (typeof baseline === 'string') {
+    io.stderr(`tork bench: ${baseline}\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  if (baseline) log(`bench: baseline: tork ${baseline.version} at ${baseline.path} (tork-baseline)`);
 
   if (rateLimit && seeders.includes('tork'))
     return bad(
@@ -211,11 +307,12 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       workers,
       seeders,
       compare,
+      baseline,
       runs,
       rateLimit,
       latencyMs,
       scaling: values.scaling,
-      cacheDir: values.cache ?? join(tmpdir(), 'tork-bench-cache'),
+      cacheDir: values.cache ?? DEFAULT_CACHE,
       plot: values.plot,
       python,
       aria2c,

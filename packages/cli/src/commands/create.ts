@@ -40,6 +40,7 @@ import {
 } from '@tork/core';
 import { HashPool, type PieceSpan } from '@tork/workers';
 import { formatBytes, formatCount, parseSize } from '../format.js';
+import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode, processIo } from '../io.js';
 import { oneLine } from './info.js';
 
@@ -73,8 +74,42 @@ const options = {
   workers: { type: 'string' },
   force: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+export const createHelp: CommandHelp<typeof options> = {
+  usage: createUsage,
+  summary: 'make a .torrent from a file or directory (pieces hashed on all cores; same input, same bytes)',
+  options,
+  help: {
+    announce: {
+      arg: 'URL[,URL]',
+      text: 'tracker URLs: each --announce is a tier, commas separate URLs within it',
+      required: true,
+    },
+    'piece-size': {
+      arg: 'N|auto',
+      text: 'piece length, e.g. 256KiB, or auto',
+      default: 'auto, chosen by the total size',
+    },
+    private: { text: 'mark the torrent private (BEP 27: trackers only, no DHT or PEX)' },
+    comment: { arg: 'TEXT', text: 'the comment field', default: 'none' },
+    name: { arg: 'NAME', text: "the torrent's name", default: "the input's file or directory name" },
+    'created-by': { arg: 'TEXT', text: 'the created-by field', default: DEFAULT_CREATED_BY },
+    date: { text: 'record a creation date: $SOURCE_DATE_EPOCH if set, else now' },
+    out: {
+      arg: 'FILE',
+      text: 'the .torrent to write (refused if it exists, unless --force)',
+      required: true,
+    },
+    workers: {
+      arg: 'N',
+      text: `hashing threads, 1 to ${MAX_CREATE_WORKERS}`,
+      default: CORES,
+    },
+    force: { text: 'replace an existing output file' },
+    json: { text: 'print one JSON object (the CreateJson shape) instead of text' },
+  },
+};
 
 /** The `--json` shape of `tork create`; stable for scripts. */
 export interface CreateJson {
@@ -308,10 +343,6 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
     throw usageError((error as Error).message);
   }
   const values = parsed.values;
-  if (values.help) {
-    io.stdout(`${createUsage}\n`);
-    return ExitCode.OK;
-  }
   const [input, ...extra] = parsed.positionals;
   if (input === undefined || extra.length > 0) throw usageError('expected exactly one file or directory');
   if (values.out === undefined) throw usageError('-o out.torrent is required');
@@ -428,6 +459,7 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
  * stderr); 1 a failure while running (read or write error, a file that changed during hashing).
  */
 export async function runCreate(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  if (printedHelp(args, io, createHelp)) return ExitCode.OK;
   try {
     return await create(args, io);
   } catch (error) {

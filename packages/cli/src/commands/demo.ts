@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ensureDataset, seederDataDir, verifyDownload } from '../demo/dataset.js';
 import { findProgram, type Seeder, startAria2Seeder, startTorkSeeder } from '../demo/seeders.js';
 import { formatBytes, parseSize } from '../format.js';
+import { CORES, type CommandHelp, type OptionHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate } from '../progress/render.js';
 import { runDownload } from './download.js';
@@ -26,6 +27,39 @@ const options = {
   quiet: { type: 'boolean', short: 'q', default: false },
 } as const;
 
+const DEFAULT_CACHE = join(tmpdir(), 'tork-demo-cache');
+
+/** The data-set options `tork demo` and `tork bench` share (their defaults differ). */
+export const datasetHelp = {
+  size: { arg: 'SIZE', text: 'data set size, at least 1MiB' },
+  files: { arg: 'N', text: 'files in the data set, 1 to 10000' },
+  'piece-size': { arg: 'SIZE', text: 'piece length, 16KiB to 64MiB' },
+  cache: { arg: 'DIR', text: 'where the data set is kept between runs' },
+} as const satisfies Record<string, OptionHelp>;
+
+export const demoHelp: CommandHelp<typeof options> = {
+  usage: demoUsage,
+  summary:
+    'the main job on one machine: a cached data set, a loopback swarm of tork seeders,\n' +
+    'a download with progress, and a byte-for-byte check',
+  options,
+  help: {
+    ...datasetHelp,
+    seeders: { arg: 'N', text: 'seeder processes, 1 to 64' },
+    workers: {
+      arg: 'N',
+      text: "the downloader's worker threads, 1 to 64",
+      default: CORES,
+    },
+    'seeder-workers': { arg: 'N', text: "each tork seeder's worker threads, 1 to 64" },
+    aria2c: { text: 'seed with aria2c processes instead of tork' },
+    cache: { ...datasetHelp.cache, default: DEFAULT_CACHE },
+    keep: { text: 'keep the downloaded copy (its directory is printed)' },
+    json: { text: 'print NDJSON events on stdout instead of text' },
+    quiet: { text: 'print nothing but errors' },
+  },
+};
+
 /**
  * The main job, end to end on one machine: a deterministic multi-file data set (cached between
  * runs), a loopback swarm of `tork seed` child processes (or aria2c with `--aria2c`), a download
@@ -34,6 +68,7 @@ const options = {
  * figures are the downloader's alone.
  */
 export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  if (printedHelp(args, io, demoHelp)) return ExitCode.OK;
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
     values = parseArgs({ args: [...args], options, strict: true }).values;
@@ -81,7 +116,7 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
     if (values.json) io.stdout(`${JSON.stringify({ event, time: Date.now(), ...data })}\n`);
   };
 
-  const cacheDir = values.cache ?? join(tmpdir(), 'tork-demo-cache');
+  const cacheDir = values.cache ?? DEFAULT_CACHE;
   say(`demo: data set of ${formatBytes(size)} in ${files} files (cached in ${cacheDir})…`);
   const datasetStart = Date.now();
   const dataset = await ensureDataset(cacheDir, { size, files, pieceLength });

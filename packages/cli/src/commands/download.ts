@@ -14,6 +14,7 @@ import {
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
 import { formatBytes } from '../format.js';
+import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
@@ -25,10 +26,14 @@ export const downloadUsage =
 export const seedUsage =
   'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
 
-const options = {
-  out: { type: 'string', short: 'o' },
-  data: { type: 'string' },
-  seed: { type: 'boolean', default: false },
+/** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
+const DEFAULT_PORT = 6881;
+const DEFAULT_MAX_PEERS = 80;
+const DEFAULT_UPLOAD_SLOTS = 4;
+const DEFAULT_LISTEN_HOST = '0.0.0.0';
+
+/** The options `tork download` and `tork seed` share. */
+const commonOptions = {
   'seed-ratio': { type: 'string' },
   'seed-time': { type: 'string' },
   'upload-slots': { type: 'string' },
@@ -42,6 +47,80 @@ const options = {
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
 } as const;
+
+const downloadOptions = {
+  out: { type: 'string', short: 'o' },
+  seed: { type: 'boolean', default: false },
+  ...commonOptions,
+} as const;
+
+const seedOptions = { data: { type: 'string' }, ...commonOptions } as const;
+
+/** What both commands parse (one type for the values); each then refuses the other's options. */
+const options = { ...downloadOptions, ...seedOptions } as const;
+
+const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
+  'seed-ratio': { arg: 'R', text: "stop seeding once R × the torrent's size is uploaded", default: 'none' },
+  'seed-time': { arg: 'T', text: 'stop seeding after T: 90, 90s, 30m, 2h', default: 'none' },
+  'upload-slots': {
+    arg: 'N',
+    text: 'peers uploaded to at once, 0 to 1000',
+    default: String(DEFAULT_UPLOAD_SLOTS),
+  },
+  'listen-host': { arg: 'HOST', text: 'address to accept peers on', default: DEFAULT_LISTEN_HOST },
+  peer: { arg: 'host:port', text: 'connect to this peer too ([v6]:port for IPv6)', default: 'none' },
+  port: { arg: 'N', text: 'TCP port to accept peers on (0: any free port)', default: String(DEFAULT_PORT) },
+  'max-peers': { arg: 'N', text: 'peers connected at most, 1 to 10000', default: String(DEFAULT_MAX_PEERS) },
+  workers: {
+    arg: 'N',
+    text: 'worker threads for peers and hashing, 1 to 64',
+    default: CORES,
+  },
+  'no-trackers': { text: 'announce to no tracker: only --peer peers and incoming ones' },
+  peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
+  json: { text: 'print NDJSON events on stdout instead of progress' },
+  quiet: { text: 'print nothing but errors' },
+};
+
+export const downloadHelp: CommandHelp<typeof downloadOptions> = {
+  usage: downloadUsage,
+  summary:
+    'download a torrent into DIR, verifying every piece; exit status 0 only when complete\n' +
+    '--peers shows the per-peer view (press p to toggle on a terminal); --json prints NDJSON events',
+  options: downloadOptions,
+  help: {
+    out: { arg: 'DIR', text: 'directory to download into (created if need be)', required: true },
+    seed: { text: 'keep seeding once complete, until --seed-ratio, --seed-time or Ctrl-C' },
+    ...commonHelp,
+    'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
+    'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
+  },
+};
+
+export const seedHelp: CommandHelp<typeof seedOptions> = {
+  usage: seedUsage,
+  summary:
+    'check the data in DIR (laid out as download --out writes it) and serve it to peers;\n' +
+    '--seed-ratio / --seed-time stop it, else Ctrl-C',
+  options: seedOptions,
+  help: {
+    data: {
+      arg: 'DIR',
+      text: 'directory holding the data, laid out as download --out writes it',
+      required: true,
+    },
+    ...commonHelp,
+  },
+};
+
+/** Why an option of the other command is refused, by name. */
+const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
+  seed: {
+    out: 'tork seed takes --data DIR, not --out',
+    seed: 'tork seed always seeds: --seed is for download',
+  },
+  download: { data: 'tork download takes --out DIR, not --data' },
+};
 
 function usageError(message: string): TorkError {
   return new TorkError(TorkErrorCode.USAGE, message);
@@ -164,7 +243,9 @@ export async function runDownload(
   mode: 'download' | 'seed' = 'download',
 ): Promise<ExitCode> {
   const name = `tork ${mode}`;
-  const usage = mode === 'seed' ? seedUsage : downloadUsage;
+  const help = mode === 'seed' ? seedHelp : downloadHelp;
+  const usage = help.usage;
+  if (printedHelp(args, io, help)) return ExitCode.OK;
   let meta: Metainfo;
   let seeding: boolean;
   let seedRatio: number | undefined;
@@ -172,21 +253,28 @@ export async function runDownload(
   let uploadSlots: number;
   let outDir: string;
   let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
+    typeof parseArgs<{
+      args: string[];
+      options: typeof options;
+      allowPositionals: true;
+      strict: true;
+      tokens: true;
+    }>
   >;
   let peers: PeerAddress[];
   let port: number;
   let maxPeers: number;
   let workers: number;
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
+    for (const token of parsed.tokens) {
+      if (token.kind === 'option' && !Object.hasOwn(help.options, token.name))
+        throw usageError(notFor[mode][token.name] ?? `Unknown option '${token.rawName}'`);
+    }
     const [file, ...extra] = parsed.positionals;
     if (file === undefined || extra.length > 0) throw usageError('expected exactly one .torrent file');
     const dir = mode === 'seed' ? parsed.values.data : parsed.values.out;
     if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
-    if (mode === 'seed' && parsed.values.out) throw usageError('tork seed takes --data DIR, not --out');
-    if (mode === 'download' && parsed.values.data)
-      throw usageError('tork download takes --out DIR, not --data');
     outDir = resolve(dir);
     seeding = mode === 'seed' || parsed.values.seed;
     if (!seeding && (parsed.values['seed-ratio'] || parsed.values['seed-time'])) {
@@ -200,10 +288,10 @@ export async function runDownload(
     }
     if (parsed.values['seed-time'] !== undefined)
       seedSeconds = parseDuration(parsed.values['seed-time'], 'seed-time');
-    uploadSlots = intOption(parsed.values['upload-slots'], 'upload-slots', 0, 1_000, 4);
+    uploadSlots = intOption(parsed.values['upload-slots'], 'upload-slots', 0, 1_000, DEFAULT_UPLOAD_SLOTS);
     peers = (parsed.values.peer ?? []).map(parsePeerAddress);
-    port = intOption(parsed.values.port, 'port', 0, 65535, 6881);
-    maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, 80);
+    port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
+    maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
     const bytes = await readFile(file).catch((error: unknown) => {
       throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
@@ -237,7 +325,7 @@ export async function runDownload(
   try {
     listener = await Listener.listen({
       port,
-      host: parsed.values['listen-host'] ?? '0.0.0.0',
+      host: parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
     });
   } catch (error) {

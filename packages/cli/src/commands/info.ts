@@ -2,9 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type Metainfo, parseMetainfo, type TorkError, TorkErrorCode, toTorkError } from '@tork/core';
 import { formatBytes, formatCount } from '../format.js';
+import { type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 
 export const infoUsage = 'usage: tork info <file.torrent> [--json]';
+
+const options = { json: { type: 'boolean', default: false } } as const;
+
+export const infoHelp: CommandHelp<typeof options> = {
+  usage: infoUsage,
+  summary: "print a torrent's name, info-hash, sizes, trackers and files",
+  options,
+  help: { json: { text: 'print one JSON object (the InfoJson shape) instead of text' } },
+};
 
 /** The `--json` shape of `tork info`; stable for scripts. Pad files (BEP 47) are not listed. */
 export interface InfoJson {
@@ -60,6 +70,7 @@ function infoText(meta: Metainfo): string {
 }
 
 export async function runInfo(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  if (printedHelp(args, io, infoHelp)) return ExitCode.OK;
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
@@ -92,7 +103,7 @@ function parse(args: readonly string[]) {
     args: [...args],
     allowPositionals: true,
     strict: true,
-    options: { json: { type: 'boolean', default: false } },
+    options,
   });
 }
 
