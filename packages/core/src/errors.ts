@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * One error taxonomy for all of tork. Every parser, codec and client throws only `TorkError`,
  * identified by a stable `code`; callers branch on the code, never on the message.
@@ -58,12 +60,17 @@ const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(TorkErrorCode));
 /** Details are plain JSON-like data so that an error survives structured clone and JSON. */
 export type TorkErrorDetails = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-/** The plain-data form of a TorkError, as it crosses a thread or is printed by `--json`. */
-export interface PlainTorkError {
-  readonly code: TorkErrorCode;
-  readonly message: string;
-  readonly details: TorkErrorDetails;
-}
+/**
+ * The plain-data form of a TorkError, as it crosses a thread (in events, hash job results and host
+ * error reports: checked against this schema on arrival) or is printed by `--json`. The one plain
+ * error shape of tork: the type is inferred from the schema.
+ */
+export const PlainTorkError = z.object({
+  code: z.enum(Object.values(TorkErrorCode) as [TorkErrorCode, ...TorkErrorCode[]]),
+  message: z.string(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+export type PlainTorkError = z.infer<typeof PlainTorkError>;
 
 export class TorkError extends Error {
   override readonly name = 'TorkError';

@@ -1,4 +1,22 @@
+export {
+  HostStats,
+  PeerActorSettings,
+  PeerHostSettings,
+  PeerHostWorkerData,
+  PieceReaderSettings,
+} from './control-plane.js';
+export { HashJob, HashJobResult, MAX_HASH_JOB_PIECES, PieceSpanOnDiskSchema } from './hash-job.js';
 export { HostCommand, HostCommandBatch, HostFile } from './host-command.js';
 export { ActorStats, HostEvent, HostEventBatch, ReleaseReason } from './host-event.js';
 export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
-export { parseHostCommandBatch, parseHostEventBatch } from './validate.js';
+export {
+  MAX_EVENTS_PER_BATCH,
+  parseHashJob,
+  parseHashJobResult,
+  parseHostCommandBatch,
+  parseHostEventBatch,
+  parseHostEvents,
+  parseHostStats,
+  parsePeerHostWorkerData,
+  parsePlainError,
+} from './validate.js';

@@ -12,12 +12,8 @@ export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array
 });
 export const Bytes20 = Bytes.refine((bytes) => bytes.length === 20, { message: 'expected 20 bytes' });
 
-/** A TorkError as plain data: classes do not survive structured clone. */
-export const PlainError = z.object({
-  code: z.string().startsWith('TORK_ERR_'),
-  message: z.string(),
-  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-});
+/** A TorkError as plain data (classes do not survive structured clone): see `PlainTorkError`. */
+export { PlainTorkError as PlainError } from '../errors.js';
 
 /** A MessagePort moved to another thread in the batch's transfer list. */
 export const MessagePortSchema = z.custom<MessagePort>((value) => value instanceof MessagePort, {

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { parseHostCommandBatch, parseHostEventBatch } from './validate.js';
+import {
+  parseHashJob,
+  parseHashJobResult,
+  parseHostCommandBatch,
+  parseHostEventBatch,
+  parseHostEvents,
+  parseHostStats,
+  parsePeerHostWorkerData,
+  parsePlainError,
+} from './validate.js';
 
 const rejects = (fn: () => unknown, where: RegExp) =>
   assert.throws(fn, (error: unknown) => {
@@ -36,5 +45,85 @@ describe('thread message schemas', () => {
       /events\.0/,
     );
     rejects(() => parseHostEventBatch(null), /root/);
+  });
+
+  it('keeps the good events of a batch with a malformed one, the verified piece included', () => {
+    const data = new ArrayBuffer(32);
+    const { events, rejected } = parseHostEvents({
+      events: [
+        { type: 'piece', actorId: 1, index: 3, data },
+        { type: 'choke', actorId: 'two', choked: true },
+        { type: 'closed', actorId: 4, error: { code: 'TORK_ERR_IO', message: 'gone', details: {} } },
+      ],
+    });
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['piece', 'closed'],
+    );
+    assert.equal((events[0] as { data: ArrayBuffer }).data, data);
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0]!.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(rejected[0]!.message, /events\.1\.actorId/);
+    rejects(() => parseHostEvents({ events: 'all of them' }), /events/);
+    rejects(() => parseHostEvents(null), /events/);
+  });
+
+  it('checks hash jobs and their results', () => {
+    const job = {
+      pieces: [
+        [
+          { path: '/data/a', offset: 0, length: 16 },
+          { path: null, offset: 0, length: 4 },
+        ],
+      ],
+    };
+    assert.deepEqual(parseHashJob(job), job);
+    rejects(() => parseHashJob({ pieces: [[{ path: '/a', offset: -1, length: 1 }]] }), /offset/);
+    rejects(() => parseHashJob({ pieces: [[{ path: '', offset: 0, length: 1 }]] }), /path/);
+    const hashes = new ArrayBuffer(20);
+    const ok = parseHashJobResult({ ok: true, hashes, missing: [0] });
+    assert.ok(ok.ok && ok.hashes === hashes);
+    parseHashJobResult({
+      ok: false,
+      error: { code: 'TORK_ERR_IO', message: 'disk gone', details: { cause: 'EIO' } },
+    });
+    rejects(() => parseHashJobResult({ ok: true, hashes: new Uint8Array(20), missing: [] }), /hashes/);
+    rejects(
+      () => parseHashJobResult({ ok: false, error: { code: 'EIO', message: 'x', details: {} } }),
+      /code/,
+    );
+  });
+
+  it("checks a peer host thread's workerData: numbers and flags only, no unknown keys", () => {
+    assert.deepEqual(parsePeerHostWorkerData(undefined), {});
+    const data = {
+      index: 1,
+      options: { tickMs: 100, actor: { connectTimeoutMs: 500, rate: { windowMs: 2000 } } },
+    };
+    assert.deepEqual(parsePeerHostWorkerData(data), data);
+    rejects(() => parsePeerHostWorkerData({ options: { tickMs: -1 } }), /tickMs/);
+    rejects(() => parsePeerHostWorkerData({ options: { reader: { fs: {} } } }), /reader/);
+    rejects(() => parsePeerHostWorkerData({ options: { actors: {} } }), /options/);
+  });
+
+  it("checks a host's stats and error reports", () => {
+    const stats = {
+      actors: 2,
+      torrents: 1,
+      bytesReceived: 10,
+      bytesSent: 0,
+      eventLoopLagMs: 0.5,
+      eventLoopLagMaxMs: 3,
+      rejectedBatches: 0,
+      lastRejection: null,
+      bufferPoolBytes: 0,
+      buffersReused: 0,
+      buffersAllocated: 1,
+    };
+    assert.deepEqual(parseHostStats(stats), stats);
+    rejects(() => parseHostStats({ ...stats, actors: -1 }), /actors/);
+    parsePlainError({ code: 'TORK_ERR_INTERNAL', message: 'bug', details: { host: 1 } });
+    rejects(() => parsePlainError({ code: 'TORK_ERR_NOPE', message: 'x', details: {} }), /code/);
+    rejects(() => parsePlainError({ code: 'TORK_ERR_IO', message: 'x', details: { nested: {} } }), /details/);
   });
 });

@@ -1,18 +1,34 @@
 import { z } from 'zod';
-import { TorkError, TorkErrorCode } from '../errors.js';
+import { PlainTorkError, TorkError, TorkErrorCode } from '../errors.js';
+import { HostStats, PeerHostWorkerData } from './control-plane.js';
+import { HashJob, HashJobResult } from './hash-job.js';
 import { HostCommandBatch } from './host-command.js';
-import { HostEventBatch } from './host-event.js';
+import { HostEvent, HostEventBatch } from './host-event.js';
 
 // Compiled once: every batch crossing a thread is parsed on arrival, so parsing is on the hot path.
 const compiledCommands = z.compile(HostCommandBatch);
 const compiledEvents = z.compile(HostEventBatch);
+const compiledEvent = z.compile(HostEvent);
+const compiledHashJob = z.compile(HashJob);
+const compiledHashJobResult = z.compile(HashJobResult);
+const compiledWorkerData = z.compile(PeerHostWorkerData);
+const compiledHostStats = z.compile(HostStats);
+const compiledPlainError = z.compile(PlainTorkError);
+
+/** Most events one host batch may carry: a host's batch is one event-loop turn's events. */
+export const MAX_EVENTS_PER_BATCH = 100_000;
 
 function check<T>(schema: z.ZodType<T>, value: unknown, direction: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue?.path.length ? issue.path.join('.') : '(root)';
-  throw new TorkError(
+  throw describe(result.error, direction);
+}
+
+function describe(error: z.ZodError, direction: string, prefix: (string | number)[] = []): TorkError {
+  const issue = error.issues[0];
+  const path = [...prefix, ...(issue?.path ?? [])].map(String);
+  const where = path.length ? path.join('.') : '(root)';
+  return new TorkError(
     TorkErrorCode.THREAD_MESSAGE,
     `malformed ${direction} message at ${where}: ${issue?.message ?? 'invalid'}`,
     { direction, path: where },
@@ -24,7 +40,63 @@ export function parseHostCommandBatch(value: unknown): HostCommandBatch {
   return check(compiledCommands, value, 'coordinator→host');
 }
 
-/** Parses a host → coordinator batch on arrival in the coordinator; throws TORK_ERR_THREAD_MESSAGE. */
+/** Parses a whole host → coordinator batch, all or nothing; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostEventBatch(value: unknown): HostEventBatch {
   return check(compiledEvents, value, 'host→coordinator');
+}
+
+/**
+ * Parses a host → coordinator batch event by event: the well-formed events are kept and each
+ * malformed one is reported, so one bad event cannot throw away a batch that also carries verified
+ * pieces (whose buffers were transferred: dropped, they are gone). Throws TORK_ERR_THREAD_MESSAGE
+ * only when the envelope itself is malformed.
+ */
+export function parseHostEvents(value: unknown): { events: HostEvent[]; rejected: TorkError[] } {
+  const direction = 'host→coordinator';
+  const list =
+    value !== null && typeof value === 'object' ? (value as { events?: unknown }).events : undefined;
+  if (!Array.isArray(list))
+    throw describe(
+      new z.ZodError([{ code: 'custom', path: ['events'], message: 'expected an array', input: list }]),
+      direction,
+    );
+  if (list.length > MAX_EVENTS_PER_BATCH) {
+    throw new TorkError(TorkErrorCode.THREAD_MESSAGE, `host batch of ${list.length} events`, {
+      direction,
+      limit: MAX_EVENTS_PER_BATCH,
+    });
+  }
+  const events: HostEvent[] = [];
+  const rejected: TorkError[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const result = compiledEvent.safeParse(list[i]);
+    if (result.success) events.push(result.data);
+    else rejected.push(describe(result.error, direction, ['events', i]));
+  }
+  return { events, rejected };
+}
+
+/** Parses a hash job on arrival in a hash pool worker; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseHashJob(value: unknown): HashJob {
+  return check(compiledHashJob, value, 'coordinator→hash worker');
+}
+
+/** Parses a hash job's result on arrival from the pool; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseHashJobResult(value: unknown): HashJobResult {
+  return check(compiledHashJobResult, value, 'hash worker→coordinator');
+}
+
+/** Parses a peer host's `workerData` in its thread, before the host starts; throws TORK_ERR_THREAD_MESSAGE. */
+export function parsePeerHostWorkerData(value: unknown): PeerHostWorkerData {
+  return check(compiledWorkerData, value ?? {}, 'coordinator→host workerData');
+}
+
+/** Parses a host's answer to the control plane's `stats` call; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseHostStats(value: unknown): HostStats {
+  return check(compiledHostStats, value, 'host→coordinator stats');
+}
+
+/** Parses an error a thread reports as plain data (a host's error report); throws TORK_ERR_THREAD_MESSAGE. */
+export function parsePlainError(value: unknown): PlainTorkError {
+  return check(compiledPlainError, value, 'error report');
 }
