@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { MAX_HASH_JOB_PIECES } from './hash-job.js';
 import {
+  MAX_EVENTS_PER_BATCH,
   parseHashJob,
   parseHashJobResult,
   parseHostCommandBatch,
@@ -65,6 +67,10 @@ describe('thread message schemas', () => {
     assert.equal(rejected[0]!.code, TorkErrorCode.THREAD_MESSAGE);
     assert.match(rejected[0]!.message, /events\.1\.actorId/);
     rejects(() => parseHostEvents({ events: 'all of them' }), /events/);
+    assert.throws(
+      () => parseHostEvents({ events: new Array(MAX_EVENTS_PER_BATCH + 1).fill({ type: 'choke' }) }),
+      (error: unknown) => error instanceof TorkError && error.details.limit === MAX_EVENTS_PER_BATCH,
+    );
     rejects(() => parseHostEvents(null), /events/);
   });
 
@@ -80,6 +86,7 @@ describe('thread message schemas', () => {
     assert.deepEqual(parseHashJob(job), job);
     rejects(() => parseHashJob({ pieces: [[{ path: '/a', offset: -1, length: 1 }]] }), /offset/);
     rejects(() => parseHashJob({ pieces: [[{ path: '', offset: 0, length: 1 }]] }), /path/);
+    rejects(() => parseHashJob({ pieces: new Array(MAX_HASH_JOB_PIECES + 1).fill([]) }), /pieces/);
     const hashes = new ArrayBuffer(20);
     const ok = parseHashJobResult({ ok: true, hashes, missing: [0] });
     assert.ok(ok.ok && ok.hashes === hashes);
