@@ -20,20 +20,20 @@ import {
   type WireMessage,
   WireMessageId,
 } from '@tork/core';
-import type { BufferPool } from './buffer-pool.js';
-import { Outbox } from './outbox.js';
+import { eventError } from '../../shared/plain-error.js';
+import type { BufferPool } from '../buffer-pool.js';
+import { BLOCK_SIZE, PieceAssembler } from '../download/piece-assembler.js';
+import { RequestPipeline, type RequestPipelineOptions } from '../download/request-pipeline.js';
+import { RateMeter } from '../rate-meter.js';
 import {
   dialTransport,
   type PeerTransport,
   relayTransport,
   type TransportHandlers,
-} from './peer-transport.js';
-import { BLOCK_SIZE, PieceAssembler } from './piece-assembler.js';
-import type { PieceReader } from './piece-reader.js';
-import { eventError } from './plain-error.js';
-import { RateMeter } from './rate-meter.js';
-import { RequestPipeline, type RequestPipelineOptions } from './request-pipeline.js';
-import { UploadQueue } from './upload-queue.js';
+} from '../transport/peer-transport.js';
+import type { PieceReader } from '../upload/piece-reader.js';
+import { UploadQueue } from '../upload/upload-queue.js';
+import { Outbox } from './outbox.js';
 
 export interface PeerActorOptions extends RequestPipelineOptions {
   /** Longest wait for the TCP connection, ms. Default: 10,000. */

@@ -24,8 +24,8 @@ import {
   type WireMessage,
 } from '@tork/core';
 import { buildTorrent, EventLog } from '@tork/testkit';
-import { Listener } from './listener.js';
-import { ThreadActorSystem } from './thread-actor-system.js';
+import { Listener } from '../../coordinator/listener.js';
+import { ThreadActorSystem } from '../../coordinator/thread-actor-system.js';
 
 const PIECE = 32 * 1024;
 const built = buildTorrent({

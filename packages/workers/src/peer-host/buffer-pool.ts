@@ -1,4 +1,4 @@
-import { allocatePieceBuffer } from './piece-assembler.js';
+import { allocatePieceBuffer } from './download/piece-assembler.js';
 
 /** Default bytes of piece buffers a host keeps for reuse. */
 export const DEFAULT_BUFFER_POOL_BYTES = 32 * 1024 * 1024;

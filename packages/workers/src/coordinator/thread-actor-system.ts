@@ -12,10 +12,10 @@ import {
   toTorkError,
 } from '@tork/core';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node-adapter.js';
-import type { HostStats, PeerHostOptions } from './peer-host.js';
-import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
-import { eventError } from './plain-error.js';
+import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
+import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import type { PeerHostApi, PeerHostWorkerData } from '../shared/peer-host-api.js';
+import { eventError } from '../shared/plain-error.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
@@ -28,8 +28,8 @@ export interface ThreadActorSystemOptions {
    */
   readonly onError?: (error: TorkError) => void;
   /**
-   * The worker entry each host thread runs. Default: `peer-host-worker.js` beside this file.
-   * Tests point it at a misbehaving host.
+   * The worker entry each host thread runs. Default: `peer-host/peer-host-worker.js` of this
+   * package's compiled output. Tests point it at a misbehaving host.
    */
   readonly hostEntry?: URL;
   /** How long `close()` waits for a host's orderly shutdown before terminating it, ms. Default: 2,000. */
@@ -91,7 +91,7 @@ export class ThreadActorSystem implements ActorSystem {
     this.#onError = options.onError ?? ((error) => console.error(`tork: ${error.code}: ${error.message}`));
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
     const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
-    const entry = options.hostEntry ?? new URL('./peer-host-worker.js', import.meta.url);
+    const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
     for (let index = 0; index < count; index++) {
       // One budget of spare piece buffers for the whole system, split between the hosts: more
       // threads must not mean more memory held idle.
@@ -175,7 +175,7 @@ export class ThreadActorSystem implements ActorSystem {
 
   #startHost(entry: URL, index: number, options: PeerHostOptions): HostSlot {
     const workerData: PeerHostWorkerData = { index, options };
-    // The entry is compiled .js resolved beside this file: the shipped CLI and the tests run the same.
+    // The entry is compiled .js resolved relative to this file: the shipped CLI and the tests run the same.
     // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
     // applies to string input only and would stop every worker from starting.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));

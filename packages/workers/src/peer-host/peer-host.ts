@@ -10,10 +10,10 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
+import { eventError } from '../shared/plain-error.js';
 import { BufferPool } from './buffer-pool.js';
-import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './peer-actor.js';
-import { PieceReader, type PieceReaderOptions } from './piece-reader.js';
-import { eventError } from './plain-error.js';
+import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './session/peer-actor.js';
+import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
 
 export interface PeerHostOptions {
   /**

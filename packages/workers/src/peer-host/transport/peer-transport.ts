@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { parseRelayMessage, TorkError, TorkErrorCode, toTorkError } from '@tork/core';
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from '../buffer-pool.js';
 
 /** What a transport tells its actor. */
 export interface TransportHandlers {

@@ -1,5 +1,5 @@
+import { RateMeter, type RateMeterOptions } from '../rate-meter.js';
 import { BLOCK_SIZE } from './piece-assembler.js';
-import { RateMeter, type RateMeterOptions } from './rate-meter.js';
 
 export interface RequestPipelineOptions {
   /** Seconds of data, at the peer's measured rate, kept requested. Default: 3. */
