@@ -14,8 +14,8 @@ import {
 import * as Comlink from 'comlink';
 import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import type { EventError } from '../shared/event-error.js';
 import type { PeerHostApi, PeerHostWorkerData } from '../shared/peer-host-api.js';
-import { eventError } from '../shared/plain-error.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
@@ -244,7 +244,7 @@ export class ThreadActorSystem implements ActorSystem {
     // Its actors are gone: tell the coordinator, so their pieces are reassigned.
     for (const actorId of host.actors) {
       this.#actorHost.delete(actorId);
-      this.#synthetic.push({ type: 'closed', actorId, error: eventError(error) });
+      this.#synthetic.push({ type: 'closed', actorId, error: error.toPlain() as EventError });
     }
     host.actors.clear();
     this.#scheduleFlush();
@@ -265,7 +265,11 @@ export class ThreadActorSystem implements ActorSystem {
         }
         if (best === undefined) {
           const error = new TorkError(TorkErrorCode.INTERNAL, 'no peer host thread is running');
-          this.#synthetic.push({ type: 'closed', actorId: command.actorId, error: eventError(error) });
+          this.#synthetic.push({
+            type: 'closed',
+            actorId: command.actorId,
+            error: error.toPlain() as EventError,
+          });
           return;
         }
         best.actors.add(command.actorId);

@@ -10,7 +10,7 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
-import { eventError } from '../shared/plain-error.js';
+import type { EventError } from '../shared/event-error.js';
 import { BufferPool } from './buffer-pool.js';
 import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './session/peer-actor.js';
 import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
@@ -268,7 +268,7 @@ export class PeerHost implements ActorSink {
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
-                  // Actors copy blocks into their outbox at once: evicted buffers can be reused.
+                  // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
                   ...this.#options.reader,
                 })
@@ -302,11 +302,11 @@ export class PeerHost implements ActorSink {
           this.emit({
             type: 'closed',
             actorId: command.actorId,
-            error: eventError(
-              new TorkError(TorkErrorCode.INTERNAL, `${command.type}: unknown torrent ${command.torrentId}`, {
-                torrentId: command.torrentId,
-              }),
-            ),
+            error: new TorkError(
+              TorkErrorCode.INTERNAL,
+              `${command.type}: unknown torrent ${command.torrentId}`,
+              { torrentId: command.torrentId },
+            ).toPlain() as EventError,
           });
           return;
         }

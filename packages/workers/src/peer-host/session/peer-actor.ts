@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import {
   type ActorStats,
   Bitfield,
+  BLOCK_LENGTH,
   decodeBencode,
   describePeerId,
   encodeBencode,
@@ -20,9 +21,9 @@ import {
   type WireMessage,
   WireMessageId,
 } from '@tork/core';
-import { eventError } from '../../shared/plain-error.js';
+import type { EventError } from '../../shared/event-error.js';
 import type { BufferPool } from '../buffer-pool.js';
-import { BLOCK_SIZE, PieceAssembler } from '../download/piece-assembler.js';
+import { PieceAssembler } from '../download/piece-assembler.js';
 import { RequestPipeline, type RequestPipelineOptions } from '../download/request-pipeline.js';
 import { RateMeter } from '../rate-meter.js';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../transport/peer-transport.js';
 import type { PieceReader } from '../upload/piece-reader.js';
 import { UploadQueue } from '../upload/upload-queue.js';
-import { Outbox } from './outbox.js';
+import { WireWriter } from './wire-writer.js';
 
 export interface PeerActorOptions extends RequestPipelineOptions {
   /** Longest wait for the TCP connection, ms. Default: 10,000. */
@@ -133,7 +134,7 @@ export class PeerActor {
   readonly torrent: ActorTorrent;
   readonly #sink: ActorSink;
   readonly #decoder: WireDecoder;
-  readonly #outbox: Outbox;
+  readonly #writer: WireWriter;
   readonly #pipeline: RequestPipeline;
   readonly #pieces = new Map<number, PieceAssembler>();
   readonly #remote: Bitfield;
@@ -186,7 +187,7 @@ export class PeerActor {
     this.id = id;
     this.torrent = torrent;
     this.#sink = sink;
-    this.#outbox = new Outbox(sink.buffers);
+    this.#writer = new WireWriter(sink.buffers);
     this.#pipeline = new RequestPipeline(now, options);
     this.#remote = new Bitfield(torrent.pieceCount);
     // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
@@ -257,11 +258,11 @@ export class PeerActor {
     this.#amChoking = choked;
     // Before the handshake the decision waits: it is sent with our bitfield (see #onHandshake).
     if (this.#state !== 'open') return;
-    this.#outbox.simple(choked ? WireMessageId.choke : WireMessageId.unchoke);
+    this.#writer.simple(choked ? WireMessageId.choke : WireMessageId.unchoke);
     if (choked) {
       for (const request of this.#uploads.clear()) {
         if (this.#fast)
-          this.#outbox.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
+          this.#writer.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
       }
     }
     this.#sink.schedule(this);
@@ -305,14 +306,14 @@ export class PeerActor {
     this.#amInterested = interested;
     // Before the handshake completes it is sent with our bitfield (see #onHandshake).
     if (this.#state !== 'open') return;
-    this.#outbox.simple(interested ? WireMessageId.interested : WireMessageId.notInterested);
+    this.#writer.simple(interested ? WireMessageId.interested : WireMessageId.notInterested);
     this.#sink.schedule(this);
   }
 
   /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
   sendHave(pieces: readonly number[]): void {
     if (this.#state !== 'open' || !this.#bitfieldSent) return;
-    for (const index of pieces) this.#outbox.have(index);
+    for (const index of pieces) this.#writer.have(index);
     this.#sink.schedule(this);
   }
 
@@ -322,7 +323,7 @@ export class PeerActor {
     // Final counters first: the periodic stats would miss up to a second of transfer.
     if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
     this.#shutdown();
-    this.#sink.emit({ type: 'closed', actorId: this.id, error: eventError(error) });
+    this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() as EventError });
     this.#sink.removed(this);
   }
 
@@ -340,8 +341,8 @@ export class PeerActor {
       this.#pendingHaves = [];
     }
     const transport = this.#transport;
-    if (transport === null || this.#state === 'closed' || this.#outbox.size === 0) return;
-    const { chunks, bytes, owned } = this.#outbox.take();
+    if (transport === null || this.#state === 'closed' || this.#writer.size === 0) return;
+    const { chunks, bytes, owned } = this.#writer.take();
     transport.write(chunks, bytes, owned);
     if (bytes > 0) {
       this.#lastSent = performance.now();
@@ -402,7 +403,7 @@ export class PeerActor {
       return;
     }
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
-      this.#outbox.keepAlive();
+      this.#writer.keepAlive();
       this.#sink.schedule(this);
     }
     if (this.#pipeline.checkSnub(now)) {
@@ -460,7 +461,7 @@ export class PeerActor {
     if (this.#state !== 'connecting') return;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
-    this.#outbox.push(this.#handshake());
+    this.#writer.push(this.#handshake());
     this.flush();
   }
 
@@ -564,7 +565,7 @@ export class PeerActor {
       case 'cancel':
         if (this.#uploads.cancel(message.index, message.begin, message.length) && this.#fast) {
           // BEP 6: a cancelled request is answered, by the block or by a reject.
-          this.#outbox.block(WireMessageId.rejectRequest, message.index, message.begin, message.length);
+          this.#writer.block(WireMessageId.rejectRequest, message.index, message.begin, message.length);
           this.#sink.schedule(this);
         }
         return;
@@ -603,7 +604,7 @@ export class PeerActor {
     this.#openedAt = performance.now();
     this.#fast = fast;
     // An accepted connection answers the peer's handshake with ours, before anything else.
-    if (this.#incoming) this.#outbox.push(this.#handshake());
+    if (this.#incoming) this.#writer.push(this.#handshake());
     this.#sink.emit({
       type: 'connected',
       actorId: this.id,
@@ -615,11 +616,11 @@ export class PeerActor {
     const have = this.torrent.have;
     if (have.count === 0) {
       // Nothing to offer: BEP 3 lets us send no bitfield at all; BEP 6 says so explicitly.
-      if (fast) this.#outbox.push(encodeHaveNone());
+      if (fast) this.#writer.push(encodeHaveNone());
     } else if (fast && have.complete) {
-      this.#outbox.push(encodeHaveAll());
+      this.#writer.push(encodeHaveAll());
     } else {
-      this.#outbox.push(encodeBitfield(have.bytes));
+      this.#writer.push(encodeBitfield(have.bytes));
     }
     this.#bitfieldSent = true;
     if (extended) {
@@ -630,10 +631,10 @@ export class PeerActor {
         v: this.#clientName,
         ...(this.torrent.listenPort > 0 ? { p: this.torrent.listenPort } : {}),
       });
-      this.#outbox.push(encodeExtended(0, handshake));
+      this.#writer.push(encodeExtended(0, handshake));
     }
-    if (this.#amInterested) this.#outbox.simple(WireMessageId.interested);
-    if (!this.#amChoking) this.#outbox.simple(WireMessageId.unchoke);
+    if (this.#amInterested) this.#writer.simple(WireMessageId.interested);
+    if (!this.#amChoking) this.#writer.simple(WireMessageId.unchoke);
     this.#sink.schedule(this);
   }
 
@@ -657,7 +658,7 @@ export class PeerActor {
     try {
       remote = new Bitfield(this.torrent.pieceCount, bytes);
     } catch (error) {
-      const spare = error instanceof TorkError && /spare bits/.test(error.message);
+      const spare = error instanceof TorkError && error.details.reason === 'spare-bits';
       throw new TorkError(
         TorkErrorCode.WIRE_PROTOCOL,
         spare
@@ -714,7 +715,7 @@ export class PeerActor {
     }
     // BEP 6: every refused request is rejected explicitly; without it, dropped silently.
     if (this.#fast) {
-      this.#outbox.block(WireMessageId.rejectRequest, index, begin, length);
+      this.#writer.block(WireMessageId.rejectRequest, index, begin, length);
       this.#sink.schedule(this);
     }
     // A request crossing our choke is not the peer's fault; nor is one over `reqq`: aria2c, for
@@ -754,7 +755,7 @@ export class PeerActor {
 
   async #serveQueued(reader: PieceReader): Promise<void> {
     while (this.#state === 'open' && !this.#amChoking && this.#uploads.size > 0) {
-      if (this.#outbox.size + (this.#transport?.pending ?? 0) >= this.#uploadHighWater) return; // resumed on drain
+      if (this.#writer.size + (this.#transport?.pending ?? 0) >= this.#uploadHighWater) return; // resumed on drain
       const request = this.#uploads.shift()!;
       let block: Uint8Array;
       try {
@@ -768,17 +769,17 @@ export class PeerActor {
           type: 'unreadable',
           actorId: this.id,
           index: request.index,
-          error: eventError(failure),
+          error: failure.toPlain() as EventError,
         });
         if (this.#fast)
-          this.#outbox.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
+          this.#writer.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
         this.#sink.schedule(this);
         continue;
       }
       // Choked or closed while reading: the request was cleared (and rejected) already.
       if (this.#state !== 'open' || this.#amChoking) return;
-      // Copied into the outbox at once: the read cache may reuse the piece's buffer from here on.
-      this.#outbox.pushPiece(request.index, request.begin, block);
+      // Copied into the writer at once: the read cache may reuse the piece's buffer from here on.
+      this.#writer.pushPiece(request.index, request.begin, block);
       this.#uploadMeter.add(block.length, performance.now());
       this.#sink.schedule(this);
     }
@@ -804,7 +805,12 @@ export class PeerActor {
       while (this.#pipeline.outstanding < target) {
         const block = piece.takeNext();
         if (block < 0) break;
-        this.#outbox.block(WireMessageId.request, piece.index, block * BLOCK_SIZE, piece.blockLength(block));
+        this.#writer.block(
+          WireMessageId.request,
+          piece.index,
+          block * BLOCK_LENGTH,
+          piece.blockLength(block),
+        );
         this.#pipeline.requested(now);
         queued = true;
       }
@@ -852,7 +858,7 @@ export class PeerActor {
 
   #onReject(index: number, begin: number, now: number): void {
     const piece = this.#pieces.get(index);
-    if (!piece || begin % BLOCK_SIZE !== 0 || !piece.unrequest(begin / BLOCK_SIZE)) return;
+    if (!piece || begin % BLOCK_LENGTH !== 0 || !piece.unrequest(begin / BLOCK_LENGTH)) return;
     this.#pipeline.voided(1);
     if (this.#peerChoking && piece.requested === 0 && !this.#allowedFast.has(index)) {
       this.#drop(piece);
@@ -894,8 +900,8 @@ export class PeerActor {
   #cancelRequests(piece: PieceAssembler, sendCancel: boolean): void {
     let count = 0;
     for (const block of piece.requestedBlocks()) {
-      const begin = block * BLOCK_SIZE;
-      if (sendCancel) this.#outbox.block(WireMessageId.cancel, piece.index, begin, piece.blockLength(block));
+      const begin = block * BLOCK_LENGTH;
+      if (sendCancel) this.#writer.block(WireMessageId.cancel, piece.index, begin, piece.blockLength(block));
       if (this.#voided.size >= MAX_VOIDED) this.#voided.clear();
       this.#voided.add(requestKey(piece.index, begin));
       count++;
@@ -921,7 +927,7 @@ export class PeerActor {
     this.#state = 'closed';
     for (const piece of this.#pieces.values()) this.#sink.buffers.give(piece.buffer);
     this.#pieces.clear();
-    this.#outbox.clear();
+    this.#writer.clear();
     this.#uploads.clear();
     this.#pendingHaves = [];
     const transport = this.#transport;
@@ -945,7 +951,7 @@ export class PeerActor {
 
 /** Key of a block request in the voided set; -1 for a begin that is not block-aligned. */
 function requestKey(index: number, begin: number): number {
-  return begin % BLOCK_SIZE === 0 ? index * 65_536 + begin / BLOCK_SIZE : -1;
+  return begin % BLOCK_LENGTH === 0 ? index * 65_536 + begin / BLOCK_LENGTH : -1;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -69,7 +69,7 @@ export interface PieceReaderOptions {
    * Reuse the buffers of evicted pieces for the next reads (after one event-loop turn), instead
    * of allocating a new one per read: serving at hundreds of MB/s otherwise makes V8 run a full
    * GC every few dozen MiB. Then bytes from `read`/`readBlock` are valid only until the next
-   * macrotask: copy them out at once (the PeerActor's outbox does). Default: false.
+   * macrotask: copy them out at once (the session's wire writer does). Default: false.
    */
   readonly recycle?: boolean;
 }
