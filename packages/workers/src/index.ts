@@ -7,10 +7,12 @@ export {
 } from './coordinator/listener.js';
 export { ThreadActorSystem, type ThreadActorSystemOptions } from './coordinator/thread-actor-system.js';
 export type { PieceSpan } from './hash-worker/hash-job.js';
+export type { DownloaderOptions } from './peer-host/download/downloader.js';
 export type { RequestPipelineOptions } from './peer-host/download/request-pipeline.js';
 export type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host/peer-host.js';
+export type { PeerHostApi, PeerHostWorkerData } from './peer-host/peer-host-api.js';
 export type { RateMeterOptions } from './peer-host/rate-meter.js';
-export type { PeerActorOptions } from './peer-host/session/peer-actor.js';
+export type { PeerActorOptions, PeerSessionOptions } from './peer-host/session/peer-session-options.js';
 export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';
+export type { UploaderOptions } from './peer-host/upload/uploader.js';
 export { type NodeMessageTarget, nodeEndpoint } from './shared/comlink-node-adapter.js';
-export type { PeerHostApi, PeerHostWorkerData } from './shared/peer-host-api.js';

@@ -13,9 +13,9 @@ import {
 } from '@tork/core';
 import * as Comlink from 'comlink';
 import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
+import type { PeerHostApi, PeerHostWorkerData } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import type { EventError } from '../shared/event-error.js';
-import type { PeerHostApi, PeerHostWorkerData } from '../shared/peer-host-api.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
@@ -55,9 +55,9 @@ interface HostSlot {
 }
 
 /**
- * The production ActorSystem: PeerActors in `workers` peer host threads. Commands are routed
- * (`connect` to the host with the fewest actors, actor commands to the actor's host, torrent-wide
- * ones to every host) and posted once per event-loop turn per host; event batches are
+ * The production ActorSystem: actors are peer sessions in `workers` peer host threads. Commands
+ * are routed (`connect` to the host with the fewest actors, actor commands to the actor's host,
+ * torrent-wide ones to every host) and posted once per event-loop turn per host; event batches are
  * schema-checked on arrival before the handler sees them. No socket is ever opened on this thread.
  */
 export class ThreadActorSystem implements ActorSystem {

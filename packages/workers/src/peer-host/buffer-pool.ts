@@ -64,8 +64,8 @@ export class BufferPool {
 /**
  * A fresh, exactly-sized ArrayBuffer for a piece. `Buffer.allocUnsafeSlow` is never pooled (a
  * pooled Buffer's ArrayBuffer is shared with other Buffers: transferring it would send, and
- * detach, the whole pool) and skips zero-filling, which is safe because a piece leaves the actor
- * only once every byte of it was written by a received block.
+ * detach, the whole pool) and skips zero-filling, which is safe because a piece leaves the
+ * Downloader only once every byte of it was written by a received block.
  */
 export function allocatePieceBuffer(size: number): ArrayBuffer {
   const buffer = Buffer.allocUnsafeSlow(size);

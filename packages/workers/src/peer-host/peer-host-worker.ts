@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import type { PeerHostApi, PeerHostWorkerData } from '../shared/peer-host-api.js';
 import { PeerHost } from './peer-host.js';
+import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
 
 if (parentPort === null) throw new Error('peer-host-worker.js must run as a worker thread');
 

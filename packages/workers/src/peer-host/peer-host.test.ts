@@ -6,7 +6,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type HostEvent, type PlainTorkError, parseHostEventBatch, TorkErrorCode } from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import type { PeerHostApi, PeerHostWorkerData } from '../shared/peer-host-api.js';
+import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
 
 const torrentId = 'cd'.repeat(20);
 const addTorrent = {

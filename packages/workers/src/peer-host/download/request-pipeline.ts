@@ -18,7 +18,7 @@ export interface RequestPipelineOptions {
 }
 
 /**
- * How many block requests an actor keeps in flight to one peer: enough for `pipelineSeconds` of
+ * How many block requests a Downloader keeps in flight to one peer: enough for `pipelineSeconds` of
  * data at the peer's measured rate, so a fast peer never waits on a round trip, clamped to
  * [min, peer's `reqq` or max]; 1 while the peer snubs us. Also the snub detector.
  */

@@ -1,6 +1,6 @@
 /**
  * The read side of uploading, run inside a peer-host worker: whole verified pieces read from disk
- * and kept in a small LRU, so PeerActors can answer block requests without a disk read per block.
+ * and kept in a small LRU, so peer sessions can answer block requests without a disk read per block.
  *
  * A piece is read whole (not block by block) because peers ask for a piece's blocks one after the
  * other, and the SHA-1 can only be checked over the whole piece. It is checked on every read from

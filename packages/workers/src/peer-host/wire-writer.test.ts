@@ -13,7 +13,7 @@ import {
   encodeRequest,
   WireMessageId,
 } from '@tork/core';
-import { BufferPool } from '../buffer-pool.js';
+import { BufferPool } from './buffer-pool.js';
 import { GATHER_BYTES, WireWriter } from './wire-writer.js';
 
 describe('WireWriter', () => {

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { HostErrorReporter, HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
+import type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host.js';
 
 /**
  * The control plane of a peer host thread, exposed with comlink. The data plane (commands and

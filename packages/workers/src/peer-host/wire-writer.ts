@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { WireMessageId } from '@tork/core';
-import type { BufferPool } from '../buffer-pool.js';
+import type { BufferPool } from './buffer-pool.js';
 
 /** Bytes reserved per run buffer: 64 request messages. */
 const RUN_BYTES = 17 * 64;
