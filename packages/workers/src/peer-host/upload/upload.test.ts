@@ -1,6 +1,6 @@
 /**
  * Uploading through the whole thread path: a raw TCP leecher dials the Listener, the connection
- * is relayed to a PeerActor in a peer-host thread, and blocks are read back from real files.
+ * is relayed to a PeerSession in a peer-host thread, and blocks are read back from real files.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
