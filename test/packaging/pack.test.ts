@@ -20,7 +20,7 @@ const packages: Record<string, { readonly mustShip: readonly string[] }> = {
   core: { mustShip: ['dist/index.js', 'dist/index.d.ts'] },
   workers: {
     // Loaded by URL at run time: a missing entry only shows when a thread starts.
-    mustShip: ['dist/index.js', 'dist/hash-worker.js', 'dist/peer-host-worker.js'],
+    mustShip: ['dist/index.js', 'dist/hash-worker/hash-worker.js', 'dist/peer-host/peer-host-worker.js'],
   },
   cli: { mustShip: ['dist/main.js', 'dist/index.js'] },
 };

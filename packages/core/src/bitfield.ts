@@ -19,6 +19,7 @@ export class Bitfield {
           TorkErrorCode.WIRE_PROTOCOL,
           `bitfield of ${bytes.length} bytes for ${length} pieces`,
           {
+            reason: 'length',
             bytes: bytes.length,
             pieces: length,
           },
@@ -26,7 +27,10 @@ export class Bitfield {
       }
       const spare = this.bytes.length * 8 - length;
       if (spare > 0 && (bytes[bytes.length - 1]! & ((1 << spare) - 1)) !== 0) {
-        throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, 'bitfield has spare bits set', { pieces: length });
+        throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, 'bitfield has spare bits set', {
+          reason: 'spare-bits',
+          pieces: length,
+        });
       }
       this.bytes.set(bytes);
       for (const byte of this.bytes) this.#count += POPCOUNT[byte]!;

@@ -1,11 +1,18 @@
-export { type NodeMessageTarget, nodeEndpoint } from './comlink-node-adapter.js';
-export type { PieceSpan } from './hash-job.js';
-export { HashPool, type HashPoolOptions, type HashResult } from './hash-pool.js';
-export { type IncomingPeer, Listener, type ListenerOptions, type ListenerStats } from './listener.js';
-export type { PeerActorOptions } from './peer-actor.js';
-export type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host.js';
-export type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
-export type { PieceReaderOptions } from './piece-reader.js';
-export type { RateMeterOptions } from './rate-meter.js';
-export type { RequestPipelineOptions } from './request-pipeline.js';
-export { ThreadActorSystem, type ThreadActorSystemOptions } from './thread-actor-system.js';
+export { HashPool, type HashPoolOptions, type HashResult } from './coordinator/hash-pool.js';
+export {
+  type IncomingPeer,
+  Listener,
+  type ListenerOptions,
+  type ListenerStats,
+} from './coordinator/listener.js';
+export { ThreadActorSystem, type ThreadActorSystemOptions } from './coordinator/thread-actor-system.js';
+export type { PieceSpan } from './hash-worker/hash-job.js';
+export type { DownloaderOptions } from './peer-host/download/downloader.js';
+export type { RequestPipelineOptions } from './peer-host/download/request-pipeline.js';
+export type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host/peer-host.js';
+export type { PeerHostApi, PeerHostWorkerData } from './peer-host/peer-host-api.js';
+export type { RateMeterOptions } from './peer-host/rate-meter.js';
+export type { PeerActorOptions, PeerSessionOptions } from './peer-host/session/peer-session-options.js';
+export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';
+export type { UploaderOptions } from './peer-host/upload/uploader.js';
+export { type NodeMessageTarget, nodeEndpoint } from './shared/comlink-node-adapter.js';

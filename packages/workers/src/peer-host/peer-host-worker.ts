@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node-adapter.js';
+import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import { PeerHost } from './peer-host.js';
 import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
 

@@ -14,9 +14,9 @@ import {
   WireMessageId,
 } from '@tork/core';
 import { BufferPool } from './buffer-pool.js';
-import { GATHER_BYTES, Outbox } from './outbox.js';
+import { GATHER_BYTES, WireWriter } from './wire-writer.js';
 
-describe('Outbox', () => {
+describe('WireWriter', () => {
   let server: Server;
   const accepted: Socket[] = [];
   const sockets: Socket[] = [];
@@ -38,22 +38,22 @@ describe('Outbox', () => {
     await once(client, 'connect');
     while (accepted.length < 1) await new Promise((resolve) => setImmediate(resolve));
     const remote = accepted[0]!;
-    const outbox = new Outbox();
-    outbox.simple(WireMessageId.interested);
-    for (let i = 0; i < 100; i++) outbox.block(WireMessageId.request, i, 16_384, 16_384); // spans two runs
-    outbox.push(Uint8Array.of(0, 0, 0, 1, 1));
-    outbox.have(0x01020304);
-    outbox.keepAlive();
+    const writer = new WireWriter();
+    writer.simple(WireMessageId.interested);
+    for (let i = 0; i < 100; i++) writer.block(WireMessageId.request, i, 16_384, 16_384); // spans two runs
+    writer.push(Uint8Array.of(0, 0, 0, 1, 1));
+    writer.have(0x01020304);
+    writer.keepAlive();
     const expected = 5 + 100 * 17 + 5 + 9 + 4;
-    assert.equal(outbox.size, expected);
+    assert.equal(writer.size, expected);
     let writes = 0;
     const write = client.write.bind(client);
     client.write = ((...args: Parameters<typeof client.write>) => {
       writes++;
       return write(...args);
     }) as typeof client.write;
-    assert.equal(outbox.writeTo(client), expected);
-    assert.equal(outbox.size, 0);
+    assert.equal(writer.writeTo(client), expected);
+    assert.equal(writer.size, 0);
     const received: Buffer[] = [];
     let length = 0;
     remote.on('data', (chunk: Buffer) => {
@@ -87,15 +87,15 @@ describe('Outbox', () => {
         return true;
       },
     } as unknown as Socket;
-    const outbox = new Outbox();
-    outbox.simple(WireMessageId.interested);
-    outbox.simple(WireMessageId.notInterested);
-    outbox.have(123_456);
-    outbox.block(WireMessageId.request, 1, 16_384, 100);
-    outbox.block(WireMessageId.cancel, 2, 0, 16_384);
-    outbox.block(WireMessageId.rejectRequest, 3, 32_768, 5);
-    outbox.keepAlive();
-    outbox.writeTo(fake);
+    const writer = new WireWriter();
+    writer.simple(WireMessageId.interested);
+    writer.simple(WireMessageId.notInterested);
+    writer.have(123_456);
+    writer.block(WireMessageId.request, 1, 16_384, 100);
+    writer.block(WireMessageId.cancel, 2, 0, 16_384);
+    writer.block(WireMessageId.rejectRequest, 3, 32_768, 5);
+    writer.keepAlive();
+    writer.writeTo(fake);
     const expected = Buffer.concat([
       encodeInterested(),
       encodeNotInterested(),
@@ -110,14 +110,14 @@ describe('Outbox', () => {
   });
   it('copies piece blocks into pooled gather buffers, in order with other messages, and hands the buffers over', () => {
     const pool = new BufferPool(4 * GATHER_BYTES);
-    const outbox = new Outbox(pool);
+    const writer = new WireWriter(pool);
     const block = new Uint8Array(16_384).map((_, i) => i & 0xff);
-    outbox.have(7);
-    outbox.pushPiece(3, 16_384, block);
-    block.fill(0); // the caller may reuse its bytes at once: the outbox has its copy
-    outbox.pushPiece(3, 32_768, block);
-    outbox.simple(WireMessageId.unchoke);
-    const { chunks, bytes, owned } = outbox.take();
+    writer.have(7);
+    writer.pushPiece(3, 16_384, block);
+    block.fill(0); // the caller may reuse its bytes at once: the writer has its copy
+    writer.pushPiece(3, 32_768, block);
+    writer.simple(WireMessageId.unchoke);
+    const { chunks, bytes, owned } = writer.take();
     const expected = Buffer.concat([
       encodeHave(7),
       encodePiece(
@@ -132,21 +132,21 @@ describe('Outbox', () => {
     assert.equal(bytes, expected.length);
     assert.equal(owned.length, 1, 'both blocks in one gather buffer');
     assert.equal(owned[0]!.byteLength, GATHER_BYTES);
-    assert.equal(outbox.size, 0);
+    assert.equal(writer.size, 0);
     // Given back once written: the next turn gathers into the same buffer.
     for (const buffer of owned) pool.give(buffer);
-    outbox.pushPiece(4, 0, block);
-    assert.equal(outbox.take().owned[0], owned[0]);
+    writer.pushPiece(4, 0, block);
+    assert.equal(writer.take().owned[0], owned[0]);
   });
 
   it('starts a new gather buffer when one is full, and gives pending ones back on clear', () => {
     const pool = new BufferPool(8 * GATHER_BYTES);
-    const outbox = new Outbox(pool);
+    const writer = new WireWriter(pool);
     // 15 messages of a 16 KiB block fit in one gather buffer, the 16th starts another.
     const block = new Uint8Array(16 * 1024);
-    for (let i = 0; i < 20; i++) outbox.pushPiece(i, 0, block);
-    assert.equal(outbox.size, 20 * (13 + 16 * 1024));
-    outbox.clear();
+    for (let i = 0; i < 20; i++) writer.pushPiece(i, 0, block);
+    assert.equal(writer.size, 20 * (13 + 16 * 1024));
+    writer.clear();
     assert.equal(pool.bytes, 2 * GATHER_BYTES, 'both gather buffers back in the pool');
   });
 });

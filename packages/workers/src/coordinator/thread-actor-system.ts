@@ -12,10 +12,10 @@ import {
   toTorkError,
 } from '@tork/core';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node-adapter.js';
-import type { HostStats, PeerHostOptions } from './peer-host.js';
-import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
-import { eventError } from './plain-error.js';
+import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
+import type { PeerHostApi, PeerHostWorkerData } from '../peer-host/peer-host-api.js';
+import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import type { EventError } from '../shared/event-error.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
@@ -28,8 +28,8 @@ export interface ThreadActorSystemOptions {
    */
   readonly onError?: (error: TorkError) => void;
   /**
-   * The worker entry each host thread runs. Default: `peer-host-worker.js` beside this file.
-   * Tests point it at a misbehaving host.
+   * The worker entry each host thread runs. Default: `peer-host/peer-host-worker.js` of this
+   * package's compiled output. Tests point it at a misbehaving host.
    */
   readonly hostEntry?: URL;
   /** How long `close()` waits for a host's orderly shutdown before terminating it, ms. Default: 2,000. */
@@ -55,9 +55,9 @@ interface HostSlot {
 }
 
 /**
- * The production ActorSystem: PeerActors in `workers` peer host threads. Commands are routed
- * (`connect` to the host with the fewest actors, actor commands to the actor's host, torrent-wide
- * ones to every host) and posted once per event-loop turn per host; event batches are
+ * The production ActorSystem: actors are peer sessions in `workers` peer host threads. Commands
+ * are routed (`connect` to the host with the fewest actors, actor commands to the actor's host,
+ * torrent-wide ones to every host) and posted once per event-loop turn per host; event batches are
  * schema-checked on arrival before the handler sees them. No socket is ever opened on this thread.
  */
 export class ThreadActorSystem implements ActorSystem {
@@ -91,7 +91,7 @@ export class ThreadActorSystem implements ActorSystem {
     this.#onError = options.onError ?? ((error) => console.error(`tork: ${error.code}: ${error.message}`));
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
     const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
-    const entry = options.hostEntry ?? new URL('./peer-host-worker.js', import.meta.url);
+    const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
     for (let index = 0; index < count; index++) {
       // One budget of spare piece buffers for the whole system, split between the hosts: more
       // threads must not mean more memory held idle.
@@ -175,7 +175,7 @@ export class ThreadActorSystem implements ActorSystem {
 
   #startHost(entry: URL, index: number, options: PeerHostOptions): HostSlot {
     const workerData: PeerHostWorkerData = { index, options };
-    // The entry is compiled .js resolved beside this file: the shipped CLI and the tests run the same.
+    // The entry is compiled .js resolved relative to this file: the shipped CLI and the tests run the same.
     // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
     // applies to string input only and would stop every worker from starting.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
@@ -244,7 +244,7 @@ export class ThreadActorSystem implements ActorSystem {
     // Its actors are gone: tell the coordinator, so their pieces are reassigned.
     for (const actorId of host.actors) {
       this.#actorHost.delete(actorId);
-      this.#synthetic.push({ type: 'closed', actorId, error: eventError(error) });
+      this.#synthetic.push({ type: 'closed', actorId, error: error.toPlain() as EventError });
     }
     host.actors.clear();
     this.#scheduleFlush();
@@ -265,7 +265,11 @@ export class ThreadActorSystem implements ActorSystem {
         }
         if (best === undefined) {
           const error = new TorkError(TorkErrorCode.INTERNAL, 'no peer host thread is running');
-          this.#synthetic.push({ type: 'closed', actorId: command.actorId, error: eventError(error) });
+          this.#synthetic.push({
+            type: 'closed',
+            actorId: command.actorId,
+            error: error.toPlain() as EventError,
+          });
           return;
         }
         best.actors.add(command.actorId);

@@ -1,5 +1,3 @@
-import { allocatePieceBuffer } from './piece-assembler.js';
-
 /** Default bytes of piece buffers a host keeps for reuse. */
 export const DEFAULT_BUFFER_POOL_BYTES = 32 * 1024 * 1024;
 
@@ -61,4 +59,16 @@ export class BufferPool {
     free.push(buffer);
     this.#bytes += size;
   }
+}
+
+/**
+ * A fresh, exactly-sized ArrayBuffer for a piece. `Buffer.allocUnsafeSlow` is never pooled (a
+ * pooled Buffer's ArrayBuffer is shared with other Buffers: transferring it would send, and
+ * detach, the whole pool) and skips zero-filling, which is safe because a piece leaves the
+ * Downloader only once every byte of it was written by a received block.
+ */
+export function allocatePieceBuffer(size: number): ArrayBuffer {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === size) return buffer.buffer as ArrayBuffer;
+  return new ArrayBuffer(size);
 }

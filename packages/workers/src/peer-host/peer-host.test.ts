@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type HostEvent, type PlainTorkError, parseHostEventBatch, TorkErrorCode } from '@tork/core';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node-adapter.js';
+import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
 
 const torrentId = 'cd'.repeat(20);

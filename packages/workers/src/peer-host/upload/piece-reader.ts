@@ -1,6 +1,6 @@
 /**
  * The read side of uploading, run inside a peer-host worker: whole verified pieces read from disk
- * and kept in a small LRU, so PeerActors can answer block requests without a disk read per block.
+ * and kept in a small LRU, so peer sessions can answer block requests without a disk read per block.
  *
  * A piece is read whole (not block by block) because peers ask for a piece's blocks one after the
  * other, and the SHA-1 can only be checked over the whole piece. It is checked on every read from
@@ -69,7 +69,7 @@ export interface PieceReaderOptions {
    * Reuse the buffers of evicted pieces for the next reads (after one event-loop turn), instead
    * of allocating a new one per read: serving at hundreds of MB/s otherwise makes V8 run a full
    * GC every few dozen MiB. Then bytes from `read`/`readBlock` are valid only until the next
-   * macrotask: copy them out at once (the PeerActor's outbox does). Default: false.
+   * macrotask: copy them out at once (the session's wire writer does). Default: false.
    */
   readonly recycle?: boolean;
 }

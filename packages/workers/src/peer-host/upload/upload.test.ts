@@ -1,6 +1,6 @@
 /**
  * Uploading through the whole thread path: a raw TCP leecher dials the Listener, the connection
- * is relayed to a PeerActor in a peer-host thread, and blocks are read back from real files.
+ * is relayed to a PeerSession in a peer-host thread, and blocks are read back from real files.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,8 +24,8 @@ import {
   type WireMessage,
 } from '@tork/core';
 import { buildTorrent, EventLog } from '@tork/testkit';
-import { Listener } from './listener.js';
-import { ThreadActorSystem } from './thread-actor-system.js';
+import { Listener } from '../../coordinator/listener.js';
+import { ThreadActorSystem } from '../../coordinator/thread-actor-system.js';
 
 const PIECE = 32 * 1024;
 const built = buildTorrent({

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { TorkError, TorkErrorCode } from '@tork/core';
 import { Piscina } from 'piscina';
-import type { HashJob, HashJobResult, PieceSpan } from './hash-job.js';
+import type { HashJob, HashJobResult, PieceSpan } from '../hash-worker/hash-job.js';
 
 export interface HashPoolOptions {
   /** Worker threads in the pool. Default: `os.availableParallelism()`. */
@@ -32,9 +32,9 @@ export class HashPool {
   constructor(options: HashPoolOptions = {}) {
     const threads = Math.max(1, options.threads ?? availableParallelism());
     this.#piecesPerJob = Math.max(1, options.piecesPerJob ?? 16);
-    // The worker is resolved beside this compiled file, so the shipped CLI needs no TS loader.
+    // The worker is resolved relative to this compiled file, so the shipped CLI needs no TS loader.
     this.#pool = new Piscina({
-      filename: new URL('./hash-worker.js', import.meta.url).href,
+      filename: new URL('../hash-worker/hash-worker.js', import.meta.url).href,
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 2_000,

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BLOCK_LENGTH } from '@tork/core';
-
-/** Bytes per block request: 16 KiB, what every client serves (larger requests get peers dropped). */
-export const BLOCK_SIZE = BLOCK_LENGTH;
+import { allocatePieceBuffer } from '../buffer-pool.js';
 
 const WANTED = 0;
 const REQUESTED = 1;
@@ -34,7 +32,7 @@ export class PieceAssembler {
   constructor(index: number, size: number, buffer?: ArrayBuffer) {
     this.index = index;
     this.size = size;
-    this.blockCount = Math.ceil(size / BLOCK_SIZE);
+    this.blockCount = Math.ceil(size / BLOCK_LENGTH);
     this.buffer = buffer !== undefined && buffer.byteLength === size ? buffer : allocatePieceBuffer(size);
     this.#bytes = new Uint8Array(this.buffer);
     this.#state = new Uint8Array(this.blockCount);
@@ -56,7 +54,7 @@ export class PieceAssembler {
 
   /** The length of block `block` (the last one may be short). */
   blockLength(block: number): number {
-    return Math.min(BLOCK_SIZE, this.size - block * BLOCK_SIZE);
+    return Math.min(BLOCK_LENGTH, this.size - block * BLOCK_LENGTH);
   }
 
   /** Marks the lowest wanted block requested and returns it, or -1 when none is left to request. */
@@ -97,8 +95,8 @@ export class PieceAssembler {
 
   /** Copies a block in if it was requested and has the right size; anything else is refused. */
   accept(begin: number, data: Uint8Array): BlockOutcome {
-    if (begin % BLOCK_SIZE !== 0 || begin >= this.size) return 'unrequested';
-    const block = begin / BLOCK_SIZE;
+    if (begin % BLOCK_LENGTH !== 0 || begin >= this.size) return 'unrequested';
+    const block = begin / BLOCK_LENGTH;
     const state = this.#state[block];
     if (state === RECEIVED) return 'duplicate';
     if (state !== REQUESTED) return 'unrequested';
@@ -117,16 +115,4 @@ export class PieceAssembler {
     for (let i = 0; i < 20; i++) if (digest[i] !== expected[i]) return false;
     return true;
   }
-}
-
-/**
- * A fresh, exactly-sized ArrayBuffer for a piece. `Buffer.allocUnsafeSlow` is never pooled (a
- * pooled Buffer's ArrayBuffer is shared with other Buffers: transferring it would send, and
- * detach, the whole pool) and skips zero-filling, which is safe because a piece leaves the actor
- * only once every byte of it was written by a received block.
- */
-export function allocatePieceBuffer(size: number): ArrayBuffer {
-  const buffer = Buffer.allocUnsafeSlow(size);
-  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === size) return buffer.buffer as ArrayBuffer;
-  return new ArrayBuffer(size);
 }

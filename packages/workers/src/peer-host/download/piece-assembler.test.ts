@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
-import { BLOCK_SIZE, PieceAssembler } from './piece-assembler.js';
+import { BLOCK_LENGTH } from '@tork/core';
+import { PieceAssembler } from './piece-assembler.js';
 
 const sha1 = (bytes: Uint8Array) => createHash('sha1').update(bytes).digest();
 
 describe('PieceAssembler', () => {
   it('hands out blocks in order, a short last block, and assembles and verifies the piece', () => {
-    const size = BLOCK_SIZE * 2 + 100;
+    const size = BLOCK_LENGTH * 2 + 100;
     const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31) & 0xff));
     const piece = new PieceAssembler(7, size);
     assert.equal(piece.blockCount, 3);
@@ -16,13 +17,13 @@ describe('PieceAssembler', () => {
     assert.deepEqual([piece.takeNext(), piece.takeNext(), piece.takeNext(), piece.takeNext()], [0, 1, 2, -1]);
     assert.equal(piece.blockLength(2), 100);
     assert.equal(piece.requested, 3);
-    assert.equal(piece.accept(BLOCK_SIZE * 2, data.subarray(BLOCK_SIZE * 2)), 'accepted');
-    assert.equal(piece.accept(0, data.subarray(0, BLOCK_SIZE)), 'accepted');
-    assert.equal(piece.accept(0, data.subarray(0, BLOCK_SIZE)), 'duplicate');
+    assert.equal(piece.accept(BLOCK_LENGTH * 2, data.subarray(BLOCK_LENGTH * 2)), 'accepted');
+    assert.equal(piece.accept(0, data.subarray(0, BLOCK_LENGTH)), 'accepted');
+    assert.equal(piece.accept(0, data.subarray(0, BLOCK_LENGTH)), 'duplicate');
     assert.equal(piece.accept(5, data.subarray(0, 10)), 'unrequested');
-    assert.equal(piece.accept(BLOCK_SIZE, data.subarray(0, 10)), 'wrong-size');
+    assert.equal(piece.accept(BLOCK_LENGTH, data.subarray(0, 10)), 'wrong-size');
     assert.equal(piece.complete, false);
-    assert.equal(piece.accept(BLOCK_SIZE, data.subarray(BLOCK_SIZE, BLOCK_SIZE * 2)), 'accepted');
+    assert.equal(piece.accept(BLOCK_LENGTH, data.subarray(BLOCK_LENGTH, BLOCK_LENGTH * 2)), 'accepted');
     assert.equal(piece.complete, true);
     assert.ok(piece.verify(sha1(data)));
     assert.ok(!piece.verify(sha1(Buffer.from('x'))));
@@ -30,7 +31,7 @@ describe('PieceAssembler', () => {
   });
 
   it('wants rejected blocks again, lowest first', () => {
-    const piece = new PieceAssembler(0, BLOCK_SIZE * 4);
+    const piece = new PieceAssembler(0, BLOCK_LENGTH * 4);
     piece.takeNext();
     piece.takeNext();
     piece.takeNext();

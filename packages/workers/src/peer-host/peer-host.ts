@@ -10,10 +10,13 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
+import type { EventError } from '../shared/event-error.js';
+import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
-import { type ActorSink, type ActorTorrent, PeerActor, type PeerActorOptions } from './peer-actor.js';
-import { PieceReader, type PieceReaderOptions } from './piece-reader.js';
-import { eventError } from './plain-error.js';
+import type { PeerExtension } from './extensions/peer-extension.js';
+import { type ActorSink, PeerSession } from './session/peer-session.js';
+import type { PeerSessionOptions } from './session/peer-session-options.js';
+import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
 
 export interface PeerHostOptions {
   /**
@@ -23,8 +26,8 @@ export interface PeerHostOptions {
   readonly tickMs?: number;
   /** How often a `stats` event with every actor's counters is sent, ms. Default: 1,000. */
   readonly statsIntervalMs?: number;
-  /** Per-connection behaviour and limits. */
-  readonly actor?: PeerActorOptions;
+  /** Per-connection behaviour and limits. Default: see PeerSessionOptions. */
+  readonly actor?: PeerSessionOptions;
   /** The read cache for uploads, one per torrent per host. Default: see PieceReader. */
   readonly reader?: PieceReaderOptions;
   /** Bytes of piece buffers kept for reuse. Default: 32 MiB (see BufferPool). */
@@ -57,21 +60,29 @@ export interface HostStats {
 /** Where a host sends errors that belong to no actor (a rejected batch); over comlink, one-way. */
 export type HostErrorReporter = (error: PlainTorkError) => unknown;
 
+/** A torrent in a host: what its sessions share, and the sessions themselves. */
+interface HostTorrent extends ActorTorrent {
+  readonly reader: PieceReader | null;
+  readonly actors: Set<PeerSession>;
+}
+
 /**
- * The inside of one peer host thread: many PeerActors sharing one event loop. Commands arrive
+ * The inside of one peer host thread: many PeerSessions (the coordinator's actors) sharing one
+ * event loop. Commands arrive
  * batched on the data port and are schema-checked before anything is done; events leave batched,
  * once per event-loop turn (setImmediate), with verified pieces' ArrayBuffers in the transfer list.
  * Runs in-thread too (tests give it one end of a MessageChannel).
  */
 export class PeerHost implements ActorSink {
   readonly #options: PeerHostOptions;
-  readonly #torrents = new Map<string, ActorTorrent>();
-  readonly #actors = new Map<number, PeerActor>();
+  readonly #extensions: readonly PeerExtension[];
+  readonly #torrents = new Map<string, HostTorrent>();
+  readonly #actors = new Map<number, PeerSession>();
   #port: MessagePort | null = null;
   #report: HostErrorReporter | null = null;
   #events: HostEvent[] = [];
   #transfer: ArrayBuffer[] = [];
-  readonly #dirty = new Set<PeerActor>();
+  readonly #dirty = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
   #lastStats = 0;
@@ -83,8 +94,13 @@ export class PeerHost implements ActorSink {
   readonly buffers: BufferPool;
   #shutDown = false;
 
-  constructor(options: PeerHostOptions = {}) {
+  /**
+   * `extensions`: the BEP 10 extensions every session offers its peer (functions, so not part of
+   * the options, which are cloned into the thread). Default: none.
+   */
+  constructor(options: PeerHostOptions = {}, extensions: readonly PeerExtension[] = []) {
     this.#options = options;
+    this.#extensions = extensions;
     this.buffers = new BufferPool(options.bufferPoolBytes);
     this.#lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.#lag.enable();
@@ -149,14 +165,14 @@ export class PeerHost implements ActorSink {
     this.#scheduleFlush();
   }
 
-  schedule(actor: PeerActor): void {
+  schedule(actor: PeerSession): void {
     this.#dirty.add(actor);
     this.#scheduleFlush();
   }
 
-  removed(actor: PeerActor): void {
+  removed(actor: PeerSession): void {
     this.#actors.delete(actor.id);
-    actor.torrent.actors.delete(actor);
+    this.#torrents.get(actor.torrent.id)?.actors.delete(actor);
   }
 
   countBytes(received: number, sent: number): void {
@@ -268,7 +284,7 @@ export class PeerHost implements ActorSink {
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
-                  // Actors copy blocks into their outbox at once: evicted buffers can be reused.
+                  // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
                   ...this.#options.reader,
                 })
@@ -302,15 +318,15 @@ export class PeerHost implements ActorSink {
           this.emit({
             type: 'closed',
             actorId: command.actorId,
-            error: eventError(
-              new TorkError(TorkErrorCode.INTERNAL, `${command.type}: unknown torrent ${command.torrentId}`, {
-                torrentId: command.torrentId,
-              }),
-            ),
+            error: new TorkError(
+              TorkErrorCode.INTERNAL,
+              `${command.type}: unknown torrent ${command.torrentId}`,
+              { torrentId: command.torrentId },
+            ).toPlain() as EventError,
           });
           return;
         }
-        const actor = new PeerActor(command.actorId, torrent, this, this.#options.actor);
+        const actor = new PeerSession(command.actorId, torrent, this, this.#options.actor, this.#extensions);
         this.#actors.set(actor.id, actor);
         torrent.actors.add(actor);
         if (command.type === 'connect') actor.connect(command.host, command.port);

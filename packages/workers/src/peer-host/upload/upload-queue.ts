@@ -16,7 +16,7 @@ export type RequestVerdict = 'queued' | 'choked' | 'missing' | 'invalid' | 'full
 
 /**
  * The block requests one peer has outstanding with us, in arrival order, bounded by the `reqq`
- * we advertise. Pure bookkeeping: the actor reads and sends the blocks.
+ * we advertise. Pure bookkeeping: the Uploader reads and sends the blocks.
  */
 export class UploadQueue {
   readonly limit: number;

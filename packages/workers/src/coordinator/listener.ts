@@ -53,7 +53,7 @@ export interface ListenerStats {
 /**
  * The engine's listening port, on the coordinator thread. Node 20 cannot hand an accepted socket
  * to a worker thread, so the Listener reads the handshake to find the torrent, then relays the
- * byte stream over a MessageChannel to the PeerActor (see relay-message.ts in @tork/core).
+ * byte stream over a MessageChannel to the actor's PeerSession (see relay-message.ts in @tork/core).
  * Socket chunks are transferred, never cloned; a window of unacknowledged bytes bounds each
  * direction.
  */

@@ -9,12 +9,13 @@ export const GATHER_BYTES = 256 * 1024;
 const PIECE_HEADER = 13;
 
 /**
- * An actor's outgoing bytes for the current event-loop turn, written to the socket once per turn.
+ * A peer session's outgoing wire messages for the current event-loop turn, encoded and gathered
+ * so the transport writes them once per turn (not the coordinator's command queue: this is bytes).
  * Small fixed-size messages (request, cancel, have, interested…) are encoded in place into one
  * shared run buffer instead of one allocation and one `socket.write` per 17-byte request; other
  * messages (handshake, bitfield, extended) are queued as the codec encoded them. Order is kept.
  */
-export class Outbox {
+export class WireWriter {
   #chunks: Uint8Array[] = [];
   #run: Buffer | null = null;
   #used = 0;

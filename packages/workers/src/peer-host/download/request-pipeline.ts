@@ -1,5 +1,5 @@
-import { BLOCK_SIZE } from './piece-assembler.js';
-import { RateMeter, type RateMeterOptions } from './rate-meter.js';
+import { BLOCK_LENGTH } from '@tork/core';
+import { RateMeter, type RateMeterOptions } from '../rate-meter.js';
 
 export interface RequestPipelineOptions {
   /** Seconds of data, at the peer's measured rate, kept requested. Default: 3. */
@@ -18,7 +18,7 @@ export interface RequestPipelineOptions {
 }
 
 /**
- * How many block requests an actor keeps in flight to one peer: enough for `pipelineSeconds` of
+ * How many block requests a Downloader keeps in flight to one peer: enough for `pipelineSeconds` of
  * data at the peer's measured rate, so a fast peer never waits on a round trip, clamped to
  * [min, peer's `reqq` or max]; 1 while the peer snubs us. Also the snub detector.
  */
@@ -65,7 +65,7 @@ export class RequestPipeline {
   /** The depth to aim for now. */
   target(now: number): number {
     if (this.#snubbed) return 1;
-    const wanted = Math.floor((this.meter.rate(now) * this.#pipelineSeconds) / BLOCK_SIZE);
+    const wanted = Math.floor((this.meter.rate(now) * this.#pipelineSeconds) / BLOCK_LENGTH);
     const max = this.#peerMax;
     return Math.max(Math.min(this.#min, max), Math.min(wanted, max));
   }

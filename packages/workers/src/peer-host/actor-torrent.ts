@@ -1,0 +1,35 @@
+import type { Bitfield } from '@tork/core';
+
+/**
+ * Where a session reads the blocks it serves: the host's PieceReader for the torrent, which
+ * checks each piece against its hash before serving it. The bytes are only valid until the next
+ * macrotask (the read cache may reuse them): copy them out at once.
+ */
+export interface BlockReader {
+  readBlock(index: number, begin: number, length: number): Promise<Uint8Array>;
+}
+
+/** A torrent as a host knows it: what a session needs to talk about it and verify its pieces. */
+export interface ActorTorrent {
+  /** Info-hash, lowercase hex. */
+  readonly id: string;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceLength: number;
+  readonly length: number;
+  readonly pieceCount: number;
+  /** 20 bytes per piece. */
+  readonly pieceHashes: Uint8Array;
+  /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
+  readonly have: Bitfield;
+  /** Reads verified pieces back from disk to serve requests; null: nothing is served. */
+  readonly reader: BlockReader | null;
+  /** The port we listen on (BEP 10 `p`); 0: none. */
+  readonly listenPort: number;
+}
+
+/** Bytes in piece `index`: the piece length, or less for the last piece. */
+export function pieceSize(torrent: ActorTorrent, index: number): number {
+  const { pieceLength, length } = torrent;
+  return Math.min(pieceLength, length - index * pieceLength);
+}

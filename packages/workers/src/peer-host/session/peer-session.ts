@@ -1,0 +1,548 @@
+import type { MessagePort } from 'node:worker_threads';
+import {
+  type ActorStats,
+  describePeerId,
+  encodeBitfield,
+  encodeExtended,
+  encodeHandshake,
+  encodeHaveAll,
+  encodeHaveNone,
+  type HostEvent,
+  TORK_CLIENT_NAME,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+  WireDecoder,
+  type WireMessage,
+  WireMessageId,
+} from '@tork/core';
+import type { EventError } from '../../shared/event-error.js';
+import type { ActorTorrent } from '../actor-torrent.js';
+import type { BufferPool } from '../buffer-pool.js';
+import { Downloader } from '../download/downloader.js';
+import { ExtensionRegistry } from '../extensions/extension-registry.js';
+import type { PeerExtension } from '../extensions/peer-extension.js';
+import type { PeerLink } from '../peer-link.js';
+import { dialTransport } from '../transport/dial-transport.js';
+import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
+import { relayTransport } from '../transport/relay-transport.js';
+import { Uploader } from '../upload/uploader.js';
+import { WireWriter } from '../wire-writer.js';
+import { PeerPieces } from './peer-pieces.js';
+import type { PeerSessionOptions } from './peer-session-options.js';
+
+/** How a session reaches its host (and through it the coordinator). */
+export interface ActorSink {
+  /** Queues an event for this turn's batch; `transfer` is moved with it. */
+  emit(event: HostEvent, transfer?: ArrayBuffer): void;
+  /** The session has output or batched events waiting: call its `flush` at the end of this turn. */
+  schedule(session: PeerSession): void;
+  /** The session is closed and must be forgotten. */
+  removed(session: PeerSession): void;
+  /** Piece buffers for reuse (see BufferPool). */
+  readonly buffers: BufferPool;
+  countBytes(received: number, sent: number): void;
+}
+
+type State = 'connecting' | 'handshaking' | 'open' | 'closed';
+
+/**
+ * One peer connection, living in a peer host thread (the coordinator knows it as an actor): the
+ * handshake and the connection's state, deadlines and keep-alives, flood checks, and the dispatch
+ * of each wire message to the part it concerns — the Downloader (the pieces the coordinator
+ * assigned), the Uploader (the peer's requests), the BEP 10 extensions. Bytes come and go through
+ * a PeerTransport, whatever carries them; outgoing messages are gathered in a WireWriter and
+ * written once per event-loop turn (`flush`).
+ */
+export class PeerSession implements PeerLink {
+  readonly id: number;
+  readonly torrent: ActorTorrent;
+  readonly writer: WireWriter;
+  readonly #sink: ActorSink;
+  readonly #decoder: WireDecoder;
+  readonly #downloader: Downloader;
+  readonly #uploader: Uploader;
+  readonly #extensions: ExtensionRegistry;
+  readonly #pieces: PeerPieces;
+  #transport: PeerTransport | null = null;
+  #incoming = false;
+  #state: State = 'connecting';
+  #address = '';
+  #deadline = 0;
+  #lastReceived: number;
+  #lastSent: number;
+  #fast = false;
+  /** Nothing but the handshake so far: a bitfield / have-all / have-none is still allowed. */
+  #firstMessage = true;
+  #bitfieldSent = false;
+  /** When the handshake completed: the first-message deadline counts from there. */
+  #openedAt = 0;
+  /** Redundant messages in the current one-second window, and when it began. */
+  #redundant = 0;
+  #redundantSince = 0;
+
+  // Options, resolved once.
+  readonly #connectTimeoutMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #keepAliveIntervalMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #firstMessageTimeoutMs: number;
+  readonly #maxRedundantPerSecond: number;
+  readonly #clientName: string;
+
+  /** `extensions`: the BEP 10 extensions this session offers the peer. Default: none. */
+  constructor(
+    id: number,
+    torrent: ActorTorrent,
+    sink: ActorSink,
+    options: PeerSessionOptions = {},
+    extensions: readonly PeerExtension[] = [],
+  ) {
+    const now = performance.now();
+    this.id = id;
+    this.torrent = torrent;
+    this.#sink = sink;
+    this.writer = new WireWriter(sink.buffers);
+    this.#pieces = new PeerPieces(this);
+    this.#downloader = new Downloader(this, this.#pieces.bitfield, now, options);
+    this.#uploader = new Uploader(this, now, options);
+    this.#extensions = new ExtensionRegistry(extensions, (remoteId, payload) =>
+      this.#sendExtended(remoteId, payload),
+    );
+    // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
+    this.#decoder = new WireDecoder({
+      expectHandshake: true,
+      pieceCount: torrent.pieceCount,
+      reuseBuffers: true,
+    });
+    this.#lastReceived = now;
+    this.#lastSent = now;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 20_000;
+    this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 120_000;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 180_000;
+    this.#firstMessageTimeoutMs = options.firstMessageTimeoutMs ?? 30_000;
+    this.#maxRedundantPerSecond = options.maxRedundantPerSecond ?? 1_000;
+    this.#clientName = options.clientName ?? TORK_CLIENT_NAME;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  // PeerLink: what the downloader and the uploader use.
+
+  get open(): boolean {
+    return this.#state === 'open';
+  }
+
+  get fast(): boolean {
+    return this.#fast;
+  }
+
+  get unsent(): number {
+    return this.writer.size + (this.#transport?.pending ?? 0);
+  }
+
+  get buffers(): BufferPool {
+    return this.#sink.buffers;
+  }
+
+  emit(event: HostEvent, transfer?: ArrayBuffer): void {
+    this.#sink.emit(event, transfer);
+  }
+
+  schedule(): void {
+    this.#sink.schedule(this);
+  }
+
+  // Commands from the coordinator.
+
+  /** Dials the peer; the handshake is sent as soon as TCP is up. */
+  connect(host: string, port: number): void {
+    this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.#deadline = performance.now() + this.#connectTimeoutMs;
+    this.#transport = dialTransport(host, port, this.#handlers(), this.#sink.buffers);
+  }
+
+  /**
+   * Runs a connection the coordinator accepted and relays over `relay`. `initial` holds the
+   * bytes it read to find the torrent (at least the peer's handshake): they are decoded first,
+   * and our handshake answers the peer's.
+   */
+  accept(address: string, relay: MessagePort, initial: Uint8Array): void {
+    this.#address = address;
+    this.#incoming = true;
+    this.#state = 'handshaking';
+    this.#deadline = performance.now() + this.#handshakeTimeoutMs;
+    this.#transport = relayTransport(relay, this.#handlers(), this.#sink.buffers);
+    if (initial.length > 0) this.#onData(initial);
+  }
+
+  /** The choker's decision (see Uploader). */
+  choke(choked: boolean): void {
+    if (this.#state !== 'closed') this.#uploader.choke(choked);
+  }
+
+  /** Takes whole pieces to fetch (see Downloader). */
+  assign(pieces: readonly number[]): void {
+    if (this.#state !== 'closed') this.#downloader.assign(pieces);
+  }
+
+  /** Stops fetching pieces (see Downloader). */
+  unassign(pieces: readonly number[]): void {
+    if (this.#state !== 'closed') this.#downloader.unassign(pieces);
+  }
+
+  interest(interested: boolean): void {
+    if (this.#state !== 'closed') this.#downloader.interest(interested);
+  }
+
+  /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
+  sendHave(pieces: readonly number[]): void {
+    if (this.#state !== 'open' || !this.#bitfieldSent) return;
+    for (const index of pieces) this.writer.have(index);
+    this.schedule();
+  }
+
+  /** Closes the connection and tells the coordinator why (`closed`); idempotent. */
+  close(error: TorkError): void {
+    if (this.#state === 'closed') return;
+    // Final counters first: the periodic stats would miss up to a second of transfer.
+    if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
+    this.#shutdown();
+    this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() as EventError });
+    this.#sink.removed(this);
+  }
+
+  /** Closes without an event: the whole host is shutting down. */
+  destroy(): void {
+    if (this.#state === 'closed') return;
+    this.#shutdown();
+    this.#sink.removed(this);
+  }
+
+  /** End of the event-loop turn: write this turn's messages, emit batched `have`s. */
+  flush(): void {
+    this.#pieces.flush();
+    const transport = this.#transport;
+    if (transport === null || this.#state === 'closed' || this.writer.size === 0) return;
+    const { chunks, bytes, owned } = this.writer.take();
+    transport.write(chunks, bytes, owned);
+    if (bytes > 0) {
+      this.#lastSent = performance.now();
+      this.#sink.countBytes(0, bytes);
+    }
+    // Serving stops at the high-water mark; what was queued has left, so go on if there is room.
+    this.#uploader.serve();
+  }
+
+  /** Called by the host about once a second: deadlines, keep-alive, idle timeout, snubbing. */
+  tick(now: number): void {
+    switch (this.#state) {
+      case 'connecting':
+        if (now >= this.#deadline) {
+          const why = `could not connect within ${seconds(this.#connectTimeoutMs)} s`;
+          this.#timeout(TorkErrorCode.IO, why, 'ETIMEDOUT');
+        }
+        return;
+      case 'handshaking':
+        if (now >= this.#deadline) {
+          this.#timeout(
+            TorkErrorCode.WIRE_HANDSHAKE,
+            `no handshake within ${seconds(this.#handshakeTimeoutMs)} s`,
+          );
+        }
+        return;
+      case 'open':
+        break;
+      case 'closed':
+        return;
+    }
+    if (now - this.#lastReceived >= this.#idleTimeoutMs) {
+      this.#timeout(TorkErrorCode.IO, `no data for ${seconds(this.#idleTimeoutMs)} s`, 'idle');
+      return;
+    }
+    if (this.#fast && this.#firstMessage && now - this.#openedAt >= this.#firstMessageTimeoutMs) {
+      this.close(
+        new TorkError(
+          TorkErrorCode.WIRE_PROTOCOL,
+          `peer sent no bitfield, have-all or have-none within ${seconds(this.#firstMessageTimeoutMs)} s of its handshake (BEP 6)`,
+          this.#details({ cause: 'silent' }),
+        ),
+      );
+      return;
+    }
+    if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
+      this.writer.keepAlive();
+      this.schedule();
+    }
+    if (this.#downloader.checkSnub(now)) {
+      const why = `peer accepted requests and sent no block for ${seconds(this.#downloader.snubTimeoutMs)} s`;
+      this.#timeout(TorkErrorCode.IO, why, 'unanswered');
+    }
+  }
+
+  stats(now: number): ActorStats {
+    const downloader = this.#downloader;
+    const uploader = this.#uploader;
+    return {
+      actorId: this.id,
+      downloaded: downloader.downloaded,
+      uploaded: uploader.uploaded,
+      downloadRate: downloader.rate(now),
+      uploadRate: uploader.rate(now),
+      queueDepth: downloader.queueDepth,
+      targetQueueDepth: downloader.targetQueueDepth(now),
+      peerChoking: downloader.peerChoking,
+      amInterested: downloader.amInterested,
+      amChoking: uploader.amChoking,
+      peerInterested: uploader.peerInterested,
+      snubbed: downloader.snubbed,
+    };
+  }
+
+  // --- connection ---
+
+  #handlers(): TransportHandlers {
+    return {
+      onConnect: () => this.#onConnect(),
+      onData: (chunk) => this.#onData(chunk),
+      onDrain: () => this.#uploader.serve(),
+      onClose: (error) => this.close(this.#withPeer(error)),
+    };
+  }
+
+  #onConnect(): void {
+    if (this.#state !== 'connecting') return;
+    this.#state = 'handshaking';
+    this.#deadline = performance.now() + this.#handshakeTimeoutMs;
+    this.writer.push(this.#handshake());
+    this.flush();
+  }
+
+  #handshake(): Uint8Array {
+    return encodeHandshake({
+      infoHash: this.torrent.infoHash,
+      peerId: this.torrent.peerId,
+      extensionProtocol: true,
+      fastExtension: true,
+    });
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const now = performance.now();
+    this.#lastReceived = now;
+    this.#sink.countBytes(chunk.length, 0);
+    let messages: readonly WireMessage[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (error) {
+      this.close(this.#withPeer(toTorkError(error, TorkErrorCode.WIRE_PROTOCOL)));
+      return;
+    }
+    try {
+      for (const message of messages) {
+        this.#onMessage(message, now);
+        if (this.closed) return;
+      }
+    } catch (error) {
+      // Protocol faults are thrown as TorkErrors; anything else is a bug of ours.
+      this.close(this.#withPeer(toTorkError(error, TorkErrorCode.INTERNAL)));
+      return;
+    }
+    this.#transport?.consumed(chunk.length);
+  }
+
+  #onMessage(message: WireMessage, now: number): void {
+    if (message.type === 'handshake') {
+      this.#onHandshake(message.infoHash, message.peerId, message.fastExtension, message.extensionProtocol);
+      return;
+    }
+    if (this.#state !== 'open') {
+      throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, `peer sent ${message.type} before its handshake`);
+    }
+    const first = this.#firstMessage;
+    // The bitfield (or have-all/none) must come first, but clients send the BEP 10 extended
+    // handshake (aria2c) or a DHT port before it: those do not end the window.
+    if (message.type !== 'keep-alive' && message.type !== 'extended' && message.type !== 'port') {
+      this.#firstMessage = false;
+    }
+    switch (message.type) {
+      case 'keep-alive':
+        this.#redundantMessage(now);
+        return;
+      case 'choke':
+      case 'unchoke':
+        this.#downloader.onChoke(message.type === 'choke', now);
+        return;
+      case 'interested':
+      case 'not-interested':
+        this.#uploader.onInterest(message.type === 'interested');
+        return;
+      case 'have':
+        if (!this.#pieces.onHave(message.index)) this.#redundantMessage(now);
+        return;
+      case 'bitfield':
+        // BEP 3 puts it first, but aria2c sends its whole bitfield again mid-connection instead of
+        // a run of `have`s: a later one adds pieces (a peer never loses one), it does not replace.
+        this.#pieces.onBitfield(message.bitfield, !first);
+        return;
+      case 'have-all':
+      case 'have-none':
+        if (!this.#fast) {
+          throw new TorkError(
+            TorkErrorCode.WIRE_PROTOCOL,
+            `peer sent ${message.type} without the fast extension`,
+          );
+        }
+        if (!first)
+          throw new TorkError(TorkErrorCode.WIRE_PROTOCOL, `peer sent ${message.type} after other messages`);
+        this.#pieces.onHaveAll(message.type === 'have-all');
+        return;
+      case 'request':
+        this.#uploader.onRequest(message.index, message.begin, message.length);
+        return;
+      case 'cancel':
+        this.#uploader.onCancel(message.index, message.begin, message.length);
+        return;
+      case 'piece':
+        this.#downloader.onBlock(message.index, message.begin, message.block, now);
+        return;
+      case 'reject-request':
+        if (!this.#fast)
+          throw new TorkError(
+            TorkErrorCode.WIRE_PROTOCOL,
+            'peer sent reject-request without the fast extension',
+          );
+        this.#downloader.onReject(message.index, message.begin, now);
+        return;
+      case 'allowed-fast':
+        if (this.#fast) this.#downloader.onAllowedFast(message.index);
+        return;
+      case 'extended':
+        if (message.extId === 0) this.#onExtendedHandshake(message.payload);
+        else this.#extensions.onMessage(message.extId, message.payload);
+        return;
+      default:
+        // suggest-piece, port (DHT), unknown ids (BEP 3: ignore).
+        return;
+    }
+  }
+
+  #onHandshake(infoHash: Uint8Array, peerId: Uint8Array, fast: boolean, extended: boolean): void {
+    if (!equalBytes(infoHash, this.torrent.infoHash)) {
+      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'info-hash mismatch', this.#details());
+    }
+    if (equalBytes(peerId, this.torrent.peerId)) {
+      // `self` tells the coordinator never to dial this address again (a tracker lists us too).
+      throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'connected to ourselves', this.#details({ self: 1 }));
+    }
+    this.#state = 'open';
+    this.#openedAt = performance.now();
+    this.#fast = fast;
+    // An accepted connection answers the peer's handshake with ours, before anything else.
+    if (this.#incoming) this.writer.push(this.#handshake());
+    this.#sink.emit({
+      type: 'connected',
+      actorId: this.id,
+      peerId: Buffer.from(peerId).toString('hex'),
+      client: describePeerId(peerId).slice(0, 128),
+      fastExtension: fast,
+      extensionProtocol: extended,
+    });
+    const have = this.torrent.have;
+    if (have.count === 0) {
+      // Nothing to offer: BEP 3 lets us send no bitfield at all; BEP 6 says so explicitly.
+      if (fast) this.writer.push(encodeHaveNone());
+    } else if (fast && have.complete) {
+      this.writer.push(encodeHaveAll());
+    } else {
+      this.writer.push(encodeBitfield(have.bytes));
+    }
+    this.#bitfieldSent = true;
+    if (extended) {
+      // `p`: where the peer can dial us back (BEP 10), when we listen.
+      const handshake = this.#extensions.handshake({
+        reqq: this.#uploader.advertisedRequestQueue,
+        v: this.#clientName,
+        ...(this.torrent.listenPort > 0 ? { p: this.torrent.listenPort } : {}),
+      });
+      this.writer.push(encodeExtended(0, handshake));
+    }
+    if (this.#downloader.amInterested) this.writer.simple(WireMessageId.interested);
+    if (!this.#uploader.amChoking) this.writer.simple(WireMessageId.unchoke);
+    this.schedule();
+  }
+
+  #onExtendedHandshake(payload: Uint8Array): void {
+    const handshake = this.#extensions.onHandshake(payload);
+    const reqq = handshake?.reqq;
+    if (typeof reqq === 'number') this.#downloader.setPeerLimit(reqq);
+  }
+
+  /** How the extension registry writes a message under the peer's id for an extension. */
+  #sendExtended(remoteId: number, payload: Uint8Array): boolean {
+    if (this.#state !== 'open') return false;
+    this.writer.push(encodeExtended(remoteId, payload));
+    this.schedule();
+    return true;
+  }
+
+  /** Counts a message that tells us nothing new; too many in one second is a flood. */
+  #redundantMessage(now: number): void {
+    if (now - this.#redundantSince >= 1_000) {
+      this.#redundantSince = now;
+      this.#redundant = 0;
+    }
+    if (++this.#redundant > this.#maxRedundantPerSecond) {
+      throw new TorkError(
+        TorkErrorCode.WIRE_PROTOCOL,
+        `peer flooded us with more than ${this.#maxRedundantPerSecond} redundant have/keep-alive messages in 1 s`,
+        { limit: this.#maxRedundantPerSecond, cause: 'flood' },
+      );
+    }
+  }
+
+  // --- teardown and errors ---
+
+  #shutdown(): void {
+    this.#state = 'closed';
+    this.#downloader.close();
+    this.writer.clear();
+    this.#uploader.clear();
+    this.#pieces.clear();
+    const transport = this.#transport;
+    this.#transport = null;
+    transport?.destroy();
+  }
+
+  /** Closes on a deadline: `timeout: <why>`, with `cause` in the details when given. */
+  #timeout(code: TorkErrorCode, why: string, cause?: string): void {
+    this.close(new TorkError(code, `timeout: ${why}`, this.#details(cause === undefined ? {} : { cause })));
+  }
+
+  #details(extra: Record<string, string | number> = {}): Record<string, string | number> {
+    return { actorId: this.id, peer: this.#address, ...extra };
+  }
+
+  #withPeer(error: TorkError): TorkError {
+    return new TorkError(
+      error.code,
+      error.message,
+      { ...this.#details(), ...error.details },
+      { cause: error },
+    );
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}

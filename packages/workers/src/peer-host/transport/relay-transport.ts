@@ -1,0 +1,106 @@
+import type { MessagePort } from 'node:worker_threads';
+import { parseRelayMessage, TorkError, TorkErrorCode, toTorkError } from '@tork/core';
+import type { BufferPool } from '../buffer-pool.js';
+import type { PeerTransport, TransportHandlers } from './peer-transport.js';
+
+/**
+ * The session's end of a relayed connection. Bytes out are gathered into one ArrayBuffer per
+ * write and transferred (one copy: the price of the relay); bytes in arrive as transferred
+ * chunks. Acks are batched once per event-loop turn.
+ */
+export function relayTransport(
+  port: MessagePort,
+  handlers: TransportHandlers,
+  pool?: BufferPool,
+): PeerTransport {
+  let closed = false;
+  let pending = 0;
+  let unacked = 0;
+  let ackScheduled = false;
+  const close = (error: TorkError) => {
+    if (closed) return;
+    closed = true;
+    port.close();
+    handlers.onClose(error);
+  };
+  const sendAck = () => {
+    ackScheduled = false;
+    if (closed || unacked === 0) return;
+    // Thread boundary: what we consumed reopens the Listener's window (it pauses the socket at
+    // RELAY_WINDOW_BYTES unacknowledged); one ack per turn, a few numbers, cloned.
+    port.postMessage({ type: 'ack', bytes: unacked });
+    unacked = 0;
+  };
+  port.on('message', (value: unknown) => {
+    if (closed) return;
+    let message: ReturnType<typeof parseRelayMessage>;
+    try {
+      // Thread boundary: relay messages are checked like every other cross-thread message.
+      message = parseRelayMessage(value);
+    } catch (error) {
+      close(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
+      return;
+    }
+    if (message instanceof ArrayBuffer) {
+      handlers.onData(new Uint8Array(message));
+    } else if (message.type === 'data') {
+      handlers.onData(new Uint8Array(message.buffer, 0, message.length));
+    } else if (message.type === 'ack') {
+      // Our written buffers come back with the ack: the next writes reuse them.
+      if (message.buffers && pool) for (const buffer of message.buffers) pool.give(buffer);
+      pending = Math.max(0, pending - message.bytes);
+      // Every ack may open room below the session's own high-water mark.
+      handlers.onDrain();
+    } else {
+      close(new TorkError(TorkErrorCode.IO, message.reason));
+    }
+  });
+  port.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
+  return {
+    write(chunks, bytes, owned) {
+      if (closed || bytes === 0) return;
+      // One buffer per write, from the pool (it comes back with the coordinator's ack).
+      const capacity = relayCapacity(bytes);
+      const buffer = pool ? pool.take(capacity) : new ArrayBuffer(capacity);
+      const out = new Uint8Array(buffer);
+      let at = 0;
+      for (const chunk of chunks) {
+        out.set(chunk, at);
+        at += chunk.length;
+      }
+      if (owned && pool) for (const gathered of owned) pool.give(gathered);
+      pending += bytes;
+      // Thread boundary: the gathered bytes are transferred, not cloned.
+      port.postMessage({ type: 'data', buffer, length: bytes }, [buffer]);
+    },
+    get pending() {
+      return pending;
+    },
+    consumed(bytes) {
+      if (closed) return;
+      unacked += bytes;
+      if (!ackScheduled) {
+        ackScheduled = true;
+        setImmediate(sendAck);
+      }
+    },
+    destroy() {
+      if (closed) return;
+      closed = true;
+      try {
+        // Thread boundary: the Listener ends the socket after writing what we sent before this.
+        port.postMessage({ type: 'end', reason: 'closed by peer actor' });
+      } catch {
+        // The port is already gone.
+      }
+      port.close();
+    },
+  };
+}
+
+/** Relay buffers come in power-of-two sizes from 64 KiB, so the pool finds one again. */
+function relayCapacity(bytes: number): number {
+  let capacity = 64 * 1024;
+  while (capacity < bytes) capacity *= 2;
+  return capacity;
+}
