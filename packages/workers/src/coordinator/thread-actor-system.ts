@@ -15,7 +15,6 @@ import * as Comlink from 'comlink';
 import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
 import type { PeerHostApi, PeerHostWorkerData } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import type { EventError } from '../shared/event-error.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
@@ -244,7 +243,7 @@ export class ThreadActorSystem implements ActorSystem {
     // Its actors are gone: tell the coordinator, so their pieces are reassigned.
     for (const actorId of host.actors) {
       this.#actorHost.delete(actorId);
-      this.#synthetic.push({ type: 'closed', actorId, error: error.toPlain() as EventError });
+      this.#synthetic.push({ type: 'closed', actorId, error: error.toPlain() });
     }
     host.actors.clear();
     this.#scheduleFlush();
@@ -268,7 +267,7 @@ export class ThreadActorSystem implements ActorSystem {
           this.#synthetic.push({
             type: 'closed',
             actorId: command.actorId,
-            error: error.toPlain() as EventError,
+            error: error.toPlain(),
           });
           return;
         }

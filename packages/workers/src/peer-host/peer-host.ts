@@ -10,7 +10,6 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
-import type { EventError } from '../shared/event-error.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
@@ -322,7 +321,7 @@ export class PeerHost implements ActorSink {
               TorkErrorCode.INTERNAL,
               `${command.type}: unknown torrent ${command.torrentId}`,
               { torrentId: command.torrentId },
-            ).toPlain() as EventError,
+            ).toPlain(),
           });
           return;
         }

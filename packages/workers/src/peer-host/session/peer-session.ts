@@ -16,7 +16,6 @@ import {
   type WireMessage,
   WireMessageId,
 } from '@tork/core';
-import type { EventError } from '../../shared/event-error.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { Downloader } from '../download/downloader.js';
@@ -211,7 +210,7 @@ export class PeerSession implements PeerLink {
     // Final counters first: the periodic stats would miss up to a second of transfer.
     if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
     this.#shutdown();
-    this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() as EventError });
+    this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() });
     this.#sink.removed(this);
   }
 

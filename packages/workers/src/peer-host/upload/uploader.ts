@@ -1,5 +1,4 @@
 import { TorkError, TorkErrorCode, toTorkError, WireMessageId } from '@tork/core';
-import type { EventError } from '../../shared/event-error.js';
 import { type BlockReader, pieceSize } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { RateMeter } from '../rate-meter.js';
@@ -188,7 +187,7 @@ export class Uploader {
           type: 'unreadable',
           actorId: peer.id,
           index: request.index,
-          error: failure.toPlain() as EventError,
+          error: failure.toPlain(),
         });
         if (peer.fast)
           peer.writer.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
