@@ -13,8 +13,15 @@ export * from './swarm.js';
 export { tempDir } from './temp-dir.js';
 export * from './torrent-fixtures.js';
 export { EventLog } from './workers/event-log.js';
+
+import type { RogueMode } from './workers/rogue-host/rogue-host.js';
+
 export * from './workers/scripted-seeder.js';
+export type { RogueMode };
 
 /** Worker entries for thread tests (compiled `.js`, resolved beside this file). */
 export const echoWorkerUrl = new URL('./workers/echo-worker.js', import.meta.url);
-export const rogueHostWorkerUrl = new URL('./workers/rogue-host-worker.js', import.meta.url);
+/** A misbehaving peer host entry (see `workers/rogue-host-worker.ts` for the modes). */
+export function rogueHostWorkerUrl(mode: RogueMode = 'malformed'): URL {
+  return new URL(`./workers/rogue-host/${mode}.js`, import.meta.url);
+}

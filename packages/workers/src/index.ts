@@ -1,3 +1,5 @@
+/** Defined by core's schemas (they cross a thread); re-exported where the threads are. */
+export type { HostStats, PeerHostSettings, PeerHostWorkerData } from '@tork/core';
 export { HashPool, type HashPoolOptions, type HashResult } from './coordinator/hash-pool.js';
 export {
   type IncomingPeer,
@@ -6,11 +8,10 @@ export {
   type ListenerStats,
 } from './coordinator/listener.js';
 export { ThreadActorSystem, type ThreadActorSystemOptions } from './coordinator/thread-actor-system.js';
-export type { PieceSpan } from './hash-worker/hash-job.js';
 export type { DownloaderOptions } from './peer-host/download/downloader.js';
 export type { RequestPipelineOptions } from './peer-host/download/request-pipeline.js';
-export type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host/peer-host.js';
-export type { PeerHostApi, PeerHostWorkerData } from './peer-host/peer-host-api.js';
+export type { HostErrorReporter, PeerHostOptions } from './peer-host/peer-host.js';
+export type { PeerHostApi } from './peer-host/peer-host-api.js';
 export type { RateMeterOptions } from './peer-host/rate-meter.js';
 export type { PeerActorOptions, PeerSessionOptions } from './peer-host/session/peer-session-options.js';
 export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';

@@ -33,12 +33,13 @@ import {
   FileLayout,
   MAX_FILES,
   MAX_PATH_DEPTH,
+  type PieceSpanOnDisk,
   parseMetainfo,
   TorkError,
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
-import { HashPool, type PieceSpan } from '@tork/workers';
+import { HashPool } from '@tork/workers';
 import { formatBytes, formatCount, parseSize } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode, processIo } from '../io.js';
@@ -243,7 +244,7 @@ async function hashAll(
   const batch = threads * piecesPerJob * JOBS_PER_THREAD_PER_BATCH;
   const hashes = new Uint8Array(layout.pieceCount * 20);
   const pool = new HashPool({ threads, piecesPerJob });
-  const spansOf = (piece: number): PieceSpan[] =>
+  const spansOf = (piece: number): PieceSpanOnDisk[] =>
     layout.spans(piece).map((span) => ({
       path: files[span.fileIndex]!.absolute,
       offset: span.fileOffset,
@@ -251,7 +252,7 @@ async function hashAll(
     }));
   try {
     for (let first = 0; first < layout.pieceCount; first += batch) {
-      const pieces: PieceSpan[][] = [];
+      const pieces: PieceSpanOnDisk[][] = [];
       for (let piece = first; piece < Math.min(layout.pieceCount, first + batch); piece++) {
         pieces.push(spansOf(piece));
       }

@@ -1,5 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
-
 /**
  * One contiguous read that is part of a piece: `length` bytes at `offset` of the file at `path`;
  * `path: null` is a BEP 47 pad file (zeros, never opened). A piece is its spans in order. The one
@@ -12,8 +10,10 @@ export interface PieceSpanOnDisk {
   readonly length: number;
 }
 
-/** What `readFully` needs of a file handle (node's `FileHandle` and the test kit's faulty one fit). */
-export type ReadableHandle = Pick<FileHandle, 'read'>;
+/** What `readFully` needs of a file handle (node's `FileHandle` and `DiskFileHandle` fit). */
+export interface ReadableHandle {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
 
 /**
  * Reads `length` bytes at `position` into `out` at `offset`, looping over short reads. Returns the

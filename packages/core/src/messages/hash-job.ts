@@ -18,7 +18,10 @@ export const PieceSpanOnDiskSchema = z.object({
  * Structured-cloned into the worker, parsed there before any file is opened.
  */
 export const HashJob = z.object({
-  pieces: z.array(z.array(PieceSpanOnDiskSchema).max(MAX_SPANS_PER_PIECE)).max(MAX_HASH_JOB_PIECES),
+  pieces: z
+    .array(z.array(PieceSpanOnDiskSchema).max(MAX_SPANS_PER_PIECE).readonly())
+    .max(MAX_HASH_JOB_PIECES)
+    .readonly(),
 });
 export type HashJob = z.infer<typeof HashJob>;
 

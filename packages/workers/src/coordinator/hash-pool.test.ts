@@ -4,6 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TorkErrorCode } from '@tork/core';
+import hashWorker from '../hash-worker/hash-worker.js';
 import { HashPool } from './hash-pool.js';
 
 const sha1 = (...parts: Uint8Array[]): Buffer => {
@@ -54,5 +56,12 @@ describe('HashPool', () => {
     assert.deepEqual(Buffer.from(hashes.subarray(40, 60)), sha1(b.subarray(1000, 3048)));
     assert.deepEqual(Buffer.from(hashes.subarray(60, 80)), sha1(b.subarray(3048)));
     assert.deepEqual(Buffer.from(hashes.subarray(80, 120)), Buffer.alloc(40));
+  });
+
+  it('the worker checks its job before opening any file, and answers with a plain TorkError', async () => {
+    const result = await hashWorker({ pieces: [[{ path: '/etc/passwd', offset: -1, length: 10 }]] });
+    assert.equal(result.ok, false);
+    assert.ok(!result.ok && result.error.code === TorkErrorCode.THREAD_MESSAGE);
+    assert.match(!result.ok ? result.error.message : '', /offset/);
   });
 });

@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { TorkError, TorkErrorCode } from '@tork/core';
+import {
+  type HashJob,
+  type HashJobResult,
+  type PieceSpanOnDisk,
+  parseHashJobResult,
+  TorkError,
+  TorkErrorCode,
+} from '@tork/core';
 import { Piscina } from 'piscina';
-import type { HashJob, HashJobResult, PieceSpan } from '../hash-worker/hash-job.js';
 
 export interface HashPoolOptions {
   /** Worker threads in the pool. Default: `os.availableParallelism()`. */
@@ -26,7 +32,7 @@ export interface HashResult {
  * actors live elsewhere (see DESIGN.md).
  */
 export class HashPool {
-  readonly #pool: Piscina<HashJob, HashJobResult>;
+  readonly #pool: Piscina<HashJob, unknown>;
   readonly #piecesPerJob: number;
 
   constructor(options: HashPoolOptions = {}) {
@@ -47,19 +53,22 @@ export class HashPool {
 
   /** Hashes each piece given as its spans; jobs run in parallel across the pool. */
   async hashPieces(
-    pieces: ReadonlyArray<ReadonlyArray<PieceSpan>>,
+    pieces: ReadonlyArray<ReadonlyArray<PieceSpanOnDisk>>,
     signal?: AbortSignal,
   ): Promise<HashResult> {
     const jobs: Promise<HashJobResult>[] = [];
     for (let first = 0; first < pieces.length; first += this.#piecesPerJob) {
       const job: HashJob = { pieces: pieces.slice(first, first + this.#piecesPerJob) };
-      jobs.push(this.#pool.run(job, signal ? { signal } : {}));
+      // Thread boundary: the job is structured-cloned into a pool thread (which parses it) and
+      // its result is checked here on arrival.
+      jobs.push(this.#pool.run(job, signal ? { signal } : {}).then(parseHashJobResult));
     }
     let results: HashJobResult[];
     try {
       results = await Promise.all(jobs);
     } catch (error) {
       if (signal?.aborted) throw new TorkError(TorkErrorCode.ABORTED, 'hashing aborted');
+      if (error instanceof TorkError) throw error;
       throw new TorkError(TorkErrorCode.INTERNAL, `hash pool failed: ${(error as Error).message}`);
     }
     const hashes = new Uint8Array(pieces.length * 20);

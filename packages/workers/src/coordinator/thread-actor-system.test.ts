@@ -407,7 +407,7 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     const errors: TorkError[] = [];
     const system = await ThreadActorSystem.start({
       workers: 1,
-      hostEntry: rogueHostWorkerUrl,
+      hostEntry: rogueHostWorkerUrl('malformed'),
       onError: (error) => errors.push(error),
     });
     cleanups.push(() => system.close());
@@ -422,6 +422,61 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     assert.equal(errors[0]?.code, TorkErrorCode.THREAD_MESSAGE);
     assert.match(errors[0]?.message ?? '', /events\.0/);
   });
+
+  it('keeps the good events of a batch with one malformed event: the verified piece arrives', async () => {
+    const errors: TorkError[] = [];
+    const system = await ThreadActorSystem.start({
+      workers: 1,
+      hostEntry: rogueHostWorkerUrl('mixed'),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => system.close());
+    const log = new EventLog(system);
+    await log.wait('choke', 1);
+    assert.deepEqual(
+      log.events.map((event) => event.type),
+      ['piece', 'choke'],
+    );
+    const piece = log.events[0] as Extract<HostEvent, { type: 'piece' }>;
+    assert.equal(piece.data.byteLength, 16, 'the transferred buffer arrived whole');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(errors[0]?.message ?? '', /events\.1\.pieces/);
+  });
+
+  it('checks the control plane: malformed stats reject, a malformed error report is reported as such', async () => {
+    const statsSystem = await ThreadActorSystem.start({
+      workers: 1,
+      hostEntry: rogueHostWorkerUrl('bad-stats'),
+    });
+    cleanups.push(() => statsSystem.close());
+    await assert.rejects(
+      statsSystem.stats(),
+      (error: unknown) =>
+        error instanceof TorkError &&
+        error.code === TorkErrorCode.THREAD_MESSAGE &&
+        /actors/.test(error.message),
+    );
+    const errors: TorkError[] = [];
+    const reportSystem = await ThreadActorSystem.start({
+      workers: 1,
+      hostEntry: rogueHostWorkerUrl('bad-report'),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => reportSystem.close());
+    for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(20);
+    assert.equal(errors[0]?.code, TorkErrorCode.THREAD_MESSAGE);
+    assert.match(errors[0]?.message ?? '', /error report/);
+  });
+
+  it('refuses host options that cannot cross to a thread, before starting one', () => {
+    for (const host of [{ tickMs: -5 }, { reader: { fs: {} } }, { mode: 'crash' }]) {
+      assert.throws(
+        () => new ThreadActorSystem({ workers: 1, host: host as ThreadActorSystemOptions['host'] }),
+        (error: unknown) => error instanceof TorkError && error.code === TorkErrorCode.USAGE,
+      );
+    }
+  });
 });
 
 describe('ThreadActorSystem when a host thread dies', () => {
@@ -431,8 +486,7 @@ describe('ThreadActorSystem when a host thread dies', () => {
     const errors: TorkError[] = [];
     const system = await ThreadActorSystem.start({
       workers: 1,
-      hostEntry: rogueHostWorkerUrl,
-      host: { mode: 'crash' } as ThreadActorSystemOptions['host'],
+      hostEntry: rogueHostWorkerUrl('crash'),
       onError: (error) => errors.push(error),
     });
     try {

@@ -4,23 +4,32 @@ import {
   type ActorSystem,
   type HostCommand,
   type HostEvent,
+  type HostStats,
+  type PeerHostSettings,
+  PeerHostSettings as PeerHostSettingsSchema,
+  type PeerHostWorkerData,
   type PlainTorkError,
   parseHostCommandBatch,
-  parseHostEventBatch,
+  parseHostEvents,
+  parseHostStats,
+  parsePlainError,
   TorkError,
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
 import * as Comlink from 'comlink';
-import type { HostStats, PeerHostOptions } from '../peer-host/peer-host.js';
-import type { PeerHostApi, PeerHostWorkerData } from '../peer-host/peer-host-api.js';
+import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
   readonly workers?: number;
-  /** Passed to every host (timeouts, queue depths, tick interval). Default: the hosts' defaults. */
-  readonly host?: PeerHostOptions;
+  /**
+   * Passed to every host (timeouts, queue depths, tick interval): what can cross to a thread in its
+   * `workerData` (core's `PeerHostSettings`; checked here, TORK_ERR_USAGE if malformed). Default:
+   * the hosts' defaults.
+   */
+  readonly host?: PeerHostSettings;
   /**
    * Errors that belong to no actor: a malformed batch (dropped, never acted on), a host thread
    * that died. Default: printed to stderr.
@@ -91,10 +100,18 @@ export class ThreadActorSystem implements ActorSystem {
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
     const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
+    const settings = PeerHostSettingsSchema.safeParse(options.host ?? {});
+    if (!settings.success) {
+      const issue = settings.error.issues[0];
+      throw new TorkError(
+        TorkErrorCode.USAGE,
+        `peer host options: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      );
+    }
     for (let index = 0; index < count; index++) {
       // One budget of spare piece buffers for the whole system, split between the hosts: more
       // threads must not mean more memory held idle.
-      const host: PeerHostOptions = {
+      const host: PeerHostSettings = {
         bufferPoolBytes: Math.max(MIN_HOST_POOL_BYTES, Math.floor(SYSTEM_POOL_BYTES / count)),
         ...options.host,
       };
@@ -141,9 +158,11 @@ export class ThreadActorSystem implements ActorSystem {
     for (const events of early) handler(events);
   }
 
-  /** Every host's counters, over the control plane. */
+  /** Every host's counters, over the control plane (each answer checked against its schema). */
   async stats(): Promise<HostStats[]> {
-    return Promise.all(this.#hosts.filter((host) => host.alive).map((host) => host.api.stats()));
+    return Promise.all(
+      this.#hosts.filter((host) => host.alive).map(async (host) => parseHostStats(await host.api.stats())),
+    );
   }
 
   close(): Promise<void> {
@@ -172,7 +191,7 @@ export class ThreadActorSystem implements ActorSystem {
     this.#actorHost.clear();
   }
 
-  #startHost(entry: URL, index: number, options: PeerHostOptions): HostSlot {
+  #startHost(entry: URL, index: number, options: PeerHostSettings): HostSlot {
     const workerData: PeerHostWorkerData = { index, options };
     // The entry is compiled .js resolved relative to this file: the shipped CLI and the tests run the same.
     // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
@@ -181,7 +200,16 @@ export class ThreadActorSystem implements ActorSystem {
     const worker = startWorker(entry, workerData, execArgv);
     const api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
     const { port1, port2 } = new MessageChannel();
-    const report = (error: PlainTorkError): void => this.#onError(TorkError.fromPlain(error));
+    // Thread boundary: a host's error report is plain data from another thread, checked first.
+    const report = (value: unknown): void => {
+      let error: TorkError;
+      try {
+        error = TorkError.fromPlain(parsePlainError(value));
+      } catch (malformed) {
+        error = toTorkError(malformed, TorkErrorCode.THREAD_MESSAGE);
+      }
+      this.#onError(error);
+    };
     // Thread boundary (control plane): the data port is transferred to the host (it cannot be
     // cloned), and the error callback is a comlink proxy (functions cannot be cloned either).
     const attaching = api.attach(
@@ -326,8 +354,12 @@ export class ThreadActorSystem implements ActorSystem {
     if (this.#closing) return;
     let events: HostEvent[];
     try {
-      // Thread boundary: another thread's batch is trusted only after its schema passed.
-      events = parseHostEventBatch(value).events;
+      // Thread boundary: another thread's events are trusted only once their schema passed, one
+      // by one: a malformed event is reported and dropped, the rest of its batch (verified pieces
+      // whose buffers were transferred, and would be lost) is delivered.
+      const parsed = parseHostEvents(value);
+      events = parsed.events;
+      for (const rejected of parsed.rejected) this.#onError(rejected);
     } catch (error) {
       this.#onError(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
       return;

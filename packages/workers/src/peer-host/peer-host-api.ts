@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { HostErrorReporter, HostStats, PeerHostOptions } from './peer-host.js';
+import type { HostStats } from '@tork/core';
+import type { HostErrorReporter } from './peer-host.js';
 
 /**
  * The control plane of a peer host thread, exposed with comlink. The data plane (commands and
@@ -11,13 +12,8 @@ export interface PeerHostApi {
    * `Comlink.proxy` callback for errors that belong to no actor (a rejected command batch).
    */
   attach(dataPort: MessagePort, report?: HostErrorReporter): void;
+  /** The host's counters (checked against core's `HostStats` schema when they arrive). */
   stats(): HostStats;
   /** Drops every connection and closes the data port; the thread can then be terminated. */
   shutdown(): void;
-}
-
-/** `workerData` of a peer host thread: plain data, cloned once at start. */
-export interface PeerHostWorkerData {
-  readonly index?: number;
-  readonly options?: PeerHostOptions;
 }

@@ -4,14 +4,17 @@
  * on `parentPort`, its data plane is the MessagePort handed over by `attach`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { parsePeerHostWorkerData } from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import { PeerHost } from './peer-host.js';
-import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
+import type { PeerHostApi } from './peer-host-api.js';
 
 if (parentPort === null) throw new Error('peer-host-worker.js must run as a worker thread');
 
-const data = (workerData ?? {}) as PeerHostWorkerData;
+// Thread boundary: workerData was cloned from the coordinator; checked before the host exists (a
+// malformed one throws here, and the thread's exit reaches ThreadActorSystem.start as an error).
+const data = parsePeerHostWorkerData(workerData);
 const host = new PeerHost(data.options ?? {});
 
 const api: PeerHostApi = {

@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { PeerHostWorkerData } from '@tork/core';
 import { type HostEvent, type PlainTorkError, parseHostEventBatch, TorkErrorCode } from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import type { PeerHostApi, PeerHostWorkerData } from './peer-host-api.js';
+import type { PeerHostApi } from './peer-host-api.js';
 
 const torrentId = 'cd'.repeat(20);
 const addTorrent = {
@@ -107,6 +108,18 @@ describe('peer host thread: control plane over comlink, data plane on a MessageP
     assert.equal(stats.torrents, 1);
     assert.ok(stats.bytesSent >= 68, 'the handshake went out');
     assert.ok(stats.eventLoopLagMs >= 0);
+  });
+});
+
+describe('peer host thread start', () => {
+  it('refuses malformed workerData before the host exists: the thread fails with THREAD_MESSAGE', async () => {
+    const worker = new Worker(new URL('./peer-host-worker.js', import.meta.url), {
+      workerData: { index: 0, options: { tickMs: 'often' } },
+      stderr: true,
+    });
+    const [error] = (await once(worker, 'error')) as [Error];
+    assert.match(error.message, /malformed coordinator→host workerData message at options\.tickMs/);
+    await worker.terminate();
   });
 });
 

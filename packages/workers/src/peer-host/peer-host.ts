@@ -1,9 +1,10 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { MessagePort } from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
 import {
   Bitfield,
   type HostCommand,
   type HostEvent,
+  type HostStats,
   type PlainTorkError,
   parseHostCommandBatch,
   TorkError,
@@ -35,26 +36,6 @@ export interface PeerHostOptions {
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 20;
-
-/** A host's counters, read over the control plane (`PeerHostApi.stats`). */
-export interface HostStats {
-  /** Live actors (connections, including those still connecting). */
-  readonly actors: number;
-  readonly torrents: number;
-  /** Socket bytes received / sent by all actors of this host since it started. */
-  readonly bytesReceived: number;
-  readonly bytesSent: number;
-  /** Event-loop delay of the host thread, ms (mean and max since the last `stats` call). */
-  readonly eventLoopLagMs: number;
-  readonly eventLoopLagMaxMs: number;
-  /** Command batches refused because they failed their schema (never acted on). */
-  readonly rejectedBatches: number;
-  readonly lastRejection: PlainTorkError | null;
-  /** Piece buffers kept for reuse (bytes), and buffers reused / newly allocated since the start. */
-  readonly bufferPoolBytes: number;
-  readonly buffersReused: number;
-  readonly buffersAllocated: number;
-}
 
 /** Where a host sends errors that belong to no actor (a rejected batch); over comlink, one-way. */
 export type HostErrorReporter = (error: PlainTorkError) => unknown;
@@ -109,6 +90,13 @@ export class PeerHost implements ActorSink {
   attach(port: MessagePort, report?: HostErrorReporter): void {
     if (this.#shutDown) throw new TorkError(TorkErrorCode.INTERNAL, 'peer host is shut down');
     if (this.#port !== null) throw new TorkError(TorkErrorCode.INTERNAL, 'peer host is already attached');
+    // Thread boundary (control plane): the port came through comlink's transfer list.
+    if (!(port instanceof MessagePort)) {
+      throw new TorkError(TorkErrorCode.THREAD_MESSAGE, 'attach: the data port is not a MessagePort');
+    }
+    if (report !== undefined && typeof report !== 'function') {
+      throw new TorkError(TorkErrorCode.THREAD_MESSAGE, 'attach: the error reporter is not callable');
+    }
     this.#port = port;
     this.#report = report ?? null;
     port.on('message', (value: unknown) => this.#onBatch(value));

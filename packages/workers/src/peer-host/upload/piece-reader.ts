@@ -22,6 +22,7 @@ import {
   HandleCache,
   type HandleLease,
   nodeDiskFs,
+  readFully,
   TorkError,
   TorkErrorCode,
 } from '@tork/core';
@@ -290,27 +291,18 @@ export class PieceReader {
       throw ioError(error, 'open', details);
     }
     try {
-      let done = 0;
-      while (done < span.length) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await lease.handle.read(
-            piece,
-            span.pieceOffset + done,
-            span.length - done,
-            span.fileOffset + done,
-          ));
-        } catch (error) {
-          throw ioError(error, 'read', details);
-        }
-        if (bytesRead === 0) {
-          throw new TorkError(
-            TorkErrorCode.IO,
-            `${path} ends at ${span.fileOffset + done}, before the ${span.fileOffset + span.length} bytes piece ${index} needs`,
-            { ...details, operation: 'read', cause: 'short' },
-          );
-        }
-        done += bytesRead;
+      let read: number;
+      try {
+        read = await readFully(lease.handle, piece, span.pieceOffset, span.length, span.fileOffset);
+      } catch (error) {
+        throw ioError(error, 'read', details);
+      }
+      if (read < span.length) {
+        throw new TorkError(
+          TorkErrorCode.IO,
+          `${path} ends at ${span.fileOffset + read}, before the ${span.fileOffset + span.length} bytes piece ${index} needs`,
+          { ...details, operation: 'read', cause: 'short' },
+        );
       }
     } finally {
       lease.release();
