@@ -29,7 +29,7 @@ export {
   PeerBook,
   type PeerBookContext,
   type PeerBookOptions,
-  type PeerRecord,
+  PeerRecord,
 } from './engine/peer-book.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';

@@ -16,39 +16,50 @@ export const DEFAULT_MAX_CONNECTING = 24;
 /** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. */
 export const DEFAULT_USELESS_AFTER_SECONDS = 60;
 
-/** One connection as the coordinator sees it. */
-export interface PeerRecord extends PolicyPeer {
-  readonly actorId: number;
-  /** `host:port` (IPv6 in brackets). */
-  readonly key: string;
-  readonly host: string;
-  readonly port: number;
-  readonly openedAt: number;
-  /** It dialled us (through the Listener). */
-  readonly incoming: boolean;
+/** One connection as the coordinator sees it. A class: one shape and prototype getters for V8. */
+export class PeerRecord implements PolicyPeer {
   /** Its peer id, hex, once the handshake is done. */
-  peerId: string;
+  peerId = '';
   /** It is interested in our pieces / we unchoke it (the choker's decision, as sent). */
-  peerInterested: boolean;
-  unchoked: boolean;
-  connected: boolean;
-  client: string;
-  peerChoking: boolean;
-  amInterested: boolean;
-  seed: boolean;
-  stats: ActorStats | undefined;
+  peerInterested = false;
+  unchoked = false;
+  connected = false;
+  client = '';
+  peerChoking = true;
+  amInterested = false;
+  seed = false;
+  stats: ActorStats | undefined = undefined;
   /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
   usefulAt: number;
-  piecesReceived: number;
+  piecesReceived = 0;
   /** See PolicyPeer: its rate when it last had work. */
-  knownRate: number;
+  knownRate = 0;
   /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
-  snubbedByRelease: boolean;
-  closing: boolean;
+  snubbedByRelease = false;
+  closing = false;
+
+  constructor(
+    readonly actorId: number,
+    /** `host:port` (IPv6 in brackets). */
+    readonly key: string,
+    readonly host: string,
+    readonly port: number,
+    readonly openedAt: number,
+    /** It dialled us (through the Listener). */
+    readonly incoming: boolean,
+  ) {
+    this.usefulAt = openedAt;
+  }
+
   /** PolicyPeer: connected, not closing, unchoked by the peer, and we want something of it. */
-  readonly canFetch: boolean;
+  get canFetch(): boolean {
+    return this.connected && !this.closing && !this.peerChoking && this.amInterested;
+  }
+
   /** PolicyPeer: snubbed by release or by its actor's own stats. */
-  readonly snubbed: boolean;
+  get snubbed(): boolean {
+    return this.snubbedByRelease || (this.stats?.snubbed ?? false);
+  }
 }
 
 /** A connection the Listener accepted and matched to this torrent by its handshake. */
@@ -347,34 +358,7 @@ export class PeerBook {
 
   /** A new connection's record (dialled or accepted), registered with the engine. */
   #add(host: string, port: number, incoming: boolean, now: number): PeerRecord {
-    const record: PeerRecord = {
-      actorId: this.#ctx.nextActorId(),
-      key: peerKey(host, port),
-      host,
-      port,
-      openedAt: now,
-      incoming,
-      peerId: '',
-      peerInterested: false,
-      unchoked: false,
-      connected: false,
-      client: '',
-      peerChoking: true,
-      amInterested: false,
-      seed: false,
-      stats: undefined,
-      usefulAt: now,
-      piecesReceived: 0,
-      knownRate: 0,
-      snubbedByRelease: false,
-      closing: false,
-      get canFetch() {
-        return this.connected && !this.closing && !this.peerChoking && this.amInterested;
-      },
-      get snubbed() {
-        return this.snubbedByRelease || (this.stats?.snubbed ?? false);
-      },
-    };
+    const record = new PeerRecord(this.#ctx.nextActorId(), peerKey(host, port), host, port, now, incoming);
     this.#peers.set(record.actorId, record);
     this.#ctx.register(record.actorId);
     return record;
