@@ -196,6 +196,7 @@ export class SimulatedActorSystem implements ActorSystem {
       stats: 0,
       closed: 0,
       'peer-interest': 0,
+      'peer-info': 0,
       unreadable: 0,
     },
     connections: 0,
@@ -896,6 +897,9 @@ export class SimulatedActorSystem implements ActorSystem {
       peerChoking: actor.choking,
       amInterested: actor.interested,
       snubbed: actor.snubbed,
+      requestsQueued: 0,
+      requestsRefused: 0,
+      uploadStalled: false,
     };
   }
 

@@ -175,6 +175,8 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('piece-unreadable', (data) => emit('piece-unreadable', data));
       torrent.on('peer-connected', (data) => emit('peer-connected', data));
       torrent.on('peer-disconnected', (data) => emit('peer-disconnected', data));
+      torrent.on('peer-stall', (data) => emit('peer-stall', data));
+      torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
@@ -195,6 +197,13 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
     attach(torrent) {
       torrent.on('tracker-error', ({ error }) => {
         if (!tty) io.stderr(`tork: tracker: ${error.message}\n`);
+      });
+      // Trouble with one peer is worth a line of its own when no live display shows it.
+      torrent.on('peer-stall', ({ address, direction, stalled }) => {
+        if (!tty && stalled)
+          io.stderr(
+            `tork: ${address} stalled: ${direction === 'upload' ? 'it has requests queued and got no data from us' : 'it has our requests and sends nothing'}\n`,
+          );
       });
       if (tty && process.stdin.isTTY) {
         // 'p' toggles the per-peer view; Ctrl-C still arrives as SIGINT through the raw TTY handler below.
@@ -405,8 +414,11 @@ export async function runDownload(
     if (!json && !quiet && final.downloadedBytes > 0) {
       const seconds = final.elapsedMs / 1000;
       const cpu = process.cpuUsage(cpuStart);
+      // What moved in this run, not what was on disk already: a resumed run's rate counts only it.
+      const fetched = final.verifiedBytes - final.resumedBytes;
+      const resumed = final.resumedBytes > 0 ? `, ${formatBytes(final.resumedBytes)} resumed from disk` : '';
       io.stdout(
-        `done: ${formatBytes(final.length)} in ${seconds.toFixed(1)} s (${formatRate(final.length / Math.max(seconds, 0.001))}), ` +
+        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}, ` +
           `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );

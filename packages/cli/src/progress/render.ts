@@ -20,14 +20,35 @@ function percent(progress: TorrentProgress): string {
 
 /** One status line, used both for the terminal's live line and for periodic plain lines. */
 export function statusLine(progress: TorrentProgress): string {
+  const { peers } = progress;
+  // Stalled peers are trouble a user should see without opening the per-peer view.
+  const stalled = peers.stalled > 0 ? `  ${peers.stalled} stalled` : '';
+  if (progress.state === 'seeding' || progress.state === 'done') {
+    return [
+      'seeding'.padStart(7),
+      `↑ ${formatRate(progress.uploadRate)}`,
+      `uploaded ${formatBytes(progress.uploadedBytes)}`,
+      `ratio ${(progress.uploadedBytes / Math.max(1, progress.length)).toFixed(2)}`,
+      `peers ${peers.connected} (${peers.leechers} leechers)${stalled}`,
+    ].join('  ');
+  }
   return [
     percent(progress).padStart(6),
     `${formatBytes(progress.verifiedBytes)} / ${formatBytes(progress.length)}`,
     `↓ ${formatRate(progress.downloadRate)}`,
+    ...(progress.uploadRate > 0 ? [`↑ ${formatRate(progress.uploadRate)}`] : []),
     `ETA ${formatDuration(progress.etaSeconds)}`,
-    `peers ${progress.peers.connected} (${progress.peers.seeds} seeds)`,
+    `peers ${peers.connected} (${peers.seeds} seeds)${stalled}`,
     `pieces ${progress.verifiedPieces}/${progress.pieceCount}`,
   ].join('  ');
+}
+
+/** `text` in at most `width` characters, cut at a word boundary with an ellipsis when too long. */
+export function fit(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const cut = text.slice(0, width - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${space >= width / 2 ? cut.slice(0, space) : cut}…`;
 }
 
 /** A progress bar of `width` cells. */
@@ -36,22 +57,35 @@ export function bar(progress: TorrentProgress, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(Math.max(0, width - filled))}]`;
 }
 
-/** The per-peer view: fastest peers first. */
+/** The per-peer view: fastest peers first (by download, then upload rate). */
 export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
-  const rows = [...peers].sort((a, b) => b.downloadRate - a.downloadRate).slice(0, limit);
+  const rows = [...peers]
+    .sort((a, b) => b.downloadRate - a.downloadRate || b.uploadRate - a.uploadRate)
+    .slice(0, limit);
   const lines = [
-    `${'address'.padEnd(22)} ${'client'.padEnd(20)} ${'rate'.padStart(11)} ${'queue'.padStart(7)} ${'pieces'.padStart(6)}  state`,
+    `${'address'.padEnd(22)} ${'client'.padEnd(26)} ${'down'.padStart(11)} ${'up'.padStart(11)} ${'queue'.padStart(9)} ${'theirs'.padStart(6)} ${'pieces'.padStart(6)}  state`,
   ];
   for (const peer of rows) {
     const state = [
       peer.peerChoking ? 'choked' : 'unchoked',
-      peer.snubbed ? 'snubbed' : '',
+      peer.amChoking ? '' : 'served',
+      peer.stalled ? `stalled (${peer.stalled})` : peer.snubbed ? 'snubbed' : '',
+      peer.requestsRefused > 0 ? `${peer.requestsRefused} refused` : '',
       peer.seed ? 'seed' : '',
     ]
       .filter(Boolean)
       .join(',');
     lines.push(
-      `${peer.address.slice(0, 22).padEnd(22)} ${peer.client.slice(0, 20).padEnd(20)} ${formatRate(peer.downloadRate).padStart(11)} ${`${peer.queueDepth}/${peer.targetQueueDepth}`.padStart(7)} ${String(peer.assigned).padStart(6)}  ${state}`,
+      [
+        peer.address.slice(0, 22).padEnd(22),
+        fit(peer.client.startsWith('unknown') && peer.agent ? peer.agent : peer.client, 26).padEnd(26),
+        formatRate(peer.downloadRate).padStart(11),
+        formatRate(peer.uploadRate).padStart(11),
+        `${peer.queueDepth}/${peer.targetQueueDepth}`.padStart(9),
+        String(peer.requestsQueued).padStart(6),
+        String(peer.assigned).padStart(6),
+        ` ${state}`,
+      ].join(' '),
     );
   }
   if (peers.length > rows.length) lines.push(`… and ${peers.length - rows.length} more`);

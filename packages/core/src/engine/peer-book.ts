@@ -8,6 +8,7 @@ import type { PeerAddress } from '../tracker/types.js';
 import type { ChokerPeer } from './choker.js';
 import { PeerPool, peerKey } from './peer-pool.js';
 import type { PeerView } from './progress.js';
+import type { TorrentEventMap } from './torrent-events.js';
 
 /** Most peer connections of a torrent (connected and connecting). */
 export const DEFAULT_MAX_PEERS = 80;
@@ -25,6 +26,8 @@ export class PeerRecord implements PolicyPeer {
   unchoked = false;
   connected = false;
   client = '';
+  /** What it calls itself in its BEP 10 handshake (`v`). */
+  agent: string | null = null;
   peerChoking = true;
   amInterested = false;
   seed = false;
@@ -37,6 +40,13 @@ export class PeerRecord implements PolicyPeer {
   /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
   snubbedByRelease = false;
   closing = false;
+  /** The listen address this connection stands for in the pool, when it was not dialled there. */
+  aliasKey: string | undefined = undefined;
+  /** Its requests refused as last reported (a `peer-requests-refused` event when it grows). */
+  refusedReported = 0;
+  /** It was stalled at the last stats (a `peer-stalled` event on the change). */
+  uploadStalled = false;
+  downloadStalled = false;
 
   constructor(
     readonly actorId: number,
@@ -70,6 +80,12 @@ export interface IncomingConnection {
   readonly relay: MessagePort;
   /** Bytes read so far, the peer's handshake first. */
   readonly initial: Uint8Array;
+}
+
+/** What `applyStats` reports (the Torrent's `peer-stall` and `peer-requests-refused` events). */
+export interface PeerStatsReport {
+  stall(event: TorrentEventMap['peer-stall'][0]): void;
+  refused(event: TorrentEventMap['peer-requests-refused'][0]): void;
 }
 
 /** How the book reaches the rest of the coordinator. */
@@ -136,12 +152,26 @@ export class PeerBook {
     this.#pool.add(addresses, 'manual', now);
   }
 
-  /** Addresses a tracker listed; our own listening address among them is never dialled. */
-  addFromTracker(addresses: readonly PeerAddress[], now: number): void {
+  /**
+   * Addresses a tracker listed; our own listening address among them is never dialled. Returns
+   * how many were others than us.
+   */
+  addFromTracker(addresses: readonly PeerAddress[], now: number): number {
     const others = addresses.filter(
       (peer) => !(peer.port === this.#ctx.listenPort && isLocalAddress(peer.host)),
     );
     this.#pool.add(others, 'tracker', now);
+    return others.length;
+  }
+
+  /**
+   * A peer that dialled us told the port it listens on (BEP 10 `p`): its listen address is this
+   * connection, and is not dialled while it lasts (a tracker lists that address, not the
+   * ephemeral port the peer dialled from).
+   */
+  identify(peer: PeerRecord, listenPort: number, now: number): void {
+    if (!peer.incoming || peer.closing || peer.aliasKey !== undefined || peer.port === listenPort) return;
+    peer.aliasKey = this.#pool.alias(peer.host, listenPort, now);
   }
 
   /** Dials ready addresses while under both limits. Returns true when the torrent wants more addresses. */
@@ -188,12 +218,15 @@ export class PeerBook {
    * connections: both sides keep the one the peer with the smaller id started, so they agree on
    * which to close. Returns false when this connection is the one closed.
    */
-  connected(peer: PeerRecord, peerId: string, client: string): boolean {
+  connected(peer: PeerRecord, peerId: string, client: string, now: number): boolean {
     for (const other of this.#peers.values()) {
       if (other === peer || !other.connected || other.closing || other.peerId !== peerId) continue;
       const keepOutgoing = this.#ctx.ourPeerIdHex < peerId;
       const drop = peer.incoming === keepOutgoing ? peer : other;
+      const kept = drop === peer ? other : peer;
       this.close(drop, 'duplicate connection to the same peer');
+      // The dialled address is the kept (incoming) connection's peer: not dialled again for it.
+      if (!drop.incoming && kept.incoming) this.identify(kept, drop.port, now);
       if (drop === peer) return false;
       break;
     }
@@ -228,6 +261,7 @@ export class PeerBook {
     // We dialled our own listening port (a tracker lists us among the peers): never again.
     if (error.details.self) this.#pool.ban(peer.key);
     this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
+    if (peer.aliasKey !== undefined) this.#pool.unalias(peer.aliasKey, now);
     return banned;
   }
 
@@ -252,6 +286,28 @@ export class PeerBook {
         );
         return;
       }
+    }
+  }
+
+  /** A peer's counters from its host; what users should see change goes to `report`. */
+  applyStats(stats: ActorStats, report: PeerStatsReport): void {
+    const peer = this.#peers.get(stats.actorId);
+    if (!peer) return;
+    peer.stats = stats;
+    peer.peerInterested = stats.peerInterested;
+    if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
+    const base = { actorId: peer.actorId, address: peer.key };
+    if (stats.uploadStalled !== peer.uploadStalled) {
+      peer.uploadStalled = stats.uploadStalled;
+      report.stall({ ...base, direction: 'upload', stalled: stats.uploadStalled });
+    }
+    if (stats.snubbed !== peer.downloadStalled) {
+      peer.downloadStalled = stats.snubbed;
+      report.stall({ ...base, direction: 'download', stalled: stats.snubbed });
+    }
+    if (stats.requestsRefused > peer.refusedReported) {
+      peer.refusedReported = stats.requestsRefused;
+      report.refused({ ...base, refused: stats.requestsRefused, queued: stats.requestsQueued });
     }
   }
 
@@ -304,7 +360,9 @@ export class PeerBook {
   summary(): {
     connected: number;
     seeds: number;
+    leechers: number;
     connecting: number;
+    stalled: number;
     known: number;
     banned: number;
     downloadRate: number;
@@ -313,12 +371,14 @@ export class PeerBook {
     let connected = 0;
     let seeds = 0;
     let connecting = 0;
+    let stalled = 0;
     let downloadRate = 0;
     let uploadRate = 0;
     for (const peer of this.#peers.values()) {
       if (peer.connected) {
         connected++;
         if (peer.seed) seeds++;
+        if (peer.uploadStalled || peer.downloadStalled) stalled++;
       } else connecting++;
       downloadRate += peer.stats?.downloadRate ?? 0;
       uploadRate += peer.stats?.uploadRate ?? 0;
@@ -326,7 +386,9 @@ export class PeerBook {
     return {
       connected,
       seeds,
+      leechers: connected - seeds,
       connecting,
+      stalled,
       known: this.#pool.candidates,
       banned: this.#banned,
       downloadRate,
@@ -351,6 +413,13 @@ export class PeerBook {
         peerChoking: peer.peerChoking,
         snubbed: peer.stats?.snubbed ?? false,
         assigned: held(peer.actorId),
+        agent: peer.agent,
+        uploaded: peer.stats?.uploaded ?? 0,
+        uploadRate: peer.stats?.uploadRate ?? 0,
+        amChoking: !peer.unchoked,
+        requestsQueued: peer.stats?.requestsQueued ?? 0,
+        requestsRefused: peer.stats?.requestsRefused ?? 0,
+        stalled: peer.uploadStalled ? 'upload' : peer.downloadStalled ? 'download' : null,
       });
     }
     return views.sort((a, b) => b.downloadRate - a.downloadRate);

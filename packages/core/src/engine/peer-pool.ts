@@ -22,6 +22,8 @@ interface Entry {
   notBefore: number;
   banned: boolean;
   lastSeen: number;
+  /** Live connections that are this peer without having been dialled here (see `alias`). */
+  aliases: number;
 }
 
 export interface PeerAddress {
@@ -77,6 +79,7 @@ export class PeerPool {
         notBefore: 0,
         banned: false,
         lastSeen: now,
+        aliases: 0,
       });
       added++;
     }
@@ -87,7 +90,8 @@ export class PeerPool {
   take(max: number, now: number): PeerAddress[] {
     const ready: Entry[] = [];
     for (const entry of this.#entries.values()) {
-      if (entry.state === 'idle' && !entry.banned && entry.notBefore <= now) ready.push(entry);
+      if (entry.state === 'idle' && !entry.banned && entry.aliases === 0 && entry.notBefore <= now)
+        ready.push(entry);
     }
     ready.sort((a, b) => a.failures - b.failures);
     return ready.slice(0, Math.max(0, max)).map((entry) => {
@@ -117,6 +121,30 @@ export class PeerPool {
     if (entry.source === 'tracker' && entry.failures >= this.#maxFailures) this.#entries.delete(key);
   }
 
+  /**
+   * A live connection is this address's peer, though it was not dialled here (it dialled us from
+   * another port and told its listen port; or a twin connection showed its peer id): the address
+   * is not dialled while any such connection lasts. Adds the address if it is new.
+   */
+  alias(host: string, port: number, now: number): string {
+    const key = peerKey(host, port);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      this.add([{ host, port }], 'incoming', now);
+      entry = this.#entries.get(key);
+    }
+    if (entry) entry.aliases++;
+    return key;
+  }
+
+  /** An aliasing connection ended: the address may be dialled again, after the base delay. */
+  unalias(key: string, now: number): void {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.aliases === 0) return;
+    entry.aliases--;
+    if (entry.aliases === 0) entry.notBefore = Math.max(entry.notBefore, now + this.#baseBackoffMs);
+  }
+
   /** Never dial this address again for this torrent. */
   ban(key: string): void {
     const entry = this.#entries.get(key);
@@ -133,7 +161,8 @@ export class PeerPool {
   /** How many addresses could be dialled at some point (not banned, not connected/connecting). */
   get candidates(): number {
     let count = 0;
-    for (const entry of this.#entries.values()) if (entry.state === 'idle' && !entry.banned) count++;
+    for (const entry of this.#entries.values())
+      if (entry.state === 'idle' && !entry.banned && entry.aliases === 0) count++;
     return count;
   }
 
@@ -141,7 +170,12 @@ export class PeerPool {
   nextReadyAt(): number | undefined {
     let next: number | undefined;
     for (const entry of this.#entries.values()) {
-      if (entry.state === 'idle' && !entry.banned && (next === undefined || entry.notBefore < next)) {
+      if (
+        entry.state === 'idle' &&
+        !entry.banned &&
+        entry.aliases === 0 &&
+        (next === undefined || entry.notBefore < next)
+      ) {
         next = entry.notBefore;
       }
     }
@@ -150,7 +184,7 @@ export class PeerPool {
 
   #evictOne(): boolean {
     for (const entry of this.#entries.values()) {
-      if (entry.state === 'idle' && entry.source !== 'manual' && !entry.banned) {
+      if (entry.state === 'idle' && entry.source !== 'manual' && !entry.banned && entry.aliases === 0) {
         this.#entries.delete(entry.key);
         return true;
       }

@@ -21,6 +21,21 @@ export interface PeerView {
   readonly snubbed: boolean;
   /** Pieces assigned to this peer now. */
   readonly assigned: number;
+  /** What the peer calls itself in its BEP 10 handshake (`v`), if it said. */
+  readonly agent: string | null;
+  /** Payload bytes we sent it, and the smoothed rate. */
+  readonly uploaded: number;
+  readonly uploadRate: number;
+  /** We choke it (the choker's decision). */
+  readonly amChoking: boolean;
+  /** Block requests it has queued with us, and those refused because its queue was full. */
+  readonly requestsQueued: number;
+  readonly requestsRefused: number;
+  /**
+   * `upload`: it has requests queued with us, unchoked, and got no block for a while;
+   * `download`: it has our requests and sent no block for a while (snubbed); null: neither.
+   */
+  readonly stalled: 'upload' | 'download' | null;
 }
 
 /** A snapshot of a torrent's progress; plain data, safe to JSON.stringify. */
@@ -55,7 +70,11 @@ export interface TorrentProgress {
   readonly peers: {
     readonly connected: number;
     readonly seeds: number;
+    /** Connected peers that are not seeds. */
+    readonly leechers: number;
     readonly connecting: number;
+    /** Connected peers stalled either way (see `PeerView.stalled`). */
+    readonly stalled: number;
     /** Addresses known and not banned. */
     readonly known: number;
     readonly banned: number;

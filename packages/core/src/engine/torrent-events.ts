@@ -7,11 +7,22 @@ export interface TorrentEventMap {
   started: [{ infoHash: string; name: string; length: number; pieceCount: number; outDir: string }];
   'peer-connected': [{ actorId: number; address: string; client: string; peerId: string }];
   'peer-disconnected': [{ actorId: number; address: string; reason: PlainTorkError; banned: boolean }];
+  /**
+   * A peer became stalled (or recovered): `upload`, it has requests queued with us, unchoked, and
+   * got no block for a while; `download`, it has our requests and sent no block (snubbed).
+   */
+  'peer-stall': [{ actorId: number; address: string; direction: 'upload' | 'download'; stalled: boolean }];
+  /**
+   * Requests of a peer were refused because its queue with us was full (rejected under BEP 6, or
+   * dropped by a choke it is then unchoked from): `refused` in all so far, `queued` now. At most
+   * once per stats report per peer.
+   */
+  'peer-requests-refused': [{ actorId: number; address: string; refused: number; queued: number }];
   /** Pieces verified since the last such event (batched about once a second). */
   'pieces-verified': [{ pieces: number[]; verifiedPieces: number; pieceCount: number }];
   /** About once a second. */
   progress: [TorrentProgress];
-  /** A tracker answered with peers. */
+  /** A tracker answered with peers: `peers` other than us. */
   'tracker-peers': [{ url: string; peers: number }];
   /** Every tracker failed this time; the torrent goes on with other peer sources and retries. */
   'tracker-error': [{ error: PlainTorkError }];

@@ -102,8 +102,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
           left: this.meta.length - this.#verifiedBytes,
         }),
         onPeers: (peers, url) => {
-          this.#book.addFromTracker(peers, Date.now());
-          this.emit('tracker-peers', { url, peers: peers.length });
+          const others = this.#book.addFromTracker(peers, Date.now());
+          this.emit('tracker-peers', { url, peers: others });
           this.#connectMore();
         },
         onError: (error) => this.emit('tracker-error', { error: error.toPlain() }),
@@ -272,7 +272,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       peers: {
         connected: peers.connected,
         seeds: peers.seeds,
+        leechers: peers.leechers,
         connecting: peers.connecting,
+        stalled: peers.stalled,
         known: peers.known,
         banned: peers.banned,
       },
@@ -297,7 +299,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (!peer) return;
     switch (event.type) {
       case 'connected':
-        if (!this.#book.connected(peer, event.peerId, event.client)) return;
+        if (!this.#book.connected(peer, event.peerId, event.client, Date.now())) return;
         this.#scheduler.addPeer(peer.actorId);
         // A connection attempt finished: its slot among the attempts is free for the next address
         // now, not at the next tick (200 peers took 8.6 s to connect at 24 a tick).
@@ -346,6 +348,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       case 'piece':
         this.#onPiece(peer, event.index, event.data);
         return;
+      case 'peer-info':
+        if (event.client !== null) peer.agent = event.client;
+        if (event.listenPort !== null) this.#book.identify(peer, event.listenPort, Date.now());
+        return;
       case 'peer-interest':
         peer.peerInterested = event.interested;
         // A newly interested peer gets a free slot now rather than at the next rechoke.
@@ -386,11 +392,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   /** @internal Per-actor counters from a host's `stats` event. */
   handleStats(stats: ActorStats): void {
-    const peer = this.#book.get(stats.actorId);
-    if (!peer) return;
-    peer.stats = stats;
-    peer.peerInterested = stats.peerInterested;
-    if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
+    this.#book.applyStats(stats, {
+      stall: (event) => this.emit('peer-stall', event),
+      refused: (event) => this.emit('peer-requests-refused', event),
+    });
   }
 
   #newScheduler(have?: Bitfield): PieceScheduler {

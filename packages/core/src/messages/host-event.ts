@@ -27,6 +27,12 @@ export const ActorStats = z.object({
   amChoking: z.boolean(),
   peerInterested: z.boolean(),
   snubbed: z.boolean(),
+  /** Block requests the peer has queued with us now. */
+  requestsQueued: z.number().int().nonnegative(),
+  /** Its requests refused because its queue with us was full (rejected, or dropped by a choke). */
+  requestsRefused: z.number().int().nonnegative(),
+  /** It has requests queued, we do not choke it, and it got no block from us for a while. */
+  uploadStalled: z.boolean(),
 });
 export type ActorStats = z.infer<typeof ActorStats>;
 
@@ -45,6 +51,16 @@ export const HostEvent = z.discriminatedUnion('type', [
     client: z.string().max(128),
     fastExtension: z.boolean(),
     extensionProtocol: z.boolean(),
+  }),
+  /**
+   * What the peer's BEP 10 handshake says of it: the port it listens on (`p`) and its client
+   * name (`v`, made printable); each null when not given.
+   */
+  z.object({
+    type: z.literal('peer-info'),
+    actorId: ActorId,
+    listenPort: z.number().int().min(1).max(65535).nullable(),
+    client: z.string().max(64).nullable(),
   }),
   /** The peer's full bitfield (have-all / have-none arrive as one as well). */
   z.object({ type: z.literal('bitfield'), actorId: ActorId, bitfield: Bytes }),

@@ -52,6 +52,9 @@ const stats = {
   amChoking: true,
   peerInterested: false,
   snubbed: false,
+  requestsQueued: 3,
+  requestsRefused: 0,
+  uploadStalled: false,
 };
 
 const events = (piece: ArrayBuffer): HostEvent[] => [
@@ -69,6 +72,7 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
   { type: 'piece', actorId: 1, index: 0, data: piece },
   { type: 'hash-failed', actorId: 1, index: 1 },
   { type: 'peer-interest', actorId: 1, interested: true },
+  { type: 'peer-info', actorId: 1, listenPort: 6881, client: 'rtorrent 0.9.8' },
   {
     type: 'unreadable',
     actorId: 1,

@@ -272,6 +272,7 @@ export class PeerSession implements PeerLink {
       );
       return;
     }
+    this.#uploader.tick();
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
       this.writer.keepAlive();
       this.schedule();
@@ -298,6 +299,9 @@ export class PeerSession implements PeerLink {
       amChoking: uploader.amChoking,
       peerInterested: uploader.peerInterested,
       snubbed: downloader.snubbed,
+      requestsQueued: uploader.queued,
+      requestsRefused: uploader.refused,
+      uploadStalled: uploader.stalled(now),
     };
   }
 
@@ -477,8 +481,15 @@ export class PeerSession implements PeerLink {
 
   #onExtendedHandshake(payload: Uint8Array): void {
     const handshake = this.#extensions.onHandshake(payload);
-    const reqq = handshake?.reqq;
+    if (handshake === null) return;
+    const { reqq, p, v } = handshake;
     if (typeof reqq === 'number') this.#downloader.setPeerLimit(reqq);
+    // Where the peer listens (an incoming peer's address has an ephemeral port) and what it calls
+    // itself: the coordinator matches it to the address a tracker lists, so it is not dialled too.
+    const listenPort = typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536 ? p : null;
+    const client = v instanceof Uint8Array ? printableName(v) : null;
+    if (listenPort !== null || client !== null)
+      this.#sink.emit({ type: 'peer-info', actorId: this.id, listenPort, client });
   }
 
   /** How the extension registry writes a message under the peer's id for an extension. */
@@ -544,4 +555,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
+}
+
+/** A peer's `v` as text: UTF-8, control characters dropped, at most 64 characters; null if empty. */
+function printableName(bytes: Uint8Array): string | null {
+  const text = new TextDecoder('utf-8', { fatal: false })
+    .decode(bytes.subarray(0, 256))
+    .replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '')
+    .trim()
+    .slice(0, 64);
+  return text === '' ? null : text;
 }

@@ -10,26 +10,35 @@ export interface BlockRequest {
 /**
  * What became of a peer's request: `queued`; `choked` (we choke it: not its fault, a choke and a
  * request crossed); `missing` (a piece we do not have); `invalid` (empty, larger than
- * MAX_REQUEST_LENGTH or beyond the piece's end); `full` (more than the `reqq` we advertised).
+ * MAX_REQUEST_LENGTH or beyond the piece's end); `full` (the queue is at its request or byte limit).
  */
 export type RequestVerdict = 'queued' | 'choked' | 'missing' | 'invalid' | 'full';
 
 /**
- * The block requests one peer has outstanding with us, in arrival order, bounded by the `reqq`
- * we advertise. Pure bookkeeping: the Uploader reads and sends the blocks.
+ * The block requests one peer has outstanding with us, in arrival order, bounded both in requests
+ * and in the bytes they ask for. Pure bookkeeping: the Uploader reads and sends the blocks.
  */
 export class UploadQueue {
+  /** Most requests held at once. */
   readonly limit: number;
+  /** Most bytes of requested blocks held at once. */
+  readonly byteLimit: number;
   #items: BlockRequest[] = [];
   #head = 0;
+  #bytes = 0;
 
-  /** `limit`: most requests held at once (the advertised `reqq`). */
-  constructor(limit: number) {
+  constructor(limit: number, byteLimit = Number.POSITIVE_INFINITY) {
     this.limit = Math.max(1, Math.floor(limit));
+    this.byteLimit = Math.max(MAX_REQUEST_LENGTH, byteLimit);
   }
 
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** Bytes of the blocks queued. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   offer(
@@ -41,8 +50,9 @@ export class UploadQueue {
       return 'invalid';
     if (piece.choking) return 'choked';
     if (!piece.have) return 'missing';
-    if (this.size >= this.limit) return 'full';
+    if (this.size >= this.limit || this.#bytes + length > this.byteLimit) return 'full';
     this.#items.push(request);
+    this.#bytes += length;
     return 'queued';
   }
 
@@ -52,6 +62,7 @@ export class UploadQueue {
       const item = this.#items[i]!;
       if (item.index === index && item.begin === begin && item.length === length) {
         this.#items.splice(i, 1);
+        this.#bytes -= length;
         return true;
       }
     }
@@ -60,7 +71,8 @@ export class UploadQueue {
 
   shift(): BlockRequest | undefined {
     if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head++];
+    const item = this.#items[this.#head++]!;
+    this.#bytes -= item.length;
     // Compact now and then so a long-lived queue does not keep every served request.
     if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);
@@ -74,6 +86,7 @@ export class UploadQueue {
     const rest = this.#items.slice(this.#head);
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     return rest;
   }
 }

@@ -4,13 +4,33 @@ import type { PeerLink } from '../peer-link.js';
 import { RateMeter } from '../rate-meter.js';
 import { UploadQueue } from './upload-queue.js';
 
+/** The `reqq` we advertise: libtorrent's `max_allowed_in_request_queue`. */
+export const DEFAULT_ADVERTISED_REQUEST_QUEUE = 2_000;
+/** Requests held for one peer: twice the advertised `reqq` (rtorrent, for one, ignores `reqq`). */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 4_000;
+/** Bytes of requested blocks held for one peer (descriptors only: blocks are read as they are sent). */
+export const DEFAULT_MAX_QUEUED_REQUEST_BYTES = 64 * 1024 * 1024;
+/** A peer with requests queued that got no block from us for this long is stalled, ms. */
+export const DEFAULT_UPLOAD_STALL_MS = 10_000;
+
 export interface UploaderOptions {
   /**
-   * The `reqq` we advertise in the BEP 10 handshake: the most block requests a peer may have
-   * outstanding with us; more are rejected (not held against it: some clients ignore `reqq`).
-   * Default: 500.
+   * The `reqq` we advertise in the BEP 10 handshake: how many block requests a peer should keep
+   * outstanding with us at most. Transmission sends a burst of up to `reqq` requests a second, so
+   * this bounds its rate from us (500 gave it 8 MB/s). Default: 2,000.
    */
   readonly advertisedRequestQueue?: number;
+  /**
+   * Most requests held for one peer, whatever `reqq` says (some clients keep more outstanding).
+   * Beyond it (or `maxQueuedRequestBytes`): a fast-extension peer's request is rejected (BEP 6);
+   * any other peer is choked, which under BEP 3 discards all its requests, and unchoked at the next
+   * tick, so it asks again: never a request silently lost. Default: 4,000.
+   */
+  readonly maxQueuedRequests?: number;
+  /** Most bytes of requested blocks held for one peer (see `maxQueuedRequests`). Default: 64 MiB. */
+  readonly maxQueuedRequestBytes?: number;
+  /** A peer with requests queued that got no block from us for this long counts as stalled, ms. Default: 10,000. */
+  readonly uploadStallMs?: number;
   /**
    * Requests we refuse as invalid (beyond the piece, for pieces we do not have) before the peer
    * is dropped. Default: 32.
@@ -37,18 +57,58 @@ export class Uploader {
   readonly #meter: RateMeter;
   readonly #maxBadRequests: number;
   readonly #highWater: number;
+  readonly #stallMs: number;
   #amChoking = true;
   #peerInterested = false;
   #serving = false;
   #badRequests = 0;
+  /** Requests refused because the queue was full: rejected (BEP 6), or dropped by an overflow choke. */
+  #rejected = 0;
+  #dropped = 0;
+  /** We choked the peer for overflowing its queue; unchoked at the next tick if still wanted. */
+  #overflowChoked = false;
+  /** When the queue last went from empty to not empty, or a block last left: the stall clock. */
+  #lastProgress: number;
 
   constructor(peer: PeerLink, now: number, options: UploaderOptions = {}) {
     this.#peer = peer;
-    this.advertisedRequestQueue = Math.max(1, options.advertisedRequestQueue ?? 500);
+    this.advertisedRequestQueue = Math.max(
+      1,
+      options.advertisedRequestQueue ?? DEFAULT_ADVERTISED_REQUEST_QUEUE,
+    );
     this.#maxBadRequests = options.maxBadRequests ?? 32;
     this.#highWater = options.uploadHighWaterBytes ?? 1024 * 1024;
-    this.#queue = new UploadQueue(this.advertisedRequestQueue);
+    this.#stallMs = options.uploadStallMs ?? DEFAULT_UPLOAD_STALL_MS;
+    this.#queue = new UploadQueue(
+      Math.max(this.advertisedRequestQueue, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS),
+      options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES,
+    );
     this.#meter = new RateMeter(now, { windowMs: UPLOAD_RATE_WINDOW_MS });
+    this.#lastProgress = now;
+  }
+
+  /** Requests the peer has queued with us now. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Requests refused because its queue was full: rejected under BEP 6, or dropped by an overflow choke. */
+  get refused(): number {
+    return this.#rejected + this.#dropped;
+  }
+
+  /** The peer has requests queued, we do not choke it, and it got no block from us for `uploadStallMs`. */
+  stalled(now: number): boolean {
+    return this.#queue.size > 0 && !this.#amChoking && now - this.#lastProgress >= this.#stallMs;
+  }
+
+  /** The host's tick: an overflow choke is lifted (the peer re-requests what it still wants). */
+  tick(): void {
+    if (!this.#overflowChoked) return;
+    this.#overflowChoked = false;
+    if (this.#amChoking || !this.#peer.open) return;
+    this.#peer.writer.simple(WireMessageId.unchoke);
+    this.#peer.schedule();
   }
 
   get amChoking(): boolean {
@@ -77,6 +137,11 @@ export class Uploader {
     // Before the handshake the decision waits: it is sent with our bitfield (see the session).
     if (!this.#peer.open) return;
     const writer = this.#peer.writer;
+    // Already choked on the wire for an overflow: an unchoke waits for the tick, a choke is moot.
+    if (this.#overflowChoked) {
+      if (choked) this.#overflowChoked = false;
+      return;
+    }
     writer.simple(choked ? WireMessageId.choke : WireMessageId.unchoke);
     if (choked) {
       for (const request of this.#queue.clear()) {
@@ -107,21 +172,27 @@ export class Uploader {
       {
         size: pieceSize(torrent, index),
         have: torrent.reader !== null && torrent.have.has(index),
-        choking: this.#amChoking,
+        // Requests in flight when we overflow-choked are void too (BEP 3), until the unchoke.
+        choking: this.#amChoking || this.#overflowChoked,
       },
     );
     if (verdict === 'queued') {
+      if (this.#queue.size === 1) this.#lastProgress = performance.now();
       this.serve();
       return;
     }
-    // BEP 6: every refused request is rejected explicitly; without it, dropped silently.
+    if (verdict === 'full') {
+      this.#overflow(index, begin, length);
+      return;
+    }
+    // BEP 6: every refused request is rejected explicitly; without it, one crossing our choke is
+    // void anyway (BEP 3: a choke discards the peer's requests).
     if (this.#peer.fast) {
       this.#peer.writer.block(WireMessageId.rejectRequest, index, begin, length);
       this.#peer.schedule();
     }
-    // A request crossing our choke is not the peer's fault; nor is one over `reqq`: aria2c, for
-    // one, re-requests rejected blocks at once and keeps more outstanding than it is told.
-    if (verdict === 'choked' || verdict === 'full') return;
+    // A request crossing our choke is not the peer's fault.
+    if (verdict === 'choked') return;
     this.#badRequests++;
     if (this.#badRequests > this.#maxBadRequests) {
       const why =
@@ -156,6 +227,25 @@ export class Uploader {
     void this.#serveLoop(reader);
   }
 
+  /**
+   * The queue is full (some clients keep more outstanding than our `reqq`: aria2c re-requests
+   * rejected blocks at once, rtorrent keeps ~1,200). Never lost silently: a fast-extension peer
+   * gets a reject and asks again; any other peer is choked, which discards every request it has
+   * with us (BEP 3), and unchoked at the next tick, when it asks for what it still wants.
+   */
+  #overflow(index: number, begin: number, length: number): void {
+    const writer = this.#peer.writer;
+    if (this.#peer.fast) {
+      this.#rejected++;
+      writer.block(WireMessageId.rejectRequest, index, begin, length);
+    } else {
+      this.#dropped += this.#queue.clear().length + 1;
+      this.#overflowChoked = true;
+      writer.simple(WireMessageId.choke);
+    }
+    this.#peer.schedule();
+  }
+
   /** The session closed: queued requests are forgotten. */
   clear(): void {
     this.#queue.clear();
@@ -172,7 +262,7 @@ export class Uploader {
 
   async #serveQueued(reader: BlockReader): Promise<void> {
     const peer = this.#peer;
-    while (peer.open && !this.#amChoking && this.#queue.size > 0) {
+    while (peer.open && !this.#amChoking && !this.#overflowChoked && this.#queue.size > 0) {
       if (peer.unsent >= this.#highWater) return; // resumed on drain
       const request = this.#queue.shift()!;
       let block: Uint8Array;
@@ -195,10 +285,12 @@ export class Uploader {
         continue;
       }
       // Choked or closed while reading: the request was cleared (and rejected) already.
-      if (!peer.open || this.#amChoking) return;
+      if (!peer.open || this.#amChoking || this.#overflowChoked) return;
       // Copied into the writer at once: the read cache may reuse the piece's buffer from here on.
       peer.writer.pushPiece(request.index, request.begin, block);
-      this.#meter.add(block.length, performance.now());
+      const now = performance.now();
+      this.#meter.add(block.length, now);
+      this.#lastProgress = now;
       peer.schedule();
     }
   }
