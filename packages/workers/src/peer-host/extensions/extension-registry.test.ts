@@ -19,6 +19,7 @@ import {
   type WireMessage,
 } from '@tork/core';
 import { PeerHost } from '../peer-host.js';
+import { DEFAULT_ADVERTISED_REQUEST_QUEUE } from '../upload/uploader.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 
@@ -161,7 +162,7 @@ describe('BEP 10 extensions in a session', { timeout: 30_000 }, () => {
     await until('our extended handshake', () => peer.extended(0).length > 0);
     const ours = decodeBencode(peer.extended(0)[0]!.payload) as Record<string, unknown>;
     assert.deepEqual(ours.m, { tork_test: 1 }, 'm names the extension with its local id');
-    assert.equal(ours.reqq, 500, "the session's own fields are there too");
+    assert.equal(ours.reqq, DEFAULT_ADVERTISED_REQUEST_QUEUE, "the session's own fields are there too");
 
     await until('the greeting', () => peer.extended(7).length > 0);
     assert.equal(Buffer.from(peer.extended(7)[0]!.payload).toString(), 'hello', "sent under the peer's id");

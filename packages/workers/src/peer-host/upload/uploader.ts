@@ -30,8 +30,9 @@ export interface UploaderOptions {
   /**
    * Most requests held for one peer, whatever `reqq` says (some clients keep more outstanding).
    * Beyond it (or `maxQueuedRequestBytes`): a fast-extension peer's request is rejected (BEP 6);
-   * any other peer is choked, which under BEP 3 discards all its requests, and unchoked at the next
-   * tick, so it asks again: never a request silently lost. Default: 8,000.
+   * any other peer's is dropped, and once the requests held are served the peer is choked (which
+   * under BEP 3 voids every request it still has out: the dropped ones) and unchoked at the next
+   * tick, when it asks again: never a request silently lost. Default: 8,000.
    */
   readonly maxQueuedRequests?: number;
   /** Most bytes of requested blocks held for one peer (see `maxQueuedRequests`). Default: 128 MiB. */
@@ -72,6 +73,8 @@ export class Uploader {
   /** Requests refused because the queue was full: rejected (BEP 6), or dropped by an overflow choke. */
   #rejected = 0;
   #dropped = 0;
+  /** A non-fast peer's requests were dropped: choke it once the queue is served (see #overflow). */
+  #overflowPending = false;
   /** We choked the peer for overflowing its queue; unchoked at the next tick if still wanted. */
   #overflowChoked = false;
   /** When the queue last went from empty to not empty, or a block last left: the stall clock. */
@@ -149,6 +152,8 @@ export class Uploader {
       if (choked) this.#overflowChoked = false;
       return;
     }
+    // A real choke voids every request too: no overflow choke is needed after it.
+    if (choked) this.#overflowPending = false;
     writer.simple(choked ? WireMessageId.choke : WireMessageId.unchoke);
     if (choked) {
       for (const request of this.#queue.clear()) {
@@ -215,11 +220,13 @@ export class Uploader {
   }
 
   onCancel(index: number, begin: number, length: number): void {
-    if (this.#queue.cancel(index, begin, length) && this.#peer.fast) {
+    if (!this.#queue.cancel(index, begin, length)) return;
+    if (this.#peer.fast) {
       // BEP 6: a cancelled request is answered, by the block or by a reject.
       this.#peer.writer.block(WireMessageId.rejectRequest, index, begin, length);
       this.#peer.schedule();
     }
+    this.#chokeAfterOverflow();
   }
 
   /**
@@ -237,19 +244,29 @@ export class Uploader {
   /**
    * The queue is full (some clients keep more outstanding than our `reqq`: aria2c re-requests
    * rejected blocks at once, rtorrent keeps ~1,200). Never lost silently: a fast-extension peer
-   * gets a reject and asks again; any other peer is choked, which discards every request it has
-   * with us (BEP 3), and unchoked at the next tick, when it asks for what it still wants.
+   * gets a reject and asks again. Any other peer's request is dropped; the queue is served as it
+   * is, and once it is empty the peer is choked — under BEP 3 that voids whatever it still has out,
+   * exactly the dropped requests — and unchoked at the next tick, when it asks for what it still
+   * wants. Choking at once instead (and clearing the queue) starves a peer that always sends more
+   * than the cap: it would never get a block.
    */
   #overflow(index: number, begin: number, length: number): void {
-    const writer = this.#peer.writer;
     if (this.#peer.fast) {
       this.#rejected++;
-      writer.block(WireMessageId.rejectRequest, index, begin, length);
-    } else {
-      this.#dropped += this.#queue.clear().length + 1;
-      this.#overflowChoked = true;
-      writer.simple(WireMessageId.choke);
+      this.#peer.writer.block(WireMessageId.rejectRequest, index, begin, length);
+      this.#peer.schedule();
+      return;
     }
+    this.#dropped++;
+    this.#overflowPending = true;
+  }
+
+  /** The queue has been served since requests were dropped: choke now (see #overflow). */
+  #chokeAfterOverflow(): void {
+    if (!this.#overflowPending || this.#queue.size > 0 || this.#amChoking || !this.#peer.open) return;
+    this.#overflowPending = false;
+    this.#overflowChoked = true;
+    this.#peer.writer.simple(WireMessageId.choke);
     this.#peer.schedule();
   }
 
@@ -265,6 +282,7 @@ export class Uploader {
       // Synchronously at the loop's end: a flush right after may start it again.
       this.#serving = false;
     }
+    this.#chokeAfterOverflow();
   }
 
   async #serveQueued(reader: BlockReader): Promise<void> {
