@@ -48,4 +48,18 @@ describe('PeerPool', () => {
     assert.ok(pool.take(10, 0).every((address) => address.port !== 4));
     assert.equal(peerKey('::1', 6881), '[::1]:6881');
   });
+
+  it('never hands out an address while a connection that is its peer lives (alias), then after the base delay', () => {
+    const pool = new PeerPool({ baseBackoffMs: 2_000 });
+    const key = pool.alias('127.0.0.4', 6881, 0);
+    assert.equal(key, '127.0.0.4:6881');
+    // The tracker lists the listen address of a peer connected to us from another port.
+    assert.equal(pool.add([{ host: '127.0.0.4', port: 6881 }], 'tracker', 10), 0);
+    assert.deepEqual(pool.take(5, 100_000), []);
+    assert.equal(pool.candidates, 0);
+    assert.equal(pool.nextReadyAt(), undefined);
+    pool.unalias(key, 50_000);
+    assert.deepEqual(pool.take(5, 51_999), []);
+    assert.deepEqual(pool.take(5, 52_000), [{ host: '127.0.0.4', port: 6881 }]);
+  });
 });

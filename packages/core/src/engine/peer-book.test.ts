@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
+import type { HostCommand } from '../messages/host-command.js';
+import { PeerBook } from './peer-book.js';
+
+function book(listenPort = 7000, ourPeerIdHex = '11'.repeat(20)) {
+  const sent: HostCommand[] = [];
+  let next = 1;
+  const peers = new PeerBook(
+    {
+      torrentId: 'ab'.repeat(20),
+      ourPeerIdHex,
+      listenPort,
+      nextActorId: () => next++,
+      register: () => {},
+      unregister: () => {},
+      send: (command) => sent.push(command),
+    },
+    { maxPeers: 10, maxConnecting: 10 },
+  );
+  return { peers, sent };
+}
+
+function incoming(peers: PeerBook, address: string): number {
+  const { port1 } = new MessageChannel();
+  assert.equal(peers.accept({ address, relay: port1, initial: new Uint8Array(68) }, 0), true);
+  port1.close();
+  return [...peers.values()].at(-1)!.actorId;
+}
+
+const dials = (sent: HostCommand[]) =>
+  sent
+    .filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect')
+    .map((c) => `${c.host}:${c.port}`);
+
+describe('PeerBook', () => {
+  it('does not dial a peer that dialled us and gave its listen port (BEP 10 p), until it leaves', () => {
+    const { peers, sent } = book();
+    const id = incoming(peers, '127.0.0.4:51234');
+    const peer = peers.get(id)!;
+    assert.equal(peers.connected(peer, 'aa'.repeat(20), 'rtorrent', 0), true);
+    peers.identify(peer, 6890, 0);
+    // Every re-announce lists its listen address: it is never dialled while connected.
+    for (const now of [1_000, 60_000, 120_000]) {
+      assert.equal(peers.addFromTracker([{ host: '127.0.0.4', port: 6890 }], now), 1);
+      peers.connectMore(now);
+    }
+    assert.deepEqual(dials(sent), []);
+    peers.closed(peer, { code: 'TORK_ERR_IO', message: 'gone', details: {} }, 130_000);
+    peers.connectMore(140_000);
+    assert.deepEqual(dials(sent), ['127.0.0.4:6890'], 'dialled once it has left');
+  });
+
+  it('when a dial turns out to reach a peer already connected to us, that address is not dialled again', () => {
+    // Our id is the larger: the incoming connection stays.
+    const { peers, sent } = book(7000, 'ff'.repeat(20));
+    const id = incoming(peers, '127.0.0.5:40000');
+    const inbound = peers.get(id)!;
+    peers.connected(inbound, 'aa'.repeat(20), 'x', 0);
+    peers.addFromTracker([{ host: '127.0.0.5', port: 6881 }], 0);
+    peers.connectMore(0);
+    assert.deepEqual(dials(sent), ['127.0.0.5:6881']);
+    const outbound = [...peers.values()].find((peer) => !peer.incoming)!;
+    assert.equal(peers.connected(outbound, 'aa'.repeat(20), 'x', 10), false, 'the twin is dropped');
+    peers.closed(outbound, { code: 'TORK_ERR_ABORTED', message: 'duplicate', details: {} }, 20);
+    for (const now of [5_000, 60_000]) {
+      peers.addFromTracker([{ host: '127.0.0.5', port: 6881 }], now);
+      peers.connectMore(now);
+    }
+    assert.deepEqual(dials(sent), ['127.0.0.5:6881'], 'dialled once, never again while the twin lives');
+  });
+
+  it('counts tracker peers without ourselves', () => {
+    const { peers } = book(7000);
+    assert.equal(
+      peers.addFromTracker(
+        [
+          { host: '127.0.0.1', port: 7000 },
+          { host: '127.0.0.9', port: 7001 },
+        ],
+        0,
+      ),
+      1,
+    );
+  });
+});
