@@ -3,7 +3,8 @@
 // cells with libtorrent in tork's place, on one loopback machine; every download verified byte
 // for byte; MB/s from the downloader's start to its completion (seeders are up and checked
 // before). Clients: aria2c, libtorrent, transmission (transmission-cli), rtorrent, ctorrent,
-// webtorrent (its library from WEBTORRENT_DIR, `npm i --ignore-scripts webtorrent@2` there).
+// webtorrent (its library from WEBTORRENT_DIR: `npm i --ignore-scripts webtorrent@2 uint8-util@2.2.5`
+// there; uint8-util 2.3 breaks webtorrent 2.8 parsing a .torrent).
 //
 //   pnpm build && node scripts/interop-matrix.mjs [--size 256MiB] [--files 40]
 //       [--clients aria2c,libtorrent,transmission,rtorrent,ctorrent,webtorrent] [--runs 1] [--json]
