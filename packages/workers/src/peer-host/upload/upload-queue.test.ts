@@ -51,4 +51,20 @@ describe('UploadQueue', () => {
     }
     assert.equal(queue.size, 0);
   });
+
+  it('holds at most its byte limit too, and counts bytes out as requests leave', () => {
+    const queue = new UploadQueue(100, 256 * 1024);
+    const piece = { size: 1024 * 1024, have: true, choking: false };
+    assert.equal(queue.offer({ index: 0, begin: 0, length: 128 * 1024 }, piece), 'queued');
+    assert.equal(queue.offer({ index: 0, begin: 131_072, length: 128 * 1024 }, piece), 'queued');
+    assert.equal(queue.offer({ index: 0, begin: 262_144, length: 16_384 }, piece), 'full');
+    assert.equal(queue.bytes, 256 * 1024);
+    queue.shift();
+    assert.equal(queue.bytes, 128 * 1024);
+    assert.equal(queue.offer({ index: 0, begin: 262_144, length: 16_384 }, piece), 'queued');
+    assert.equal(queue.cancel(0, 262_144, 16_384), true);
+    assert.equal(queue.bytes, 128 * 1024);
+    queue.clear();
+    assert.equal(queue.bytes, 0);
+  });
 });
