@@ -31,6 +31,12 @@ export {
   type PeerBookOptions,
   PeerRecord,
 } from './engine/peer-book.js';
+export {
+  type DiscoveryHandle,
+  type DiscoveryTorrent,
+  type PeerDiscovery,
+  TorrentDiscovery,
+} from './engine/peer-discovery.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
 export { Torrent } from './engine/torrent.js';

@@ -24,7 +24,16 @@ function progress(over: Partial<TorrentProgress> = {}): TorrentProgress {
     uploadRate: 0,
     resumedBytes: 0,
     etaSeconds: 12.8,
-    peers: { connected: 3, seeds: 1, leechers: 2, connecting: 0, stalled: 0, known: 3, banned: 0 },
+    peers: {
+      connected: 3,
+      seeds: 1,
+      leechers: 2,
+      connecting: 0,
+      stalled: 0,
+      sources: { tracker: 2, dht: 1 },
+      known: 3,
+      banned: 0,
+    },
     bytesInFlight: 0,
     elapsedMs: 12_000,
     ...over,
@@ -39,7 +48,16 @@ describe('statusLine', () => {
         verifiedBytes: 256 * MiB,
         uploadedBytes: 384 * MiB,
         uploadRate: 20 * MiB,
-        peers: { connected: 2, seeds: 0, leechers: 2, connecting: 0, stalled: 1, known: 2, banned: 0 },
+        peers: {
+          connected: 2,
+          seeds: 0,
+          leechers: 2,
+          connecting: 0,
+          stalled: 1,
+          sources: { incoming: 2 },
+          known: 2,
+          banned: 0,
+        },
       }),
     );
     assert.match(line, /↑ 20\.0 MiB\/s/);
@@ -55,6 +73,7 @@ describe('statusLine', () => {
     assert.match(line, /50\.0%/);
     assert.match(line, /↓ 10\.0 MiB\/s/);
     assert.match(line, /ETA 0:13/);
+    assert.match(line, /tracker 2, dht 1/, 'where peers come from');
     assert.doesNotMatch(line, /stalled/);
   });
 });
@@ -82,11 +101,13 @@ describe('the per-peer view', () => {
       requestsQueued: 1200,
       requestsRefused: 7,
       stalled: 'upload',
+      source: 'pex',
     };
     const [, row] = peerTable([peer]);
     assert.match(row!, /libtorrent \(Rasterbar\)…/);
     assert.match(row!, /1200/);
     assert.match(row!, /stalled \(upload\)/);
     assert.match(row!, /7 refused/);
+    assert.match(row!, / pex /);
   });
 });

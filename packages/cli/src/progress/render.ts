@@ -23,13 +23,18 @@ export function statusLine(progress: TorrentProgress): string {
   const { peers } = progress;
   // Stalled peers are trouble a user should see without opening the per-peer view.
   const stalled = peers.stalled > 0 ? `  ${peers.stalled} stalled` : '';
+  // Where the connected peers came from: tracker, dht, pex, lsd, incoming, manual (given).
+  const sources = Object.entries(peers.sources)
+    .map(([source, count]) => `${source === 'manual' ? 'given' : source} ${count}`)
+    .join(', ');
+  const from = sources ? `; ${sources}` : '';
   if (progress.state === 'seeding' || progress.state === 'done') {
     return [
       'seeding'.padStart(7),
       `↑ ${formatRate(progress.uploadRate)}`,
       `uploaded ${formatBytes(progress.uploadedBytes)}`,
       `ratio ${(progress.uploadedBytes / Math.max(1, progress.length)).toFixed(2)}`,
-      `peers ${peers.connected} (${peers.leechers} leechers)${stalled}`,
+      `peers ${peers.connected} (${peers.leechers} leechers${from})${stalled}`,
     ].join('  ');
   }
   return [
@@ -38,7 +43,7 @@ export function statusLine(progress: TorrentProgress): string {
     `↓ ${formatRate(progress.downloadRate)}`,
     ...(progress.uploadRate > 0 ? [`↑ ${formatRate(progress.uploadRate)}`] : []),
     `ETA ${formatDuration(progress.etaSeconds)}`,
-    `peers ${peers.connected} (${peers.seeds} seeds)${stalled}`,
+    `peers ${peers.connected} (${peers.seeds} seeds${from})${stalled}`,
     `pieces ${progress.verifiedPieces}/${progress.pieceCount}`,
   ].join('  ');
 }
@@ -63,7 +68,7 @@ export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
     .sort((a, b) => b.downloadRate - a.downloadRate || b.uploadRate - a.uploadRate)
     .slice(0, limit);
   const lines = [
-    `${'address'.padEnd(22)} ${'client'.padEnd(26)} ${'down'.padStart(11)} ${'up'.padStart(11)} ${'queue'.padStart(9)} ${'theirs'.padStart(6)} ${'pieces'.padStart(6)}  state`,
+    `${'address'.padEnd(22)} ${'from'.padEnd(8)} ${'client'.padEnd(26)} ${'down'.padStart(11)} ${'up'.padStart(11)} ${'queue'.padStart(9)} ${'theirs'.padStart(6)} ${'pieces'.padStart(6)}  state`,
   ];
   for (const peer of rows) {
     const state = [
@@ -78,6 +83,7 @@ export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
     lines.push(
       [
         peer.address.slice(0, 22).padEnd(22),
+        (peer.source === 'manual' ? 'given' : peer.source).padEnd(8),
         fit(peer.client.startsWith('unknown') && peer.agent ? peer.agent : peer.client, 26).padEnd(26),
         formatRate(peer.downloadRate).padStart(11),
         formatRate(peer.uploadRate).padStart(11),

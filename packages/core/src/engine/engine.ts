@@ -4,6 +4,7 @@ import type { PieceHasher } from '../resume/piece-hasher.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
 import type { IncomingConnection } from './peer-book.js';
+import type { PeerDiscovery } from './peer-discovery.js';
 import { Torrent } from './torrent.js';
 import type { TorrentOptions } from './torrent-options.js';
 
@@ -22,6 +23,11 @@ export interface EngineOptions {
    * `@tork/workers`, so checks run in parallel off this thread. Default: hashed on this thread.
    */
   readonly hasher?: PieceHasher;
+  /**
+   * Peer sources beyond trackers (the DHT, local service discovery), given to every public
+   * torrent. Default: none.
+   */
+  readonly discovery?: readonly PeerDiscovery[];
 }
 
 /**
@@ -33,6 +39,7 @@ export class Engine {
   readonly port: number;
   readonly #actors: ActorSystem;
   readonly #hasher: PieceHasher | undefined;
+  readonly #discovery: readonly PeerDiscovery[];
   readonly #torrents = new Map<string, Torrent>();
   readonly #byActor = new Map<number, Torrent>();
   #nextActorId = 1;
@@ -43,6 +50,7 @@ export class Engine {
     this.peerId = options.peerId ?? generatePeerId();
     this.port = options.port ?? 6881;
     this.#hasher = options.hasher;
+    this.#discovery = options.discovery ?? [];
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -66,6 +74,7 @@ export class Engine {
       register: (actorId) => this.#byActor.set(actorId, torrent),
       unregister: (actorId) => this.#byActor.delete(actorId),
       ...(this.#hasher ? { hasher: this.#hasher } : {}),
+      discovery: this.#discovery,
     });
     this.#torrents.set(id, torrent);
     setup?.(torrent);

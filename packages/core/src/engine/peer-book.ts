@@ -6,7 +6,7 @@ import type { ActorStats } from '../messages/host-event.js';
 import type { PolicyPeer } from '../scheduler/assignment-policy.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ChokerPeer } from './choker.js';
-import { PeerPool, peerKey } from './peer-pool.js';
+import { PeerPool, type PeerSource, peerKey } from './peer-pool.js';
 import type { PeerView } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
@@ -57,6 +57,8 @@ export class PeerRecord implements PolicyPeer {
     readonly openedAt: number,
     /** It dialled us (through the Listener). */
     readonly incoming: boolean,
+    /** Where its address came from. */
+    readonly source: PeerSource = incoming ? 'incoming' : 'manual',
   ) {
     this.usefulAt = openedAt;
   }
@@ -157,11 +159,22 @@ export class PeerBook {
    * how many were others than us.
    */
   addFromTracker(addresses: readonly PeerAddress[], now: number): number {
+    return this.addFound(addresses, 'tracker', now).peers;
+  }
+
+  /**
+   * Addresses from a peer source (tracker, DHT, PEX, LSD); our own listening address is dropped.
+   * Returns how many were others than us, and how many of those were new.
+   */
+  addFound(
+    addresses: readonly PeerAddress[],
+    source: PeerSource,
+    now: number,
+  ): { peers: number; added: number } {
     const others = addresses.filter(
       (peer) => !(peer.port === this.#ctx.listenPort && isLocalAddress(peer.host)),
     );
-    this.#pool.add(others, 'tracker', now);
-    return others.length;
+    return { peers: others.length, added: this.#pool.add(others, source, now) };
   }
 
   /**
@@ -181,7 +194,7 @@ export class PeerBook {
     const room = Math.min(this.maxPeers - this.#peers.size, this.#maxConnecting - connecting);
     if (room > 0) {
       for (const address of this.#pool.take(room, now)) {
-        const { actorId } = this.#add(address.host, address.port, false, now);
+        const { actorId } = this.#add(address.host, address.port, false, now, address.source);
         this.#ctx.send({
           type: 'connect',
           actorId,
@@ -363,6 +376,7 @@ export class PeerBook {
     leechers: number;
     connecting: number;
     stalled: number;
+    sources: Partial<Record<PeerSource, number>>;
     known: number;
     banned: number;
     downloadRate: number;
@@ -372,6 +386,7 @@ export class PeerBook {
     let seeds = 0;
     let connecting = 0;
     let stalled = 0;
+    const sources: Partial<Record<PeerSource, number>> = {};
     let downloadRate = 0;
     let uploadRate = 0;
     for (const peer of this.#peers.values()) {
@@ -379,6 +394,7 @@ export class PeerBook {
         connected++;
         if (peer.seed) seeds++;
         if (peer.uploadStalled || peer.downloadStalled) stalled++;
+        sources[peer.source] = (sources[peer.source] ?? 0) + 1;
       } else connecting++;
       downloadRate += peer.stats?.downloadRate ?? 0;
       uploadRate += peer.stats?.uploadRate ?? 0;
@@ -389,6 +405,7 @@ export class PeerBook {
       leechers: connected - seeds,
       connecting,
       stalled,
+      sources,
       known: this.#pool.candidates,
       banned: this.#banned,
       downloadRate,
@@ -420,14 +437,23 @@ export class PeerBook {
         requestsQueued: peer.stats?.requestsQueued ?? 0,
         requestsRefused: peer.stats?.requestsRefused ?? 0,
         stalled: peer.uploadStalled ? 'upload' : peer.downloadStalled ? 'download' : null,
+        source: peer.source,
       });
     }
     return views.sort((a, b) => b.downloadRate - a.downloadRate);
   }
 
   /** A new connection's record (dialled or accepted), registered with the engine. */
-  #add(host: string, port: number, incoming: boolean, now: number): PeerRecord {
-    const record = new PeerRecord(this.#ctx.nextActorId(), peerKey(host, port), host, port, now, incoming);
+  #add(host: string, port: number, incoming: boolean, now: number, source?: PeerSource): PeerRecord {
+    const record = new PeerRecord(
+      this.#ctx.nextActorId(),
+      peerKey(host, port),
+      host,
+      port,
+      now,
+      incoming,
+      source ?? (incoming ? 'incoming' : 'manual'),
+    );
     this.#peers.set(record.actorId, record);
     this.#ctx.register(record.actorId);
     return record;

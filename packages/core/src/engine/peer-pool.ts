@@ -1,5 +1,8 @@
-/** Where a peer address came from; manual peers (`--peer`) are never given up on. */
-export type PeerSource = 'manual' | 'tracker' | 'incoming';
+/**
+ * Where a peer address came from: given by hand (`--peer`: never given up on), a tracker, a peer
+ * that dialled us, the DHT, peer exchange, or local service discovery.
+ */
+export type PeerSource = 'manual' | 'tracker' | 'incoming' | 'dht' | 'pex' | 'lsd';
 
 export interface PeerPoolOptions {
   /** Most addresses remembered; the oldest idle ones are forgotten beyond it. Default: 2,000. */
@@ -87,7 +90,7 @@ export class PeerPool {
   }
 
   /** Up to `max` addresses ready to dial now, marked as connecting. Fewest failures first. */
-  take(max: number, now: number): PeerAddress[] {
+  take(max: number, now: number): Array<PeerAddress & { readonly source: PeerSource }> {
     const ready: Entry[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.state === 'idle' && !entry.banned && entry.aliases === 0 && entry.notBefore <= now)
@@ -96,7 +99,7 @@ export class PeerPool {
     ready.sort((a, b) => a.failures - b.failures);
     return ready.slice(0, Math.max(0, max)).map((entry) => {
       entry.state = 'connecting';
-      return { host: entry.host, port: entry.port };
+      return { host: entry.host, port: entry.port, source: entry.source };
     });
   }
 
@@ -118,7 +121,8 @@ export class PeerPool {
     if (failed) entry.failures++;
     const delay = Math.min(this.#maxBackoffMs, this.#baseBackoffMs * 2 ** Math.max(0, entry.failures - 1));
     entry.notBefore = now + delay;
-    if (entry.source === 'tracker' && entry.failures >= this.#maxFailures) this.#entries.delete(key);
+    if (entry.source !== 'manual' && entry.source !== 'incoming' && entry.failures >= this.#maxFailures)
+      this.#entries.delete(key);
   }
 
   /**

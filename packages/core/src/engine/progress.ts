@@ -1,3 +1,5 @@
+import type { PeerSource } from './peer-pool.js';
+
 /**
  * What a torrent is doing; `done` means every piece is verified and on disk; `seeding` is done
  * and serving others until stopped.
@@ -36,6 +38,8 @@ export interface PeerView {
    * `download`: it has our requests and sent no block for a while (snubbed); null: neither.
    */
   readonly stalled: 'upload' | 'download' | null;
+  /** Where its address came from (`incoming`: it dialled us). */
+  readonly source: PeerSource;
 }
 
 /** A snapshot of a torrent's progress; plain data, safe to JSON.stringify. */
@@ -75,6 +79,8 @@ export interface TorrentProgress {
     readonly connecting: number;
     /** Connected peers stalled either way (see `PeerView.stalled`). */
     readonly stalled: number;
+    /** Connected peers by where their address came from (sources with none are left out). */
+    readonly sources: Partial<Record<PeerSource, number>>;
     /** Addresses known and not banned. */
     readonly known: number;
     readonly banned: number;

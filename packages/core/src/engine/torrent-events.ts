@@ -22,6 +22,13 @@ export interface TorrentEventMap {
   'pieces-verified': [{ pieces: number[]; verifiedPieces: number; pieceCount: number }];
   /** About once a second. */
   progress: [TorrentProgress];
+  /**
+   * The DHT, peer exchange or local service discovery gave addresses: `peers` other than us,
+   * `added` of them new to the torrent.
+   */
+  'dht-peers': [{ peers: number; added: number }];
+  'pex-peers': [{ peers: number; added: number }];
+  'lsd-peers': [{ peers: number; added: number }];
   /** A tracker answered with peers: `peers` other than us. */
   'tracker-peers': [{ url: string; peers: number }];
   /** Every tracker failed this time; the torrent goes on with other peer sources and retries. */

@@ -3,6 +3,7 @@ import type { PieceHasher } from '../resume/piece-hasher.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
+import type { PeerDiscovery } from './peer-discovery.js';
 
 /** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
 export interface TorrentMeta extends DiskLayout {
@@ -13,6 +14,8 @@ export interface TorrentMeta extends DiskLayout {
   readonly pieceHashes: Uint8Array;
   /** BEP 12 tiers. */
   readonly announce: readonly (readonly string[])[];
+  /** BEP 27: peers come from its trackers only (no DHT, PEX or LSD). Default: false. */
+  readonly private?: boolean;
 }
 
 export interface TorrentOptions {
@@ -69,6 +72,8 @@ export interface TorrentContext {
   /** The engine routes this actor's events to the torrent from now on. */
   readonly register: (actorId: number) => void;
   readonly unregister: (actorId: number) => void;
+  /** Peer sources beyond trackers (DHT, LSD), for public torrents. Default: none. */
+  readonly discovery?: readonly PeerDiscovery[];
   /** Hashes pieces read from disk (the hash pool). Default: hashed on this thread. */
   readonly hasher?: PieceHasher;
 }

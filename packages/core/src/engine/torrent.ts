@@ -11,6 +11,7 @@ import { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
 import { type IncomingConnection, PeerBook, type PeerRecord } from './peer-book.js';
+import { TorrentDiscovery } from './peer-discovery.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
@@ -44,6 +45,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly #commands: CommandBatch;
   #disk: DiskWriter | undefined;
   #resume: TorrentResume | undefined;
+  /** The DHT and LSD while this (public) torrent runs. */
+  readonly #discovery: TorrentDiscovery;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -72,6 +75,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#policy = new AssignmentPolicy(this.meta.pieceLength, Date.now());
     this.#written = new Bitfield(this.meta.pieceCount);
     this.#commands = new CommandBatch(ctx.actors);
+    this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.meta, port: ctx.port });
     this.#book = new PeerBook(
       {
         torrentId: this.meta.infoHashHex,
@@ -208,6 +212,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       );
       return;
     }
+    this.#discovery.join((source, peers) => {
+      if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
+      this.emit(source === 'dht' ? 'dht-peers' : 'lsd-peers', this.#book.addFound(peers, source, Date.now()));
+      this.#connectMore();
+    });
     this.#connectMore();
     this.#tick = setInterval(() => this.#onTick(), this.#options.tickMs ?? DEFAULT_TICK_MS);
     if (this.#state === 'seeding') this.#finishStart();
@@ -219,6 +228,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const wasRunning = this.#state === 'downloading';
     if (this.#state !== 'done' && this.#state !== 'failed') this.#state = 'stopped';
     clearInterval(this.#tick);
+    this.#discovery.leave();
     for (const peer of this.#book.values()) this.#book.close(peer, 'torrent stopped');
     this.#commands.send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
     this.#commands.flush();
@@ -275,6 +285,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         leechers: peers.leechers,
         connecting: peers.connecting,
         stalled: peers.stalled,
+        sources: peers.sources,
         known: peers.known,
         banned: peers.banned,
       },
@@ -495,7 +506,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #connectMore(): void {
     if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
     const now = Date.now();
-    if (this.#book.connectMore(now)) this.#announcer?.requestPeers(now);
+    if (this.#book.connectMore(now)) {
+      this.#announcer?.requestPeers(now);
+      this.#discovery.lookup();
+    }
   }
 
   #onTick(): void {
@@ -567,6 +581,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (this.#state === 'failed' || this.#state === 'stopped' || this.#state === 'done') return;
     this.#state = 'failed';
     clearInterval(this.#tick);
+    this.#discovery.leave();
     // The torrent has stopped: its peers go too, or their actors keep fetching pieces nobody writes.
     for (const peer of this.#book.values()) this.#book.close(peer, 'torrent failed');
     this.emit('error', { error: error.toPlain() });
