@@ -183,6 +183,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       pieceHashes: this.meta.pieceHashes,
       have: this.#written.bytes.slice(),
       listenPort: this.#ctx.port,
+      private: this.meta.private ?? false,
       // Hosts read pieces back for upload from the real paths the writer created (pads: null).
       files: this.meta.files.map((file, index) => ({
         path: disk.file(index)?.path ?? null,

@@ -36,6 +36,8 @@ export const HostCommand = z.discriminatedUnion('type', [
     files: z.array(HostFile).max(MAX_FILES),
     /** The port we listen on, told to peers in the BEP 10 handshake (`p`). Default: none. */
     listenPort: z.number().int().min(0).max(65535).optional(),
+    /** BEP 27: no peer exchange, no metadata served. Default: false. */
+    private: z.boolean().optional(),
   }),
   z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
   /** Dial a peer and run it as a new actor. */

@@ -26,6 +26,8 @@ export interface ActorTorrent {
   readonly reader: BlockReader | null;
   /** The port we listen on (BEP 10 `p`); 0: none. */
   readonly listenPort: number;
+  /** BEP 27: extensions that share peers or metadata stay off. */
+  readonly private: boolean;
 }
 
 /** Bytes in piece `index`: the piece length, or less for the last piece. */

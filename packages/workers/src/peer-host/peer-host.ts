@@ -268,6 +268,7 @@ export class PeerHost implements ActorSink {
           pieceHashes: command.pieceHashes,
           have,
           listenPort: command.listenPort ?? 0,
+          private: command.private ?? false,
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {

@@ -207,7 +207,12 @@ describe('BEP 10 extensions in a session', { timeout: 30_000 }, () => {
 
   it('refuses two extensions of one name', () => {
     assert.throws(
-      () => new ExtensionRegistry([extension, new TestExtension()], () => true),
+      () =>
+        new ExtensionRegistry([extension, new TestExtension()], () => true, {
+          actorId: 1,
+          torrent: {} as never,
+          emit: () => {},
+        }),
       (error: unknown) => error instanceof Error && /distinct names/.test(error.message),
     );
   });

@@ -1,4 +1,5 @@
-import { decodeBencode, encodeBencode, TorkError, TorkErrorCode } from '@tork/core';
+import { decodeBencode, encodeBencode, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
+import type { ActorTorrent } from '../actor-torrent.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 
 /** Largest BEP 10 handshake we decode. */
@@ -9,17 +10,37 @@ const MAX_EXTENSION_ID = 255;
 /** Writes an extended message under the peer's id; false when nothing could be sent. */
 export type ExtendedSender = (remoteId: number, payload: Uint8Array) => boolean;
 
+/** The connection an extension registry serves: its id, torrent and way to the coordinator. */
+export interface ExtensionContext {
+  readonly actorId: number;
+  readonly torrent: ActorTorrent;
+  emit(event: HostEvent, transfer?: ArrayBuffer): void;
+}
+
 /** One extension on one connection: its handler, and the peer's id for it. */
 class Registration implements ExtensionPeer {
   readonly name: string;
-  readonly handler: ExtensionHandler;
+  handler: ExtensionHandler | null = null;
   remoteId = 0;
   readonly #send: ExtendedSender;
+  readonly #context: ExtensionContext;
 
-  constructor(extension: PeerExtension, send: ExtendedSender) {
-    this.name = extension.name;
+  constructor(name: string, send: ExtendedSender, context: ExtensionContext) {
+    this.name = name;
     this.#send = send;
-    this.handler = extension.open(this);
+    this.#context = context;
+  }
+
+  get actorId(): number {
+    return this.#context.actorId;
+  }
+
+  get torrent(): ActorTorrent {
+    return this.#context.torrent;
+  }
+
+  emit(event: HostEvent, transfer?: ArrayBuffer): void {
+    this.#context.emit(event, transfer);
   }
 
   send(payload: Uint8Array): boolean {
@@ -37,7 +58,7 @@ export class ExtensionRegistry {
   /** Index: local id - 1. */
   readonly #registrations: Registration[];
 
-  constructor(extensions: readonly PeerExtension[], send: ExtendedSender) {
+  constructor(extensions: readonly PeerExtension[], send: ExtendedSender, context: ExtensionContext) {
     const names = new Set(extensions.map((extension) => extension.name));
     if (names.size !== extensions.length || names.has('') || extensions.length > MAX_EXTENSION_ID) {
       throw new TorkError(
@@ -45,7 +66,23 @@ export class ExtensionRegistry {
         `BEP 10 extensions need distinct names, at most ${MAX_EXTENSION_ID} of them: ${[...names].join(', ')}`,
       );
     }
-    this.#registrations = extensions.map((extension) => new Registration(extension, send));
+    // Only the extensions that open a handler for this connection get a local id.
+    this.#registrations = [];
+    for (const extension of extensions) {
+      const registration = new Registration(extension.name, send, context);
+      registration.handler = extension.open(registration);
+      if (registration.handler !== null) this.#registrations.push(registration);
+    }
+  }
+
+  /** The host's tick, to every handler. */
+  tick(now: number): void {
+    for (const registration of this.#registrations) registration.handler!.tick?.(now);
+  }
+
+  /** The connection closed. */
+  close(): void {
+    for (const registration of this.#registrations) registration.handler!.close?.();
   }
 
   /**
@@ -54,10 +91,12 @@ export class ExtensionRegistry {
    */
   handshake(fields: Readonly<Record<string, unknown>>): Uint8Array {
     const m: Record<string, number> = {};
+    let extra: Record<string, unknown> = {};
     this.#registrations.forEach((registration, index) => {
       m[registration.name] = index + 1;
+      extra = { ...extra, ...registration.handler!.handshakeFields?.() };
     });
-    return encodeBencode({ m, ...fields });
+    return encodeBencode({ ...extra, m, ...fields });
   }
 
   /**
@@ -83,13 +122,13 @@ export class ExtensionRegistry {
       // BEP 10: a later handshake may name only what changed; an id of 0 disables the extension.
       if (Object.hasOwn(ids, registration.name)) registration.remoteId = extensionId(ids[registration.name]);
     }
-    for (const registration of this.#registrations) registration.handler.onHandshake(decoded);
+    for (const registration of this.#registrations) registration.handler!.onHandshake(decoded);
     return decoded;
   }
 
   /** An extended message under our `localId` (not 0): to its extension; an id we never gave is ignored. */
   onMessage(localId: number, payload: Uint8Array): void {
-    this.#registrations[localId - 1]?.handler.onMessage(payload);
+    this.#registrations[localId - 1]?.handler?.onMessage(payload);
   }
 }
 

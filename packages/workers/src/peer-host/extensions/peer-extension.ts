@@ -1,3 +1,6 @@
+import type { HostEvent } from '@tork/core';
+import type { ActorTorrent } from '../actor-torrent.js';
+
 /**
  * A BEP 10 extension (ut_metadata, ut_pex…), registered with every session of a host by its
  * name: a small module that opens one handler per connection. Its wire codec belongs in core;
@@ -6,8 +9,11 @@
 export interface PeerExtension {
   /** Its name in the BEP 10 `m` dictionary, e.g. `ut_metadata`. */
   readonly name: string;
-  /** A handler for one connection, which sends through `peer`. */
-  open(peer: ExtensionPeer): ExtensionHandler;
+  /**
+   * A handler for one connection, which sends through `peer`; null: the extension is not offered
+   * on this connection (e.g. peer exchange for a private torrent).
+   */
+  open(peer: ExtensionPeer): ExtensionHandler | null;
 }
 
 /** One connection as an extension's handler sees it. */
@@ -20,6 +26,15 @@ export interface ExtensionPeer {
    * connection is not open.
    */
   send(payload: Uint8Array): boolean;
+  /** The coordinator's id of this connection (for the events an extension emits). */
+  readonly actorId: number;
+  /** The torrent the connection is for. */
+  readonly torrent: ActorTorrent;
+  /**
+   * Queues an event for the coordinator with this turn's batch (schema-checked on arrival like
+   * every host event); `transfer` is moved with it.
+   */
+  emit(event: HostEvent, transfer?: ArrayBuffer): void;
 }
 
 /**
@@ -34,4 +49,10 @@ export interface ExtensionHandler {
    * call (it may be a view of a reused read buffer): copy what you keep.
    */
   onMessage(payload: Uint8Array): void;
+  /** Fields it adds to our extended handshake (e.g. ut_metadata's `metadata_size`). */
+  handshakeFields?(): Readonly<Record<string, unknown>>;
+  /** The host's tick (about once a second): deadlines, periodic messages. */
+  tick?(now: number): void;
+  /** The connection closed. */
+  close?(): void;
 }

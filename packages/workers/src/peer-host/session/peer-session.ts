@@ -105,8 +105,10 @@ export class PeerSession implements PeerLink {
     this.#pieces = new PeerPieces(this);
     this.#downloader = new Downloader(this, this.#pieces.bitfield, now, options);
     this.#uploader = new Uploader(this, now, options);
-    this.#extensions = new ExtensionRegistry(extensions, (remoteId, payload) =>
-      this.#sendExtended(remoteId, payload),
+    this.#extensions = new ExtensionRegistry(
+      extensions,
+      (remoteId, payload) => this.#sendExtended(remoteId, payload),
+      { actorId: id, torrent, emit: (event, transfer) => sink.emit(event, transfer) },
     );
     // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
     this.#decoder = new WireDecoder({
@@ -210,6 +212,7 @@ export class PeerSession implements PeerLink {
     // Final counters first: the periodic stats would miss up to a second of transfer.
     if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
     this.#shutdown();
+    this.#extensions.close();
     this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() });
     this.#sink.removed(this);
   }
@@ -273,6 +276,7 @@ export class PeerSession implements PeerLink {
       return;
     }
     this.#uploader.tick();
+    this.#extensions.tick(now);
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
       this.writer.keepAlive();
       this.schedule();
