@@ -19,6 +19,8 @@ export const TorkErrorCode = {
   UNSAFE_PATH: 'TORK_ERR_UNSAFE_PATH',
   /** A magnet URI is malformed. */
   MAGNET: 'TORK_ERR_MAGNET',
+  /** A magnet's metadata (its info dictionary) could not be had: no peer gave it in time. */
+  METADATA: 'TORK_ERR_METADATA',
   /** A piece/offset or file/offset does not lie inside the torrent. */
   OUT_OF_RANGE: 'TORK_ERR_OUT_OF_RANGE',
   /** The peer's handshake is malformed (pstr, length, info-hash). */

@@ -170,6 +170,20 @@ export function decodeBencode(bytes: Uint8Array, limits: BencodeLimits = {}): un
 }
 
 /**
+ * Decodes the one bencoded value at the start of `bytes` and says where it ends: for messages
+ * that carry raw bytes after a bencoded header (BEP 9's metadata `data`). Same checks and errors
+ * as `decodeBencode`, over the value only.
+ */
+export function decodeBencodePrefix(
+  bytes: Uint8Array,
+  limits: BencodeLimits = {},
+): { value: unknown; end: number } {
+  checkSize(bytes, limits);
+  const end = scanValue(bytes, 0, limits.maxDepth ?? DEFAULT_BENCODE_MAX_DEPTH);
+  return { value: decodeBencode(bytes.subarray(0, end), limits), end };
+}
+
+/**
  * Finds the exact byte span of the value under `key` in a top-level dictionary, so that a hash can
  * be taken over the bytes as they stand (the info-hash must never come from a re-encoding).
  * Validates the whole input on the way; returns undefined when the key is absent.

@@ -77,3 +77,15 @@ export {
   type ReservedFlags,
   setReservedBit,
 } from './reserved-bits.js';
+export {
+  decodeMetadataMessage,
+  encodeMetadataData,
+  encodeMetadataReject,
+  encodeMetadataRequest,
+  MAX_METADATA_BYTES,
+  METADATA_PIECE_BYTES,
+  type MetadataMessage,
+  MetadataMessageType,
+  metadataPieceCount,
+  metadataPieceSize,
+} from './ut-metadata.js';
