@@ -20,7 +20,16 @@ export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/pie
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
 export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from './engine/choker.js';
-export { Engine, type EngineOptions } from './engine/engine.js';
+export { Engine, type EngineOptions, type MagnetTorrentOptions } from './engine/engine.js';
+export {
+  DEFAULT_METADATA_TIMEOUT_MS,
+  type FetchedMetadata,
+  METADATA_FETCHERS,
+  MetadataFetch,
+  type MetadataFetchEventMap,
+  type MetadataFetchOptions,
+  torrentFile,
+} from './engine/metadata-fetch.js';
 export {
   DEFAULT_MAX_CONNECTING,
   DEFAULT_MAX_PEERS,

@@ -174,6 +174,8 @@ export class SimulatedActorSystem implements ActorSystem {
     batches: 0,
     commands: {
       'add-torrent': 0,
+      'add-magnet': 0,
+      'fetch-metadata': 0,
       'remove-torrent': 0,
       connect: 0,
       assign: 0,
@@ -197,6 +199,8 @@ export class SimulatedActorSystem implements ActorSystem {
       closed: 0,
       'peer-interest': 0,
       'peer-info': 0,
+      'metadata-available': 0,
+      metadata: 0,
       unreadable: 0,
     },
     connections: 0,
@@ -449,6 +453,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'have':
         this.#have(command.pieces);
+        return;
+      case 'add-magnet':
+        this.#violate('add-magnet: the sim plays a torrent with its metainfo');
         return;
       default:
         break;

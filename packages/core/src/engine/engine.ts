@@ -1,12 +1,18 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import type { HostEvent } from '../messages/host-event.js';
+import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import type { Magnet } from '../metainfo/magnet.js';
+import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
+import { defaultResumeDir } from '../resume/resume-store.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
+import { MetadataFetch } from './metadata-fetch.js';
 import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
 import { Torrent } from './torrent.js';
-import type { TorrentOptions } from './torrent-options.js';
+import type { TorrentContext, TorrentOptions } from './torrent-options.js';
 
 export interface EngineOptions {
   /**
@@ -30,6 +36,37 @@ export interface EngineOptions {
   readonly discovery?: readonly PeerDiscovery[];
 }
 
+/** A torrent or a magnet's metadata fetch: what an actor's events go to. */
+interface ActorOwner {
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void;
+  handleStats(stats: ActorStats): void;
+}
+
+/** A magnet link's torrent: the torrent options, with the magnet in place of the metainfo. */
+export interface MagnetTorrentOptions extends Omit<TorrentOptions, 'meta'> {
+  readonly magnet: Magnet;
+  /** Longest wait for the metadata, ms. Default: 300,000 (`DEFAULT_METADATA_TIMEOUT_MS`). */
+  readonly metadataTimeoutMs?: number;
+}
+
+/** The .torrent an earlier run saved for this info-hash, if it parses and matches. */
+async function readSavedMetadata(dir: string, infoHashHex: string): Promise<Metainfo | undefined> {
+  try {
+    const meta = parseMetainfo(await readFile(join(dir, `${infoHashHex}.torrent`)));
+    return meta.infoHashHex === infoHashHex ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Saves a magnet's .torrent in the resume directory (atomically), so the next run skips the fetch. */
+async function saveMetadata(dir: string, infoHashHex: string, torrent: Uint8Array): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${infoHashHex}.torrent`);
+  await writeFile(`${path}.tmp`, torrent);
+  await rename(`${path}.tmp`, path);
+}
+
 /**
  * The coordinator: owns torrents and routes the actor system's events to them. Runs on the main
  * thread and never touches a socket.
@@ -41,7 +78,10 @@ export class Engine {
   readonly #hasher: PieceHasher | undefined;
   readonly #discovery: readonly PeerDiscovery[];
   readonly #torrents = new Map<string, Torrent>();
-  readonly #byActor = new Map<number, Torrent>();
+  /** Magnets whose metadata is being fetched, by info-hash. */
+  readonly #fetches = new Map<string, MetadataFetch>();
+  /** Who handles an actor's events: its torrent, or a magnet's metadata fetch. */
+  readonly #byActor = new Map<number, ActorOwner>();
   #nextActorId = 1;
   #closed = false;
 
@@ -66,16 +106,10 @@ export class Engine {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
     const id = options.meta.infoHashHex;
     if (this.#torrents.has(id)) throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
-    const torrent: Torrent = new Torrent(options, {
-      actors: this.#actors,
-      peerId: this.peerId,
-      port: this.port,
-      nextActorId: () => this.#nextActorId++,
-      register: (actorId) => this.#byActor.set(actorId, torrent),
-      unregister: (actorId) => this.#byActor.delete(actorId),
-      ...(this.#hasher ? { hasher: this.#hasher } : {}),
-      discovery: this.#discovery,
-    });
+    const torrent: Torrent = new Torrent(
+      options,
+      this.#context(() => torrent),
+    );
     this.#torrents.set(id, torrent);
     setup?.(torrent);
     try {
@@ -88,21 +122,88 @@ export class Engine {
   }
 
   /**
-   * A connection the Listener accepted: hands it to the torrent its handshake names. False when
-   * no running torrent takes it (unknown info-hash, full, stopped): the caller closes it.
+   * Adds a magnet link's torrent: its metadata is read from the resume directory if an earlier
+   * run saved it (`<resumeDir>/<infohash>.torrent`), else fetched from peers (BEP 9; `onFetch`
+   * sees the fetch first, for its events) and saved there; then the torrent starts as `add` does.
+   * Rejects with TORK_ERR_METADATA when no peer gives the metadata in time.
+   */
+  async addMagnet(
+    options: MagnetTorrentOptions,
+    setup?: (torrent: Torrent) => void,
+    onFetch?: (fetch: MetadataFetch) => void,
+  ): Promise<Torrent> {
+    if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
+    const { magnet } = options;
+    const id = magnet.infoHashHex;
+    if (this.#torrents.has(id) || this.#fetches.has(id))
+      throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
+    const dir = options.resumeDir ?? defaultResumeDir(options.outDir);
+    let meta = dir === false ? undefined : await readSavedMetadata(dir, id);
+    let peers = [...(options.peers ?? []), ...magnet.peers];
+    if (meta === undefined) {
+      const fetch: MetadataFetch = new MetadataFetch(
+        {
+          magnet,
+          peers: options.peers,
+          useTrackers: options.useTrackers,
+          trackerClients: options.trackerClients,
+          timeoutMs: options.metadataTimeoutMs,
+          maxPeers: options.maxPeers,
+          tickMs: options.tickMs,
+        },
+        this.#context(() => fetch),
+      );
+      this.#fetches.set(id, fetch);
+      onFetch?.(fetch);
+      try {
+        const fetched = await fetch.start();
+        meta = fetched.meta;
+        peers = [...peers, ...fetched.peers];
+        if (dir !== false) await saveMetadata(dir, id, fetched.torrent);
+      } finally {
+        this.#fetches.delete(id);
+      }
+      if (this.#closed)
+        throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
+    }
+    const { magnet: _magnet, metadataTimeoutMs: _timeout, ...rest } = options;
+    return this.add({ ...rest, meta, peers }, setup);
+  }
+
+  /**
+   * A connection the Listener accepted: hands it to the torrent its handshake names (or the
+   * magnet fetching its metadata). False when none takes it (unknown info-hash, full, stopped):
+   * the caller closes it.
    */
   acceptIncoming(peer: IncomingConnection & { readonly infoHashHex: string }): boolean {
     if (this.#closed) return false;
-    return this.#torrents.get(peer.infoHashHex)?.acceptIncoming(peer) ?? false;
+    const torrent = this.#torrents.get(peer.infoHashHex);
+    if (torrent) return torrent.acceptIncoming(peer);
+    return this.#fetches.get(peer.infoHashHex)?.acceptIncoming(peer) ?? false;
   }
 
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all([...this.#fetches.values()].map((fetch) => fetch.stop()));
     await Promise.all([...this.#torrents.values()].map((torrent) => torrent.stop()));
     this.#torrents.clear();
     await this.#actors.close();
+  }
+
+  /** The wiring a torrent (or a metadata fetch) gets; `owner` receives its actors' events. */
+  #context(owner: () => ActorOwner): TorrentContext {
+    return {
+      actors: this.#actors,
+      peerId: this.peerId,
+      port: this.port,
+      nextActorId: () => this.#nextActorId++,
+      register: (actorId) => this.#byActor.set(actorId, owner()),
+      unregister: (actorId) => this.#byActor.delete(actorId),
+      ...(this.#hasher ? { hasher: this.#hasher } : {}),
+      discovery: this.#discovery,
+    };
   }
 
   #dispatch(events: readonly HostEvent[]): void {

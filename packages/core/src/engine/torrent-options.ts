@@ -16,6 +16,8 @@ export interface TorrentMeta extends DiskLayout {
   readonly announce: readonly (readonly string[])[];
   /** BEP 27: peers come from its trackers only (no DHT, PEX or LSD). Default: false. */
   readonly private?: boolean;
+  /** The raw info dictionary, served to peers that ask for it (BEP 9) unless private. Default: none. */
+  readonly infoBytes?: Uint8Array;
 }
 
 export interface TorrentOptions {

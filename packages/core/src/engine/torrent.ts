@@ -184,6 +184,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       have: this.#written.bytes.slice(),
       listenPort: this.#ctx.port,
       private: this.meta.private ?? false,
+      ...(this.meta.infoBytes && !this.meta.private ? { info: this.meta.infoBytes } : {}),
       // Hosts read pieces back for upload from the real paths the writer created (pads: null).
       files: this.meta.files.map((file, index) => ({
         path: disk.file(index)?.path ?? null,

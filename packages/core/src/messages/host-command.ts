@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { ActorId, Bytes, Bytes20, MessagePortSchema, PieceIndex, TorrentId } from './schema-helpers.js';
 
 /** Most files a torrent may list in `add-torrent` (the metainfo parser caps files lower). */
@@ -38,7 +39,28 @@ export const HostCommand = z.discriminatedUnion('type', [
     listenPort: z.number().int().min(0).max(65535).optional(),
     /** BEP 27: no peer exchange, no metadata served. Default: false. */
     private: z.boolean().optional(),
+    /**
+     * The raw info dictionary, served to peers that ask (BEP 9); absent for a private torrent.
+     * Default: none served.
+     */
+    info: Bytes.refine((bytes) => bytes.length <= MAX_METADATA_BYTES, {
+      message: 'info dictionary over MAX_METADATA_BYTES',
+    }).optional(),
   }),
+  /**
+   * A magnet link's torrent, before its metadata is known: its actors only handshake and fetch the
+   * info dictionary (BEP 9) when told to (`fetch-metadata`). Replaced by `add-torrent` (after a
+   * `remove-torrent`) once the metadata is had.
+   */
+  z.object({
+    type: z.literal('add-magnet'),
+    torrentId: TorrentId,
+    infoHash: Bytes20,
+    peerId: Bytes20,
+    listenPort: z.number().int().min(0).max(65535).optional(),
+  }),
+  /** Fetch the metadata from this actor's peer (it offered it: `metadata-available`). */
+  z.object({ type: z.literal('fetch-metadata'), actorId: ActorId }),
   z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
   /** Dial a peer and run it as a new actor. */
   z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { ActorId, Bytes, PieceIndex, PlainError } from './schema-helpers.js';
 
 /**
@@ -62,6 +63,17 @@ export const HostEvent = z.discriminatedUnion('type', [
     listenPort: z.number().int().min(1).max(65535).nullable(),
     client: z.string().max(64).nullable(),
   }),
+  /** A magnet's peer offers the metadata (BEP 9: `ut_metadata` and a `metadata_size` within the cap). */
+  z.object({
+    type: z.literal('metadata-available'),
+    actorId: ActorId,
+    size: z.number().int().positive().max(MAX_METADATA_BYTES),
+  }),
+  /**
+   * The whole info dictionary fetched from the peer; its SHA-1 is the info-hash (checked in the
+   * host). The buffer is transferred.
+   */
+  z.object({ type: z.literal('metadata'), actorId: ActorId, info: z.instanceof(ArrayBuffer) }),
   /** The peer's full bitfield (have-all / have-none arrive as one as well). */
   z.object({ type: z.literal('bitfield'), actorId: ActorId, bitfield: Bytes }),
   /** `have` messages, batched. */

@@ -280,6 +280,7 @@ export class ThreadActorSystem implements ActorSystem {
   #route(command: HostCommand): void {
     switch (command.type) {
       case 'add-torrent':
+      case 'add-magnet':
       case 'remove-torrent':
       case 'have':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);

@@ -28,6 +28,13 @@ export interface ActorTorrent {
   readonly listenPort: number;
   /** BEP 27: extensions that share peers or metadata stay off. */
   readonly private: boolean;
+  /** The raw info dictionary we serve to peers that ask (BEP 9); null: none (private, or not had). */
+  readonly metadata: Uint8Array | null;
+  /**
+   * A magnet's torrent before its metadata is known: no pieces, no bitfields; its sessions only
+   * handshake and fetch the info dictionary when told to.
+   */
+  readonly metadataOnly: boolean;
 }
 
 /** Bytes in piece `index`: the piece length, or less for the last piece. */

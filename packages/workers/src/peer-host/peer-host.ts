@@ -269,6 +269,8 @@ export class PeerHost implements ActorSink {
           have,
           listenPort: command.listenPort ?? 0,
           private: command.private ?? false,
+          metadata: command.private ? null : (command.info ?? null),
+          metadataOnly: false,
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
@@ -281,6 +283,29 @@ export class PeerHost implements ActorSink {
         });
         return;
       }
+      case 'add-magnet': {
+        if (this.#torrents.has(command.torrentId)) return;
+        this.#torrents.set(command.torrentId, {
+          id: command.torrentId,
+          infoHash: command.infoHash,
+          peerId: command.peerId,
+          pieceLength: 0,
+          length: 0,
+          pieceCount: 0,
+          pieceHashes: new Uint8Array(0),
+          have: new Bitfield(0),
+          listenPort: command.listenPort ?? 0,
+          private: false,
+          metadata: null,
+          metadataOnly: true,
+          reader: null,
+          actors: new Set(),
+        });
+        return;
+      }
+      case 'fetch-metadata':
+        this.#actors.get(command.actorId)?.fetchMetadata();
+        return;
       case 'remove-torrent': {
         const torrent = this.#torrents.get(command.torrentId);
         if (!torrent) return;

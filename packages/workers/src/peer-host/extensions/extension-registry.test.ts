@@ -212,6 +212,7 @@ describe('BEP 10 extensions in a session', { timeout: 30_000 }, () => {
           actorId: 1,
           torrent: {} as never,
           emit: () => {},
+          close: () => {},
         }),
       (error: unknown) => error instanceof Error && /distinct names/.test(error.message),
     );

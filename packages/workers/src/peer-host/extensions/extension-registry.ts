@@ -15,6 +15,7 @@ export interface ExtensionContext {
   readonly actorId: number;
   readonly torrent: ActorTorrent;
   emit(event: HostEvent, transfer?: ArrayBuffer): void;
+  close(error: TorkError): void;
 }
 
 /** One extension on one connection: its handler, and the peer's id for it. */
@@ -41,6 +42,10 @@ class Registration implements ExtensionPeer {
 
   emit(event: HostEvent, transfer?: ArrayBuffer): void {
     this.#context.emit(event, transfer);
+  }
+
+  close(error: TorkError): void {
+    this.#context.close(error);
   }
 
   send(payload: Uint8Array): boolean {
@@ -78,6 +83,11 @@ export class ExtensionRegistry {
   /** The host's tick, to every handler. */
   tick(now: number): void {
     for (const registration of this.#registrations) registration.handler!.tick?.(now);
+  }
+
+  /** The handler registered under `name` on this connection, if the extension opened one. */
+  handler(name: string): ExtensionHandler | undefined {
+    return this.#registrations.find((registration) => registration.name === name)?.handler ?? undefined;
   }
 
   /** The connection closed. */

@@ -1,4 +1,4 @@
-import type { HostEvent } from '@tork/core';
+import type { HostEvent, TorkError } from '@tork/core';
 import type { ActorTorrent } from '../actor-torrent.js';
 
 /**
@@ -35,6 +35,8 @@ export interface ExtensionPeer {
    * every host event); `transfer` is moved with it.
    */
   emit(event: HostEvent, transfer?: ArrayBuffer): void;
+  /** Closes the connection with `error` (as a protocol fault thrown from a handler would). */
+  close(error: TorkError): void;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { BufferPool } from '../buffer-pool.js';
 import { Downloader } from '../download/downloader.js';
 import { ExtensionRegistry } from '../extensions/extension-registry.js';
 import type { PeerExtension } from '../extensions/peer-extension.js';
+import { UtMetadataHandler } from '../extensions/ut-metadata.js';
 import type { PeerLink } from '../peer-link.js';
 import { dialTransport } from '../transport/dial-transport.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
@@ -108,12 +109,18 @@ export class PeerSession implements PeerLink {
     this.#extensions = new ExtensionRegistry(
       extensions,
       (remoteId, payload) => this.#sendExtended(remoteId, payload),
-      { actorId: id, torrent, emit: (event, transfer) => sink.emit(event, transfer) },
+      {
+        actorId: id,
+        torrent,
+        emit: (event, transfer) => sink.emit(event, transfer),
+        close: (error) => this.close(this.#withPeer(error)),
+      },
     );
     // Messages are consumed (blocks copied out) before the next push: scratch buffers are reused.
     this.#decoder = new WireDecoder({
       expectHandshake: true,
-      pieceCount: torrent.pieceCount,
+      // A magnet's torrent has no pieces yet: bitfields are bounded by the decoder's own cap.
+      ...(torrent.metadataOnly ? {} : { pieceCount: torrent.pieceCount }),
       reuseBuffers: true,
     });
     this.#lastReceived = now;
@@ -197,6 +204,13 @@ export class PeerSession implements PeerLink {
 
   interest(interested: boolean): void {
     if (this.#state !== 'closed') this.#downloader.interest(interested);
+  }
+
+  /** Fetch the metadata from this peer (a magnet's torrent; the peer offered it). */
+  fetchMetadata(): void {
+    if (this.#state !== 'open') return;
+    const handler = this.#extensions.handler('ut_metadata');
+    if (handler instanceof UtMetadataHandler) handler.fetch(performance.now());
   }
 
   /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
@@ -376,6 +390,9 @@ export class PeerSession implements PeerLink {
     if (message.type !== 'keep-alive' && message.type !== 'extended' && message.type !== 'port') {
       this.#firstMessage = false;
     }
+    // A magnet's torrent has no pieces yet: what the peer has cannot be checked nor used, and it
+    // is told again to the connections made once the metadata is had.
+    if (this.torrent.metadataOnly && PIECE_MESSAGES.has(message.type)) return;
     switch (message.type) {
       case 'keep-alive':
         this.#redundantMessage(now);
@@ -570,3 +587,17 @@ function printableName(bytes: Uint8Array): string | null {
     .slice(0, 64);
   return text === '' ? null : text;
 }
+
+/** Messages about pieces, meaningless before a magnet's metadata is known. */
+const PIECE_MESSAGES: ReadonlySet<string> = new Set([
+  'have',
+  'bitfield',
+  'have-all',
+  'have-none',
+  'request',
+  'piece',
+  'cancel',
+  'reject-request',
+  'allowed-fast',
+  'suggest-piece',
+]);
