@@ -1,15 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  DEFAULT_METADATA_TIMEOUT_MS,
   Engine,
+  type Magnet,
+  type MetadataFetch,
   type Metainfo,
   type PeerAddress,
+  parseMagnet,
   parseMetainfo,
   TorkError,
   TorkErrorCode,
   type Torrent,
+  torrentFile,
   toTorkError,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
@@ -21,7 +26,7 @@ import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { oneLine } from './info.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
   'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
@@ -43,6 +48,8 @@ const commonOptions = {
   'max-peers': { type: 'string' },
   workers: { type: 'string' },
   'no-trackers': { type: 'boolean', default: false },
+  'save-torrent': { type: 'string' },
+  'metadata-timeout': { type: 'string' },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -77,6 +84,16 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     default: CORES,
   },
   'no-trackers': { text: 'announce to no tracker: only --peer peers and incoming ones' },
+  'save-torrent': {
+    arg: 'FILE',
+    text: 'write the .torrent to FILE (for a magnet: once its metadata is had)',
+    default: 'none',
+  },
+  'metadata-timeout': {
+    arg: 'T',
+    text: "give up on a magnet's metadata after T: 90, 30m",
+    default: `${DEFAULT_METADATA_TIMEOUT_MS / 60_000}m`,
+  },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -160,6 +177,8 @@ export function parsePeerAddress(text: string): PeerAddress {
 /** Where output goes, by mode: NDJSON events, a live terminal display, or plain periodic lines. */
 interface Reporter {
   attach(torrent: Torrent): void;
+  /** A magnet's metadata phase, before `attach`. */
+  attachFetch(fetch: MetadataFetch): void;
   finish(): void;
 }
 
@@ -183,6 +202,12 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
       torrent.on('error', (data) => emit('error', data));
+    },
+    attachFetch(fetch) {
+      fetch.on('peer-connected', (data) => emit('peer-connected', data));
+      fetch.on('metadata-progress', (data) => emit('metadata-progress', data));
+      fetch.on('metadata-received', (data) => emit('metadata-received', data));
+      fetch.on('metadata-rejected', (data) => emit('metadata-rejected', data));
     },
     finish() {},
   };
@@ -231,6 +256,22 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
         }
       });
     },
+    attachFetch(fetch) {
+      fetch.on('metadata-progress', ({ peers, offering, elapsedMs }) => {
+        const line = `fetching metadata from ${peers} peers (${offering} offering it), ${Math.round(elapsedMs / 1000)} s`;
+        if (tty) io.stdout(`\r\x1b[K${line}`);
+        else if (Date.now() - lastPlain >= 5_000) {
+          lastPlain = Date.now();
+          io.stdout(`${line}\n`);
+        }
+      });
+      fetch.on('metadata-received', ({ size, address, elapsedMs }) => {
+        io.stdout(
+          `${tty ? '\r\x1b[K' : ''}metadata: ${formatBytes(size)} from ${address} in ${(elapsedMs / 1000).toFixed(1)} s\n`,
+        );
+      });
+      fetch.on('metadata-rejected', ({ address, reason }) => io.stderr(`tork: ${address}: ${reason}\n`));
+    },
     finish() {
       if (onKey) {
         process.stdin.off('data', onKey);
@@ -255,7 +296,10 @@ export async function runDownload(
   const help = mode === 'seed' ? seedHelp : downloadHelp;
   const usage = help.usage;
   if (printedHelp(args, io, help)) return ExitCode.OK;
-  let meta: Metainfo;
+  let meta: Metainfo | undefined;
+  let magnet: Magnet | undefined;
+  let torrentBytes: Uint8Array | undefined;
+  let metadataTimeoutMs: number | undefined;
   let seeding: boolean;
   let seedRatio: number | undefined;
   let seedSeconds: number | undefined;
@@ -281,7 +325,8 @@ export async function runDownload(
         throw usageError(notFor[mode][token.name] ?? `Unknown option '${token.rawName}'`);
     }
     const [file, ...extra] = parsed.positionals;
-    if (file === undefined || extra.length > 0) throw usageError('expected exactly one .torrent file');
+    if (file === undefined || extra.length > 0)
+      throw usageError('expected exactly one .torrent file or magnet link');
     const dir = mode === 'seed' ? parsed.values.data : parsed.values.out;
     if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
     outDir = resolve(dir);
@@ -302,15 +347,22 @@ export async function runDownload(
     port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
-    const bytes = await readFile(file).catch((error: unknown) => {
-      throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
-    });
-    try {
-      meta = parseMetainfo(bytes);
-    } catch (error) {
-      // Name the file, as `tork info` does: the line must say which input is bad.
-      const bad = toTorkError(error, TorkErrorCode.METAINFO);
-      throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
+    if (parsed.values['metadata-timeout'] !== undefined)
+      metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
+    if (file.startsWith('magnet:')) {
+      magnet = parseMagnet(file);
+    } else {
+      const bytes = await readFile(file).catch((error: unknown) => {
+        throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
+      });
+      torrentBytes = bytes;
+      try {
+        meta = parseMetainfo(bytes);
+      } catch (error) {
+        // Name the file, as `tork info` does: the line must say which input is bad.
+        const bad = toTorkError(error, TorkErrorCode.METAINFO);
+        throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
+      }
     }
   } catch (error) {
     const torkError = toTorkError(error, TorkErrorCode.USAGE);
@@ -366,29 +418,55 @@ export async function runDownload(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (!json && !quiet) {
-      const verb = mode === 'seed' ? 'seeding from' : '→';
-      io.stdout(
-        `${meta.name}: ${formatBytes(meta.length)} in ${meta.pieceCount} pieces ${verb} ${outDir} (port ${listener.port})\n`,
+    const verb = mode === 'seed' ? 'seeding from' : '→';
+    const announce = (known: Metainfo) => {
+      if (!json && !quiet)
+        io.stdout(
+          `${known.name}: ${formatBytes(known.length)} in ${known.pieceCount} pieces ${verb} ${outDir} (port ${listener.port})\n`,
+        );
+    };
+    const common = {
+      outDir,
+      peers,
+      maxPeers,
+      uploadSlots,
+      seeding,
+      useTrackers: !parsed.values['no-trackers'],
+    };
+    const setup = (created: Torrent) => {
+      reporter?.attach(created);
+      created.on('error', () => {
+        errorReported = true;
+      });
+    };
+    let torrent: Torrent;
+    if (meta !== undefined) {
+      announce(meta);
+      torrent = await engine.add({ ...common, meta }, setup);
+    } else {
+      const link = magnet!;
+      if (!json && !quiet)
+        io.stdout(`magnet ${link.infoHashHex}${link.name ? ` (${link.name})` : ''}: fetching metadata…\n`);
+      torrent = await engine.addMagnet(
+        { ...common, magnet: link, ...(metadataTimeoutMs !== undefined ? { metadataTimeoutMs } : {}) },
+        (created) => {
+          announce(created.meta as Metainfo);
+          setup(created);
+        },
+        (fetch) => {
+          if (!json && !quiet)
+            io.stdout(
+              `magnet ${link.infoHashHex}${link.name ? ` (${link.name})` : ''}: fetching metadata…\n`,
+            );
+          reporter?.attachFetch(fetch);
+        },
       );
+      torrentBytes = torrentFile((torrent.meta as Metainfo).infoBytes, link.trackers);
     }
-    const torrent = await engine.add(
-      {
-        meta,
-        outDir,
-        peers,
-        maxPeers,
-        uploadSlots,
-        seeding,
-        useTrackers: !parsed.values['no-trackers'],
-      },
-      (created) => {
-        reporter?.attach(created);
-        created.on('error', () => {
-          errorReported = true;
-        });
-      },
-    );
+    meta = torrent.meta as Metainfo;
+    if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
+      await writeFile(resolve(parsed.values['save-torrent']), torrentBytes);
+    }
     const final = await torrent.whenDone();
     if (seeding && !interrupted) {
       if (mode === 'seed' && final.resumedBytes < final.length && !json && !quiet) {
@@ -397,7 +475,7 @@ export async function runDownload(
         );
       }
       if (!json && !quiet) io.stdout(`seeding on port ${listener.port} (Ctrl-C to stop)\n`);
-      await seedUntil(torrent, meta.length, seedRatio, seedSeconds, (stop) => {
+      await seedUntil(torrent, torrent.meta.length, seedRatio, seedSeconds, (stop) => {
         stopSeeding = stop;
       });
     }
@@ -407,7 +485,7 @@ export async function runDownload(
     const last = torrent.progress();
     if (!json && !quiet && seeding) {
       io.stdout(
-        `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / meta.length).toFixed(2)})\n`,
+        `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / torrent.meta.length).toFixed(2)})\n`,
       );
     }
     if (json) io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop })}\n`);

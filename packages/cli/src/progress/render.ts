@@ -30,7 +30,7 @@ export function statusLine(progress: TorrentProgress): string {
   const from = sources ? `; ${sources}` : '';
   if (progress.state === 'seeding' || progress.state === 'done') {
     return [
-      'seeding'.padStart(7),
+      (progress.state === 'done' ? 'done' : 'seeding').padStart(7),
       `↑ ${formatRate(progress.uploadRate)}`,
       `uploaded ${formatBytes(progress.uploadedBytes)}`,
       `ratio ${(progress.uploadedBytes / Math.max(1, progress.length)).toFixed(2)}`,
