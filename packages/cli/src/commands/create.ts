@@ -40,10 +40,10 @@ import {
   toTorkError,
 } from '@tork/core';
 import { HashPool } from '@tork/workers';
+import { oneLine } from '../args.js';
 import { formatBytes, formatCount, parseSize } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode, processIo } from '../io.js';
-import { oneLine } from './info.js';
 
 export const createUsage =
   'usage: tork create <file-or-dir> --announce URL[,URL]... [--announce ...] -o out.torrent [--piece-size N|auto] [--private] [--comment TEXT] [--name NAME] [--created-by TEXT] [--date] [--workers N] [--force] [--json]';

@@ -18,12 +18,12 @@ import {
   toTorkError,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
+import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
-import { oneLine } from './info.js';
 
 export const downloadUsage =
   'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
@@ -156,22 +156,6 @@ function intOption(
     throw usageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
   }
   return number;
-}
-
-/** Seconds from `90`, `90s`, `30m`, `2h`. */
-export function parseDuration(text: string, name: string): number {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
-  if (!match) throw usageError(`--${name} must be a duration like 90, 30m or 2h, got '${text}'`);
-  const unit = match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
-  return Number(match[1]) * unit;
-}
-
-/** `host:port`, `[v6]:port`. */
-export function parsePeerAddress(text: string): PeerAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
-  const port = match ? Number(match[3]) : 0;
-  if (!match || port < 1 || port > 65535) throw usageError(`--peer must be host:port, got '${text}'`);
-  return { host: (match[1] ?? match[2])!, port };
 }
 
 /** Where output goes, by mode: NDJSON events, a live terminal display, or plain periodic lines. */

@@ -1,19 +1,32 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type Metainfo, parseMetainfo, type TorkError, TorkErrorCode, toTorkError } from '@tork/core';
+import { Engine, type Metainfo, parseMagnet, parseMetainfo, TorkErrorCode, toTorkError } from '@tork/core';
+import { ThreadActorSystem } from '@tork/workers';
+import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import { type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 
-export const infoUsage = 'usage: tork info <file.torrent> [--json]';
+export const infoUsage =
+  'usage: tork info <file.torrent|magnet> [--json] [--peer host:port]... [--no-trackers] [--metadata-timeout T]';
 
-const options = { json: { type: 'boolean', default: false } } as const;
+const options = {
+  json: { type: 'boolean', default: false },
+  peer: { type: 'string', multiple: true },
+  'no-trackers': { type: 'boolean', default: false },
+  'metadata-timeout': { type: 'string' },
+} as const;
 
 export const infoHelp: CommandHelp<typeof options> = {
   usage: infoUsage,
   summary: "print a torrent's name, info-hash, sizes, trackers and files",
   options,
-  help: { json: { text: 'print one JSON object (the InfoJson shape) instead of text' } },
+  help: {
+    json: { text: 'print one JSON object (the InfoJson shape) instead of text' },
+    peer: { arg: 'host:port', text: 'for a magnet: ask this peer for the metadata too', default: 'none' },
+    'no-trackers': { text: 'for a magnet: do not ask its trackers for peers' },
+    'metadata-timeout': { arg: 'T', text: 'for a magnet: give up after T (90, 5m)', default: '5m' },
+  },
 };
 
 /** The `--json` shape of `tork info`; stable for scripts. Pad files (BEP 47) are not listed. */
@@ -80,15 +93,19 @@ export async function runInfo(args: readonly string[], io: CliIo): Promise<ExitC
   }
   const [file, ...extra] = parsed.positionals;
   if (file === undefined || extra.length > 0) {
-    io.stderr(`tork info: expected exactly one .torrent file\n${infoUsage}\n`);
+    io.stderr(`tork info: expected exactly one .torrent file or magnet link\n${infoUsage}\n`);
     return ExitCode.BAD_INPUT;
   }
   let meta: Metainfo;
   try {
-    const bytes = await readFile(file).catch((error: unknown) => {
-      throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
-    });
-    meta = parseMetainfo(bytes);
+    if (file.startsWith('magnet:')) {
+      meta = await magnetMetainfo(file, parsed.values);
+    } else {
+      const bytes = await readFile(file).catch((error: unknown) => {
+        throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
+      });
+      meta = parseMetainfo(bytes);
+    }
   } catch (error) {
     const torkError = toTorkError(error);
     io.stderr(`tork info: ${file}: ${oneLine(torkError)}\n`);
@@ -96,6 +113,31 @@ export async function runInfo(args: readonly string[], io: CliIo): Promise<ExitC
   }
   io.stdout(parsed.values.json ? `${JSON.stringify(infoJson(meta))}\n` : infoText(meta));
   return ExitCode.OK;
+}
+
+/**
+ * A magnet's metainfo, fetched from its peers (BEP 9): one peer host thread, no listener (the
+ * peers are dialled), the magnet's `x.pe` and `tr` and `--peer`.
+ */
+async function magnetMetainfo(link: string, values: ReturnType<typeof parse>['values']): Promise<Metainfo> {
+  const magnet = parseMagnet(link);
+  const peers = (values.peer ?? []).map(parsePeerAddress);
+  const timeoutMs =
+    values['metadata-timeout'] !== undefined
+      ? parseDuration(values['metadata-timeout'], 'metadata-timeout') * 1000
+      : undefined;
+  const engine = new Engine({ actors: await ThreadActorSystem.start({ workers: 1 }), port: 0 });
+  try {
+    const fetched = await engine.fetchMetadata({
+      magnet,
+      peers,
+      useTrackers: !values['no-trackers'],
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+    return fetched.meta;
+  } finally {
+    await engine.close();
+  }
 }
 
 function parse(args: readonly string[]) {
@@ -107,7 +149,4 @@ function parse(args: readonly string[]) {
   });
 }
 
-/** One printable line: hostile input can carry newlines and control characters into messages. */
-export function oneLine(error: TorkError): string {
-  return `${error.message.replace(/[\u0000-\u001f\u007f]+/g, ' ')} [${error.code}]`;
-}
+export { oneLine };

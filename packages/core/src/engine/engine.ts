@@ -8,7 +8,7 @@ import type { PieceHasher } from '../resume/piece-hasher.js';
 import { defaultResumeDir } from '../resume/resume-store.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
-import { MetadataFetch } from './metadata-fetch.js';
+import { type FetchedMetadata, MetadataFetch, type MetadataFetchOptions } from './metadata-fetch.js';
 import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
 import { Torrent } from './torrent.js';
@@ -141,7 +141,7 @@ export class Engine {
     let meta = dir === false ? undefined : await readSavedMetadata(dir, id);
     let peers = [...(options.peers ?? []), ...magnet.peers];
     if (meta === undefined) {
-      const fetch: MetadataFetch = new MetadataFetch(
+      const fetched = await this.fetchMetadata(
         {
           magnet,
           peers: options.peers,
@@ -151,23 +151,41 @@ export class Engine {
           maxPeers: options.maxPeers,
           tickMs: options.tickMs,
         },
-        this.#context(() => fetch),
+        onFetch,
       );
-      this.#fetches.set(id, fetch);
-      onFetch?.(fetch);
-      try {
-        const fetched = await fetch.start();
-        meta = fetched.meta;
-        peers = [...peers, ...fetched.peers];
-        if (dir !== false) await saveMetadata(dir, id, fetched.torrent);
-      } finally {
-        this.#fetches.delete(id);
-      }
+      meta = fetched.meta;
+      peers = [...peers, ...fetched.peers];
+      if (dir !== false) await saveMetadata(dir, id, fetched.torrent);
       if (this.#closed)
         throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
     }
     const { magnet: _magnet, metadataTimeoutMs: _timeout, ...rest } = options;
     return this.add({ ...rest, meta, peers }, setup);
+  }
+
+  /**
+   * Fetches a magnet link's metadata from peers (BEP 9) without starting a download (`tork info
+   * <magnet>`; `addMagnet` uses it). `onFetch` sees the fetch before it starts, for its events.
+   */
+  async fetchMetadata(
+    options: MetadataFetchOptions,
+    onFetch?: (fetch: MetadataFetch) => void,
+  ): Promise<FetchedMetadata> {
+    if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
+    const id = options.magnet.infoHashHex;
+    if (this.#torrents.has(id) || this.#fetches.has(id))
+      throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
+    const fetch: MetadataFetch = new MetadataFetch(
+      options,
+      this.#context(() => fetch),
+    );
+    this.#fetches.set(id, fetch);
+    onFetch?.(fetch);
+    try {
+      return await fetch.start();
+    } finally {
+      this.#fetches.delete(id);
+    }
   }
 
   /**
