@@ -33,12 +33,18 @@ const MAX_UNEXPECTED_PIECES = 16;
  */
 export class UtMetadata implements PeerExtension {
   readonly name = 'ut_metadata';
+  readonly #pieceTimeoutMs: number;
+
+  /** `pieceTimeoutMs`: see METADATA_PIECE_TIMEOUT_MS (the default). */
+  constructor(options: { readonly pieceTimeoutMs?: number } = {}) {
+    this.#pieceTimeoutMs = options.pieceTimeoutMs ?? METADATA_PIECE_TIMEOUT_MS;
+  }
 
   open(peer: ExtensionPeer): ExtensionHandler | null {
     const { torrent } = peer;
     // BEP 27: a private torrent's metadata is not shared (a magnet's torrent is not known yet).
     if (torrent.private && !torrent.metadataOnly) return null;
-    return new UtMetadataHandler(peer);
+    return new UtMetadataHandler(peer, this.#pieceTimeoutMs);
   }
 }
 
@@ -57,8 +63,11 @@ export class UtMetadataHandler implements ExtensionHandler {
   #requests = 0;
   #requestsSince = 0;
 
-  constructor(peer: ExtensionPeer) {
+  readonly #pieceTimeoutMs: number;
+
+  constructor(peer: ExtensionPeer, pieceTimeoutMs = METADATA_PIECE_TIMEOUT_MS) {
     this.#peer = peer;
+    this.#pieceTimeoutMs = pieceTimeoutMs;
   }
 
   handshakeFields(): Readonly<Record<string, unknown>> {
@@ -113,11 +122,11 @@ export class UtMetadataHandler implements ExtensionHandler {
 
   tick(now: number): void {
     if (this.#buffer === null || this.#done || this.#inFlight === 0) return;
-    if (now - this.#lastProgress >= METADATA_PIECE_TIMEOUT_MS) {
+    if (now - this.#lastProgress >= this.#pieceTimeoutMs) {
       this.#peer.close(
         new TorkError(
           TorkErrorCode.METADATA,
-          `peer sent no metadata piece for ${METADATA_PIECE_TIMEOUT_MS / 1000} s`,
+          `peer sent no metadata piece for ${this.#pieceTimeoutMs / 1000} s`,
           { cause: 'metadata-timeout' },
         ),
       );
