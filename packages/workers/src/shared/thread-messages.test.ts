@@ -35,6 +35,13 @@ const commands: HostCommand[] = [
   { type: 'choke', actorId: 1, choked: false },
   { type: 'recycle', actorId: 1, buffers: [new ArrayBuffer(8)] },
   { type: 'close', actorId: 1, reason: 'endgame over' },
+  {
+    type: 'add-magnet',
+    torrentId: hex(0xcd),
+    infoHash: new Uint8Array(20).fill(0xcd),
+    peerId: new Uint8Array(20).fill(2),
+  },
+  { type: 'fetch-metadata', actorId: 2 },
 ];
 /** `accept` carries a MessagePort, which cannot be echoed back: core's validate.test.ts covers it. */
 const NOT_ECHOED = ['accept'];
@@ -73,6 +80,8 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
   { type: 'hash-failed', actorId: 1, index: 1 },
   { type: 'peer-interest', actorId: 1, interested: true },
   { type: 'peer-info', actorId: 1, listenPort: 6881, client: 'rtorrent 0.9.8' },
+  { type: 'metadata-available', actorId: 2, size: 40_000 },
+  { type: 'metadata', actorId: 2, info: Uint8Array.of(0x64, 0x65).buffer },
   {
     type: 'unreadable',
     actorId: 1,
