@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildTorrent, tempDir } from '@tork/testkit';
+import { encodeBencode } from '../bencode/bencode.js';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import type { HostCommand } from '../messages/host-command.js';
+import type { HostEvent } from '../messages/host-event.js';
+import { parseMagnet } from '../metainfo/magnet.js';
+import { parseMetainfo } from '../metainfo/metainfo.js';
+import type { ActorSystem } from './actor-system.js';
+import { Engine } from './engine.js';
+
+/**
+ * Peers that each answer with `info(address)` when asked for the metadata: an ActorSystem scripted
+ * just enough for the metadata phase (connect → connected + metadata-available; fetch-metadata →
+ * metadata). Commands are recorded.
+ */
+class MetadataPeers implements ActorSystem {
+  readonly commands: HostCommand[] = [];
+  #handler: ((events: readonly HostEvent[]) => void) | undefined;
+  readonly #addresses = new Map<number, string>();
+
+  constructor(readonly info: (address: string) => Uint8Array | null) {}
+
+  send(commands: readonly HostCommand[]): void {
+    this.commands.push(...commands);
+    for (const command of commands) {
+      if (command.type === 'connect') {
+        const address = `${command.host}:${command.port}`;
+        this.#addresses.set(command.actorId, address);
+        const size = this.info(address)?.length;
+        const peerId = createHash('sha1').update(address).digest('hex');
+        this.#emit([
+          {
+            type: 'connected',
+            actorId: command.actorId,
+            peerId,
+            client: 'x',
+            fastExtension: true,
+            extensionProtocol: true,
+          },
+          ...(size ? [{ type: 'metadata-available' as const, actorId: command.actorId, size }] : []),
+        ]);
+      } else if (command.type === 'fetch-metadata') {
+        const bytes = this.info(this.#addresses.get(command.actorId)!)!;
+        this.#emit([{ type: 'metadata', actorId: command.actorId, info: Uint8Array.from(bytes).buffer }]);
+      }
+    }
+  }
+
+  onEvents(handler: (events: readonly HostEvent[]) => void): void {
+    this.#handler = handler;
+  }
+
+  async close(): Promise<void> {}
+
+  #emit(events: HostEvent[]): void {
+    setImmediate(() => this.#handler?.(events));
+  }
+}
+
+const built = buildTorrent({ pieceLength: 16_384, length: 50_000, name: 'm.bin' });
+const meta = parseMetainfo(built.bytes);
+const liar = encodeBencode({
+  length: 50_000,
+  name: 'evil.bin',
+  'piece length': 16_384,
+  pieces: new Uint8Array(80),
+});
+
+describe('a magnet link through the Engine (metadata phase, BEP 9)', { timeout: 20_000 }, () => {
+  it('bans a peer whose metadata does not hash to the info-hash, takes the good copy, saves the .torrent, then downloads', async () => {
+    const out = await tempDir('tork-magnet-');
+    // The coordinator checks the hash again: the host's check is not trusted blindly.
+    const peers = new MetadataPeers((address) => (address.endsWith(':1') ? liar : meta.infoBytes));
+    const engine = new Engine({ actors: peers, peerId: new Uint8Array(20).fill(9), port: 0 });
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:1&x.pe=127.0.0.9:2`);
+    const rejected: string[] = [];
+    const torrent = await engine.addMagnet(
+      { magnet, outDir: out, useTrackers: false, tickMs: 50 },
+      undefined,
+      (fetch) => fetch.on('metadata-received', ({ address }) => rejected.push(`received from ${address}`)),
+    );
+    assert.equal(torrent.meta.infoHashHex, meta.infoHashHex);
+    assert.deepEqual(rejected, ['received from 127.0.0.9:2']);
+    assert.ok(
+      peers.commands.some(
+        (command) => command.type === 'close' && /metadata that does not hash/.test(command.reason),
+      ),
+      'the liar was banned',
+    );
+    const saved = parseMetainfo(await readFile(join(out, '.tork', `${meta.infoHashHex}.torrent`)));
+    assert.equal(saved.infoHashHex, meta.infoHashHex);
+    assert.ok(
+      peers.commands.some((command) => command.type === 'remove-torrent'),
+      'the magnet actors closed',
+    );
+    assert.ok(
+      peers.commands.some((command) => command.type === 'add-torrent'),
+      'the download started',
+    );
+    await engine.close();
+
+    // A second run reads the saved metadata: no fetch at all.
+    const again = new MetadataPeers(() => meta.infoBytes);
+    const second = new Engine({ actors: again, peerId: new Uint8Array(20).fill(9), port: 0 });
+    const resumed = await second.addMagnet({ magnet, outDir: out, useTrackers: false, tickMs: 50 });
+    assert.equal(resumed.meta.infoHashHex, meta.infoHashHex);
+    assert.equal(again.commands.filter((command) => command.type === 'add-magnet').length, 0);
+    await second.close();
+  });
+
+  it('gives up with TORK_ERR_METADATA when no peer offers the metadata in time', async () => {
+    const out = await tempDir('tork-magnet-');
+    const engine = new Engine({
+      actors: new MetadataPeers(() => null),
+      peerId: new Uint8Array(20).fill(9),
+      port: 0,
+    });
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:3`);
+    await assert.rejects(
+      engine.addMagnet({ magnet, outDir: out, useTrackers: false, tickMs: 20, metadataTimeoutMs: 200 }),
+      (error: unknown) =>
+        error instanceof TorkError &&
+        error.code === TorkErrorCode.METADATA &&
+        /1 peers connected, 0 offering/.test(error.message),
+    );
+    await engine.close();
+  });
+});
