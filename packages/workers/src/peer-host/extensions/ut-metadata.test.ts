@@ -28,7 +28,7 @@ import {
   type WireMessage,
 } from '@tork/core';
 import { PeerHost } from '../peer-host.js';
-import { UtMetadata } from './ut-metadata.js';
+import { MAX_METADATA_REQUESTS_PER_SECOND, UtMetadata } from './ut-metadata.js';
 
 /** An info dictionary of 2,000 pieces (≈ 40 KB: three metadata pieces), no data needed. */
 function infoDict(seed: number): Uint8Array {
@@ -50,7 +50,16 @@ const torrentId = infoHash.toString('hex');
 const wrong = infoDict(2);
 assert.equal(wrong.length, info.length);
 
-type Mode = 'good' | 'wrong' | 'oversize' | 'out-of-range' | 'silent' | 'reject' | 'huge-size' | 'asks';
+type Mode =
+  | 'good'
+  | 'wrong'
+  | 'oversize'
+  | 'out-of-range'
+  | 'silent'
+  | 'reject'
+  | 'huge-size'
+  | 'asks'
+  | 'floods';
 
 /** One accepted connection that plays `mode`. */
 class ScriptedPeer {
@@ -72,8 +81,11 @@ class ScriptedPeer {
         else if (message.type === 'extended' && message.extId === 0) {
           const theirs = decodeBencode(message.payload) as { m?: Record<string, number> };
           this.#ourId = theirs.m?.ut_metadata ?? 0;
-          if (mode === 'asks')
+          if (mode === 'asks' && this.#ourId !== 0)
             for (let piece = 0; piece < 4; piece++) this.send(encodeMetadataRequest(piece));
+          if (mode === 'floods' && this.#ourId !== 0)
+            for (let i = 0; i < MAX_METADATA_REQUESTS_PER_SECOND + 36; i++)
+              this.send(encodeMetadataRequest(0));
         } else if (message.type === 'extended' && message.extId === 7) this.#answer(message.payload);
       }
     });
@@ -113,7 +125,9 @@ class ScriptedPeer {
     });
     const size = this.mode === 'huge-size' ? MAX_METADATA_BYTES + 1 : info.length;
     const ours =
-      this.mode === 'asks' ? { m: { ut_metadata: 7 } } : { m: { ut_metadata: 7 }, metadata_size: size };
+      this.mode === 'asks' || this.mode === 'floods'
+        ? { m: { ut_metadata: 7 } }
+        : { m: { ut_metadata: 7 }, metadata_size: size };
     this.#socket.write(Buffer.concat([handshake, encodeExtended(0, encodeBencode(ours))]));
   }
 
@@ -285,5 +299,15 @@ describe('ut_metadata (BEP 9) in a session', { timeout: 30_000 }, () => {
     const secret = peers.at(-1)!;
     await until('extended handshake', () => secret.greeted);
     assert.equal(secret.ourId, 0, 'a private torrent offers no ut_metadata');
+
+    // A peer asking too fast gets rejects beyond MAX_METADATA_REQUESTS_PER_SECOND.
+    command([{ type: 'remove-torrent', torrentId }]);
+    await dial('floods', serving);
+    const flood = peers.at(-1)!;
+    const total = MAX_METADATA_REQUESTS_PER_SECOND + 36;
+    await until('every answer', () => flood.metadataMessages().length === total);
+    const answers = flood.metadataMessages();
+    assert.equal(answers.filter((answer) => answer.type === 'data').length, MAX_METADATA_REQUESTS_PER_SECOND);
+    assert.equal(answers.filter((answer) => answer.type === 'reject').length, 36);
   });
 });
