@@ -355,6 +355,20 @@ export class PeerBook {
     }
   }
 
+  /** Resolves once every connection's `closed` event arrived, or after `ms`. */
+  whenEmpty(ms: number): Promise<void> {
+    if (this.#peers.size === 0) return Promise.resolve();
+    // Polled with setTimeout and a count, not Date: tests run the coordinator on a mocked clock.
+    return new Promise((resolve) => {
+      let polls = Math.ceil(ms / 10);
+      const check = () => {
+        if (this.#peers.size === 0 || --polls <= 0) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  }
+
   /** Payload bytes sent to peers in this run, closed connections included. */
   uploaded(): number {
     let total = this.#closedUploaded;

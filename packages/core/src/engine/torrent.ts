@@ -236,7 +236,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#commands.flush();
     // The announce and the actors' last counters (sent as they close) in parallel; the counters
     // make the final upload/download totals exact. Bounded: a dead host never answers.
-    await Promise.all([this.#announcer?.stop(), this.#peersGone(STOP_PEERS_WAIT_MS)]);
+    await Promise.all([this.#announcer?.stop(), this.#book.whenEmpty(STOP_PEERS_WAIT_MS)]);
     let closed = false;
     try {
       await this.#disk?.close();
@@ -260,9 +260,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   progress(): TorrentProgress {
-    const peers = this.#book.summary();
+    const { downloadRate, uploadRate, ...peers } = this.#book.summary();
     const left = this.meta.length - this.#verifiedBytes;
-    const rate = peers.downloadRate;
     return {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -276,21 +275,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       wastedBytes: this.#wastedBytes,
       hashFailures: this.#hashFailures,
       duplicatePieces: this.#duplicatePieces,
-      downloadRate: rate,
+      downloadRate,
       uploadedBytes: this.#book.uploaded(),
-      uploadRate: peers.uploadRate,
+      uploadRate,
       resumedBytes: this.#resumedBytes,
-      etaSeconds: left === 0 ? 0 : rate > 0 ? left / rate : null,
-      peers: {
-        connected: peers.connected,
-        seeds: peers.seeds,
-        leechers: peers.leechers,
-        connecting: peers.connecting,
-        stalled: peers.stalled,
-        sources: peers.sources,
-        known: peers.known,
-        banned: peers.banned,
-      },
+      etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : null,
+      peers,
       bytesInFlight: this.#scheduler.bytesInFlight,
       elapsedMs: Date.now() - this.#startedAt,
     };
@@ -588,20 +578,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     for (const peer of this.#book.values()) this.#book.close(peer, 'torrent failed');
     this.emit('error', { error: error.toPlain() });
     this.#rejectDone(error);
-  }
-
-  /** Resolves once every peer's `closed` event arrived, or after `ms`. */
-  #peersGone(ms: number): Promise<void> {
-    if (this.#book.size === 0) return Promise.resolve();
-    // Polled with setTimeout and a count, not Date: tests run the coordinator on a mocked clock.
-    return new Promise((resolve) => {
-      let polls = Math.ceil(ms / 10);
-      const check = () => {
-        if (this.#book.size === 0 || --polls <= 0) resolve();
-        else setTimeout(check, 10);
-      };
-      check();
-    });
   }
 
   #downloadedBytes(): number {
