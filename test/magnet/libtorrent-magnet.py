@@ -1,7 +1,8 @@
 """libtorrent downloads a magnet link for tork's tests: python3 libtorrent-magnet.py MAGNET SAVE_PATH PORT PEER TIMEOUT
 
 Hermetic: no DHT, LSD, UPnP, NAT-PMP or uTP; listens on 127.0.0.1:PORT; dials PEER (host:port) for
-the metadata (BEP 9) and the data. Prints {"event": "metadata"} when the metadata arrives, then
+the metadata (BEP 9) and the data. Prints {"event": "metadata"} when the metadata arrives, {"event": "first-piece"} at the first
+piece verified, then
 {"event": "done", "infoHash": ..., "name": ...} and exits 0 once it has every piece; exits 2 with
 {"event": "timeout"} after TIMEOUT seconds.
 """
@@ -32,6 +33,7 @@ handle = session.add_torrent(params)
 host, peer_port = peer.rsplit(':', 1)
 started = time.time()
 said_metadata = False
+said_piece = False
 last_dial = 0.0
 while True:
     if time.time() - last_dial > 2:
@@ -41,6 +43,9 @@ while True:
     if status.has_metadata and not said_metadata:
         said_metadata = True
         print(json.dumps({'event': 'metadata', 'seconds': round(time.time() - started, 2)}), flush=True)
+    if status.num_pieces > 0 and not said_piece:
+        said_piece = True
+        print(json.dumps({'event': 'first-piece', 'seconds': round(time.time() - started, 2)}), flush=True)
     if status.is_seeding:
         info = handle.torrent_file()
         print(json.dumps({'event': 'done', 'infoHash': str(info.info_hash()), 'name': info.name(),

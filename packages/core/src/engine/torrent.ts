@@ -434,6 +434,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     peer.usefulAt = now;
     this.#verifiedBytes += size;
     this.#verifiedBatch.push(index);
+    // The run's first piece is reported at once (time to first piece is what a user waits on);
+    // the rest in batches, once a tick.
+    if (this.#verifiedBytes === size + this.#resumedBytes) setImmediate(() => this.#emitBatches());
     for (const { peer: other, index: piece } of result.cancel) {
       this.#commands.send({ type: 'unassign', actorId: other, pieces: [piece] });
       const loser = this.#book.get(other);
