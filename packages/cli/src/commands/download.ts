@@ -19,12 +19,13 @@ import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { oneLine } from './info.js';
+import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-lsd] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-lsd] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -43,6 +44,8 @@ const commonOptions = {
   'max-peers': { type: 'string' },
   workers: { type: 'string' },
   'no-trackers': { type: 'boolean', default: false },
+  'no-lsd': { type: 'boolean', default: false },
+  lsd: { type: 'boolean', default: false },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -77,6 +80,8 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     default: CORES,
   },
   'no-trackers': { text: 'announce to no tracker: only --peer peers and incoming ones' },
+  'no-lsd': { text: 'no local service discovery (BEP 14 multicast on the LAN; never for private torrents)' },
+  lsd: { text: 'local service discovery even where TORK_HERMETIC=1 turns it off (tests)' },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -179,6 +184,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
+      torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
@@ -286,6 +292,7 @@ export async function runDownload(
     if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
     outDir = resolve(dir);
     seeding = mode === 'seed' || parsed.values.seed;
+    if (parsed.values.lsd && parsed.values['no-lsd']) throw usageError('--lsd and --no-lsd contradict');
     if (!seeding && (parsed.values['seed-ratio'] || parsed.values['seed-time'])) {
       throw usageError('--seed-ratio and --seed-time need --seed');
     }
@@ -344,7 +351,10 @@ export async function runDownload(
   if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
   const hasher = new HashPool({ threads: workers });
-  engine = new Engine({ actors, port: listener.port, hasher });
+  const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta.private)
+    ? await openLsd(name, io, parsed.values['listen-host'])
+    : undefined;
+  engine = new Engine({ actors, port: listener.port, hasher, discovery: lsd ? [lsd] : [] });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {
@@ -352,6 +362,7 @@ export async function runDownload(
     eventLoop ??= await watchdog.stop();
     await listener.close();
     await engine.close();
+    await lsd?.close();
     await hasher.close();
   };
   const cpuStart = process.cpuUsage();
