@@ -18,6 +18,7 @@ import { verifyDownload } from '@tork/cli';
 import { decodeLsdAnnounce, LSD_IPV4_GROUP, LSD_PORT, type LsdAnnounce, parseMetainfo } from '@tork/core';
 import { linkTree } from '../clients/support.js';
 import { interopDataset, type TorkEvent, torkMain } from '../download/support.js';
+import { killOnExit } from '../seed/support.js';
 import { type StartedProgram, startProgram } from '../support/programs.js';
 import { type PrivateNetns, privateNetns } from './netns.js';
 
@@ -47,6 +48,7 @@ async function startTork(
     child.once('spawn', () => resolve(child.pid!));
     child.once('error', reject);
   });
+  killOnExit(child);
   const events: TorkEvent[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
