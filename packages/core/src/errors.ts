@@ -41,6 +41,8 @@ export const TorkErrorCode = {
   TRACKER_ALL_FAILED: 'TORK_ERR_TRACKER_ALL_FAILED',
   /** A tracker URL has a scheme or form tork cannot announce to. */
   TRACKER_URL: 'TORK_ERR_TRACKER_URL',
+  /** A local service discovery (BEP 14) announce is malformed. */
+  LSD_PROTOCOL: 'TORK_ERR_LSD_PROTOCOL',
   /** A reply or body exceeded a documented size cap. */
   LIMIT_EXCEEDED: 'TORK_ERR_LIMIT_EXCEEDED',
   /** A message between threads failed its schema. */

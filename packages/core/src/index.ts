@@ -52,6 +52,7 @@ export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
 export * from './errors.js';
+export * from './lsd/index.js';
 export * from './messages/index.js';
 export * from './metainfo/index.js';
 export * from './resume/index.js';

@@ -7,6 +7,16 @@ export {
   type ListenerOptions,
   type ListenerStats,
 } from './coordinator/listener.js';
+export {
+  LocalServiceDiscovery,
+  type LocalServiceDiscoveryOptions,
+  LSD_ANNOUNCE_INTERVAL_MS,
+  LSD_MAX_MESSAGES_PER_SECOND,
+  LSD_MAX_SOURCES_PER_SECOND,
+  LSD_MIN_ANNOUNCE_INTERVAL_MS,
+  LSD_MULTICAST_TTL,
+  type LsdStats,
+} from './coordinator/lsd.js';
 export { ThreadActorSystem, type ThreadActorSystemOptions } from './coordinator/thread-actor-system.js';
 export type { DownloaderOptions } from './peer-host/download/downloader.js';
 export type { RequestPipelineOptions } from './peer-host/download/request-pipeline.js';

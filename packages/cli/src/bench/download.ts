@@ -90,12 +90,16 @@ export async function measureDownload(
 ): Promise<DownloadMeasure> {
   const [command, args] = downloadCommand(spec);
   const wrapped = python !== undefined;
+  // No LSD multicast from the bench: TORK_HERMETIC=1 keeps it off in tork and in a baseline build
+  // alike (one older than LSD would refuse --no-lsd, and the two run with the same flags).
+  const env = spec.client.startsWith('tork') ? { ...process.env, TORK_HERMETIC: '1' } : process.env;
   const child = track(
     wrapped
       ? spawn(python, [`${pythonDir}rusage.py`, '--', command, ...args], {
           stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+          env,
         })
-      : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+      : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env }),
   );
   const started = performance.now();
   let output = '';

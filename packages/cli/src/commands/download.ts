@@ -24,12 +24,13 @@ import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
+import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-lsd] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-lsd] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -50,6 +51,8 @@ const commonOptions = {
   'no-trackers': { type: 'boolean', default: false },
   'save-torrent': { type: 'string' },
   'metadata-timeout': { type: 'string' },
+  'no-lsd': { type: 'boolean', default: false },
+  lsd: { type: 'boolean', default: false },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -94,6 +97,8 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     text: "give up on a magnet's metadata after T: 90, 30m",
     default: `${DEFAULT_METADATA_TIMEOUT_MS / 60_000}m`,
   },
+  'no-lsd': { text: 'no local service discovery (BEP 14 multicast on the LAN; never for private torrents)' },
+  lsd: { text: 'local service discovery even where TORK_HERMETIC=1 turns it off (tests)' },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -182,6 +187,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
+      torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
@@ -315,6 +321,7 @@ export async function runDownload(
     if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
     outDir = resolve(dir);
     seeding = mode === 'seed' || parsed.values.seed;
+    if (parsed.values.lsd && parsed.values['no-lsd']) throw usageError('--lsd and --no-lsd contradict');
     if (!seeding && (parsed.values['seed-ratio'] || parsed.values['seed-time'])) {
       throw usageError('--seed-ratio and --seed-time need --seed');
     }
@@ -380,7 +387,10 @@ export async function runDownload(
   if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
   const hasher = new HashPool({ threads: workers });
-  engine = new Engine({ actors, port: listener.port, hasher });
+  const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
+    ? await openLsd(name, io, parsed.values['listen-host'])
+    : undefined;
+  engine = new Engine({ actors, port: listener.port, hasher, discovery: lsd ? [lsd] : [] });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {
@@ -388,6 +398,7 @@ export async function runDownload(
     eventLoop ??= await watchdog.stop();
     await listener.close();
     await engine.close();
+    await lsd?.close();
     await hasher.close();
   };
   const cpuStart = process.cpuUsage();

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildTorrent, tempDir } from '@tork/testkit';
+import { isTorkError, TorkErrorCode } from '../errors.js';
+import type { HostCommand } from '../messages/host-command.js';
+import type { HostEvent } from '../messages/host-event.js';
+import { parseMetainfo } from '../metainfo/metainfo.js';
+import type { PeerAddress } from '../tracker/types.js';
+import type { ActorSystem } from './actor-system.js';
+import { Engine } from './engine.js';
+import type { DiscoveryTorrent, PeerDiscovery } from './peer-discovery.js';
+
+/** Takes every command and never answers. */
+class MuteActorSystem implements ActorSystem {
+  readonly commands: HostCommand[] = [];
+  send(commands: readonly HostCommand[]): void {
+    this.commands.push(...commands);
+  }
+  onEvents(_handler: (events: readonly HostEvent[]) => void): void {}
+  async close(): Promise<void> {}
+}
+
+/** A discovery service that records joins and lets the test hand out peers. */
+class FakeLsd implements PeerDiscovery {
+  readonly source = 'lsd' as const;
+  readonly joined: DiscoveryTorrent[] = [];
+  left = 0;
+  found: ((peers: readonly PeerAddress[]) => void) | undefined;
+  join(torrent: DiscoveryTorrent, found: (peers: readonly PeerAddress[]) => void) {
+    this.joined.push(torrent);
+    this.found = found;
+    return { lookup: () => {}, leave: () => void this.left++ };
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('peer discovery as the only peer source', () => {
+  it('a public torrent without trackers or --peer starts on discovery alone and dials what it finds', async () => {
+    const built = buildTorrent({ length: 100_000, pieceLength: 16_384, name: 'public.bin' });
+    const actors = new MuteActorSystem();
+    const lsd = new FakeLsd();
+    const engine = new Engine({ actors, port: 6881, discovery: [lsd] });
+    const events: Array<{ peers: number; added: number }> = [];
+    const torrent = await engine.add(
+      {
+        meta: parseMetainfo(built.bytes),
+        outDir: await tempDir('tork-lsd-'),
+        useTrackers: false,
+        resumeDir: false,
+      },
+      (created) => created.on('lsd-peers', (event) => events.push(event)),
+    );
+    assert.equal(torrent.state, 'downloading');
+    assert.equal(lsd.joined.length, 1);
+    assert.equal(lsd.joined[0]!.port, 6881);
+    assert.equal(lsd.joined[0]!.infoHashHex, torrent.meta.infoHashHex);
+    lsd.found!([{ host: '192.0.2.7', port: 51413 }]);
+    await tick();
+    assert.deepEqual(events, [{ peers: 1, added: 1 }]);
+    assert.ok(
+      actors.commands.some(
+        (command) => command.type === 'connect' && command.host === '192.0.2.7' && command.port === 51413,
+      ),
+      'the peer found is dialled',
+    );
+    await engine.close();
+    assert.equal(lsd.left, 1);
+    await torrent.whenDone().catch(() => {});
+  });
+
+  it('a private torrent never joins, and without trackers or --peer has no peer source (BEP 27)', async () => {
+    const built = buildTorrent({ length: 100_000, pieceLength: 16_384, name: 'private.bin', private: true });
+    const lsd = new FakeLsd();
+    const engine = new Engine({ actors: new MuteActorSystem(), port: 6881, discovery: [lsd] });
+    const errors: string[] = [];
+    const torrent = await engine.add(
+      {
+        meta: parseMetainfo(built.bytes),
+        outDir: await tempDir('tork-lsd-'),
+        useTrackers: false,
+        resumeDir: false,
+      },
+      (created) => created.on('error', ({ error }) => errors.push(error.code)),
+    );
+    await assert.rejects(
+      torrent.whenDone(),
+      (error) => isTorkError(error, TorkErrorCode.USAGE) && /no peer source/.test(error.message),
+    );
+    assert.deepEqual(errors, [TorkErrorCode.USAGE]);
+    assert.equal(lsd.joined.length, 0);
+    await engine.close();
+  });
+});
