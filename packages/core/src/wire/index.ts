@@ -77,3 +77,15 @@ export {
   type ReservedFlags,
   setReservedBit,
 } from './reserved-bits.js';
+export {
+  decodePexMessage,
+  encodePexMessage,
+  isPexAddress,
+  MAX_PEX_PAYLOAD_BYTES,
+  MAX_PEX_PEERS_PER_MESSAGE,
+  PEX_MAX_ADDED,
+  PEX_MAX_DROPPED,
+  PexFlag,
+  type PexMessage,
+  type PexPeer,
+} from './ut-pex.js';
