@@ -184,6 +184,7 @@ export class SimulatedActorSystem implements ActorSystem {
       accept: 0,
       choke: 0,
       recycle: 0,
+      'torrent-peers': 0,
     },
     events: {
       connected: 0,
@@ -197,6 +198,7 @@ export class SimulatedActorSystem implements ActorSystem {
       closed: 0,
       'peer-interest': 0,
       'peer-info': 0,
+      'pex-peers': 0,
       unreadable: 0,
     },
     connections: 0,
@@ -442,6 +444,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'recycle':
         // Buffers back after their write: the sim allocates its own (real I/O timing: untraced).
+        return;
+      case 'torrent-peers':
+        // Peer exchange: the sim's peers never send or read PEX messages.
         return;
       case 'accept':
         // The sim has no listener: nothing dials us.

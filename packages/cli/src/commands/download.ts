@@ -21,10 +21,10 @@ import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { oneLine } from './info.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-pex] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-pex] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -43,6 +43,7 @@ const commonOptions = {
   'max-peers': { type: 'string' },
   workers: { type: 'string' },
   'no-trackers': { type: 'boolean', default: false },
+  'no-pex': { type: 'boolean', default: false },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -77,6 +78,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     default: CORES,
   },
   'no-trackers': { text: 'announce to no tracker: only --peer peers and incoming ones' },
+  'no-pex': { text: 'no peer exchange (BEP 11): neither learn peers from peers nor tell them ours' },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -179,6 +181,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
+      torrent.on('pex-peers', (data) => emit('pex-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
@@ -381,6 +384,7 @@ export async function runDownload(
         uploadSlots,
         seeding,
         useTrackers: !parsed.values['no-trackers'],
+        pex: !parsed.values['no-pex'],
       },
       (created) => {
         reporter?.attach(created);

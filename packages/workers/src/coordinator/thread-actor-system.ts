@@ -282,6 +282,7 @@ export class ThreadActorSystem implements ActorSystem {
       case 'add-torrent':
       case 'remove-torrent':
       case 'have':
+      case 'torrent-peers':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
       case 'connect':

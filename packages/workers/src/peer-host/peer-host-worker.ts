@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parsePeerHostWorkerData } from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import { UtPexExtension } from './extensions/ut-pex.js';
 import { PeerHost } from './peer-host.js';
 import type { PeerHostApi } from './peer-host-api.js';
 
@@ -15,7 +16,10 @@ if (parentPort === null) throw new Error('peer-host-worker.js must run as a work
 // Thread boundary: workerData was cloned from the coordinator; checked before the host exists (a
 // malformed one throws here, and the thread's exit reaches ThreadActorSystem.start as an error).
 const data = parsePeerHostWorkerData(workerData);
-const host = new PeerHost(data.options ?? {});
+// The BEP 10 extensions every session offers (each declines a connection it does not serve, e.g.
+// ut_pex for a private torrent or one with peer exchange off).
+const extensions = [new UtPexExtension()];
+const host = new PeerHost(data.options ?? {}, extensions);
 
 const api: PeerHostApi = {
   attach: (dataPort, report) => host.attach(dataPort, report),

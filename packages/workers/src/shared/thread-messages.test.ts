@@ -35,6 +35,14 @@ const commands: HostCommand[] = [
   { type: 'choke', actorId: 1, choked: false },
   { type: 'recycle', actorId: 1, buffers: [new ArrayBuffer(8)] },
   { type: 'close', actorId: 1, reason: 'endgame over' },
+  {
+    type: 'torrent-peers',
+    torrentId: hex(0xab),
+    peers: [
+      { actorId: 2, host: '127.0.0.2', port: 6881, flags: 0x12 },
+      { actorId: 3, host: '2001:db8::1', port: 51413, flags: 0 },
+    ],
+  },
 ];
 /** `accept` carries a MessagePort, which cannot be echoed back: core's validate.test.ts covers it. */
 const NOT_ECHOED = ['accept'];
@@ -73,6 +81,12 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
   { type: 'hash-failed', actorId: 1, index: 1 },
   { type: 'peer-interest', actorId: 1, interested: true },
   { type: 'peer-info', actorId: 1, listenPort: 6881, client: 'rtorrent 0.9.8' },
+  {
+    type: 'pex-peers',
+    actorId: 1,
+    added: [{ host: '10.0.0.7', port: 6881, flags: 0x02 }],
+    dropped: [{ host: '::1', port: 7000 }],
+  },
   {
     type: 'unreadable',
     actorId: 1,
