@@ -3,7 +3,7 @@
  *
  * (a) three libtorrent seeders connected to each other; `tork download` given only the first
  *     (`--peer`) learns the other two from its PEX, dials them (their `peer-connected` events say
- *     source `pex`) and completes, byte-identical;
+ *     source `pex`) and completes, byte-identical; with `--no-pex` it connects to its `--peer` only;
  * (b) a libtorrent seeder and a libtorrent leecher that do not know each other, both given to tork:
  *     tork's PEX tells each of the other, and libtorrent's peer list then shows the other as learned
  *     through PEX (`peer_info.source & pex`).
@@ -193,6 +193,22 @@ describe('peer exchange with libtorrent', { concurrency: 1 }, () => {
       pex.some((event) => (event.peers as number) >= 2 && (event.added as number) >= 2),
       `counts in pex-peers\n${why}`,
     );
+
+    // --no-pex, in the same swarm, given one of the others: it connects to that one only (it does
+    // not offer ut_pex, so libtorrent never sends it a PEX message).
+    const quietOut = join(work, 'out-a-no-pex');
+    await mkdir(quietOut, { recursive: true });
+    const quiet = await runTork(torkArgs(quietOut, [second.address], ['--no-pex']), {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
+    const quietWhy = transcript(quiet, seeders);
+    await assertComplete(quiet, quietOut, quietWhy);
+    assert.deepEqual(
+      quiet.events.filter((event) => event.event === 'peer-connected').map((event) => event.address),
+      [second.address],
+      `--no-pex: only the --peer\n${quietWhy}`,
+    );
+    assert.equal(quiet.events.filter((event) => event.event === 'pex-peers').length, 0, quietWhy);
     t.diagnostic(
       `pex-peers: ${pex.map((event) => JSON.stringify({ peers: event.peers, added: event.added })).join(' ')}; ` +
         `connected: ${connected.map((event) => `${event.address} (${event.source})`).join(', ')}`,
