@@ -6,10 +6,14 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import {
+  decodeBencode,
+  encodeBencode,
   encodeBitfield,
+  encodeExtended,
   encodeHandshake,
   encodeHave,
   encodeKeepAlive,
+  encodePexMessage,
   encodePiece,
   encodePieceHeader,
   encodeUnchoke,
@@ -38,7 +42,17 @@ export type Behaviour =
   /** Has everything, unchokes, reads every request, never answers one. */
   | 'never-answers'
   /** Answers tork's handshake with another info-hash. */
-  | 'wrong-infohash';
+  | 'wrong-infohash'
+  /**
+   * Has nothing; offers ut_pex (BEP 11) and, once tork names its id, sends 20 PEX messages at once,
+   * each with 17,000 other added peers (127.x.y.z on port 1, where nothing listens: dialling them
+   * fails at once, on loopback).
+   */
+  | 'pex-flood';
+
+/** Messages and peers per message of the `pex-flood` behaviour. */
+export const PEX_FLOOD_MESSAGES = 20;
+export const PEX_FLOOD_PEERS = 17_000;
 
 export interface HostileTorrent {
   readonly infoHash: Uint8Array;
@@ -123,11 +137,30 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
         if (message.type === 'handshake') onHandshake();
         else if (message.type === 'request') onRequest(message.index, message.begin, message.length);
         else if (message.type === 'interested') onInterested();
+        else if (message.type === 'extended' && message.extId === 0) onExtendedHandshake(message.payload);
       }
     });
 
-    const handshake = (infoHash: Uint8Array, fast: boolean): void => {
-      write(encodeHandshake({ infoHash, peerId: PEER_ID, fastExtension: fast, extensionProtocol: false }));
+    const handshake = (infoHash: Uint8Array, fast: boolean, extensionProtocol = false): void => {
+      write(encodeHandshake({ infoHash, peerId: PEER_ID, fastExtension: fast, extensionProtocol }));
+    };
+
+    /** tork's BEP 10 handshake: for `pex-flood`, its id for ut_pex, then the flood. */
+    const onExtendedHandshake = (payload: Uint8Array): void => {
+      if (behaviour !== 'pex-flood' || log.faultAt !== undefined) return;
+      const m = (decodeBencode(payload) as { m?: Record<string, unknown> }).m;
+      const id = m?.ut_pex;
+      if (typeof id !== 'number') return;
+      fault();
+      for (let message = 0; message < PEX_FLOOD_MESSAGES; message++) {
+        // Other addresses in each message: 127.<message + 1>.y.z.
+        const added = Array.from({ length: PEX_FLOOD_PEERS }, (_, i) => ({
+          host: `127.${message + 1}.${(i >> 8) & 0xff}.${i & 0xff}`,
+          port: 1,
+          flags: 0,
+        }));
+        write(encodeExtended(id, encodePexMessage(added, [])));
+      }
     };
 
     const onHandshake = (): void => {
@@ -203,6 +236,11 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
           setImmediate(pump);
           return;
         }
+        case 'pex-flood':
+          // Nothing to offer (no bitfield: BEP 3 allows it without the fast extension).
+          handshake(torrent.infoHash, false, true);
+          write(encodeExtended(0, encodeBencode({ m: { ut_pex: 1 }, v: 'hostile pex' })));
+          return;
         case 'bad-hashes':
         case 'oversized':
         case 'never-answers':

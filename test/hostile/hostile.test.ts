@@ -2,7 +2,8 @@
  * Hostile peers: in each test, `tork download` fetches a 12 MiB torrent from a good `tork seed`
  * and from one scripted peer (hostile-peer.ts) that misbehaves in one way. In every case the
  * download completes byte-identical, tork does not crash, its peak RSS stays bounded, and tork
- * drops the hostile peer with a `peer-disconnected` event whose reason names the fault.
+ * drops the hostile peer with a `peer-disconnected` event whose reason names the fault — except a
+ * flood of well-formed PEX messages, which is cut to its caps and the peer kept.
  * Everything runs on 127.0.0.1 and needs nothing but Node; every process is stopped by PID.
  */
 import assert from 'node:assert/strict';
@@ -13,9 +14,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
-import { type Metainfo, parseMetainfo } from '@tork/core';
+import { MAX_PEX_PEERS_PER_MESSAGE, type Metainfo, parseMetainfo } from '@tork/core';
 import { type TorkEvent, torkMain } from '../download/support.js';
-import { type Behaviour, type HostilePeer, startHostilePeer } from './hostile-peer.js';
+import {
+  type Behaviour,
+  type HostilePeer,
+  PEX_FLOOD_MESSAGES,
+  PEX_FLOOD_PEERS,
+  startHostilePeer,
+} from './hostile-peer.js';
 import { startThrottleProxy } from './throttle-proxy.js';
 
 /** 12 MiB + 12,345 bytes in 256 KiB pieces: 49 pieces, so a bitfield has 7 spare bits. */
@@ -474,6 +481,32 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
     // The good seeder paced (~12 s): the hostile peer surely gets a request to answer.
     const outcome = await scenario(t, 'oversized', { throttle: 1024 * 1024 });
     assertDroppedFor(outcome, /WIRE_PROTOCOL.*(did not request|wrong size|larger|size)/i);
+  });
+
+  it('PEX messages with thousands of peers, many at once: at most 200 taken from each, at most 4 acted on', async (t) => {
+    const outcome = await scenario(t, 'pex-flood');
+    const why = transcript(outcome.run, outcome.hostile);
+    const pex = outcome.run.events.filter((event) => event.event === 'pex-peers');
+    // tork acts on 4 messages a minute per peer and takes 200 peers of each (the rest never decoded);
+    // the flood was sent at once, so all of it falls in one minute.
+    assert.ok(pex.length >= 1 && pex.length <= 4, `${pex.length} pex-peers events\n${why}`);
+    for (const event of pex)
+      assert.ok((event.peers as number) <= MAX_PEX_PEERS_PER_MESSAGE, JSON.stringify(event));
+    const dialled = new Set(
+      outcome.run.events
+        .filter(
+          (event) =>
+            event.event === 'peer-disconnected' && /^127\.\d+\.\d+\.\d+:1$/.test(String(event.address)),
+        )
+        .map((event) => event.address),
+    );
+    assert.ok(
+      dialled.size <= 4 * MAX_PEX_PEERS_PER_MESSAGE,
+      `${dialled.size} of the ${PEX_FLOOD_MESSAGES * PEX_FLOOD_PEERS} flooded addresses dialled`,
+    );
+    const dropped = outcome.drops.filter((event) => !SHUTDOWN_REASON.test(reasonText(event)));
+    assert.deepEqual(dropped, [], 'well-formed PEX messages, however many and large, do not drop the peer');
+    t.diagnostic(`${pex.length} pex-peers events, ${dialled.size} flooded addresses dialled`);
   });
 
   it('a handshake with another info-hash', async (t) => {

@@ -186,6 +186,7 @@ export class SimulatedActorSystem implements ActorSystem {
       accept: 0,
       choke: 0,
       recycle: 0,
+      'torrent-peers': 0,
     },
     events: {
       connected: 0,
@@ -201,6 +202,7 @@ export class SimulatedActorSystem implements ActorSystem {
       'peer-info': 0,
       'metadata-available': 0,
       metadata: 0,
+      'pex-peers': 0,
       unreadable: 0,
     },
     connections: 0,
@@ -446,6 +448,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'recycle':
         // Buffers back after their write: the sim allocates its own (real I/O timing: untraced).
+        return;
+      case 'torrent-peers':
+        // Peer exchange: the sim's peers never send or read PEX messages.
         return;
       case 'accept':
         // The sim has no listener: nothing dials us.

@@ -27,10 +27,10 @@ import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-lsd] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-lsd] [--no-pex] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-lsd] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-lsd] [--no-pex] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -53,6 +53,7 @@ const commonOptions = {
   'metadata-timeout': { type: 'string' },
   'no-lsd': { type: 'boolean', default: false },
   lsd: { type: 'boolean', default: false },
+  'no-pex': { type: 'boolean', default: false },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -99,6 +100,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   },
   'no-lsd': { text: 'no local service discovery (BEP 14 multicast on the LAN; never for private torrents)' },
   lsd: { text: 'local service discovery even where TORK_HERMETIC=1 turns it off (tests)' },
+  'no-pex': { text: 'no peer exchange (BEP 11): neither learn peers from peers nor tell them ours' },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -188,6 +190,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
       torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
+      torrent.on('pex-peers', (data) => emit('pex-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
@@ -198,6 +201,9 @@ function jsonReporter(io: CliIo): Reporter {
       fetch.on('metadata-progress', (data) => emit('metadata-progress', data));
       fetch.on('metadata-received', (data) => emit('metadata-received', data));
       fetch.on('metadata-rejected', (data) => emit('metadata-rejected', data));
+      fetch.on('dht-peers', (data) => emit('dht-peers', data));
+      fetch.on('lsd-peers', (data) => emit('lsd-peers', data));
+      fetch.on('pex-peers', (data) => emit('pex-peers', data));
     },
     finish() {},
   };
@@ -427,6 +433,7 @@ export async function runDownload(
       uploadSlots,
       seeding,
       useTrackers: !parsed.values['no-trackers'],
+      pex: !parsed.values['no-pex'],
     };
     const setup = (created: Torrent) => {
       reporter?.attach(created);

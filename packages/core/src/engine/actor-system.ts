@@ -9,8 +9,8 @@ import type { HostEvent } from '../messages/host-event.js';
 export interface ActorSystem {
   /**
    * Queues commands; they are delivered in order, batched per host. `add-torrent`,
-   * `remove-torrent` and `have` go to every host; `connect` picks a host; the rest are routed to
-   * the host that owns the actor.
+   * `remove-torrent`, `have` and `torrent-peers` go to every host; `connect` picks a host; the
+   * rest are routed to the host that owns the actor.
    */
   send(commands: readonly HostCommand[]): void;
   /** Registers the single consumer of events; batches arrive in the order hosts produced them. */

@@ -150,6 +150,7 @@ export class Engine {
           timeoutMs: options.metadataTimeoutMs,
           maxPeers: options.maxPeers,
           tickMs: options.tickMs,
+          pex: options.pex !== false,
         },
         onFetch,
       );

@@ -23,7 +23,11 @@ class MetadataPeers implements ActorSystem {
   #handler: ((events: readonly HostEvent[]) => void) | undefined;
   readonly #addresses = new Map<number, string>();
 
-  constructor(readonly info: (address: string) => Uint8Array | null) {}
+  constructor(
+    readonly info: (address: string) => Uint8Array | null,
+    /** Addresses a peer tells of by PEX right after its handshake. */
+    readonly pex: (address: string) => readonly string[] = () => [],
+  ) {}
 
   send(commands: readonly HostCommand[]): void {
     this.commands.push(...commands);
@@ -43,6 +47,12 @@ class MetadataPeers implements ActorSystem {
             extensionProtocol: true,
           },
           ...(size ? [{ type: 'metadata-available' as const, actorId: command.actorId, size }] : []),
+          ...this.pex(address).map((told) => ({
+            type: 'pex-peers' as const,
+            actorId: command.actorId,
+            added: [{ host: told.split(':')[0]!, port: Number(told.split(':')[1]), flags: 0 }],
+            dropped: [],
+          })),
         ]);
       } else if (command.type === 'fetch-metadata') {
         const bytes = this.info(this.#addresses.get(command.actorId)!)!;
@@ -129,5 +139,47 @@ describe('a magnet link through the Engine (metadata phase, BEP 9)', { timeout: 
         /1 peers connected, 0 offering/.test(error.message),
     );
     await engine.close();
+  });
+
+  it('dials the peers a connected peer tells of by PEX, and gets the metadata from them; --no-pex does not', async () => {
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:4`);
+    // 127.0.0.9:4 has no metadata, but knows 127.0.0.9:5, which has.
+    const script = () =>
+      new MetadataPeers(
+        (address) => (address.endsWith(':5') ? meta.infoBytes : null),
+        (address) => (address.endsWith(':4') ? ['127.0.0.9:5'] : []),
+      );
+    const peers = script();
+    const engine = new Engine({ actors: peers, peerId: new Uint8Array(20).fill(9), port: 0 });
+    const found: { peers: number; added: number }[] = [];
+    const torrent = await engine.addMagnet(
+      { magnet, outDir: await tempDir('tork-magnet-'), useTrackers: false, tickMs: 20 },
+      undefined,
+      (fetch) => fetch.on('pex-peers', (data) => found.push(data)),
+    );
+    assert.equal(torrent.meta.infoHashHex, meta.infoHashHex);
+    assert.deepEqual(found, [{ peers: 1, added: 1 }]);
+    const addMagnet = peers.commands.find((command) => command.type === 'add-magnet');
+    assert.equal(addMagnet?.type === 'add-magnet' && addMagnet.pex, true, 'the hosts take PEX messages');
+    await engine.close();
+
+    const off = script();
+    const quiet = new Engine({ actors: off, peerId: new Uint8Array(20).fill(9), port: 0 });
+    await assert.rejects(
+      quiet.addMagnet({
+        magnet,
+        outDir: await tempDir('tork-magnet-'),
+        useTrackers: false,
+        pex: false,
+        tickMs: 20,
+        metadataTimeoutMs: 300,
+      }),
+      (error: unknown) => error instanceof TorkError && error.code === TorkErrorCode.METADATA,
+    );
+    assert.ok(
+      !off.commands.some((command) => command.type === 'connect' && command.port === 5),
+      'with PEX off the told address is not dialled',
+    );
+    await quiet.close();
   });
 });

@@ -9,6 +9,7 @@ import { Announcer } from './announcer.js';
 import { CommandBatch } from './command-batch.js';
 import { type IncomingConnection, PeerBook, type PeerRecord } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
+import { PeerExchange } from './peer-exchange.js';
 import type { TorrentContext } from './torrent-options.js';
 
 /** Longest wait for a magnet's metadata before giving up, ms. */
@@ -30,6 +31,12 @@ export interface MetadataFetchOptions {
   readonly maxPeers?: number;
   /** Coordinator tick, ms. Default: 1,000. */
   readonly tickMs?: number;
+  /**
+   * Learn peers from the connected ones by peer exchange (BEP 11) while fetching. Whether the
+   * torrent is private is not known before its metadata: like libtorrent, a magnet's peers may
+   * tell us others; we tell them nobody until the metadata is had. Default: true.
+   */
+  readonly pex?: boolean;
 }
 
 /** What a metadata fetch reports. */
@@ -41,6 +48,10 @@ export interface MetadataFetchEventMap {
   /** A peer sent metadata that does not hash to the info-hash: banned, the fetch goes on. */
   'metadata-rejected': [{ address: string; reason: string }];
   'peer-connected': [{ actorId: number; address: string; client: string; peerId: string }];
+  /** Peers found by the DHT, LSD or a peer's PEX message: `peers` usable addresses, `added` of them new. */
+  'dht-peers': [{ peers: number; added: number }];
+  'lsd-peers': [{ peers: number; added: number }];
+  'pex-peers': [{ peers: number; added: number }];
 }
 
 export interface FetchedMetadata {
@@ -67,6 +78,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
   readonly #commands: CommandBatch;
   readonly #announcer: Announcer | undefined;
   readonly #discovery: TorrentDiscovery;
+  readonly #pex: PeerExchange;
   /** Actors that offered the metadata, by actor id: its size. */
   readonly #offers = new Map<number, number>();
   readonly #fetching = new Set<number>();
@@ -112,6 +124,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
       });
     }
     this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.magnet, port: ctx.port });
+    this.#pex = new PeerExchange(this.magnet.infoHashHex, options.pex !== false);
     this.#result = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -128,12 +141,14 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
       infoHash: this.magnet.infoHash,
       peerId: this.#ctx.peerId,
       listenPort: this.#ctx.port,
+      pex: this.#pex.enabled,
     });
     const now = Date.now();
     this.#book.addManual([...this.magnet.peers, ...(this.#options.peers ?? [])], now);
     this.#announcer?.start();
     this.#discovery.join((source, peers) => {
-      this.#book.addFound(peers, source, Date.now());
+      if (this.#settled) return;
+      this.emit(source === 'dht' ? 'dht-peers' : 'lsd-peers', this.#book.addFound(peers, source, Date.now()));
       this.#connectMore();
     });
     if (
@@ -193,6 +208,14 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
       case 'metadata':
         this.#onMetadata(peer, new Uint8Array(event.info));
         return;
+      case 'pex-peers': {
+        if (this.#settled) return;
+        const usable = this.#pex.usable(peer, event.added, false);
+        if (usable.length === 0) return;
+        this.emit('pex-peers', this.#book.addFound(usable, 'pex', Date.now()));
+        this.#connectMore();
+        return;
+      }
       case 'closed': {
         this.#offers.delete(peer.actorId);
         this.#fetching.delete(peer.actorId);

@@ -42,6 +42,8 @@ export class PeerRecord implements PolicyPeer {
   closing = false;
   /** The listen address this connection stands for in the pool, when it was not dialled there. */
   aliasKey: string | undefined = undefined;
+  /** The port a peer that dialled us listens on (its BEP 10 `p`), once told. */
+  listenPort: number | undefined = undefined;
   /** Its requests refused as last reported (a `peer-requests-refused` event when it grows). */
   refusedReported = 0;
   /** It was stalled at the last stats (a `peer-stalled` event on the change). */
@@ -183,6 +185,7 @@ export class PeerBook {
    * ephemeral port the peer dialled from).
    */
   identify(peer: PeerRecord, listenPort: number, now: number): void {
+    if (peer.incoming && peer.listenPort === undefined) peer.listenPort = listenPort;
     if (!peer.incoming || peer.closing || peer.aliasKey !== undefined || peer.port === listenPort) return;
     peer.aliasKey = this.#pool.alias(peer.host, listenPort, now);
   }

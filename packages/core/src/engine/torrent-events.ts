@@ -1,11 +1,15 @@
 import type { PlainTorkError } from '../errors.js';
+import type { PeerSource } from './peer-pool.js';
 import type { TorrentProgress } from './progress.js';
 
 /** What a Torrent reports, as typed events (also the `--json` event stream of the CLI). */
 export interface TorrentEventMap {
   /** Files are ready and peers are being sought. */
   started: [{ infoHash: string; name: string; length: number; pieceCount: number; outDir: string }];
-  'peer-connected': [{ actorId: number; address: string; client: string; peerId: string }];
+  /** `source`: where its address came from (`incoming`: it dialled us). */
+  'peer-connected': [
+    { actorId: number; address: string; client: string; peerId: string; source: PeerSource },
+  ];
   'peer-disconnected': [{ actorId: number; address: string; reason: PlainTorkError; banned: boolean }];
   /**
    * A peer became stalled (or recovered): `upload`, it has requests queued with us, unchoked, and

@@ -38,6 +38,11 @@ export interface TorrentOptions {
   readonly maxQueuedWriteBytes?: number;
   /** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. Default: 60. */
   readonly uselessAfterSeconds?: number;
+  /**
+   * Peer exchange (BEP 11, `ut_pex`): learn peers from connected peers and tell them ours. Never
+   * for a private torrent. Default: true.
+   */
+  readonly pex?: boolean;
   /** Tracker client options. Default: see Announcer. */
   readonly trackerClients?: TrackerClientOptions;
   /** Seed for tie-breaks. Default: random. */

@@ -12,6 +12,7 @@ import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
 import { type IncomingConnection, PeerBook, type PeerRecord } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
+import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
@@ -47,6 +48,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #resume: TorrentResume | undefined;
   /** The DHT and LSD while this (public) torrent runs. */
   readonly #discovery: TorrentDiscovery;
+  /** Peer exchange (BEP 11): public torrents, unless turned off. */
+  readonly #pex: PeerExchange;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -76,6 +79,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#written = new Bitfield(this.meta.pieceCount);
     this.#commands = new CommandBatch(ctx.actors);
     this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.meta, port: ctx.port });
+    this.#pex = new PeerExchange(this.meta.infoHashHex, options.pex !== false && !this.meta.private);
     this.#book = new PeerBook(
       {
         torrentId: this.meta.infoHashHex,
@@ -185,6 +189,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       listenPort: this.#ctx.port,
       private: this.meta.private ?? false,
       ...(this.meta.infoBytes && !this.meta.private ? { info: this.meta.infoBytes } : {}),
+      pex: this.#pex.enabled,
       // Hosts read pieces back for upload from the real paths the writer created (pads: null).
       files: this.meta.files.map((file, index) => ({
         path: disk.file(index)?.path ?? null,
@@ -317,6 +322,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
           address: peer.key,
           client: event.client,
           peerId: event.peerId,
+          source: peer.source,
         });
         return;
       case 'bitfield': {
@@ -360,6 +366,14 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         if (event.client !== null) peer.agent = event.client;
         if (event.listenPort !== null) this.#book.identify(peer, event.listenPort, Date.now());
         return;
+      case 'pex-peers': {
+        if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
+        const usable = this.#pex.usable(peer, event.added, this.#state === 'seeding');
+        if (usable.length === 0) return;
+        this.emit('pex-peers', this.#book.addFound(usable, 'pex', Date.now()));
+        this.#connectMore();
+        return;
+      }
       case 'peer-interest':
         peer.peerInterested = event.interested;
         // A newly interested peer gets a free slot now rather than at the next rechoke.
@@ -522,6 +536,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#rechoke(false);
     this.#resume?.maybeSave(now, this.#written);
     this.#emitBatches();
+    const swarm = this.#pex.update(this.#book.values());
+    if (swarm) this.#commands.send(swarm);
     this.emit('progress', this.progress());
     this.#commands.flush();
   }

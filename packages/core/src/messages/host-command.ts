@@ -1,9 +1,29 @@
 import { z } from 'zod';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
-import { ActorId, Bytes, Bytes20, MessagePortSchema, PieceIndex, TorrentId } from './schema-helpers.js';
+import {
+  ActorId,
+  Bytes,
+  Bytes20,
+  MessagePortSchema,
+  PexHost,
+  PieceIndex,
+  TorrentId,
+} from './schema-helpers.js';
 
 /** Most files a torrent may list in `add-torrent` (the metainfo parser caps files lower). */
 const MAX_FILES = 1_000_000;
+
+/** Most peers a `torrent-peers` command lists (`--max-peers` allows 10,000 connections). */
+export const MAX_TORRENT_PEERS = 10_000;
+
+/** A connected peer as peer exchange advertises it: its listen address (an IP literal) and BEP 11 flags. */
+export const SwarmPeer = z.object({
+  actorId: ActorId,
+  host: PexHost,
+  port: z.number().int().min(1).max(65535),
+  flags: z.number().int().min(0).max(255),
+});
+export type SwarmPeer = z.infer<typeof SwarmPeer>;
 
 /** A file as a host reads it to serve uploads: its real absolute path, or `null` for a pad file. */
 export const HostFile = z.object({
@@ -46,6 +66,8 @@ export const HostCommand = z.discriminatedUnion('type', [
     info: Bytes.refine((bytes) => bytes.length <= MAX_METADATA_BYTES, {
       message: 'info dictionary over MAX_METADATA_BYTES',
     }).optional(),
+    /** Peer exchange (BEP 11) with this torrent's peers; never for a private one. Default: false. */
+    pex: z.boolean().optional(),
   }),
   /**
    * A magnet link's torrent, before its metadata is known: its actors only handshake and fetch the
@@ -58,6 +80,8 @@ export const HostCommand = z.discriminatedUnion('type', [
     infoHash: Bytes20,
     peerId: Bytes20,
     listenPort: z.number().int().min(0).max(65535).optional(),
+    /** Learn peers by peer exchange (BEP 11) while fetching; nothing is sent. Default: false. */
+    pex: z.boolean().optional(),
   }),
   /** Fetch the metadata from this actor's peer (it offered it: `metadata-available`). */
   z.object({ type: z.literal('fetch-metadata'), actorId: ActorId }),
@@ -105,6 +129,16 @@ export const HostCommand = z.discriminatedUnion('type', [
   /** We verified a piece: every actor of the torrent tells its peer (`have`). */
   z.object({ type: z.literal('have'), torrentId: TorrentId, pieces: z.array(PieceIndex).min(1) }),
   z.object({ type: z.literal('close'), actorId: ActorId, reason: z.string() }),
+  /**
+   * The torrent's connected peers as peer exchange tells others of them (BEP 11): each one's
+   * listen address and flags, and its actor (a peer is never told of itself). Sent to every host
+   * when the list changes, at most once per coordinator tick; each replaces the last.
+   */
+  z.object({
+    type: z.literal('torrent-peers'),
+    torrentId: TorrentId,
+    peers: z.array(SwarmPeer).max(MAX_TORRENT_PEERS),
+  }),
 ]);
 export type HostCommand = z.infer<typeof HostCommand>;
 

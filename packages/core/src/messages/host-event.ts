@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
-import { ActorId, Bytes, PieceIndex, PlainError } from './schema-helpers.js';
+import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';
+import { ActorId, Bytes, PexHost, PieceIndex, PlainError } from './schema-helpers.js';
+
+const PexAddress = z.object({ host: PexHost, port: z.number().int().min(1).max(65535) });
 
 /**
  * Why an actor gives pieces back: `choked` (the peer choked us; outstanding requests are void),
@@ -102,6 +105,19 @@ export const HostEvent = z.discriminatedUnion('type', [
     actorId: ActorId,
     pieces: z.array(PieceIndex).min(1),
     reason: ReleaseReason,
+  }),
+  /**
+   * A peer's peer exchange message (BEP 11): the peers it is connected to that are new since its
+   * last message (listen address, BEP 11 flags) and those it dropped; at most
+   * MAX_PEX_PEERS_PER_MESSAGE in all (the codec leaves out the rest).
+   */
+  z.object({
+    type: z.literal('pex-peers'),
+    actorId: ActorId,
+    added: z
+      .array(PexAddress.extend({ flags: z.number().int().min(0).max(255) }))
+      .max(MAX_PEX_PEERS_PER_MESSAGE),
+    dropped: z.array(PexAddress).max(MAX_PEX_PEERS_PER_MESSAGE),
   }),
   z.object({ type: z.literal('stats'), actors: z.array(ActorStats) }),
   /** The connection is gone; every piece still assigned to it is free again. */

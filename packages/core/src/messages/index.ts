@@ -6,7 +6,7 @@ export {
   PieceReaderSettings,
 } from './control-plane.js';
 export { HashJob, HashJobResult, MAX_HASH_JOB_PIECES, PieceSpanOnDiskSchema } from './hash-job.js';
-export { HostCommand, HostCommandBatch, HostFile } from './host-command.js';
+export { HostCommand, HostCommandBatch, HostFile, MAX_TORRENT_PEERS, SwarmPeer } from './host-command.js';
 export { ActorStats, HostEvent, HostEventBatch, ReleaseReason } from './host-event.js';
 export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
 export {

@@ -1,5 +1,6 @@
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
+import { isPexAddress } from '../wire/ut-pex.js';
 
 /** Coordinator-assigned id of one peer connection, unique within an engine. */
 export const ActorId = z.number().int().nonnegative();
@@ -19,3 +20,6 @@ export { PlainTorkError as PlainError } from '../errors.js';
 export const MessagePortSchema = z.custom<MessagePort>((value) => value instanceof MessagePort, {
   message: 'expected a MessagePort',
 });
+
+/** A peer's address in peer exchange (BEP 11): an IPv4 or IPv6 literal (no zone). */
+export const PexHost = z.string().max(64).refine(isPexAddress, { message: 'expected an IP address' });

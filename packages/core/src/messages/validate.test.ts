@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';
 import { MAX_HASH_JOB_PIECES } from './hash-job.js';
+import { MAX_TORRENT_PEERS } from './host-command.js';
 import {
   MAX_EVENTS_PER_BATCH,
   parseHashJob,
@@ -47,6 +49,48 @@ describe('thread message schemas', () => {
       /events\.0/,
     );
     rejects(() => parseHostEventBatch(null), /root/);
+  });
+
+  it('checks peer exchange messages: IP literals only, within their caps', () => {
+    const peer = { host: '10.0.0.1', port: 6881, flags: 0x10 };
+    parseHostEventBatch({ events: [{ type: 'pex-peers', actorId: 1, added: [peer], dropped: [] }] });
+    rejects(
+      () =>
+        parseHostEventBatch({
+          events: [
+            { type: 'pex-peers', actorId: 1, added: [{ ...peer, host: 'evil.example' }], dropped: [] },
+          ],
+        }),
+      /events\.0\.added\.0\.host: expected an IP address/,
+    );
+    const many = Array.from({ length: MAX_PEX_PEERS_PER_MESSAGE + 1 }, () => peer);
+    rejects(
+      () => parseHostEventBatch({ events: [{ type: 'pex-peers', actorId: 1, added: many, dropped: [] }] }),
+      /events\.0\.added/,
+    );
+    const torrentId = 'ab'.repeat(20);
+    const swarm = { actorId: 2, ...peer };
+    parseHostCommandBatch({ commands: [{ type: 'torrent-peers', torrentId, peers: [swarm] }] });
+    rejects(
+      () =>
+        parseHostCommandBatch({
+          commands: [{ type: 'torrent-peers', torrentId, peers: [{ ...swarm, host: 'fe80::1%eth0' }] }],
+        }),
+      /commands\.0\.peers\.0\.host/,
+    );
+    rejects(
+      () =>
+        parseHostCommandBatch({
+          commands: [
+            {
+              type: 'torrent-peers',
+              torrentId,
+              peers: Array.from({ length: MAX_TORRENT_PEERS + 1 }, () => swarm),
+            },
+          ],
+        }),
+      /commands\.0\.peers/,
+    );
   });
 
   it('keeps the good events of a batch with a malformed one, the verified piece included', () => {

@@ -89,3 +89,15 @@ export {
   metadataPieceCount,
   metadataPieceSize,
 } from './ut-metadata.js';
+export {
+  decodePexMessage,
+  encodePexMessage,
+  isPexAddress,
+  MAX_PEX_PAYLOAD_BYTES,
+  MAX_PEX_PEERS_PER_MESSAGE,
+  PEX_MAX_ADDED,
+  PEX_MAX_DROPPED,
+  PexFlag,
+  type PexMessage,
+  type PexPeer,
+} from './ut-pex.js';

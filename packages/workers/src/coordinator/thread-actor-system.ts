@@ -283,6 +283,7 @@ export class ThreadActorSystem implements ActorSystem {
       case 'add-magnet':
       case 'remove-torrent':
       case 'have':
+      case 'torrent-peers':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
       case 'connect':

@@ -1,4 +1,4 @@
-import type { Bitfield } from '@tork/core';
+import type { Bitfield, SwarmPeer } from '@tork/core';
 
 /**
  * Where a session reads the blocks it serves: the host's PieceReader for the torrent, which
@@ -35,6 +35,13 @@ export interface ActorTorrent {
    * handshake and fetch the info dictionary when told to.
    */
   readonly metadataOnly: boolean;
+  /** Peer exchange (BEP 11) runs for this torrent (never for a private one). */
+  readonly pex: boolean;
+  /**
+   * The torrent's connected peers as the coordinator last listed them (`torrent-peers`), for
+   * peer exchange; a new list replaces the array (it is never changed in place).
+   */
+  readonly swarm: readonly SwarmPeer[];
 }
 
 /** Bytes in piece `index`: the piece length, or less for the last piece. */

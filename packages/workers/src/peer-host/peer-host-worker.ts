@@ -8,6 +8,7 @@ import { parsePeerHostWorkerData } from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import { UtMetadata } from './extensions/ut-metadata.js';
+import { UtPexExtension } from './extensions/ut-pex.js';
 import { PeerHost } from './peer-host.js';
 import type { PeerHostApi } from './peer-host-api.js';
 
@@ -16,8 +17,9 @@ if (parentPort === null) throw new Error('peer-host-worker.js must run as a work
 // Thread boundary: workerData was cloned from the coordinator; checked before the host exists (a
 // malformed one throws here, and the thread's exit reaches ThreadActorSystem.start as an error).
 const data = parsePeerHostWorkerData(workerData);
-// The BEP 10 extensions every session offers (each declines the connections it must not serve).
-const host = new PeerHost(data.options ?? {}, [new UtMetadata()]);
+// The BEP 10 extensions every session offers (each declines a connection it does not serve, e.g.
+// ut_pex for a private torrent or one with peer exchange off).
+const host = new PeerHost(data.options ?? {}, [new UtMetadata(), new UtPexExtension()]);
 
 const api: PeerHostApi = {
   attach: (dataPort, report) => host.attach(dataPort, report),

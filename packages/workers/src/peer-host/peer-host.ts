@@ -7,6 +7,7 @@ import {
   type HostStats,
   type PlainTorkError,
   parseHostCommandBatch,
+  type SwarmPeer,
   TorkError,
   TorkErrorCode,
   toTorkError,
@@ -44,6 +45,7 @@ export type HostErrorReporter = (error: PlainTorkError) => unknown;
 interface HostTorrent extends ActorTorrent {
   readonly reader: PieceReader | null;
   readonly actors: Set<PeerSession>;
+  swarm: readonly SwarmPeer[];
 }
 
 /**
@@ -271,6 +273,8 @@ export class PeerHost implements ActorSink {
           private: command.private ?? false,
           metadata: command.private ? null : (command.info ?? null),
           metadataOnly: false,
+          pex: (command.pex ?? false) && !(command.private ?? false),
+          swarm: [],
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
@@ -298,6 +302,9 @@ export class PeerHost implements ActorSink {
           private: false,
           metadata: null,
           metadataOnly: true,
+          // Incoming PEX only: the swarm list stays empty, so nothing is sent.
+          pex: command.pex ?? false,
+          swarm: [],
           reader: null,
           actors: new Set(),
         });
@@ -369,6 +376,11 @@ export class PeerHost implements ActorSink {
           if (piece < torrent.pieceCount && torrent.have.set(piece)) fresh.push(piece);
         }
         if (fresh.length > 0) for (const actor of torrent.actors) actor.sendHave(fresh);
+        return;
+      }
+      case 'torrent-peers': {
+        const torrent = this.#torrents.get(command.torrentId);
+        if (torrent) torrent.swarm = command.peers;
         return;
       }
       case 'close':

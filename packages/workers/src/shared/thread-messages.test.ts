@@ -42,6 +42,14 @@ const commands: HostCommand[] = [
     peerId: new Uint8Array(20).fill(2),
   },
   { type: 'fetch-metadata', actorId: 2 },
+  {
+    type: 'torrent-peers',
+    torrentId: hex(0xab),
+    peers: [
+      { actorId: 2, host: '127.0.0.2', port: 6881, flags: 0x12 },
+      { actorId: 3, host: '2001:db8::1', port: 51413, flags: 0 },
+    ],
+  },
 ];
 /** `accept` carries a MessagePort, which cannot be echoed back: core's validate.test.ts covers it. */
 const NOT_ECHOED = ['accept'];
@@ -82,6 +90,12 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
   { type: 'peer-info', actorId: 1, listenPort: 6881, client: 'rtorrent 0.9.8' },
   { type: 'metadata-available', actorId: 2, size: 40_000 },
   { type: 'metadata', actorId: 2, info: Uint8Array.of(0x64, 0x65).buffer },
+  {
+    type: 'pex-peers',
+    actorId: 1,
+    added: [{ host: '10.0.0.7', port: 6881, flags: 0x02 }],
+    dropped: [{ host: '::1', port: 7000 }],
+  },
   {
     type: 'unreadable',
     actorId: 1,
