@@ -39,6 +39,8 @@ export const TorkErrorCode = {
   TRACKER_ALL_FAILED: 'TORK_ERR_TRACKER_ALL_FAILED',
   /** A tracker URL has a scheme or form tork cannot announce to. */
   TRACKER_URL: 'TORK_ERR_TRACKER_URL',
+  /** A DHT (KRPC) message is malformed or breaks a cap, or the DHT node could not run. */
+  DHT: 'TORK_ERR_DHT',
   /** A reply or body exceeded a documented size cap. */
   LIMIT_EXCEEDED: 'TORK_ERR_LIMIT_EXCEEDED',
   /** A message between threads failed its schema. */
