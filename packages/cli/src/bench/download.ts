@@ -53,6 +53,8 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
           '--listen-host',
           spec.host,
           '--json',
+          // No DHT (the baseline may predate the flag: it gets TORK_HERMETIC=1 from measureDownload).
+          ...(spec.client === 'tork' ? ['--no-dht'] : []),
           ...(spec.workers ? ['--workers', String(spec.workers)] : []),
         ],
       ];
@@ -90,12 +92,15 @@ export async function measureDownload(
 ): Promise<DownloadMeasure> {
   const [command, args] = downloadCommand(spec);
   const wrapped = python !== undefined;
+  // Whatever a downloader could reach beyond this machine (a tork build's DHT defaults) stays off.
+  const env = { ...process.env, TORK_HERMETIC: '1' };
   const child = track(
     wrapped
       ? spawn(python, [`${pythonDir}rusage.py`, '--', command, ...args], {
           stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+          env,
         })
-      : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+      : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env }),
   );
   const started = performance.now();
   let output = '';

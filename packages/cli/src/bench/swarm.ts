@@ -114,6 +114,7 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
           '--listen-host',
           options.host,
           '--no-trackers',
+          '--no-dht',
           '--json',
           '--workers',
           '1',

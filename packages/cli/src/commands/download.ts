@@ -18,13 +18,14 @@ import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
+import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
 import { oneLine } from './info.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent> --out DIR [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -46,6 +47,7 @@ const commonOptions = {
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
+  ...dhtOptions,
 } as const;
 
 const downloadOptions = {
@@ -80,6 +82,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
+  ...dhtHelp,
 };
 
 export const downloadHelp: CommandHelp<typeof downloadOptions> = {
@@ -179,6 +182,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
+      torrent.on('dht-peers', (data) => emit('dht-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
@@ -274,6 +278,7 @@ export async function runDownload(
   let port: number;
   let maxPeers: number;
   let workers: number;
+  let dht: DhtConfig | undefined;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -302,6 +307,7 @@ export async function runDownload(
     port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
+    dht = dhtConfig(parsed.values);
     const bytes = await readFile(file).catch((error: unknown) => {
       throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
     });
@@ -331,10 +337,11 @@ export async function runDownload(
   // The engine is created after the listener (it announces the port actually bound).
   let engine: Engine | undefined;
   let listener: Listener;
+  const listenHost = parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST;
   try {
     listener = await Listener.listen({
       port,
-      host: parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST,
+      host: listenHost,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
     });
   } catch (error) {
@@ -344,7 +351,14 @@ export async function runDownload(
   if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
   const hasher = new HashPool({ threads: workers });
-  engine = new Engine({ actors, port: listener.port, hasher });
+  // The DHT's UDP socket takes the TCP port's number; its thread starts with the first public torrent.
+  const discovery = openDht(
+    dht,
+    { host: listenHost, port: listener.port },
+    io,
+    json ? 'json' : quiet ? 'quiet' : 'text',
+  );
+  engine = new Engine({ actors, port: listener.port, hasher, discovery: discovery ? [discovery] : [] });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {
@@ -352,6 +366,7 @@ export async function runDownload(
     eventLoop ??= await watchdog.stop();
     await listener.close();
     await engine.close();
+    await discovery?.close();
     await hasher.close();
   };
   const cpuStart = process.cpuUsage();

@@ -169,6 +169,7 @@ export async function startTorkSeeder(
       '--listen-host',
       '127.0.0.1',
       '--no-trackers',
+      '--no-dht',
       '--json',
       '--workers',
       String(options.workers ?? 1),
