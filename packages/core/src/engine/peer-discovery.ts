@@ -40,6 +40,11 @@ export class TorrentDiscovery {
     private readonly torrent: DiscoveryTorrent & { readonly private?: boolean },
   ) {}
 
+  /** True when the torrent will join at least one service (it is public and there are some). */
+  get available(): boolean {
+    return !this.torrent.private && this.services.length > 0;
+  }
+
   /** Joins every service (none for a private torrent, BEP 27); `found` gets each one's finds. */
   join(found: (source: PeerDiscovery['source'], peers: readonly PeerAddress[]) => void): void {
     if (this.torrent.private || this.#handles.length > 0) return;

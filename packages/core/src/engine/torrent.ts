@@ -204,11 +204,16 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#finishStart();
       return;
     }
-    if (this.#state === 'downloading' && !this.#announcer && (this.#options.peers?.length ?? 0) === 0) {
+    if (
+      this.#state === 'downloading' &&
+      !this.#announcer &&
+      (this.#options.peers?.length ?? 0) === 0 &&
+      !this.#discovery.available
+    ) {
       this.#fail(
         new TorkError(
           TorkErrorCode.USAGE,
-          'no peer source: the torrent has no trackers and no --peer was given',
+          'no peer source: the torrent has no trackers, no --peer was given and no DHT or LSD may be used',
         ),
       );
       return;
