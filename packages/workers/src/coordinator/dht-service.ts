@@ -67,6 +67,8 @@ interface Joined {
   readonly found: (peers: readonly PeerAddress[]) => void;
   readonly port: number;
   lastLookup: number;
+  /** Some node took our announce_peer: until then, a lookup announces too. */
+  announced: boolean;
 }
 
 const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
@@ -76,7 +78,8 @@ const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
  * The DHT node itself runs in the UDP host thread, which is started on the first `join` — only a
  * public torrent joins, so a run of private torrents never opens the socket. A joined torrent is
  * looked up and announced at once and every `DHT_ANNOUNCE_INTERVAL_MS`; `lookup()` (the torrent
- * is short of peers) asks again at most every `DHT_MIN_LOOKUP_INTERVAL_MS`. At `close` the routing
+ * is short of peers) asks again at most every `DHT_MIN_LOOKUP_INTERVAL_MS`, and announces too
+ * while no node has taken our announce yet (the routing table may have been empty at join). At `close` the routing
  * table is saved (`statePath`), so the next run starts from it rather than from the routers.
  */
 export class DhtService implements PeerDiscovery {
@@ -118,7 +121,7 @@ export class DhtService implements PeerDiscovery {
   join(torrent: DiscoveryTorrent, found: (peers: readonly PeerAddress[]) => void): DiscoveryHandle {
     const torrentId = torrent.infoHashHex;
     if (this.#state === 'closed' || this.#state === 'failed') return { lookup() {}, leave() {} };
-    const joined: Joined = { found, port: torrent.port, lastLookup: Date.now() };
+    const joined: Joined = { found, port: torrent.port, lastLookup: Date.now(), announced: false };
     this.#joined.set(torrentId, joined);
     this.#start();
     this.#send({ type: 'announce', torrentId, port: torrent.port });
@@ -129,7 +132,11 @@ export class DhtService implements PeerDiscovery {
         if (now - joined.lastLookup < (this.#options.minLookupIntervalMs ?? DHT_MIN_LOOKUP_INTERVAL_MS))
           return;
         joined.lastLookup = now;
-        this.#send({ type: 'lookup', torrentId });
+        this.#send(
+          joined.announced
+            ? { type: 'lookup', torrentId }
+            : { type: 'announce', torrentId, port: joined.port },
+        );
       },
       leave: () => {
         if (this.#joined.get(torrentId) !== joined) return;
@@ -278,7 +285,9 @@ export class DhtService implements PeerDiscovery {
       case 'peers':
         this.#joined.get(event.torrentId)?.found(event.peers);
         break;
-      case 'lookup-done':
+      case 'lookup-done': {
+        const joined = this.#joined.get(event.torrentId);
+        if (joined && event.announced > 0) joined.announced = true;
         this.#options.onEvent?.({
           type: 'lookup-done',
           infoHash: event.torrentId,
@@ -286,6 +295,7 @@ export class DhtService implements PeerDiscovery {
           announced: event.announced,
         });
         break;
+      }
       case 'stats':
         this.#requests.get(event.requestId)?.(event.stats);
         this.#requests.delete(event.requestId);
