@@ -45,8 +45,9 @@ export class UdpHost {
   ) {
     this.#socket = socket;
     this.#emit = emit;
-    const port = socket.address().port;
-    this.#self = new OwnAddress(bindHost(data.host), data.peerPort, port);
+    // The address actually bound (a host name such as `localhost` resolved): who we are.
+    const bound = socket.address();
+    this.#self = new OwnAddress(bound.address, data.peerPort, bound.port);
     this.#guard = new KrpcGuard({
       self: this.#self,
       ...data.settings,
