@@ -26,6 +26,8 @@ import { startTork } from '../test/dist/seed/support.js';
 import { startOpentracker } from '../test/dist/support/opentracker.js';
 import { findProgram, freePort, startProgram, tcpPortOpen } from '../test/dist/support/programs.js';
 
+// Every tork started here inherits this: its DHT never asks the public routers (nothing leaves the machine).
+process.env.TORK_HERMETIC = '1';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const torkMain = join(root, 'packages/cli/dist/main.js');
 const { values } = parseArgs({

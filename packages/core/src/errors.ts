@@ -43,6 +43,8 @@ export const TorkErrorCode = {
   TRACKER_URL: 'TORK_ERR_TRACKER_URL',
   /** A local service discovery (BEP 14) announce is malformed. */
   LSD_PROTOCOL: 'TORK_ERR_LSD_PROTOCOL',
+  /** A DHT (KRPC) message is malformed or breaks a cap, or the DHT node could not run. */
+  DHT: 'TORK_ERR_DHT',
   /** A reply or body exceeded a documented size cap. */
   LIMIT_EXCEEDED: 'TORK_ERR_LIMIT_EXCEEDED',
   /** A message between threads failed its schema. */

@@ -1,5 +1,6 @@
 export * from './bencode/index.js';
 export { Bitfield } from './bitfield.js';
+export * from './dht/index.js';
 export type { DiskFileHandle, DiskFs, DiskStats } from './disk/disk-fs.js';
 export { nodeDiskFs } from './disk/disk-fs.js';
 export type { DiskFile, DiskLayout } from './disk/disk-layout.js';

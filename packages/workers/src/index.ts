@@ -1,5 +1,14 @@
 /** Defined by core's schemas (they cross a thread); re-exported where the threads are. */
 export type { HostStats, PeerHostSettings, PeerHostWorkerData } from '@tork/core';
+export { DhtService, type DhtServiceEvent, type DhtServiceOptions } from './coordinator/dht-service.js';
+export {
+  defaultDhtBootstrap,
+  defaultDhtStatePath,
+  isHermetic,
+  loadDhtState,
+  PUBLIC_DHT_ROUTERS,
+  saveDhtState,
+} from './coordinator/dht-state-file.js';
 export { HashPool, type HashPoolOptions, type HashResult } from './coordinator/hash-pool.js';
 export {
   type IncomingPeer,
@@ -27,3 +36,5 @@ export type { PeerActorOptions, PeerSessionOptions } from './peer-host/session/p
 export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';
 export type { UploaderOptions } from './peer-host/upload/uploader.js';
 export { type NodeMessageTarget, nodeEndpoint } from './shared/comlink-node-adapter.js';
+export { classifyDatagram, type DatagramKind } from './udp-host/datagram-demux.js';
+export { UdpHost, type UdpHostOptions } from './udp-host/udp-host.js';

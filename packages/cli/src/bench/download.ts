@@ -53,6 +53,8 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
           '--listen-host',
           spec.host,
           '--json',
+          // No DHT (the baseline may predate the flag: it gets TORK_HERMETIC=1 from measureDownload).
+          ...(spec.client === 'tork' ? ['--no-dht'] : []),
           ...(spec.workers ? ['--workers', String(spec.workers)] : []),
         ],
       ];
@@ -90,9 +92,9 @@ export async function measureDownload(
 ): Promise<DownloadMeasure> {
   const [command, args] = downloadCommand(spec);
   const wrapped = python !== undefined;
-  // No LSD multicast from the bench: TORK_HERMETIC=1 keeps it off in tork and in a baseline build
-  // alike (one older than LSD would refuse --no-lsd, and the two run with the same flags).
-  const env = spec.client.startsWith('tork') ? { ...process.env, TORK_HERMETIC: '1' } : process.env;
+  // Whatever a downloader could reach beyond this machine (a tork build's DHT defaults, LSD
+  // multicast) stays off: TORK_HERMETIC=1 works for a baseline build too, which may predate the flags.
+  const env = { ...process.env, TORK_HERMETIC: '1' };
   const child = track(
     wrapped
       ? spawn(python, [`${pythonDir}rusage.py`, '--', command, ...args], {

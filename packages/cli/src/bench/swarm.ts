@@ -115,6 +115,7 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
           options.host,
           '--no-trackers',
           '--no-lsd',
+          '--no-dht',
           '--json',
           '--workers',
           '1',

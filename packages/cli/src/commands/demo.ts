@@ -180,7 +180,8 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
     });
 
     // The downloader listens on a free loopback port too: nothing of the demo is reachable from outside.
-    const downloadArgs = [dataset.torrentPath, '--out', outDir, '--no-trackers', '--no-lsd'];
+    // No DHT, no LSD: the demo must run, and stay on this machine, without a network.
+    const downloadArgs = [dataset.torrentPath, '--out', outDir, '--no-trackers', '--no-lsd', '--no-dht'];
     downloadArgs.push('--port', '0', '--listen-host', '127.0.0.1');
     for (const seeder of seeders) downloadArgs.push('--peer', `127.0.0.1:${seeder.port}`);
     downloadArgs.push('--workers', values.workers ?? String(availableParallelism()));

@@ -24,13 +24,14 @@ import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
+import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-lsd] [--no-pex] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-lsd] [--no-pex] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -57,6 +58,7 @@ const commonOptions = {
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
+  ...dhtOptions,
 } as const;
 
 const downloadOptions = {
@@ -87,7 +89,9 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     text: 'worker threads for peers and hashing, 1 to 64',
     default: CORES,
   },
-  'no-trackers': { text: 'announce to no tracker: only --peer peers and incoming ones' },
+  'no-trackers': {
+    text: "announce to no tracker: peers come from --peer, the magnet's x.pe, the DHT, PEX, LSD and incoming ones",
+  },
   'save-torrent': {
     arg: 'FILE',
     text: 'write the .torrent to FILE (for a magnet: once its metadata is had)',
@@ -104,6 +108,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
+  ...dhtHelp,
 };
 
 export const downloadHelp: CommandHelp<typeof downloadOptions> = {
@@ -189,6 +194,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
       torrent.on('pieces-verified', (data) => emit('piece-verified', data));
       torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
+      torrent.on('dht-peers', (data) => emit('dht-peers', data));
       torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
       torrent.on('pex-peers', (data) => emit('pex-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
@@ -314,6 +320,7 @@ export async function runDownload(
   let port: number;
   let maxPeers: number;
   let workers: number;
+  let dht: DhtConfig | undefined;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -344,6 +351,7 @@ export async function runDownload(
     port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
+    dht = dhtConfig(parsed.values);
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     if (file.startsWith('magnet:')) {
@@ -380,10 +388,11 @@ export async function runDownload(
   // The engine is created after the listener (it announces the port actually bound).
   let engine: Engine | undefined;
   let listener: Listener;
+  const listenHost = parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST;
   try {
     listener = await Listener.listen({
       port,
-      host: parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST,
+      host: listenHost,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
     });
   } catch (error) {
@@ -396,7 +405,15 @@ export async function runDownload(
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
     : undefined;
-  engine = new Engine({ actors, port: listener.port, hasher, discovery: lsd ? [lsd] : [] });
+  // The DHT's UDP socket takes the TCP port's number; its thread starts with the first public torrent.
+  const dhtService = openDht(
+    dht,
+    { host: listenHost, port: listener.port },
+    io,
+    json ? 'json' : quiet ? 'quiet' : 'text',
+  );
+  const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
+  engine = new Engine({ actors, port: listener.port, hasher, discovery });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {
@@ -404,6 +421,7 @@ export async function runDownload(
     eventLoop ??= await watchdog.stop();
     await listener.close();
     await engine.close();
+    await dhtService?.close();
     await lsd?.close();
     await hasher.close();
   };

@@ -170,6 +170,7 @@ export async function startTorkSeeder(
       '127.0.0.1',
       '--no-trackers',
       '--no-lsd',
+      '--no-dht',
       '--json',
       '--workers',
       String(options.workers ?? 1),

@@ -40,7 +40,7 @@ export class TorrentDiscovery {
     private readonly torrent: DiscoveryTorrent & { readonly private?: boolean },
   ) {}
 
-  /** True when the torrent has a service to join (it is public and services were given). */
+  /** True when the torrent will join at least one service (it is public and there are some). */
   get available(): boolean {
     return !this.torrent.private && this.services.length > 0;
   }

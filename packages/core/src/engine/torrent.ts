@@ -213,13 +213,13 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (
       this.#state === 'downloading' &&
       !this.#announcer &&
-      !this.#discovery.available &&
-      (this.#options.peers?.length ?? 0) === 0
+      (this.#options.peers?.length ?? 0) === 0 &&
+      !this.#discovery.available
     ) {
       this.#fail(
         new TorkError(
           TorkErrorCode.USAGE,
-          'no peer source: the torrent has no trackers, no --peer was given and no DHT or LSD runs for it',
+          'no peer source: the torrent has no trackers, no --peer was given and no DHT or LSD may be used',
         ),
       );
       return;

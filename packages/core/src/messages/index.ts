@@ -10,6 +10,14 @@ export { HostCommand, HostCommandBatch, HostFile, MAX_TORRENT_PEERS, SwarmPeer }
 export { ActorStats, HostEvent, HostEventBatch, ReleaseReason } from './host-event.js';
 export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
 export {
+  DhtBootstrapAddress,
+  DhtNodeSettings,
+  UdpHostCommand,
+  UdpHostEvent,
+  UdpHostStats,
+  UdpHostWorkerData,
+} from './udp-host.js';
+export {
   MAX_EVENTS_PER_BATCH,
   parseHashJob,
   parseHashJobResult,
@@ -19,4 +27,7 @@ export {
   parseHostStats,
   parsePeerHostWorkerData,
   parsePlainError,
+  parseUdpHostCommand,
+  parseUdpHostEvent,
+  parseUdpHostWorkerData,
 } from './validate.js';

@@ -4,6 +4,7 @@ import { HostStats, PeerHostWorkerData } from './control-plane.js';
 import { HashJob, HashJobResult } from './hash-job.js';
 import { HostCommandBatch } from './host-command.js';
 import { HostEvent, HostEventBatch } from './host-event.js';
+import { UdpHostCommand, UdpHostEvent, UdpHostWorkerData } from './udp-host.js';
 
 // Compiled once: every batch crossing a thread is parsed on arrival, so parsing is on the hot path.
 const compiledCommands = z.compile(HostCommandBatch);
@@ -14,6 +15,9 @@ const compiledHashJobResult = z.compile(HashJobResult);
 const compiledWorkerData = z.compile(PeerHostWorkerData);
 const compiledHostStats = z.compile(HostStats);
 const compiledPlainError = z.compile(PlainTorkError);
+const compiledUdpHostCommand = z.compile(UdpHostCommand);
+const compiledUdpHostEvent = z.compile(UdpHostEvent);
+const compiledUdpHostWorkerData = z.compile(UdpHostWorkerData);
 
 /** Most events one host batch may carry: a host's batch is one event-loop turn's events. */
 export const MAX_EVENTS_PER_BATCH = 100_000;
@@ -99,4 +103,19 @@ export function parseHostStats(value: unknown): HostStats {
 /** Parses an error a thread reports as plain data (a host's error report); throws TORK_ERR_THREAD_MESSAGE. */
 export function parsePlainError(value: unknown): PlainTorkError {
   return check(compiledPlainError, value, 'error report');
+}
+
+/** Parses a command on arrival in the UDP host thread; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseUdpHostCommand(value: unknown): UdpHostCommand {
+  return check(compiledUdpHostCommand, value, 'coordinator→udp host');
+}
+
+/** Parses a UDP host event on arrival in the coordinator; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseUdpHostEvent(value: unknown): UdpHostEvent {
+  return check(compiledUdpHostEvent, value, 'udp host→coordinator');
+}
+
+/** Parses the UDP host's `workerData` in its thread, before the socket is bound; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseUdpHostWorkerData(value: unknown): UdpHostWorkerData {
+  return check(compiledUdpHostWorkerData, value, 'coordinator→udp host workerData');
 }

@@ -1,0 +1,191 @@
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import {
+  type DhtContact,
+  MAX_DHT_STATE_NODES,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+  type UdpHostCommand,
+  type UdpHostEvent,
+  type UdpHostStats,
+  type UdpHostWorkerData,
+} from '@tork/core';
+import { classifyDatagram } from './datagram-demux.js';
+import { DhtNode } from './dht-node.js';
+import { KrpcGuard } from './krpc-guard.js';
+import { OwnAddress } from './own-address.js';
+
+export interface UdpHostOptions {
+  /** Milliseconds clock of the guard (rate limits, pending queries). Default: `performance.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * The one UDP socket on the torrent port and what it serves. Every datagram is classified first
+ * (`classifyDatagram`): KRPC goes through the `KrpcGuard` (size cap, sanitizer, per-IP query rate
+ * limit, unsolicited answers dropped) to the `DhtNode`; uTP (next issue) will get its own branch
+ * here; anything else is counted and dropped. Runs in its own thread (`udp-host-worker.ts`), or
+ * in-process in tests.
+ */
+export class UdpHost {
+  readonly #socket: dgram.Socket;
+  readonly #emit: (event: UdpHostEvent) => void;
+  readonly #guard: KrpcGuard;
+  readonly #node: DhtNode;
+  readonly #self: OwnAddress;
+  readonly #counts = { datagrams: 0, utp: 0, unknown: 0 };
+  #closing: Promise<DhtContact[]> | undefined;
+
+  private constructor(
+    socket: dgram.Socket,
+    data: UdpHostWorkerData,
+    emit: (event: UdpHostEvent) => void,
+    options: UdpHostOptions,
+  ) {
+    this.#socket = socket;
+    this.#emit = emit;
+    // The address actually bound (a host name such as `localhost` resolved): who we are.
+    const bound = socket.address();
+    this.#self = new OwnAddress(bound.address, data.peerPort, bound.port);
+    this.#guard = new KrpcGuard({
+      self: this.#self,
+      ...data.settings,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    this.#node = new DhtNode({
+      nodeId: Buffer.from(data.nodeId, 'hex'),
+      bootstrap: data.bootstrap,
+      nodes: data.nodes,
+      send: (bytes, toPort, host) => this.#send(bytes, toPort, host),
+      address: () => socket.address(),
+      isOwnPeer: (host, peerPort) => this.#self.isOwnPeer(host, peerPort),
+      onPeers: (torrentId, peers) => emit({ type: 'peers', torrentId, peers }),
+      onLookupDone: (torrentId, nodes, announced) =>
+        emit({ type: 'lookup-done', torrentId, nodes, announced }),
+      ...(data.settings.maxStoredPeers ? { maxStoredPeers: data.settings.maxStoredPeers } : {}),
+      ...(data.settings.queryTimeoutMs ? { queryTimeoutMs: data.settings.queryTimeoutMs } : {}),
+    });
+    socket.on('message', (bytes, from) => this.#onDatagram(bytes, from));
+    // After binding, socket errors (ICMP unreachable and the like) are the network's, not ours.
+    socket.on('error', () => {});
+  }
+
+  /** Binds the socket (IPv4: the DHT speaks no BEP 32) and starts the node; TORK_ERR_DHT if it cannot bind. */
+  static async open(
+    data: UdpHostWorkerData,
+    emit: (event: UdpHostEvent) => void,
+    options: UdpHostOptions = {},
+  ): Promise<UdpHost> {
+    const socket = dgram.createSocket({ type: 'udp4' });
+    const host = bindHost(data.host);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(data.port, host, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      socket.close();
+      const cause = toTorkError(error, TorkErrorCode.DHT);
+      throw new TorkError(
+        TorkErrorCode.DHT,
+        `DHT: cannot bind UDP ${host}:${data.port}: ${cause.message}`,
+        { host, port: data.port },
+        { cause },
+      );
+    }
+    return new UdpHost(socket, data, emit, options);
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  get nodeId(): string {
+    return this.#node.nodeId;
+  }
+
+  command(command: UdpHostCommand): void {
+    switch (command.type) {
+      case 'announce':
+        this.#node.announce(command.torrentId, command.port);
+        break;
+      case 'lookup':
+        this.#node.lookup(command.torrentId);
+        break;
+      case 'leave':
+        this.#node.leave(command.torrentId);
+        break;
+      case 'stats':
+        this.#emit({ type: 'stats', requestId: command.requestId, stats: this.stats() });
+        break;
+      case 'close':
+        void this.close().then((nodes) => this.#emit({ type: 'closed', nodeId: this.nodeId, nodes }));
+        break;
+    }
+  }
+
+  stats(): UdpHostStats {
+    const guard = this.#guard.counters;
+    return {
+      nodes: this.#node.nodeCount,
+      storedPeers: this.#node.storedPeers,
+      tokenSecrets: this.#node.tokenSecrets,
+      datagrams: this.#counts.datagrams,
+      krpc: guard.krpc,
+      utp: this.#counts.utp,
+      unknown: this.#counts.unknown,
+      oversized: guard.oversized,
+      malformed: guard.malformed,
+      rateLimited: guard.rateLimited,
+      unsolicited: guard.unsolicited,
+      queries: guard.queries,
+      responses: guard.responses,
+      droppedValues: guard.droppedValues,
+      lookupsRunning: this.#node.lookupsRunning,
+      lookupsQueued: this.#node.lookupsQueued,
+    };
+  }
+
+  /** Stops the node and closes the socket; resolves with the routing table to save. Idempotent. */
+  close(): Promise<DhtContact[]> {
+    this.#closing ??= (async () => {
+      const nodes = this.#node.contacts(MAX_DHT_STATE_NODES);
+      await this.#node.close();
+      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+      return nodes;
+    })();
+    return this.#closing;
+  }
+
+  #onDatagram(bytes: Buffer, from: dgram.RemoteInfo): void {
+    this.#counts.datagrams++;
+    switch (classifyDatagram(bytes)) {
+      case 'krpc': {
+        const accepted = this.#guard.incoming(bytes, from);
+        if (accepted) this.#node.receive(accepted, from);
+        break;
+      }
+      case 'utp':
+        // uTP (BEP 29) arrives with the next issue: a branch here hands these to it.
+        this.#counts.utp++;
+        break;
+      default:
+        this.#counts.unknown++;
+    }
+  }
+
+  #send(bytes: Uint8Array, port: number, host: string): void {
+    if (this.#closing) return;
+    const out = this.#guard.outgoing(bytes, { address: host, port });
+    this.#socket.send(out, port, host);
+  }
+}
+
+/** The DHT is IPv4 only: an IPv6 listen host binds the IPv4 wildcard. */
+function bindHost(host: string): string {
+  return isIPv6(host) || host === '::' ? '0.0.0.0' : host;
+}
