@@ -1,3 +1,4 @@
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -2,6 +2,7 @@
  * `tork seed` and `tork download --seed` as a user runs them: real processes on 127.0.0.1,
  * stopped by PID.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -6,6 +6,7 @@
  * ~1,200 requests outstanding: it stalled at 235 of 256 pieces when tork dropped the excess
  * silently, and it dials from an ephemeral port while a tracker lists its listen port.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

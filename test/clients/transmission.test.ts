@@ -5,6 +5,7 @@
  * from tork is bounded by the `reqq` tork advertises (it keeps at most that many requests out and
  * tops them up every ~2.5 s): 500 held it at 8 MB/s.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -4,6 +4,7 @@
  * empties the default bootstrap list and keeps no routing table unless told where; bad options
  * are usage errors. Every run bootstraps from nothing or from loopback only.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';

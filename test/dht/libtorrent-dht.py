@@ -13,6 +13,7 @@ Output: JSON lines. {"event":"ready","nodes":[{"host","port"}...]} first; then a
 Commands on stdin, JSON lines:
   {"cmd":"get_peers","infohash":HEX}                 -> {"event":"peers","infohash":HEX,"peers":["ip:port"...]}
   {"cmd":"download","torrent":PATH,"save":DIR}       -> a new node downloads with the DHT only;
+  {"cmd":"download","magnet":URI,"save":DIR}         -> the same from a magnet link (metadata too);
       {"event":"download-started","host","port"}, then {"event":"finished","peers":["ip:port"...]}
 Exits on SIGTERM or when stdin closes.
 """
@@ -138,8 +139,11 @@ def main():
             elif command['cmd'] == 'download':
                 node = start_node(len(nodes), first, [(n['host'], n['port']) for n in nodes])
                 nodes.append(node)
-                params = lt.add_torrent_params()
-                params.ti = lt.torrent_info(command['torrent'])
+                if 'magnet' in command:
+                    params = lt.parse_magnet_uri(command['magnet'])
+                else:
+                    params = lt.add_torrent_params()
+                    params.ti = lt.torrent_info(command['torrent'])
                 params.save_path = command['save']
                 handle = node['session'].add_torrent(params)
                 downloads.append({'handle': handle, 'node': node, 'peers': set(), 'last': 0.0})

@@ -1,3 +1,4 @@
+import '../support/hermetic.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';

@@ -3,6 +3,7 @@
  * tmpfs / bind mounts that skip with a reason where they cannot be made, piece checks against the
  * torrent's hashes, and peak-RSS sampling of a child by PID.
  */
+import '../support/hermetic.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

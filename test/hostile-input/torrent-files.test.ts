@@ -5,6 +5,7 @@
  * created (or stays empty if it existed), and the parent directory, the working directory and
  * HOME gain no entry.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

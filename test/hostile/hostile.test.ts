@@ -6,6 +6,7 @@
  * flood of well-formed PEX messages, which is cut to its caps and the peer kept.
  * Everything runs on 127.0.0.1 and needs nothing but Node; every process is stopped by PID.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

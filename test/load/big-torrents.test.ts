@@ -5,6 +5,7 @@
  * memory, in-process and through `tork info --json`; and a 16,384-piece torrent (16 KiB pieces)
  * downloaded to completion. Figures are printed as diagnostics (see docs/performance.md "Load").
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -8,6 +8,7 @@
  * (BEP 27). `--lsd` turns LSD on over the TORK_HERMETIC=1 of a test run. Every process is stopped
  * by PID.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -5,6 +5,7 @@
  * its metadata); `--save-torrent` writes a .torrent whose info-hash libtorrent reports as the
  * magnet's; `tork info <magnet>` prints the torrent.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

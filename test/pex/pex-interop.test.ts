@@ -11,6 +11,7 @@
  * libtorrent sends PEX about once a minute (its first message soon after the handshake); tork
  * too. Nothing here asserts a duration. Every process is stopped by PID.
  */
+import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

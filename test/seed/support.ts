@@ -3,6 +3,7 @@
  * run as a user would (NDJSON events parsed, stopped by PID), a libtorrent downloader script, and
  * a byte-for-byte comparison of two trees.
  */
+import '../support/hermetic.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
