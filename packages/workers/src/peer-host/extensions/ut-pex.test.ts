@@ -201,12 +201,14 @@ describe('ut_pex in a session (BEP 11)', { timeout: 60_000 }, () => {
     }
   });
 
-  it('sends the difference from the last message, never the peer itself, at most once per interval', async () => {
+  it('sends the difference from the last message, never the peer itself (nor its twin connection), at most once per interval', async () => {
     const { actorId, peer } = await connect();
     const itself = { actorId, host: '127.0.0.1', port: serverPort, flags: PexFlag.reachable };
+    // A second connection to the same peer (both ends dialled): its address is the peer's own.
+    const twin = { ...itself, actorId: actorId + 99 };
     const b = swarmPeer(actorId + 100, 1, PexFlag.seed | PexFlag.reachable);
     const c = swarmPeer(actorId + 101, 2);
-    list([itself, b, c]);
+    list([twin, itself, b, c]);
     await until('a first PEX message', () => peer.pex().length === 1);
     const toPex = ({ host, port, flags }: SwarmPeer): PexPeer => ({ host, port, flags });
     assert.deepEqual(peer.pex()[0], { added: [toPex(b), toPex(c)], dropped: [], omitted: 0 });

@@ -33,7 +33,7 @@ export interface UtPexOptions {
  * nor one whose peer exchange is off (`--no-pex`): `open` declines, so it is not even offered in
  * the handshake's `m`. Outgoing, each handler tells its peer the difference between what it last
  * told it and the torrent's connected peers (the coordinator's `torrent-peers` list, the peer
- * itself left out), at most one message a minute, 50 added and 50 dropped in each; what did not
+ * itself left out, by connection and by address), at most one message a minute, 50 added and 50 dropped in each; what did not
  * fit goes in the next. Incoming, a message's peers (at most MAX_PEX_PEERS_PER_MESSAGE, the codec
  * leaves out the rest) go to the coordinator as a `pex-peers` event; a malformed message drops the
  * peer (TORK_ERR_WIRE_PROTOCOL), too many in a minute are ignored.
@@ -101,9 +101,15 @@ class UtPexHandler implements ExtensionHandler {
     if (this.#peer.remoteId === 0 || now - this.#sentAt < this.#intervalMs) return;
     const swarm = this.#peer.torrent.swarm;
     if (swarm === this.#unchanged) return;
+    // The peer itself is never told of: neither its own connection nor a second one to the same
+    // listening address (both ends dialled at once, before the coordinator closes one of the
+    // twins) — told of its own address, a peer dials itself.
+    const itself = new Set<string>();
+    for (const entry of swarm) if (entry.actorId === this.#peer.actorId) itself.add(addressKey(entry));
     const current = new Map<string, SwarmPeer>();
     for (const entry of swarm) {
-      if (entry.actorId !== this.#peer.actorId) current.set(addressKey(entry), entry);
+      const key = addressKey(entry);
+      if (!itself.has(key)) current.set(key, entry);
     }
     const added: PexPeer[] = [];
     for (const [key, entry] of current) {
