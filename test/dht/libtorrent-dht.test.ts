@@ -9,15 +9,19 @@
  */
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
-import { interopDataset } from '../download/support.js';
+import { interopDataset, torkMain } from '../download/support.js';
 import { requireLibtorrent, startTork, type TorkProcess } from '../seed/support.js';
 import { type LibtorrentDht, startLibtorrentDht } from './support.js';
+
+const run = promisify(execFile);
 
 let work: string;
 before(async () => {
@@ -123,6 +127,34 @@ describe('tork on a loopback libtorrent DHT', () => {
     assert.ok(fetchFound.length > 0, 'the metadata phase found its peers in the DHT');
     assert.equal(parseMetainfo(await readFile(saved)).infoHashHex, infoHash, 'the saved .torrent');
     t.diagnostic(diagnostic);
+  });
+
+  it('tork info prints a magnet holding only the info-hash, its metadata fetched from peers the DHT found', {
+    timeout: 120_000,
+  }, async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { dht, dataset } = await seededDht(python);
+    const infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;
+    const args = [torkMain, 'info', `magnet:?xt=urn:btih:${infoHash}`, '--json', '--metadata-timeout', '60'];
+    const result = await run(process.execPath, [
+      ...args,
+      '--dht-bootstrap',
+      dht.bootstrap,
+      '--dht-state',
+      join(work, 'info-dht.json'),
+    ]);
+    const info = JSON.parse(result.stdout) as { infoHash: string; name: string; files: unknown[] };
+    assert.equal(info.infoHash, infoHash);
+    assert.equal(info.name, dataset.name);
+    assert.equal(info.files.length, dataset.files.length);
+    // Without the DHT the magnet names no peer at all: it is refused after the timeout, not hung.
+    const refused = await run(process.execPath, [...args.slice(0, -1), '2', '--no-dht']).then(
+      () => assert.fail('no peers: must fail'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr ?? '', /TORK_ERR_/);
   });
 
   it("lets libtorrent, given only the info-hash, find a tork seeder through tork's announce_peer and fetch metadata and data from it", {

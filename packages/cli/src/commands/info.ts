@@ -6,15 +6,17 @@ import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import { type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
+import { dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
 
 export const infoUsage =
-  'usage: tork info <file.torrent|magnet> [--json] [--peer host:port]... [--no-trackers] [--metadata-timeout T]';
+  'usage: tork info <file.torrent|magnet> [--json] [--peer host:port]... [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--dht-state FILE] [--metadata-timeout T]';
 
 const options = {
   json: { type: 'boolean', default: false },
   peer: { type: 'string', multiple: true },
   'no-trackers': { type: 'boolean', default: false },
   'metadata-timeout': { type: 'string' },
+  ...dhtOptions,
 } as const;
 
 export const infoHelp: CommandHelp<typeof options> = {
@@ -26,6 +28,7 @@ export const infoHelp: CommandHelp<typeof options> = {
     peer: { arg: 'host:port', text: 'for a magnet: ask this peer for the metadata too', default: 'none' },
     'no-trackers': { text: 'for a magnet: do not ask its trackers for peers' },
     'metadata-timeout': { arg: 'T', text: 'for a magnet: give up after T (90, 5m)', default: '5m' },
+    ...dhtHelp,
   },
 };
 
@@ -99,7 +102,7 @@ export async function runInfo(args: readonly string[], io: CliIo): Promise<ExitC
   let meta: Metainfo;
   try {
     if (file.startsWith('magnet:')) {
-      meta = await magnetMetainfo(file, parsed.values);
+      meta = await magnetMetainfo(file, parsed.values, io);
     } else {
       const bytes = await readFile(file).catch((error: unknown) => {
         throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
@@ -117,16 +120,26 @@ export async function runInfo(args: readonly string[], io: CliIo): Promise<ExitC
 
 /**
  * A magnet's metainfo, fetched from its peers (BEP 9): one peer host thread, no listener (the
- * peers are dialled), the magnet's `x.pe` and `tr` and `--peer`.
+ * peers are dialled), the magnet's `x.pe` and `tr`, `--peer`, and the DHT (a public torrent
+ * unless `--no-dht`; with no listener it only looks up, it announces nothing, on any free UDP port).
  */
-async function magnetMetainfo(link: string, values: ReturnType<typeof parse>['values']): Promise<Metainfo> {
+async function magnetMetainfo(
+  link: string,
+  values: ReturnType<typeof parse>['values'],
+  io: CliIo,
+): Promise<Metainfo> {
   const magnet = parseMagnet(link);
   const peers = (values.peer ?? []).map(parsePeerAddress);
   const timeoutMs =
     values['metadata-timeout'] !== undefined
       ? parseDuration(values['metadata-timeout'], 'metadata-timeout') * 1000
       : undefined;
-  const engine = new Engine({ actors: await ThreadActorSystem.start({ workers: 1 }), port: 0 });
+  const dht = openDht(dhtConfig(values), { host: '0.0.0.0', port: 0 }, io, 'text');
+  const engine = new Engine({
+    actors: await ThreadActorSystem.start({ workers: 1 }),
+    port: 0,
+    discovery: dht ? [dht] : [],
+  });
   try {
     const fetched = await engine.fetchMetadata({
       magnet,
@@ -137,6 +150,7 @@ async function magnetMetainfo(link: string, values: ReturnType<typeof parse>['va
     return fetched.meta;
   } finally {
     await engine.close();
+    await dht?.close();
   }
 }
 

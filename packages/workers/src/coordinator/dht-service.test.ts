@@ -128,6 +128,37 @@ describe('DhtService', () => {
     assert.ok(walked.nodes >= 1 && walked.announced >= 1, 'the lookup reached A through the saved table');
   });
 
+  it('with no listener (port 0) only looks: finds the announced peers, announces nothing', async () => {
+    const hash = randomBytes(20);
+    const a = start({ host: '127.0.0.53', port: 7004 });
+    a.service.join(torrent(hash, 7004), () => {});
+    const listening = (await a.next((e) => e.type === 'listening', 0)) as { port: number };
+    await a.next((e) => e.type === 'lookup-done', 0);
+    const looker = start({
+      host: '127.0.0.54',
+      port: 0,
+      bootstrap: [{ host: '127.0.0.53', port: listening.port }],
+    });
+    const found = collector();
+    const joined = looker.service.join(torrent(hash, 0), found.found);
+    const first = (await looker.next((e) => e.type === 'lookup-done', 0)) as {
+      nodes: number;
+      announced: number;
+    };
+    assert.equal(first.announced, 0, 'nothing announced');
+    const bound = (await looker.next((e) => e.type === 'listening', 0)) as { port: number };
+    assert.ok(bound.port > 0, 'a free UDP port');
+    // A knows the looker now; A's announce reaches it, and the looker's next lookup finds A.
+    const mark = a.events.length;
+    a.service.join(torrent(hash, 7004), () => {}).lookup();
+    await a.next((e) => e.type === 'lookup-done', mark);
+    const again = looker.events.length;
+    joined.lookup();
+    const second = (await looker.next((e) => e.type === 'lookup-done', again)) as { announced: number };
+    assert.equal(second.announced, 0, 'still nothing announced');
+    await found.until('127.0.0.53', 7004);
+  });
+
   it('starts no thread and opens no socket until a torrent joins', async () => {
     const c = start({ host: '127.0.0.52', port: 7003 });
     await c.service.close();

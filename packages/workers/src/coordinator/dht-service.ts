@@ -26,7 +26,10 @@ import { loadDhtState, saveDhtState } from './dht-state-file.js';
 export interface DhtServiceOptions {
   /** The TCP listener's host: the UDP socket binds it too (an IPv6 host binds 0.0.0.0). */
   readonly host: string;
-  /** The TCP listener's port: the UDP socket binds the same number, and announces it. */
+  /**
+   * The TCP listener's port: the UDP socket binds the same number, and announces it. 0: no
+   * listener (nothing announced; the socket binds `udpPort`, or any free port).
+   */
   readonly port: number;
   /** Routers asked when the routing table is short. Tests pass loopback nodes; see `defaultDhtBootstrap`. */
   readonly bootstrap: readonly DhtBootstrapAddress[];
@@ -69,6 +72,14 @@ interface Joined {
   lastLookup: number;
   /** Some node took our announce_peer: until then, a lookup announces too. */
   announced: boolean;
+}
+
+/**
+ * A lookup that announces the torrent's port at its end — or only looks when there is no port to
+ * announce (port 0: `tork info <magnet>` accepts no peers, it only dials them).
+ */
+function visit(torrentId: string, joined: Joined): UdpHostCommand {
+  return joined.port > 0 ? { type: 'announce', torrentId, port: joined.port } : { type: 'lookup', torrentId };
 }
 
 const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
@@ -124,7 +135,7 @@ export class DhtService implements PeerDiscovery {
     const joined: Joined = { found, port: torrent.port, lastLookup: Date.now(), announced: false };
     this.#joined.set(torrentId, joined);
     this.#start();
-    this.#send({ type: 'announce', torrentId, port: torrent.port });
+    this.#send(visit(torrentId, joined));
     return {
       lookup: () => {
         if (this.#joined.get(torrentId) !== joined) return;
@@ -132,11 +143,7 @@ export class DhtService implements PeerDiscovery {
         if (now - joined.lastLookup < (this.#options.minLookupIntervalMs ?? DHT_MIN_LOOKUP_INTERVAL_MS))
           return;
         joined.lastLookup = now;
-        this.#send(
-          joined.announced
-            ? { type: 'lookup', torrentId }
-            : { type: 'announce', torrentId, port: joined.port },
-        );
+        this.#send(joined.announced ? { type: 'lookup', torrentId } : visit(torrentId, joined));
       },
       leave: () => {
         if (this.#joined.get(torrentId) !== joined) return;
@@ -310,7 +317,7 @@ export class DhtService implements PeerDiscovery {
     const now = Date.now();
     for (const [torrentId, joined] of this.#joined) {
       joined.lastLookup = now;
-      this.#send({ type: 'announce', torrentId, port: joined.port });
+      this.#send(visit(torrentId, joined));
     }
   }
 
