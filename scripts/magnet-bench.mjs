@@ -2,8 +2,11 @@
 // From a magnet link to the first piece and to completion: tork and libtorrent in turn on the same
 // loopback swarm (libtorrent seeders; the magnet names them with x.pe), alternating, --runs times.
 // Seconds from the downloader's start: metadata had, first piece verified, every piece verified.
+// With --dht the magnet holds only the info-hash and the DHT is the only way to the seeders: a
+// loopback DHT of libtorrent nodes (test/dht/libtorrent-dht.py, 127.0.0.10 and up; --seeders of
+// them seed), each downloader a fresh node bootstrapping from node 0 with an empty routing table.
 //
-//   pnpm build && node scripts/magnet-bench.mjs [--size 256MiB] [--files 40] [--seeders 8] [--runs 3]
+//   pnpm build && node scripts/magnet-bench.mjs [--size 256] [--files 40] [--seeders 8] [--runs 3] [--dht]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureDataset } from '../packages/cli/dist/index.js';
 import { parseMetainfo } from '../packages/core/dist/index.js';
+import { startLibtorrentDht } from '../test/dist/dht/support.js';
 import { freePort, startProgram, tcpPortOpen } from '../test/dist/support/programs.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,8 +24,11 @@ const { values } = parseArgs({
     files: { type: 'string', default: '40' },
     seeders: { type: 'string', default: '8' },
     runs: { type: 'string', default: '3' },
+    dht: { type: 'boolean', default: false },
   },
 });
+// No LSD multicast, no public DHT router: every tork this starts stays on loopback.
+process.env.TORK_HERMETIC = '1';
 const python = '/usr/bin/python3';
 const dataset = await ensureDataset(join(tmpdir(), 'tork-interop-matrix-cache'), {
   size: Number.parseInt(values.size, 10) * 1024 * 1024,
@@ -31,7 +38,14 @@ const dataset = await ensureDataset(join(tmpdir(), 'tork-interop-matrix-cache'),
 });
 const infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;
 const seeders = [];
-for (let i = 0; i < Number(values.seeders); i++) {
+const dht = values.dht
+  ? await startLibtorrentDht(python, Math.max(8, Number(values.seeders) + 1), {
+      torrent: dataset.torrentPath,
+      dataDir: dataset.dataDir,
+      seeders: Number(values.seeders),
+    })
+  : undefined;
+for (let i = 0; !dht && i < Number(values.seeders); i++) {
   const port = await freePort();
   seeders.push(
     Object.assign(
@@ -87,6 +101,9 @@ const tork = (out) =>
       '127.0.0.1',
       '--json',
       '--no-trackers',
+      ...(dht
+        ? ['--dht-bootstrap', dht.bootstrap, '--dht-state', join(work, `dht-${Math.random()}.json`)]
+        : ['--no-dht']),
     ],
     (line) => {
       if (line.includes('"event":"metadata-received"')) return 'metadata';
@@ -95,6 +112,15 @@ const tork = (out) =>
       return undefined;
     },
   );
+const libtorrentDht = async (out) => {
+  // TCP only, like tork and like the x.pe run's libtorrent (libtorrent prefers uTP by default).
+  dht.send({ cmd: 'download', magnet, save: out, leave: true, tcp: true });
+  const marks = {};
+  marks.metadata = (await dht.next('download-metadata', 300_000)).seconds;
+  marks.firstPiece = (await dht.next('download-first-piece', 300_000)).seconds;
+  marks.done = (await dht.next('finished', 300_000)).seconds;
+  return marks;
+};
 const libtorrent = async (out) => {
   const port = await freePort();
   return measure(
@@ -120,7 +146,7 @@ const rows = [];
 for (let run = 1; run <= Number(values.runs); run++) {
   for (const [name, download] of [
     ['tork', tork],
-    ['libtorrent', libtorrent],
+    ['libtorrent', dht ? libtorrentDht : libtorrent],
   ]) {
     const out = join(work, `${name}-${run}`);
     const marks = await download(out);
@@ -132,6 +158,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
   }
 }
 for (const seeder of seeders) await seeder.stop();
+await dht?.stop();
 await rm(work, { recursive: true, force: true });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const name of ['tork', 'libtorrent']) {

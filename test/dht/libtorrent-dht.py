@@ -14,7 +14,11 @@ Commands on stdin, JSON lines:
   {"cmd":"get_peers","infohash":HEX}                 -> {"event":"peers","infohash":HEX,"peers":["ip:port"...]}
   {"cmd":"download","torrent":PATH,"save":DIR}       -> a new node downloads with the DHT only;
   {"cmd":"download","magnet":URI,"save":DIR}         -> the same from a magnet link (metadata too);
-      {"event":"download-started","host","port"}, then {"event":"finished","peers":["ip:port"...]}
+      "leave":true: the torrent is removed once finished (it does not stay on as a seeder);
+      "tcp":true: the new node speaks TCP only (no uTP), as tork does;
+      {"event":"download-started","host","port"}, {"event":"download-metadata","seconds"},
+      {"event":"download-first-piece","seconds"}, then {"event":"finished","peers":["ip:port"...],"seconds"}
+      (seconds from the command, the new node's start included)
 Exits on SIGTERM or when stdin closes.
 """
 import json
@@ -55,9 +59,12 @@ def settings(ip, bootstrap):
     }
 
 
-def start_node(index, bootstrap, known):
+def start_node(index, bootstrap, known, tcp_only=False):
     ip = f'127.0.0.{FIRST_IP + index}'
-    session = lt.session(settings(ip, bootstrap))
+    chosen = settings(ip, bootstrap)
+    if tcp_only:
+        chosen.update({'enable_outgoing_utp': False, 'enable_incoming_utp': False})
+    session = lt.session(chosen)
     deadline = time.time() + 15
     while session.listen_port() == 0:
         if time.time() > deadline:
@@ -127,7 +134,9 @@ def main():
 
     downloads = []
     while True:
-        readable, _, _ = select.select([sys.stdin], [], [], 0.5)
+        # Polled every 20 ms while a download runs: its moments are timed (scripts/magnet-bench.mjs).
+        busy = any(not download.get('done') for download in downloads)
+        readable, _, _ = select.select([sys.stdin], [], [], 0.02 if busy else 0.5)
         if readable:
             line = sys.stdin.readline()
             if not line:
@@ -137,7 +146,9 @@ def main():
                 info_hash = lt.sha1_hash(bytes.fromhex(command['infohash']))
                 emit('peers', infohash=command['infohash'], peers=get_peers(nodes[0], info_hash))
             elif command['cmd'] == 'download':
-                node = start_node(len(nodes), first, [(n['host'], n['port']) for n in nodes])
+                started = time.time()
+                node = start_node(len(nodes), first, [(n['host'], n['port']) for n in nodes],
+                                  command.get('tcp', False))
                 nodes.append(node)
                 if 'magnet' in command:
                     params = lt.parse_magnet_uri(command['magnet'])
@@ -146,16 +157,30 @@ def main():
                     params.ti = lt.torrent_info(command['torrent'])
                 params.save_path = command['save']
                 handle = node['session'].add_torrent(params)
-                downloads.append({'handle': handle, 'node': node, 'peers': set(), 'last': 0.0})
+                downloads.append({'handle': handle, 'node': node, 'peers': set(), 'last': 0.0, 'started': started,
+                                  'leave': command.get('leave', False)})
                 emit('download-started', host=node['host'], port=node['port'])
         for download in downloads:
+            if download.get('done'):
+                continue
             handle = download['handle']
             for peer in handle.get_peer_info():
                 download['peers'].add(f'{peer.ip[0]}:{peer.ip[1]}')
             status = handle.status()
+            seconds = round(time.time() - download['started'], 3)
+            if status.has_metadata and not download.get('metadata'):
+                download['metadata'] = True
+                emit('download-metadata', seconds=seconds)
+            if status.num_pieces > 0 and not download.get('first-piece'):
+                download['first-piece'] = True
+                emit('download-first-piece', seconds=seconds)
             if status.is_seeding and not download.get('done'):
                 download['done'] = True
-                emit('finished', peers=sorted(download['peers']))
+                emit('finished', peers=sorted(download['peers']), seconds=seconds)
+                if download.get('leave'):
+                    # A benchmark's downloader leaves once done, as a tork downloader exits:
+                    # the swarm each run meets stays the same.
+                    download['node']['session'].remove_torrent(handle)
             elif not download.get('done') and time.time() - download['last'] > 5:
                 # libtorrent announces on its own timers; nudge it while nothing has been found.
                 download['last'] = time.time()
