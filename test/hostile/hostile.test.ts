@@ -511,7 +511,9 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
   });
 
   it('a handshake with another info-hash', async (t) => {
-    const outcome = await scenario(t, 'wrong-infohash');
+    // The good seeder alone can finish the 12 MiB in half a second, before the hostile peer's
+    // handshake is read (seen once under load): seeding on for 3 s leaves time to read it.
+    const outcome = await scenario(t, 'wrong-infohash', { args: ['--seed', '--seed-time', '3'] });
     assertDroppedFor(outcome, /WIRE_HANDSHAKE.*info-hash/i);
   });
 });

@@ -39,7 +39,9 @@ function ipv4Peers(count: number, port = 6881): PexPeer[] {
 function canonical(host: string): string {
   if (!host.includes(':')) return host;
   const text = formatIPv6(parseIPv6(host));
-  return text.startsWith('::ffff:') && !text.slice(7).includes(':') ? text.slice(7) : text;
+  // Only an IPv4-mapped address (::ffff:a.b.c.d) is IPv4; `::ffff:0` (from `::255.255.0.0`) is not.
+  const tail = text.slice(7);
+  return text.startsWith('::ffff:') && !tail.includes(':') && tail.includes('.') ? tail : text;
 }
 
 const isV4 = (host: string) => !canonical(host).includes(':');
@@ -203,6 +205,12 @@ function decodeOrFault(payload: Uint8Array, maxPeers?: number): PexMessage | und
 }
 
 describe('ut_pex properties', () => {
+  it('keeps ::255.255.0.0 (= ::ffff:0, not IPv4-mapped) an IPv6 address (a counterexample CI found)', () => {
+    const decoded = decodePexMessage(encodePexMessage([], [{ host: '::255.255.0.0', port: 1 }]));
+    assert.deepEqual(decoded.dropped, [{ host: '::ffff:0', port: 1 }]);
+    assert.equal(canonical('::255.255.0.0'), '::ffff:0');
+  });
+
   it('decode(encode(m)) is m, hosts in canonical form, IPv4 before IPv6', () => {
     fc.assert(
       fc.property(
