@@ -56,6 +56,7 @@ export * from './errors.js';
 export * from './lsd/index.js';
 export * from './messages/index.js';
 export * from './metainfo/index.js';
+export * from './mse/index.js';
 export * from './resume/index.js';
 export {
   AssignmentPolicy,

@@ -1,0 +1,2 @@
+export * from './mse-handshake.js';
+export { Rc4, type Rc4State } from './rc4.js';
