@@ -27,7 +27,6 @@ export const MSE_MAX_INITIAL_PAYLOAD_BYTES = 16 * 1024;
 export const MseMethod = { plaintext: 0x01, rc4: 0x02 } as const;
 export type MseMethod = (typeof MseMethod)[keyof typeof MseMethod];
 
-const VC = new Uint8Array(8);
 const RC4_DISCARD = 1024;
 
 /** How a handshake ended: the method chosen, the streams' states, and payload already received. */
