@@ -3,7 +3,10 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  DEFAULT_ENCRYPTION_POLICY,
   DEFAULT_METADATA_TIMEOUT_MS,
+  ENCRYPTION_POLICIES,
+  type EncryptionPolicy,
   Engine,
   type Magnet,
   type MetadataFetch,
@@ -28,10 +31,10 @@ import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-o
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -55,6 +58,7 @@ const commonOptions = {
   'no-lsd': { type: 'boolean', default: false },
   lsd: { type: 'boolean', default: false },
   'no-pex': { type: 'boolean', default: false },
+  encryption: { type: 'string' },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -105,6 +109,11 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   'no-lsd': { text: 'no local service discovery (BEP 14 multicast on the LAN; never for private torrents)' },
   lsd: { text: 'local service discovery even where TORK_HERMETIC=1 turns it off (tests)' },
   'no-pex': { text: 'no peer exchange (BEP 11): neither learn peers from peers nor tell them ours' },
+  encryption: {
+    arg: 'prefer|require|disable',
+    text: 'message stream encryption (MSE/PE): prefer accepts both and dials encrypted, then plain if that fails; require: RC4 only, both ways; disable: plain only',
+    default: 'prefer',
+  },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -153,6 +162,14 @@ const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
 
 function usageError(message: string): TorkError {
   return new TorkError(TorkErrorCode.USAGE, message);
+}
+
+/** `--encryption`: one of `ENCRYPTION_POLICIES`; default `prefer`. */
+export function encryptionPolicy(value: string | undefined): EncryptionPolicy {
+  if (value === undefined) return DEFAULT_ENCRYPTION_POLICY;
+  const policy = ENCRYPTION_POLICIES.find((known) => known === value);
+  if (!policy) throw usageError(`--encryption must be ${ENCRYPTION_POLICIES.join(', ')}; got '${value}'`);
+  return policy;
 }
 
 function intOption(
@@ -321,6 +338,7 @@ export async function runDownload(
   let maxPeers: number;
   let workers: number;
   let dht: DhtConfig | undefined;
+  let encryption: EncryptionPolicy = DEFAULT_ENCRYPTION_POLICY;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -352,6 +370,7 @@ export async function runDownload(
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
     dht = dhtConfig(parsed.values);
+    encryption = encryptionPolicy(parsed.values.encryption);
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     if (file.startsWith('magnet:')) {
@@ -394,6 +413,8 @@ export async function runDownload(
       port,
       host: listenHost,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
+      encryption,
+      findMseTorrent: (key) => engine?.torrentForMseKey(key),
     });
   } catch (error) {
     io.stderr(`${name}: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
@@ -413,7 +434,7 @@ export async function runDownload(
     json ? 'json' : quiet ? 'quiet' : 'text',
   );
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
-  engine = new Engine({ actors, port: listener.port, hasher, discovery });
+  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   const closeAll = async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PeerView, TorrentProgress } from '@tork/core';
-import { fit, peerTable, statusLine } from './render.js';
+import { fit, linkLabel, peerTable, statusLine } from './render.js';
 
 const MiB = 1024 * 1024;
 
@@ -102,6 +102,8 @@ describe('the per-peer view', () => {
       requestsRefused: 7,
       stalled: 'upload',
       source: 'pex',
+      encryption: 'rc4',
+      transport: 'tcp',
     };
     const [, row] = peerTable([peer]);
     assert.match(row!, /libtorrent \(Rasterbar\)…/);
@@ -109,5 +111,8 @@ describe('the per-peer view', () => {
     assert.match(row!, /stalled \(upload\)/);
     assert.match(row!, /7 refused/);
     assert.match(row!, / pex /);
+    assert.match(row!, / tcp\/rc4 /, 'transport and encryption');
+    assert.equal(linkLabel({ transport: 'tcp', encryption: 'none' }), 'tcp');
+    assert.equal(linkLabel({ transport: 'utp', encryption: 'plaintext' }), 'utp/mse');
   });
 });

@@ -62,13 +62,22 @@ export function bar(progress: TorrentProgress, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(Math.max(0, width - filled))}]`;
 }
 
+/**
+ * The connection's transport and encryption: `tcp`, `tcp/rc4` (MSE, RC4 stream), `tcp/mse` (MSE
+ * header, plaintext stream); `utp` likewise.
+ */
+export function linkLabel(peer: Pick<PeerView, 'transport' | 'encryption'>): string {
+  const crypto = peer.encryption === 'rc4' ? '/rc4' : peer.encryption === 'plaintext' ? '/mse' : '';
+  return `${peer.transport}${crypto}`;
+}
+
 /** The per-peer view: fastest peers first (by download, then upload rate). */
 export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
   const rows = [...peers]
     .sort((a, b) => b.downloadRate - a.downloadRate || b.uploadRate - a.uploadRate)
     .slice(0, limit);
   const lines = [
-    `${'address'.padEnd(22)} ${'from'.padEnd(8)} ${'client'.padEnd(26)} ${'down'.padStart(11)} ${'up'.padStart(11)} ${'queue'.padStart(9)} ${'theirs'.padStart(6)} ${'pieces'.padStart(6)}  state`,
+    `${'address'.padEnd(22)} ${'from'.padEnd(8)} ${'link'.padEnd(8)} ${'client'.padEnd(26)} ${'down'.padStart(11)} ${'up'.padStart(11)} ${'queue'.padStart(9)} ${'theirs'.padStart(6)} ${'pieces'.padStart(6)}  state`,
   ];
   for (const peer of rows) {
     const state = [
@@ -84,6 +93,7 @@ export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
       [
         peer.address.slice(0, 22).padEnd(22),
         (peer.source === 'manual' ? 'given' : peer.source).padEnd(8),
+        linkLabel(peer).padEnd(8),
         fit(peer.client.startsWith('unknown') && peer.agent ? peer.agent : peer.client, 26).padEnd(26),
         formatRate(peer.downloadRate).padStart(11),
         formatRate(peer.uploadRate).padStart(11),

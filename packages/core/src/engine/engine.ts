@@ -4,6 +4,8 @@ import { TorkError, TorkErrorCode } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
+import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from '../mse/encryption-policy.js';
+import { mseTorrentKey } from '../mse/mse-handshake.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
 import { defaultResumeDir } from '../resume/resume-store.js';
 import { generatePeerId } from '../wire/peer-id.js';
@@ -34,6 +36,11 @@ export interface EngineOptions {
    * torrent. Default: none.
    */
   readonly discovery?: readonly PeerDiscovery[];
+  /**
+   * Message stream encryption (MSE/PE) of the connections we dial; the Listener applies the same
+   * policy to incoming ones. Default: `prefer` (see `EncryptionPolicy`).
+   */
+  readonly encryption?: EncryptionPolicy;
 }
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
@@ -84,6 +91,9 @@ export class Engine {
   readonly #byActor = new Map<number, ActorOwner>();
   #nextActorId = 1;
   #closed = false;
+  /** HASH('req2', info-hash) → info-hash of every torrent and fetch added: incoming MSE names them so. */
+  readonly #mseKeys = new Map<string, Uint8Array>();
+  readonly encryption: EncryptionPolicy;
 
   constructor(options: EngineOptions) {
     this.#actors = options.actors;
@@ -91,6 +101,7 @@ export class Engine {
     this.port = options.port ?? 6881;
     this.#hasher = options.hasher;
     this.#discovery = options.discovery ?? [];
+    this.encryption = options.encryption ?? DEFAULT_ENCRYPTION_POLICY;
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -111,6 +122,7 @@ export class Engine {
       this.#context(() => torrent),
     );
     this.#torrents.set(id, torrent);
+    this.#learnMseKey(options.meta.infoHash);
     setup?.(torrent);
     try {
       await torrent.start();
@@ -181,6 +193,7 @@ export class Engine {
       this.#context(() => fetch),
     );
     this.#fetches.set(id, fetch);
+    this.#learnMseKey(options.magnet.infoHash);
     onFetch?.(fetch);
     try {
       return await fetch.start();
@@ -199,6 +212,18 @@ export class Engine {
     const torrent = this.#torrents.get(peer.infoHashHex);
     if (torrent) return torrent.acceptIncoming(peer);
     return this.#fetches.get(peer.infoHashHex)?.acceptIncoming(peer) ?? false;
+  }
+
+  /**
+   * The info-hash an incoming MSE handshake names by HASH('req2', SKEY), if it is one of ours (a
+   * torrent or a magnet being fetched); the Listener calls it mid-handshake.
+   */
+  torrentForMseKey(key: Uint8Array): Uint8Array | undefined {
+    return this.#mseKeys.get(Buffer.from(key).toString('hex'));
+  }
+
+  #learnMseKey(infoHash: Uint8Array): void {
+    this.#mseKeys.set(Buffer.from(mseTorrentKey(infoHash)).toString('hex'), infoHash);
   }
 
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */
@@ -222,6 +247,7 @@ export class Engine {
       unregister: (actorId) => this.#byActor.delete(actorId),
       ...(this.#hasher ? { hasher: this.#hasher } : {}),
       discovery: this.#discovery,
+      encryption: this.encryption,
     };
   }
 

@@ -47,7 +47,16 @@ export interface MetadataFetchEventMap {
   'metadata-received': [{ size: number; address: string; elapsedMs: number }];
   /** A peer sent metadata that does not hash to the info-hash: banned, the fetch goes on. */
   'metadata-rejected': [{ address: string; reason: string }];
-  'peer-connected': [{ actorId: number; address: string; client: string; peerId: string }];
+  'peer-connected': [
+    {
+      actorId: number;
+      address: string;
+      client: string;
+      peerId: string;
+      encryption: 'rc4' | 'plaintext' | 'none';
+      transport: 'tcp' | 'utp';
+    },
+  ];
   /** Peers found by the DHT, LSD or a peer's PEX message: `peers` usable addresses, `added` of them new. */
   'dht-peers': [{ peers: number; added: number }];
   'lsd-peers': [{ peers: number; added: number }];
@@ -104,6 +113,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
         register: ctx.register,
         unregister: ctx.unregister,
         send: (command) => this.#commands.send(command),
+        ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
       },
       { maxPeers: options.maxPeers },
     );
@@ -188,12 +198,14 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
     if (!peer) return;
     switch (event.type) {
       case 'connected':
-        if (!this.#book.connected(peer, event.peerId, event.client, Date.now())) return;
+        if (!this.#book.connected(peer, event.peerId, event.client, Date.now(), event)) return;
         this.emit('peer-connected', {
           actorId: peer.actorId,
           address: peer.key,
           client: event.client,
           peerId: event.peerId,
+          encryption: peer.encryption,
+          transport: peer.transport,
         });
         this.#connectMore();
         return;

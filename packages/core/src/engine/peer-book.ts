@@ -2,6 +2,15 @@ import { networkInterfaces } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import type { PlainTorkError } from '../errors.js';
 import type { HostCommand } from '../messages/host-command.js';
+import {
+  type ConnectionEncryption,
+  type DialEncryption,
+  dialEncryption,
+  type EncryptionPolicy,
+} from '../mse/encryption-policy.js';
+
+type HostCommandOf<T extends HostCommand['type']> = Extract<HostCommand, { type: T }>;
+
 import type { ActorStats } from '../messages/host-event.js';
 import type { PolicyPeer } from '../scheduler/assignment-policy.js';
 import type { PeerAddress } from '../tracker/types.js';
@@ -44,6 +53,11 @@ export class PeerRecord implements PolicyPeer {
   aliasKey: string | undefined = undefined;
   /** The port a peer that dialled us listens on (its BEP 10 `p`), once told. */
   listenPort: number | undefined = undefined;
+  /** How we dialled it (an outgoing connection): `none`, or an MSE handshake first. */
+  dialled: DialEncryption = 'none';
+  /** What the connection uses, once its handshake is done. */
+  encryption: ConnectionEncryption = 'none';
+  transport: 'tcp' | 'utp' = 'tcp';
   /** Its requests refused as last reported (a `peer-requests-refused` event when it grows). */
   refusedReported = 0;
   /** It was stalled at the last stats (a `peer-stalled` event on the change). */
@@ -82,8 +96,10 @@ export interface IncomingConnection {
   readonly address: string;
   /** The actor's end of the relay (moved to the peer host). */
   readonly relay: MessagePort;
-  /** Bytes read so far, the peer's handshake first. */
+  /** Bytes read so far, the peer's handshake first (decrypted when `mse` is set). */
   readonly initial: Uint8Array;
+  /** The Listener ran an MSE handshake: the streams' states for the actor. */
+  readonly mse?: HostCommandOf<'accept'>['mse'];
 }
 
 /** What `applyStats` reports (the Torrent's `peer-stall` and `peer-requests-refused` events). */
@@ -104,6 +120,8 @@ export interface PeerBookContext {
   readonly register: (actorId: number) => void;
   readonly unregister: (actorId: number) => void;
   readonly send: (command: HostCommand) => void;
+  /** How connections are encrypted (MSE/PE). Default: `prefer`. */
+  readonly encryption?: EncryptionPolicy;
 }
 
 export interface PeerBookOptions {
@@ -197,13 +215,15 @@ export class PeerBook {
     const room = Math.min(this.maxPeers - this.#peers.size, this.#maxConnecting - connecting);
     if (room > 0) {
       for (const address of this.#pool.take(room, now)) {
-        const { actorId } = this.#add(address.host, address.port, false, now, address.source);
+        const peer = this.#add(address.host, address.port, false, now, address.source);
+        peer.dialled = dialEncryption(this.#ctx.encryption ?? 'prefer', address.plainRetry);
         this.#ctx.send({
           type: 'connect',
-          actorId,
+          actorId: peer.actorId,
           torrentId: this.#ctx.torrentId,
           host: address.host,
           port: address.port,
+          ...(peer.dialled !== 'none' ? { encryption: peer.dialled } : {}),
         });
       }
     }
@@ -225,6 +245,7 @@ export class PeerBook {
       address: incoming.address,
       relay: incoming.relay,
       initial: incoming.initial,
+      ...(incoming.mse ? { mse: incoming.mse } : {}),
     });
     return true;
   }
@@ -234,7 +255,15 @@ export class PeerBook {
    * connections: both sides keep the one the peer with the smaller id started, so they agree on
    * which to close. Returns false when this connection is the one closed.
    */
-  connected(peer: PeerRecord, peerId: string, client: string, now: number): boolean {
+  connected(
+    peer: PeerRecord,
+    peerId: string,
+    client: string,
+    now: number,
+    how: { encryption?: ConnectionEncryption; transport?: 'tcp' | 'utp' } = {},
+  ): boolean {
+    peer.encryption = how.encryption ?? 'none';
+    peer.transport = how.transport ?? 'tcp';
     for (const other of this.#peers.values()) {
       if (other === peer || !other.connected || other.closing || other.peerId !== peerId) continue;
       const keepOutgoing = this.#ctx.ourPeerIdHex < peerId;
@@ -276,7 +305,10 @@ export class PeerBook {
     const banned = this.#pool.isBanned(peer.key);
     // We dialled our own listening port (a tracker lists us among the peers): never again.
     if (error.details.self) this.#pool.ban(peer.key);
-    this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
+    // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain.
+    if (peer.dialled === 'prefer' && !peer.connected && error.details.phase === 'mse') {
+      this.#pool.encryptionFailed(peer.key, now);
+    } else this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
     if (peer.aliasKey !== undefined) this.#pool.unalias(peer.aliasKey, now);
     return banned;
   }
@@ -455,6 +487,8 @@ export class PeerBook {
         requestsRefused: peer.stats?.requestsRefused ?? 0,
         stalled: peer.uploadStalled ? 'upload' : peer.downloadStalled ? 'download' : null,
         source: peer.source,
+        encryption: peer.encryption,
+        transport: peer.transport,
       });
     }
     return views.sort((a, b) => b.downloadRate - a.downloadRate);

@@ -8,7 +8,7 @@ describe('PeerPool', () => {
     assert.equal(pool.add([{ host: '127.0.0.1', port: 1 }], 'tracker', 0), 1);
     assert.equal(pool.add([{ host: '127.0.0.1', port: 1 }], 'tracker', 0), 0);
     const key = peerKey('127.0.0.1', 1);
-    assert.deepEqual(pool.take(5, 0), [{ host: '127.0.0.1', port: 1, source: 'tracker' }]);
+    assert.deepEqual(pool.take(5, 0), [{ host: '127.0.0.1', port: 1, source: 'tracker', plainRetry: false }]);
     assert.deepEqual(pool.take(5, 0), []);
     const delays: number[] = [];
     let now = 0;
@@ -32,7 +32,7 @@ describe('PeerPool', () => {
         pool.disconnected(peerKey(address.host, address.port), true, 0);
     }
     assert.equal(pool.size, 1);
-    assert.deepEqual(pool.take(10, 1e9), [{ host: 'b', port: 1, source: 'manual' }]);
+    assert.deepEqual(pool.take(10, 1e9), [{ host: 'b', port: 1, source: 'manual', plainRetry: false }]);
   });
 
   it('never hands out a banned address and bounds its memory', () => {
@@ -60,6 +60,17 @@ describe('PeerPool', () => {
     assert.equal(pool.nextReadyAt(), undefined);
     pool.unalias(key, 50_000);
     assert.deepEqual(pool.take(5, 51_999), []);
-    assert.deepEqual(pool.take(5, 52_000), [{ host: '127.0.0.4', port: 6881, source: 'incoming' }]);
+    assert.deepEqual(pool.take(5, 52_000), [{ host: '127.0.0.4', port: 6881, source: 'incoming', plainRetry: false }]);
+  });
+  it('an encrypted dial that failed at its handshake is dialled again at once, plain, with no failure counted', () => {
+    const pool = new PeerPool();
+    pool.add([{ host: '127.0.0.9', port: 7 }], 'tracker', 0);
+    assert.deepEqual(pool.take(1, 0), [{ host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: false }]);
+    pool.encryptionFailed('127.0.0.9:7', 10);
+    assert.deepEqual(pool.take(1, 10), [{ host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: true }]);
+    // A plain failure afterwards backs off from the base delay: the MSE attempt was not a failure.
+    pool.disconnected('127.0.0.9:7', true, 20);
+    assert.deepEqual(pool.take(1, 2_019), []);
+    assert.equal(pool.take(1, 2_020)[0]?.plainRetry, true, 'and stays plain');
   });
 });

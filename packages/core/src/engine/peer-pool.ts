@@ -27,6 +27,8 @@ interface Entry {
   lastSeen: number;
   /** Live connections that are this peer without having been dialled here (see `alias`). */
   aliases: number;
+  /** An encrypted dial failed at its MSE handshake: dial plain BitTorrent from now on. */
+  plainRetry: boolean;
 }
 
 export interface PeerAddress {
@@ -83,6 +85,7 @@ export class PeerPool {
         banned: false,
         lastSeen: now,
         aliases: 0,
+        plainRetry: false,
       });
       added++;
     }
@@ -90,7 +93,10 @@ export class PeerPool {
   }
 
   /** Up to `max` addresses ready to dial now, marked as connecting. Fewest failures first. */
-  take(max: number, now: number): Array<PeerAddress & { readonly source: PeerSource }> {
+  take(
+    max: number,
+    now: number,
+  ): Array<PeerAddress & { readonly source: PeerSource; readonly plainRetry: boolean }> {
     const ready: Entry[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.state === 'idle' && !entry.banned && entry.aliases === 0 && entry.notBefore <= now)
@@ -99,7 +105,7 @@ export class PeerPool {
     ready.sort((a, b) => a.failures - b.failures);
     return ready.slice(0, Math.max(0, max)).map((entry) => {
       entry.state = 'connecting';
-      return { host: entry.host, port: entry.port, source: entry.source };
+      return { host: entry.host, port: entry.port, source: entry.source, plainRetry: entry.plainRetry };
     });
   }
 
@@ -123,6 +129,19 @@ export class PeerPool {
     entry.notBefore = now + delay;
     if (entry.source !== 'manual' && entry.source !== 'incoming' && entry.failures >= this.#maxFailures)
       this.#entries.delete(key);
+  }
+
+  /**
+   * An encrypted dial failed during its MSE handshake (the peer closed it, or answered garbage):
+   * the address is dialled again at once, in plain BitTorrent, and plain from then on. Not a
+   * failure: a client that does not speak MSE is a good peer.
+   */
+  encryptionFailed(key: string, now: number): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.state = 'idle';
+    entry.plainRetry = true;
+    entry.notBefore = now;
   }
 
   /**

@@ -38,6 +38,9 @@ export interface PeerView {
    * `download`: it has our requests and sent no block for a while (snubbed); null: neither.
    */
   readonly stalled: 'upload' | 'download' | null;
+  /** `rc4` or `plaintext`: chosen by an MSE handshake; `none`: a plain BitTorrent connection. */
+  readonly encryption: 'rc4' | 'plaintext' | 'none';
+  readonly transport: 'tcp' | 'utp';
   /** Where its address came from (`incoming`: it dialled us). */
   readonly source: PeerSource;
 }

@@ -7,8 +7,17 @@ export interface TorrentEventMap {
   /** Files are ready and peers are being sought. */
   started: [{ infoHash: string; name: string; length: number; pieceCount: number; outDir: string }];
   /** `source`: where its address came from (`incoming`: it dialled us). */
+  /** `encryption`: `rc4`/`plaintext` after an MSE handshake, `none` for plain BitTorrent. */
   'peer-connected': [
-    { actorId: number; address: string; client: string; peerId: string; source: PeerSource },
+    {
+      actorId: number;
+      address: string;
+      client: string;
+      peerId: string;
+      source: PeerSource;
+      encryption: 'rc4' | 'plaintext' | 'none';
+      transport: 'tcp' | 'utp';
+    },
   ];
   'peer-disconnected': [{ actorId: number; address: string; reason: PlainTorkError; banned: boolean }];
   /**

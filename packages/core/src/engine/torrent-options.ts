@@ -1,4 +1,5 @@
 import type { DiskLayout } from '../disk/disk-layout.js';
+import type { EncryptionPolicy } from '../mse/encryption-policy.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
@@ -83,4 +84,6 @@ export interface TorrentContext {
   readonly discovery?: readonly PeerDiscovery[];
   /** Hashes pieces read from disk (the hash pool). Default: hashed on this thread. */
   readonly hasher?: PieceHasher;
+  /** How dialled connections are encrypted (MSE/PE). Default: `prefer`. */
+  readonly encryption?: EncryptionPolicy;
 }

@@ -36,6 +36,19 @@ export type HostFile = z.infer<typeof HostFile>;
  * Coordinator → peer host, over the host's data MessagePort. The coordinator decides (which peer,
  * which pieces, interest); the host acts. Batched: one port message carries `{ commands: [...] }`.
  */
+const Rc4StateSchema = z.object({
+  s: Bytes.refine((bytes) => bytes.length === 256, { message: 'expected 256 bytes' }),
+  i: z.number().int().min(0).max(255),
+  j: z.number().int().min(0).max(255),
+});
+
+/** An MSE handshake's outcome as plain data (see `mseStreams` in core/mse). */
+export const MseStreamsSchema = z.object({
+  method: z.union([z.literal(1), z.literal(2)]),
+  encrypt: Rc4StateSchema.nullable(),
+  decrypt: Rc4StateSchema.nullable(),
+});
+
 export const HostCommand = z.discriminatedUnion('type', [
   /** Geometry and hashes a host needs to verify pieces; sent once per host before any `connect`. */
   z.object({
@@ -93,6 +106,8 @@ export const HostCommand = z.discriminatedUnion('type', [
     torrentId: TorrentId,
     host: z.string().min(1).max(255),
     port: z.number().int().min(1).max(65535),
+    /** Dial with an MSE handshake first (`prefer`: RC4 or plaintext; `require`: RC4). Default: none. */
+    encryption: z.enum(['none', 'prefer', 'require']).optional(),
   }),
   /**
    * Run a connection the Listener accepted as a new actor. Node 20 cannot move a socket into a
@@ -107,6 +122,11 @@ export const HostCommand = z.discriminatedUnion('type', [
     address: z.string().min(1).max(300),
     relay: MessagePortSchema,
     initial: Bytes,
+    /**
+     * The Listener ran an MSE handshake (`initial` is already decrypted): the streams' states,
+     * positioned after the bytes it read, so the actor carries on decrypting and encrypting.
+     */
+    mse: MseStreamsSchema.optional(),
   }),
   /** Fetch these whole pieces; the actor pipelines their blocks itself (no round trip per block). */
   z.object({ type: z.literal('assign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),

@@ -55,6 +55,10 @@ export const HostEvent = z.discriminatedUnion('type', [
     client: z.string().max(128),
     fastExtension: z.boolean(),
     extensionProtocol: z.boolean(),
+    /** `rc4`/`plaintext`: an MSE handshake chose that method; `none`: a plain BitTorrent handshake. */
+    encryption: z.enum(['rc4', 'plaintext', 'none']).optional(),
+    /** What carries the connection. */
+    transport: z.enum(['tcp', 'utp']).optional(),
   }),
   /**
    * What the peer's BEP 10 handshake says of it: the port it listens on (`p`) and its client

@@ -101,6 +101,16 @@ describe('MSE handshake', () => {
     assert.equal(onlyPlain.a.method, MseMethod.plaintext);
     assert.equal(onlyPlain.a.encrypt, null);
     streamsMatch(onlyPlain);
+    const prefersPlain = run(
+      new MseInitiator({ infoHash }),
+      new MseResponder({ findTorrent, prefer: MseMethod.plaintext }),
+    );
+    assert.equal(prefersPlain.b.method, MseMethod.plaintext, 'both offered: the responder prefers plaintext');
+    const rc4Only = run(
+      new MseInitiator({ infoHash, provide: MseMethod.rc4 }),
+      new MseResponder({ findTorrent, prefer: MseMethod.plaintext }),
+    );
+    assert.equal(rc4Only.b.method, MseMethod.rc4, 'RC4 only offered: RC4 despite the preference');
     const acceptsPlain = run(
       new MseInitiator({ infoHash }),
       new MseResponder({ findTorrent, accept: MseMethod.plaintext }),

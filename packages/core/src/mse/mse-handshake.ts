@@ -286,8 +286,14 @@ export interface MseResponderOptions {
    * such torrent (the handshake fails).
    */
   readonly findTorrent: (torrentKey: Uint8Array) => Uint8Array | undefined;
-  /** Methods we accept. Default: RC4 and plaintext; RC4 is chosen when offered. */
+  /** Methods we accept. Default: RC4 and plaintext. */
   readonly accept?: number;
+  /**
+   * Chosen when the initiator offers both and we accept both. Default: RC4. tork's Listener under
+   * `prefer` picks plaintext, as libtorrent does by default (`prefer_rc4` off): the handshake is
+   * obfuscated, the bulk costs nothing.
+   */
+  readonly prefer?: MseMethod;
   /** Longest random padding we send. Default: 512. */
   readonly maxPad?: number;
   readonly privateKey?: Uint8Array;
@@ -356,7 +362,9 @@ export class MseResponder {
         const provide = view.getUint32(8);
         const accept = this.#options.accept ?? MseMethod.rc4 | MseMethod.plaintext;
         const both = provide & accept;
-        if ((both & MseMethod.rc4) !== 0) this.#method = MseMethod.rc4;
+        const prefer = this.#options.prefer ?? MseMethod.rc4;
+        if ((both & prefer) !== 0) this.#method = prefer;
+        else if ((both & MseMethod.rc4) !== 0) this.#method = MseMethod.rc4;
         else if ((both & MseMethod.plaintext) !== 0) this.#method = MseMethod.plaintext;
         else fail('no method in common', { provide, accept });
         this.#padC = view.getUint16(12);

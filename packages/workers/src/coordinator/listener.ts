@@ -2,7 +2,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
   checkHandshakePrefix,
+  type EncryptionPolicy,
   HANDSHAKE_LENGTH,
+  MseMethod,
+  MseResponder,
+  type MseResult,
+  type MseStreams,
+  mseStreams,
   parseHandshake,
   parseRelayMessage,
   RELAY_WINDOW_BYTES,
@@ -20,6 +26,11 @@ export interface IncomingPeer {
   readonly relay: MessagePort;
   /** Bytes read so far, the peer's handshake first: the actor decodes them before the rest. */
   readonly initial: Uint8Array;
+  /**
+   * The peer opened with an MSE handshake, which the Listener ran: `initial` is decrypted, and
+   * these are the streams' states for the actor, which decrypts and encrypts from here on.
+   */
+  readonly mse?: MseStreams;
 }
 
 export interface ListenerOptions {
@@ -37,11 +48,24 @@ export interface ListenerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Connections still handshaking at once; more are closed at once. Default: 64. */
   readonly maxHandshaking?: number;
+  /**
+   * Encrypted (MSE/PE) handshakes: `prefer` accepts them and plain ones, `require` only them (RC4
+   * only), `disable` only plain ones. Default: `prefer` when `findMseTorrent` is given, else
+   * `disable`.
+   */
+  readonly encryption?: EncryptionPolicy;
+  /**
+   * The info-hash an MSE handshake names by HASH('req2', SKEY), or undefined (refused). Without
+   * it, encrypted handshakes are refused. Production: `engine.torrentForMseKey`.
+   */
+  readonly findMseTorrent?: (key: Uint8Array) => Uint8Array | undefined;
 }
 
 /** Counters of a Listener, for the benchmark and tests. */
 export interface ListenerStats {
   readonly accepted: number;
+  /** Of those accepted, how many opened with an MSE handshake. */
+  readonly encrypted: number;
   readonly refused: number;
   /** Connections relayed right now. */
   readonly relaying: number;
@@ -67,6 +91,7 @@ export class Listener {
   #relaying = 0;
   #relayedIn = 0;
   #relayedOut = 0;
+  #encrypted = 0;
   #closed = false;
 
   private constructor(server: Server, options: ListenerOptions) {
@@ -105,6 +130,7 @@ export class Listener {
   stats(): ListenerStats {
     return {
       accepted: this.#accepted,
+      encrypted: this.#encrypted,
       refused: this.#refused,
       relaying: this.#relaying,
       relayedIn: this.#relayedIn,
@@ -132,7 +158,12 @@ export class Listener {
     this.#sockets.add(socket);
     socket.setNoDelay(true);
     const address = `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+    const findMseTorrent = this.#options.findMseTorrent;
+    const policy = this.#options.encryption ?? (findMseTorrent ? 'prefer' : 'disable');
+    /** Plaintext BitTorrent bytes so far (decrypted when the peer opened with MSE). */
     let buffered = new Uint8Array(0);
+    let responder: MseResponder | null = null;
+    let mse: MseResult | null = null;
     let settled = false;
     const finish = (take: boolean) => {
       if (settled) return;
@@ -147,13 +178,53 @@ export class Listener {
       }
     };
     const timer = setTimeout(() => finish(false), this.#options.handshakeTimeoutMs ?? 10_000);
-    const onData = (chunk: Buffer) => {
+    const append = (chunk: Uint8Array) => {
       const next = new Uint8Array(buffered.length + chunk.length);
       next.set(buffered);
       next.set(chunk, buffered.length);
       buffered = next;
+    };
+    const onData = (chunk: Buffer) => {
+      if (mse) {
+        // After the MSE handshake: the rest of the peer's BitTorrent handshake, decrypted.
+        const plain = new Uint8Array(chunk);
+        mse.decrypt?.transform(plain);
+        append(plain);
+      } else if (responder || (buffered.length === 0 && chunk.length > 0 && chunk[0] !== 19)) {
+        // Not the BitTorrent protocol string's length byte: an MSE handshake (Ya), or garbage.
+        if (!responder) {
+          if (policy === 'disable' || !findMseTorrent) {
+            finish(false);
+            return;
+          }
+          responder = new MseResponder({
+            findTorrent: findMseTorrent,
+            accept: policy === 'require' ? MseMethod.rc4 : MseMethod.rc4 | MseMethod.plaintext,
+            // `prefer`: plaintext after the obfuscated handshake when the peer allows it, as
+            // libtorrent does by default; the peer's own policy may still insist on RC4.
+            prefer: MseMethod.plaintext,
+          });
+        }
+        try {
+          const step = responder.push(chunk);
+          for (const bytes of step.send) socket.write(bytes);
+          if (!step.done) return;
+          mse = step.done;
+          append(mse.rest);
+        } catch {
+          // A bad key, a torrent we do not have, padding over the cap: refused.
+          finish(false);
+          return;
+        }
+      } else {
+        if (policy === 'require') {
+          finish(false);
+          return;
+        }
+        append(chunk);
+      }
       try {
-        // Refuse HTTP, MSE or garbage on the first bytes, before waiting for 68 of them.
+        // Refuse HTTP or garbage on the first bytes, before waiting for 68 of them.
         checkHandshakePrefix(buffered, Math.min(buffered.length, HANDSHAKE_LENGTH));
       } catch {
         finish(false);
@@ -161,6 +232,11 @@ export class Listener {
       }
       if (buffered.length < HANDSHAKE_LENGTH) return;
       const handshake = parseHandshake(buffered);
+      // An encrypted handshake named its torrent twice (SKEY, then the handshake): they must agree.
+      if (mse && Buffer.compare(Buffer.from(handshake.infoHash), Buffer.from(mse.infoHash)) !== 0) {
+        finish(false);
+        return;
+      }
       const { port1, port2 } = new MessageChannel();
       const infoHashHex = Buffer.from(handshake.infoHash).toString('hex');
       // The socket's events go to the relay from here on; pause so no chunk slips between.
@@ -168,7 +244,13 @@ export class Listener {
       finish(true);
       let taken = false;
       try {
-        taken = this.#options.onPeer({ infoHashHex, address, relay: port2, initial: buffered });
+        taken = this.#options.onPeer({
+          infoHashHex,
+          address,
+          relay: port2,
+          initial: buffered,
+          ...(mse ? { mse: mseStreams(mse) } : {}),
+        });
       } catch {
         taken = false;
       }
@@ -181,6 +263,7 @@ export class Listener {
         return;
       }
       this.#accepted++;
+      if (mse) this.#encrypted++;
       this.#relay(socket, port1);
     };
     socket.on('data', onData);

@@ -349,8 +349,8 @@ export class PeerHost implements ActorSink {
         const actor = new PeerSession(command.actorId, torrent, this, this.#options.actor, this.#extensions);
         this.#actors.set(actor.id, actor);
         torrent.actors.add(actor);
-        if (command.type === 'connect') actor.connect(command.host, command.port);
-        else actor.accept(command.address, command.relay, command.initial);
+        if (command.type === 'connect') actor.connect(command.host, command.port, command.encryption);
+        else actor.accept(command.address, command.relay, command.initial, command.mse);
         return;
       }
       case 'choke':

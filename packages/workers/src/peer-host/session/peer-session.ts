@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import {
   type ActorStats,
+  type DialEncryption,
   describePeerId,
   encodeBitfield,
   encodeExtended,
@@ -8,6 +9,9 @@ import {
   encodeHaveAll,
   encodeHaveNone,
   type HostEvent,
+  MseMethod,
+  type MseStreams,
+  Rc4,
   TORK_CLIENT_NAME,
   TorkError,
   TorkErrorCode,
@@ -24,7 +28,9 @@ import type { PeerExtension } from '../extensions/peer-extension.js';
 import { UtMetadataHandler } from '../extensions/ut-metadata.js';
 import type { PeerLink } from '../peer-link.js';
 import { dialTransport } from '../transport/dial-transport.js';
+import { mseDialTransport } from '../transport/mse-dial-transport.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
+import { decryptingHandlers, encryptingTransport } from '../transport/rc4-transport.js';
 import { relayTransport } from '../transport/relay-transport.js';
 import { Uploader } from '../upload/uploader.js';
 import { WireWriter } from '../wire-writer.js';
@@ -166,11 +172,20 @@ export class PeerSession implements PeerLink {
 
   // Commands from the coordinator.
 
-  /** Dials the peer; the handshake is sent as soon as TCP is up. */
-  connect(host: string, port: number): void {
+  /**
+   * Dials the peer; the handshake is sent as soon as TCP is up, or once the MSE handshake is done
+   * when `encryption` asks for one (the connect deadline covers both).
+   */
+  connect(host: string, port: number, encryption: DialEncryption = 'none'): void {
     this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#deadline = performance.now() + this.#connectTimeoutMs;
-    this.#transport = dialTransport(host, port, this.#handlers(), this.#sink.buffers);
+    this.#transport =
+      encryption === 'none'
+        ? dialTransport(host, port, this.#handlers(), this.#sink.buffers)
+        : mseDialTransport(host, port, this.#handlers(), this.#sink.buffers, {
+            infoHash: this.torrent.infoHash,
+            encryption,
+          });
   }
 
   /**
@@ -178,12 +193,27 @@ export class PeerSession implements PeerLink {
    * bytes it read to find the torrent (at least the peer's handshake): they are decoded first,
    * and our handshake answers the peer's.
    */
-  accept(address: string, relay: MessagePort, initial: Uint8Array): void {
+  accept(address: string, relay: MessagePort, initial: Uint8Array, mse?: MseStreams): void {
     this.#address = address;
     this.#incoming = true;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
-    this.#transport = relayTransport(relay, this.#handlers(), this.#sink.buffers);
+    if (mse) {
+      // The Listener ran the MSE handshake: its streams go on here, where the bytes are.
+      const decrypt = mse.decrypt ? Rc4.restore(mse.decrypt) : null;
+      const encrypt = mse.encrypt ? Rc4.restore(mse.encrypt) : null;
+      const relayed = relayTransport(
+        relay,
+        decryptingHandlers(this.#handlers(), decrypt),
+        this.#sink.buffers,
+      );
+      this.#transport = encryptingTransport(
+        relayed,
+        encrypt,
+        this.#sink.buffers,
+        mse.method === MseMethod.rc4 ? 'rc4' : 'plaintext',
+      );
+    } else this.#transport = relayTransport(relay, this.#handlers(), this.#sink.buffers);
     if (initial.length > 0) this.#onData(initial);
   }
 
@@ -258,8 +288,13 @@ export class PeerSession implements PeerLink {
     switch (this.#state) {
       case 'connecting':
         if (now >= this.#deadline) {
-          const why = `could not connect within ${seconds(this.#connectTimeoutMs)} s`;
-          this.#timeout(TorkErrorCode.IO, why, 'ETIMEDOUT');
+          if (this.#transport?.negotiating) {
+            const why = `no encrypted handshake within ${seconds(this.#connectTimeoutMs)} s`;
+            this.#timeout(TorkErrorCode.WIRE_HANDSHAKE, why, 'ETIMEDOUT', 'mse');
+          } else {
+            const why = `could not connect within ${seconds(this.#connectTimeoutMs)} s`;
+            this.#timeout(TorkErrorCode.IO, why, 'ETIMEDOUT');
+          }
         }
         return;
       case 'handshaking':
@@ -475,6 +510,8 @@ export class PeerSession implements PeerLink {
       client: describePeerId(peerId).slice(0, 128),
       fastExtension: fast,
       extensionProtocol: extended,
+      encryption: this.#transport?.encryption ?? 'none',
+      transport: 'tcp',
     });
     const have = this.torrent.have;
     if (have.count === 0) {
@@ -550,8 +587,11 @@ export class PeerSession implements PeerLink {
   }
 
   /** Closes on a deadline: `timeout: <why>`, with `cause` in the details when given. */
-  #timeout(code: TorkErrorCode, why: string, cause?: string): void {
-    this.close(new TorkError(code, `timeout: ${why}`, this.#details(cause === undefined ? {} : { cause })));
+  #timeout(code: TorkErrorCode, why: string, cause?: string, phase?: string): void {
+    const extra: Record<string, string> = {};
+    if (cause !== undefined) extra.cause = cause;
+    if (phase !== undefined) extra.phase = phase;
+    this.close(new TorkError(code, `timeout: ${why}`, this.#details(extra)));
   }
 
   #details(extra: Record<string, string | number> = {}): Record<string, string | number> {

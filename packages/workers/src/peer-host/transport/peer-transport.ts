@@ -1,4 +1,4 @@
-import type { TorkError } from '@tork/core';
+import type { ConnectionEncryption, TorkError } from '@tork/core';
 
 /** What a transport tells the session it carries. */
 export interface TransportHandlers {
@@ -34,4 +34,8 @@ export interface PeerTransport {
   consumed(bytes: number): void;
   /** Closes the connection without calling `onClose`. */
   destroy(): void;
+  /** An MSE handshake is under way (the session is still `connecting`). Default: false. */
+  readonly negotiating?: boolean;
+  /** What the stream uses (MSE's choice, or `none`). Default: none. */
+  readonly encryption?: ConnectionEncryption;
 }

@@ -1,0 +1,113 @@
+import {
+  type DialEncryption,
+  MseInitiator,
+  MseMethod,
+  type Rc4,
+  TorkError,
+  TorkErrorCode,
+  toTorkError,
+} from '@tork/core';
+import type { BufferPool } from '../buffer-pool.js';
+import { dialTransport } from './dial-transport.js';
+import type { PeerTransport, TransportHandlers } from './peer-transport.js';
+import { encryptingTransport } from './rc4-transport.js';
+
+/**
+ * Dials `host:port` and runs the MSE/PE handshake as the initiator before the session sees the
+ * connection: the session's `onConnect` comes once the handshake is done (so its BitTorrent
+ * handshake is the first thing encrypted), and every byte after goes through the chosen stream.
+ * A failure or a close during the handshake carries `details.phase = 'mse'`: under `prefer` the
+ * coordinator dials the address again in plain BitTorrent (see `PeerPool.encryptionFailed`).
+ */
+export function mseDialTransport(
+  host: string,
+  port: number,
+  handlers: TransportHandlers,
+  pool: BufferPool | undefined,
+  options: { readonly infoHash: Uint8Array; readonly encryption: Exclude<DialEncryption, 'none'> },
+): PeerTransport {
+  const initiator = new MseInitiator({
+    infoHash: options.infoHash,
+    provide: options.encryption === 'require' ? MseMethod.rc4 : MseMethod.rc4 | MseMethod.plaintext,
+  });
+  let decrypt: Rc4 | null = null;
+  let outer: PeerTransport | null = null;
+  let failed = false;
+  const duringHandshake = (error: TorkError): TorkError =>
+    new TorkError(
+      error.code,
+      `${error.message} (during the encrypted handshake)`,
+      { ...error.details, phase: 'mse' },
+      { cause: error },
+    );
+  const fail = (error: TorkError): void => {
+    if (failed) return;
+    failed = true;
+    inner.destroy();
+    handlers.onClose(error.details.phase === 'mse' ? error : duringHandshake(error));
+  };
+  const inner: PeerTransport = dialTransport(
+    host,
+    port,
+    {
+      onConnect: () => {
+        const hello = initiator.start();
+        inner.write([hello], hello.length);
+      },
+      onData: (chunk) => {
+        if (outer) {
+          decrypt?.transform(chunk);
+          handlers.onData(chunk);
+          return;
+        }
+        if (failed) return;
+        let step: ReturnType<MseInitiator['push']>;
+        try {
+          step = initiator.push(chunk);
+        } catch (error) {
+          fail(toTorkError(error, TorkErrorCode.WIRE_HANDSHAKE));
+          return;
+        }
+        for (const bytes of step.send) inner.write([bytes], bytes.length);
+        if (!step.done) return;
+        const done = step.done;
+        decrypt = done.decrypt;
+        outer = encryptingTransport(
+          inner,
+          done.encrypt,
+          pool,
+          done.method === MseMethod.rc4 ? 'rc4' : 'plaintext',
+        );
+        handlers.onConnect();
+        if (done.rest.length > 0) handlers.onData(done.rest);
+      },
+      onDrain: () => handlers.onDrain(),
+      onClose: (error) => {
+        if (failed) return;
+        failed = true;
+        handlers.onClose(outer ? error : duringHandshake(error));
+      },
+    },
+    pool,
+  );
+  return {
+    write(chunks, bytes, owned) {
+      // The session writes only after its onConnect, which comes once the handshake is done.
+      outer?.write(chunks, bytes, owned);
+    },
+    get pending() {
+      return inner.pending;
+    },
+    consumed: () => {},
+    destroy: () => {
+      failed = true;
+      inner.destroy();
+    },
+    get negotiating() {
+      return outer === null;
+    },
+    get encryption() {
+      return outer?.encryption ?? 'none';
+    },
+  };
+}
