@@ -60,7 +60,9 @@ describe('PeerPool', () => {
     assert.equal(pool.nextReadyAt(), undefined);
     pool.unalias(key, 50_000);
     assert.deepEqual(pool.take(5, 51_999), []);
-    assert.deepEqual(pool.take(5, 52_000), [{ host: '127.0.0.4', port: 6881, source: 'incoming', plainRetry: false }]);
+    assert.deepEqual(pool.take(5, 52_000), [
+      { host: '127.0.0.4', port: 6881, source: 'incoming', plainRetry: false },
+    ]);
   });
   it('an encrypted dial that failed at its handshake is dialled again at once, plain, with no failure counted', () => {
     const pool = new PeerPool();
