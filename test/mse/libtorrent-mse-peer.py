@@ -1,0 +1,95 @@
+"""A libtorrent peer with a chosen encryption policy, for tork's MSE/PE interop tests.
+
+  python3 libtorrent-mse-peer.py seed TORRENT DATA_DIR PORT POLICY
+  python3 libtorrent-mse-peer.py download TORRENT SAVE_DIR PORT POLICY PEER TIMEOUT_SECONDS
+
+POLICY: `forced-rc4` (in/out pe_forced, RC4 only), `forced-plaintext` (pe_forced, the
+obfuscated header then plaintext), `enabled` (libtorrent's default: both ways, either), `disabled`
+(plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, TCP only, 127.0.0.1 only.
+Seed: prints {"event":"ready"}, then a line per second with its peers. Download: dials PEER
+(host:port), prints {"event":"done","peers":[...]} and exits 0 once complete, 2 on timeout.
+Each peer: {"address","client","rc4","plaintextEncrypted","downloaded"}. Exits on SIGTERM.
+"""
+import json
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+mode = sys.argv[1]
+torrent, directory, port, policy = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
+
+POLICIES = {
+    'forced-rc4': (lt.enc_policy.forced, lt.enc_level.rc4),
+    'forced-plaintext': (lt.enc_policy.forced, lt.enc_level.plaintext),
+    'enabled': (lt.enc_policy.enabled, lt.enc_level.both),
+    'disabled': (lt.enc_policy.disabled, lt.enc_level.both),
+}
+enc_policy, enc_level = POLICIES[policy]
+session = lt.session({
+    'listen_interfaces': f'127.0.0.1:{port}',
+    'outgoing_interfaces': '127.0.0.1',
+    'enable_dht': False,
+    'enable_lsd': False,
+    'enable_upnp': False,
+    'enable_natpmp': False,
+    'enable_outgoing_utp': False,
+    'enable_incoming_utp': False,
+    'allow_multiple_connections_per_ip': True,
+    'out_enc_policy': int(enc_policy),
+    'in_enc_policy': int(enc_policy),
+    'allowed_enc_level': int(enc_level),
+    'prefer_rc4': enc_level == lt.enc_level.rc4,
+    'alert_mask': 0,
+})
+params = lt.add_torrent_params()
+params.ti = lt.torrent_info(torrent)
+params.save_path = directory
+if mode == 'seed':
+    params.flags |= lt.torrent_flags.seed_mode
+handle = session.add_torrent(params)
+
+seen = {}
+
+
+def peers():
+    for peer in handle.get_peer_info():
+        address = f'{peer.ip[0]}:{peer.ip[1]}'
+        seen[address] = {
+            'address': address,
+            'client': peer.client.decode('utf-8', 'replace') if isinstance(peer.client, bytes) else peer.client,
+            'rc4': bool(peer.flags & lt.peer_info.rc4_encrypted),
+            'plaintextEncrypted': bool(peer.flags & lt.peer_info.plaintext_encrypted),
+            'downloaded': peer.total_download,
+        }
+    return list(seen.values())
+
+
+def emit(event, **data):
+    print(json.dumps({'event': event, **data}), flush=True)
+
+
+if mode == 'seed':
+    emit('ready')
+    while True:
+        time.sleep(1)
+        emit('peers', peers=peers())
+
+host, peer_port = sys.argv[6].rsplit(':', 1)
+deadline = time.time() + float(sys.argv[7])
+handle.connect_peer((host, int(peer_port)))
+last_dial = time.time()
+while time.time() < deadline:
+    time.sleep(0.2)
+    status = handle.status()
+    peers()
+    if status.is_seeding:
+        emit('done', peers=list(seen.values()))
+        sys.exit(0)
+    if status.num_peers == 0 and time.time() - last_dial > 5:
+        handle.connect_peer((host, int(peer_port)))
+        last_dial = time.time()
+emit('timeout', peers=list(seen.values()), progress=handle.status().progress)
+sys.exit(2)

@@ -1,0 +1,147 @@
+/**
+ * Message stream encryption (MSE/PE) against libtorrent on 127.0.0.1, both directions: tork
+ * downloads from libtorrent seeders that accept only encrypted connections (RC4, and the
+ * obfuscated-header-plaintext method), a libtorrent downloader that encrypts only gets the data
+ * from a tork seeder, tork's `require` against libtorrent's defaults, and tork's `prefer`
+ * falling back to plain BitTorrent against a peer that speaks no MSE. Every download is checked
+ * byte for byte, and both sides say which method the connection used.
+ */
+import '../support/hermetic.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Dataset, verifyDownload } from '@tork/cli';
+import { interopDataset, root, type TorkEvent } from '../download/support.js';
+import { requireLibtorrent, startTork } from '../seed/support.js';
+import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
+
+const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
+
+let work: string;
+let dataset: Dataset;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tork-mse-'));
+  dataset = await interopDataset();
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+type Policy = 'forced-rc4' | 'forced-plaintext' | 'enabled' | 'disabled';
+
+async function libtorrentSeeder(t: TestContext, python: string, policy: Policy) {
+  const port = await freePort();
+  const seeder = await startProgram(
+    python,
+    [SCRIPT, 'seed', dataset.torrentPath, dataset.dataDir, String(port), policy],
+    { ready: () => tcpPortOpen('127.0.0.1', port), readyTimeoutMs: 15_000 },
+  );
+  t.after(() => seeder.stop());
+  return { port, seeder };
+}
+
+/** tork downloads from one libtorrent seeder; returns its peer-connected events. */
+async function torkDownloads(
+  t: TestContext,
+  seederPort: number,
+  label: string,
+  encryption?: string,
+): Promise<TorkEvent[]> {
+  const out = join(work, label);
+  const tork = await startTork('download', [
+    dataset.torrentPath,
+    '--out',
+    out,
+    '--no-trackers',
+    '--no-dht',
+    '--peer',
+    `127.0.0.1:${seederPort}`,
+    ...(encryption ? ['--encryption', encryption] : []),
+  ]);
+  t.after(() => tork.stop());
+  const { status } = await tork.exited;
+  assert.equal(status, 0, tork.transcript());
+  assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
+  return tork.events.filter((event) => event.event === 'peer-connected');
+}
+
+describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
+  it('tork downloads from a libtorrent seeder that accepts only RC4-encrypted connections', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await libtorrentSeeder(t, python, 'forced-rc4');
+    const connected = await torkDownloads(t, port, 'from-forced-rc4');
+    assert.ok(connected.length > 0);
+    for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
+  });
+
+  it('tork downloads from a libtorrent seeder that insists on the encrypted handshake, plaintext after it', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await libtorrentSeeder(t, python, 'forced-plaintext');
+    const connected = await torkDownloads(t, port, 'from-forced-plaintext');
+    assert.ok(connected.length > 0);
+    for (const event of connected) assert.equal(event.encryption, 'plaintext', JSON.stringify(event));
+  });
+
+  it('tork --encryption require gets RC4 from a libtorrent with its default settings', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await libtorrentSeeder(t, python, 'enabled');
+    const connected = await torkDownloads(t, port, 'require-from-default', 'require');
+    assert.ok(connected.length > 0);
+    for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
+  });
+
+  it('tork (prefer) falls back to plain BitTorrent for a peer that speaks no MSE', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await libtorrentSeeder(t, python, 'disabled');
+    const connected = await torkDownloads(t, port, 'prefer-from-plain');
+    assert.ok(connected.length > 0);
+    assert.equal(connected.at(-1)?.encryption, 'none');
+  });
+
+  for (const policy of ['forced-rc4', 'forced-plaintext'] as const) {
+    it(`a libtorrent downloader (${policy}) gets the data from a tork seeder`, async (t) => {
+      const python = requireLibtorrent(t);
+      if (!python) return;
+      const seeder = await startTork('seed', [
+        dataset.torrentPath,
+        '--data',
+        dataset.dataDir,
+        '--no-trackers',
+        '--no-dht',
+      ]);
+      t.after(() => seeder.stop());
+      await seeder.waitFor('done', 60_000);
+      const out = join(work, `libtorrent-${policy}`);
+      const port = await freePort();
+      const leecher = await startProgram(python, [
+        SCRIPT,
+        'download',
+        dataset.torrentPath,
+        out,
+        String(port),
+        policy,
+        `127.0.0.1:${seeder.port}`,
+        '120',
+      ]);
+      t.after(() => leecher.stop());
+      await new Promise<void>((resolve) =>
+        leecher.running() ? leecher.child.once('exit', () => resolve()) : resolve(),
+      );
+      assert.equal(leecher.child.exitCode, 0, leecher.output());
+      const last = JSON.parse(leecher.output().trim().split('\n').at(-1)!) as {
+        peers: Array<{ address: string; rc4: boolean; plaintextEncrypted: boolean; downloaded: number }>;
+      };
+      const tork = last.peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
+      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(last.peers)}`);
+      if (policy === 'forced-rc4') assert.equal(tork.rc4, true, 'RC4, as libtorrent reports it');
+      else assert.equal(tork.plaintextEncrypted, true, 'the encrypted handshake, then plaintext');
+      assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
+      const accepted = seeder.events.filter((event) => event.event === 'peer-connected');
+      assert.equal(accepted.at(-1)?.encryption, policy === 'forced-rc4' ? 'rc4' : 'plaintext');
+    });
+  }
+});
