@@ -71,6 +71,62 @@ describe('PeerBook', () => {
     assert.deepEqual(dials(sent), ['127.0.0.5:6881'], 'dialled once, never again while the twin lives');
   });
 
+  it('prefer: dials encrypted; a failed MSE handshake is followed at once by a plain dial, and the address stays plain', () => {
+    const { peers, sent } = book();
+    const connects = () =>
+      sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
+    peers.addFromTracker([{ host: '127.0.0.6', port: 6881 }], 0);
+    peers.connectMore(0);
+    assert.equal(connects()[0]?.encryption, 'prefer');
+    const first = [...peers.values()][0]!;
+    peers.closed(
+      first,
+      { code: 'TORK_ERR_WIRE_HANDSHAKE', message: 'encrypted handshake: …', details: { phase: 'mse' } },
+      10,
+    );
+    peers.connectMore(10);
+    assert.equal(connects().length, 2, 'dialled again at once');
+    assert.equal(connects()[1]?.encryption, undefined, 'in plain BitTorrent');
+    // A failure of the plain connection is an ordinary one: backoff, still plain.
+    const second = [...peers.values()][0]!;
+    peers.closed(second, { code: 'TORK_ERR_IO', message: 'refused', details: {} }, 20);
+    peers.connectMore(30);
+    assert.equal(connects().length, 2, 'backs off');
+    peers.connectMore(5_000);
+    assert.equal(connects()[2]?.encryption, undefined);
+  });
+
+  it('require: every dial is encrypted, a failed MSE handshake is an ordinary failure; disable: none is', () => {
+    for (const [encryption, expected] of [
+      ['require', 'require'],
+      ['disable', undefined],
+    ] as const) {
+      const sent: HostCommand[] = [];
+      let next = 1;
+      const peers = new PeerBook({
+        torrentId: 'ab'.repeat(20),
+        ourPeerIdHex: '11'.repeat(20),
+        listenPort: 7000,
+        nextActorId: () => next++,
+        register: () => {},
+        unregister: () => {},
+        send: (command) => sent.push(command),
+        encryption,
+      });
+      peers.addFromTracker([{ host: '127.0.0.7', port: 6881 }], 0);
+      peers.connectMore(0);
+      const connect = sent.find((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
+      assert.equal(connect?.encryption, expected, encryption);
+      peers.closed(
+        [...peers.values()][0]!,
+        { code: 'TORK_ERR_WIRE_HANDSHAKE', message: 'x', details: { phase: 'mse' } },
+        10,
+      );
+      peers.connectMore(10);
+      assert.equal(sent.filter((c) => c.type === 'connect').length, 1, `${encryption}: no immediate redial`);
+    }
+  });
+
   it('counts tracker peers without ourselves', () => {
     const { peers } = book(7000);
     assert.equal(
