@@ -207,6 +207,11 @@ async function runDownload(
     outDir,
     ...peers.flatMap((peer) => ['--peer', peer]),
     '--no-trackers',
+    // The scripted hostile peers speak no MSE: under the default (prefer) tork's first dial to
+    // each would be an encrypted handshake they close, then a plain one. What these scenarios test
+    // starts after the BitTorrent handshake; the fallback itself is tested in test/mse.
+    '--encryption',
+    'disable',
     '--port',
     '0',
     '--listen-host',
