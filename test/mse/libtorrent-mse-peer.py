@@ -1,12 +1,12 @@
 """A libtorrent peer with a chosen encryption policy, for tork's MSE/PE interop tests.
 
   python3 libtorrent-mse-peer.py seed TORRENT DATA_DIR PORT POLICY
-  python3 libtorrent-mse-peer.py download TORRENT SAVE_DIR PORT POLICY PEER TIMEOUT_SECONDS
+  python3 libtorrent-mse-peer.py download TORRENT SAVE_DIR PORT POLICY PEER[,PEER...] TIMEOUT_SECONDS
 
 POLICY: `forced-rc4` (in/out pe_forced, RC4 only), `forced-plaintext` (pe_forced, the
 obfuscated header then plaintext), `enabled` (libtorrent's default: both ways, either), `disabled`
 (plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, TCP only, 127.0.0.1 only.
-Seed: prints {"event":"ready"}, then a line per second with its peers. Download: dials PEER
+Seed: prints {"event":"ready"}, then a line per second with its peers. Download: dials each PEER
 (host:port), prints {"event":"done","peers":[...]} and exits 0 once complete, 2 on timeout.
 Each peer: {"address","client","rc4","plaintextEncrypted","downloaded"}. Exits on SIGTERM.
 """
@@ -77,19 +77,22 @@ if mode == 'seed':
         time.sleep(1)
         emit('peers', peers=peers())
 
-host, peer_port = sys.argv[6].rsplit(':', 1)
+targets = [(host, int(port)) for host, port in (entry.rsplit(':', 1) for entry in sys.argv[6].split(','))]
 deadline = time.time() + float(sys.argv[7])
-handle.connect_peer((host, int(peer_port)))
+started = time.time()
+for target in targets:
+    handle.connect_peer(target)
 last_dial = time.time()
 while time.time() < deadline:
     time.sleep(0.2)
     status = handle.status()
     peers()
     if status.is_seeding:
-        emit('done', peers=list(seen.values()))
+        emit('done', peers=list(seen.values()), seconds=round(time.time() - started, 3))
         sys.exit(0)
-    if status.num_peers == 0 and time.time() - last_dial > 5:
-        handle.connect_peer((host, int(peer_port)))
+    if status.num_peers < len(targets) and time.time() - last_dial > 5:
+        for target in targets:
+            handle.connect_peer(target)
         last_dial = time.time()
 emit('timeout', peers=list(seen.values()), progress=handle.status().progress)
 sys.exit(2)

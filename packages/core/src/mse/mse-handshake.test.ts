@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createDiffieHellman, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isTorkError, TorkErrorCode } from '../errors.js';
 import {
@@ -91,6 +91,30 @@ describe('MSE handshake', () => {
       assert.deepEqual(Buffer.from(result.b.rest), btHandshake);
       streamsMatch(result);
     }
+  });
+
+  it("its Diffie-Hellman agrees with node:crypto's over the same prime (public keys and secret)", () => {
+    const prime = Buffer.from(
+      'ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404ddef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a63a36210000000000090563',
+      'hex',
+    );
+    const privateA = randomBytes(20);
+    const privateB = randomBytes(20);
+    const reference = createDiffieHellman(prime, 2);
+    reference.setPrivateKey(privateA);
+    reference.generateKeys();
+    const a = new MseInitiator({ infoHash, privateKey: privateA, maxPad: 0 });
+    const ya = a.start();
+    assert.equal(Buffer.from(ya).toString('hex'), reference.getPublicKey('hex').padStart(192, '0'));
+    // B answers with Yb; A's secret drives its first reply (HASH('req1', S)).
+    const b = new MseResponder({ findTorrent, privateKey: privateB, maxPad: 0 });
+    const yb = b.push(ya).send[0]!;
+    const expectedS = Buffer.from(
+      reference.computeSecret(Buffer.from(yb)).toString('hex').padStart(192, '0'),
+      'hex',
+    );
+    const req1 = a.push(yb).send[0]!.subarray(0, 20);
+    assert.deepEqual(Buffer.from(req1), createHash('sha1').update('req1').update(expectedS).digest());
   });
 
   it('settles on plaintext when one side allows only that (the header is still encrypted)', () => {

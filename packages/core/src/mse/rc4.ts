@@ -45,7 +45,10 @@ export class Rc4 {
   }
 
   /** XORs `data[start, end)` with the keystream, in place. */
-  transform(data: Uint8Array, start = 0, end = data.length): void {
+  transform(input: Uint8Array, start = 0, end = input.length): void {
+    // Always a plain Uint8Array: called with Buffers (socket reads) and Uint8Arrays alike, the
+    // loop's element accesses would go polymorphic.
+    const data = plain(input);
     const s = this.#s;
     let i = this.#i;
     let j = this.#j;
@@ -62,8 +65,10 @@ export class Rc4 {
     this.#j = j;
   }
 
-  /** XORs `from` into `to` (same length; may be the same array). */
-  transformInto(from: Uint8Array, to: Uint8Array, at = 0): void {
+  /** XORs `from` into `to` at `at` (`to` may be `from`). */
+  transformInto(input: Uint8Array, output: Uint8Array, at = 0): void {
+    const from = plain(input);
+    const to = plain(output);
     const s = this.#s;
     let i = this.#i;
     let j = this.#j;
@@ -90,6 +95,12 @@ export class Rc4 {
       left -= n;
     }
   }
+}
+
+function plain(data: Uint8Array): Uint8Array {
+  return data.constructor === Uint8Array
+    ? data
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** An RC4 stream's state as plain, structured-cloneable data. */
