@@ -106,6 +106,8 @@ export async function startTransmission(
   work: string,
   torrent: string,
   dataDir: string,
+  /** Transmission's `encryption`: 0 tolerated, 1 preferred (its default), 2 required (RC4). */
+  encryption: 0 | 1 | 2 = 1,
 ): Promise<Client> {
   const configDir = join(work, 'config');
   await mkdir(configDir, { recursive: true });
@@ -126,6 +128,7 @@ export async function startTransmission(
       'speed-limit-down-enabled': false,
       'speed-limit-up-enabled': false,
       'peer-port': port,
+      encryption,
     }),
   );
   const doneFile = join(work, 'finished');

@@ -3,7 +3,8 @@
  * dials a 127.0.0.0/8 peer learnt from a tracker, so tork dials it (`--peer`); it never creates
  * zero-length files of a multi-file torrent, so those are left out of its comparison. Its rate
  * from tork is bounded by the `reqq` tork advertises (it keeps at most that many requests out and
- * tops them up every ~2.5 s): 500 held it at 8 MB/s.
+ * tops them up every ~2.5 s): 500 held it at 8 MB/s. With encryption required on Transmission's
+ * side, both directions run over RC4 (tork's MSE as initiator against Transmission's responder).
  */
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
@@ -93,6 +94,75 @@ describe('Transmission and tork', { timeout: 300_000 }, () => {
     const done = run.events.find((event) => event.event === 'done')!;
     t.diagnostic(
       `tork from Transmission: ${((done.length as number) / ((done.elapsedMs as number) / 1000) / 1e6).toFixed(1)} MB/s`,
+    );
+  });
+  it('with encryption required by Transmission, both ways: RC4, byte-identical', async (t) => {
+    const bin = requireProgram(t, 'transmission-cli', 'transmission-cli');
+    if (!bin) return;
+    // Transmission seeds, requiring encryption; tork dials it (prefer: MSE first).
+    const seedWork = join(work, 'tr-seed-enc');
+    await linkTree(dataset.dataDir, join(seedWork, 'data'));
+    const trSeeder = await startTransmission(bin, seedWork, dataset.torrentPath, join(seedWork, 'data'), 2);
+    t.after(() => trSeeder.stop());
+    const out = join(work, 'tork-out-enc');
+    const run = await runTork(
+      [
+        dataset.torrentPath,
+        '--out',
+        out,
+        '--no-trackers',
+        '--peer',
+        `${TRANSMISSION_ADDRESS}:${trSeeder.port}`,
+        '--port',
+        '0',
+        '--listen-host',
+        '127.0.0.1',
+      ],
+      { timeoutMs: TIMEOUT_MS },
+    );
+    assert.equal(run.status, 0, `${run.stderr}\n${trSeeder.output()}`);
+    assert.deepEqual(await compareTrees(join(dataset.dataDir, dataset.name), join(out, dataset.name)), []);
+    const connected = run.events.filter((event) => event.event === 'peer-connected');
+    assert.ok(connected.length > 0);
+    for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
+    await trSeeder.stop();
+
+    // Transmission downloads, requiring encryption; a tork seeder (require) dials it.
+    const leechWork = join(work, 'tr-leech-enc');
+    const trLeecher = await startTransmission(
+      bin,
+      leechWork,
+      dataset.torrentPath,
+      join(leechWork, 'data'),
+      2,
+    );
+    t.after(() => trLeecher.stop());
+    const seedData = join(work, 'tork-seed-enc');
+    await linkTree(dataset.dataDir, seedData);
+    const seeder = await startTork('seed', [
+      dataset.torrentPath,
+      '--data',
+      seedData,
+      '--no-trackers',
+      '--encryption',
+      'require',
+      '--peer',
+      `${TRANSMISSION_ADDRESS}:${trLeecher.port}`,
+    ]);
+    t.after(() => seeder.stop());
+    await trLeecher.waitFinished(TIMEOUT_MS);
+    const problems = await compareTrees(
+      join(dataset.dataDir, dataset.name),
+      join(leechWork, 'data', dataset.name),
+      {
+        allowMissingEmpty: true,
+      },
+    );
+    assert.deepEqual(problems, [], seeder.transcript());
+    const served = seeder.events.filter((event) => event.event === 'peer-connected');
+    assert.ok(
+      served.length > 0 && served.every((event) => event.encryption === 'rc4'),
+      JSON.stringify(served),
     );
   });
 });
