@@ -17,6 +17,7 @@ import {
   encodePiece,
   encodePieceHeader,
   encodeUnchoke,
+  MseResponder,
   WireDecoder,
 } from '@tork/core';
 
@@ -48,7 +49,11 @@ export type Behaviour =
    * each with 17,000 other added peers (127.x.y.z on port 1, where nothing listens: dialling them
    * fails at once, on loopback).
    */
-  | 'pex-flood';
+  | 'pex-flood'
+  /** Answers tork's encrypted handshake (MSE) with 96 bytes of 0xff instead of its DH key. */
+  | 'mse-garbage-key'
+  /** Answers tork's MSE key with a real one, then 600 bytes of padding and no verification constant. */
+  | 'mse-overlong-pad';
 
 /** Messages and peers per message of the `pex-flood` behaviour. */
 export const PEX_FLOOD_MESSAGES = 20;
@@ -123,8 +128,28 @@ export async function startHostilePeer(torrent: HostileTorrent, behaviour: Behav
       log.faultAt ??= Date.now();
     };
     const decoder = new WireDecoder({ expectHandshake: true, pieceCount: torrent.pieceCount });
+    let first = true;
     socket.on('data', (chunk: Buffer) => {
       log.received += chunk.length;
+      if (behaviour.startsWith('mse-')) {
+        // tork dials with MSE first (prefer): answer it wrongly; a plain retry is hung up on.
+        if (!first) return;
+        first = false;
+        if (chunk[0] === 19) {
+          socket.destroy();
+          return;
+        }
+        fault();
+        if (behaviour === 'mse-garbage-key') {
+          write(new Uint8Array(96).fill(0xff));
+        } else {
+          const responder = new MseResponder({ findTorrent: () => torrent.infoHash, maxPad: 0 });
+          for (const bytes of responder.push(chunk.subarray(0, Math.min(chunk.length, 96))).send)
+            write(bytes);
+          write(new Uint8Array(600).fill(0x5a));
+        }
+        return;
+      }
       let messages: ReturnType<WireDecoder['push']>;
       try {
         messages = decoder.push(chunk);

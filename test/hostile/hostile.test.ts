@@ -515,6 +515,18 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
     t.diagnostic(`${pex.length} pex-peers events, ${dialled.size} flooded addresses dialled`);
   });
 
+  it('an encrypted handshake answered with garbage instead of a DH key: dropped, retried plain, download completes', async (t) => {
+    const outcome = await scenario(t, 'mse-garbage-key', { args: ['--encryption', 'prefer'] });
+    const drop = assertDroppedFor(outcome, /encrypted handshake.*Diffie-Hellman/i);
+    assert.equal((drop.reason as { details: { phase?: string } }).details.phase, 'mse');
+    assert.ok(outcome.hostile.connections.length >= 2, 'tork dialled again, in plain BitTorrent');
+  });
+
+  it('an encrypted handshake whose padding runs past 512 bytes: dropped, download completes', async (t) => {
+    const outcome = await scenario(t, 'mse-overlong-pad', { args: ['--encryption', 'prefer'] });
+    assertDroppedFor(outcome, /encrypted handshake.*512 bytes/i);
+  });
+
   it('a handshake with another info-hash', async (t) => {
     // The good seeder alone can finish the 12 MiB in half a second, before the hostile peer's
     // handshake is read (seen once under load): seeding on for 3 s leaves time to read it.
