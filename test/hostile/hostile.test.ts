@@ -516,14 +516,20 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
   });
 
   it('an encrypted handshake answered with garbage instead of a DH key: dropped, retried plain, download completes', async (t) => {
-    const outcome = await scenario(t, 'mse-garbage-key', { args: ['--encryption', 'prefer'] });
+    // Seeding 3 s after the download: a fast good seeder must not end the run before the MSE
+    // exchange with the hostile peer is over (as with the wrong-info-hash case).
+    const outcome = await scenario(t, 'mse-garbage-key', {
+      args: ['--encryption', 'prefer', '--seed', '--seed-time', '3'],
+    });
     const drop = assertDroppedFor(outcome, /encrypted handshake.*Diffie-Hellman/i);
     assert.equal((drop.reason as { details: { phase?: string } }).details.phase, 'mse');
     assert.ok(outcome.hostile.connections.length >= 2, 'tork dialled again, in plain BitTorrent');
   });
 
   it('an encrypted handshake whose padding runs past 512 bytes: dropped, download completes', async (t) => {
-    const outcome = await scenario(t, 'mse-overlong-pad', { args: ['--encryption', 'prefer'] });
+    const outcome = await scenario(t, 'mse-overlong-pad', {
+      args: ['--encryption', 'prefer', '--seed', '--seed-time', '3'],
+    });
     assertDroppedFor(outcome, /encrypted handshake.*512 bytes/i);
   });
 

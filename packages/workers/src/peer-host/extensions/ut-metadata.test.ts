@@ -83,9 +83,14 @@ class ScriptedPeer {
           this.#ourId = theirs.m?.ut_metadata ?? 0;
           if (mode === 'asks' && this.#ourId !== 0)
             for (let piece = 0; piece < 4; piece++) this.send(encodeMetadataRequest(piece));
-          if (mode === 'floods' && this.#ourId !== 0)
-            for (let i = 0; i < MAX_METADATA_REQUESTS_PER_SECOND + 36; i++)
-              this.send(encodeMetadataRequest(0));
+          if (mode === 'floods' && this.#ourId !== 0) {
+            // One write: the burst arrives at once, well inside the one-second window even on a
+            // loaded machine (written one by one, a stalled host once read them over a second).
+            const burst = Array.from({ length: MAX_METADATA_REQUESTS_PER_SECOND + 36 }, () =>
+              encodeExtended(this.#ourId, encodeMetadataRequest(0)),
+            );
+            this.#socket.write(Buffer.concat(burst));
+          }
         } else if (message.type === 'extended' && message.extId === 7) this.#answer(message.payload);
       }
     });
