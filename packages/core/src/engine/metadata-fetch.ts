@@ -7,7 +7,7 @@ import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import { Announcer } from './announcer.js';
 import { CommandBatch } from './command-batch.js';
-import { type IncomingConnection, PeerBook, type PeerRecord } from './peer-book.js';
+import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import type { TorrentContext } from './torrent-options.js';
@@ -105,16 +105,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
     this.#ctx = ctx;
     this.#commands = new CommandBatch(ctx.actors);
     this.#book = new PeerBook(
-      {
-        torrentId: this.magnet.infoHashHex,
-        ourPeerIdHex: Buffer.from(ctx.peerId).toString('hex'),
-        listenPort: ctx.port,
-        nextActorId: ctx.nextActorId,
-        register: ctx.register,
-        unregister: ctx.unregister,
-        send: (command) => this.#commands.send(command),
-        ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
-      },
+      peerBookContext(this.magnet.infoHashHex, ctx, (command) => this.#commands.send(command)),
       { maxPeers: options.maxPeers },
     );
     if (options.useTrackers !== false && this.magnet.trackers.length > 0) {

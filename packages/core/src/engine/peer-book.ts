@@ -134,6 +134,34 @@ export interface PeerBookOptions {
 }
 
 /**
+ * The book's context for a torrent (or a magnet's metadata fetch) from the engine's wiring: the
+ * same for both, so built in one place.
+ */
+export function peerBookContext(
+  torrentId: string,
+  ctx: {
+    readonly peerId: Uint8Array;
+    readonly port: number;
+    readonly nextActorId: () => number;
+    readonly register: (actorId: number) => void;
+    readonly unregister: (actorId: number) => void;
+    readonly encryption?: EncryptionPolicy;
+  },
+  send: (command: HostCommand) => void,
+): PeerBookContext {
+  return {
+    torrentId,
+    ourPeerIdHex: Buffer.from(ctx.peerId).toString('hex'),
+    listenPort: ctx.port,
+    nextActorId: ctx.nextActorId,
+    register: ctx.register,
+    unregister: ctx.unregister,
+    send,
+    ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
+  };
+}
+
+/**
  * A torrent's peers: the addresses it may dial (the `PeerPool`, with backoff and bans) and the
  * connections it has (one `PeerRecord` per actor): dialling up to the limits, accepting incoming
  * connections, resolving twin connections, rotating useless peers out, and the counters that

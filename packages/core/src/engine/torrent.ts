@@ -10,7 +10,7 @@ import { createRng, type Rng } from '../scheduler/rng.js';
 import { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
-import { type IncomingConnection, PeerBook, type PeerRecord } from './peer-book.js';
+import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
@@ -81,16 +81,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.meta, port: ctx.port });
     this.#pex = new PeerExchange(this.meta.infoHashHex, options.pex !== false && !this.meta.private);
     this.#book = new PeerBook(
-      {
-        torrentId: this.meta.infoHashHex,
-        ourPeerIdHex: Buffer.from(ctx.peerId).toString('hex'),
-        listenPort: ctx.port,
-        nextActorId: ctx.nextActorId,
-        register: ctx.register,
-        unregister: ctx.unregister,
-        send: (command) => this.#commands.send(command),
-        ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
-      },
+      peerBookContext(this.meta.infoHashHex, ctx, (command) => this.#commands.send(command)),
       options,
     );
     this.#choker = new Choker({
