@@ -78,7 +78,7 @@ describe('tork downloads from real clients via opentracker', () => {
     }
     await waitForSeeders(tracker.httpUrl, infoHashHex, 3);
     const out = join(work, 'out-aria2');
-    const run = await runTork([torrent, '--out', out, '--port', String(await freePort())]);
+    const run = await runTork([torrent, '--out', out, '--port', '0']);
     await assertComplete(t, run, out);
     const peers = run.events.filter((event) => event.event === 'peer-connected');
     assert.ok(peers.length >= 2, `connected to ${peers.length} aria2c seeders`);
@@ -106,7 +106,7 @@ describe('tork downloads from real clients via opentracker', () => {
     for (let i = 0; i < 3; i++) seeders.push(await startLibtorrentSeeder(python, torrent, dataset.dataDir));
     await waitForSeeders(tracker.httpUrl, infoHashHex, 3);
     const out = join(work, 'out-lt');
-    const run = await runTork([torrent, '--out', out, '--port', String(await freePort())]);
+    const run = await runTork([torrent, '--out', out, '--port', '0']);
     await assertComplete(t, run, out);
     const clients = run.events
       .filter((event) => event.event === 'peer-connected')
@@ -137,18 +137,15 @@ describe('tork downloads from real clients via opentracker', () => {
     );
     await waitForSeeders(tracker.httpUrl, infoHashHex, 1);
     let interrupted = false;
-    const run = await runTork(
-      [torrent, '--out', join(work, 'out-sigint'), '--port', String(await freePort())],
-      {
-        onEvent: (event, pid) => {
-          if (event.event === 'piece-verified' && !interrupted) {
-            interrupted = true;
-            process.kill(pid, 'SIGINT');
-          }
-        },
-        timeoutMs: 60_000,
+    const run = await runTork([torrent, '--out', join(work, 'out-sigint'), '--port', '0'], {
+      onEvent: (event, pid) => {
+        if (event.event === 'piece-verified' && !interrupted) {
+          interrupted = true;
+          process.kill(pid, 'SIGINT');
+        }
       },
-    );
+      timeoutMs: 60_000,
+    });
     assert.ok(interrupted, 'a piece arrived before the interrupt');
     assert.equal(run.status, 1, `exit status after SIGINT (${run.stderr})`);
     assert.match(run.stderr, /stopped by signal/);
