@@ -45,6 +45,8 @@ export const TorkErrorCode = {
   LSD_PROTOCOL: 'TORK_ERR_LSD_PROTOCOL',
   /** A DHT (KRPC) message is malformed or breaks a cap, or the DHT node could not run. */
   DHT: 'TORK_ERR_DHT',
+  /** A uTP (BEP 29) packet is malformed or breaks a cap, or a uTP connection failed (reset, timeout). */
+  UTP: 'TORK_ERR_UTP',
   /** A reply or body exceeded a documented size cap. */
   LIMIT_EXCEEDED: 'TORK_ERR_LIMIT_EXCEEDED',
   /** A message between threads failed its schema. */
