@@ -82,5 +82,6 @@ export {
 export { type PiecesForRateOptions, piecesForRate } from './scheduler/pieces-for-rate.js';
 export { createRng, type Rng, randomInt } from './scheduler/rng.js';
 export * from './tracker/index.js';
+export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';
 export * from './wire/index.js';
