@@ -388,8 +388,24 @@ describe('UtpConnection', () => {
     sim.run(() => sim.a.closed !== undefined, 1000);
     assert.ok(isUtpError(sim.a.closed, /^connection reset by peer$/));
     assert.equal(sim.b.closed, undefined);
+    // Once over, a connection takes anything quietly.
     sim.a.conn!.tick();
-    sim.a.conn!.receive(decodeUtpPacket(encodeUtpPacket(resetFor(sim.a.conn!))));
+    sim.a.conn!.receive(resetFor(sim.a.conn!.recvId));
+    assert.equal(sim.a.conn!.stats.invalid, 0);
+  });
+
+  it("RESET: libutp's form (our sendId, acking the seq of our last ST_STATE) ends the connection too", () => {
+    const sim = new Sim();
+    sim.sniff = true;
+    sim.connect();
+    const a = sim.a.conn!;
+    // A sent only its SYN: its next seq (what its ST_STATEs carry) follows the SYN's.
+    const nextSeq = (sim.a.sent[0]!.seq + 1) & 0xffff;
+    a.receive({ ...resetFor(a.sendId), ack: (nextSeq + 100) & 0xffff });
+    assert.equal(a.state, 'connected', 'acking a seq we never reached: ignored');
+    assert.equal(a.stats.invalid, 1);
+    a.receive({ ...resetFor(a.sendId), ack: nextSeq });
+    assert.ok(isUtpError(sim.a.closed, /^connection reset by peer$/));
   });
 
   it("connect timeout: an unanswered SYN is resent with backoff, then 'timeout: could not connect'", () => {
@@ -606,10 +622,10 @@ function lastSeq(packets: readonly UtpPacket[]): number {
   return last.type === UtpType.state ? (last.seq - 1) & 0xffff : last.seq;
 }
 
-function resetFor(conn: UtpConnection): UtpPacket {
+function resetFor(connectionId: number): UtpPacket {
   return {
     type: UtpType.reset,
-    connectionId: conn.recvId,
+    connectionId,
     timestampMicros: 0,
     timestampDifferenceMicros: 0,
     windowSize: 0,

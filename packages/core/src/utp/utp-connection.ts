@@ -178,8 +178,13 @@ function checkOption(name: string, value: number, min: number, max: number): num
 }
 
 export class UtpConnection {
+  /**
+   * The connection_id the peer puts in packets to us: the host's demux key. (A RESET may carry
+   * `sendId` instead: libutp resets with the id of the packet it could not place.)
+   */
   readonly recvId: number;
-  private readonly sendId: number;
+  /** The connection_id we put in our packets (recvId + 1 when dialled, recvId − 1 when accepted). */
+  readonly sendId: number;
   private readonly opts: UtpConnectionOptions;
   private readonly now: () => number;
 
@@ -592,11 +597,22 @@ export class UtpConnection {
       }
       return;
     }
+    const ack = packet.ack;
+    if (packet.type === UtpType.reset) {
+      // libutp answers a packet it has no connection for with a RESET carrying that packet's
+      // connection id (our sendId) and seq (possibly an ST_STATE's, one past what we sent).
+      const id = packet.connectionId;
+      if ((id !== this.recvId && id !== this.sendId) || seqDiff(ack, this.seqNext) > 0) {
+        stats.invalid++;
+        return;
+      }
+      this.fail('connection reset by peer', { state: this._state });
+      return;
+    }
     if (packet.connectionId !== this.recvId) {
       stats.invalid++;
       return;
     }
-    const ack = packet.ack;
     // An ACK of a seq we never sent is forged or corrupt: the whole packet is ignored (libtorrent).
     if (seqDiff(ack, (this.seqNext - 1) & 0xffff) > 0) {
       stats.invalid++;
@@ -610,10 +626,6 @@ export class UtpConnection {
     }
     const now = this.now();
     const nowMicros = receivedAtMicros ?? this.nowMicros();
-    if (packet.type === UtpType.reset) {
-      this.fail('connection reset by peer', {});
-      return;
-    }
     if (this._state === 'syn-sent') {
       if (ack !== ((this.oldest - 1) & 0xffff)) {
         stats.invalid++;
@@ -799,6 +811,7 @@ export class UtpConnection {
       if (seqDiff(this.resendCursor, this.oldest) < 0) this.resendCursor = this.oldest;
       this.dupAcks = 0;
       this.rtoStart = now;
+      if (this.recoverySeq >= 0 && seqDiff(this.oldest, this.recoverySeq) > 0) this.recoverySeq = -1;
     } else if (
       packet.type === UtpType.state &&
       packet.sack === undefined &&
@@ -878,7 +891,7 @@ export class UtpConnection {
     this.resendCount++;
     if (seqDiff(seq, this.resendCursor) < 0) this.resendCursor = seq;
     this._stats.fastRetransmits++;
-    if (this.recoverySeq < 0 || seqDiff(this.oldest, this.recoverySeq) > 0) {
+    if (this.recoverySeq < 0) {
       // One cut per window of data: the losses of one window are one congestion event.
       this.recoverySeq = (this.seqNext - 1) & 0xffff;
       this.cwnd = Math.max(this.cwnd / 2, this.minCwnd());
@@ -1239,7 +1252,7 @@ export class UtpConnection {
     return this._state === 'closed';
   }
 
-  private fail(reason: string, details: Record<string, number>): void {
+  private fail(reason: string, details: Record<string, number | string>): void {
     this.finish(new TorkError(TorkErrorCode.UTP, reason, { reason, ...details }));
   }
 
