@@ -1,4 +1,5 @@
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { UtpDelayHistory } from './utp-delay-history.js';
 import {
   DEFAULT_UTP_ACK_EVERY_PACKETS,
   DEFAULT_UTP_CLOSE_LINGER_MS,
@@ -14,7 +15,6 @@ import {
   DEFAULT_UTP_RECEIVE_WINDOW_BYTES,
   DEFAULT_UTP_SEND_BUFFER_BYTES,
   DEFAULT_UTP_TARGET_DELAY_MS,
-  UTP_BASE_DELAY_MINUTES,
   UTP_DUPLICATE_ACK_LIMIT,
   UTP_INITIAL_RTO_MS,
   UTP_MAX_OUT_OF_ORDER_PACKETS,
@@ -157,11 +157,6 @@ function seqDiff(a: number, b: number): number {
   return (((a - b) & 0xffff) << 16) >> 16;
 }
 
-/** Signed distance a − b of two u32 microsecond clocks. */
-function microsDiff(a: number, b: number): number {
-  return (a - b) | 0;
-}
-
 function nextPowerOfTwo(value: number): number {
   let size = 1;
   while (size < value) size *= 2;
@@ -253,11 +248,7 @@ export class UtpConnection {
   private rttVar = 0;
   private rto = UTP_INITIAL_RTO_MS;
   private peerWindow: number;
-  private readonly delaySamples = new Float64Array(3);
-  private delaySampleCount = 0;
-  private readonly baseDelay: number[] = [];
-  private baseDelayBucketAt = 0;
-  private ourDelayMicros = 0;
+  private readonly delayHistory = new UtpDelayHistory();
   /** timestamp_difference to put in our packets: our receive time minus the peer's send time. */
   private replyMicros = 0;
 
@@ -447,7 +438,7 @@ export class UtpConnection {
     stats.rttMs = this.srtt;
     stats.rtoMs = this.rto;
     stats.cwndBytes = Math.floor(this.cwnd);
-    stats.delayMs = this.ourDelayMicros / 1000;
+    stats.delayMs = this.delayHistory.delayMicros / 1000;
     stats.peerWindowBytes = this.peerWindow;
     stats.bytesInFlight = this.inFlightBytes;
     return stats;
@@ -822,7 +813,7 @@ export class UtpConnection {
       this.markLost(this.oldest);
     }
     if (packet.sack !== undefined && this.outstanding() > 0) acked += this.onSack(ack, packet.sack);
-    if (packet.timestampDifferenceMicros !== 0) this.delaySample(packet.timestampDifferenceMicros, now);
+    if (packet.timestampDifferenceMicros !== 0) this.delayHistory.add(packet.timestampDifferenceMicros, now);
     if (acked > 0) this.onBytesAcked(acked, before);
     // Our FIN is acknowledged, and with it every byte. The peer's bytes may still be on their way
     // (both ends closing at once): they are awaited until its FIN, for closeLingerMs at most.
@@ -911,34 +902,9 @@ export class UtpConnection {
     this.rto = Math.min(this.maxRtoMs, Math.max(this.minRtoMs, this.srtt + 4 * this.rttVar));
   }
 
-  /**
-   * LEDBAT's our_delay: the peer's timestamp difference minus the base delay, the least seen over
-   * ~2 minutes (one minimum per minute). Clock offsets between the hosts cancel out in the
-   * subtraction; u32 wrap-around is handled by signed 32-bit differences.
-   */
-  private delaySample(sample: number, now: number): void {
-    const base = this.baseDelay;
-    if (base.length === 0 || now - this.baseDelayBucketAt >= 60_000) {
-      base.push(sample);
-      if (base.length > UTP_BASE_DELAY_MINUTES + 1) base.shift();
-      this.baseDelayBucketAt = now;
-    } else if (microsDiff(sample, base[base.length - 1]!) < 0) {
-      base[base.length - 1] = sample;
-    }
-    let min = base[0]!;
-    for (let i = 1; i < base.length; i++) if (microsDiff(base[i]!, min) < 0) min = base[i]!;
-    const samples = this.delaySamples;
-    samples[this.delaySampleCount++ % 3] = Math.max(0, microsDiff(sample, min));
-    // The least of the last three samples: one packet delayed by the peer's scheduler is noise.
-    const n = Math.min(this.delaySampleCount, 3);
-    let delay = samples[0]!;
-    for (let i = 1; i < n; i++) if (samples[i]! < delay) delay = samples[i]!;
-    this.ourDelayMicros = delay;
-  }
-
   /** LEDBAT (with slow start until the delay reaches half the target or the first loss). */
   private onBytesAcked(acked: number, inFlightBefore: number): void {
-    const delay = this.ourDelayMicros;
+    const delay = this.delayHistory.delayMicros;
     const offTarget = Math.min(1, (this.targetMicros - delay) / this.targetMicros);
     if (this.slowStart && (delay > this.targetMicros / 2 || this.cwnd >= this.ssthresh))
       this.slowStart = false;
