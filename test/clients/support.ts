@@ -108,11 +108,13 @@ export async function startTransmission(
   dataDir: string,
   /** Transmission's `encryption`: 0 tolerated, 1 preferred (its default), 2 required (RC4). */
   encryption: 0 | 1 | 2 = 1,
+  /** Transmission's `utp-enabled` (libutp, on the UDP port of the same number). Default: off. */
+  utp = false,
 ): Promise<Client> {
   const configDir = join(work, 'config');
   await mkdir(configDir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
-  const port = await freePort({ protocols: ['tcp'] });
+  const port = await freePort({ protocols: utp ? ['tcp', 'udp'] : ['tcp'] });
   await writeFile(
     join(configDir, 'settings.json'),
     JSON.stringify({
@@ -120,7 +122,7 @@ export async function startTransmission(
       'lpd-enabled': false,
       'pex-enabled': false,
       'port-forwarding-enabled': false,
-      'utp-enabled': false,
+      'utp-enabled': utp,
       'blocklist-enabled': false,
       'bind-address-ipv4': TRANSMISSION_ADDRESS,
       'bind-address-ipv6': '::1',

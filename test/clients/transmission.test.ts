@@ -165,4 +165,87 @@ describe('Transmission and tork', { timeout: 300_000 }, () => {
       JSON.stringify(served),
     );
   });
+  it('over uTP only, both ways (Transmission with libutp): byte-identical, tork says utp', async (t) => {
+    const bin = requireProgram(t, 'transmission-cli', 'transmission-cli');
+    if (!bin) return;
+    // Transmission seeds with uTP on; tork dials it over uTP only.
+    const seedWork = join(work, 'tr-seed-utp');
+    await linkTree(dataset.dataDir, join(seedWork, 'data'));
+    const trSeeder = await startTransmission(
+      bin,
+      seedWork,
+      dataset.torrentPath,
+      join(seedWork, 'data'),
+      1,
+      true,
+    );
+    t.after(() => trSeeder.stop());
+    const out = join(work, 'tork-out-utp');
+    const run = await runTork(
+      [
+        dataset.torrentPath,
+        '--out',
+        out,
+        '--no-trackers',
+        '--transport',
+        'utp',
+        '--peer',
+        `${TRANSMISSION_ADDRESS}:${trSeeder.port}`,
+        '--port',
+        '0',
+        '--listen-host',
+        '127.0.0.1',
+      ],
+      { timeoutMs: TIMEOUT_MS },
+    );
+    assert.equal(run.status, 0, `${run.stderr}\n${trSeeder.output()}`);
+    assert.deepEqual(await compareTrees(join(dataset.dataDir, dataset.name), join(out, dataset.name)), []);
+    const connected = run.events.filter((event) => event.event === 'peer-connected');
+    assert.ok(connected.length > 0);
+    for (const event of connected) assert.equal(event.transport, 'utp', JSON.stringify(event));
+    const done = run.events.find((event) => event.event === 'done')!;
+    t.diagnostic(
+      `tork from Transmission over uTP: ${((done.length as number) / ((done.elapsedMs as number) / 1000) / 1e6).toFixed(1)} MB/s`,
+    );
+    await trSeeder.stop();
+
+    // Transmission downloads with uTP on; a tork seeder dials it over uTP only.
+    const leechWork = join(work, 'tr-leech-utp');
+    const trLeecher = await startTransmission(
+      bin,
+      leechWork,
+      dataset.torrentPath,
+      join(leechWork, 'data'),
+      1,
+      true,
+    );
+    t.after(() => trLeecher.stop());
+    const seedData = join(work, 'tork-seed-utp');
+    await linkTree(dataset.dataDir, seedData);
+    const seeder = await startTork('seed', [
+      dataset.torrentPath,
+      '--data',
+      seedData,
+      '--no-trackers',
+      '--transport',
+      'utp',
+      '--peer',
+      `${TRANSMISSION_ADDRESS}:${trLeecher.port}`,
+    ]);
+    t.after(() => seeder.stop());
+    await trLeecher.waitFinished(TIMEOUT_MS);
+    const problems = await compareTrees(
+      join(dataset.dataDir, dataset.name),
+      join(leechWork, 'data', dataset.name),
+      {
+        allowMissingEmpty: true,
+      },
+    );
+    assert.deepEqual(problems, [], seeder.transcript());
+    const served = seeder.events.filter((event) => event.event === 'peer-connected');
+    assert.ok(
+      served.length > 0 && served.every((event) => event.transport === 'utp'),
+      JSON.stringify(served),
+    );
+  });
 });

@@ -5,12 +5,15 @@
 
 POLICY: `forced-rc4` (in/out pe_forced, RC4 only), `forced-plaintext` (pe_forced, the
 obfuscated header then plaintext), `enabled` (libtorrent's default: both ways, either), `disabled`
-(plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, TCP only, 127.0.0.1 only.
+(plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, 127.0.0.1 only. The transport is
+TCP only unless LT_TRANSPORT says `utp` (uTP only, both ways: TCP neither dialled nor accepted) or
+`both` (libtorrent's default: uTP tried first). The uTP interop tests use this script too.
 Seed: prints {"event":"ready"}, then a line per second with its peers. Download: dials each PEER
 (host:port), prints {"event":"done","peers":[...]} and exits 0 once complete, 2 on timeout.
-Each peer: {"address","client","rc4","plaintextEncrypted","downloaded"}. Exits on SIGTERM.
+Each peer: {"address","client","rc4","plaintextEncrypted","utp","downloaded","uploaded"}. Exits on SIGTERM.
 """
 import json
+import os
 import signal
 import sys
 import time
@@ -28,6 +31,10 @@ POLICIES = {
     'disabled': (lt.enc_policy.disabled, lt.enc_level.both),
 }
 enc_policy, enc_level = POLICIES[policy]
+transport = os.environ.get('LT_TRANSPORT', 'tcp')
+assert transport in ('tcp', 'utp', 'both'), transport
+# peer_info::utp_socket (libtorrent 2.0: bit 17; the Python binding does not name it).
+UTP_SOCKET = 1 << 17
 session = lt.session({
     'listen_interfaces': f'127.0.0.1:{port}',
     'outgoing_interfaces': '127.0.0.1',
@@ -35,8 +42,10 @@ session = lt.session({
     'enable_lsd': False,
     'enable_upnp': False,
     'enable_natpmp': False,
-    'enable_outgoing_utp': False,
-    'enable_incoming_utp': False,
+    'enable_outgoing_utp': transport != 'tcp',
+    'enable_incoming_utp': transport != 'tcp',
+    'enable_outgoing_tcp': transport != 'utp',
+    'enable_incoming_tcp': transport != 'utp',
     'allow_multiple_connections_per_ip': True,
     'out_enc_policy': int(enc_policy),
     'in_enc_policy': int(enc_policy),
@@ -62,7 +71,9 @@ def peers():
             'client': peer.client.decode('utf-8', 'replace') if isinstance(peer.client, bytes) else peer.client,
             'rc4': bool(peer.flags & lt.peer_info.rc4_encrypted),
             'plaintextEncrypted': bool(peer.flags & lt.peer_info.plaintext_encrypted),
+            'utp': bool(int(peer.flags) & UTP_SOCKET),
             'downloaded': peer.total_download,
+            'uploaded': peer.total_upload,
         }
     return list(seen.values())
 

@@ -130,8 +130,11 @@ export interface StartProgramOptions {
   readonly cwd?: string;
   /** Environment. Default: `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Resolves true once the program serves; polled until then. Default: ready as soon as spawned. */
-  readonly ready?: () => Promise<boolean>;
+  /**
+   * Resolves true once the program serves; polled until then, with its output so far (a program
+   * with no TCP port to probe may say it is ready). Default: ready as soon as spawned.
+   */
+  readonly ready?: (output: string) => Promise<boolean>;
   /** Longest wait for `ready`, in ms. Default: 10,000. */
   readonly readyTimeoutMs?: number;
   /** Pause between two `ready` polls, in ms. Default: 50. */
@@ -231,7 +234,7 @@ export async function startProgram(
     for (;;) {
       if (!running())
         throw new Error(`${describe} exited (code ${child.exitCode}, signal ${child.signalCode})`);
-      if (!options.ready || (await options.ready())) return program;
+      if (!options.ready || (await options.ready(captured))) return program;
       if (performance.now() > deadline)
         throw new Error(`${describe} not ready after ${options.readyTimeoutMs ?? 10_000} ms`);
       await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 50));

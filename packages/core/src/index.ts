@@ -52,6 +52,14 @@ export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
+export {
+  DEFAULT_TRANSPORT_POLICY,
+  dialTransportKind,
+  isTransportFailure,
+  type PeerTransportKind,
+  TRANSPORT_POLICIES,
+  type TransportPolicy,
+} from './engine/transport-policy.js';
 export * from './errors.js';
 export * from './lsd/index.js';
 export * from './messages/index.js';

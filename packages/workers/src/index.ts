@@ -26,7 +26,19 @@ export {
   LSD_MULTICAST_TTL,
   type LsdStats,
 } from './coordinator/lsd.js';
-export { ThreadActorSystem, type ThreadActorSystemOptions } from './coordinator/thread-actor-system.js';
+export {
+  ThreadActorSystem,
+  type ThreadActorSystemOptions,
+  type UtpDialer,
+} from './coordinator/thread-actor-system.js';
+export {
+  type UdpHostClosed,
+  type UdpHostListener,
+  type UdpHostPart,
+  UdpHostThread,
+  type UdpHostThreadOptions,
+} from './coordinator/udp-host-thread.js';
+export { UtpService, type UtpServiceOptions, type UtpServiceStats } from './coordinator/utp-service.js';
 export type { DownloaderOptions } from './peer-host/download/downloader.js';
 export type { RequestPipelineOptions } from './peer-host/download/request-pipeline.js';
 export type { HostErrorReporter, PeerHostOptions } from './peer-host/peer-host.js';
@@ -37,4 +49,10 @@ export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';
 export type { UploaderOptions } from './peer-host/upload/uploader.js';
 export { type NodeMessageTarget, nodeEndpoint } from './shared/comlink-node-adapter.js';
 export { classifyDatagram, type DatagramKind } from './udp-host/datagram-demux.js';
-export { UdpHost, type UdpHostOptions } from './udp-host/udp-host.js';
+export { UdpHost, type UdpHostEmit, type UdpHostOptions } from './udp-host/udp-host.js';
+export {
+  UTP_HALF_OPEN_TIMEOUT_MS,
+  UTP_MAX_CONNECTIONS,
+  UTP_MAX_HALF_OPEN,
+  UTP_RESETS_PER_SECOND,
+} from './udp-host/utp-host.js';

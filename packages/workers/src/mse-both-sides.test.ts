@@ -16,6 +16,7 @@ import {
 } from '@tork/core';
 import { type IncomingPeer, Listener } from './coordinator/listener.js';
 import { BufferPool } from './peer-host/buffer-pool.js';
+import { dialTransport } from './peer-host/transport/dial-transport.js';
 import { mseDialTransport } from './peer-host/transport/mse-dial-transport.js';
 import type { PeerTransport } from './peer-host/transport/peer-transport.js';
 
@@ -32,8 +33,7 @@ function dialer(port: number, encryption: 'prefer' | 'require') {
   let transport: PeerTransport | undefined;
   const done = new Promise<void>((resolve) => {
     transport = mseDialTransport(
-      '127.0.0.1',
-      port,
+      (handlers) => dialTransport('127.0.0.1', port, handlers),
       {
         onConnect: () => {
           state.connected = true;

@@ -18,6 +18,7 @@ import {
   defaultDhtBootstrap,
   defaultDhtStatePath,
   PUBLIC_DHT_ROUTERS,
+  type UdpHostThread,
 } from '@tork/workers';
 import type { CommandHelp } from '../help.js';
 import type { CliIo } from '../io.js';
@@ -99,7 +100,7 @@ export function dhtConfig(
  */
 export function openDht(
   config: DhtConfig | undefined,
-  where: { host: string; port: number },
+  where: { host: string; port: number; thread?: UdpHostThread },
   io: CliIo,
   output: 'json' | 'text' | 'quiet',
 ): (PeerDiscovery & { close(): Promise<void> }) | undefined {
@@ -115,6 +116,7 @@ export function openDht(
   return new DhtService({
     host: where.host,
     port: where.port,
+    ...(where.thread ? { thread: where.thread } : {}),
     bootstrap: config.bootstrap,
     ...(config.statePath ? { statePath: config.statePath } : {}),
     onEvent,

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_ENCRYPTION_POLICY,
   DEFAULT_METADATA_TIMEOUT_MS,
+  DEFAULT_TRANSPORT_POLICY,
   ENCRYPTION_POLICIES,
   type EncryptionPolicy,
   Engine,
@@ -17,10 +18,13 @@ import {
   TorkError,
   TorkErrorCode,
   type Torrent,
+  TRANSPORT_POLICIES,
+  type TransportPolicy,
   torrentFile,
   toTorkError,
+  type UdpHostStats,
 } from '@tork/core';
-import { HashPool, Listener, ThreadActorSystem } from '@tork/workers';
+import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
@@ -31,10 +35,10 @@ import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-o
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -59,6 +63,7 @@ const commonOptions = {
   lsd: { type: 'boolean', default: false },
   'no-pex': { type: 'boolean', default: false },
   encryption: { type: 'string' },
+  transport: { type: 'string' },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -113,6 +118,11 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     arg: 'prefer|require|disable',
     text: 'message stream encryption (MSE/PE): prefer accepts both and dials encrypted, then plain if that fails; require: RC4 only, both ways; disable: plain only',
     default: 'prefer',
+  },
+  transport: {
+    arg: 'both|tcp|utp',
+    text: 'what carries peer connections: both accepts TCP and uTP (BEP 29, on the UDP port of the same number) and dials TCP, then uTP if TCP is refused or unanswered; tcp or utp: that one only',
+    default: DEFAULT_TRANSPORT_POLICY,
   },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
@@ -169,6 +179,14 @@ export function encryptionPolicy(value: string | undefined): EncryptionPolicy {
   if (value === undefined) return DEFAULT_ENCRYPTION_POLICY;
   const policy = ENCRYPTION_POLICIES.find((known) => known === value);
   if (!policy) throw usageError(`--encryption must be ${ENCRYPTION_POLICIES.join(', ')}; got '${value}'`);
+  return policy;
+}
+
+/** `--transport`: one of `TRANSPORT_POLICIES`; default `both`. */
+export function transportPolicy(value: string | undefined): TransportPolicy {
+  if (value === undefined) return DEFAULT_TRANSPORT_POLICY;
+  const policy = TRANSPORT_POLICIES.find((known) => known === value);
+  if (!policy) throw usageError(`--transport must be ${TRANSPORT_POLICIES.join(', ')}; got '${value}'`);
   return policy;
 }
 
@@ -339,6 +357,7 @@ export async function runDownload(
   let workers: number;
   let dht: DhtConfig | undefined;
   let encryption: EncryptionPolicy = DEFAULT_ENCRYPTION_POLICY;
+  let transport: TransportPolicy = DEFAULT_TRANSPORT_POLICY;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -371,6 +390,7 @@ export async function runDownload(
     workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
     dht = dhtConfig(parsed.values);
     encryption = encryptionPolicy(parsed.values.encryption);
+    transport = transportPolicy(parsed.values.transport);
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     if (file.startsWith('magnet:')) {
@@ -426,23 +446,49 @@ export async function runDownload(
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
     : undefined;
-  // The DHT's UDP socket takes the TCP port's number; its thread starts with the first public torrent.
+  // One UDP socket on the TCP port's number serves the DHT and uTP, in the UDP host thread. With uTP
+  // it starts now (incoming connections); with the DHT alone, at the first public torrent.
+  const udpThread = new UdpHostThread({ host: listenHost, port: listener.port });
+  const utp =
+    transport === 'tcp'
+      ? undefined
+      : new UtpService({
+          thread: udpThread,
+          onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
+          encryption,
+          findMseTorrent: (key) => engine?.torrentForMseKey(key),
+        });
   const dhtService = openDht(
     dht,
-    { host: listenHost, port: listener.port },
+    { host: listenHost, port: listener.port, thread: udpThread },
     io,
     json ? 'json' : quiet ? 'quiet' : 'text',
   );
+  if (utp) {
+    udpThread.listen({
+      error: (error, fatal) => {
+        if (fatal && !json && !quiet) io.stderr(`${name}: uTP: ${oneLine(error)} (continuing over TCP)\n`);
+      },
+    });
+    await utp.start();
+    // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
+    if (udpThread.state === 'running') actors.useUtp(utp.dial);
+  }
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
-  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption });
+  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
+  /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
+  let udpStats: UdpHostStats | undefined;
   const closeAll = async () => {
     // Before the hosts go: their last delay figures are read over the control plane.
     eventLoop ??= await watchdog.stop();
     await listener.close();
+    utp?.close();
     await engine.close();
+    udpStats ??= await udpThread.stats();
     await dhtService?.close();
+    await udpThread.close();
     await lsd?.close();
     await hasher.close();
   };
@@ -529,7 +575,10 @@ export async function runDownload(
         `seeded: uploaded ${formatBytes(last.uploadedBytes)} (ratio ${(last.uploadedBytes / torrent.meta.length).toFixed(2)})\n`,
       );
     }
-    if (json) io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop })}\n`);
+    if (json) {
+      const udp = udpStats ? { udp: udpStats } : {};
+      io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop, ...udp })}\n`);
+    }
     if (!json && !quiet && final.downloadedBytes > 0) {
       const seconds = final.elapsedMs / 1000;
       const cpu = process.cpuUsage(cpuStart);

@@ -15,6 +15,7 @@ import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
 import { Torrent } from './torrent.js';
 import type { TorrentContext, TorrentOptions } from './torrent-options.js';
+import { DEFAULT_TRANSPORT_POLICY, type TransportPolicy } from './transport-policy.js';
 
 export interface EngineOptions {
   /**
@@ -41,6 +42,12 @@ export interface EngineOptions {
    * policy to incoming ones. Default: `prefer` (see `EncryptionPolicy`).
    */
   readonly encryption?: EncryptionPolicy;
+  /**
+   * Which transports are dialled: TCP, uTP (through the actor system's UDP host) or both, TCP
+   * first. Default: `both` (see `TransportPolicy`). With no UDP host in the actor system, uTP dials
+   * fail at once and `both` falls back to TCP.
+   */
+  readonly transport?: TransportPolicy;
 }
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
@@ -94,6 +101,7 @@ export class Engine {
   /** HASH('req2', info-hash) → info-hash of every torrent and fetch added: incoming MSE names them so. */
   readonly #mseKeys = new Map<string, Uint8Array>();
   readonly encryption: EncryptionPolicy;
+  readonly transport: TransportPolicy;
 
   constructor(options: EngineOptions) {
     this.#actors = options.actors;
@@ -102,6 +110,7 @@ export class Engine {
     this.#hasher = options.hasher;
     this.#discovery = options.discovery ?? [];
     this.encryption = options.encryption ?? DEFAULT_ENCRYPTION_POLICY;
+    this.transport = options.transport ?? DEFAULT_TRANSPORT_POLICY;
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -248,6 +257,7 @@ export class Engine {
       ...(this.#hasher ? { hasher: this.#hasher } : {}),
       discovery: this.#discovery,
       encryption: this.encryption,
+      transport: this.transport,
     };
   }
 

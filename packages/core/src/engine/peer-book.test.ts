@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import type { HostCommand } from '../messages/host-command.js';
 import { PeerBook } from './peer-book.js';
+import type { TransportPolicy } from './transport-policy.js';
 
-function book(listenPort = 7000, ourPeerIdHex = '11'.repeat(20)) {
+function book(listenPort = 7000, ourPeerIdHex = '11'.repeat(20), transport?: TransportPolicy) {
   const sent: HostCommand[] = [];
   let next = 1;
   const peers = new PeerBook(
@@ -16,6 +17,7 @@ function book(listenPort = 7000, ourPeerIdHex = '11'.repeat(20)) {
       register: () => {},
       unregister: () => {},
       send: (command) => sent.push(command),
+      ...(transport ? { transport } : {}),
     },
     { maxPeers: 10, maxConnecting: 10 },
   );
@@ -72,7 +74,7 @@ describe('PeerBook', () => {
   });
 
   it('prefer: dials encrypted; a failed MSE handshake is followed at once by a plain dial, and the address stays plain', () => {
-    const { peers, sent } = book();
+    const { peers, sent } = book(7000, '11'.repeat(20), 'tcp');
     const connects = () =>
       sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
     peers.addFromTracker([{ host: '127.0.0.6', port: 6881 }], 0);
@@ -125,6 +127,97 @@ describe('PeerBook', () => {
       peers.connectMore(10);
       assert.equal(sent.filter((c) => c.type === 'connect').length, 1, `${encryption}: no immediate redial`);
     }
+  });
+
+  it('transport both: dials TCP; refused or unanswered, uTP at once; the transport that worked stays', () => {
+    const { peers, sent } = book();
+    const connects = () =>
+      sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
+    peers.addFromTracker([{ host: '127.0.0.8', port: 6881 }], 0);
+    peers.connectMore(0);
+    assert.equal(connects()[0]?.transport, undefined, 'TCP first');
+    const refused = {
+      code: 'TORK_ERR_IO' as const,
+      message: 'connection refused',
+      details: { cause: 'ECONNREFUSED' },
+    };
+    peers.closed([...peers.values()][0]!, refused, 10);
+    peers.connectMore(10);
+    assert.equal(connects().length, 2, 'dialled again at once');
+    assert.equal(connects()[1]?.transport, 'utp', 'over uTP');
+    const overUtp = [...peers.values()][0]!;
+    assert.equal(peers.connected(overUtp, 'aa'.repeat(20), 'lt', 20, { transport: 'utp' }), true);
+    peers.closed(overUtp, { code: 'TORK_ERR_IO', message: 'connection closed by peer', details: {} }, 30);
+    peers.connectMore(5_000);
+    assert.equal(connects()[2]?.transport, 'utp', 'the transport that worked is dialled again');
+    // Both transports fail now: one immediate switch back to TCP, then ordinary backoff.
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_UTP', message: 'timeout: could not connect', details: {} },
+      5_010,
+    );
+    peers.connectMore(5_010);
+    assert.equal(connects()[3]?.transport, undefined, 'TCP at once');
+    peers.closed([...peers.values()][0]!, refused, 5_020);
+    peers.connectMore(5_030);
+    assert.equal(connects().length, 4, 'then it backs off');
+    peers.connectMore(60_000);
+    assert.equal(connects()[4]?.transport, 'utp', 'and alternates');
+  });
+
+  it('transport both: a failed MSE handshake or a bad BitTorrent handshake does not switch the transport', () => {
+    const { peers, sent } = book();
+    const connects = () =>
+      sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
+    peers.addFromTracker([{ host: '127.0.0.9', port: 6881 }], 0);
+    peers.connectMore(0);
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_IO', message: 'reset', details: { phase: 'mse' } },
+      10,
+    );
+    peers.connectMore(10);
+    assert.equal(connects()[1]?.transport, undefined, 'MSE failed: plain, over TCP still');
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_WIRE_HANDSHAKE', message: 'bad', details: {} },
+      20,
+    );
+    peers.connectMore(20);
+    assert.equal(connects().length, 2, 'a bad handshake backs off, no other transport');
+  });
+
+  it('transport utp: every dial is uTP; tcp: none is, and a failure never switches', () => {
+    for (const [transport, expected] of [
+      ['utp', 'utp'],
+      ['tcp', undefined],
+    ] as const) {
+      const { peers, sent } = book(7000, '11'.repeat(20), transport);
+      peers.addFromTracker([{ host: '127.0.0.10', port: 6881 }], 0);
+      peers.connectMore(0);
+      const connects = sent.filter(
+        (c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect',
+      );
+      assert.equal(connects[0]?.transport, expected, transport);
+      peers.closed([...peers.values()][0]!, { code: 'TORK_ERR_IO', message: 'refused', details: {} }, 10);
+      peers.connectMore(10);
+      assert.equal(sent.filter((c) => c.type === 'connect').length, 1, `${transport}: no immediate redial`);
+    }
+  });
+
+  it('an incoming uTP connection is accepted as uTP (the actor relays it as such)', () => {
+    const { peers, sent } = book();
+    const { port1 } = new MessageChannel();
+    assert.equal(
+      peers.accept(
+        { address: '127.0.0.11:4000', relay: port1, initial: new Uint8Array(68), transport: 'utp' },
+        0,
+      ),
+      true,
+    );
+    port1.close();
+    const accept = sent.find((c) => c.type === 'accept');
+    assert.equal(accept?.type === 'accept' ? accept.transport : 'none', 'utp');
   });
 
   it('counts tracker peers without ourselves', () => {

@@ -18,6 +18,12 @@ import type { ChokerPeer } from './choker.js';
 import { PeerPool, type PeerSource, peerKey } from './peer-pool.js';
 import type { PeerView } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
+import {
+  dialTransportKind,
+  isTransportFailure,
+  type PeerTransportKind,
+  type TransportPolicy,
+} from './transport-policy.js';
 
 /** Most peer connections of a torrent (connected and connecting). */
 export const DEFAULT_MAX_PEERS = 80;
@@ -55,6 +61,8 @@ export class PeerRecord implements PolicyPeer {
   listenPort: number | undefined = undefined;
   /** How we dialled it (an outgoing connection): `none`, or an MSE handshake first. */
   dialled: DialEncryption = 'none';
+  /** Over what we dialled it (an outgoing connection). */
+  dialledTransport: PeerTransportKind = 'tcp';
   /** What the connection uses, once its handshake is done. */
   encryption: ConnectionEncryption = 'none';
   transport: 'tcp' | 'utp' = 'tcp';
@@ -100,6 +108,8 @@ export interface IncomingConnection {
   readonly initial: Uint8Array;
   /** The Listener ran an MSE handshake: the streams' states for the actor. */
   readonly mse?: HostCommandOf<'accept'>['mse'];
+  /** What carries it: a TCP socket (the Listener's) or uTP (the UDP host's). Default: tcp. */
+  readonly transport?: PeerTransportKind;
 }
 
 /** What `applyStats` reports (the Torrent's `peer-stall` and `peer-requests-refused` events). */
@@ -122,6 +132,8 @@ export interface PeerBookContext {
   readonly send: (command: HostCommand) => void;
   /** How connections are encrypted (MSE/PE). Default: `prefer`. */
   readonly encryption?: EncryptionPolicy;
+  /** Which transports are dialled (`--transport`). Default: `both`. */
+  readonly transport?: TransportPolicy;
 }
 
 export interface PeerBookOptions {
@@ -146,6 +158,7 @@ export function peerBookContext(
     readonly register: (actorId: number) => void;
     readonly unregister: (actorId: number) => void;
     readonly encryption?: EncryptionPolicy;
+    readonly transport?: TransportPolicy;
   },
   send: (command: HostCommand) => void,
 ): PeerBookContext {
@@ -158,6 +171,7 @@ export function peerBookContext(
     unregister: ctx.unregister,
     send,
     ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
+    ...(ctx.transport ? { transport: ctx.transport } : {}),
   };
 }
 
@@ -245,6 +259,7 @@ export class PeerBook {
       for (const address of this.#pool.take(room, now)) {
         const peer = this.#add(address.host, address.port, false, now, address.source);
         peer.dialled = dialEncryption(this.#ctx.encryption ?? 'prefer', address.plainRetry);
+        peer.dialledTransport = dialTransportKind(this.#ctx.transport ?? 'both', address.transport);
         this.#ctx.send({
           type: 'connect',
           actorId: peer.actorId,
@@ -252,6 +267,7 @@ export class PeerBook {
           host: address.host,
           port: address.port,
           ...(peer.dialled !== 'none' ? { encryption: peer.dialled } : {}),
+          ...(peer.dialledTransport === 'utp' ? { transport: 'utp' as const } : {}),
         });
       }
     }
@@ -274,6 +290,7 @@ export class PeerBook {
       relay: incoming.relay,
       initial: incoming.initial,
       ...(incoming.mse ? { mse: incoming.mse } : {}),
+      ...(incoming.transport === 'utp' ? { transport: 'utp' as const } : {}),
     });
     return true;
   }
@@ -306,7 +323,7 @@ export class PeerBook {
     peer.peerId = peerId;
     peer.connected = true;
     peer.client = client;
-    this.#pool.connected(peer.key);
+    this.#pool.connected(peer.key, peer.incoming ? undefined : peer.dialledTransport);
     return true;
   }
 
@@ -336,6 +353,14 @@ export class PeerBook {
     // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain.
     if (peer.dialled === 'prefer' && !peer.connected && error.details.phase === 'mse') {
       this.#pool.encryptionFailed(peer.key, now);
+    } else if (
+      !peer.incoming &&
+      !peer.connected &&
+      (this.#ctx.transport ?? 'both') === 'both' &&
+      isTransportFailure(error)
+    ) {
+      // `both`: a peer that refuses or ignores one transport may speak the other (uTP-only peers).
+      this.#pool.transportFailed(peer.key, peer.dialledTransport === 'tcp' ? 'utp' : 'tcp', now);
     } else this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
     if (peer.aliasKey !== undefined) this.#pool.unalias(peer.aliasKey, now);
     return banned;

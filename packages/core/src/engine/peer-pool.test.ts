@@ -8,7 +8,9 @@ describe('PeerPool', () => {
     assert.equal(pool.add([{ host: '127.0.0.1', port: 1 }], 'tracker', 0), 1);
     assert.equal(pool.add([{ host: '127.0.0.1', port: 1 }], 'tracker', 0), 0);
     const key = peerKey('127.0.0.1', 1);
-    assert.deepEqual(pool.take(5, 0), [{ host: '127.0.0.1', port: 1, source: 'tracker', plainRetry: false }]);
+    assert.deepEqual(pool.take(5, 0), [
+      { host: '127.0.0.1', port: 1, source: 'tracker', plainRetry: false, transport: undefined },
+    ]);
     assert.deepEqual(pool.take(5, 0), []);
     const delays: number[] = [];
     let now = 0;
@@ -32,7 +34,9 @@ describe('PeerPool', () => {
         pool.disconnected(peerKey(address.host, address.port), true, 0);
     }
     assert.equal(pool.size, 1);
-    assert.deepEqual(pool.take(10, 1e9), [{ host: 'b', port: 1, source: 'manual', plainRetry: false }]);
+    assert.deepEqual(pool.take(10, 1e9), [
+      { host: 'b', port: 1, source: 'manual', plainRetry: false, transport: undefined },
+    ]);
   });
 
   it('never hands out a banned address and bounds its memory', () => {
@@ -61,18 +65,37 @@ describe('PeerPool', () => {
     pool.unalias(key, 50_000);
     assert.deepEqual(pool.take(5, 51_999), []);
     assert.deepEqual(pool.take(5, 52_000), [
-      { host: '127.0.0.4', port: 6881, source: 'incoming', plainRetry: false },
+      { host: '127.0.0.4', port: 6881, source: 'incoming', plainRetry: false, transport: undefined },
     ]);
   });
   it('an encrypted dial that failed at its handshake is dialled again at once, plain, with no failure counted', () => {
     const pool = new PeerPool();
     pool.add([{ host: '127.0.0.9', port: 7 }], 'tracker', 0);
-    assert.deepEqual(pool.take(1, 0), [{ host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: false }]);
+    assert.deepEqual(pool.take(1, 0), [
+      { host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: false, transport: undefined },
+    ]);
     pool.encryptionFailed('127.0.0.9:7', 10);
-    assert.deepEqual(pool.take(1, 10), [{ host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: true }]);
+    assert.deepEqual(pool.take(1, 10), [
+      { host: '127.0.0.9', port: 7, source: 'tracker', plainRetry: true, transport: undefined },
+    ]);
     // A plain failure afterwards backs off from the base delay: the MSE attempt was not a failure.
     pool.disconnected('127.0.0.9:7', true, 20);
     assert.deepEqual(pool.take(1, 2_019), []);
     assert.equal(pool.take(1, 2_020)[0]?.plainRetry, true, 'and stays plain');
+  });
+  it('a transport failure switches the transport: at once the first time, with backoff after; a connection resets it', () => {
+    const pool = new PeerPool();
+    pool.add([{ host: '127.0.0.9', port: 8 }], 'tracker', 0);
+    assert.equal(pool.take(1, 0)[0]?.transport, undefined);
+    pool.transportFailed('127.0.0.9:8', 'utp', 10);
+    assert.equal(pool.take(1, 10)[0]?.transport, 'utp', 'the other transport at once');
+    pool.transportFailed('127.0.0.9:8', 'tcp', 20);
+    assert.deepEqual(pool.take(1, 21), [], 'the second failure backs off');
+    assert.equal(pool.take(1, 2_020)[0]?.transport, 'tcp');
+    pool.connected('127.0.0.9:8', 'tcp');
+    pool.disconnected('127.0.0.9:8', false, 30);
+    assert.equal(pool.take(1, 5_000)[0]?.transport, 'tcp', 'what worked stays');
+    pool.transportFailed('127.0.0.9:8', 'utp', 5_010);
+    assert.equal(pool.take(1, 5_010)[0]?.transport, 'utp', 'a connection re-armed the immediate switch');
   });
 });

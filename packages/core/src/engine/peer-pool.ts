@@ -1,3 +1,5 @@
+import type { PeerTransportKind } from './transport-policy.js';
+
 /**
  * Where a peer address came from: given by hand (`--peer`: never given up on), a tracker, a peer
  * that dialled us, the DHT, peer exchange, or local service discovery.
@@ -29,6 +31,10 @@ interface Entry {
   aliases: number;
   /** An encrypted dial failed at its MSE handshake: dial plain BitTorrent from now on. */
   plainRetry: boolean;
+  /** The transport to dial next (`--transport both`): the one that worked, or the other after a failure. */
+  transport: PeerTransportKind | undefined;
+  /** The last dial's transport failed and the other was tried at once; reset when one connects. */
+  transportSwitched: boolean;
 }
 
 export interface PeerAddress {
@@ -86,6 +92,8 @@ export class PeerPool {
         lastSeen: now,
         aliases: 0,
         plainRetry: false,
+        transport: undefined,
+        transportSwitched: false,
       });
       added++;
     }
@@ -96,7 +104,13 @@ export class PeerPool {
   take(
     max: number,
     now: number,
-  ): Array<PeerAddress & { readonly source: PeerSource; readonly plainRetry: boolean }> {
+  ): Array<
+    PeerAddress & {
+      readonly source: PeerSource;
+      readonly plainRetry: boolean;
+      readonly transport: PeerTransportKind | undefined;
+    }
+  > {
     const ready: Entry[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.state === 'idle' && !entry.banned && entry.aliases === 0 && entry.notBefore <= now)
@@ -105,15 +119,42 @@ export class PeerPool {
     ready.sort((a, b) => a.failures - b.failures);
     return ready.slice(0, Math.max(0, max)).map((entry) => {
       entry.state = 'connecting';
-      return { host: entry.host, port: entry.port, source: entry.source, plainRetry: entry.plainRetry };
+      return {
+        host: entry.host,
+        port: entry.port,
+        source: entry.source,
+        plainRetry: entry.plainRetry,
+        transport: entry.transport,
+      };
     });
   }
 
-  connected(key: string): void {
+  /** Connected; `transport`: what carried it, dialled there from now on (`--transport both`). */
+  connected(key: string, transport?: PeerTransportKind): void {
     const entry = this.#entries.get(key);
     if (!entry) return;
     entry.state = 'connected';
     entry.failures = 0;
+    entry.transportSwitched = false;
+    if (transport) entry.transport = transport;
+  }
+
+  /**
+   * A dial failed at its transport (refused, reset, unanswered) before any BitTorrent byte:
+   * `other` is dialled next, at once the first time (a uTP-only or TCP-only peer is a good peer);
+   * a failure after that backs off as usual.
+   */
+  transportFailed(key: string, other: PeerTransportKind, now: number): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.transport = other;
+    if (entry.transportSwitched) {
+      this.disconnected(key, true, now);
+      return;
+    }
+    entry.transportSwitched = true;
+    entry.state = 'idle';
+    entry.notBefore = now;
   }
 
   /**

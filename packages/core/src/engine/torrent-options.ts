@@ -5,6 +5,7 @@ import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
 import type { PeerDiscovery } from './peer-discovery.js';
+import type { TransportPolicy } from './transport-policy.js';
 
 /** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
 export interface TorrentMeta extends DiskLayout {
@@ -86,4 +87,6 @@ export interface TorrentContext {
   readonly hasher?: PieceHasher;
   /** How dialled connections are encrypted (MSE/PE). Default: `prefer`. */
   readonly encryption?: EncryptionPolicy;
+  /** Which transports are dialled. Default: `both`. */
+  readonly transport?: TransportPolicy;
 }

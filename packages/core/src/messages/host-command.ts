@@ -108,6 +108,13 @@ export const HostCommand = z.discriminatedUnion('type', [
     port: z.number().int().min(1).max(65535),
     /** Dial with an MSE handshake first (`prefer`: RC4 or plaintext; `require`: RC4). Default: none. */
     encryption: z.enum(['none', 'prefer', 'require']).optional(),
+    /** Dial over TCP (the host's own socket) or uTP (the UDP host dials; see `relay`). Default: tcp. */
+    transport: z.enum(['tcp', 'utp']).optional(),
+    /**
+     * uTP only: the actor's end of the stream the UDP host dials (set by the actor system, which
+     * asks the UDP host to dial; the engine leaves it out).
+     */
+    relay: MessagePortSchema.optional(),
   }),
   /**
    * Run a connection the Listener accepted as a new actor. Node 20 cannot move a socket into a
@@ -127,6 +134,8 @@ export const HostCommand = z.discriminatedUnion('type', [
      * positioned after the bytes it read, so the actor carries on decrypting and encrypting.
      */
     mse: MseStreamsSchema.optional(),
+    /** What carries the relayed stream: a TCP socket (the Listener's) or uTP (the UDP host's). Default: tcp. */
+    transport: z.enum(['tcp', 'utp']).optional(),
   }),
   /** Fetch these whole pieces; the actor pipelines their blocks itself (no round trip per block). */
   z.object({ type: z.literal('assign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),

@@ -16,6 +16,7 @@ export {
   UdpHostEvent,
   UdpHostStats,
   UdpHostWorkerData,
+  UtpHostSettings,
 } from './udp-host.js';
 export {
   MAX_EVENTS_PER_BATCH,

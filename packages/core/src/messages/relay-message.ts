@@ -9,7 +9,8 @@ import { TorkError, TorkErrorCode } from '../errors.js';
  * - `ack`: bytes the other side has consumed (actor: decoded; coordinator: written to the
  *   socket). Each side pauses once `RELAY_WINDOW_BYTES` are unacknowledged, so neither a flooding
  *   peer nor a slow socket can grow a port's queue without bound;
- * - `end`: the stream is over (socket closed, or the actor closed the connection), with why.
+ * - `end`: the stream is over (socket closed, or the actor closed the connection), with why;
+ * - `open`: a dialled uTP connection is up (the UDP host to the actor; TCP dials need none).
  */
 export const RelayMessage = z.union([
   z.instanceof(ArrayBuffer),
@@ -30,6 +31,7 @@ export const RelayMessage = z.union([
     buffers: z.array(z.instanceof(ArrayBuffer)).max(1_024).optional(),
   }),
   z.object({ type: z.literal('end'), reason: z.string().max(1_000) }),
+  z.object({ type: z.literal('open') }),
 ]);
 export type RelayMessage = z.infer<typeof RelayMessage>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DHT_MAX_PEERS_PER_LOOKUP, MAX_DHT_BOOTSTRAP_NODES, MAX_DHT_STATE_NODES } from '../dht/dht-limits.js';
 import { DhtContact, DhtId, UdpPort } from '../dht/dht-state.js';
-import { PlainError, TorrentId } from './schema-helpers.js';
+import { MessagePortSchema, PlainError, TorrentId } from './schema-helpers.js';
 
 /**
  * The UDP host thread (one UDP socket on the torrent port, a datagram demultiplexer in front, the
@@ -30,6 +30,26 @@ export const DhtNodeSettings = z.object({
 });
 export type DhtNodeSettings = z.infer<typeof DhtNodeSettings>;
 
+/**
+ * Tunables of the uTP (BEP 29) side of the UDP host; each defaults to its named limit in
+ * `core/utp` (tests lower the timeouts).
+ */
+export const UtpHostSettings = z.object({
+  /** Connections at once, dialled and accepted (`UTP_MAX_CONNECTIONS`). */
+  maxConnections: z.number().int().min(1).max(100_000).optional(),
+  /** Accepted connections whose peer has not yet sent data (`UTP_MAX_HALF_OPEN`): a SYN flood's ceiling. */
+  maxHalfOpen: z.number().int().min(1).max(100_000).optional(),
+  /** Longest wait for an answer to our SYN (`UTP_CONNECT_TIMEOUT_MS`). */
+  connectTimeoutMs: z.number().int().min(100).max(120_000).optional(),
+  /** A connection the peer stopped answering is closed after this (`UTP_IDLE_TIMEOUT_MS`). */
+  idleTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /** Lowest retransmission timeout (`UTP_MIN_RTO_MS`). */
+  minRtoMs: z.number().int().min(10).max(10_000).optional(),
+  /** Payload bytes per data packet (`UTP_MAX_PAYLOAD_BYTES`). */
+  maxPayloadBytes: z.number().int().min(100).max(16_384).optional(),
+});
+export type UtpHostSettings = z.infer<typeof UtpHostSettings>;
+
 /** `workerData` of the UDP host thread. */
 export const UdpHostWorkerData = z.object({
   /** Address to bind (the TCP listener's host; an IPv6 one binds 0.0.0.0: the DHT is IPv4 only). */
@@ -43,6 +63,10 @@ export const UdpHostWorkerData = z.object({
   nodes: z.array(DhtContact).max(MAX_DHT_STATE_NODES),
   bootstrap: z.array(DhtBootstrapAddress).max(MAX_DHT_BOOTSTRAP_NODES),
   settings: DhtNodeSettings,
+  /** Run the DHT node. Default: true (false: the socket serves uTP only, KRPC is dropped). */
+  dht: z.boolean().optional(),
+  /** Serve uTP connections with these settings; absent: uTP datagrams are counted and dropped. */
+  utp: UtpHostSettings.optional(),
 });
 export type UdpHostWorkerData = z.infer<typeof UdpHostWorkerData>;
 
@@ -54,6 +78,17 @@ export const UdpHostCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('lookup'), torrentId: TorrentId }),
   /** The torrent stopped: its queued or running lookup is dropped, nothing more is sent for it. */
   z.object({ type: z.literal('leave'), torrentId: TorrentId }),
+  /**
+   * Dial a uTP connection and relay its byte stream over `relay` (relay-message.ts: `open` once
+   * the peer answers, then data both ways, `end` when it fails or closes). The port is the peer
+   * host's actor's other end's twin: the UDP host owns the socket, the actor the session.
+   */
+  z.object({
+    type: z.literal('utp-connect'),
+    host: z.string().min(1).max(253),
+    port: UdpPort,
+    relay: MessagePortSchema,
+  }),
   /** Counters and sizes, answered by a `stats` event with the same `requestId`. */
   z.object({ type: z.literal('stats'), requestId: z.number().int().nonnegative() }),
   /** Stop: answered by `closed` with the routing table to save, then the socket closes. */
@@ -87,6 +122,19 @@ export const UdpHostStats = z.object({
   /** Lookups running and waiting. */
   lookupsRunning: Count,
   lookupsQueued: Count,
+  /** uTP connections open now, and of them accepted ones the peer has not sent data on yet. */
+  utpConnections: Count,
+  utpHalfOpen: Count,
+  /** uTP connections dialled and accepted since the start; SYNs refused (over a cap, or uTP off). */
+  utpDialled: Count,
+  utpAccepted: Count,
+  utpRefused: Count,
+  /** uTP datagrams dropped: malformed (the codec refused them), or for no connection of ours. */
+  utpMalformed: Count,
+  utpStray: Count,
+  /** Summed over every uTP connection so far: packets resent (timeout or fast), duplicates received. */
+  utpRetransmits: Count,
+  utpDuplicates: Count,
 });
 export type UdpHostStats = z.infer<typeof UdpHostStats>;
 
@@ -112,6 +160,16 @@ export const UdpHostEvent = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('lookup-done'), torrentId: TorrentId, nodes: Count, announced: Count }),
   z.object({ type: z.literal('stats'), requestId: z.number().int().nonnegative(), stats: UdpHostStats }),
+  /**
+   * A peer opened a uTP connection to us: its byte stream comes over `relay` (transferred), as an
+   * accepted TCP connection's does from the Listener. The coordinator reads the handshake from it
+   * to find the torrent, then moves the port on to a peer host.
+   */
+  z.object({
+    type: z.literal('utp-incoming'),
+    address: z.string().min(1).max(300),
+    relay: MessagePortSchema,
+  }),
   /** Answer to `close`: the routing table to save. The socket is closed after this. */
   z.object({ type: z.literal('closed'), nodeId: DhtId, nodes: z.array(DhtContact).max(MAX_DHT_STATE_NODES) }),
 ]);

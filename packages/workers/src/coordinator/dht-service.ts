@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import {
   DHT_ANNOUNCE_INTERVAL_MS,
   DHT_MIN_LOOKUP_INTERVAL_MS,
@@ -11,17 +9,14 @@ import {
   type PeerAddress,
   type PeerDiscovery,
   type PlainTorkError,
-  parseUdpHostEvent,
-  parseUdpHostWorkerData,
-  TorkError,
+  type TorkError,
   TorkErrorCode,
   toTorkError,
   type UdpHostCommand,
-  type UdpHostEvent,
   type UdpHostStats,
-  type UdpHostWorkerData,
 } from '@tork/core';
 import { loadDhtState, saveDhtState } from './dht-state-file.js';
+import { type UdpHostPart, UdpHostThread } from './udp-host-thread.js';
 
 export interface DhtServiceOptions {
   /** The TCP listener's host: the UDP socket binds it too (an IPv6 host binds 0.0.0.0). */
@@ -47,6 +42,11 @@ export interface DhtServiceOptions {
   readonly minLookupIntervalMs?: number;
   /** Longest wait for the thread's routing table at close. Default 3 s. */
   readonly closeTimeoutMs?: number;
+  /**
+   * The UDP host thread to run the node in, shared with uTP (one socket on the port). Default: a
+   * thread of its own, built from `host`, `port` and `udpPort`.
+   */
+  readonly thread?: UdpHostThread;
 }
 
 export type DhtServiceEvent =
@@ -82,8 +82,6 @@ function visit(torrentId: string, joined: Joined): UdpHostCommand {
   return joined.port > 0 ? { type: 'announce', torrentId, port: joined.port } : { type: 'lookup', torrentId };
 }
 
-const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
-
 /**
  * The DHT as a peer source (core's `PeerDiscovery`, `source: 'dht'`), on the coordinator thread.
  * The DHT node itself runs in the UDP host thread, which is started on the first `join` — only a
@@ -96,45 +94,71 @@ const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
 export class DhtService implements PeerDiscovery {
   readonly source = 'dht' as const;
   readonly #options: DhtServiceOptions;
+  readonly #thread: UdpHostThread;
   readonly #joined = new Map<string, Joined>();
-  readonly #requests = new Map<number, (stats: UdpHostStats | undefined) => void>();
-  #state: 'idle' | 'starting' | 'running' | 'failed' | 'closed' = 'idle';
-  #worker: Worker | undefined;
-  #starting: Promise<void> | undefined;
-  #queue: UdpHostCommand[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #nextRequest = 1;
-  #onClosed: ((event: Extract<UdpHostEvent, { type: 'closed' }>) => void) | undefined;
   #closing: Promise<void> | undefined;
-  #port: number | undefined;
   /** Contacts loaded from the saved table (reported with `listening`). */
   #loadedNodes = 0;
   #startedOnce = false;
-  /** True once the thread said it listens. */
-  #running = false;
-  /** Ends `#launch`'s wait: the thread listens, failed or exited. */
-  #launched: (() => void) | undefined;
+  #closed = false;
 
   constructor(options: DhtServiceOptions) {
     this.#options = options;
+    this.#thread =
+      options.thread ??
+      new UdpHostThread({
+        host: options.host,
+        port: options.port,
+        ...(options.udpPort !== undefined ? { udpPort: options.udpPort } : {}),
+        ...(options.closeTimeoutMs !== undefined ? { closeTimeoutMs: options.closeTimeoutMs } : {}),
+      });
+    this.#thread.contribute(() => this.#prepare());
+    this.#thread.listen({
+      listening: (port, nodeId) => {
+        this.#options.onEvent?.({ type: 'listening', port, nodeId, loadedNodes: this.#loadedNodes });
+        this.#timer = setInterval(
+          () => this.#reannounce(),
+          this.#options.announceIntervalMs ?? DHT_ANNOUNCE_INTERVAL_MS,
+        );
+        this.#timer.unref();
+      },
+      peers: (event) => this.#joined.get(event.torrentId)?.found(event.peers),
+      lookupDone: (event) => {
+        const joined = this.#joined.get(event.torrentId);
+        if (joined && event.announced > 0) joined.announced = true;
+        this.#options.onEvent?.({
+          type: 'lookup-done',
+          infoHash: event.torrentId,
+          nodes: event.nodes,
+          announced: event.announced,
+        });
+      },
+      error: (error, fatal) => {
+        if (fatal) clearInterval(this.#timer);
+        this.#report(error, fatal);
+      },
+    });
   }
 
-  /** True once the UDP host thread was started (a public torrent joined). */
+  /** True once the UDP host thread was started (a public torrent joined, or uTP started it). */
   get started(): boolean {
-    return this.#startedOnce;
+    return this.#startedOnce || this.#thread.state !== 'idle';
   }
 
   /** The UDP port bound, once listening. */
   get udpPort(): number | undefined {
-    return this.#port;
+    return this.#thread.port;
   }
 
   join(torrent: DiscoveryTorrent, found: (peers: readonly PeerAddress[]) => void): DiscoveryHandle {
     const torrentId = torrent.infoHashHex;
-    if (this.#state === 'closed' || this.#state === 'failed') return { lookup() {}, leave() {} };
+    if (this.#closed || this.#thread.state === 'failed' || this.#thread.state === 'closed')
+      return { lookup() {}, leave() {} };
     const joined: Joined = { found, port: torrent.port, lastLookup: Date.now(), announced: false };
     this.#joined.set(torrentId, joined);
-    this.#start();
+    this.#startedOnce = true;
+    void this.#thread.start();
     this.#send(visit(torrentId, joined));
     return {
       lookup: () => {
@@ -155,12 +179,7 @@ export class DhtService implements PeerDiscovery {
 
   /** The UDP host's counters; undefined when it is not running. */
   stats(): Promise<UdpHostStats | undefined> {
-    if (this.#state !== 'running') return Promise.resolve(undefined);
-    const requestId = this.#nextRequest++;
-    return new Promise((resolve) => {
-      this.#requests.set(requestId, resolve);
-      this.#send({ type: 'stats', requestId });
-    });
+    return this.#thread.stats();
   }
 
   /** Stops the node, saves the routing table (when `statePath` is set) and ends the thread. Idempotent. */
@@ -170,47 +189,16 @@ export class DhtService implements PeerDiscovery {
   }
 
   async #close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
-    const wasStarting = this.#starting;
-    const before = this.#state;
-    this.#state = 'closed';
-    if (before === 'idle') return;
-    await wasStarting;
-    const worker = this.#worker;
-    if (!worker) return;
-    if (before !== 'failed' && this.#running) {
-      const table = await new Promise<Extract<UdpHostEvent, { type: 'closed' }> | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), this.#options.closeTimeoutMs ?? 3_000);
-        this.#onClosed = (event) => {
-          clearTimeout(timer);
-          resolve(event);
-        };
-        worker.once('exit', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-        worker.postMessage({ type: 'close' } satisfies UdpHostCommand);
-      });
-      if (table) await this.#save(table.nodeId, table.nodes);
-    }
-    for (const resolve of this.#requests.values()) resolve(undefined);
-    this.#requests.clear();
-    await worker.terminate();
-    this.#worker = undefined;
+    const table = await this.#thread.close();
+    if (table) await this.#save(table.nodeId, table.nodes);
   }
 
-  #start(): void {
-    if (this.#state !== 'idle') return;
-    this.#state = 'starting';
-    this.#startedOnce = true;
-    this.#starting = this.#launch().catch((error: unknown) =>
-      this.#fail(toTorkError(error, TorkErrorCode.DHT)),
-    );
-  }
-
-  async #launch(): Promise<void> {
+  /** The node's part of the thread's `workerData`: the saved table (or a fresh id), the routers. */
+  async #prepare(): Promise<UdpHostPart> {
     const { statePath } = this.#options;
-    let nodeId = randomBytes(20).toString('hex');
+    let nodeId: string | undefined;
     let nodes: DhtContact[] = [];
     if (statePath) {
       try {
@@ -223,94 +211,14 @@ export class DhtService implements PeerDiscovery {
         this.#report(toTorkError(error, TorkErrorCode.DHT), false);
       }
     }
-    if (this.#state !== 'starting') return;
     this.#loadedNodes = nodes.length;
-    let workerData: UdpHostWorkerData;
-    try {
-      workerData = parseUdpHostWorkerData({
-        host: this.#options.host,
-        port: this.#options.udpPort ?? this.#options.port,
-        peerPort: this.#options.port,
-        nodeId,
-        nodes,
-        bootstrap: [...this.#options.bootstrap],
-        settings: this.#options.settings ?? {},
-      });
-    } catch (error) {
-      throw new TorkError(TorkErrorCode.USAGE, `DHT settings refused: ${(error as Error).message}`);
-    }
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker = new Worker(WORKER_ENTRY, { workerData, execArgv });
-    this.#worker = worker;
-    worker.on('message', (raw: unknown) => this.#onMessage(raw));
-    worker.on('error', (error) => this.#fail(toTorkError(error, TorkErrorCode.DHT)));
-    await new Promise<void>((resolve) => {
-      this.#launched = resolve;
-      worker.once('exit', (code) => {
-        if (this.#state !== 'closed')
-          this.#fail(new TorkError(TorkErrorCode.DHT, `the UDP host thread exited (code ${code})`));
-        resolve();
-      });
-    });
-  }
-
-  // Thread boundary: everything the UDP host sends is parsed first; a malformed event is
-  // reported and dropped (it cannot be acted on), the thread goes on.
-  #onMessage(raw: unknown): void {
-    let event: UdpHostEvent;
-    try {
-      event = parseUdpHostEvent(raw);
-    } catch (error) {
-      this.#report(toTorkError(error, TorkErrorCode.THREAD_MESSAGE), false);
-      return;
-    }
-    switch (event.type) {
-      case 'listening':
-        this.#port = event.port;
-        this.#running = true;
-        if (this.#state === 'starting') this.#state = 'running';
-        this.#options.onEvent?.({
-          type: 'listening',
-          port: event.port,
-          nodeId: event.nodeId,
-          loadedNodes: this.#loadedNodes,
-        });
-        for (const command of this.#queue.splice(0)) this.#worker?.postMessage(command);
-        this.#timer = setInterval(
-          () => this.#reannounce(),
-          this.#options.announceIntervalMs ?? DHT_ANNOUNCE_INTERVAL_MS,
-        );
-        this.#timer.unref();
-        this.#launched?.();
-        break;
-      case 'failed':
-        this.#fail(TorkError.fromPlain(event.error));
-        break;
-      case 'error':
-        this.#report(TorkError.fromPlain(event.error), false);
-        break;
-      case 'peers':
-        this.#joined.get(event.torrentId)?.found(event.peers);
-        break;
-      case 'lookup-done': {
-        const joined = this.#joined.get(event.torrentId);
-        if (joined && event.announced > 0) joined.announced = true;
-        this.#options.onEvent?.({
-          type: 'lookup-done',
-          infoHash: event.torrentId,
-          nodes: event.nodes,
-          announced: event.announced,
-        });
-        break;
-      }
-      case 'stats':
-        this.#requests.get(event.requestId)?.(event.stats);
-        this.#requests.delete(event.requestId);
-        break;
-      case 'closed':
-        this.#onClosed?.(event);
-        break;
-    }
+    return {
+      dht: true,
+      ...(nodeId ? { nodeId } : {}),
+      nodes,
+      bootstrap: [...this.#options.bootstrap],
+      settings: this.#options.settings ?? {},
+    };
   }
 
   #reannounce(): void {
@@ -322,8 +230,7 @@ export class DhtService implements PeerDiscovery {
   }
 
   #send(command: UdpHostCommand): void {
-    if (this.#state === 'running') this.#worker?.postMessage(command);
-    else if (this.#state === 'starting') this.#queue.push(command);
+    this.#thread.send(command);
   }
 
   async #save(nodeId: string, nodes: DhtContact[]): Promise<void> {
@@ -335,15 +242,6 @@ export class DhtService implements PeerDiscovery {
     } catch (error) {
       this.#report(toTorkError(error, TorkErrorCode.IO, `cannot save the DHT state ${path}`), false);
     }
-  }
-
-  #fail(error: TorkError): void {
-    if (this.#state === 'failed' || this.#state === 'closed') return;
-    this.#state = 'failed';
-    this.#queue = [];
-    clearInterval(this.#timer);
-    this.#report(error, true);
-    this.#launched?.();
   }
 
   #report(error: TorkError, fatal: boolean): void {

@@ -1,20 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
-  checkHandshakePrefix,
   type EncryptionPolicy,
-  HANDSHAKE_LENGTH,
-  MseMethod,
-  MseResponder,
-  type MseResult,
   type MseStreams,
-  mseStreams,
-  parseHandshake,
   parseRelayMessage,
   RELAY_WINDOW_BYTES,
   TorkError,
   TorkErrorCode,
 } from '@tork/core';
+import { IncomingHandshake } from './incoming-handshake.js';
 
 /** An accepted connection whose handshake named a torrent, ready to be handed to an actor. */
 export interface IncomingPeer {
@@ -31,6 +25,8 @@ export interface IncomingPeer {
    * these are the streams' states for the actor, which decrypts and encrypts from here on.
    */
   readonly mse?: MseStreams;
+  /** What carries it: the Listener's TCP sockets, or a uTP stream from the UDP host. Default: tcp. */
+  readonly transport?: 'tcp' | 'utp';
 }
 
 export interface ListenerOptions {
@@ -159,11 +155,10 @@ export class Listener {
     socket.setNoDelay(true);
     const address = `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
     const findMseTorrent = this.#options.findMseTorrent;
-    const policy = this.#options.encryption ?? (findMseTorrent ? 'prefer' : 'disable');
-    /** Plaintext BitTorrent bytes so far (decrypted when the peer opened with MSE). */
-    let buffered = new Uint8Array(0);
-    let responder: MseResponder | null = null;
-    let mse: MseResult | null = null;
+    const handshake = new IncomingHandshake({
+      encryption: this.#options.encryption ?? (findMseTorrent ? 'prefer' : 'disable'),
+      findMseTorrent,
+    });
     let settled = false;
     const finish = (take: boolean) => {
       if (settled) return;
@@ -178,67 +173,16 @@ export class Listener {
       }
     };
     const timer = setTimeout(() => finish(false), this.#options.handshakeTimeoutMs ?? 10_000);
-    const append = (chunk: Uint8Array) => {
-      const next = new Uint8Array(buffered.length + chunk.length);
-      next.set(buffered);
-      next.set(chunk, buffered.length);
-      buffered = next;
-    };
     const onData = (chunk: Buffer) => {
-      if (mse) {
-        // After the MSE handshake: the rest of the peer's BitTorrent handshake, decrypted.
-        const plain = new Uint8Array(chunk);
-        mse.decrypt?.transform(plain);
-        append(plain);
-      } else if (responder || (buffered.length === 0 && chunk.length > 0 && chunk[0] !== 19)) {
-        // Not the BitTorrent protocol string's length byte: an MSE handshake (Ya), or garbage.
-        if (!responder) {
-          if (policy === 'disable' || !findMseTorrent) {
-            finish(false);
-            return;
-          }
-          responder = new MseResponder({
-            findTorrent: findMseTorrent,
-            accept: policy === 'require' ? MseMethod.rc4 : MseMethod.rc4 | MseMethod.plaintext,
-            // `prefer`: plaintext after the obfuscated handshake when the peer allows it, as
-            // libtorrent does by default; the peer's own policy may still insist on RC4.
-            prefer: MseMethod.plaintext,
-          });
-        }
-        try {
-          const step = responder.push(chunk);
-          for (const bytes of step.send) socket.write(bytes);
-          if (!step.done) return;
-          mse = step.done;
-          append(mse.rest);
-        } catch {
-          // A bad key, a torrent we do not have, padding over the cap: refused.
-          finish(false);
-          return;
-        }
-      } else {
-        if (policy === 'require') {
-          finish(false);
-          return;
-        }
-        append(chunk);
-      }
-      try {
-        // Refuse HTTP or garbage on the first bytes, before waiting for 68 of them.
-        checkHandshakePrefix(buffered, Math.min(buffered.length, HANDSHAKE_LENGTH));
-      } catch {
+      const step = handshake.push(chunk);
+      for (const bytes of step.send) socket.write(bytes);
+      if (step.refused) {
         finish(false);
         return;
       }
-      if (buffered.length < HANDSHAKE_LENGTH) return;
-      const handshake = parseHandshake(buffered);
-      // An encrypted handshake named its torrent twice (SKEY, then the handshake): they must agree.
-      if (mse && Buffer.compare(Buffer.from(handshake.infoHash), Buffer.from(mse.infoHash)) !== 0) {
-        finish(false);
-        return;
-      }
+      if (!step.done) return;
+      const { infoHashHex, initial: buffered, mse } = step.done;
       const { port1, port2 } = new MessageChannel();
-      const infoHashHex = Buffer.from(handshake.infoHash).toString('hex');
       // The socket's events go to the relay from here on; pause so no chunk slips between.
       socket.pause();
       finish(true);
@@ -249,7 +193,7 @@ export class Listener {
           address,
           relay: port2,
           initial: buffered,
-          ...(mse ? { mse: mseStreams(mse) } : {}),
+          ...(mse ? { mse } : {}),
         });
       } catch {
         taken = false;

@@ -42,7 +42,16 @@ export interface ThreadActorSystemOptions {
   readonly hostEntry?: URL;
   /** How long `close()` waits for a host's orderly shutdown before terminating it, ms. Default: 2,000. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Dials uTP connections (the UDP host: `UtpService.dial`): a `connect` with `transport: 'utp'`
+   * gets the actor's end of a new channel, the dialler the other. Default: none (uTP connects
+   * end at once with TORK_ERR_IO 'uTP is off'). Also settable later with `useUtp`.
+   */
+  readonly utp?: UtpDialer;
 }
+
+/** Who dials a uTP connection and relays its stream over `relay` (see `UdpHostCommand` `utp-connect`). */
+export type UtpDialer = (host: string, port: number, relay: MessagePort) => void;
 
 /** Spare piece buffers kept by all hosts together (see BufferPool), and the least one host keeps. */
 const SYSTEM_POOL_BYTES = 64 * 1024 * 1024;
@@ -73,6 +82,7 @@ export class ThreadActorSystem implements ActorSystem {
   readonly #actorHost = new Map<number, HostSlot>();
   readonly #onError: (error: TorkError) => void;
   readonly #shutdownTimeoutMs: number;
+  #utp: UtpDialer | undefined;
   #handler: ((events: readonly HostEvent[]) => void) | null = null;
   /** Events that arrived before `onEvents` was called. */
   #early: HostEvent[][] = [];
@@ -83,6 +93,11 @@ export class ThreadActorSystem implements ActorSystem {
   readonly #ready: Promise<void>;
 
   /** Starts the threads and waits until every host has its data port. */
+  /** Routes `connect`s over uTP to the UDP host (the socket is there); none: uTP is off. */
+  useUtp(dialer: UtpDialer | undefined): void {
+    this.#utp = dialer;
+  }
+
   static async start(options: ThreadActorSystemOptions = {}): Promise<ThreadActorSystem> {
     const system = new ThreadActorSystem(options);
     try {
@@ -98,6 +113,7 @@ export class ThreadActorSystem implements ActorSystem {
   constructor(options: ThreadActorSystemOptions = {}) {
     this.#onError = options.onError ?? ((error) => console.error(`tork: ${error.code}: ${error.message}`));
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
+    this.#utp = options.utp;
     const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
     const settings = PeerHostSettingsSchema.safeParse(options.host ?? {});
@@ -288,6 +304,17 @@ export class ThreadActorSystem implements ActorSystem {
         return;
       case 'connect':
       case 'accept': {
+        if (command.type === 'connect' && command.transport === 'utp' && !command.relay) {
+          if (!this.#utp) {
+            const error = new TorkError(TorkErrorCode.IO, 'uTP is off', { cause: 'EUTPOFF' });
+            this.#synthetic.push({ type: 'closed', actorId: command.actorId, error: error.toPlain() });
+            return;
+          }
+          // The UDP host owns the socket and dials; the actor gets the stream's other end.
+          const { port1, port2 } = new MessageChannel();
+          this.#utp(command.host, command.port, port1);
+          command = { ...command, relay: port2 };
+        }
         let best: HostSlot | undefined;
         for (const host of this.#hosts) {
           if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
@@ -341,6 +368,7 @@ export class ThreadActorSystem implements ActorSystem {
       const transfer: Array<MessagePort | ArrayBuffer> = [];
       for (const command of commands) {
         if (command.type === 'accept') transfer.push(command.relay);
+        else if (command.type === 'connect' && command.relay) transfer.push(command.relay);
         else if (command.type === 'recycle') transfer.push(...command.buffers);
       }
       host.port.postMessage({ commands }, transfer);

@@ -335,6 +335,7 @@ export class PeerHost implements ActorSink {
         const torrent = this.#torrents.get(command.torrentId);
         if (!torrent) {
           if (command.type === 'accept') command.relay.close();
+          else command.relay?.close();
           this.emit({
             type: 'closed',
             actorId: command.actorId,
@@ -349,8 +350,14 @@ export class PeerHost implements ActorSink {
         const actor = new PeerSession(command.actorId, torrent, this, this.#options.actor, this.#extensions);
         this.#actors.set(actor.id, actor);
         torrent.actors.add(actor);
-        if (command.type === 'connect') actor.connect(command.host, command.port, command.encryption);
-        else actor.accept(command.address, command.relay, command.initial, command.mse);
+        if (command.type === 'connect') {
+          if (command.transport === 'utp' && !command.relay) {
+            // The actor system sets the relay when it asks the UDP host to dial; none: no uTP here.
+            actor.close(new TorkError(TorkErrorCode.INTERNAL, 'uTP dial without a UDP host relay'));
+            return;
+          }
+          actor.connect(command.host, command.port, command.encryption, command.relay);
+        } else actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
         return;
       }
       case 'choke':

@@ -3,7 +3,7 @@
  * worker thread, not piscina: it is long-lived and owns a socket. It talks to the coordinator over
  * `parentPort` only, in core's `UdpHost*` messages.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import {
   parseUdpHostCommand,
   parseUdpHostWorkerData,
@@ -15,7 +15,8 @@ import { UdpHost } from './udp-host.js';
 
 if (parentPort === null) throw new Error('udp-host-worker.js must run as a worker thread');
 const port = parentPort;
-const post = (event: UdpHostEvent): void => port.postMessage(event);
+const post = (event: UdpHostEvent, transfer?: MessagePort[]): void =>
+  transfer ? port.postMessage(event, transfer) : port.postMessage(event);
 
 // Thread boundary: workerData was cloned from the coordinator; checked before the socket is bound.
 const data = parseUdpHostWorkerData(workerData);

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
 import {
   type DhtContact,
   MAX_DHT_STATE_NODES,
@@ -15,6 +16,10 @@ import { classifyDatagram } from './datagram-demux.js';
 import { DhtNode } from './dht-node.js';
 import { KrpcGuard } from './krpc-guard.js';
 import { OwnAddress } from './own-address.js';
+import { UtpHost } from './utp-host.js';
+
+/** Posts an event to the coordinator; `transfer`: ports moved with it. */
+export type UdpHostEmit = (event: UdpHostEvent, transfer?: MessagePort[]) => void;
 
 export interface UdpHostOptions {
   /** Milliseconds clock of the guard (rate limits, pending queries). Default: `performance.now`. */
@@ -30,9 +35,12 @@ export interface UdpHostOptions {
  */
 export class UdpHost {
   readonly #socket: dgram.Socket;
-  readonly #emit: (event: UdpHostEvent) => void;
+  readonly #emit: UdpHostEmit;
   readonly #guard: KrpcGuard;
-  readonly #node: DhtNode;
+  /** The DHT node; none when the socket serves uTP only (`workerData.dht` false). */
+  readonly #node: DhtNode | undefined;
+  readonly #utp: UtpHost | undefined;
+  readonly #nodeId: string;
   readonly #self: OwnAddress;
   readonly #counts = { datagrams: 0, utp: 0, unknown: 0 };
   #closing: Promise<DhtContact[]> | undefined;
@@ -40,7 +48,7 @@ export class UdpHost {
   private constructor(
     socket: dgram.Socket,
     data: UdpHostWorkerData,
-    emit: (event: UdpHostEvent) => void,
+    emit: UdpHostEmit,
     options: UdpHostOptions,
   ) {
     this.#socket = socket;
@@ -53,19 +61,39 @@ export class UdpHost {
       ...data.settings,
       ...(options.now ? { now: options.now } : {}),
     });
-    this.#node = new DhtNode({
-      nodeId: Buffer.from(data.nodeId, 'hex'),
-      bootstrap: data.bootstrap,
-      nodes: data.nodes,
-      send: (bytes, toPort, host) => this.#send(bytes, toPort, host),
-      address: () => socket.address(),
-      isOwnPeer: (host, peerPort) => this.#self.isOwnPeer(host, peerPort),
-      onPeers: (torrentId, peers) => emit({ type: 'peers', torrentId, peers }),
-      onLookupDone: (torrentId, nodes, announced) =>
-        emit({ type: 'lookup-done', torrentId, nodes, announced }),
-      ...(data.settings.maxStoredPeers ? { maxStoredPeers: data.settings.maxStoredPeers } : {}),
-      ...(data.settings.queryTimeoutMs ? { queryTimeoutMs: data.settings.queryTimeoutMs } : {}),
-    });
+    this.#nodeId = data.nodeId;
+    this.#utp = data.utp
+      ? new UtpHost({
+          settings: data.utp,
+          send: (bytes, toPort, host) => {
+            if (this.#closing) return;
+            // dgram sends after this returns, and the connection reuses its encode buffer: a copy
+            // (from Node's small-buffer pool, no allocation of its own for a packet under 4 KiB).
+            const copy = Buffer.allocUnsafe(bytes.length);
+            copy.set(bytes);
+            socket.send(copy, toPort, host);
+          },
+          // Thread boundary: the stream's port is moved to the coordinator with the event.
+          onIncoming: (address, relay) => emit({ type: 'utp-incoming', address, relay }, [relay]),
+          ...(options.now ? { now: options.now } : {}),
+        })
+      : undefined;
+    this.#node =
+      data.dht === false
+        ? undefined
+        : new DhtNode({
+            nodeId: Buffer.from(data.nodeId, 'hex'),
+            bootstrap: data.bootstrap,
+            nodes: data.nodes,
+            send: (bytes, toPort, host) => this.#send(bytes, toPort, host),
+            address: () => socket.address(),
+            isOwnPeer: (host, peerPort) => this.#self.isOwnPeer(host, peerPort),
+            onPeers: (torrentId, peers) => emit({ type: 'peers', torrentId, peers }),
+            onLookupDone: (torrentId, nodes, announced) =>
+              emit({ type: 'lookup-done', torrentId, nodes, announced }),
+            ...(data.settings.maxStoredPeers ? { maxStoredPeers: data.settings.maxStoredPeers } : {}),
+            ...(data.settings.queryTimeoutMs ? { queryTimeoutMs: data.settings.queryTimeoutMs } : {}),
+          });
     socket.on('message', (bytes, from) => this.#onDatagram(bytes, from));
     // After binding, socket errors (ICMP unreachable and the like) are the network's, not ours.
     socket.on('error', () => {});
@@ -74,7 +102,7 @@ export class UdpHost {
   /** Binds the socket (IPv4: the DHT speaks no BEP 32) and starts the node; TORK_ERR_DHT if it cannot bind. */
   static async open(
     data: UdpHostWorkerData,
-    emit: (event: UdpHostEvent) => void,
+    emit: UdpHostEmit,
     options: UdpHostOptions = {},
   ): Promise<UdpHost> {
     const socket = dgram.createSocket({ type: 'udp4' });
@@ -105,19 +133,26 @@ export class UdpHost {
   }
 
   get nodeId(): string {
-    return this.#node.nodeId;
+    return this.#node?.nodeId ?? this.#nodeId;
   }
 
   command(command: UdpHostCommand): void {
     switch (command.type) {
       case 'announce':
-        this.#node.announce(command.torrentId, command.port);
+        this.#node?.announce(command.torrentId, command.port);
         break;
       case 'lookup':
-        this.#node.lookup(command.torrentId);
+        this.#node?.lookup(command.torrentId);
         break;
       case 'leave':
-        this.#node.leave(command.torrentId);
+        this.#node?.leave(command.torrentId);
+        break;
+      case 'utp-connect':
+        if (this.#utp) this.#utp.dial(command.host, command.port, command.relay);
+        else {
+          command.relay.postMessage({ type: 'end', reason: 'uTP is off' });
+          command.relay.close();
+        }
         break;
       case 'stats':
         this.#emit({ type: 'stats', requestId: command.requestId, stats: this.stats() });
@@ -130,10 +165,11 @@ export class UdpHost {
 
   stats(): UdpHostStats {
     const guard = this.#guard.counters;
+    const utp = this.#utp?.counters();
     return {
-      nodes: this.#node.nodeCount,
-      storedPeers: this.#node.storedPeers,
-      tokenSecrets: this.#node.tokenSecrets,
+      nodes: this.#node?.nodeCount ?? 0,
+      storedPeers: this.#node?.storedPeers ?? 0,
+      tokenSecrets: this.#node?.tokenSecrets ?? 0,
       datagrams: this.#counts.datagrams,
       krpc: guard.krpc,
       utp: this.#counts.utp,
@@ -145,16 +181,26 @@ export class UdpHost {
       queries: guard.queries,
       responses: guard.responses,
       droppedValues: guard.droppedValues,
-      lookupsRunning: this.#node.lookupsRunning,
-      lookupsQueued: this.#node.lookupsQueued,
+      lookupsRunning: this.#node?.lookupsRunning ?? 0,
+      lookupsQueued: this.#node?.lookupsQueued ?? 0,
+      utpConnections: this.#utp?.connections ?? 0,
+      utpHalfOpen: this.#utp?.halfOpen ?? 0,
+      utpDialled: utp?.dialled ?? 0,
+      utpAccepted: utp?.accepted ?? 0,
+      utpRefused: utp?.refused ?? 0,
+      utpMalformed: utp?.malformed ?? 0,
+      utpStray: utp?.stray ?? 0,
+      utpRetransmits: utp?.retransmits ?? 0,
+      utpDuplicates: utp?.duplicates ?? 0,
     };
   }
 
   /** Stops the node and closes the socket; resolves with the routing table to save. Idempotent. */
   close(): Promise<DhtContact[]> {
     this.#closing ??= (async () => {
-      const nodes = this.#node.contacts(MAX_DHT_STATE_NODES);
-      await this.#node.close();
+      this.#utp?.close();
+      const nodes = this.#node?.contacts(MAX_DHT_STATE_NODES) ?? [];
+      await this.#node?.close();
       await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
       return nodes;
     })();
@@ -165,13 +211,17 @@ export class UdpHost {
     this.#counts.datagrams++;
     switch (classifyDatagram(bytes)) {
       case 'krpc': {
+        if (!this.#node) {
+          this.#counts.unknown++;
+          break;
+        }
         const accepted = this.#guard.incoming(bytes, from);
         if (accepted) this.#node.receive(accepted, from);
         break;
       }
       case 'utp':
-        // uTP (BEP 29) arrives with the next issue: a branch here hands these to it.
         this.#counts.utp++;
+        this.#utp?.receive(bytes, from.address, from.port);
         break;
       default:
         this.#counts.unknown++;

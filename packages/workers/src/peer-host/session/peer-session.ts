@@ -71,6 +71,8 @@ export class PeerSession implements PeerLink {
   readonly #extensions: ExtensionRegistry;
   readonly #pieces: PeerPieces;
   #transport: PeerTransport | null = null;
+  /** What carries the connection, for the `connected` event. */
+  #linkTransport: 'tcp' | 'utp' = 'tcp';
   #incoming = false;
   #state: State = 'connecting';
   #address = '';
@@ -173,19 +175,22 @@ export class PeerSession implements PeerLink {
   // Commands from the coordinator.
 
   /**
-   * Dials the peer; the handshake is sent as soon as TCP is up, or once the MSE handshake is done
-   * when `encryption` asks for one (the connect deadline covers both).
+   * Dials the peer; the handshake is sent as soon as the connection is up, or once the MSE
+   * handshake is done when `encryption` asks for one (the connect deadline covers both). Over
+   * uTP the UDP host dials and relays the stream over `relay` (it says `open` once the peer
+   * answered); over TCP the session's own socket.
    */
-  connect(host: string, port: number, encryption: DialEncryption = 'none'): void {
+  connect(host: string, port: number, encryption: DialEncryption = 'none', utpRelay?: MessagePort): void {
     this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#deadline = performance.now() + this.#connectTimeoutMs;
+    this.#linkTransport = utpRelay ? 'utp' : 'tcp';
+    const pool = this.#sink.buffers;
+    const dial = (handlers: TransportHandlers): PeerTransport =>
+      utpRelay ? relayTransport(utpRelay, handlers, pool) : dialTransport(host, port, handlers, pool);
     this.#transport =
       encryption === 'none'
-        ? dialTransport(host, port, this.#handlers(), this.#sink.buffers)
-        : mseDialTransport(host, port, this.#handlers(), this.#sink.buffers, {
-            infoHash: this.torrent.infoHash,
-            encryption,
-          });
+        ? dial(this.#handlers())
+        : mseDialTransport(dial, this.#handlers(), pool, { infoHash: this.torrent.infoHash, encryption });
   }
 
   /**
@@ -193,8 +198,15 @@ export class PeerSession implements PeerLink {
    * bytes it read to find the torrent (at least the peer's handshake): they are decoded first,
    * and our handshake answers the peer's.
    */
-  accept(address: string, relay: MessagePort, initial: Uint8Array, mse?: MseStreams): void {
+  accept(
+    address: string,
+    relay: MessagePort,
+    initial: Uint8Array,
+    mse?: MseStreams,
+    transport: 'tcp' | 'utp' = 'tcp',
+  ): void {
     this.#address = address;
+    this.#linkTransport = transport;
     this.#incoming = true;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
@@ -511,7 +523,7 @@ export class PeerSession implements PeerLink {
       fastExtension: fast,
       extensionProtocol: extended,
       encryption: this.#transport?.encryption ?? 'none',
-      transport: 'tcp',
+      transport: this.#linkTransport,
     });
     const have = this.torrent.have;
     if (have.count === 0) {

@@ -8,20 +8,18 @@ import {
   toTorkError,
 } from '@tork/core';
 import type { BufferPool } from '../buffer-pool.js';
-import { dialTransport } from './dial-transport.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 import { encryptingTransport } from './rc4-transport.js';
 
 /**
- * Dials `host:port` and runs the MSE/PE handshake as the initiator before the session sees the
+ * Dials (`dial`: a TCP socket, or a uTP stream through the UDP host) and runs the MSE/PE handshake as the initiator before the session sees the
  * connection: the session's `onConnect` comes once the handshake is done (so its BitTorrent
  * handshake is the first thing encrypted), and every byte after goes through the chosen stream.
  * A failure or a close during the handshake carries `details.phase = 'mse'`: under `prefer` the
  * coordinator dials the address again in plain BitTorrent (see `PeerPool.encryptionFailed`).
  */
 export function mseDialTransport(
-  host: string,
-  port: number,
+  dial: (handlers: TransportHandlers) => PeerTransport,
   handlers: TransportHandlers,
   pool: BufferPool | undefined,
   options: { readonly infoHash: Uint8Array; readonly encryption: Exclude<DialEncryption, 'none'> },
@@ -46,50 +44,52 @@ export function mseDialTransport(
     inner.destroy();
     handlers.onClose(error.details.phase === 'mse' ? error : duringHandshake(error));
   };
-  const inner: PeerTransport = dialTransport(
-    host,
-    port,
-    {
-      onConnect: () => {
-        const hello = initiator.start();
-        inner.write([hello], hello.length);
-      },
-      onData: (chunk) => {
-        if (outer) {
-          decrypt?.transform(chunk);
-          handlers.onData(chunk);
-          return;
-        }
-        if (failed) return;
-        let step: ReturnType<MseInitiator['push']>;
-        try {
-          step = initiator.push(chunk);
-        } catch (error) {
-          fail(toTorkError(error, TorkErrorCode.WIRE_HANDSHAKE));
-          return;
-        }
-        for (const bytes of step.send) inner.write([bytes], bytes.length);
-        if (!step.done) return;
-        const done = step.done;
-        decrypt = done.decrypt;
-        outer = encryptingTransport(
-          inner,
-          done.encrypt,
-          pool,
-          done.method === MseMethod.rc4 ? 'rc4' : 'plaintext',
-        );
-        handlers.onConnect();
-        if (done.rest.length > 0) handlers.onData(done.rest);
-      },
-      onDrain: () => handlers.onDrain(),
-      onClose: (error) => {
-        if (failed) return;
-        failed = true;
-        handlers.onClose(outer ? error : duringHandshake(error));
-      },
+  /** The transport is up: a close from here on is the MSE handshake's failure. */
+  let up = false;
+  const inner: PeerTransport = dial({
+    onConnect: () => {
+      up = true;
+      const hello = initiator.start();
+      inner.write([hello], hello.length);
     },
-    pool,
-  );
+    onData: (chunk) => {
+      if (outer) {
+        decrypt?.transform(chunk);
+        handlers.onData(chunk);
+        return;
+      }
+      if (failed) return;
+      let step: ReturnType<MseInitiator['push']>;
+      try {
+        step = initiator.push(chunk);
+      } catch (error) {
+        fail(toTorkError(error, TorkErrorCode.WIRE_HANDSHAKE));
+        return;
+      }
+      for (const bytes of step.send) inner.write([bytes], bytes.length);
+      // The handshake's own bytes are consumed here (a relayed stream waits for their ack); the
+      // payload after it is the session's to acknowledge.
+      inner.consumed(chunk.length - (step.done?.rest.length ?? 0));
+      if (!step.done) return;
+      const done = step.done;
+      decrypt = done.decrypt;
+      outer = encryptingTransport(
+        inner,
+        done.encrypt,
+        pool,
+        done.method === MseMethod.rc4 ? 'rc4' : 'plaintext',
+      );
+      handlers.onConnect();
+      if (done.rest.length > 0) handlers.onData(done.rest);
+    },
+    onDrain: () => handlers.onDrain(),
+    onClose: (error) => {
+      if (failed) return;
+      failed = true;
+      // Refused or unreachable before any MSE byte: the transport's failure, not MSE's.
+      handlers.onClose(outer || !up ? error : duringHandshake(error));
+    },
+  });
   return {
     write(chunks, bytes, owned) {
       // The session writes only after its onConnect, which comes once the handshake is done.
@@ -98,13 +98,13 @@ export function mseDialTransport(
     get pending() {
       return inner.pending;
     },
-    consumed: () => {},
+    consumed: (bytes) => inner.consumed(bytes),
     destroy: () => {
       failed = true;
       inner.destroy();
     },
     get negotiating() {
-      return outer === null;
+      return up && outer === null;
     },
     get encryption() {
       return outer?.encryption ?? 'none';

@@ -6,7 +6,9 @@ import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 /**
  * The session's end of a relayed connection. Bytes out are gathered into one ArrayBuffer per
  * write and transferred (one copy: the price of the relay); bytes in arrive as transferred
- * chunks. Acks are batched once per event-loop turn.
+ * chunks. Acks are batched once per event-loop turn. The far end is the Listener (an accepted TCP
+ * connection) or the UDP host (a uTP connection, accepted or dialled: a dialled one says `open`
+ * once the peer answered, which is the session's `onConnect`).
  */
 export function relayTransport(
   port: MessagePort,
@@ -51,6 +53,8 @@ export function relayTransport(
       pending = Math.max(0, pending - message.bytes);
       // Every ack may open room below the session's own high-water mark.
       handlers.onDrain();
+    } else if (message.type === 'open') {
+      handlers.onConnect();
     } else {
       close(new TorkError(TorkErrorCode.IO, message.reason));
     }

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// What message stream encryption costs: tork and libtorrent in turn, alternating, downloading the
-// same data from the same libtorrent seeders, once per mode — the seeders speak plain BitTorrent
-// only (`plain`), insist on the encrypted handshake then plaintext (`mse-plaintext`), or insist on
-// RC4 (`rc4`). Wall seconds from the downloader's start to completion, and CPU seconds of the
-// downloader's process (user + system, all threads), each the median of --runs.
+// What the link costs — the transport (TCP, uTP) and message stream encryption: tork and
+// libtorrent in turn, alternating, downloading the same data from the same libtorrent seeders,
+// once per mode. The seeders speak plain BitTorrent only over TCP (`plain`), insist on the
+// encrypted handshake then plaintext (`mse-plaintext`), insist on RC4 (`rc4`), speak only uTP
+// (`utp`), or only uTP with RC4 (`utp-rc4`); both downloaders are told the same. Wall seconds from
+// the downloader's start to completion, and CPU seconds of the downloader's process (user +
+// system, all threads), each the median of --runs.
 //
-//   pnpm build && node scripts/mse-bench.mjs [--size 256] [--files 40] [--seeders 8] [--runs 3]
+//   pnpm build && node scripts/link-bench.mjs [--size 256] [--files 40] [--seeders 8] [--runs 3]
+//       [--modes plain,mse-plaintext,rc4,utp,utp-rc4]
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     files: { type: 'string', default: '40' },
     seeders: { type: 'string', default: '8' },
     runs: { type: 'string', default: '3' },
+    modes: { type: 'string', default: 'plain,mse-plaintext,rc4,utp,utp-rc4' },
   },
 });
 process.env.TORK_HERMETIC = '1';
@@ -34,19 +38,24 @@ const dataset = await ensureDataset(join(tmpdir(), 'tork-interop-matrix-cache'),
   pieceLength: 256 * 1024,
   seed: 11,
 });
-const work = await mkdtemp(join(tmpdir(), 'tork-mse-bench-'));
-const modes = [
-  // [name, seeder policy, tork --encryption, libtorrent downloader policy]
-  ['plain', 'disabled', 'disable', 'disabled'],
-  ['mse-plaintext', 'forced-plaintext', 'prefer', 'forced-plaintext'],
-  ['rc4', 'forced-rc4', 'require', 'forced-rc4'],
+const work = await mkdtemp(join(tmpdir(), 'tork-link-bench-'));
+const allModes = [
+  // [name, seeder policy, tork --encryption, libtorrent downloader policy, transport of all three]
+  ['plain', 'disabled', 'disable', 'disabled', 'tcp'],
+  ['mse-plaintext', 'forced-plaintext', 'prefer', 'forced-plaintext', 'tcp'],
+  ['rc4', 'forced-rc4', 'require', 'forced-rc4', 'tcp'],
+  ['utp', 'disabled', 'disable', 'disabled', 'utp'],
+  ['utp-rc4', 'forced-rc4', 'require', 'forced-rc4', 'utp'],
 ];
+const wanted = values.modes.split(',');
+const modes = allModes.filter(([name]) => wanted.includes(name));
 
 /** `/usr/bin/time -f` around a command: wall and CPU seconds of the whole process. */
-async function timed(command, args) {
+async function timed(command, args, env = process.env) {
   const { stderr } = await run('/usr/bin/time', ['-f', 'TIMED %e %U %S', command, ...args], {
     maxBuffer: 64 * 1024 * 1024,
     timeout: 600_000,
+    env,
   });
   const line = stderr.split('\n').find((l) => l.startsWith('TIMED '));
   const [, wall, user, system] = line.split(' ').map(Number);
@@ -54,22 +63,22 @@ async function timed(command, args) {
 }
 
 const rows = [];
-for (const [mode, seederPolicy, torkEncryption, leecherPolicy] of modes) {
+for (const [mode, seederPolicy, torkEncryption, leecherPolicy, transport] of modes) {
+  const env = { ...process.env, LT_TRANSPORT: transport };
   const seeders = [];
   for (let i = 0; i < Number(values.seeders); i++) {
     const port = await freePort();
-    seeders.push(
-      Object.assign(
-        await startProgram(
-          python,
-          [script, 'seed', dataset.torrentPath, dataset.dataDir, String(port), seederPolicy],
-          {
-            ready: () => tcpPortOpen('127.0.0.1', port),
-          },
-        ),
-        { port },
-      ),
+    const seeder = await startProgram(
+      python,
+      [script, 'seed', dataset.torrentPath, dataset.dataDir, String(port), seederPolicy],
+      {
+        env,
+        // A uTP-only seeder has no TCP port to probe: it says when it is ready.
+        ready: async (output) =>
+          transport === 'tcp' ? tcpPortOpen('127.0.0.1', port) : output.includes('"ready"'),
+      },
     );
+    seeders.push(Object.assign(seeder, { port }));
   }
   const peers = seeders.map((s) => `127.0.0.1:${s.port}`);
   for (let r = 1; r <= Number(values.runs); r++) {
@@ -89,21 +98,27 @@ for (const [mode, seederPolicy, torkEncryption, leecherPolicy] of modes) {
       '--quiet',
       '--encryption',
       torkEncryption,
+      '--transport',
+      transport,
       ...peers.flatMap((peer) => ['--peer', peer]),
     ]);
     rows.push({ mode, client: 'tork', ...tork });
     await rm(torkOut, { recursive: true, force: true });
     const ltOut = join(work, `lt-${mode}-${r}`);
-    const lt = await timed(python, [
-      script,
-      'download',
-      dataset.torrentPath,
-      ltOut,
-      String(await freePort()),
-      leecherPolicy,
-      peers.join(','),
-      '300',
-    ]);
+    const lt = await timed(
+      python,
+      [
+        script,
+        'download',
+        dataset.torrentPath,
+        ltOut,
+        String(await freePort()),
+        leecherPolicy,
+        peers.join(','),
+        '300',
+      ],
+      env,
+    );
     rows.push({ mode, client: 'libtorrent', ...lt });
     await rm(ltOut, { recursive: true, force: true });
     process.stderr.write(

@@ -1,0 +1,189 @@
+/**
+ * uTP (BEP 29) against libtorrent on 127.0.0.1, both directions: tork downloads from libtorrent
+ * seeders that speak only uTP (TCP neither dialled nor accepted), with and without RC4; a
+ * libtorrent downloader that speaks only uTP gets the data from a tork seeder; and tork downloads
+ * over uTP through a relay that drops, reorders and duplicates datagrams. Every download is checked
+ * byte for byte, and both sides say the connection was uTP.
+ */
+import '../support/hermetic.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Dataset, verifyDownload } from '@tork/cli';
+import { interopDataset, root, type TorkEvent } from '../download/support.js';
+import { requireLibtorrent, startTork } from '../seed/support.js';
+import { startLossyUdpRelay } from '../support/lossy-udp-relay.js';
+import { freePort, startProgram } from '../support/programs.js';
+
+const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
+
+let work: string;
+let dataset: Dataset;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tork-utp-'));
+  dataset = await interopDataset();
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+type Policy = 'forced-rc4' | 'enabled' | 'disabled';
+
+interface LibtorrentPeer {
+  address: string;
+  utp: boolean;
+  rc4: boolean;
+  downloaded: number;
+  uploaded: number;
+}
+
+/** A libtorrent seeder that speaks only uTP; ready once it says so. */
+async function utpOnlySeeder(t: TestContext, python: string, policy: Policy) {
+  const port = await freePort();
+  const program = await startProgram(
+    python,
+    [SCRIPT, 'seed', dataset.torrentPath, dataset.dataDir, String(port), policy],
+    {
+      env: { ...process.env, LT_TRANSPORT: 'utp' },
+      // No TCP port to probe: the script says when it is ready.
+      ready: async (output) => output.includes('"event": "ready"'),
+      readyTimeoutMs: 15_000,
+    },
+  );
+  t.after(() => program.stop());
+  return { port, seeder: program };
+}
+
+/** The seeder's last report of its peers. */
+function seederPeers(output: string): LibtorrentPeer[] {
+  const lines = output
+    .trim()
+    .split('\n')
+    .filter((line) => line.includes('"event": "peers"'));
+  const last = lines.at(-1);
+  return last ? (JSON.parse(last) as { peers: LibtorrentPeer[] }).peers : [];
+}
+
+async function torkDownloads(
+  t: TestContext,
+  peer: string,
+  label: string,
+  extra: readonly string[] = [],
+): Promise<{ connected: TorkEvent[]; stopped: TorkEvent | undefined }> {
+  const out = join(work, label);
+  const tork = await startTork('download', [
+    dataset.torrentPath,
+    '--out',
+    out,
+    '--no-trackers',
+    '--no-dht',
+    '--peer',
+    peer,
+    ...extra,
+  ]);
+  t.after(() => tork.stop());
+  const { status } = await tork.exited;
+  assert.equal(status, 0, tork.transcript());
+  assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
+  return {
+    connected: tork.events.filter((event) => event.event === 'peer-connected'),
+    stopped: tork.events.find((event) => event.event === 'stopped'),
+  };
+}
+
+describe('uTP with libtorrent', { timeout: 240_000 }, () => {
+  it('tork (default --transport both) downloads from a uTP-only libtorrent seeder: TCP refused, then uTP', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port, seeder } = await utpOnlySeeder(t, python, 'disabled');
+    const { connected, stopped } = await torkDownloads(t, `127.0.0.1:${port}`, 'both-from-utp-only');
+    assert.ok(connected.length > 0);
+    assert.equal(connected.at(-1)?.transport, 'utp', JSON.stringify(connected));
+    const udp = stopped?.udp as { utpDialled: number } | undefined;
+    assert.ok(udp && udp.utpDialled >= 1, `tork's UDP host stats: ${JSON.stringify(udp)}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.ok(
+      seederPeers(seeder.output()).some((peer) => peer.utp && peer.uploaded > 0),
+      `libtorrent saw a uTP peer it uploaded to: ${seeder.output().slice(-2000)}`,
+    );
+  });
+
+  it('tork --transport utp downloads from a uTP-only libtorrent seeder that requires RC4', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await utpOnlySeeder(t, python, 'forced-rc4');
+    const { connected } = await torkDownloads(t, `127.0.0.1:${port}`, 'utp-rc4', ['--transport', 'utp']);
+    assert.ok(connected.length > 0);
+    for (const event of connected) {
+      assert.equal(event.transport, 'utp', JSON.stringify(event));
+      assert.equal(event.encryption, 'rc4', JSON.stringify(event));
+    }
+  });
+
+  for (const policy of ['disabled', 'forced-rc4'] as const) {
+    it(`a uTP-only libtorrent downloader (${policy}) gets the data from a tork seeder`, async (t) => {
+      const python = requireLibtorrent(t);
+      if (!python) return;
+      const seeder = await startTork('seed', [
+        dataset.torrentPath,
+        '--data',
+        dataset.dataDir,
+        '--no-trackers',
+        '--no-dht',
+      ]);
+      t.after(() => seeder.stop());
+      await seeder.waitFor('done', 60_000);
+      const out = join(work, `libtorrent-utp-${policy}`);
+      const port = await freePort();
+      const leecher = await startProgram(
+        python,
+        [
+          SCRIPT,
+          'download',
+          dataset.torrentPath,
+          out,
+          String(port),
+          policy,
+          `127.0.0.1:${seeder.port}`,
+          '150',
+        ],
+        { env: { ...process.env, LT_TRANSPORT: 'utp' } },
+      );
+      t.after(() => leecher.stop());
+      await new Promise<void>((resolve) =>
+        leecher.running() ? leecher.child.once('exit', () => resolve()) : resolve(),
+      );
+      assert.equal(leecher.child.exitCode, 0, leecher.output());
+      const last = JSON.parse(leecher.output().trim().split('\n').at(-1)!) as { peers: LibtorrentPeer[] };
+      const tork = last.peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
+      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(last.peers)}`);
+      assert.equal(tork.utp, true, 'uTP, as libtorrent reports it');
+      if (policy === 'forced-rc4') assert.equal(tork.rc4, true, 'RC4, as libtorrent reports it');
+      assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
+      const accepted = seeder.events.filter((event) => event.event === 'peer-connected');
+      assert.equal(accepted.at(-1)?.transport, 'utp', JSON.stringify(accepted));
+      assert.equal(accepted.at(-1)?.encryption, policy === 'forced-rc4' ? 'rc4' : 'none');
+    });
+  }
+
+  it('tork downloads over uTP through a relay that drops 3 %, reorders 5 % and duplicates 2 % of datagrams', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const { port } = await utpOnlySeeder(t, python, 'disabled');
+    const relay = await startLossyUdpRelay(
+      { host: '127.0.0.1', port },
+      { drop: 0.03, reorder: 0.05, duplicate: 0.02, seed: 13 },
+    );
+    t.after(() => relay.close());
+    const { connected, stopped } = await torkDownloads(t, `127.0.0.1:${relay.port}`, 'lossy', [
+      '--transport',
+      'utp',
+    ]);
+    assert.equal(connected.at(-1)?.transport, 'utp');
+    assert.ok(relay.stats.dropped > 100, `relay: ${JSON.stringify(relay.stats)}`);
+    assert.ok(relay.stats.reordered > 100 && relay.stats.duplicated > 50, JSON.stringify(relay.stats));
+    const udp = stopped?.udp as { utpRetransmits: number; utpDuplicates: number } | undefined;
+    assert.ok(udp && udp.utpRetransmits > 0, `tork resent what was lost: ${JSON.stringify(udp)}`);
+    assert.ok(udp.utpDuplicates > 0, `tork counted the duplicates: ${JSON.stringify(udp)}`);
+  });
+});
