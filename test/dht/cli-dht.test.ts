@@ -1,6 +1,7 @@
 /**
  * The DHT from the command line: on by default for a public torrent (its UDP socket on the TCP
- * port's number), never for a private one (no socket at all), off with --no-dht; TORK_HERMETIC=1
+ * port's number, shared with uTP), never for a private one (the socket serves uTP only, or is not
+ * opened with --transport tcp), off with --no-dht; TORK_HERMETIC=1
  * empties the default bootstrap list and keeps no routing table unless told where; bad options
  * are usage errors. Every run bootstraps from nothing or from loopback only.
  */
@@ -83,21 +84,36 @@ describe('tork download/seed and the DHT', () => {
     await access(state);
   });
 
-  it('a private torrent opens no DHT socket', async (t) => {
+  it('a private torrent runs no DHT node (the UDP socket serves uTP only); with --transport tcp there is no socket', async (t) => {
     const state = join(work, 'private-dht.json');
+    const tcpOnly = await seed(t, privateTorrent, [
+      '--dht-bootstrap=',
+      '--dht-state',
+      state,
+      '--transport',
+      'tcp',
+    ]);
+    assert.equal(await udpFree(tcpOnly.port), true, 'no UDP socket on the torrent port');
+    await tcpOnly.stop();
+    assert.ok(!tcpOnly.events.some((event) => event.event.startsWith('dht-')), tcpOnly.transcript());
     const tork = await seed(t, privateTorrent, ['--dht-bootstrap=', '--dht-state', state]);
-    assert.equal(await udpFree(tork.port), true, 'no UDP socket on the torrent port');
+    assert.equal(await udpFree(tork.port), false, 'uTP holds UDP on the torrent port');
     await tork.stop();
     assert.ok(!tork.events.some((event) => event.event.startsWith('dht-')), tork.transcript());
     // A DHT started at all, even not yet listening, saves its table at exit: none was.
     await assert.rejects(access(state));
   });
 
-  it('--no-dht opens none for a public torrent either', async (t) => {
-    const tork = await seed(t, dataset.torrentPath, ['--no-dht']);
+  it('--no-dht runs none for a public torrent either (and with --transport tcp opens no socket)', async (t) => {
+    const tork = await seed(t, dataset.torrentPath, ['--no-dht', '--transport', 'tcp']);
     assert.equal(await udpFree(tork.port), true);
     await tork.stop();
     assert.ok(!tork.events.some((event) => event.event.startsWith('dht-')));
+    const withUtp = await seed(t, dataset.torrentPath, ['--no-dht']);
+    await withUtp.stop();
+    assert.ok(!withUtp.events.some((event) => event.event.startsWith('dht-')), withUtp.transcript());
+    const stopped = withUtp.events.find((event) => event.event === 'stopped');
+    assert.equal((stopped?.udp as { nodes: number } | undefined)?.nodes, 0, 'no DHT node in the UDP host');
   });
 
   it('TORK_HERMETIC=1: no default bootstrap, and no routing table kept in the cache directory', async (t) => {

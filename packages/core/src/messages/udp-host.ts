@@ -65,6 +65,11 @@ export const UdpHostWorkerData = z.object({
   settings: DhtNodeSettings,
   /** Run the DHT node. Default: true (false: the socket serves uTP only, KRPC is dropped). */
   dht: z.boolean().optional(),
+  /**
+   * Start the DHT node at the first `announce` or `lookup`, not at once: the socket may serve uTP
+   * for a run of private torrents, which must never touch the DHT (BEP 27). Default: false.
+   */
+  dhtOnDemand: z.boolean().optional(),
   /** Serve uTP connections with these settings; absent: uTP datagrams are counted and dropped. */
   utp: UtpHostSettings.optional(),
 });

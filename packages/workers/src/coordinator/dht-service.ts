@@ -102,6 +102,8 @@ export class DhtService implements PeerDiscovery {
   #loadedNodes = 0;
   #startedOnce = false;
   #closed = false;
+  /** The thread's socket, once bound (maybe before any torrent joined: uTP started it). */
+  #listening: { port: number; nodeId: string } | undefined;
 
   constructor(options: DhtServiceOptions) {
     this.#options = options;
@@ -116,12 +118,8 @@ export class DhtService implements PeerDiscovery {
     this.#thread.contribute(() => this.#prepare());
     this.#thread.listen({
       listening: (port, nodeId) => {
-        this.#options.onEvent?.({ type: 'listening', port, nodeId, loadedNodes: this.#loadedNodes });
-        this.#timer = setInterval(
-          () => this.#reannounce(),
-          this.#options.announceIntervalMs ?? DHT_ANNOUNCE_INTERVAL_MS,
-        );
-        this.#timer.unref();
+        this.#listening = { port, nodeId };
+        if (this.#startedOnce) this.#running();
       },
       peers: (event) => this.#joined.get(event.torrentId)?.found(event.peers),
       lookupDone: (event) => {
@@ -141,9 +139,9 @@ export class DhtService implements PeerDiscovery {
     });
   }
 
-  /** True once the UDP host thread was started (a public torrent joined, or uTP started it). */
+  /** True once a public torrent joined (the node runs from then on). */
   get started(): boolean {
-    return this.#startedOnce || this.#thread.state !== 'idle';
+    return this.#startedOnce;
   }
 
   /** The UDP port bound, once listening. */
@@ -157,7 +155,11 @@ export class DhtService implements PeerDiscovery {
       return { lookup() {}, leave() {} };
     const joined: Joined = { found, port: torrent.port, lastLookup: Date.now(), announced: false };
     this.#joined.set(torrentId, joined);
-    this.#startedOnce = true;
+    if (!this.#startedOnce) {
+      this.#startedOnce = true;
+      // The node starts with this first join (`dhtOnDemand`), on a socket maybe already bound.
+      if (this.#listening) this.#running();
+    }
     void this.#thread.start();
     this.#send(visit(torrentId, joined));
     return {
@@ -192,7 +194,8 @@ export class DhtService implements PeerDiscovery {
     this.#closed = true;
     clearInterval(this.#timer);
     const table = await this.#thread.close();
-    if (table) await this.#save(table.nodeId, table.nodes);
+    // A node that never ran (private torrents only) keeps no table of its own to save.
+    if (table && this.#startedOnce) await this.#save(table.nodeId, table.nodes);
   }
 
   /** The node's part of the thread's `workerData`: the saved table (or a fresh id), the routers. */
@@ -214,11 +217,24 @@ export class DhtService implements PeerDiscovery {
     this.#loadedNodes = nodes.length;
     return {
       dht: true,
+      dhtOnDemand: true,
       ...(nodeId ? { nodeId } : {}),
       nodes,
       bootstrap: [...this.#options.bootstrap],
       settings: this.#options.settings ?? {},
     };
+  }
+
+  /** The node runs (a torrent joined, the socket is bound): say so, and re-announce periodically. */
+  #running(): void {
+    const listening = this.#listening;
+    if (!listening || this.#timer) return;
+    this.#options.onEvent?.({ type: 'listening', ...listening, loadedNodes: this.#loadedNodes });
+    this.#timer = setInterval(
+      () => this.#reannounce(),
+      this.#options.announceIntervalMs ?? DHT_ANNOUNCE_INTERVAL_MS,
+    );
+    this.#timer.unref();
   }
 
   #reannounce(): void {

@@ -26,7 +26,7 @@ export interface UdpHostThreadOptions {
 
 /** What a user of the thread gives to its `workerData` before it starts (the DHT's table, uTP's settings). */
 export type UdpHostPart = Partial<
-  Pick<UdpHostWorkerData, 'nodeId' | 'nodes' | 'bootstrap' | 'settings' | 'dht' | 'utp'>
+  Pick<UdpHostWorkerData, 'nodeId' | 'nodes' | 'bootstrap' | 'settings' | 'dht' | 'dhtOnDemand' | 'utp'>
 >;
 
 /** The table the thread hands back at close (empty without a DHT). */

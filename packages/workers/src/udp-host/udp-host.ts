@@ -37,8 +37,11 @@ export class UdpHost {
   readonly #socket: dgram.Socket;
   readonly #emit: UdpHostEmit;
   readonly #guard: KrpcGuard;
-  /** The DHT node; none when the socket serves uTP only (`workerData.dht` false). */
-  readonly #node: DhtNode | undefined;
+  /** The DHT node; none when the socket serves uTP only (`workerData.dht` false) or until asked (`dhtOnDemand`). */
+  #node: DhtNode | undefined;
+  readonly #startNode: () => DhtNode;
+  readonly #dhtEnabled: boolean;
+  readonly #savedNodes: DhtContact[];
   readonly #utp: UtpHost | undefined;
   readonly #nodeId: string;
   readonly #self: OwnAddress;
@@ -78,22 +81,24 @@ export class UdpHost {
           ...(options.now ? { now: options.now } : {}),
         })
       : undefined;
-    this.#node =
-      data.dht === false
-        ? undefined
-        : new DhtNode({
-            nodeId: Buffer.from(data.nodeId, 'hex'),
-            bootstrap: data.bootstrap,
-            nodes: data.nodes,
-            send: (bytes, toPort, host) => this.#send(bytes, toPort, host),
-            address: () => socket.address(),
-            isOwnPeer: (host, peerPort) => this.#self.isOwnPeer(host, peerPort),
-            onPeers: (torrentId, peers) => emit({ type: 'peers', torrentId, peers }),
-            onLookupDone: (torrentId, nodes, announced) =>
-              emit({ type: 'lookup-done', torrentId, nodes, announced }),
-            ...(data.settings.maxStoredPeers ? { maxStoredPeers: data.settings.maxStoredPeers } : {}),
-            ...(data.settings.queryTimeoutMs ? { queryTimeoutMs: data.settings.queryTimeoutMs } : {}),
-          });
+    this.#startNode = () =>
+      new DhtNode({
+        nodeId: Buffer.from(data.nodeId, 'hex'),
+        bootstrap: data.bootstrap,
+        nodes: data.nodes,
+        send: (bytes, toPort, host) => this.#send(bytes, toPort, host),
+        address: () => socket.address(),
+        isOwnPeer: (host, peerPort) => this.#self.isOwnPeer(host, peerPort),
+        onPeers: (torrentId, peers) => emit({ type: 'peers', torrentId, peers }),
+        onLookupDone: (torrentId, nodes, announced) =>
+          emit({ type: 'lookup-done', torrentId, nodes, announced }),
+        ...(data.settings.maxStoredPeers ? { maxStoredPeers: data.settings.maxStoredPeers } : {}),
+        ...(data.settings.queryTimeoutMs ? { queryTimeoutMs: data.settings.queryTimeoutMs } : {}),
+      });
+    this.#dhtEnabled = data.dht !== false;
+    // A table loaded but never used goes back unchanged at close (it is not lost by a private run).
+    this.#savedNodes = data.nodes;
+    if (this.#dhtEnabled && !data.dhtOnDemand) this.#node = this.#startNode();
     socket.on('message', (bytes, from) => this.#onDatagram(bytes, from));
     // After binding, socket errors (ICMP unreachable and the like) are the network's, not ours.
     socket.on('error', () => {});
@@ -139,10 +144,10 @@ export class UdpHost {
   command(command: UdpHostCommand): void {
     switch (command.type) {
       case 'announce':
-        this.#node?.announce(command.torrentId, command.port);
+        this.#dht()?.announce(command.torrentId, command.port);
         break;
       case 'lookup':
-        this.#node?.lookup(command.torrentId);
+        this.#dht()?.lookup(command.torrentId);
         break;
       case 'leave':
         this.#node?.leave(command.torrentId);
@@ -161,6 +166,12 @@ export class UdpHost {
         void this.close().then((nodes) => this.#emit({ type: 'closed', nodeId: this.nodeId, nodes }));
         break;
     }
+  }
+
+  /** The node, started on first use when `dhtOnDemand`; none when the DHT is off. */
+  #dht(): DhtNode | undefined {
+    if (!this.#node && this.#dhtEnabled && !this.#closing) this.#node = this.#startNode();
+    return this.#node;
   }
 
   stats(): UdpHostStats {
@@ -199,7 +210,7 @@ export class UdpHost {
   close(): Promise<DhtContact[]> {
     this.#closing ??= (async () => {
       this.#utp?.close();
-      const nodes = this.#node?.contacts(MAX_DHT_STATE_NODES) ?? [];
+      const nodes = this.#node ? this.#node.contacts(MAX_DHT_STATE_NODES) : this.#savedNodes;
       await this.#node?.close();
       await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
       return nodes;
