@@ -260,4 +260,36 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
+
+  it('at the connection cap, a dial ends at once and a SYN is refused', async () => {
+    const a = await host({ maxConnections: 2 });
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      for (let id = 0; id < 3; id++) {
+        const syn = encodeUtpPacket({
+          type: UtpType.syn,
+          connectionId: 100 + id * 2,
+          timestampMicros: 0,
+          timestampDifferenceMicros: 0,
+          windowSize: 1 << 20,
+          seq: 1,
+          ack: 0,
+          payload: new Uint8Array(0),
+        });
+        silent.send(syn, a.udp.port, '127.0.0.1');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(a.udp.stats().utpConnections, 2);
+      const { port1, port2 } = new MessageChannel();
+      const dialler = endpoint(port2);
+      a.udp.command({ type: 'utp-connect', host: '127.0.0.1', port: silent.address().port, relay: port1 });
+      await dialler.until(() => dialler.ended !== undefined, 2_000, 'the refused dial');
+      assert.match(dialler.ended!, /too many uTP connections/);
+      assert.equal(a.udp.stats().utpRefused, 2, 'the third SYN and the dial');
+    } finally {
+      await a.udp.close();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
 });
