@@ -18,6 +18,11 @@ import { KrpcGuard } from './krpc-guard.js';
 import { OwnAddress } from './own-address.js';
 import { UtpHost } from './utp-host.js';
 
+/** The UDP socket's kernel receive buffer asked for (capped by `net.core.rmem_max`). */
+export const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** The UDP socket's kernel send buffer asked for (capped by `net.core.wmem_max`). */
+export const UDP_SEND_BUFFER_BYTES = 1024 * 1024;
+
 /** Posts an event to the coordinator; `transfer`: ports moved with it. */
 export type UdpHostEmit = (event: UdpHostEvent, transfer?: MessagePort[]) => void;
 
@@ -110,7 +115,14 @@ export class UdpHost {
     emit: UdpHostEmit,
     options: UdpHostOptions = {},
   ): Promise<UdpHost> {
-    const socket = dgram.createSocket({ type: 'udp4' });
+    // Large kernel buffers: uTP peers send bursts of a window's worth of 1.4 KB datagrams, and the
+    // default 208 KiB receive buffer overflowed under 8 seeders (each drop a retransmission and
+    // a halved window). The kernel caps them at net.core.[rw]mem_max.
+    const socket = dgram.createSocket({
+      type: 'udp4',
+      recvBufferSize: UDP_RECEIVE_BUFFER_BYTES,
+      sendBufferSize: UDP_SEND_BUFFER_BYTES,
+    });
     const host = bindHost(data.host);
     try {
       await new Promise<void>((resolve, reject) => {
