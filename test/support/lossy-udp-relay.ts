@@ -4,6 +4,7 @@
  * last client. Every decision comes from a seeded generator, so a failing run can be replayed.
  */
 import dgram from 'node:dgram';
+import { createRng } from '@tork/core';
 
 export interface LossyUdpRelayOptions {
   /** Share of datagrams dropped, each direction (0–1). */
@@ -31,24 +32,12 @@ export interface LossyUdpRelay {
   close(): Promise<void>;
 }
 
-/** Mulberry32: small, fast, seeded; good enough to pick which datagrams to mangle. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function startLossyUdpRelay(
   target: { readonly host: string; readonly port: number },
   options: LossyUdpRelayOptions,
 ): Promise<LossyUdpRelay> {
   const socket = dgram.createSocket('udp4');
-  const random = generator(options.seed ?? 1);
+  const random = createRng(options.seed ?? 1);
   const stats: LossyUdpRelayStats = { forwarded: 0, dropped: 0, duplicated: 0, reordered: 0 };
   const timers = new Set<NodeJS.Timeout>();
   let client: { address: string; port: number } | undefined;

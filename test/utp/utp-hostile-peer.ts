@@ -10,6 +10,20 @@
 import dgram from 'node:dgram';
 import { decodeUtpPacket, encodeUtpPacket, UtpConnection, type UtpPacket, UtpType } from '@tork/core';
 
+/** A SYN as a dialler sends it (BEP 29): its receive id, its first seq (floods send these). */
+export function synPacket(connectionId: number): Uint8Array {
+  return encodeUtpPacket({
+    type: UtpType.syn,
+    connectionId,
+    timestampMicros: 0,
+    timestampDifferenceMicros: 0,
+    windowSize: 1 << 20,
+    seq: 1,
+    ack: 0,
+    payload: new Uint8Array(0),
+  });
+}
+
 export type UtpHostileBehaviour = 'never-acks' | 'zero-window' | 'garbage';
 
 export interface UtpHostilePeer {

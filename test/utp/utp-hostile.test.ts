@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, verifyDownload } from '@tork/cli';
-import { encodeUtpPacket, UtpType } from '@tork/core';
 import { interopDataset, root, type TorkEvent } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
 import { freePort, startProgram } from '../support/programs.js';
-import { startUtpHostilePeer, type UtpHostileBehaviour } from './utp-hostile-peer.js';
+import { startUtpHostilePeer, synPacket, type UtpHostileBehaviour } from './utp-hostile-peer.js';
 
 const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 /** The half-open cap of the UDP host (`UTP_MAX_HALF_OPEN`). */
@@ -159,16 +158,7 @@ describe('hostile uTP peers next to a good seeder', { concurrency: 3, timeout: 1
     );
     for (const [index, socket] of flooders.entries()) {
       for (let n = 0; n < 2; n++) {
-        const syn = encodeUtpPacket({
-          type: UtpType.syn,
-          connectionId: (index * 2 + n) * 2,
-          timestampMicros: 0,
-          timestampDifferenceMicros: 0,
-          windowSize: 1 << 20,
-          seq: 1,
-          ack: 0,
-          payload: new Uint8Array(0),
-        });
+        const syn = synPacket((index * 2 + n) * 2);
         socket.send(syn, seeder.port, '127.0.0.1');
       }
     }

@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTorkError, type TorkError, TorkErrorCode } from '../errors.js';
+import { createRng } from '../scheduler/rng.js';
 import { UtpConnection, type UtpConnectionOptions } from './utp-connection.js';
 import { DEFAULT_UTP_MAX_CWND_BYTES } from './utp-limits.js';
 import { decodeUtpPacket, encodeUtpPacket, type UtpPacket, UtpType } from './utp-packet.js';
 
 // ---- a deterministic simulated network -----------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so every run of the lossy link drops the same packets. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The scheduler's seeded generator: every run of the lossy link drops the same packets. */
+const prng = createRng;
 
 function randomBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -21,6 +21,20 @@ import {
 import { UdpHost } from './udp-host.js';
 import { UTP_RESETS_PER_SECOND } from './utp-host.js';
 
+/** A SYN as a dialler sends it (BEP 29): its receive id, its first seq. */
+function synPacket(connectionId: number): Uint8Array {
+  return encodeUtpPacket({
+    type: UtpType.syn,
+    connectionId,
+    timestampMicros: 0,
+    timestampDifferenceMicros: 0,
+    windowSize: 1 << 20,
+    seq: 1,
+    ack: 0,
+    payload: new Uint8Array(0),
+  });
+}
+
 function data(utp: UdpHostWorkerData['utp']): UdpHostWorkerData {
   return {
     host: '127.0.0.1',
@@ -192,16 +206,7 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
       assert.equal(dialler.open, false);
       // 200 SYNs with distinct ids from one address: 8 become half-open connections, the rest reset.
       for (let id = 0; id < 200; id++) {
-        const syn = encodeUtpPacket({
-          type: UtpType.syn,
-          connectionId: id * 2,
-          timestampMicros: 0,
-          timestampDifferenceMicros: 0,
-          windowSize: 1 << 20,
-          seq: 1,
-          ack: 0,
-          payload: new Uint8Array(0),
-        });
+        const syn = synPacket(id * 2);
         silent.send(syn, a.udp.port, '127.0.0.1');
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -267,16 +272,7 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
     try {
       for (let id = 0; id < 3; id++) {
-        const syn = encodeUtpPacket({
-          type: UtpType.syn,
-          connectionId: 100 + id * 2,
-          timestampMicros: 0,
-          timestampDifferenceMicros: 0,
-          windowSize: 1 << 20,
-          seq: 1,
-          ack: 0,
-          payload: new Uint8Array(0),
-        });
+        const syn = synPacket(100 + id * 2);
         silent.send(syn, a.udp.port, '127.0.0.1');
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
