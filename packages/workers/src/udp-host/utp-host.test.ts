@@ -288,4 +288,26 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
+
+  it('a writer that ends and closes its port at once (as a session does): every byte still reaches the peer, then the FIN', async () => {
+    const a = await host();
+    const b = await host();
+    try {
+      const { port1, port2 } = new MessageChannel();
+      const dialler = endpoint(port2);
+      a.udp.command({ type: 'utp-connect', host: '127.0.0.1', port: b.udp.port, relay: port1 });
+      const acceptor = endpoint((await b.incoming()).relay);
+      await dialler.until(() => dialler.open, 5_000, 'open');
+      const last = randomBytes(2 * 1024 * 1024);
+      dialler.write(last);
+      dialler.end();
+      port2.close();
+      await acceptor.until(() => acceptor.ended !== undefined, 20_000, 'the FIN');
+      assert.equal(acceptor.received, last.length, `then the end (${acceptor.ended})`);
+      assert.ok(acceptor.bytes().equals(last));
+    } finally {
+      await a.udp.close();
+      await b.udp.close();
+    }
+  });
 });

@@ -62,6 +62,8 @@ interface Link {
   /** Payload received and not yet posted to the reader (see `#deliver`). */
   readonly inbox: Uint8Array[];
   inboxBytes: number;
+  /** The reader said `end`: our FIN is on its way (the reader's port closing is expected). */
+  closing: boolean;
   ended: boolean;
   openedAt: number;
 }
@@ -100,7 +102,8 @@ export class UtpHost {
     retransmits: 0,
     duplicates: 0,
   };
-  readonly #timer: NodeJS.Timeout;
+  /** Runs while there are connections: an idle host (a seeder nobody reaches over uTP) never wakes. */
+  #timer: NodeJS.Timeout | undefined;
   #halfOpen = 0;
   #resetBudget = UTP_RESETS_PER_SECOND;
   #resetWindowStart = 0;
@@ -112,8 +115,6 @@ export class UtpHost {
     this.#now = options.now ?? (() => performance.now());
     this.#maxConnections = options.settings.maxConnections ?? UTP_MAX_CONNECTIONS;
     this.#maxHalfOpen = options.settings.maxHalfOpen ?? UTP_MAX_HALF_OPEN;
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
-    this.#timer.unref();
   }
 
   get connections(): number {
@@ -306,15 +307,21 @@ export class UtpHost {
       ackScheduled: false,
       inbox: [],
       inboxBytes: 0,
+      closing: false,
       ended: false,
       openedAt: this.#now(),
     };
     if (incoming) this.#halfOpen++;
     this.#links.set(link.key, link);
     this.#bySendId.set(link.sendKey, link);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#tick(), TICK_MS);
+      this.#timer.unref();
+    }
     relay.on('message', (value: unknown) => this.#fromReader(link, value));
     relay.on('close', () => {
-      if (link.ended) return;
+      // After the reader's `end`, the connection is finishing its FIN: let it.
+      if (link.ended || link.closing) return;
       // The reader is gone (the actor closed, its host died): the peer is told at once.
       link.connection.destroy();
       this.#end(link, 'actor gone');
@@ -343,6 +350,7 @@ export class UtpHost {
       link.connection.consumed(message.bytes);
     } else if (message.type === 'end') {
       // Our FIN follows what the reader wrote before; the connection's onClose ends the link.
+      link.closing = true;
       link.connection.close();
     }
   }
@@ -384,10 +392,6 @@ export class UtpHost {
 
   #tick(): void {
     const now = this.#now();
-    if (now - this.#resetWindowStart >= 1000) {
-      this.#resetWindowStart = now;
-      this.#resetBudget = UTP_RESETS_PER_SECOND;
-    }
     for (const link of this.#links.values()) {
       link.connection.tick();
       // A half-open connection that never sends its handshake frees its slot (SYN floods).
@@ -434,6 +438,10 @@ export class UtpHost {
     }
     this.#links.delete(link.key);
     this.#bySendId.delete(link.sendKey);
+    if (this.#links.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
     this.#counters.retransmits += link.connection.stats.retransmits;
     this.#counters.duplicates += link.connection.stats.duplicatesReceived;
     this.#endPort(link.port, reason);
@@ -449,6 +457,11 @@ export class UtpHost {
   }
 
   #sendReset(packet: UtpPacket, host: string, port: number): void {
+    const now = this.#now();
+    if (now - this.#resetWindowStart >= 1000) {
+      this.#resetWindowStart = now;
+      this.#resetBudget = UTP_RESETS_PER_SECOND;
+    }
     if (this.#resetBudget <= 0) return;
     this.#resetBudget--;
     // A SYN's id is the one the peer's replies carry; for a stray packet we cannot know which
