@@ -49,6 +49,20 @@ export {
 } from './engine/peer-discovery.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
+export {
+  grantSize,
+  RATE_BURST_SECONDS,
+  RATE_GRANT_SECONDS,
+  RATE_MAX_GRANT_BYTES,
+  RATE_MIN_GRANT_BYTES,
+  RATE_RETRY_MS,
+  type RateDirection,
+  RateGovernor,
+  type RateGovernorOptions,
+  RateLimiter,
+  type RateLimits,
+} from './engine/rate-governor.js';
+export { TokenBucket } from './engine/token-bucket.js';
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';

@@ -187,6 +187,8 @@ export class SimulatedActorSystem implements ActorSystem {
       choke: 0,
       recycle: 0,
       'torrent-peers': 0,
+      'rate-limits': 0,
+      'rate-grant': 0,
     },
     events: {
       connected: 0,
@@ -204,6 +206,7 @@ export class SimulatedActorSystem implements ActorSystem {
       metadata: 0,
       'pex-peers': 0,
       unreadable: 0,
+      'rate-need': 0,
     },
     connections: 0,
     refusals: 0,
@@ -461,6 +464,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'add-magnet':
         this.#violate('add-magnet: the sim plays a torrent with its metainfo');
+        return;
+      case 'rate-limits':
+        // The sim meters nothing: its peers' speeds are the model's.
         return;
       default:
         break;

@@ -15,6 +15,7 @@ import {
   type PeerAddress,
   parseMagnet,
   parseMetainfo,
+  type RateLimits,
   TorkError,
   TorkErrorCode,
   type Torrent,
@@ -26,7 +27,7 @@ import {
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, parseSize } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
@@ -35,10 +36,10 @@ import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-o
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -64,6 +65,8 @@ const commonOptions = {
   'no-pex': { type: 'boolean', default: false },
   encryption: { type: 'string' },
   transport: { type: 'string' },
+  'max-download': { type: 'string' },
+  'max-upload': { type: 'string' },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -124,6 +127,16 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     text: 'what carries peer connections: both accepts TCP and uTP (BEP 29, on the UDP port of the same number) and dials TCP, then uTP if TCP is refused or unanswered; tcp or utp: that one only',
     default: DEFAULT_TRANSPORT_POLICY,
   },
+  'max-download': {
+    arg: 'RATE',
+    text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
+    default: 'none',
+  },
+  'max-upload': {
+    arg: 'RATE',
+    text: 'cap on piece data served, bytes a second across all peers and threads: 4MiB, 1MB/s',
+    default: 'none',
+  },
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
@@ -180,6 +193,15 @@ export function encryptionPolicy(value: string | undefined): EncryptionPolicy {
   const policy = ENCRYPTION_POLICIES.find((known) => known === value);
   if (!policy) throw usageError(`--encryption must be ${ENCRYPTION_POLICIES.join(', ')}; got '${value}'`);
   return policy;
+}
+
+/** `--max-download` / `--max-upload`: a size a second (`10MiB`, `2MB/s`); undefined when not given. */
+export function rateOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseSize(value.replace(/\/s$/i, ''));
+  if (bytes === undefined || bytes < 1024 || bytes > 1024 ** 4)
+    throw usageError(`--${name} must be a rate from 1KiB to 1TiB a second, such as 10MiB; got '${value}'`);
+  return bytes;
 }
 
 /** `--transport`: one of `TRANSPORT_POLICIES`; default `both`. */
@@ -358,6 +380,7 @@ export async function runDownload(
   let dht: DhtConfig | undefined;
   let encryption: EncryptionPolicy = DEFAULT_ENCRYPTION_POLICY;
   let transport: TransportPolicy = DEFAULT_TRANSPORT_POLICY;
+  let rateLimits: RateLimits = {};
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -391,6 +414,12 @@ export async function runDownload(
     dht = dhtConfig(parsed.values);
     encryption = encryptionPolicy(parsed.values.encryption);
     transport = transportPolicy(parsed.values.transport);
+    const maxDownload = rateOption(parsed.values['max-download'], 'max-download');
+    const maxUpload = rateOption(parsed.values['max-upload'], 'max-upload');
+    rateLimits = {
+      ...(maxDownload !== undefined ? { download: maxDownload } : {}),
+      ...(maxUpload !== undefined ? { upload: maxUpload } : {}),
+    };
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     if (file.startsWith('magnet:')) {
@@ -475,7 +504,7 @@ export async function runDownload(
     if (udpThread.state === 'running') actors.useUtp(utp.dial);
   }
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
-  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport });
+  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport, rateLimits });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */

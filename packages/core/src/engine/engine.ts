@@ -13,6 +13,7 @@ import type { ActorSystem } from './actor-system.js';
 import { type FetchedMetadata, MetadataFetch, type MetadataFetchOptions } from './metadata-fetch.js';
 import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
+import { RateGovernor, RateLimiter, type RateLimits } from './rate-governor.js';
 import { Torrent } from './torrent.js';
 import type { TorrentContext, TorrentOptions } from './torrent-options.js';
 import { DEFAULT_TRANSPORT_POLICY, type TransportPolicy } from './transport-policy.js';
@@ -48,6 +49,11 @@ export interface EngineOptions {
    * fail at once and `both` falls back to TCP.
    */
   readonly transport?: TransportPolicy;
+  /**
+   * Caps on piece data for all torrents together, bytes a second (`--max-download`,
+   * `--max-upload`); each torrent may have its own too. Default: none.
+   */
+  readonly rateLimits?: RateLimits;
 }
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
@@ -90,6 +96,8 @@ export class Engine {
   readonly port: number;
   readonly #actors: ActorSystem;
   readonly #hasher: PieceHasher | undefined;
+  /** The caps on all torrents together (see `setRateLimits`), and the queue every torrent's hosts wait in. */
+  readonly #rates: RateGovernor;
   readonly #discovery: readonly PeerDiscovery[];
   readonly #torrents = new Map<string, Torrent>();
   /** Magnets whose metadata is being fetched, by info-hash. */
@@ -111,6 +119,7 @@ export class Engine {
     this.#discovery = options.discovery ?? [];
     this.encryption = options.encryption ?? DEFAULT_ENCRYPTION_POLICY;
     this.transport = options.transport ?? DEFAULT_TRANSPORT_POLICY;
+    this.#rates = new RateGovernor({ global: new RateLimiter(options.rateLimits) });
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -235,6 +244,17 @@ export class Engine {
     this.#mseKeys.set(Buffer.from(mseTorrentKey(infoHash)).toString('hex'), infoHash);
   }
 
+  /** The caps on all torrents together, bytes a second. */
+  get rateLimits(): RateLimits {
+    return this.#rates.global.limits;
+  }
+
+  /** New caps on all torrents together (bytes a second; a direction left out is not capped). */
+  setRateLimits(limits: RateLimits): void {
+    this.#rates.global.set(limits);
+    for (const torrent of this.#torrents.values()) torrent.rateLimitsChanged();
+  }
+
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -242,6 +262,7 @@ export class Engine {
     await Promise.all([...this.#fetches.values()].map((fetch) => fetch.stop()));
     await Promise.all([...this.#torrents.values()].map((torrent) => torrent.stop()));
     this.#torrents.clear();
+    this.#rates.close();
     await this.#actors.close();
   }
 
@@ -258,6 +279,7 @@ export class Engine {
       discovery: this.#discovery,
       encryption: this.encryption,
       transport: this.transport,
+      rates: this.#rates,
     };
   }
 

@@ -5,6 +5,7 @@ import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
 import type { PeerDiscovery } from './peer-discovery.js';
+import type { RateGovernor, RateLimits } from './rate-governor.js';
 import type { TransportPolicy } from './transport-policy.js';
 
 /** What the coordinator needs of a parsed torrent (`Metainfo` satisfies it). */
@@ -28,6 +29,11 @@ export interface TorrentOptions {
   readonly outDir: string;
   /** Peers given by hand (`--peer`): dialled first and never given up on. Default: none. */
   readonly peers?: readonly PeerAddress[];
+  /**
+   * This torrent's caps on piece data, bytes a second, applied across every peer host (the
+   * engine's own caps apply as well). Default: none.
+   */
+  readonly rateLimits?: RateLimits;
   /** Announce to the torrent's trackers. Default: true. */
   readonly useTrackers?: boolean;
   /** Most peer connections (connected and connecting). Default: 80 (`DEFAULT_MAX_PEERS`). */
@@ -89,4 +95,6 @@ export interface TorrentContext {
   readonly encryption?: EncryptionPolicy;
   /** Which transports are dialled. Default: `both`. */
   readonly transport?: TransportPolicy;
+  /** The engine's rate governor: its caps and its queue, shared by every torrent. Default: none. */
+  readonly rates?: RateGovernor;
 }

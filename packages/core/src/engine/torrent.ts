@@ -14,8 +14,10 @@ import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } f
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
+import type { RateLimits } from './rate-governor.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
+import { TorrentRates } from './torrent-rates.js';
 
 /** How long `stop` waits for its peers' `closed` events (with their final counters). */
 const STOP_PEERS_WAIT_MS = 1_000;
@@ -50,6 +52,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly #discovery: TorrentDiscovery;
   /** Peer exchange (BEP 11): public torrents, unless turned off. */
   readonly #pex: PeerExchange;
+  readonly #rates: TorrentRates;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -80,6 +83,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#commands = new CommandBatch(ctx.actors);
     this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.meta, port: ctx.port });
     this.#pex = new PeerExchange(this.meta.infoHashHex, options.pex !== false && !this.meta.private);
+    this.#rates = new TorrentRates(this.meta.infoHashHex, options.rateLimits, ctx.rates, (command) =>
+      this.#commands.send(command),
+    );
     this.#book = new PeerBook(
       peerBookContext(this.meta.infoHashHex, ctx, (command) => this.#commands.send(command)),
       options,
@@ -188,6 +194,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         length: file.length,
       })),
     });
+    // Right after add-torrent, in the same batch: no host meters a capped torrent late.
+    this.#rates.announce();
     this.emit('started', {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -232,6 +240,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const wasRunning = this.#state === 'downloading';
     if (this.#state !== 'done' && this.#state !== 'failed') this.#state = 'stopped';
     clearInterval(this.#tick);
+    this.#rates.close();
     this.#discovery.leave();
     for (const peer of this.#book.values()) this.#book.close(peer, 'torrent stopped');
     this.#commands.send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
@@ -356,6 +365,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       case 'piece':
         this.#onPiece(peer, event.index, event.data);
         return;
+      case 'rate-need':
+        this.#rates.need(peer.actorId, event.direction);
+        return;
       case 'peer-info':
         if (event.client !== null) peer.agent = event.client;
         if (event.listenPort !== null) this.#book.identify(peer, event.listenPort, Date.now());
@@ -401,9 +413,25 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.#fillAll();
         return;
       case 'closed':
+        this.#rates.forget(peer.actorId);
         this.#onClosed(peer, TorkError.fromPlain(event.error).toPlain());
         return;
     }
+  }
+
+  /** This torrent's caps, bytes a second (the engine's apply too: `Engine.setRateLimits`). */
+  get rateLimits(): RateLimits {
+    return this.#rates.limits;
+  }
+
+  /** New caps for this torrent; every host meters accordingly from its next command batch. */
+  setRateLimits(limits: RateLimits): void {
+    this.#rates.set(limits);
+  }
+
+  /** @internal The engine's caps changed: tell the hosts if what they meter changes. */
+  rateLimitsChanged(): void {
+    if (this.#state === 'downloading' || this.#state === 'seeding') this.#rates.announce();
   }
 
   /** @internal Per-actor counters from a host's `stats` event. */

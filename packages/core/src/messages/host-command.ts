@@ -155,6 +155,28 @@ export const HostCommand = z.discriminatedUnion('type', [
   }),
   /** The choker's decision: choke (stop serving) or unchoke the peer. */
   z.object({ type: z.literal('choke'), actorId: ActorId, choked: z.boolean() }),
+  /**
+   * Which directions of this torrent are capped (`--max-download`, `--max-upload`): every host
+   * meters them from now on, spending allowances the coordinator grants (`rate-grant`), or stops
+   * metering. Sent to every host.
+   */
+  z.object({
+    type: z.literal('rate-limits'),
+    torrentId: TorrentId,
+    download: z.boolean(),
+    upload: z.boolean(),
+  }),
+  /** Bytes the host of `actorId` may spend in `direction` for the actor's torrent (answers `rate-need`). */
+  z.object({
+    type: z.literal('rate-grant'),
+    actorId: ActorId,
+    direction: z.enum(['download', 'upload']),
+    bytes: z
+      .number()
+      .int()
+      .positive()
+      .max(64 * 1024 * 1024),
+  }),
   /** We verified a piece: every actor of the torrent tells its peer (`have`). */
   z.object({ type: z.literal('have'), torrentId: TorrentId, pieces: z.array(PieceIndex).min(1) }),
   z.object({ type: z.literal('close'), actorId: ActorId, reason: z.string() }),

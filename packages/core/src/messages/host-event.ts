@@ -64,6 +64,15 @@ export const HostEvent = z.discriminatedUnion('type', [
    * What the peer's BEP 10 handshake says of it: the port it listens on (`p`) and its client
    * name (`v`, made printable); each null when not given.
    */
+  /**
+   * The host's allowance of `direction` for this actor's torrent is spent and the actor waits
+   * (a capped torrent: see `rate-limits`); answered by `rate-grant`.
+   */
+  z.object({
+    type: z.literal('rate-need'),
+    actorId: ActorId,
+    direction: z.enum(['download', 'upload']),
+  }),
   z.object({
     type: z.literal('peer-info'),
     actorId: ActorId,

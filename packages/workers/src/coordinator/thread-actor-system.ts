@@ -300,6 +300,7 @@ export class ThreadActorSystem implements ActorSystem {
       case 'remove-torrent':
       case 'have':
       case 'torrent-peers':
+      case 'rate-limits':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
       case 'connect':

@@ -1,4 +1,5 @@
 import type { Bitfield, SwarmPeer } from '@tork/core';
+import type { RateAllowance } from './rate-allowance.js';
 
 /**
  * Where a session reads the blocks it serves: the host's PieceReader for the torrent, which
@@ -42,6 +43,8 @@ export interface ActorTorrent {
    * peer exchange; a new list replaces the array (it is never changed in place).
    */
   readonly swarm: readonly SwarmPeer[];
+  /** The host's allowance where the torrent's rates are capped (always granted where not). */
+  readonly rates: RateAllowance;
 }
 
 /** Bytes in piece `index`: the piece length, or less for the last piece. */

@@ -15,6 +15,7 @@ import {
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
+import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
 import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
@@ -147,6 +148,11 @@ export class PeerHost implements ActorSink {
 
   // ActorSink: how actors reach the coordinator.
 
+  /** A torrent's allowance; when spent it asks the coordinator, naming the actor that waits. */
+  #rateAllowance(): RateAllowance {
+    return new RateAllowance((actorId, direction) => this.emit({ type: 'rate-need', actorId, direction }));
+  }
+
   emit(event: HostEvent, transfer?: ArrayBuffer): void {
     if (this.#shutDown) return;
     this.#events.push(event);
@@ -200,6 +206,7 @@ export class PeerHost implements ActorSink {
   #tick(): void {
     const now = performance.now();
     for (const actor of this.#actors.values()) actor.tick(now);
+    for (const torrent of this.#torrents.values()) torrent.rates.tick(now);
     const statsEvery = this.#options.statsIntervalMs ?? 1_000;
     if (this.#actors.size > 0 && now - this.#lastStats >= statsEvery) {
       this.#lastStats = now;
@@ -284,6 +291,7 @@ export class PeerHost implements ActorSink {
                 })
               : null,
           actors: new Set(),
+          rates: this.#rateAllowance(),
         });
         return;
       }
@@ -307,6 +315,7 @@ export class PeerHost implements ActorSink {
           swarm: [],
           reader: null,
           actors: new Set(),
+          rates: this.#rateAllowance(),
         });
         return;
       }
@@ -360,6 +369,13 @@ export class PeerHost implements ActorSink {
         } else actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
         return;
       }
+      case 'rate-limits':
+        this.#torrents.get(command.torrentId)?.rates.setLimits(command.download, command.upload);
+        return;
+      case 'rate-grant':
+        // To the torrent of the actor that asked; the actor itself may have closed since.
+        this.#actors.get(command.actorId)?.torrent.rates.grant(command.direction, command.bytes);
+        return;
       case 'choke':
         this.#actors.get(command.actorId)?.choke(command.choked);
         return;

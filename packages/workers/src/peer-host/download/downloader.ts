@@ -202,6 +202,9 @@ export class Downloader {
     this.#pieces.clear();
   }
 
+  /** Woken by the rate allowance once more is granted. */
+  readonly #wake = (): void => this.#fill(performance.now());
+
   /** Requests blocks until the pipeline is as deep as the peer's rate warrants. */
   #fill(now: number): void {
     if (!this.#peer.open || this.#pieces.size === 0) return;
@@ -210,17 +213,30 @@ export class Downloader {
     const onlyAllowedFast = this.#peerChoking;
     if (onlyAllowedFast && !this.#peer.fast) return;
     const writer = this.#peer.writer;
+    const rates = this.#peer.torrent.rates;
+    const capped = rates.limited('download');
     let queued = false;
+    let spent = false;
     for (const piece of this.#pieces.values()) {
       if (onlyAllowedFast && !this.#allowedFast.has(piece.index)) continue;
       while (this.#pipeline.outstanding < target) {
+        // A capped torrent: a block's worth of allowance before each request (see RateAllowance).
+        if (capped && !rates.take('download', BLOCK_LENGTH, this.#peer.id, this.#wake)) {
+          spent = true;
+          break;
+        }
         const block = piece.takeNext();
-        if (block < 0) break;
-        writer.block(WireMessageId.request, piece.index, block * BLOCK_LENGTH, piece.blockLength(block));
+        if (block < 0) {
+          if (capped) rates.refund('download', BLOCK_LENGTH);
+          break;
+        }
+        const length = piece.blockLength(block);
+        if (capped && length < BLOCK_LENGTH) rates.refund('download', BLOCK_LENGTH - length);
+        writer.block(WireMessageId.request, piece.index, block * BLOCK_LENGTH, length);
         this.#pipeline.requested(now);
         queued = true;
       }
-      if (this.#pipeline.outstanding >= target) break;
+      if (spent || this.#pipeline.outstanding >= target) break;
     }
     if (queued) this.#peer.schedule();
   }

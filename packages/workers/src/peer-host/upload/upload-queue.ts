@@ -69,6 +69,11 @@ export class UploadQueue {
     return false;
   }
 
+  /** The next request, left in the queue. */
+  peek(): BlockRequest | undefined {
+    return this.#items[this.#head];
+  }
+
   shift(): BlockRequest | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head++]!;

@@ -233,6 +233,9 @@ export class Uploader {
    * Reads queued blocks (through the host's piece cache) and queues them, while there is room.
    * Called when requests arrive and whenever written bytes have left (flush, drain).
    */
+  /** Woken by the rate allowance once more is granted. */
+  readonly #wake = (): void => this.serve();
+
   serve(): void {
     if (this.#serving || this.#queue.size === 0) return;
     const reader = this.#peer.torrent.reader;
@@ -289,6 +292,9 @@ export class Uploader {
     const peer = this.#peer;
     while (peer.open && !this.#amChoking && !this.#overflowChoked && this.#queue.size > 0) {
       if (peer.unsent >= this.#highWater) return; // resumed on drain
+      // A capped torrent: a block's worth of allowance before each block served (RateAllowance).
+      const next = this.#queue.peek();
+      if (next && !peer.torrent.rates.take('upload', next.length, peer.id, this.#wake)) return;
       const request = this.#queue.shift()!;
       let block: Uint8Array;
       try {

@@ -1,0 +1,147 @@
+/**
+ * Rate caps through the CLI, across two peer host threads: a download capped at 8 MiB/s from
+ * three libtorrent seeders, and a seeder capped at 4 MiB/s serving two libtorrent downloaders.
+ * Each rate is measured over 20 s from tork's own progress events (after a 3 s start) and must be
+ * within ±5 % of the cap.
+ */
+import '../support/hermetic.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Dataset, ensureDataset } from '@tork/cli';
+import { root, type TorkEvent } from '../download/support.js';
+import { requireLibtorrent, startTork } from '../seed/support.js';
+import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
+
+const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
+const MiB = 1024 * 1024;
+const WINDOW_MS = 20_000;
+
+let work: string;
+let dataset: Dataset;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tork-rates-'));
+  // 256 MiB: more than 20 s of either cap, so the window never reaches the end of the transfer.
+  dataset = await ensureDataset(join(tmpdir(), 'tork-interop-matrix-cache'), {
+    size: 256 * MiB,
+    files: 40,
+    pieceLength: 256 * 1024,
+    seed: 11,
+  });
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+/** Bytes a second of `field` over WINDOW_MS of progress events, starting 3 s after the first. */
+function measured(events: TorkEvent[], field: 'verifiedBytes' | 'uploadedBytes'): number {
+  const progress = events.filter((event) => event.event === 'progress' && (event[field] as number) > 0);
+  const t0 = progress[0]?.time as number;
+  const start = progress.find((event) => (event.time as number) - t0 >= 3_000);
+  assert.ok(start, 'progress events');
+  const end = progress.find((event) => (event.time as number) - (start.time as number) >= WINDOW_MS);
+  assert.ok(end, `${WINDOW_MS / 1000} s of progress events`);
+  return (
+    ((end[field] as number) - (start[field] as number)) /
+    (((end.time as number) - (start.time as number)) / 1000)
+  );
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timeout: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function libtorrent(t: TestContext, python: string, args: string[]) {
+  const program = await startProgram(python, [SCRIPT, ...args]);
+  t.after(() => program.stop());
+  return program;
+}
+
+describe('rate caps, across two peer host threads', { concurrency: 2, timeout: 180_000 }, () => {
+  it('a download capped at 8 MiB/s from three seeders: within ±5 % over 20 s', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const peers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      await startProgram(
+        python,
+        [SCRIPT, 'seed', dataset.torrentPath, dataset.dataDir, String(port), 'disabled'],
+        {
+          ready: () => tcpPortOpen('127.0.0.1', port),
+          readyTimeoutMs: 15_000,
+        },
+      ).then((seeder) => t.after(() => seeder.stop()));
+      peers.push(`127.0.0.1:${port}`);
+    }
+    const tork = await startTork('download', [
+      dataset.torrentPath,
+      '--out',
+      join(work, 'capped-download'),
+      '--no-trackers',
+      '--no-dht',
+      '--workers',
+      '2',
+      '--max-download',
+      '8MiB',
+      ...peers.flatMap((peer) => ['--peer', peer]),
+    ]);
+    t.after(() => tork.stop());
+    await waitFor(
+      () => tork.events.filter((event) => event.event === 'progress').length > 26,
+      60_000,
+      '26 s of progress',
+    );
+    const rate = measured(tork.events, 'verifiedBytes');
+    t.diagnostic(`download capped at 8 MiB/s: ${(rate / MiB).toFixed(3)} MiB/s over 20 s`);
+    assert.ok(Math.abs(rate - 8 * MiB) / (8 * MiB) <= 0.05, `${(rate / MiB).toFixed(3)} MiB/s`);
+    const connected = tork.events.filter((event) => event.event === 'peer-connected');
+    assert.equal(connected.length, 3, 'three peers: both host threads carry some (least-loaded placement)');
+  });
+
+  it('a seeder capped at 4 MiB/s serving two downloaders: within ±5 % over 20 s', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const seeder = await startTork('seed', [
+      dataset.torrentPath,
+      '--data',
+      dataset.dataDir,
+      '--no-trackers',
+      '--no-dht',
+      '--workers',
+      '2',
+      '--max-upload',
+      '4MiB',
+    ]);
+    t.after(() => seeder.stop());
+    await seeder.waitFor('done', 120_000);
+    for (let i = 0; i < 2; i++) {
+      const out = join(work, `leecher-${i}`);
+      await libtorrent(t, python, [
+        'download',
+        dataset.torrentPath,
+        out,
+        String(await freePort()),
+        'disabled',
+        `127.0.0.1:${seeder.port}`,
+        '120',
+      ]);
+    }
+    await waitFor(
+      () =>
+        seeder.events.filter((event) => event.event === 'progress' && (event.uploadedBytes as number) > 0)
+          .length > 26,
+      60_000,
+      '26 s of uploading',
+    );
+    const rate = measured(seeder.events, 'uploadedBytes');
+    t.diagnostic(`upload capped at 4 MiB/s: ${(rate / MiB).toFixed(3)} MiB/s over 20 s`);
+    assert.ok(Math.abs(rate - 4 * MiB) / (4 * MiB) <= 0.05, `${(rate / MiB).toFixed(3)} MiB/s`);
+    const leechers = seeder.events.filter((event) => event.event === 'peer-connected');
+    assert.equal(leechers.length, 2);
+  });
+});
