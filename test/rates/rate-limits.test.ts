@@ -6,12 +6,13 @@
  */
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset } from '@tork/cli';
-import { root, type TorkEvent } from '../download/support.js';
+import { root, type TorkEvent, torkMain } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
 import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
 
@@ -143,5 +144,23 @@ describe('rate caps, across two peer host threads', { concurrency: 2, timeout: 1
     assert.ok(Math.abs(rate - 4 * MiB) / (4 * MiB) <= 0.05, `${(rate / MiB).toFixed(3)} MiB/s`);
     const leechers = seeder.events.filter((event) => event.event === 'peer-connected');
     assert.equal(leechers.length, 2);
+  });
+
+  it('refuses a rate that is not one, and --max-download for a seeder, as usage errors', () => {
+    for (const [args, message] of [
+      [
+        ['download', dataset.torrentPath, '--out', work, '--max-download', '5'],
+        /--max-download must be a rate/,
+      ],
+      [
+        ['download', dataset.torrentPath, '--out', work, '--max-upload', 'fast'],
+        /--max-upload must be a rate/,
+      ],
+      [['seed', dataset.torrentPath, '--data', work, '--max-download', '1MiB'], /downloads nothing/],
+    ] as const) {
+      const run = spawnSync(process.execPath, [torkMain, ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, message);
+    }
   });
 });

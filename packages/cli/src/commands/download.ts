@@ -65,7 +65,6 @@ const commonOptions = {
   'no-pex': { type: 'boolean', default: false },
   encryption: { type: 'string' },
   transport: { type: 'string' },
-  'max-download': { type: 'string' },
   'max-upload': { type: 'string' },
   peers: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -76,6 +75,7 @@ const commonOptions = {
 const downloadOptions = {
   out: { type: 'string', short: 'o' },
   seed: { type: 'boolean', default: false },
+  'max-download': { type: 'string' },
   ...commonOptions,
 } as const;
 
@@ -127,11 +127,6 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
     text: 'what carries peer connections: both accepts TCP and uTP (BEP 29, on the UDP port of the same number) and dials TCP, then uTP if TCP is refused or unanswered; tcp or utp: that one only',
     default: DEFAULT_TRANSPORT_POLICY,
   },
-  'max-download': {
-    arg: 'RATE',
-    text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
-    default: 'none',
-  },
   'max-upload': {
     arg: 'RATE',
     text: 'cap on piece data served, bytes a second across all peers and threads: 4MiB, 1MB/s',
@@ -152,6 +147,11 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
   help: {
     out: { arg: 'DIR', text: 'directory to download into (created if need be)', required: true },
     seed: { text: 'keep seeding once complete, until --seed-ratio, --seed-time or Ctrl-C' },
+    'max-download': {
+      arg: 'RATE',
+      text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
+      default: 'none',
+    },
     ...commonHelp,
     'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
     'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
@@ -179,6 +179,7 @@ const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
   seed: {
     out: 'tork seed takes --data DIR, not --out',
     seed: 'tork seed always seeds: --seed is for download',
+    'max-download': 'tork seed downloads nothing: --max-download is for download',
   },
   download: { data: 'tork download takes --out DIR, not --data' },
 };
