@@ -42,6 +42,8 @@ const commands: HostCommand[] = [
     peerId: new Uint8Array(20).fill(2),
   },
   { type: 'fetch-metadata', actorId: 2 },
+  { type: 'rate-limits', torrentId: hex(0xab), download: true, upload: false },
+  { type: 'rate-grant', actorId: 1, direction: 'download', bytes: 419_430 },
   {
     type: 'torrent-peers',
     torrentId: hex(0xab),
@@ -103,6 +105,7 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
     error: { code: 'TORK_ERR_IO', message: 'piece 3 changed on disk', details: { cause: 'corrupt' } },
   },
   { type: 'released', actorId: 1, pieces: [2], reason: 'choked' },
+  { type: 'rate-need', actorId: 1, direction: 'upload' },
   { type: 'stats', actors: [stats] },
   {
     type: 'closed',
