@@ -66,6 +66,7 @@ export { TokenBucket } from './engine/token-bucket.js';
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
+export { TorrentRates } from './engine/torrent-rates.js';
 export {
   DEFAULT_TRANSPORT_POLICY,
   dialTransportKind,

@@ -252,7 +252,7 @@ export class Engine {
   /** New caps on all torrents together (bytes a second; a direction left out is not capped). */
   setRateLimits(limits: RateLimits): void {
     this.#rates.global.set(limits);
-    for (const torrent of this.#torrents.values()) torrent.rateLimitsChanged();
+    for (const torrent of this.#torrents.values()) torrent.rates.announce();
   }
 
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */

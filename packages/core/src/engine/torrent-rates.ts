@@ -13,6 +13,8 @@ export class TorrentRates {
   readonly #governor: RateGovernor;
   readonly #ownsGovernor: boolean;
   #told = { download: false, upload: false };
+  /** The hosts know the torrent (`add-torrent` was sent): only then are they told its caps. */
+  #started = false;
 
   constructor(
     torrentId: string,
@@ -32,8 +34,15 @@ export class TorrentRates {
     return this.#own.limits;
   }
 
+  /** The torrent was added to the hosts: they are told its caps (if any) from now on. */
+  start(): void {
+    this.#started = true;
+    this.announce();
+  }
+
   /** Tells the hosts what to meter, when that changed (at start: only if something is capped). */
   announce(): void {
+    if (!this.#started) return;
     const download = this.#governor.limited(this.#own, 'download');
     const upload = this.#governor.limited(this.#own, 'upload');
     if (download === this.#told.download && upload === this.#told.upload) return;
@@ -58,6 +67,7 @@ export class TorrentRates {
   }
 
   close(): void {
+    this.#started = false;
     if (this.#ownsGovernor) this.#governor.close();
   }
 }

@@ -7,6 +7,7 @@ import { TorrentResume } from '../resume/torrent-resume.js';
 import { AssignmentPolicy } from '../scheduler/assignment-policy.js';
 import { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng, type Rng } from '../scheduler/rng.js';
+import { addTorrentCommand } from './add-torrent-command.js';
 import { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
@@ -14,7 +15,6 @@ import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } f
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
-import type { RateLimits } from './rate-governor.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
@@ -52,7 +52,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly #discovery: TorrentDiscovery;
   /** Peer exchange (BEP 11): public torrents, unless turned off. */
   readonly #pex: PeerExchange;
-  readonly #rates: TorrentRates;
+  /** This torrent's rate caps (`rates.set`, `rates.limits`; the engine's apply too). */
+  readonly rates: TorrentRates;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -83,7 +84,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#commands = new CommandBatch(ctx.actors);
     this.#discovery = new TorrentDiscovery(ctx.discovery ?? [], { ...this.meta, port: ctx.port });
     this.#pex = new PeerExchange(this.meta.infoHashHex, options.pex !== false && !this.meta.private);
-    this.#rates = new TorrentRates(this.meta.infoHashHex, options.rateLimits, ctx.rates, (command) =>
+    this.rates = new TorrentRates(this.meta.infoHashHex, options.rateLimits, ctx.rates, (command) =>
       this.#commands.send(command),
     );
     this.#book = new PeerBook(
@@ -175,27 +176,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#state = this.#scheduler.isComplete ? (this.#options.seeding ? 'seeding' : 'done') : 'downloading';
     this.#startedAt = Date.now();
     this.#policy.restart(this.#startedAt);
-    this.#commands.send({
-      type: 'add-torrent',
-      torrentId: this.meta.infoHashHex,
-      infoHash: this.meta.infoHash,
-      peerId: this.#ctx.peerId,
-      pieceLength: this.meta.pieceLength,
-      length: this.meta.length,
-      pieceHashes: this.meta.pieceHashes,
-      have: this.#written.bytes.slice(),
-      listenPort: this.#ctx.port,
-      private: this.meta.private ?? false,
-      ...(this.meta.infoBytes && !this.meta.private ? { info: this.meta.infoBytes } : {}),
-      pex: this.#pex.enabled,
-      // Hosts read pieces back for upload from the real paths the writer created (pads: null).
-      files: this.meta.files.map((file, index) => ({
-        path: disk.file(index)?.path ?? null,
-        length: file.length,
-      })),
-    });
+    this.#commands.send(
+      addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk),
+    );
     // Right after add-torrent, in the same batch: no host meters a capped torrent late.
-    this.#rates.announce();
+    this.rates.start();
     this.emit('started', {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -240,7 +225,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const wasRunning = this.#state === 'downloading';
     if (this.#state !== 'done' && this.#state !== 'failed') this.#state = 'stopped';
     clearInterval(this.#tick);
-    this.#rates.close();
+    this.rates.close();
     this.#discovery.leave();
     for (const peer of this.#book.values()) this.#book.close(peer, 'torrent stopped');
     this.#commands.send({ type: 'remove-torrent', torrentId: this.meta.infoHashHex });
@@ -366,7 +351,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.#onPiece(peer, event.index, event.data);
         return;
       case 'rate-need':
-        this.#rates.need(peer.actorId, event.direction);
+        this.rates.need(peer.actorId, event.direction);
         return;
       case 'peer-info':
         if (event.client !== null) peer.agent = event.client;
@@ -413,25 +398,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.#fillAll();
         return;
       case 'closed':
-        this.#rates.forget(peer.actorId);
+        this.rates.forget(peer.actorId);
         this.#onClosed(peer, TorkError.fromPlain(event.error).toPlain());
         return;
     }
-  }
-
-  /** This torrent's caps, bytes a second (the engine's apply too: `Engine.setRateLimits`). */
-  get rateLimits(): RateLimits {
-    return this.#rates.limits;
-  }
-
-  /** New caps for this torrent; every host meters accordingly from its next command batch. */
-  setRateLimits(limits: RateLimits): void {
-    this.#rates.set(limits);
-  }
-
-  /** @internal The engine's caps changed: tell the hosts if what they meter changes. */
-  rateLimitsChanged(): void {
-    if (this.#state === 'downloading' || this.#state === 'seeding') this.#rates.announce();
   }
 
   /** @internal Per-actor counters from a host's `stats` event. */
@@ -475,8 +445,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     peer.usefulAt = now;
     this.#verifiedBytes += size;
     this.#verifiedBatch.push(index);
-    // The run's first piece is reported at once (time to first piece is what a user waits on);
-    // the rest in batches, once a tick.
+    // The run's first piece is reported at once (what a user waits on); the rest once a tick.
     if (this.#verifiedBytes === size + this.#resumedBytes) setImmediate(() => this.#emitBatches());
     for (const { peer: other, index: piece } of result.cancel) {
       this.#commands.send({ type: 'unassign', actorId: other, pieces: [piece] });
@@ -601,13 +570,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#rechoke(true);
     this.#commands.flush();
     this.#announcer?.completed();
-    const progress = this.progress();
-    this.emit('progress', progress);
-    this.emit('done', progress);
-    this.#resolveDone(progress);
+    this.#finishStart();
   }
 
-  /** Complete at start: `whenDone` resolves at once. */
+  /** Complete (at start, or now): the last progress, `done`, and `whenDone` resolves. */
   #finishStart(): void {
     const progress = this.progress();
     this.emit('progress', progress);

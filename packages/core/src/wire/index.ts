@@ -59,7 +59,7 @@ export type {
   UnknownMessage,
   WireMessage,
 } from './messages.js';
-export { BLOCK_LENGTH, PIECE_HEADER_LENGTH, WireMessageId } from './messages.js';
+export { BLOCK_LENGTH, PIECE_HEADER_LENGTH, PIECE_MESSAGE_TYPES, WireMessageId } from './messages.js';
 export {
   describePeerId,
   generatePeerId,

@@ -29,6 +29,20 @@ export type WireMessageId = (typeof WireMessageId)[keyof typeof WireMessageId];
 /** Block requests tork sends, and what every client serves. */
 export const BLOCK_LENGTH = 16 * 1024;
 
+/** Messages about pieces (BEP 3 and BEP 6), meaningless before a magnet's metadata is known. */
+export const PIECE_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  'have',
+  'bitfield',
+  'have-all',
+  'have-none',
+  'request',
+  'piece',
+  'cancel',
+  'reject-request',
+  'allowed-fast',
+  'suggest-piece',
+]);
+
 /** Bytes before a piece message's block: length prefix, id, index, begin. */
 export const PIECE_HEADER_LENGTH = 13;
 

@@ -9,9 +9,8 @@ import {
   encodeHaveAll,
   encodeHaveNone,
   type HostEvent,
-  MseMethod,
   type MseStreams,
-  Rc4,
+  PIECE_MESSAGE_TYPES,
   TORK_CLIENT_NAME,
   TorkError,
   TorkErrorCode,
@@ -27,15 +26,13 @@ import { ExtensionRegistry } from '../extensions/extension-registry.js';
 import type { PeerExtension } from '../extensions/peer-extension.js';
 import { UtMetadataHandler } from '../extensions/ut-metadata.js';
 import type { PeerLink } from '../peer-link.js';
-import { dialTransport } from '../transport/dial-transport.js';
-import { mseDialTransport } from '../transport/mse-dial-transport.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
-import { decryptingHandlers, encryptingTransport } from '../transport/rc4-transport.js';
-import { relayTransport } from '../transport/relay-transport.js';
 import { Uploader } from '../upload/uploader.js';
 import { WireWriter } from '../wire-writer.js';
 import { PeerPieces } from './peer-pieces.js';
 import type { PeerSessionOptions } from './peer-session-options.js';
+import { equalBytes, printableName, seconds } from './session-text.js';
+import { acceptedTransport, dialledTransport } from './session-transport.js';
 
 /** How a session reaches its host (and through it the coordinator). */
 export interface ActorSink {
@@ -184,13 +181,11 @@ export class PeerSession implements PeerLink {
     this.#address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.#deadline = performance.now() + this.#connectTimeoutMs;
     this.#linkTransport = utpRelay ? 'utp' : 'tcp';
-    const pool = this.#sink.buffers;
-    const dial = (handlers: TransportHandlers): PeerTransport =>
-      utpRelay ? relayTransport(utpRelay, handlers, pool) : dialTransport(host, port, handlers, pool);
-    this.#transport =
-      encryption === 'none'
-        ? dial(this.#handlers())
-        : mseDialTransport(dial, this.#handlers(), pool, { infoHash: this.torrent.infoHash, encryption });
+    this.#transport = dialledTransport(host, port, this.#handlers(), this.#sink.buffers, {
+      encryption,
+      infoHash: this.torrent.infoHash,
+      utpRelay,
+    });
   }
 
   /**
@@ -210,22 +205,7 @@ export class PeerSession implements PeerLink {
     this.#incoming = true;
     this.#state = 'handshaking';
     this.#deadline = performance.now() + this.#handshakeTimeoutMs;
-    if (mse) {
-      // The Listener ran the MSE handshake: its streams go on here, where the bytes are.
-      const decrypt = mse.decrypt ? Rc4.restore(mse.decrypt) : null;
-      const encrypt = mse.encrypt ? Rc4.restore(mse.encrypt) : null;
-      const relayed = relayTransport(
-        relay,
-        decryptingHandlers(this.#handlers(), decrypt),
-        this.#sink.buffers,
-      );
-      this.#transport = encryptingTransport(
-        relayed,
-        encrypt,
-        this.#sink.buffers,
-        mse.method === MseMethod.rc4 ? 'rc4' : 'plaintext',
-      );
-    } else this.#transport = relayTransport(relay, this.#handlers(), this.#sink.buffers);
+    this.#transport = acceptedTransport(relay, this.#handlers(), this.#sink.buffers, mse);
     if (initial.length > 0) this.#onData(initial);
   }
 
@@ -439,7 +419,7 @@ export class PeerSession implements PeerLink {
     }
     // A magnet's torrent has no pieces yet: what the peer has cannot be checked nor used, and it
     // is told again to the connections made once the metadata is had.
-    if (this.torrent.metadataOnly && PIECE_MESSAGES.has(message.type)) return;
+    if (this.torrent.metadataOnly && PIECE_MESSAGE_TYPES.has(message.type)) return;
     switch (message.type) {
       case 'keep-alive':
         this.#redundantMessage(now);
@@ -611,45 +591,7 @@ export class PeerSession implements PeerLink {
   }
 
   #withPeer(error: TorkError): TorkError {
-    return new TorkError(
-      error.code,
-      error.message,
-      { ...this.#details(), ...error.details },
-      { cause: error },
-    );
+    const details = { ...this.#details(), ...error.details };
+    return new TorkError(error.code, error.message, details, { cause: error });
   }
 }
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function seconds(ms: number): string {
-  return String(Math.round(ms / 100) / 10);
-}
-
-/** A peer's `v` as text: UTF-8, control characters dropped, at most 64 characters; null if empty. */
-function printableName(bytes: Uint8Array): string | null {
-  const text = new TextDecoder('utf-8', { fatal: false })
-    .decode(bytes.subarray(0, 256))
-    .replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '')
-    .trim()
-    .slice(0, 64);
-  return text === '' ? null : text;
-}
-
-/** Messages about pieces, meaningless before a magnet's metadata is known. */
-const PIECE_MESSAGES: ReadonlySet<string> = new Set([
-  'have',
-  'bitfield',
-  'have-all',
-  'have-none',
-  'request',
-  'piece',
-  'cancel',
-  'reject-request',
-  'allowed-fast',
-  'suggest-piece',
-]);

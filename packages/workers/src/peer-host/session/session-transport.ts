@@ -1,0 +1,45 @@
+import type { MessagePort } from 'node:worker_threads';
+import { type DialEncryption, MseMethod, type MseStreams, Rc4 } from '@tork/core';
+import type { BufferPool } from '../buffer-pool.js';
+import { dialTransport } from '../transport/dial-transport.js';
+import { mseDialTransport } from '../transport/mse-dial-transport.js';
+import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
+import { decryptingHandlers, encryptingTransport } from '../transport/rc4-transport.js';
+import { relayTransport } from '../transport/relay-transport.js';
+
+/**
+ * The transport of a dialled connection: the session's own TCP socket, or a uTP stream the UDP
+ * host dials and relays over `utpRelay` (it says `open` once the peer answered); with `encryption`,
+ * the MSE handshake runs over it first.
+ */
+export function dialledTransport(
+  host: string,
+  port: number,
+  handlers: TransportHandlers,
+  pool: BufferPool,
+  options: { encryption: DialEncryption; infoHash: Uint8Array; utpRelay?: MessagePort | undefined },
+): PeerTransport {
+  const { encryption, infoHash, utpRelay } = options;
+  const dial = (inner: TransportHandlers): PeerTransport =>
+    utpRelay ? relayTransport(utpRelay, inner, pool) : dialTransport(host, port, inner, pool);
+  return encryption === 'none'
+    ? dial(handlers)
+    : mseDialTransport(dial, handlers, pool, { infoHash, encryption });
+}
+
+/**
+ * The transport of an accepted connection, relayed over `relay` by the Listener (TCP) or the UDP
+ * host (uTP). When the coordinator ran an MSE handshake, its streams go on here, where the bytes are.
+ */
+export function acceptedTransport(
+  relay: MessagePort,
+  handlers: TransportHandlers,
+  pool: BufferPool,
+  mse: MseStreams | undefined,
+): PeerTransport {
+  if (!mse) return relayTransport(relay, handlers, pool);
+  const decrypt = mse.decrypt ? Rc4.restore(mse.decrypt) : null;
+  const encrypt = mse.encrypt ? Rc4.restore(mse.encrypt) : null;
+  const relayed = relayTransport(relay, decryptingHandlers(handlers, decrypt), pool);
+  return encryptingTransport(relayed, encrypt, pool, mse.method === MseMethod.rc4 ? 'rc4' : 'plaintext');
+}
