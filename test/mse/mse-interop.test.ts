@@ -13,11 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, verifyDownload } from '@tork/cli';
-import { interopDataset, root, type TorkEvent } from '../download/support.js';
+import { interopDataset, type TorkEvent } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
-import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
-
-const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
+import {
+  libtorrentDownloadDone,
+  startLibtorrentDownloader,
+  startLibtorrentSeeder,
+} from '../support/libtorrent-peer.js';
 
 let work: string;
 let dataset: Dataset;
@@ -26,19 +28,6 @@ before(async () => {
   dataset = await interopDataset();
 });
 after(() => rm(work, { recursive: true, force: true }));
-
-type Policy = 'forced-rc4' | 'forced-plaintext' | 'enabled' | 'disabled';
-
-async function libtorrentSeeder(t: TestContext, python: string, policy: Policy) {
-  const port = await freePort();
-  const seeder = await startProgram(
-    python,
-    [SCRIPT, 'seed', dataset.torrentPath, dataset.dataDir, String(port), policy],
-    { ready: () => tcpPortOpen('127.0.0.1', port), readyTimeoutMs: 15_000 },
-  );
-  t.after(() => seeder.stop());
-  return { port, seeder };
-}
 
 /** tork downloads from one libtorrent seeder; returns its peer-connected events. */
 async function torkDownloads(
@@ -69,7 +58,7 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
   it('tork downloads from a libtorrent seeder that accepts only RC4-encrypted connections', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port } = await libtorrentSeeder(t, python, 'forced-rc4');
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'forced-rc4');
     const connected = await torkDownloads(t, port, 'from-forced-rc4');
     assert.ok(connected.length > 0);
     for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
@@ -78,7 +67,7 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
   it('tork downloads from a libtorrent seeder that insists on the encrypted handshake, plaintext after it', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port } = await libtorrentSeeder(t, python, 'forced-plaintext');
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'forced-plaintext');
     const connected = await torkDownloads(t, port, 'from-forced-plaintext');
     assert.ok(connected.length > 0);
     for (const event of connected) assert.equal(event.encryption, 'plaintext', JSON.stringify(event));
@@ -87,7 +76,7 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
   it('tork --encryption require gets RC4 from a libtorrent with its default settings', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port } = await libtorrentSeeder(t, python, 'enabled');
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'enabled');
     const connected = await torkDownloads(t, port, 'require-from-default', 'require');
     assert.ok(connected.length > 0);
     for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
@@ -96,7 +85,7 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
   it('tork (prefer) falls back to plain BitTorrent for a peer that speaks no MSE', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port } = await libtorrentSeeder(t, python, 'disabled');
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'disabled');
     const connected = await torkDownloads(t, port, 'prefer-from-plain');
     assert.ok(connected.length > 0);
     assert.equal(connected.at(-1)?.encryption, 'none');
@@ -116,27 +105,12 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
       t.after(() => seeder.stop());
       await seeder.waitFor('done', 60_000);
       const out = join(work, `libtorrent-${policy}`);
-      const port = await freePort();
-      const leecher = await startProgram(python, [
-        SCRIPT,
-        'download',
-        dataset.torrentPath,
-        out,
-        String(port),
-        policy,
+      const leecher = await startLibtorrentDownloader(t, python, dataset, out, policy, [
         `127.0.0.1:${seeder.port}`,
-        '120',
       ]);
-      t.after(() => leecher.stop());
-      await new Promise<void>((resolve) =>
-        leecher.running() ? leecher.child.once('exit', () => resolve()) : resolve(),
-      );
-      assert.equal(leecher.child.exitCode, 0, leecher.output());
-      const last = JSON.parse(leecher.output().trim().split('\n').at(-1)!) as {
-        peers: Array<{ address: string; rc4: boolean; plaintextEncrypted: boolean; downloaded: number }>;
-      };
-      const tork = last.peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
-      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(last.peers)}`);
+      const peers = await libtorrentDownloadDone(leecher);
+      const tork = peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
+      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(peers)}`);
       if (policy === 'forced-rc4') assert.equal(tork.rc4, true, 'RC4, as libtorrent reports it');
       else assert.equal(tork.plaintextEncrypted, true, 'the encrypted handshake, then plaintext');
       assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');

@@ -10,13 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset } from '@tork/cli';
-import { root, type TorkEvent, torkMain } from '../download/support.js';
+import { type TorkEvent, torkMain } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
-import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
+import { startLibtorrentDownloader, startLibtorrentSeeder } from '../support/libtorrent-peer.js';
 
-const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 const MiB = 1024 * 1024;
 const WINDOW_MS = 20_000;
 
@@ -56,27 +55,13 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-async function libtorrent(t: TestContext, python: string, args: string[]) {
-  const program = await startProgram(python, [SCRIPT, ...args]);
-  t.after(() => program.stop());
-  return program;
-}
-
 describe('rate caps, across two peer host threads', { concurrency: 2, timeout: 180_000 }, () => {
   it('a download capped at 8 MiB/s from three seeders: within ±5 % over 20 s', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
     const peers: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      await startProgram(
-        python,
-        [SCRIPT, 'seed', dataset.torrentPath, dataset.dataDir, String(port), 'disabled'],
-        {
-          ready: () => tcpPortOpen('127.0.0.1', port),
-          readyTimeoutMs: 15_000,
-        },
-      ).then((seeder) => t.after(() => seeder.stop()));
+      const { port } = await startLibtorrentSeeder(t, python, dataset, 'disabled');
       peers.push(`127.0.0.1:${port}`);
     }
     const tork = await startTork('download', [
@@ -122,15 +107,7 @@ describe('rate caps, across two peer host threads', { concurrency: 2, timeout: 1
     await seeder.waitFor('done', 120_000);
     for (let i = 0; i < 2; i++) {
       const out = join(work, `leecher-${i}`);
-      await libtorrent(t, python, [
-        'download',
-        dataset.torrentPath,
-        out,
-        String(await freePort()),
-        'disabled',
-        `127.0.0.1:${seeder.port}`,
-        '120',
-      ]);
+      await startLibtorrentDownloader(t, python, dataset, out, 'disabled', [`127.0.0.1:${seeder.port}`]);
     }
     await waitFor(
       () =>

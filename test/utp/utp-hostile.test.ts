@@ -13,12 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, verifyDownload } from '@tork/cli';
-import { interopDataset, root, type TorkEvent } from '../download/support.js';
+import { interopDataset, type TorkEvent } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
-import { freePort, startProgram } from '../support/programs.js';
+import { startLibtorrentDownloader } from '../support/libtorrent-peer.js';
 import { startUtpHostilePeer, synPacket, type UtpHostileBehaviour } from './utp-hostile-peer.js';
 
-const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 /** The half-open cap of the UDP host (`UTP_MAX_HALF_OPEN`). */
 const MAX_HALF_OPEN = 64;
 
@@ -130,21 +129,18 @@ describe('hostile uTP peers next to a good seeder', { concurrency: 3, timeout: 1
     t.after(() => seeder.stop());
     await seeder.waitFor('done', 60_000);
     const out = join(work, 'flooded');
-    const leecher = await startProgram(
+    const leecher = await startLibtorrentDownloader(
+      t,
       python,
-      [
-        SCRIPT,
-        'download',
-        dataset.torrentPath,
-        out,
-        String(await freePort()),
-        'disabled',
-        `127.0.0.1:${seeder.port}`,
-        '150',
-      ],
-      { env: { ...process.env, LT_TRANSPORT: 'utp' } },
+      dataset,
+      out,
+      'disabled',
+      [`127.0.0.1:${seeder.port}`],
+      {
+        transport: 'utp',
+        timeoutSeconds: 150,
+      },
     );
-    t.after(() => leecher.stop());
     await seeder.waitFor('peer-connected', 30_000);
     const flooders = await Promise.all(
       Array.from({ length: 120 }, async () => {

@@ -12,12 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
-import { interopDataset, root, type TorkEvent } from '../download/support.js';
+import { interopDataset, type TorkEvent } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
+import {
+  type LibtorrentPeerInfo,
+  libtorrentDownloadDone,
+  startLibtorrentDownloader,
+  startLibtorrentSeeder,
+} from '../support/libtorrent-peer.js';
 import { startLossyUdpRelay } from '../support/lossy-udp-relay.js';
-import { freePort, startProgram } from '../support/programs.js';
-
-const SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 
 let work: string;
 let dataset: Dataset;
@@ -27,41 +30,14 @@ before(async () => {
 });
 after(() => rm(work, { recursive: true, force: true }));
 
-type Policy = 'forced-rc4' | 'enabled' | 'disabled';
-
-interface LibtorrentPeer {
-  address: string;
-  utp: boolean;
-  rc4: boolean;
-  downloaded: number;
-  uploaded: number;
-}
-
-/** A libtorrent seeder that speaks only uTP; ready once it says so. */
-async function utpOnlySeeder(t: TestContext, python: string, policy: Policy, data: Dataset = dataset) {
-  const port = await freePort();
-  const program = await startProgram(
-    python,
-    [SCRIPT, 'seed', data.torrentPath, data.dataDir, String(port), policy],
-    {
-      env: { ...process.env, LT_TRANSPORT: 'utp' },
-      // No TCP port to probe: the script says when it is ready.
-      ready: async (output) => output.includes('"event": "ready"'),
-      readyTimeoutMs: 15_000,
-    },
-  );
-  t.after(() => program.stop());
-  return { port, seeder: program };
-}
-
 /** The seeder's last report of its peers. */
-function seederPeers(output: string): LibtorrentPeer[] {
+function seederPeers(output: string): LibtorrentPeerInfo[] {
   const lines = output
     .trim()
     .split('\n')
     .filter((line) => line.includes('"event": "peers"'));
   const last = lines.at(-1);
-  return last ? (JSON.parse(last) as { peers: LibtorrentPeer[] }).peers : [];
+  return last ? (JSON.parse(last) as { peers: LibtorrentPeerInfo[] }).peers : [];
 }
 
 async function torkDownloads(
@@ -96,7 +72,7 @@ describe('uTP with libtorrent', { timeout: 240_000 }, () => {
   it('tork (default --transport both) downloads from a uTP-only libtorrent seeder: TCP refused, then uTP', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port, seeder } = await utpOnlySeeder(t, python, 'disabled');
+    const { port, seeder } = await startLibtorrentSeeder(t, python, dataset, 'disabled', 'utp');
     const { connected, stopped } = await torkDownloads(t, `127.0.0.1:${port}`, 'both-from-utp-only');
     assert.ok(connected.length > 0);
     assert.equal(connected.at(-1)?.transport, 'utp', JSON.stringify(connected));
@@ -112,7 +88,7 @@ describe('uTP with libtorrent', { timeout: 240_000 }, () => {
   it('tork --transport utp downloads from a uTP-only libtorrent seeder that requires RC4', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;
-    const { port } = await utpOnlySeeder(t, python, 'forced-rc4');
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'forced-rc4', 'utp');
     const { connected } = await torkDownloads(t, `127.0.0.1:${port}`, 'utp-rc4', ['--transport', 'utp']);
     assert.ok(connected.length > 0);
     for (const event of connected) {
@@ -135,29 +111,21 @@ describe('uTP with libtorrent', { timeout: 240_000 }, () => {
       t.after(() => seeder.stop());
       await seeder.waitFor('done', 60_000);
       const out = join(work, `libtorrent-utp-${policy}`);
-      const port = await freePort();
-      const leecher = await startProgram(
+      const leecher = await startLibtorrentDownloader(
+        t,
         python,
-        [
-          SCRIPT,
-          'download',
-          dataset.torrentPath,
-          out,
-          String(port),
-          policy,
-          `127.0.0.1:${seeder.port}`,
-          '150',
-        ],
-        { env: { ...process.env, LT_TRANSPORT: 'utp' } },
+        dataset,
+        out,
+        policy,
+        [`127.0.0.1:${seeder.port}`],
+        {
+          transport: 'utp',
+          timeoutSeconds: 150,
+        },
       );
-      t.after(() => leecher.stop());
-      await new Promise<void>((resolve) =>
-        leecher.running() ? leecher.child.once('exit', () => resolve()) : resolve(),
-      );
-      assert.equal(leecher.child.exitCode, 0, leecher.output());
-      const last = JSON.parse(leecher.output().trim().split('\n').at(-1)!) as { peers: LibtorrentPeer[] };
-      const tork = last.peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
-      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(last.peers)}`);
+      const peers = await libtorrentDownloadDone(leecher);
+      const tork = peers.find((peer) => peer.address === `127.0.0.1:${seeder.port}`);
+      assert.ok(tork, `libtorrent's peers: ${JSON.stringify(peers)}`);
       assert.equal(tork.utp, true, 'uTP, as libtorrent reports it');
       if (policy === 'forced-rc4') assert.equal(tork.rc4, true, 'RC4, as libtorrent reports it');
       assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
@@ -178,7 +146,7 @@ describe('uTP with libtorrent', { timeout: 240_000 }, () => {
       pieceLength: 64 * 1024,
       seed: 29,
     });
-    const { port } = await utpOnlySeeder(t, python, 'disabled', small);
+    const { port } = await startLibtorrentSeeder(t, python, small, 'disabled', 'utp');
     const relay = await startLossyUdpRelay(
       { host: '127.0.0.1', port },
       { drop: 0.03, reorder: 0.05, duplicate: 0.02, seed: 13 },

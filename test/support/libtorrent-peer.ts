@@ -1,0 +1,92 @@
+/**
+ * A scripted libtorrent peer (`test/mse/libtorrent-mse-peer.py`) for interop tests: a seeder, or a
+ * downloader, with a chosen encryption policy and transport, started on a free loopback port and
+ * stopped by PID when the test ends.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { Dataset } from '@tork/cli';
+import { root } from '../download/support.js';
+import { freePort, type StartedProgram, startProgram, tcpPortOpen } from './programs.js';
+
+export const LIBTORRENT_PEER_SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
+
+/** The script's encryption policies (see its docstring). */
+export type LibtorrentPolicy = 'forced-rc4' | 'forced-plaintext' | 'enabled' | 'disabled';
+/** TCP only (the script's default), uTP only, or both as libtorrent defaults to. */
+export type LibtorrentTransport = 'tcp' | 'utp' | 'both';
+
+/** One peer as the script reports it. */
+export interface LibtorrentPeerInfo {
+  address: string;
+  utp: boolean;
+  rc4: boolean;
+  plaintextEncrypted: boolean;
+  downloaded: number;
+  uploaded: number;
+}
+
+function env(transport: LibtorrentTransport): NodeJS.ProcessEnv {
+  return { ...process.env, LT_TRANSPORT: transport };
+}
+
+/** A libtorrent seeder of `data`; ready once it accepts (a uTP-only one says so: no TCP port to probe). */
+export async function startLibtorrentSeeder(
+  t: TestContext,
+  python: string,
+  data: Dataset,
+  policy: LibtorrentPolicy,
+  transport: LibtorrentTransport = 'tcp',
+): Promise<{ port: number; seeder: StartedProgram }> {
+  const port = await freePort();
+  const seeder = await startProgram(
+    python,
+    [LIBTORRENT_PEER_SCRIPT, 'seed', data.torrentPath, data.dataDir, String(port), policy],
+    {
+      env: env(transport),
+      ready: async (output) =>
+        transport === 'utp' ? output.includes('"event": "ready"') : tcpPortOpen('127.0.0.1', port),
+      readyTimeoutMs: 15_000,
+    },
+  );
+  t.after(() => seeder.stop());
+  return { port, seeder };
+}
+
+/** A libtorrent downloader of `data` into `out` from `peers` (it gives up after `timeoutSeconds`). */
+export async function startLibtorrentDownloader(
+  t: TestContext,
+  python: string,
+  data: Dataset,
+  out: string,
+  policy: LibtorrentPolicy,
+  peers: readonly string[],
+  options: { transport?: LibtorrentTransport; timeoutSeconds?: number } = {},
+): Promise<StartedProgram> {
+  const leecher = await startProgram(
+    python,
+    [
+      LIBTORRENT_PEER_SCRIPT,
+      'download',
+      data.torrentPath,
+      out,
+      String(await freePort()),
+      policy,
+      peers.join(','),
+      String(options.timeoutSeconds ?? 120),
+    ],
+    { env: env(options.transport ?? 'tcp') },
+  );
+  t.after(() => leecher.stop());
+  return leecher;
+}
+
+/** Waits for a downloader to finish; asserts it completed and returns the peers it saw. */
+export async function libtorrentDownloadDone(leecher: StartedProgram): Promise<LibtorrentPeerInfo[]> {
+  await new Promise<void>((resolve) =>
+    leecher.running() ? leecher.child.once('exit', () => resolve()) : resolve(),
+  );
+  assert.equal(leecher.child.exitCode, 0, leecher.output());
+  return (JSON.parse(leecher.output().trim().split('\n').at(-1)!) as { peers: LibtorrentPeerInfo[] }).peers;
+}
