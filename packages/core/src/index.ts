@@ -89,6 +89,7 @@ export {
   type PolicyPeer,
 } from './scheduler/assignment-policy.js';
 export { forEachSet, unitOf } from './scheduler/bit-scan.js';
+export { MAX_URGENT_PIECES, PieceOrder, type PieceOrderOptions } from './scheduler/piece-order.js';
 export {
   type AssignOptions,
   DEFAULT_BAN_AFTER_FAILURES,

@@ -31,6 +31,7 @@ export function checkSchedulerInvariants(scheduler: PieceScheduler): void {
     if (isCandidate && !(s.buckets[availability[index]!]?.has(index) ?? false)) {
       fail('candidate outside its bucket', { index });
     }
+    if (isCandidate && index < scheduler.order.cursor) fail('candidate below the order cursor', { index });
     if (isCandidate) candidates++;
     else if (s.retry.has(index)) fail('retry holds a non-candidate', { index });
     const holders = s.assignees.get(index);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Bitfield } from '../bitfield.js';
-import { findCommon, forEachSet, wordsOf } from './bit-scan.js';
+import { findCommon, findFirstCommon, forEachSet, wordsOf } from './bit-scan.js';
 import { createRng } from './rng.js';
 
 function field(length: number, indices: Iterable<number>): Bitfield {
@@ -12,6 +12,40 @@ function field(length: number, indices: Iterable<number>): Bitfield {
 }
 
 describe('bit-scan', () => {
+  it('findFirstCommon returns the lowest common accepted piece from fromIndex, -1 when none', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.nat(), { maxLength: 80 }),
+        fc.array(fc.nat(), { maxLength: 80 }),
+        fc.nat(),
+        (length, rawA, rawB, rawFrom) => {
+          const a = field(
+            length,
+            rawA.map((x) => x % length),
+          );
+          const b = field(
+            length,
+            rawB.map((x) => x % length),
+          );
+          const from = rawFrom % (length + 2);
+          const common = [...a.indices()].filter((i) => b.has(i) && i >= from);
+          assert.equal(findFirstCommon(a, wordsOf(a), b, wordsOf(b), from), common[0] ?? -1);
+          const odd = (i: number) => i % 2 === 1;
+          assert.equal(findFirstCommon(a, wordsOf(a), b, wordsOf(b), from, odd), common.find(odd) ?? -1);
+        },
+      ),
+    );
+  });
+
+  it('findFirstCommon skips empty words and finds a piece in the tail bytes', () => {
+    const a = field(70, [3, 40, 69]);
+    const b = field(70, [40, 69]);
+    assert.equal(findFirstCommon(a, wordsOf(a), b, wordsOf(b), 0), 40);
+    assert.equal(findFirstCommon(a, wordsOf(a), b, wordsOf(b), 41), 69);
+    assert.equal(findFirstCommon(a, wordsOf(a), b, wordsOf(b), 70), -1);
+  });
+
   it('findCommon returns only common pieces accepted by the filter, -1 when none', () => {
     fc.assert(
       fc.property(

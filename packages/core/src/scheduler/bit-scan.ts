@@ -97,3 +97,44 @@ export function forEachSet(field: Bitfield, visit: (index: number) => void): voi
     }
   }
 }
+
+/**
+ * The lowest piece ≥ `fromIndex` set in both `a` and `b` (and accepted by `accept`, when given),
+ * or -1: the in-order counterpart of `findCommon`, for sequential download and streaming. Whole
+ * words where `a AND b` is zero are skipped 32 pieces at a time. O(words from `fromIndex`).
+ */
+export function findFirstCommon(
+  a: Bitfield,
+  aWords: Uint32Array,
+  b: Bitfield,
+  bWords: Uint32Array,
+  fromIndex: number,
+  accept?: (index: number) => boolean,
+): number {
+  const aBytes = a.bytes;
+  const bBytes = b.bytes;
+  const words = aWords.length;
+  let byteAt = Math.max(0, Math.floor(fromIndex)) >>> 3;
+  // The first byte may hold pieces below `fromIndex`: mask them off.
+  let mask = 0xff >> (Math.max(0, Math.floor(fromIndex)) & 7);
+  while (byteAt < aBytes.length) {
+    // A whole word at a time where aligned.
+    if ((byteAt & 3) === 0 && byteAt >>> 2 < words && mask === 0xff) {
+      const word = byteAt >>> 2;
+      if ((aWords[word]! & bWords[word]!) === 0) {
+        byteAt += 4;
+        continue;
+      }
+    }
+    let byte = aBytes[byteAt]! & bBytes[byteAt]! & mask;
+    mask = 0xff;
+    while (byte !== 0) {
+      const offset = Math.clz32(byte) - 24;
+      byte ^= 0x80 >> offset;
+      const index = byteAt * 8 + offset;
+      if (accept === undefined || accept(index)) return index;
+    }
+    byteAt++;
+  }
+  return -1;
+}

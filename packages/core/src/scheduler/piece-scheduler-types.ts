@@ -1,4 +1,5 @@
 import type { Bitfield } from '../bitfield.js';
+import type { PieceOrder } from './piece-order.js';
 import type { Rng } from './rng.js';
 
 /** The options and answers of `PieceScheduler` (its file holds the algorithm). */
@@ -58,6 +59,11 @@ export interface PieceSchedulerOptions {
    * Default 3.
    */
   banAfterFailures?: number;
+  /**
+   * Urgent pieces and sequential mode (streaming). The caller may keep it and change it at any
+   * time; it may be handed to a later scheduler of the same torrent. Default: a new one (neither).
+   */
+  order?: PieceOrder;
 }
 
 /** Per-call options of `assign`. */

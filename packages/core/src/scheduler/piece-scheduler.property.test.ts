@@ -25,7 +25,8 @@ type Op =
   | { op: 'fail'; peer: number; pick: number }
   | { op: 'verify'; peer: number; pick: number }
   | { op: 'write'; pick: number }
-  | { op: 'writeFailed'; pick: number };
+  | { op: 'writeFailed'; pick: number }
+  | { op: 'order'; sequential: boolean; from: number; urgent: number[] };
 
 const peer = fc.nat(PEERS - 1);
 const boolBits = fc.array(fc.boolean(), { minLength: 64, maxLength: 64 });
@@ -49,6 +50,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   weighted(6, fc.record({ op: fc.constant('verify' as const), peer, pick: fc.nat() })),
   weighted(4, fc.record({ op: fc.constant('write' as const), pick: fc.nat() })),
   weighted(1, fc.record({ op: fc.constant('writeFailed' as const), pick: fc.nat() })),
+  weighted(
+    1,
+    fc.record({
+      op: fc.constant('order' as const),
+      sequential: fc.boolean(),
+      from: fc.nat(45),
+      urgent: fc.array(fc.nat(45), { maxLength: 8 }),
+    }),
+  ),
 );
 
 const config = fc.record({
@@ -189,6 +199,14 @@ describe('PieceScheduler: properties', () => {
               verified.delete(index!);
               break;
             }
+            case 'order':
+              // Urgent pieces and sequential mode change only which piece is picked, never the
+              // invariants; out-of-range urgent pieces are dropped.
+              s.order.sequential = op.sequential;
+              s.order.sequentialFrom = op.from;
+              s.order.setUrgent(op.urgent);
+              assert.ok(s.order.urgent.every((index) => index < n));
+              break;
           }
           checkSchedulerInvariants(s);
           assert.ok(s.bytesInFlight <= s.bytesInFlightBound);

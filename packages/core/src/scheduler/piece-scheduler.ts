@@ -1,6 +1,7 @@
 import { Bitfield } from '../bitfield.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { findCommon, forEachSet, unitCount, unitOf, wordsOf } from './bit-scan.js';
+import { PieceOrder } from './piece-order.js';
 import type {
   AssignOptions,
   PieceSchedulerOptions,
@@ -84,6 +85,8 @@ export class PieceScheduler {
   readonly endgameMaxBytes: number;
   readonly endgameIdleOnly: boolean;
   readonly banAfterFailures: number;
+  /** Urgent pieces and sequential mode, consulted before rarest-first (see `PieceOrder`). */
+  readonly order: PieceOrder;
 
   readonly #rng: Rng;
   readonly #lastPieceSize: number;
@@ -128,6 +131,8 @@ export class PieceScheduler {
     this.length = length;
     this.#lastPieceSize = length - (pieceCount - 1) * pieceLength;
     this.#rng = options.rng;
+    this.order = options.order ?? new PieceOrder();
+    this.order.attach(pieceCount);
     this.maxBytesInFlight = positive(
       'maxBytesInFlight',
       options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT,
@@ -281,7 +286,8 @@ export class PieceScheduler {
   /**
    * Up to `maxPieces` new pieces for `peer`, only pieces it has, never one it already holds:
    * 1. pieces that were released or failed (they were picked once already; finishing them keeps
-   *    the working set small), a bounded look;
+   *    the working set small), a bounded look; then `order`'s urgent pieces, and in sequential
+   *    mode the lowest missing piece the peer has;
    * 2. while fewer than `initialRandomPieces` are verified, a random piece; else the rarest
    *    (fewest connected peers have it), ties broken at random;
    * 3. in the endgame (no assignable piece left), or when `options.duplicates` says so and step 2
@@ -300,6 +306,7 @@ export class PieceScheduler {
     let fromBucket = 1;
     while (picked.length < maxPieces && this.#primaryFits()) {
       let index = this.#pickRetry(peer, p);
+      if (index < 0) index = this.order.pick(this.#candidates, this.#candidateWords, p.bits, p.words, accept);
       if (index < 0) {
         if (this.#verifiedCount < this.initialRandomPieces) {
           index = findCommon(
@@ -638,6 +645,7 @@ export class PieceScheduler {
     this.#candidates.set(index);
     this.#bucket(this.#availability[index]!).bits.set(index);
     this.#retry.add(index);
+    this.order.returned(index);
   }
 
   #gain(p: PeerState, index: number): void {
