@@ -4,6 +4,7 @@ import { createHelp, runCreate } from './commands/create.js';
 import { demoHelp, runDemo } from './commands/demo.js';
 import { downloadHelp, runDownload, runSeed, seedHelp } from './commands/download.js';
 import { infoHelp, runInfo } from './commands/info.js';
+import { runStream, streamHelp } from './commands/stream.js';
 import type { AnyCommandHelp } from './help.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
 
@@ -11,6 +12,7 @@ import { type CliIo, ExitCode, processIo } from './io.js';
 export const commandHelp: Readonly<Record<string, AnyCommandHelp>> = {
   download: downloadHelp,
   seed: seedHelp,
+  stream: streamHelp,
   demo: demoHelp,
   info: infoHelp,
   create: createHelp,
@@ -40,6 +42,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runDownload(rest, io);
     case 'seed':
       return runSeed(rest, io);
+    case 'stream':
+      return runStream(rest, io);
     case 'demo':
       return runDemo(rest, io);
     case 'create':

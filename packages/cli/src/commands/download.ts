@@ -28,7 +28,7 @@ import {
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
-import { CORES, type CommandHelp, printedHelp } from '../help.js';
+import { type AnyCommandHelp, CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
@@ -36,7 +36,7 @@ import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-o
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
   'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
@@ -72,10 +72,11 @@ const commonOptions = {
   ...dhtOptions,
 } as const;
 
-const downloadOptions = {
+export const downloadOptions = {
   out: { type: 'string', short: 'o' },
   seed: { type: 'boolean', default: false },
   'max-download': { type: 'string' },
+  sequential: { type: 'boolean', default: false },
   ...commonOptions,
 } as const;
 
@@ -152,6 +153,9 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
       text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
       default: 'none',
     },
+    sequential: {
+      text: 'fetch pieces in order (a read-ahead window, then the endgame) instead of rarest first: media can play from the file while it downloads',
+    },
     ...commonHelp,
     'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
     'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
@@ -173,6 +177,25 @@ export const seedHelp: CommandHelp<typeof seedOptions> = {
     ...commonHelp,
   },
 };
+
+/**
+ * A command built on `tork download` (`tork stream`): the same options and run, plus its own
+ * options and hooks into the run. The run goes on after completion until a signal.
+ */
+export interface DownloadExtension {
+  /** `tork stream`: the prefix of its messages. */
+  readonly name: string;
+  /** Its help; its options include every one of `downloadOptions`. */
+  readonly help: AnyCommandHelp;
+  /** `--out` when not given. */
+  readonly defaultOut: string;
+  /** Reads its own options from the parsed values; throws TORK_ERR_USAGE. */
+  parse(values: Readonly<Record<string, unknown>>): void;
+  /** The torrent runs (files ready, data on disk checked): start what it adds. */
+  running(torrent: Torrent, output: 'json' | 'text' | 'quiet'): Promise<void>;
+  /** First thing when the run ends, before the engine closes; may be called twice. */
+  close(): Promise<void>;
+}
 
 /** Why an option of the other command is refused, by name. */
 const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
@@ -351,9 +374,10 @@ export async function runDownload(
   args: readonly string[],
   io: CliIo,
   mode: 'download' | 'seed' = 'download',
+  extension?: DownloadExtension,
 ): Promise<ExitCode> {
-  const name = `tork ${mode}`;
-  const help = mode === 'seed' ? seedHelp : downloadHelp;
+  const name = extension?.name ?? `tork ${mode}`;
+  const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
   const usage = help.usage;
   if (printedHelp(args, io, help)) return ExitCode.OK;
   let meta: Metainfo | undefined;
@@ -383,7 +407,9 @@ export async function runDownload(
   let transport: TransportPolicy = DEFAULT_TRANSPORT_POLICY;
   let rateLimits: RateLimits = {};
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
+    // An extension's own options are read by it (`parse`); the types stay download's.
+    const all = { ...options, ...extension?.help.options } as typeof options;
+    parsed = parseArgs({ args: [...args], options: all, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
       if (token.kind === 'option' && !Object.hasOwn(help.options, token.name))
         throw usageError(notFor[mode][token.name] ?? `Unknown option '${token.rawName}'`);
@@ -391,7 +417,7 @@ export async function runDownload(
     const [file, ...extra] = parsed.positionals;
     if (file === undefined || extra.length > 0)
       throw usageError('expected exactly one .torrent file or magnet link');
-    const dir = mode === 'seed' ? parsed.values.data : parsed.values.out;
+    const dir = mode === 'seed' ? parsed.values.data : (parsed.values.out ?? extension?.defaultOut);
     if (!dir) throw usageError(mode === 'seed' ? '--data DIR is required' : '--out DIR is required');
     outDir = resolve(dir);
     seeding = mode === 'seed' || parsed.values.seed;
@@ -421,6 +447,7 @@ export async function runDownload(
       ...(maxDownload !== undefined ? { download: maxDownload } : {}),
       ...(maxUpload !== undefined ? { upload: maxUpload } : {}),
     };
+    extension?.parse(parsed.values);
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     if (file.startsWith('magnet:')) {
@@ -511,6 +538,7 @@ export async function runDownload(
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
   let udpStats: UdpHostStats | undefined;
   const closeAll = async () => {
+    await extension?.close();
     // Before the hosts go: their last delay figures are read over the control plane.
     eventLoop ??= await watchdog.stop();
     await listener.close();
@@ -549,6 +577,7 @@ export async function runDownload(
       seeding,
       useTrackers: !parsed.values['no-trackers'],
       pex: !parsed.values['no-pex'],
+      sequential: parsed.values.sequential || extension !== undefined,
     };
     const setup = (created: Torrent) => {
       reporter?.attach(created);
@@ -584,8 +613,14 @@ export async function runDownload(
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
       await writeFile(resolve(parsed.values['save-torrent']), torrentBytes);
     }
+    await extension?.running(torrent, json ? 'json' : quiet ? 'quiet' : 'text');
     const final = await torrent.whenDone();
-    if (seeding && !interrupted) {
+    if (extension && !interrupted) {
+      if (!json && !quiet) io.stdout('download complete; still serving (Ctrl-C to stop)\n');
+      await seedUntil(torrent, torrent.meta.length, undefined, undefined, (stop) => {
+        stopSeeding = stop;
+      });
+    } else if (seeding && !interrupted) {
       if (mode === 'seed' && final.resumedBytes < final.length && !json && !quiet) {
         io.stdout(
           `note: ${formatBytes(final.length - final.resumedBytes)} was missing or bad and was downloaded first\n`,
@@ -633,7 +668,8 @@ export async function runDownload(
     await closeAll().catch(() => {});
     if (interrupted) {
       io.stderr(`${name}: stopped by signal; verified pieces are on disk\n`);
-      return ExitCode.FAILURE;
+      // Streaming ends with Ctrl-C by design: a clean stop.
+      return extension ? ExitCode.OK : ExitCode.FAILURE;
     }
     const torkError = toTorkError(error);
     // The torrent's own `error` event is already in the stream: one error event, not two.

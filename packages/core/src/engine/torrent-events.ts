@@ -33,6 +33,11 @@ export interface TorrentEventMap {
   'peer-requests-refused': [{ actorId: number; address: string; refused: number; queued: number }];
   /** Pieces verified since the last such event (batched about once a second). */
   'pieces-verified': [{ pieces: number[]; verifiedPieces: number; pieceCount: number }];
+  /**
+   * One piece is verified and written: its bytes can be read from the files now (what `tork
+   * stream` waits for). Per piece, not batched; not part of the CLI's `--json` stream.
+   */
+  'piece-written': [{ index: number }];
   /** About once a second. */
   progress: [TorrentProgress];
   /**

@@ -42,6 +42,12 @@ export interface TorrentOptions {
   readonly maxConnecting?: number;
   /** Global cap on bytes assigned but not yet written. Default: 64 MiB (see PieceScheduler). */
   readonly maxBytesInFlight?: number;
+  /**
+   * Fetch pieces in index order instead of rarest-first (the `--sequential` of `tork download`;
+   * `tork stream` uses it too). The byte budget is the read-ahead; the endgame is unchanged.
+   * Can be changed while running through `Torrent.order`. Default: false.
+   */
+  readonly sequential?: boolean;
   /** Disk write queue cap before assignment pauses. Default: 64 MiB (see DiskWriter). */
   readonly maxQueuedWriteBytes?: number;
   /** Seconds a peer may choke us (or have nothing we need) before it is rotated out when better candidates wait. Default: 60. */

@@ -5,6 +5,7 @@ import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../e
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import { TorrentResume } from '../resume/torrent-resume.js';
 import { AssignmentPolicy } from '../scheduler/assignment-policy.js';
+import { PieceOrder } from '../scheduler/piece-order.js';
 import { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng, type Rng } from '../scheduler/rng.js';
 import { addTorrentCommand } from './add-torrent-command.js';
@@ -54,6 +55,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly #pex: PeerExchange;
   /** This torrent's rate caps (`rates.set`, `rates.limits`; the engine's apply too). */
   readonly rates: TorrentRates;
+  /** Sequential mode and the pieces readers wait for (`tork stream`); a change fills peers at once. */
+  readonly order: PieceOrder;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -78,6 +81,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#options = options;
     this.#ctx = ctx;
     this.#rng = createRng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.order = new PieceOrder({ sequential: options.sequential === true });
+    this.order.onChange = () => this.#fillAll();
     this.#scheduler = this.#newScheduler();
     this.#policy = new AssignmentPolicy(this.meta.pieceLength, Date.now());
     this.#written = new Bitfield(this.meta.pieceCount);
@@ -255,6 +260,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     return this.#book.accept(peer, Date.now());
   }
 
+  /** The piece is verified and on disk (readable from the files now). */
+  hasPiece(index: number): boolean {
+    return this.#written.has(index);
+  }
+
   progress(): TorrentProgress {
     const { downloadRate, uploadRate, ...peers } = this.#book.summary();
     const left = this.meta.length - this.#verifiedBytes;
@@ -418,6 +428,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       pieceLength: this.meta.pieceLength,
       length: this.meta.length,
       rng: this.#rng,
+      order: this.order,
       ...(have ? { have } : {}),
       ...(this.#options.maxBytesInFlight !== undefined
         ? { maxBytesInFlight: this.#options.maxBytesInFlight }
@@ -463,6 +474,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.#written.set(index);
         // Announced only once on disk: hosts read it back from there to serve it.
         this.#haveBatch.push(index);
+        this.emit('piece-written', { index });
         this.#resume?.pieceWritten(index);
         // The writer is done with the buffer: back to the host that filled it, for the next piece.
         this.#commands.recycle(peer.actorId, data);
