@@ -24,7 +24,7 @@ interface Place {
  * Turns the open readers' positions into the torrent's urgent list (`PieceOrder.setUrgent`): for
  * each reader the pieces from its position through the read-ahead window (or the end of its
  * range), interleaved across readers so each one's next piece comes first; then the focus (the
- * start of `--file N`). Recomputed when a reader crosses into another piece, opens or closes;
+ * start of `--file N`), after every reader. Recomputed when a reader crosses into another piece, opens or closes;
  * the scheduler skips pieces already had or taken.
  */
 export class ReadAhead {
@@ -71,14 +71,22 @@ export class ReadAhead {
   }
 
   #update(): void {
-    const windows = [...this.#readers, ...(this.#focus ? [this.#focus] : [])].map((place) => {
+    const pieces: number[] = [];
+    this.#interleave([...this.#readers], pieces);
+    // The focus only after every reader's window: it matters while no one reads.
+    if (this.#focus) this.#interleave([this.#focus], pieces);
+    this.#order.setUrgent(pieces);
+  }
+
+  /** Appends the places' windows to `pieces`, one piece of each in turn (a reader's next piece first). */
+  #interleave(places: readonly Place[], pieces: number[]): void {
+    const windows = places.map((place) => {
       const last = Math.min(place.end, place.position + this.#windowBytes) - 1;
       return {
         next: Math.floor(place.position / this.#pieceLength),
         last: Math.floor(last / this.#pieceLength),
       };
     });
-    const pieces: number[] = [];
     for (let round = 0; pieces.length < MAX_URGENT_PIECES; round++) {
       let any = false;
       for (const window of windows) {
@@ -89,6 +97,5 @@ export class ReadAhead {
       }
       if (!any) break;
     }
-    this.#order.setUrgent(pieces);
   }
 }
