@@ -146,7 +146,7 @@ export function killOnExit(child: ChildProcess): void {
  * at once after that; the caller stops it (in an after hook) with `stop()`.
  */
 export async function startTork(
-  command: 'seed' | 'download',
+  command: 'seed' | 'download' | 'stream',
   args: readonly string[],
   options: { listenTimeoutMs?: number } = {},
 ): Promise<TorkProcess> {
