@@ -90,7 +90,7 @@ function checkReport(report: Record<string, unknown>, groups: readonly string[],
       assert.ok((run[figure] as number) > 0, `${run.group}.${figure} = ${run[figure]} is positive`);
     }
     assert.ok((run.seederCpuSeconds as number) >= 0);
-    if (run.client === 'tork' || run.client === 'tork-baseline') {
+    if (run.client === 'tork' || run.client === 'tork-baseline' || run.client === 'tork-variant') {
       // The watchdog's figures: present, non-negative; no bound is asserted (timing).
       assert.equal(typeof run.coordinatorStallMs, 'number', `${run.group}.coordinatorStallMs`);
       assert.equal(typeof run.hostStallMs, 'number', `${run.group}.hostStallMs`);
@@ -174,6 +174,28 @@ describe('tork bench', () => {
       [['tork@tork', 'tork-baseline@tork']],
     );
     for (const figure of FIGURES) assert.ok((ratios[0]![figure] as number) > 0, `ratio ${figure}`);
+  });
+
+  it('--variant: this build with extra download flags downloads too, alternating, with a ratio', async (t) => {
+    const { status, report, stderr } = await runBench(t, [...SMALL, '--variant', 'sequential=--sequential']);
+    assert.equal(status, 0, stderr);
+    checkReport(report, ['tork@tork', 'tork-variant[sequential]@tork'], stderr);
+    const params = report.params as { variants: Array<{ name: string; args: string[] }> };
+    assert.deepEqual(params.variants, [{ name: 'sequential', args: ['--sequential'] }]);
+    const ratios = report.ratios as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      ratios.map((r) => [r.tork, r.other]),
+      [['tork@tork', 'tork-variant[sequential]@tork']],
+    );
+    for (const args of [
+      ['--variant', 'sequential'],
+      ['--variant', 'a b=--x'],
+      ['--variant', 'x='],
+    ]) {
+      const refused = await bench(t, [...args, '--runs', '1']);
+      assert.equal(refused.status, 2, `${args.join(' ')}: ${refused.stderr}`);
+      assert.match(refused.stderr, /--variant must be NAME=ARGS/);
+    }
   });
 
   it('--baseline without a PATH, or with one that is not there, exits 2 with one line', async (t) => {

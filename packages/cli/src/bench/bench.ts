@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly compare: readonly ClientName[];
   /** Another tork build downloading too (`tork-baseline`), alternating with this one. */
   readonly baseline?: Baseline;
+  /** This build again with extra `download` flags, each a client of its own (`tork-variant[NAME]`). */
+  readonly variants?: readonly Variant[];
   readonly runs: number;
   readonly rateLimit: number;
   readonly latencyMs: number;
@@ -34,6 +36,12 @@ export interface BenchOptions {
   readonly log: (line: string) => void;
   /** Called after each run with its result (the human table prints as it goes). */
   readonly onRun?: (run: RunResult) => void;
+}
+
+/** `--variant NAME=ARGS`: tork with `args` added to its `download` command line. */
+export interface Variant {
+  readonly name: string;
+  readonly args: readonly string[];
 }
 
 /** Another tork build: its CLI entry and the version it reports. */
@@ -113,6 +121,7 @@ export interface BenchReport {
     seeders: SeederKind[];
     compare: ClientName[];
     baseline: Baseline | null;
+    variants: Variant[];
     runs: number;
     rateLimit: number;
     latencyMs: number;
@@ -204,10 +213,11 @@ interface Job {
   readonly seeders: SeederKind;
   readonly peers: number;
   readonly workers?: number;
+  readonly variant?: Variant;
 }
 
 function groupName(job: Job): string {
-  let name = `${job.client}@${job.seeders}`;
+  let name = `${job.client}${job.variant ? `[${job.variant.name}]` : ''}@${job.seeders}`;
   if (job.set === 'scaling-workers') name += ` workers=${job.workers}`;
   if (job.set === 'scaling-peers') name += ` peers=${job.peers}`;
   return name;
@@ -282,6 +292,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             outDir,
             workers: job.workers,
             baseline: options.baseline?.path,
+            ...(job.variant ? { extraArgs: job.variant.args } : {}),
             python: options.python,
             aria2c: options.aria2c,
             host,
@@ -353,15 +364,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const peersDefault = options.peers;
     // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …).
-    const clients: ClientName[] = [
-      'tork',
-      ...(options.baseline ? ['tork-baseline' as const] : []),
-      ...options.compare,
+    const clients: Array<{ client: ClientName; variant?: Variant }> = [
+      { client: 'tork' },
+      ...(options.variants ?? []).map((variant) => ({ client: 'tork-variant' as const, variant })),
+      ...(options.baseline ? [{ client: 'tork-baseline' as const }] : []),
+      ...options.compare.map((client) => ({ client })),
     ];
     for (let r = 0; r < options.runs; r++)
       for (const seeders of options.seeders)
-        for (const client of clients)
-          await runJob({ set: 'compare', client, seeders, peers: peersDefault, workers: options.workers }, r);
+        for (const { client, variant } of clients)
+          await runJob(
+            { set: 'compare', client, seeders, peers: peersDefault, workers: options.workers, variant },
+            r,
+          );
 
     if (options.scaling) {
       const seeders = options.seeders[0]!;
@@ -464,6 +479,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       seeders: [...options.seeders],
       compare: [...options.compare],
       baseline: options.baseline ?? null,
+      variants: [...(options.variants ?? [])],
       runs: options.runs,
       rateLimit: options.rateLimit,
       latencyMs: options.latencyMs,

@@ -5,8 +5,11 @@ import { torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, procPeakRssKiB, procWriteBytes, stopChild, track } from './proc.js';
 import { pythonDir } from './swarm.js';
 
-/** `tork-baseline`: another tork build (`--baseline`), run exactly as tork is. */
-export type ClientName = 'tork' | 'tork-baseline' | 'aria2c' | 'libtorrent';
+/**
+ * `tork-baseline`: another tork build (`--baseline`), run exactly as tork is. `tork-variant`: this
+ * build with extra `download` flags (`--variant NAME=ARGS`).
+ */
+export type ClientName = 'tork' | 'tork-baseline' | 'tork-variant' | 'aria2c' | 'libtorrent';
 
 export interface DownloadSpec {
   readonly client: ClientName;
@@ -16,6 +19,8 @@ export interface DownloadSpec {
   readonly workers?: number;
   /** tork-baseline: the other build's CLI entry (…/packages/cli/dist/main.js). */
   readonly baseline?: string;
+  /** tork-variant: the flags added to tork's command line. */
+  readonly extraArgs?: readonly string[];
   readonly python?: string;
   readonly aria2c?: string;
   readonly host: string;
@@ -39,11 +44,12 @@ export interface DownloadMeasure {
 export function downloadCommand(spec: DownloadSpec): [string, string[]] {
   switch (spec.client) {
     case 'tork':
+    case 'tork-variant':
     case 'tork-baseline':
       return [
         process.execPath,
         [
-          spec.client === 'tork' ? torkMain : spec.baseline!,
+          spec.client === 'tork-baseline' ? spec.baseline! : torkMain,
           'download',
           spec.torrent,
           '--out',
@@ -54,8 +60,9 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
           spec.host,
           '--json',
           // No DHT (the baseline may predate the flag: it gets TORK_HERMETIC=1 from measureDownload).
-          ...(spec.client === 'tork' ? ['--no-dht'] : []),
+          ...(spec.client === 'tork-baseline' ? [] : ['--no-dht']),
           ...(spec.workers ? ['--workers', String(spec.workers)] : []),
+          ...(spec.client === 'tork-variant' ? (spec.extraArgs ?? []) : []),
         ],
       ];
     case 'aria2c':

@@ -9,6 +9,7 @@ import {
   inLatencyNamespace,
   type RunResult,
   runBench,
+  type Variant,
 } from '../bench/bench.js';
 import type { ClientName } from '../bench/download.js';
 import type { SeederKind } from '../bench/swarm.js';
@@ -19,7 +20,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH]';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -38,6 +39,7 @@ const options = {
   json: { type: 'boolean', default: false },
   plot: { type: 'string' },
   baseline: { type: 'string' },
+  variant: { type: 'string', multiple: true },
 } as const;
 
 const DEFAULT_CACHE = join(tmpdir(), 'tork-bench-cache');
@@ -79,6 +81,11 @@ export const benchHelp: CommandHelp<typeof options> = {
     baseline: {
       arg: 'PATH',
       text: "another tork build's packages/cli/dist/main.js downloads too (tork-baseline), same flags",
+      default: 'none',
+    },
+    variant: {
+      arg: 'NAME=ARGS',
+      text: "this build downloads again with ARGS added to its download flags (tork-variant[NAME], e.g. 'sequential=--sequential'), alternating with tork",
       default: 'none',
     },
   },
@@ -233,6 +240,16 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
   if (compare.some((c) => !CLIENTS.includes(c)))
     return bad('--compare takes aria2c, libtorrent (comma-separated)');
+  const variants: Variant[] = [];
+  for (const text of values.variant ?? []) {
+    const match = /^([A-Za-z0-9_-]{1,32})=(.*)$/s.exec(text);
+    const variantArgs = (match?.[2] ?? '').split(/\s+/).filter(Boolean);
+    if (!match || variantArgs.length === 0 || variants.some((v) => v.name === match[1]))
+      return bad(
+        `--variant must be NAME=ARGS with a new NAME (letters, digits, - and _) and tork download flags, got '${text}'`,
+      );
+    variants.push({ name: match[1]!, args: variantArgs });
+  }
   const log = (line: string) => io.stderr(`${line}\n`);
   const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
   if (typeof baseline === 'string') {
@@ -308,6 +325,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       seeders,
       compare,
       baseline,
+      variants,
       runs,
       rateLimit,
       latencyMs,
