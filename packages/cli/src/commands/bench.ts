@@ -116,7 +116,7 @@ const fixed = (value: number, digits: number) => value.toFixed(digits).padStart(
 
 function runLine(run: RunResult): string {
   return [
-    `${run.group} #${run.run}`.padEnd(34),
+    `${run.group} #${run.run}`.padEnd(42),
     fixed(run.wallSeconds, 2),
     fixed(run.mbPerSecond, 1),
     fixed(run.cpuSeconds, 2),
@@ -130,14 +130,14 @@ function runLine(run: RunResult): string {
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(34)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
+const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];
   for (const m of report.medians)
     lines.push(
       [
-        `${m.group} (${m.runs})`.padEnd(34),
+        `${m.group} (${m.runs})`.padEnd(42),
         fixed(m.wallSeconds, 2),
         fixed(m.mbPerSecond, 1),
         fixed(m.cpuSeconds, 2),
@@ -151,7 +151,7 @@ function table(report: BenchReport): string {
     for (const r of report.ratios)
       lines.push(
         [
-          `${r.tork} / ${r.other}`.padEnd(34),
+          `${r.tork} / ${r.other}`.padEnd(42),
           fixed(r.wallSeconds, 2),
           fixed(r.mbPerSecond, 2),
           fixed(r.cpuSeconds, 2),
