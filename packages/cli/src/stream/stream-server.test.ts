@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DiskLayout, PieceOrder, type TorrentEventMap } from '@tork/core';
-import { StreamServer, type StreamTorrent } from './stream-server.js';
+import { STREAM_MAX_CONNECTIONS, StreamServer, type StreamTorrent } from './stream-server.js';
 
 const PIECE = 1024;
 
@@ -113,6 +114,32 @@ describe('StreamServer', () => {
     assert.deepEqual(Buffer.from(await answer.arrayBuffer()), second);
     const suffix = await fetch(`${base}/1`, { headers: { range: 'bytes=-10' } });
     assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), second.subarray(second.length - 10));
+  });
+
+  it('closes connections beyond STREAM_MAX_CONNECTIONS on accept', async () => {
+    const { port } = new URL(base);
+    const sockets: Socket[] = [];
+    const closed = new Set<Socket>();
+    try {
+      // A few more than the cap (earlier tests' keep-alive connections may count too).
+      for (let i = 0; i < STREAM_MAX_CONNECTIONS + 4; i++) {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect(Number(port), '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        });
+        socket.once('close', () => closed.add(socket));
+        socket.resume();
+        sockets.push(socket);
+      }
+      await waitFor(() => closed.size >= 4);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const open = sockets.length - closed.size;
+      assert.ok(open <= STREAM_MAX_CONNECTIONS, `${open} connections open`);
+      assert.ok(open >= STREAM_MAX_CONNECTIONS - 8, `${open} connections open`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
   it('HEAD, 416, 404, 400, 405 and the listing', async () => {
