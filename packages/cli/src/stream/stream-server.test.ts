@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DiskLayout, PieceOrder, type TorrentEventMap } from '@tork/core';
-import { STREAM_MAX_CONNECTIONS, StreamServer, type StreamTorrent } from './stream-server.js';
+import { isLoopbackHost, STREAM_MAX_CONNECTIONS, StreamServer, type StreamTorrent } from './stream-server.js';
 
 const PIECE = 1024;
 
@@ -140,6 +140,32 @@ describe('StreamServer', () => {
       for (const socket of sockets) socket.destroy();
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
+  it('on loopback, answers only requests naming a loopback host (DNS rebinding)', async () => {
+    for (const host of ['127.0.0.1:8080', 'localhost', 'LOCALHOST:1', '[::1]:80', '127.1.2.3'])
+      assert.equal(isLoopbackHost(host), true, host);
+    for (const host of [
+      undefined,
+      '',
+      'evil.example',
+      'evil.example:80',
+      '127.0.0.1.evil.example',
+      '[::2]',
+      '10.0.0.1',
+    ])
+      assert.equal(isLoopbackHost(host), false, String(host));
+    const { port } = new URL(base);
+    const status = await new Promise<number>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('GET /0 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.once('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1])));
+      socket.once('error', reject);
+    });
+    assert.equal(status, 403);
   });
 
   it('HEAD, 416, 404, 400, 405 and the listing', async () => {

@@ -116,6 +116,15 @@ export class StreamServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     response.setHeader('X-Content-Type-Options', 'nosniff');
+    if (isLoopback(this.#host) && !isLoopbackHost(request.headers.host)) {
+      // DNS rebinding: a web page whose name now points at 127.0.0.1 must not read the files.
+      this.#plain(
+        response,
+        403,
+        'this server answers to loopback names only (127.0.0.1, localhost, [::1])\n',
+      );
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       this.#plain(response, 405, 'only GET and HEAD\n');
@@ -245,6 +254,19 @@ function drained(response: ServerResponse, signal: AbortSignal): Promise<void> {
     response.once('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** A `Host` header naming this machine's loopback (with or without a port). */
+export function isLoopbackHost(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::\d{1,5})?$/.exec(header.trim());
+  if (!match) return false;
+  const name = match[1]!.toLowerCase();
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 function escapeHtml(text: string): string {
