@@ -286,6 +286,47 @@ describe('Torrent over a simulated swarm', () => {
     assert.equal(run.final.duplicatePieces, 0);
   });
 
+  it('sequential: pieces are written in order within the in-flight window, urgent ones first', async (t) => {
+    const pieceLength = 64 * KiB;
+    const built = buildTorrent({ length: 600 * pieceLength - 99, pieceLength, seed: 47, name: 'film.bin' });
+    const swarm = generateSwarm({
+      seed: 53,
+      peers: 8,
+      seeds: 8,
+      minRate: 2 * MiB,
+      maxRate: 8 * MiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    const written: number[] = [];
+    const budget = 4 * MiB;
+    const urgent = [590, 591, 592];
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 11,
+      maxSeconds: 600,
+      torrent: { sequential: true, maxBytesInFlight: budget },
+      onStep: (torrent) => {
+        if (written.length === 0 && torrent.listenerCount('piece-written') === 0) {
+          torrent.on('piece-written', ({ index }) => written.push(index));
+          torrent.order.setUrgent(urgent);
+        }
+      },
+    });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    assert.equal(written.length, 600);
+    // The urgent pieces came among the first written, far ahead of their place in order.
+    for (const index of urgent)
+      assert.ok(written.indexOf(index) < 60, `urgent ${index} at ${written.indexOf(index)}`);
+    // Every other piece lies within the window of the pieces written before it.
+    const window = budget / pieceLength + 4;
+    written.forEach((index, at) => {
+      if (!urgent.includes(index)) assert.ok(index < at + window, `piece ${index} written ${at}th`);
+    });
+  });
+
   it('chokes tit-for-tat: 4 slots to the fastest interested peers, one optimistic, seeds never', async (t) => {
     const pieceLength = 32 * KiB;
     const built = buildTorrent({ length: 1500 * pieceLength - 999, pieceLength, seed: 21, name: 'tft.bin' });
