@@ -62,7 +62,8 @@ function curl(bin: string, url: string, start: number, end: number): Promise<Buf
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) =>
+    // 'close', not 'exit': stdout may still hold data when the process has exited.
+    child.once('close', (code) =>
       code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`curl exited ${code}: ${stderr}`)),
     );
   });
