@@ -8,12 +8,12 @@
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset } from '@tork/cli';
-import { createRng, randomInt } from '@tork/core';
+import { createRng, parseMetainfo, randomInt } from '@tork/core';
 import { startLibtorrentSeeder } from '../download/support.js';
 import { requireLibtorrent, startTork } from '../seed/support.js';
 import { requireProgram } from '../support/programs.js';
@@ -121,7 +121,12 @@ describe('tork stream', { timeout: 240_000 }, () => {
     ]);
     t.after(() => tork.stop());
     const listening = await tork.waitFor('stream-listening', 30_000);
-    const files = listening.files as Array<{ index: number; path: string; length: number; url: string }>;
+    const files = (
+      listening.files as Array<{ index: number; path: string; length: number; url: string }>
+    ).map((file, i) => ({
+      ...file,
+      offset: dataset.files.slice(0, i).reduce((sum, f) => sum + f.length, 0),
+    }));
     assert.deepEqual(
       files.map((file) => [file.path, file.length]),
       dataset.files.map((file) => [file.path.join('/'), file.length]),
@@ -131,10 +136,12 @@ describe('tork stream', { timeout: 240_000 }, () => {
     const head = fetchRange(files[1]!.url, 0, 64 * 1024 - 1);
     // Random ranges of both files, half by curl, half by fetch, all at once.
     const rng = createRng(5);
+    const asked: Array<[number, number]> = [];
     const reads = Array.from({ length: RANGES }, async (_, i) => {
       const file = files[i % 2]!;
       const start = randomInt(rng, file.length);
       const end = Math.min(file.length - 1, start + randomInt(rng, 3 * MiB));
+      asked.push([file.offset + start, file.offset + end]);
       const body =
         i % 4 < 2 ? await curl(curlBin, file.url, start, end) : (await fetchRange(file.url, start, end)).body;
       assert.equal(body.length, end - start + 1, `range ${start}-${end} of file ${file.index}: its length`);
@@ -146,6 +153,26 @@ describe('tork stream', { timeout: 240_000 }, () => {
     });
     const first = await head;
     assert.ok(first.body.equals(await source(1, 0, 64 * 1024 - 1)), 'the first 64 KiB of file 1');
+    // A seek, as a player makes one: a piece of file 0 nobody asked for and not yet had.
+    const had = new Set(
+      tork.events.flatMap((event) => (event.event === 'piece-verified' ? (event.pieces as number[]) : [])),
+    );
+    const PIECE = 256 * 1024;
+    const seekPiece = Array.from({ length: 90 }, (_, i) => i).find(
+      (p) =>
+        !had.has(p) &&
+        asked.every(([from, to]) => p < Math.floor(from / PIECE) - 1 || p > Math.floor(to / PIECE) + 1),
+    );
+    let seek = '';
+    if (seekPiece !== undefined) {
+      const askedAt = Date.now();
+      const answer = await fetchRange(files[0]!.url, seekPiece * PIECE, seekPiece * PIECE + 65_535);
+      assert.ok(
+        answer.body.equals(await source(0, seekPiece * PIECE, seekPiece * PIECE + 65_535)),
+        'the seek',
+      );
+      seek = `; a seek to piece ${seekPiece} (not reported verified when asked) answered in ${((answer.firstByteAt - askedAt) / 1000).toFixed(2)} s`;
+    }
     const bytes = (await Promise.all(reads)).reduce((sum, n) => sum + n, 0);
     const done = await tork.waitFor('done', 120_000);
     const firstByteSeconds = (first.firstByteAt - started) / 1000;
@@ -153,7 +180,7 @@ describe('tork stream', { timeout: 240_000 }, () => {
     t.diagnostic(
       `server up after ${(((listening.time as number) - started) / 1000).toFixed(2)} s, first peer after ${(((tork.events.find((e) => e.event === 'peer-connected')?.time as number) - started) / 1000).toFixed(2)} s; ` +
         `first byte of file 1 after ${firstByteSeconds.toFixed(2)} s; download complete after ${doneSeconds.toFixed(2)} s ` +
-        `(${SEEDERS} seeders at ${SEEDER_RATE / MiB} MiB/s each); ${RANGES} random ranges, ${(bytes / MiB).toFixed(1)} MiB, all equal`,
+        `(${SEEDERS} seeders at ${SEEDER_RATE / MiB} MiB/s each); ${RANGES} random ranges, ${(bytes / MiB).toFixed(1)} MiB, all equal${seek}`,
     );
     assert.ok(first.firstByteAt > 0);
     assert.ok(
@@ -161,11 +188,37 @@ describe('tork stream', { timeout: 240_000 }, () => {
       `first byte at ${firstByteSeconds} s, done at ${doneSeconds} s`,
     );
 
-    // Once complete: the whole second file through curl, suffix ranges, and the listing.
+    // Once complete: the whole second file through curl, and the listing.
     const whole = await curl(curlBin, files[1]!.url, 0, files[1]!.length - 1);
     assert.ok(whole.equals(await source(1, 0, files[1]!.length - 1)), 'the whole of file 1');
     const listing = await (await fetch(listening.url as string)).text();
     assert.match(listing, /href="\/1"/);
+    await tork.stop();
+    assert.equal((await tork.exited).status, 0, tork.transcript());
+  });
+
+  it('streams a magnet: the server starts once the metadata is had', async (t: TestContext) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    const seeder = await startLibtorrentSeeder(python, dataset.torrentPath, dataset.dataDir);
+    t.after(() => seeder.stop());
+    const infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;
+    const tork = await startTork('stream', [
+      `magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${seeder.port}`,
+      '--out',
+      join(work, 'magnet'),
+      '--no-trackers',
+      '--no-dht',
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    t.after(() => tork.stop());
+    const listening = await tork.waitFor('stream-listening', 60_000);
+    const files = listening.files as Array<{ url: string; length: number }>;
+    const answer = await fetch(files[0]!.url, { signal: AbortSignal.timeout(90_000) });
+    assert.equal(answer.status, 200);
+    const body = Buffer.from(await answer.arrayBuffer());
+    assert.ok(body.equals(await source(0, 0, files[0]!.length - 1)), 'file 0 through a magnet');
     await tork.stop();
     assert.equal((await tork.exited).status, 0, tork.transcript());
   });
