@@ -33,6 +33,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
+import type { DownloadExtension } from './download-extension.js';
 import { lsdEnabled, openLsd } from './lsd.js';
 
 export const downloadUsage =
@@ -177,25 +178,6 @@ export const seedHelp: CommandHelp<typeof seedOptions> = {
     ...commonHelp,
   },
 };
-
-/**
- * A command built on `tork download` (`tork stream`): the same options and run, plus its own
- * options and hooks into the run. The run goes on after completion until a signal.
- */
-export interface DownloadExtension {
-  /** `tork stream`: the prefix of its messages. */
-  readonly name: string;
-  /** Its help; its options include every one of `downloadOptions`. */
-  readonly help: AnyCommandHelp;
-  /** `--out` when not given. */
-  readonly defaultOut: string;
-  /** Reads its own options from the parsed values; throws TORK_ERR_USAGE. */
-  parse(values: Readonly<Record<string, unknown>>): void;
-  /** The torrent runs (files ready, data on disk checked): start what it adds. */
-  running(torrent: Torrent, output: 'json' | 'text' | 'quiet'): Promise<void>;
-  /** First thing when the run ends, before the engine closes; may be called twice. */
-  close(): Promise<void>;
-}
 
 /** Why an option of the other command is refused, by name. */
 const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
