@@ -92,6 +92,7 @@ export class PieceScheduler {
   readonly #lastPieceSize: number;
   readonly #state: Uint8Array;
   readonly #availability: Uint32Array;
+  /** Whatever sets a bit here calls `order.returned(index)` too (the order's cursor invariant). */
   readonly #candidates: Bitfield;
   readonly #candidateWords: Uint32Array;
   readonly #buckets: Array<Bucket | undefined> = [];
