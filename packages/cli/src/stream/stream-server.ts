@@ -83,9 +83,8 @@ export class StreamServer {
         else response.destroy();
       });
     });
+    // node's own request timeouts stay: they bound receiving a request, not the (waiting) answer.
     this.#server.maxConnections = STREAM_MAX_CONNECTIONS;
-    // Responses wait for pieces for up to the piece timeout: no request timeout of node's own.
-    this.#server.requestTimeout = 0;
   }
 
   /** Starts listening; resolves with the base URL (`http://host:port`). */
