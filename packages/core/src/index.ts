@@ -103,7 +103,16 @@ export {
   type VerifiedResult,
 } from './scheduler/piece-scheduler.js';
 export { type PiecesForRateOptions, piecesForRate } from './scheduler/pieces-for-rate.js';
+export {
+  checkPriorities,
+  type PiecePriority,
+  PRIORITY_HIGH,
+  PRIORITY_LOW,
+  PRIORITY_NORMAL,
+  PRIORITY_SKIP,
+} from './scheduler/priority-tiers.js';
 export { createRng, type Rng, randomInt } from './scheduler/rng.js';
+export * from './selection/index.js';
 export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';
