@@ -52,7 +52,7 @@ describe('PieceScheduler: priorities', () => {
     s.addPeer(1, Bitfield.full(9));
     const order = drain(s, 1);
     assert.deepEqual(
-      order.map((index) => s.priority(index)),
+      order.map((index) => s.inspect().priorities[index]),
       [3, 3, 3, 2, 2, 2, 1, 1, 1],
     );
   });

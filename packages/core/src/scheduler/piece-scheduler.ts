@@ -10,6 +10,8 @@ import type {
 import {
   type Bucket,
   checkPriorities,
+  interestChanges,
+  interestOf,
   PRIORITY_NORMAL,
   PriorityTiers,
   TOP_PRIORITY,
@@ -492,12 +494,6 @@ export class PieceScheduler {
     return this.missingCount === 0 && this.#pendingWrites === 0;
   }
 
-  /** The piece's priority (0 skip, 1 low, 2 normal, 3 high). */
-  priority(index: number): number {
-    this.#checkIndex(index);
-    return this.#priority[index]!;
-  }
-
   /**
    * New per-piece priorities (0 skip … 3 high), at any time. A piece newly skipped stops being a
    * candidate (if assigned it may still finish); a newly wanted missing piece becomes one. Returns
@@ -505,8 +501,7 @@ export class PieceScheduler {
    */
   setPiecePriorities(priorities: Uint8Array): { interesting: number[]; uninteresting: number[] } {
     checkPriorities(priorities, this.pieceCount);
-    const wasInteresting = new Map<number, boolean>();
-    for (const [id, q] of this.#peers) wasInteresting.set(id, q.wanted > 0);
+    const interest = interestOf(this.#peers);
     for (let index = 0; index < this.pieceCount; index++) {
       const before = this.#priority[index]!;
       const after = priorities[index]!;
@@ -521,12 +516,7 @@ export class PieceScheduler {
       this.#skippedMissing += after === 0 ? 1 : -1;
       for (const q of this.#peers.values()) if (q.bits.has(index)) q.wanted += after === 0 ? -1 : 1;
     }
-    const interesting: number[] = [];
-    const uninteresting: number[] = [];
-    for (const [id, q] of this.#peers) {
-      if (wasInteresting.get(id) !== q.wanted > 0) (q.wanted > 0 ? interesting : uninteresting).push(id);
-    }
-    return { interesting, uninteresting };
+    return interestChanges(interest, this.#peers);
   }
 
   /**

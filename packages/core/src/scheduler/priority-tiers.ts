@@ -97,3 +97,21 @@ export function checkPriorities(priorities: Uint8Array, pieceCount: number): Uin
   }
   return priorities;
 }
+
+/** Which peers are interesting now (`wanted > 0`), to compare after a change. */
+export function interestOf(peers: ReadonlyMap<number, { readonly wanted: number }>): Map<number, boolean> {
+  return new Map([...peers].map(([id, q]) => [id, q.wanted > 0]));
+}
+
+/** The peers whose interest differs from `before` (see `interestOf`). */
+export function interestChanges(
+  before: ReadonlyMap<number, boolean>,
+  peers: ReadonlyMap<number, { readonly wanted: number }>,
+): { interesting: number[]; uninteresting: number[] } {
+  const interesting: number[] = [];
+  const uninteresting: number[] = [];
+  for (const [id, q] of peers) {
+    if (before.get(id) !== q.wanted > 0) (q.wanted > 0 ? interesting : uninteresting).push(id);
+  }
+  return { interesting, uninteresting };
+}
