@@ -17,6 +17,7 @@ export {
   hashPiecesOnDisk,
   type PiecesOnDiskHashes,
 } from './disk/hash-pieces-on-disk.js';
+export { PART_COPY_CHUNK_BYTES, PART_DIR_NAME } from './disk/part-file.js';
 export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/piece-span.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
@@ -65,6 +66,7 @@ export {
 export { TokenBucket } from './engine/token-bucket.js';
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
+export { type FilePriorityHook, TorrentFiles } from './engine/torrent-files.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
 export { TorrentRates } from './engine/torrent-rates.js';
 export {

@@ -16,6 +16,7 @@ import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
+import { TorrentFiles } from './torrent-files.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
 
@@ -54,6 +55,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly #pex: PeerExchange;
   /** This torrent's rate caps (`rates.set`, `rates.limits`; the engine's apply too). */
   readonly rates: TorrentRates;
+  /** File selection and priorities (`files.setPriority`, `files.setPriorities`). */
+  readonly files: TorrentFiles;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -78,6 +81,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#options = options;
     this.#ctx = ctx;
     this.#rng = createRng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.files = new TorrentFiles(this.meta, options.filePriorities);
     this.#scheduler = this.#newScheduler();
     this.#policy = new AssignmentPolicy(this.meta.pieceLength, Date.now());
     this.#written = new Bitfield(this.meta.pieceCount);
@@ -142,6 +146,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         root: this.outDir,
         layout: this.meta,
         maxQueuedBytes: this.#options.maxQueuedWriteBytes,
+        selected: this.files.selected,
+        partFileName: `${this.meta.infoHashHex}.parts`,
       });
       this.#disk = disk;
       // Existing data first: what is on disk and verified is neither fetched nor lost.
@@ -173,6 +179,18 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       throw toTorkError(error, TorkErrorCode.IO);
     }
     const disk = this.#disk;
+    this.files.attach({
+      running: () => this.#state === 'downloading' || this.#state === 'seeding',
+      apply: async (pieces, placed) => {
+        for (const index of placed) await disk.place(index, this.#written);
+        const { interesting, uninteresting } = this.#scheduler.setPiecePriorities(pieces);
+        if (this.#state === 'seeding' && !this.#scheduler.isComplete) this.#state = 'downloading';
+        const changed = [...interesting, ...uninteresting].flatMap((id) => this.#book.get(id) ?? []);
+        for (const peer of changed) this.#updateInterest(peer);
+        this.#scheduler.isComplete ? this.#complete() : this.#fillAll();
+        this.#commands.flush();
+      },
+    });
     this.#state = this.#scheduler.isComplete ? (this.#options.seeding ? 'seeding' : 'done') : 'downloading';
     this.#startedAt = Date.now();
     this.#policy.restart(this.#startedAt);
@@ -275,6 +293,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       uploadedBytes: this.#book.uploaded(),
       uploadRate,
       resumedBytes: this.#resumedBytes,
+      ...this.files.bytes(),
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : null,
       peers,
       bytesInFlight: this.#scheduler.bytesInFlight,
@@ -418,6 +437,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       pieceLength: this.meta.pieceLength,
       length: this.meta.length,
       rng: this.#rng,
+      priorities: this.files.piecePriorities(),
       ...(have ? { have } : {}),
       ...(this.#options.maxBytesInFlight !== undefined
         ? { maxBytesInFlight: this.#options.maxBytesInFlight }
