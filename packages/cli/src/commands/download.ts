@@ -9,6 +9,7 @@ import {
   ENCRYPTION_POLICIES,
   type EncryptionPolicy,
   Engine,
+  type FilePriority,
   type Magnet,
   type MetadataFetch,
   type Metainfo,
@@ -34,9 +35,16 @@ import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
 import { lsdEnabled, openLsd } from './lsd.js';
+import {
+  filePrioritiesFor,
+  type SelectionRequest,
+  selectHelp,
+  selectionRequest,
+  selectOptions,
+} from './select-options.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
   'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
@@ -76,6 +84,7 @@ const downloadOptions = {
   out: { type: 'string', short: 'o' },
   seed: { type: 'boolean', default: false },
   'max-download': { type: 'string' },
+  ...selectOptions,
   ...commonOptions,
 } as const;
 
@@ -152,6 +161,7 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
       text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
       default: 'none',
     },
+    ...selectHelp,
     ...commonHelp,
     'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
     'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
@@ -180,6 +190,8 @@ const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
     out: 'tork seed takes --data DIR, not --out',
     seed: 'tork seed always seeds: --seed is for download',
     'max-download': 'tork seed downloads nothing: --max-download is for download',
+    select: 'tork seed serves the data as it is: --select is for download',
+    'select-glob': 'tork seed serves the data as it is: --select-glob is for download',
   },
   download: { data: 'tork download takes --out DIR, not --data' },
 };
@@ -382,6 +394,8 @@ export async function runDownload(
   let encryption: EncryptionPolicy = DEFAULT_ENCRYPTION_POLICY;
   let transport: TransportPolicy = DEFAULT_TRANSPORT_POLICY;
   let rateLimits: RateLimits = {};
+  let selection: SelectionRequest | undefined;
+  let filePriorities: FilePriority[] | undefined;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
     for (const token of parsed.tokens) {
@@ -423,6 +437,7 @@ export async function runDownload(
     };
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
+    selection = selectionRequest(parsed.values);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
@@ -437,6 +452,7 @@ export async function runDownload(
         const bad = toTorkError(error, TorkErrorCode.METAINFO);
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
       }
+      if (selection) filePriorities = filePrioritiesFor(selection, meta);
     }
   } catch (error) {
     const torkError = toTorkError(error, TorkErrorCode.USAGE);
@@ -559,13 +575,19 @@ export async function runDownload(
     let torrent: Torrent;
     if (meta !== undefined) {
       announce(meta);
-      torrent = await engine.add({ ...common, meta }, setup);
+      torrent = await engine.add({ ...common, meta, ...(filePriorities ? { filePriorities } : {}) }, setup);
     } else {
       const link = magnet!;
       if (!json && !quiet)
         io.stdout(`magnet ${link.infoHashHex}${link.name ? ` (${link.name})` : ''}: fetching metadata…\n`);
       torrent = await engine.addMagnet(
-        { ...common, magnet: link, ...(metadataTimeoutMs !== undefined ? { metadataTimeoutMs } : {}) },
+        {
+          ...common,
+          magnet: link,
+          // An explicit selection wins over the magnet's so=.
+          ...(selection ? { selectFiles: (known: Metainfo) => filePrioritiesFor(selection, known) } : {}),
+          ...(metadataTimeoutMs !== undefined ? { metadataTimeoutMs } : {}),
+        },
         (created) => {
           announce(created.meta as Metainfo);
           setup(created);
@@ -615,8 +637,12 @@ export async function runDownload(
       // What moved in this run, not what was on disk already: a resumed run's rate counts only it.
       const fetched = final.verifiedBytes - final.resumedBytes;
       const resumed = final.resumedBytes > 0 ? `, ${formatBytes(final.resumedBytes)} resumed from disk` : '';
+      const skipped =
+        final.skippedBytes > 0
+          ? `, ${formatBytes(final.skippedBytes)} skipped (files not selected; ${formatBytes(final.selectedBytes)} selected)`
+          : '';
       io.stdout(
-        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}, ` +
+        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}${skipped}, ` +
           `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );

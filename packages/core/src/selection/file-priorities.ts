@@ -81,3 +81,20 @@ export function selectionBytes(
   }
   return { selected, skipped };
 }
+
+/**
+ * File priorities that select exactly the files `indices` names (`normal`) and skip the rest;
+ * indices at or above `fileCount` are ignored (BEP 53 `so` from a magnet may name them). Undefined
+ * when `indices` is undefined or empty (everything, as BEP 53 says of an empty `so`).
+ */
+export function selectOnlyPriorities(
+  indices: readonly number[] | undefined,
+  fileCount: number,
+): FilePriority[] | undefined {
+  if (indices === undefined || indices.length === 0) return undefined;
+  const chosen = new Set(indices);
+  return Array.from(
+    { length: fileCount },
+    (_, index): FilePriority => (chosen.has(index) ? 'normal' : 'skip'),
+  );
+}

@@ -5,6 +5,7 @@ export {
   parseFilePriority,
   piecePriorities,
   selectionBytes,
+  selectOnlyPriorities,
 } from './file-priorities.js';
 export { compileGlob, MAX_GLOB_LENGTH } from './path-glob.js';
 export { MAX_SELECT_ITEMS, parseSelectList } from './select-list.js';
