@@ -206,4 +206,49 @@ describe('tork download --select against libtorrent seeders', () => {
     await assertOnlySelected(out, second);
     await assertIdentical(out, second);
   });
+
+  it("a magnet's so= selects once the metadata arrives; an explicit --select overrides it", async (t) => {
+    const peers = await seeders(t);
+    if (!peers) return;
+    const { parseMetainfo } = await import('@tork/core');
+    const { readFile } = await import('node:fs/promises');
+    const infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;
+    const magnet = `magnet:?xt=urn:btih:${infoHash}&so=9,15-16&x.pe=${peers[0]}`;
+    const out = join(work, 'magnet-so');
+    const run = await runTork([magnet, '--out', out, '--port', '0', '--listen-host', '127.0.0.1'], {
+      timeoutMs: 120_000,
+    });
+    const final = finalEvent(run);
+    const chosen = new Set([9, 15, 16]);
+    assert.equal(final.selectedBytes, bytesOf(chosen));
+    await assertOnlySelected(out, chosen);
+    await assertIdentical(out, chosen);
+
+    const out2 = join(work, 'magnet-select');
+    const run2 = await runTork(
+      [magnet, '--out', out2, '--port', '0', '--listen-host', '127.0.0.1', '--select', '20'],
+      { timeoutMs: 120_000 },
+    );
+    finalEvent(run2);
+    await assertOnlySelected(out2, new Set([20]));
+    await assertIdentical(out2, new Set([20]));
+  });
+
+  it('bad selections are usage errors (exit 2) with a clear message, before anything is created', async () => {
+    const out = join(work, 'bad');
+    const cases: Array<[string[], RegExp]> = [
+      [['--select', '40'], /file index 40 is out of range \(the torrent has 40 files, 0\.\.39/],
+      [['--select', '3-1'], /range 3-1 runs backwards/],
+      [['--select', 'x'], /"x" is not a file index or range/],
+      [['--select-glob', 'nothing/**'], /selects no file/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runTork([dataset.torrentPath, '--out', out, '--port', '0', ...args], {
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.status, 2, `${args.join(' ')}: exit ${run.status}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    await assert.rejects(readdir(out), 'no output directory was created');
+  });
 });
