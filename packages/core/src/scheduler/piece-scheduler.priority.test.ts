@@ -66,6 +66,24 @@ describe('PieceScheduler: priorities', () => {
     assert.deepEqual(s.assign(1, 1), [3]);
   });
 
+  it('the random start does not jump a tier', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const s = new PieceScheduler({
+        pieceCount: 64,
+        pieceLength: PIECE,
+        length: 64 * PIECE,
+        rng: createRng(seed),
+        initialRandomPieces: 4,
+        priorities: Uint8Array.from({ length: 64 }, (_, i) => (i % 16 === 5 ? 3 : 2)),
+      });
+      s.addPeer(1, Bitfield.full(64));
+      assert.deepEqual(
+        s.assign(1, 4).sort((a, b) => a - b),
+        [5, 21, 37, 53],
+      );
+    }
+  });
+
   it('changes at runtime: skip frees interest, widening brings it back, an assigned piece may finish', () => {
     const s = scheduler(4);
     s.addPeer(1, Bitfield.full(4));

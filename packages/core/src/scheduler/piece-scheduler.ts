@@ -313,7 +313,8 @@ export class PieceScheduler {
     while (picked.length < maxPieces && this.#primaryFits()) {
       let index = this.#pickRetry(peer, p);
       if (index < 0) {
-        if (this.#verifiedCount < this.initialRandomPieces) {
+        // Random start only where it cannot jump a tier (candidates of one priority).
+        if (this.#verifiedCount < this.initialRandomPieces && this.#tiers.singleTier) {
           index = findCommon(
             this.#candidates,
             this.#candidateWords,

@@ -67,6 +67,15 @@ export class PriorityTiers {
     return count;
   }
 
+  /** At most one tier holds candidates (so a pick among all candidates respects priority). */
+  get singleTier(): boolean {
+    let tiers = 0;
+    for (let tier = PRIORITY_LOW; tier <= TOP_PRIORITY; tier++) {
+      if (this.#tiers[tier]!.some((bucket) => bucket !== undefined && bucket.bits.count > 0)) tiers++;
+    }
+    return tiers <= 1;
+  }
+
   /** Every tier's buckets as bitfields, for `inspect`. */
   view(): ReadonlyArray<ReadonlyArray<Bitfield | undefined>> {
     return this.#tiers.map((buckets) => buckets.map((bucket) => bucket?.bits));
