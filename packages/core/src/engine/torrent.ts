@@ -179,10 +179,13 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       throw toTorkError(error, TorkErrorCode.IO);
     }
     const disk = this.#disk;
+    const addCommand = () =>
+      addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk);
     this.files.attach({
       running: () => this.#state === 'downloading' || this.#state === 'seeding',
       apply: async (pieces, placed) => {
         for (const index of placed) await disk.place(index, this.#written);
+        if (placed.length > 0) this.#commands.send(addCommand()); // hosts read moved files from their new place
         const { interesting, uninteresting } = this.#scheduler.setPiecePriorities(pieces);
         if (this.#state === 'seeding' && !this.#scheduler.isComplete) this.#state = 'downloading';
         const changed = [...interesting, ...uninteresting].flatMap((id) => this.#book.get(id) ?? []);
@@ -194,9 +197,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#state = this.#scheduler.isComplete ? (this.#options.seeding ? 'seeding' : 'done') : 'downloading';
     this.#startedAt = Date.now();
     this.#policy.restart(this.#startedAt);
-    this.#commands.send(
-      addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk),
-    );
+    this.#commands.send(addCommand());
     // Right after add-torrent, in the same batch: no host meters a capped torrent late.
     this.rates.start();
     this.emit('started', {
