@@ -25,6 +25,7 @@ function progress(over: Partial<TorrentProgress> = {}): TorrentProgress {
     resumedBytes: 0,
     selectedBytes: 0,
     skippedBytes: 0,
+    wantedBytes: 256 * MiB,
     etaSeconds: 12.8,
     peers: {
       connected: 3,

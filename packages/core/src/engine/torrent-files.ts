@@ -29,6 +29,8 @@ export class TorrentFiles {
   readonly #layout: FileLayout;
   #priorities: FilePriority[];
   #hook: FilePriorityHook | undefined;
+  /** Bytes of the pieces to fetch (priority above 0), kept with the priorities. */
+  #wantedBytes = 0;
   /** Changes run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -40,6 +42,19 @@ export class TorrentFiles {
     const priorities = initial ? [...initial] : meta.files.map((): FilePriority => 'normal');
     checkFilePriorities(priorities, this.#layout.fileCount);
     this.#priorities = priorities;
+    this.#wantedBytes = this.#countWanted();
+  }
+
+  /** Bytes of the pieces a complete download of the selection fetches (shared pieces whole). */
+  get wantedBytes(): number {
+    return this.#wantedBytes;
+  }
+
+  #countWanted(): number {
+    const pieces = this.piecePriorities();
+    let bytes = 0;
+    for (let i = 0; i < pieces.length; i++) if (pieces[i]! > 0) bytes += this.#layout.pieceSize(i);
+    return bytes;
   }
 
   /** @internal The torrent connects itself once it can apply changes (files open, scheduler up). */
@@ -63,9 +78,9 @@ export class TorrentFiles {
   }
 
   /** Bytes of selected files and of skipped ones (pad files in neither). */
-  bytes(): { selectedBytes: number; skippedBytes: number } {
+  bytes(): { selectedBytes: number; skippedBytes: number; wantedBytes: number } {
     const { selected, skipped } = selectionBytes(this.#layout, this.#priorities);
-    return { selectedBytes: selected, skippedBytes: skipped };
+    return { selectedBytes: selected, skippedBytes: skipped, wantedBytes: this.#wantedBytes };
   }
 
   /** Sets one file's priority (`skip`, `low`, `normal`, `high`). */
@@ -105,6 +120,7 @@ export class TorrentFiles {
         before[index] === 'skip' && priority !== 'skip' ? [index] : [],
       );
       this.#priorities = [...priorities];
+      this.#wantedBytes = this.#countWanted();
       await this.#hook?.apply(this.piecePriorities(), placed);
     };
     const result = this.#queue.then(run);

@@ -73,6 +73,11 @@ describe('Torrent: file selection over a simulated swarm', () => {
     assert.equal(final.state, 'done');
     assert.equal(final.selectedBytes, files[1]!.length + files[2]!.length + files[3]!.length);
     assert.equal(final.skippedBytes, files[0]!.length);
+    assert.ok(
+      final.wantedBytes >= final.selectedBytes && final.wantedBytes < meta.length,
+      'wanted: the selection and its shared pieces',
+    );
+    assert.ok(final.verifiedBytes >= final.wantedBytes);
     // Only pieces that overlap b, c or d came from the swarm, each once.
     const wanted = new Set<number>();
     for (const index of [1, 2, 3]) {

@@ -110,7 +110,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         totals: () => ({
           uploaded: this.#book.uploaded(),
           downloaded: this.#downloadedBytes(),
-          left: this.meta.length - this.#verifiedBytes,
+          left: Math.max(0, this.files.wantedBytes - this.#verifiedBytes),
         }),
         onPeers: (peers, url) => {
           const others = this.#book.addFromTracker(peers, Date.now());
@@ -276,7 +276,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   progress(): TorrentProgress {
     const { downloadRate, uploadRate, ...peers } = this.#book.summary();
-    const left = this.meta.length - this.#verifiedBytes;
+    const left = Math.max(0, this.files.wantedBytes - this.#verifiedBytes);
     return {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
