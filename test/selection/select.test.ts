@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { libtorrentPython, runTork, startLibtorrentSeeder, type TorkRun } from '../download/support.js';
+import { startTork } from '../seed/support.js';
 
 const PIECE = 64 * 1024;
 const FILES = 40;
@@ -205,6 +206,37 @@ describe('tork download --select against libtorrent seeders', () => {
     );
     await assertOnlySelected(out, second);
     await assertIdentical(out, second);
+
+    // That partial directory seeds its selection as it is (nothing to fetch: no peer needed), and
+    // a piece whose neighbour bytes live in the part file is served from there: file 13's last
+    // piece is shared with 14, which the seeder never selected.
+    const seeder = await startTork('seed', [
+      dataset.torrentPath,
+      '--data',
+      out,
+      '--select',
+      '12-13,21,30,33',
+    ]);
+    t.after(() => seeder.stop());
+    await seeder.waitFor('done', 60_000);
+    const out3 = join(work, 'from-partial-seed');
+    const run3 = await runTork(
+      [
+        dataset.torrentPath,
+        '--out',
+        out3,
+        '--port',
+        '0',
+        '--select',
+        '13',
+        '--peer',
+        `127.0.0.1:${seeder.port}`,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    finalEvent(run3);
+    await assertOnlySelected(out3, new Set([13]));
+    await assertIdentical(out3, new Set([13]));
   });
 
   it("a magnet's so= selects once the metadata arrives; an explicit --select overrides it", async (t) => {

@@ -47,7 +47,7 @@ export const downloadUsage =
   'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--select LIST] [--select-glob PATTERN]... [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -75,6 +75,7 @@ const commonOptions = {
   transport: { type: 'string' },
   'max-upload': { type: 'string' },
   peers: { type: 'boolean', default: false },
+  ...selectOptions,
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   ...dhtOptions,
@@ -84,7 +85,6 @@ const downloadOptions = {
   out: { type: 'string', short: 'o' },
   seed: { type: 'boolean', default: false },
   'max-download': { type: 'string' },
-  ...selectOptions,
   ...commonOptions,
 } as const;
 
@@ -144,6 +144,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
+  ...selectHelp,
   ...dhtHelp,
 };
 
@@ -161,7 +162,6 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
       text: 'cap on piece data fetched, bytes a second across all peers and threads: 10MiB, 500KiB, 2MB/s',
       default: 'none',
     },
-    ...selectHelp,
     ...commonHelp,
     'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
     'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
@@ -190,8 +190,6 @@ const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
     out: 'tork seed takes --data DIR, not --out',
     seed: 'tork seed always seeds: --seed is for download',
     'max-download': 'tork seed downloads nothing: --max-download is for download',
-    select: 'tork seed serves the data as it is: --select is for download',
-    'select-glob': 'tork seed serves the data as it is: --select-glob is for download',
   },
   download: { data: 'tork download takes --out DIR, not --data' },
 };
@@ -608,9 +606,9 @@ export async function runDownload(
     }
     const final = await torrent.whenDone();
     if (seeding && !interrupted) {
-      if (mode === 'seed' && final.resumedBytes < final.length && !json && !quiet) {
+      if (mode === 'seed' && final.resumedBytes < final.wantedBytes && !json && !quiet) {
         io.stdout(
-          `note: ${formatBytes(final.length - final.resumedBytes)} was missing or bad and was downloaded first\n`,
+          `note: ${formatBytes(final.wantedBytes - final.resumedBytes)} was missing or bad and was downloaded first\n`,
         );
       }
       if (!json && !quiet) io.stdout(`seeding on port ${listener.port} (Ctrl-C to stop)\n`);

@@ -21,7 +21,7 @@ export const selectHelp = {
   },
   'select-glob': {
     arg: 'PATTERN',
-    text: "download only files whose path inside the torrent matches: * and ? within a name, ** across directories, e.g. 'Season 2/**' (adds to --select)",
+    text: "only the files whose path inside the torrent matches: * and ? within a name, ** across directories, e.g. 'Season 2/**' (adds to --select)",
     default: 'every file',
   },
 } as const;
