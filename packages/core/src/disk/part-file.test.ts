@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '@tork/testkit';
 import { Bitfield } from '../bitfield.js';
+import { TorkError, TorkErrorCode } from '../errors.js';
 import type { DiskLayout } from './disk-layout.js';
 import { DiskWriter } from './disk-writer.js';
 import { PART_DIR_NAME } from './part-file.js';
@@ -138,5 +139,18 @@ describe('part file: unselected files', () => {
     assert.equal(second.file(0)?.inPart, false);
     assert.deepEqual(await readPiece(second, 0), piece(0));
     await second.close();
+  });
+
+  it('refuses hostile paths of unselected files too, before looking at them or creating anything', async () => {
+    const out = await tempDir();
+    for (const path of [['..', 'x'], ['a', '..', '..', 'x'], ['a/b'], [''], ['.']]) {
+      const hostile: DiskLayout = { ...layout, files: [{ path, length: 4500, pad: false }] };
+      await assert.rejects(
+        DiskWriter.open({ root: out, layout: hostile, selected: [false] }),
+        (error: unknown) => error instanceof TorkError && error.code === TorkErrorCode.UNSAFE_PATH,
+        JSON.stringify(path),
+      );
+    }
+    assert.deepEqual(await tree(out), []);
   });
 });

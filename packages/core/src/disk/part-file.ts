@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { FileLayout } from '../metainfo/file-layout.js';
-import { outputComponents } from '../metainfo/safe-path.js';
+import { checkRelativePath, outputComponents, resolveInside } from '../metainfo/safe-path.js';
 import type { DiskFileHandle, DiskFs } from './disk-fs.js';
 import { openFlags } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
@@ -45,6 +45,9 @@ export async function absentFiles(
   const absent = new Set<number>();
   for (let index = 0; index < layout.files.length; index++) {
     if (layout.files[index]!.pad || selected[index] !== false) continue;
+    // Checked as prepareFiles checks it, before the path is even looked at.
+    if (layout.isMultiFile) checkRelativePath(layout.files[index]!.path, { fileIndex: index });
+    resolveInside(tree.root, outputComponents(layout, index));
     try {
       await fs.lstat(join(tree.root, ...outputComponents(layout, index)));
     } catch (error) {
