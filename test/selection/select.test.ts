@@ -207,6 +207,26 @@ describe('tork download --select against libtorrent seeders', () => {
     await assertOnlySelected(out, second);
     await assertIdentical(out, second);
 
+    // Without resume state, the check hashes only pieces that touch a file on disk, never the
+    // pieces held only by the (sparse, torrent-sized) part file, and fetches nothing.
+    for (const name of await readdir(join(out, '.tork'))) {
+      if (name.endsWith('.resume') || name.endsWith('.journal')) await rm(join(out, '.tork', name));
+    }
+    const recheckRun = await runTork(
+      [dataset.torrentPath, '--out', out, '--port', '0', '--select', '12-13,21,30,33', ...peerArgs],
+      { timeoutMs: 120_000 },
+    );
+    const recheckFinal = finalEvent(recheckRun);
+    const resumed = recheckRun.events.find((event) => event.event === 'resumed');
+    assert.ok(resumed, 'a resumed event');
+    t.diagnostic(`run 3 (no state): ${JSON.stringify(resumed)}`);
+    assert.ok(
+      (resumed.rechecked as number) <= piecesOf(second).size + 4,
+      'only pieces of files on disk hashed',
+    );
+    assert.equal(resumed.verified, piecesOf(second).size);
+    assert.equal(recheckFinal.downloadedBytes, 0);
+
     // That partial directory seeds its selection as it is (nothing to fetch: no peer needed), and
     // a piece whose neighbour bytes live in the part file is served from there: file 13's last
     // piece is shared with 14, which the seeder never selected.

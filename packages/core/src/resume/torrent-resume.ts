@@ -123,12 +123,14 @@ export class TorrentResume {
     });
     const have = new Bitfield(meta.pieceCount);
     for (const piece of plan.trusted) have.set(piece);
-    const rechecked =
-      plan.recheck.length > 0 ? await verifyOnDisk(meta, disk, plan.recheck, hasher, report) : [];
+    // A piece wholly in unselected files held in the part file is not hashed: it is not wanted,
+    // and without a snapshot the whole (sparse) part file would be read.
+    const recheck = plan.recheck.filter((piece) => !whollyInPart(disk, piece));
+    const rechecked = recheck.length > 0 ? await verifyOnDisk(meta, disk, recheck, hasher, report) : [];
     for (const piece of rechecked) have.set(piece);
     report.resumed({
       trusted: plan.trusted.length,
-      rechecked: plan.recheck.length,
+      rechecked: recheck.length,
       verified: have.count,
       reason: plan.reason,
     });
@@ -246,6 +248,16 @@ async function adoptFromPart(
     if (pieces.length > 0 && (await disk.adoptFromPart(index, pieces)) > 0) adopted.add(index);
   }
   return adopted;
+}
+
+/** The piece lies only in pad files and unselected files held in the part file. */
+function whollyInPart(disk: DiskWriter, piece: number): boolean {
+  const spans = disk.layout.spans(piece);
+  const inPart = (fileIndex: number) => disk.file(fileIndex)?.inPart === true;
+  return (
+    spans.some((span) => !span.pad && inPart(span.fileIndex)) &&
+    spans.every((span) => span.pad || inPart(span.fileIndex))
+  );
 }
 
 /** No resume state: hash every piece of the files that held data before this run. */
