@@ -85,14 +85,16 @@ export function selectionBytes(
 /**
  * File priorities that select exactly the files `indices` names (`normal`) and skip the rest;
  * indices at or above `fileCount` are ignored (BEP 53 `so` from a magnet may name them). Undefined
- * when `indices` is undefined or empty (everything, as BEP 53 says of an empty `so`).
+ * (every file) when `indices` is undefined, empty (as BEP 53 says of an empty `so`) or names no
+ * file of this torrent.
  */
 export function selectOnlyPriorities(
   indices: readonly number[] | undefined,
   fileCount: number,
 ): FilePriority[] | undefined {
-  if (indices === undefined || indices.length === 0) return undefined;
-  const chosen = new Set(indices);
+  const chosen = new Set((indices ?? []).filter((index) => index < fileCount));
+  // Nothing in range selects nothing useful: take it as no `so` at all, as an empty one is.
+  if (chosen.size === 0) return undefined;
   return Array.from(
     { length: fileCount },
     (_, index): FilePriority => (chosen.has(index) ? 'normal' : 'skip'),

@@ -85,5 +85,6 @@ describe('file priorities → piece priorities', () => {
     assert.deepEqual(selectOnlyPriorities([0, 3, 99], 4), ['normal', 'skip', 'skip', 'normal']);
     assert.equal(selectOnlyPriorities([], 4), undefined);
     assert.equal(selectOnlyPriorities(undefined, 4), undefined);
+    assert.equal(selectOnlyPriorities([7, 9], 4), undefined, 'no index in range: every file');
   });
 });
