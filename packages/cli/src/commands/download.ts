@@ -41,6 +41,7 @@ import {
   selectHelp,
   selectionRequest,
   selectOptions,
+  skippedSummary,
 } from './select-options.js';
 
 export const downloadUsage =
@@ -635,12 +636,8 @@ export async function runDownload(
       // What moved in this run, not what was on disk already: a resumed run's rate counts only it.
       const fetched = final.verifiedBytes - final.resumedBytes;
       const resumed = final.resumedBytes > 0 ? `, ${formatBytes(final.resumedBytes)} resumed from disk` : '';
-      const skipped =
-        final.skippedBytes > 0
-          ? `, ${formatBytes(final.skippedBytes)} skipped (files not selected; ${formatBytes(final.selectedBytes)} selected)`
-          : '';
       io.stdout(
-        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}${skipped}, ` +
+        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}${skippedSummary(final)}, ` +
           `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );

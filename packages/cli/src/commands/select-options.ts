@@ -5,7 +5,9 @@ import {
   parseSelectList,
   TorkError,
   TorkErrorCode,
+  type TorrentProgress,
 } from '@tork/core';
+import { formatBytes } from '../format.js';
 
 /** `tork download`'s file selection options (parsed by `parseArgs` with the others). */
 export const selectOptions = {
@@ -64,4 +66,10 @@ export function filePrioritiesFor(request: SelectionRequest, meta: Metainfo): Fi
     throw new TorkError(TorkErrorCode.USAGE, `${asked} selects no file of ${meta.name} (see tork info)`);
   }
   return priorities;
+}
+
+/** The done line's note on a partial download: `, 20 MiB skipped (…)`, or '' when every file was selected. */
+export function skippedSummary(final: Pick<TorrentProgress, 'skippedBytes' | 'selectedBytes'>): string {
+  if (final.skippedBytes === 0) return '';
+  return `, ${formatBytes(final.skippedBytes)} skipped (files not selected; ${formatBytes(final.selectedBytes)} selected)`;
 }
