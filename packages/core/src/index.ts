@@ -17,6 +17,7 @@ export {
   hashPiecesOnDisk,
   type PiecesOnDiskHashes,
 } from './disk/hash-pieces-on-disk.js';
+export { PART_COPY_CHUNK_BYTES, PART_DIR_NAME } from './disk/part-file.js';
 export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/piece-span.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
@@ -65,6 +66,7 @@ export {
 export { TokenBucket } from './engine/token-bucket.js';
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
+export { type FilePriorityHook, TorrentFiles } from './engine/torrent-files.js';
 export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
 export { TorrentRates } from './engine/torrent-rates.js';
 export {
@@ -104,7 +106,16 @@ export {
   type VerifiedResult,
 } from './scheduler/piece-scheduler.js';
 export { type PiecesForRateOptions, piecesForRate } from './scheduler/pieces-for-rate.js';
+export {
+  checkPriorities,
+  type PiecePriority,
+  PRIORITY_HIGH,
+  PRIORITY_LOW,
+  PRIORITY_NORMAL,
+  PRIORITY_SKIP,
+} from './scheduler/priority-tiers.js';
 export { createRng, type Rng, randomInt } from './scheduler/rng.js';
+export * from './selection/index.js';
 export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';

@@ -5,7 +5,8 @@ const { CANDIDATE, ASSIGNED, PENDING_WRITE } = PieceState;
 /**
  * Recomputes a `PieceScheduler`'s state from scratch (through `inspect`) and throws
  * TORK_ERR_INTERNAL on any inconsistency: availability, candidate buckets, assignments, byte
- * budgets, wanted counts. O(pieceCount × peers).
+ * budgets, wanted counts, priority tiers (a skipped piece is never a candidate nor wanted).
+ * O(pieceCount × peers).
  */
 export function checkSchedulerInvariants(scheduler: PieceScheduler): void {
   const s = scheduler.inspect();
@@ -20,16 +21,21 @@ export function checkSchedulerInvariants(scheduler: PieceScheduler): void {
   let pending = 0;
   let pendingBytes = 0;
   let candidates = 0;
+  let skippedMissing = 0;
   for (let index = 0; index < scheduler.pieceCount; index++) {
     const state = s.states[index]!;
     const size = scheduler.pieceSize(index);
     if (availability[index] !== s.availability[index]) fail('availability', { index });
     const isCandidate = s.candidates.has(index);
-    if (isCandidate !== (state === CANDIDATE)) fail('candidate bit', { index, state });
+    const priority = s.priorities[index]!;
+    if (priority > 3) fail('priority out of range', { index, priority });
+    if (priority === 0 && state < PENDING_WRITE) skippedMissing++;
+    if (isCandidate !== (state === CANDIDATE && priority > 0))
+      fail('candidate bit', { index, state, priority });
     // With the bucket sizes summing to the candidate count (checked below), this also proves
     // that no piece sits in a second bucket or in one while not a candidate.
-    if (isCandidate && !(s.buckets[availability[index]!]?.has(index) ?? false)) {
-      fail('candidate outside its bucket', { index });
+    if (isCandidate && !(s.buckets[priority]?.[availability[index]!]?.has(index) ?? false)) {
+      fail('candidate outside its bucket', { index, priority });
     }
     if (isCandidate && index < scheduler.order.cursor) fail('candidate below the order cursor', { index });
     if (isCandidate) candidates++;
@@ -60,7 +66,7 @@ export function checkSchedulerInvariants(scheduler: PieceScheduler): void {
   for (const [peer, p] of s.peers) {
     let wanted = 0;
     forEachSet(p.bits, (index) => {
-      if (s.states[index]! < PENDING_WRITE) wanted++;
+      if (s.states[index]! < PENDING_WRITE && s.priorities[index]! > 0) wanted++;
     });
     if (wanted !== p.wanted) fail('wanted count', { peer });
     for (const index of p.pieces) {
@@ -83,8 +89,12 @@ export function checkSchedulerInvariants(scheduler: PieceScheduler): void {
       if (!s.peers.get(peer)?.bits.has(index)) fail('failedBy peer', { index, peer });
   }
   if (candidates !== s.candidates.count) fail('candidate count');
-  const inBuckets = s.buckets.reduce((sum, bucket) => sum + (bucket?.count ?? 0), 0);
+  let inBuckets = 0;
+  for (const tier of s.buckets) for (const bucket of tier) inBuckets += bucket?.count ?? 0;
   if (inBuckets !== candidates) fail('bucket sizes', { inBuckets, candidates });
+  if ((s.buckets[0]?.length ?? 0) > 0) fail('a bucket for skipped pieces');
+  if (skippedMissing !== s.skippedMissing)
+    fail('skipped count', { skippedMissing, expected: s.skippedMissing });
   if (verified !== s.verifiedCount || pending !== s.pendingWrites || pendingBytes !== s.pendingWriteBytes) {
     fail('verified counts');
   }

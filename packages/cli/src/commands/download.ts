@@ -9,6 +9,7 @@ import {
   ENCRYPTION_POLICIES,
   type EncryptionPolicy,
   Engine,
+  type FilePriority,
   type Magnet,
   type MetadataFetch,
   type Metainfo,
@@ -35,12 +36,20 @@ import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, dhtHelp, dhtOptions, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
 import { lsdEnabled, openLsd } from './lsd.js';
+import {
+  filePrioritiesFor,
+  type SelectionRequest,
+  selectHelp,
+  selectionRequest,
+  selectOptions,
+  skippedSummary,
+} from './select-options.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--select LIST] [--select-glob PATTERN]... [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 const DEFAULT_PORT = 6881;
@@ -68,6 +77,7 @@ const commonOptions = {
   transport: { type: 'string' },
   'max-upload': { type: 'string' },
   peers: { type: 'boolean', default: false },
+  ...selectOptions,
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   ...dhtOptions,
@@ -137,6 +147,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   peers: { text: 'show the per-peer table (p toggles it on a terminal)' },
   json: { text: 'print NDJSON events on stdout instead of progress' },
   quiet: { text: 'print nothing but errors' },
+  ...selectHelp,
   ...dhtHelp,
 };
 
@@ -388,6 +399,8 @@ export async function runDownload(
   let encryption: EncryptionPolicy = DEFAULT_ENCRYPTION_POLICY;
   let transport: TransportPolicy = DEFAULT_TRANSPORT_POLICY;
   let rateLimits: RateLimits = {};
+  let selection: SelectionRequest | undefined;
+  let filePriorities: FilePriority[] | undefined;
   try {
     // An extension's own options are read by it (`parse`); the types stay download's.
     const all = { ...options, ...extension?.help.options } as typeof options;
@@ -432,6 +445,7 @@ export async function runDownload(
     extension?.parse(parsed.values);
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
+    selection = selectionRequest(parsed.values);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
@@ -446,6 +460,7 @@ export async function runDownload(
         const bad = toTorkError(error, TorkErrorCode.METAINFO);
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
       }
+      if (selection) filePriorities = filePrioritiesFor(selection, meta);
     }
   } catch (error) {
     const torkError = toTorkError(error, TorkErrorCode.USAGE);
@@ -570,13 +585,19 @@ export async function runDownload(
     let torrent: Torrent;
     if (meta !== undefined) {
       announce(meta);
-      torrent = await engine.add({ ...common, meta }, setup);
+      torrent = await engine.add({ ...common, meta, ...(filePriorities ? { filePriorities } : {}) }, setup);
     } else {
       const link = magnet!;
       if (!json && !quiet)
         io.stdout(`magnet ${link.infoHashHex}${link.name ? ` (${link.name})` : ''}: fetching metadata…\n`);
       torrent = await engine.addMagnet(
-        { ...common, magnet: link, ...(metadataTimeoutMs !== undefined ? { metadataTimeoutMs } : {}) },
+        {
+          ...common,
+          magnet: link,
+          // An explicit selection wins over the magnet's so=.
+          ...(selection ? { selectFiles: (known: Metainfo) => filePrioritiesFor(selection, known) } : {}),
+          ...(metadataTimeoutMs !== undefined ? { metadataTimeoutMs } : {}),
+        },
         (created) => {
           announce(created.meta as Metainfo);
           setup(created);
@@ -603,9 +624,9 @@ export async function runDownload(
         stopSeeding = stop;
       });
     } else if (seeding && !interrupted) {
-      if (mode === 'seed' && final.resumedBytes < final.length && !json && !quiet) {
+      if (mode === 'seed' && final.resumedBytes < final.wantedBytes && !json && !quiet) {
         io.stdout(
-          `note: ${formatBytes(final.length - final.resumedBytes)} was missing or bad and was downloaded first\n`,
+          `note: ${formatBytes(final.wantedBytes - final.resumedBytes)} was missing or bad and was downloaded first\n`,
         );
       }
       if (!json && !quiet) io.stdout(`seeding on port ${listener.port} (Ctrl-C to stop)\n`);
@@ -633,7 +654,7 @@ export async function runDownload(
       const fetched = final.verifiedBytes - final.resumedBytes;
       const resumed = final.resumedBytes > 0 ? `, ${formatBytes(final.resumedBytes)} resumed from disk` : '';
       io.stdout(
-        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}, ` +
+        `done: ${formatBytes(fetched)} fetched in ${seconds.toFixed(1)} s (${formatRate(fetched / Math.max(seconds, 0.001))})${resumed}${skippedSummary(final)}, ` +
           `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (all tork threads), peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)}, ` +
           `wasted ${formatBytes(final.wastedBytes)}\n`,
       );

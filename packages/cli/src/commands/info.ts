@@ -43,7 +43,8 @@ export interface InfoJson {
   announce: string[];
   announceTiers: string[][];
   urlList: string[];
-  files: Array<{ path: string; length: number }>;
+  /** `index` is the file's index in the metainfo: what `tork download --select` takes. */
+  files: Array<{ index: number; path: string; length: number }>;
 }
 
 export function infoJson(meta: Metainfo): InfoJson {
@@ -57,9 +58,9 @@ export function infoJson(meta: Metainfo): InfoJson {
     announce: meta.announce.flat(),
     announceTiers: meta.announce.map((tier) => [...tier]),
     urlList: [...meta.urlList],
-    files: meta.files
-      .filter((file) => !file.pad)
-      .map((file) => ({ path: file.path.join('/'), length: file.length })),
+    files: meta.files.flatMap((file, index) =>
+      file.pad ? [] : [{ index, path: file.path.join('/'), length: file.length }],
+    ),
   };
 }
 
@@ -80,8 +81,14 @@ function infoText(meta: Metainfo): string {
   });
   for (const url of info.urlList) lines.push(`web seed:      ${url}`);
   lines.push(`files (${formatCount(info.files.length)}):`);
+  // The index first: what `tork download --select` takes.
   const width = Math.max(...info.files.map((file) => formatBytes(file.length).length), 1);
-  for (const file of info.files) lines.push(`  ${formatBytes(file.length).padStart(width)}  ${file.path}`);
+  const indexWidth = String(meta.files.length - 1).length;
+  for (const file of info.files) {
+    lines.push(
+      `  ${String(file.index).padStart(indexWidth)}  ${formatBytes(file.length).padStart(width)}  ${file.path}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

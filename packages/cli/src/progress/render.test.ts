@@ -23,6 +23,9 @@ function progress(over: Partial<TorrentProgress> = {}): TorrentProgress {
     uploadedBytes: 0,
     uploadRate: 0,
     resumedBytes: 0,
+    selectedBytes: 0,
+    skippedBytes: 0,
+    wantedBytes: 256 * MiB,
     etaSeconds: 12.8,
     peers: {
       connected: 3,

@@ -15,7 +15,9 @@ export function formatDuration(seconds: number | null): string {
 }
 
 function percent(progress: TorrentProgress): string {
-  return `${((100 * progress.verifiedBytes) / Math.max(1, progress.length)).toFixed(1)}%`;
+  // Of the selection: a download of a few files reaches 100% (the wanted pieces' bytes).
+  const wanted = Math.max(1, progress.wantedBytes);
+  return `${((100 * Math.min(progress.verifiedBytes, wanted)) / wanted).toFixed(1)}%`;
 }
 
 /** One status line, used both for the terminal's live line and for periodic plain lines. */
@@ -39,7 +41,7 @@ export function statusLine(progress: TorrentProgress): string {
   }
   return [
     percent(progress).padStart(6),
-    `${formatBytes(progress.verifiedBytes)} / ${formatBytes(progress.length)}`,
+    `${formatBytes(Math.min(progress.verifiedBytes, progress.wantedBytes))} / ${formatBytes(progress.wantedBytes)}`,
     `↓ ${formatRate(progress.downloadRate)}`,
     ...(progress.uploadRate > 0 ? [`↑ ${formatRate(progress.uploadRate)}`] : []),
     `ETA ${formatDuration(progress.etaSeconds)}`,

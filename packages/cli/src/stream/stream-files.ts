@@ -2,7 +2,10 @@ import type { DiskLayout } from '@tork/core';
 
 /** One file `tork stream` serves: what `tork info` lists (pad files left out), in its order. */
 export interface StreamFile {
-  /** The file's number in the list (`/N`), as `tork info --json`'s `files[N]`. */
+  /**
+   * The file's number (`/N`): its index in the metainfo, pad files counted, as `tork info` lists
+   * it and `--select` takes it.
+   */
   readonly index: number;
   /** Its index among the torrent's files, pad files included (what the disk layout uses). */
   readonly layoutIndex: number;
@@ -20,7 +23,7 @@ export function streamFiles(layout: DiskLayout): StreamFile[] {
   layout.files.forEach((file, layoutIndex) => {
     if (!file.pad)
       files.push({
-        index: files.length,
+        index: layoutIndex,
         layoutIndex,
         path: file.path.join('/'),
         length: file.length,
@@ -55,7 +58,8 @@ export function findFile(
   }
   if (path.includes('\0')) return { error: 'bad' };
   if (/^(0|[1-9]\d{0,8})$/.test(path)) {
-    const file = files[Number(path)];
+    const index = Number(path);
+    const file = files.find((candidate) => candidate.index === index);
     return file ? { file } : { error: 'missing' };
   }
   const file = byPath.get(path);

@@ -16,7 +16,8 @@ export const STREAM_MAX_CONNECTIONS = 32;
 export const STREAM_READ_CHUNK_BYTES = 256 * 1024;
 
 /** What the server needs of a torrent (a `Torrent` is one). */
-export type StreamTorrent = Pick<Torrent, 'meta' | 'outDir' | 'hasPiece' | 'on' | 'off' | 'order'>;
+export type StreamTorrent = Pick<Torrent, 'meta' | 'outDir' | 'hasPiece' | 'on' | 'off' | 'order'> &
+  Partial<Pick<Torrent, 'files'>>;
 
 export interface StreamServerOptions {
   readonly torrent: StreamTorrent;
@@ -64,11 +65,11 @@ export class StreamServer {
       options.readAheadBytes ?? STREAM_READ_AHEAD_BYTES,
     );
     if (options.focus !== undefined) {
-      const file = this.files[options.focus];
+      const file = this.files.find((candidate) => candidate.index === options.focus);
       if (file === undefined) {
         throw new TorkError(
           TorkErrorCode.USAGE,
-          `--file ${options.focus}: the torrent has ${this.files.length} files (0 to ${this.files.length - 1})`,
+          `--file ${options.focus}: no such file (use a number tork info lists; this torrent has ${this.files.length} files)`,
         );
       }
       options.torrent.order.sequentialFrom = Math.floor(file.offset / options.torrent.meta.pieceLength);
@@ -139,6 +140,11 @@ export class StreamServer {
       if (found.error === 'bad') this.#plain(response, 400, 'bad path\n');
       else this.#plain(response, 404, 'no such file in this torrent\n');
       return;
+    }
+    // A file left out by --select is selected once someone reads it: it is wanted now.
+    const files = this.#torrent.files;
+    if (files !== undefined && files.priorities[found.file.layoutIndex] === 'skip') {
+      await files.setPriority(found.file.layoutIndex, 'normal');
     }
     await this.#serveFile(request, response, found.file);
   }

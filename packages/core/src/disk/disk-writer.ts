@@ -6,8 +6,9 @@ import { nodeDiskFs, openFlags } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
 import { HandleCache } from './handle-cache.js';
 import { ioError } from './io-error.js';
+import { absentFiles, copyFromPart, openPartFile, type PartFile, partEntry } from './part-file.js';
 import type { PieceSpanOnDisk } from './piece-span.js';
-import { type PreparedFile, prepareFiles } from './prepare-files.js';
+import { type PreparedFile, prepareFile, prepareFiles } from './prepare-files.js';
 import { runBounded } from './run-bounded.js';
 import { SafeTree } from './safe-tree.js';
 
@@ -45,6 +46,14 @@ export interface DiskWriterOptions {
   readonly maxConcurrentWrites?: number;
   /** File-system calls; tests inject faults here. Default: node:fs/promises. */
   readonly fs?: DiskFs;
+  /**
+   * Per file, false = not selected: such a file is not created (unless it is already on disk),
+   * and the bytes of its pieces shared with selected files go to the part file
+   * (`<root>/.tork/<partFileName>`, see part-file.ts). Default: every file selected.
+   */
+  readonly selected?: readonly boolean[];
+  /** Name of the part file in `<root>/.tork/`. Default: `torrent.parts` (the Torrent passes `<info-hash>.parts`). */
+  readonly partFileName?: string;
 }
 
 interface DrainWaiter {
@@ -76,7 +85,12 @@ export class DiskWriter {
   /** Piece ↔ file mapping of the torrent. */
   readonly layout: FileLayout;
   readonly #fs: CountingFs;
-  readonly #files: ReadonlyArray<PreparedFile | null>;
+  readonly #files: Array<PreparedFile | null>;
+  /** Where files go: the checked tree, the torrent's paths, the part file (null: none). */
+  readonly #where: { readonly tree: SafeTree; readonly layout: DiskLayout };
+  readonly #part: PartFile | null;
+  /** While > 0 no queued write starts (a file is being moved out of the part file). */
+  #paused = 0;
   readonly #cache: HandleCache;
   readonly #maxConcurrent: number;
   /** FIFO of jobs not yet started; consumed slots before `#queueHead` are cleared. */
@@ -98,8 +112,11 @@ export class DiskWriter {
     options: Required<Pick<DiskWriterOptions, 'maxQueuedBytes' | 'maxOpenFiles' | 'maxConcurrentWrites'>>,
     fs: CountingFs,
     layout: FileLayout,
-    files: ReadonlyArray<PreparedFile | null>,
+    files: Array<PreparedFile | null>,
+    where: { tree: SafeTree; layout: DiskLayout; part: PartFile | null },
   ) {
+    this.#where = where;
+    this.#part = where.part;
     this.maxQueuedBytes = options.maxQueuedBytes;
     this.#maxConcurrent = options.maxConcurrentWrites;
     this.#fs = fs;
@@ -148,8 +165,19 @@ export class DiskWriter {
     }
     const fs = new CountingFs(options.fs ?? nodeDiskFs);
     const tree = await SafeTree.open(fs, options.root);
-    const files = await prepareFiles(fs, tree, options.layout, Math.min(PREPARE_CONCURRENCY, maxOpenFiles));
-    return new DiskWriter({ maxOpenFiles, maxQueuedBytes, maxConcurrentWrites }, fs, layout, files);
+    const absent = options.selected
+      ? await absentFiles(fs, tree, options.layout, options.selected)
+      : new Set<number>();
+    const concurrency = Math.min(PREPARE_CONCURRENCY, maxOpenFiles);
+    const files = await prepareFiles(fs, tree, options.layout, concurrency, absent);
+    const partName = options.partFileName ?? 'torrent.parts';
+    const part = await openPartFile(fs, tree, partName, options.layout.length, absent.size > 0);
+    if (part !== null) for (const index of absent) files[index] = partEntry(part, layout, index);
+    return new DiskWriter({ maxOpenFiles, maxQueuedBytes, maxConcurrentWrites }, fs, layout, files, {
+      tree,
+      layout: options.layout,
+      part,
+    });
   }
 
   /** Bytes accepted by `write` and not yet on disk (queued and in flight). */
@@ -177,10 +205,64 @@ export class DiskWriter {
     return this.#fs.peakOpenHandles;
   }
 
-  /** Real absolute path of file `fileIndex` and the size it had before `open` (null: created now); undefined for pad files. */
-  file(fileIndex: number): { path: string; previousSize: number | null } | undefined {
+  /**
+   * Real absolute path of file `fileIndex`, the size it had before `open` (null: created now),
+   * where its byte 0 lies in that path (`offset`: not 0 when `inPart`, i.e. the file is not
+   * selected and its bytes are in the part file); undefined for pad files.
+   */
+  file(
+    fileIndex: number,
+  ): { path: string; previousSize: number | null; offset: number; inPart: boolean } | undefined {
     const file = this.#files[fileIndex];
-    return file ? { path: file.path, previousSize: file.previousSize } : undefined;
+    return file
+      ? { path: file.path, previousSize: file.previousSize, offset: file.base, inPart: file.inPart }
+      : undefined;
+  }
+
+  /**
+   * Selected files created by this `open` while a part file from an earlier run exists: bytes of
+   * theirs may be waiting there (`adoptFromPart`).
+   */
+  adoptable(): number[] {
+    if (this.#part === null || this.#part.previousSize === null) return [];
+    return this.#files.flatMap((file) =>
+      file && !file.inPart && file.previousSize === null ? [file.fileIndex] : [],
+    );
+  }
+
+  /** Copies the part file's bytes of `pieces` (verified earlier) into file `fileIndex`. Returns the bytes copied. */
+  adoptFromPart(fileIndex: number, pieces: Iterable<number>): Promise<number> {
+    const part = this.#part;
+    const file = this.#files[fileIndex];
+    if (part === null || !file || file.inPart) return Promise.resolve(0);
+    return this.#track(copyFromPart(this.#fs, part, file, this.layout, pieces));
+  }
+
+  /**
+   * A file held in the part file is selected now: creates it, moves in what the part file holds of
+   * its `written` pieces, and writes its bytes there from now on. Writes wait meanwhile. Resolves
+   * true when the file was moved (false: it already had a file of its own).
+   */
+  async place(fileIndex: number, written: { has(index: number): boolean }): Promise<boolean> {
+    const current = this.#files[fileIndex];
+    if (!current?.inPart) return false;
+    this.#paused++;
+    try {
+      // No write, read or flush may hold the file's handle on the part file when it is dropped.
+      await Promise.all([...[...this.#running].map((job) => job.settled), ...this.#ops]);
+      if (this.#broken) throw this.#broken;
+      const file = await prepareFile(this.#fs, this.#where.tree, this.#where.layout, fileIndex);
+      const { firstPiece, lastPiece } = this.layout.filePieces(fileIndex);
+      const pieces: number[] = [];
+      for (let piece = firstPiece; piece <= lastPiece; piece++) if (written.has(piece)) pieces.push(piece);
+      await copyFromPart(this.#fs, this.#part!, file, this.layout, pieces);
+      this.#cache.discard(fileIndex);
+      this.#files[fileIndex] = file;
+      return true;
+    } finally {
+      this.#paused--;
+      this.#pump();
+    }
   }
 
   /**
@@ -190,7 +272,7 @@ export class DiskWriter {
   pieceSpans(index: number): PieceSpanOnDisk[] {
     return this.layout.spans(index).map((span) => ({
       path: span.pad ? null : (this.#files[span.fileIndex]?.path ?? null),
-      offset: span.fileOffset,
+      offset: span.fileOffset + (this.#files[span.fileIndex]?.base ?? 0),
       length: span.length,
     }));
   }
@@ -309,7 +391,11 @@ export class DiskWriter {
   }
 
   #pump(): void {
-    while (this.#running.size < this.#maxConcurrent && this.#queueHead < this.#queue.length) {
+    while (
+      this.#paused === 0 &&
+      this.#running.size < this.#maxConcurrent &&
+      this.#queueHead < this.#queue.length
+    ) {
       const job = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead] = undefined;
       this.#queueHead++;
@@ -333,7 +419,8 @@ export class DiskWriter {
         if (span.pad) continue;
         const lease = await this.#cache.acquire(span.fileIndex);
         try {
-          await writeFully(lease.handle, job.data, span.pieceOffset, span.length, span.fileOffset);
+          const base = this.#file(span.fileIndex).base;
+          await writeFully(lease.handle, job.data, span.pieceOffset, span.length, base + span.fileOffset);
         } catch (error) {
           throw ioError(error, 'write', this.#file(span.fileIndex).path, {
             fileIndex: span.fileIndex,

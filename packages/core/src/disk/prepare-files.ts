@@ -24,6 +24,13 @@ export interface PreparedFile {
   /** Identity of the file, checked again on every later open. */
   readonly dev: number;
   readonly ino: number;
+  /**
+   * Where byte 0 of the torrent file lies in `path`: 0 for a file of its own; its offset in the
+   * torrent when it is held in the part file (an unselected file: see part-file.ts).
+   */
+  readonly base: number;
+  /** The file is not on disk by itself: its bytes (of shared pieces only) are in the part file. */
+  readonly inPart: boolean;
 }
 
 /**
@@ -31,13 +38,16 @@ export interface PreparedFile {
  * extended with ftruncate, which allocates no blocks. An existing file keeps its bytes (resume):
  * a shorter one is extended, a longer one is truncated to its final size — bytes past the end can
  * never be part of this torrent, and a file left longer would make the finished download wrong.
- * Pad files (BEP 47) are never created. Returns one entry per file (null for pad files).
+ * Pad files (BEP 47) are never created, nor the files in `leaveOut` (unselected files that are
+ * not on disk: the part file holds their shared bytes). Returns one entry per file (null for pad
+ * files and those left out).
  */
 export async function prepareFiles(
   fs: DiskFs,
   tree: SafeTree,
   layout: DiskLayout,
   concurrency: number,
+  leaveOut: ReadonlySet<number> = new Set(),
 ): Promise<Array<PreparedFile | null>> {
   const prepared: Array<PreparedFile | null> = layout.files.map(() => null);
   // Metainfo has checked all this when parsing; it is checked again here, before anything is
@@ -48,7 +58,7 @@ export async function prepareFiles(
     if (file.pad) return;
     if (layout.isMultiFile) checkRelativePath(file.path, { fileIndex });
     resolveInside(tree.root, outputComponents(layout, fileIndex));
-    todo.push(fileIndex);
+    if (!leaveOut.has(fileIndex)) todo.push(fileIndex);
   });
 
   await runBounded(todo, concurrency, async (fileIndex) => {
@@ -73,7 +83,8 @@ export async function prepareFiles(
   return prepared;
 }
 
-async function prepareFile(
+/** Creates (or checks, if it exists) one file of the torrent: see `prepareFiles`. */
+export async function prepareFile(
   fs: DiskFs,
   tree: SafeTree,
   layout: DiskLayout,
@@ -119,6 +130,8 @@ async function prepareFile(
       previousSize: created ? null : stats.size,
       dev: stats.dev,
       ino: stats.ino,
+      base: 0,
+      inPart: false,
     };
   } catch (error) {
     await handle.close().catch(() => {});

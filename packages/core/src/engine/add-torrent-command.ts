@@ -27,6 +27,13 @@ export function addTorrentCommand(
     ...(meta.infoBytes && !meta.private ? { info: meta.infoBytes } : {}),
     pex,
     // Hosts read pieces back for upload from the real paths the writer created (pads: null).
-    files: meta.files.map((file, index) => ({ path: disk.file(index)?.path ?? null, length: file.length })),
+    files: meta.files.map((file, index) => {
+      const onDisk = disk.file(index);
+      return {
+        path: onDisk?.path ?? null,
+        length: file.length,
+        ...(onDisk?.offset ? { offset: onDisk.offset } : {}),
+      };
+    }),
   };
 }

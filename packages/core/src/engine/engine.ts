@@ -8,6 +8,7 @@ import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from '../mse/encrypt
 import { mseTorrentKey } from '../mse/mse-handshake.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
 import { defaultResumeDir } from '../resume/resume-store.js';
+import { type FilePriority, selectOnlyPriorities } from '../selection/file-priorities.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
 import { type FetchedMetadata, MetadataFetch, type MetadataFetchOptions } from './metadata-fetch.js';
@@ -65,6 +66,12 @@ interface ActorOwner {
 /** A magnet link's torrent: the torrent options, with the magnet in place of the metainfo. */
 export interface MagnetTorrentOptions extends Omit<TorrentOptions, 'meta'> {
   readonly magnet: Magnet;
+  /**
+   * File priorities once the metadata is known (the files are unknown before); may throw a
+   * TorkError (say a `--select` index beyond the file count). Default: `filePriorities` if given,
+   * else the magnet's BEP 53 `so` (unlisted files skipped), else every file.
+   */
+  readonly selectFiles?: (meta: Metainfo) => readonly FilePriority[] | undefined;
   /** Longest wait for the metadata, ms. Default: 300,000 (`DEFAULT_METADATA_TIMEOUT_MS`). */
   readonly metadataTimeoutMs?: number;
 }
@@ -190,8 +197,12 @@ export class Engine {
       if (this.#closed)
         throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
     }
-    const { magnet: _magnet, metadataTimeoutMs: _timeout, ...rest } = options;
-    return this.add({ ...rest, meta, peers }, setup);
+    const { magnet: _magnet, metadataTimeoutMs: _timeout, selectFiles, ...rest } = options;
+    const filePriorities =
+      selectFiles?.(meta) ??
+      options.filePriorities ??
+      selectOnlyPriorities(magnet.selectOnly, meta.files.length);
+    return this.add({ ...rest, meta, peers, ...(filePriorities ? { filePriorities } : {}) }, setup);
   }
 
   /**

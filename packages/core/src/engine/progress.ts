@@ -72,6 +72,11 @@ export interface TorrentProgress {
   readonly uploadRate: number;
   /** Bytes found verified on disk at start (resumed or checked), not downloaded in this run. */
   readonly resumedBytes: number;
+  /** Bytes of the selected files, and of the files skipped (not downloaded: see `filePriorities`). */
+  readonly selectedBytes: number;
+  readonly skippedBytes: number;
+  /** Bytes of the pieces the selection needs (its files plus the shared pieces' neighbour bytes). */
+  readonly wantedBytes: number;
   /** Seconds to completion at the current rate; null when unknown. */
   readonly etaSeconds: number | null;
   readonly peers: {

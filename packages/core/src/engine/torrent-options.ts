@@ -1,6 +1,7 @@
 import type { DiskLayout } from '../disk/disk-layout.js';
 import type { EncryptionPolicy } from '../mse/encryption-policy.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
+import type { FilePriority } from '../selection/file-priorities.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
@@ -81,6 +82,12 @@ export interface TorrentOptions {
   readonly resumeDir?: string | false;
   /** How often the resume snapshot is rewritten while running, ms. Default: 5,000. */
   readonly resumeSaveIntervalMs?: number;
+  /**
+   * One priority per file, in metainfo order: `'skip'` (not downloaded, not created), `'low'`,
+   * `'normal'`, `'high'`. Change it later with `torrent.files.setPriorities`. Default: every file
+   * `'normal'`.
+   */
+  readonly filePriorities?: readonly FilePriority[];
 }
 
 /** Wiring the Engine provides. */

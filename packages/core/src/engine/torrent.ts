@@ -17,6 +17,7 @@ import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
+import { TorrentFiles } from './torrent-files.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
 
@@ -57,6 +58,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly rates: TorrentRates;
   /** Sequential mode and the pieces readers wait for (`tork stream`); a change fills peers at once. */
   readonly order: PieceOrder;
+  /** File selection and priorities (`files.setPriority`, `files.setPriorities`). */
+  readonly files: TorrentFiles;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -83,6 +86,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#rng = createRng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.order = new PieceOrder({ sequential: options.sequential === true });
     this.order.onChange = () => this.#fillAll();
+    this.files = new TorrentFiles(this.meta, options.filePriorities);
     this.#scheduler = this.#newScheduler();
     this.#policy = new AssignmentPolicy(this.meta.pieceLength, Date.now());
     this.#written = new Bitfield(this.meta.pieceCount);
@@ -111,7 +115,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         totals: () => ({
           uploaded: this.#book.uploaded(),
           downloaded: this.#downloadedBytes(),
-          left: this.meta.length - this.#verifiedBytes,
+          left: Math.max(0, this.files.wantedBytes - this.#verifiedBytes),
         }),
         onPeers: (peers, url) => {
           const others = this.#book.addFromTracker(peers, Date.now());
@@ -147,6 +151,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         root: this.outDir,
         layout: this.meta,
         maxQueuedBytes: this.#options.maxQueuedWriteBytes,
+        selected: this.files.selected,
+        partFileName: `${this.meta.infoHashHex}.parts`,
       });
       this.#disk = disk;
       // Existing data first: what is on disk and verified is neither fetched nor lost.
@@ -178,12 +184,25 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       throw toTorkError(error, TorkErrorCode.IO);
     }
     const disk = this.#disk;
+    const addCommand = () =>
+      addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk);
+    this.files.attach({
+      running: () => this.#state === 'downloading' || this.#state === 'seeding',
+      apply: async (pieces, placed) => {
+        for (const index of placed) await disk.place(index, this.#written);
+        if (placed.length > 0) this.#commands.send(addCommand()); // hosts read moved files from their new place
+        const { interesting, uninteresting } = this.#scheduler.setPiecePriorities(pieces);
+        if (this.#state === 'seeding' && !this.#scheduler.isComplete) this.#state = 'downloading';
+        const changed = [...interesting, ...uninteresting].flatMap((id) => this.#book.get(id) ?? []);
+        for (const peer of changed) this.#updateInterest(peer);
+        this.#scheduler.isComplete ? this.#complete() : this.#fillAll();
+        this.#commands.flush();
+      },
+    });
     this.#state = this.#scheduler.isComplete ? (this.#options.seeding ? 'seeding' : 'done') : 'downloading';
     this.#startedAt = Date.now();
     this.#policy.restart(this.#startedAt);
-    this.#commands.send(
-      addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk),
-    );
+    this.#commands.send(addCommand());
     // Right after add-torrent, in the same batch: no host meters a capped torrent late.
     this.rates.start();
     this.emit('started', {
@@ -267,7 +286,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   progress(): TorrentProgress {
     const { downloadRate, uploadRate, ...peers } = this.#book.summary();
-    const left = this.meta.length - this.#verifiedBytes;
+    const left = Math.max(0, this.files.wantedBytes - this.#verifiedBytes);
     return {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -285,6 +304,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       uploadedBytes: this.#book.uploaded(),
       uploadRate,
       resumedBytes: this.#resumedBytes,
+      ...this.files.bytes(),
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : null,
       peers,
       bytesInFlight: this.#scheduler.bytesInFlight,
@@ -429,6 +449,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       length: this.meta.length,
       rng: this.#rng,
       order: this.order,
+      priorities: this.files.piecePriorities(),
       ...(have ? { have } : {}),
       ...(this.#options.maxBytesInFlight !== undefined
         ? { maxBytesInFlight: this.#options.maxBytesInFlight }

@@ -29,6 +29,11 @@ export type SwarmPeer = z.infer<typeof SwarmPeer>;
 export const HostFile = z.object({
   path: z.string().min(1).max(4096).nullable(),
   length: z.number().int().nonnegative(),
+  /**
+   * Where the file's byte 0 lies in `path`: set for an unselected file whose shared bytes are in
+   * the part file (`path` is then the part file). Default 0.
+   */
+  offset: z.number().int().nonnegative().optional(),
 });
 export type HostFile = z.infer<typeof HostFile>;
 

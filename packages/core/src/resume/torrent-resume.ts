@@ -98,12 +98,18 @@ export class TorrentResume {
     const resume = new TorrentResume(options, store, locked.lock);
     const loaded = await store.load();
     if (loaded?.warning) report.warning(loaded.warning);
+    // Files selected now that an earlier run left unselected: the part file may hold bytes of their
+    // claimed pieces. They are moved in, and those pieces are rechecked (the file is new).
+    const adopted = await adoptFromPart(meta, disk, loaded?.pieces ?? []);
     // Sizes as found before the writer extended anything; mtimes are untouched unless it did,
     // in which case the size already tells the file changed.
     const files = await Promise.all(
       meta.files.map(async (file, index) => {
         const info = disk.file(index);
-        if (file.pad || !info || info.previousSize === null) return null;
+        if (file.pad || !info) return null;
+        // An adopted file: its size is right and its mtime new, so its pieces are rechecked.
+        if (adopted.has(index)) return { size: file.length, mtimeMs: (await stat(info.path)).mtimeMs };
+        if (info.previousSize === null) return null;
         const { mtimeMs } = await stat(info.path);
         return { size: info.previousSize, mtimeMs };
       }),
@@ -117,12 +123,14 @@ export class TorrentResume {
     });
     const have = new Bitfield(meta.pieceCount);
     for (const piece of plan.trusted) have.set(piece);
-    const rechecked =
-      plan.recheck.length > 0 ? await verifyOnDisk(meta, disk, plan.recheck, hasher, report) : [];
+    // A piece wholly in unselected files held in the part file is not hashed: it is not wanted,
+    // and without a snapshot the whole (sparse) part file would be read.
+    const recheck = plan.recheck.filter((piece) => !whollyInPart(disk, piece));
+    const rechecked = recheck.length > 0 ? await verifyOnDisk(meta, disk, recheck, hasher, report) : [];
     for (const piece of rechecked) have.set(piece);
     report.resumed({
       trusted: plan.trusted.length,
-      rechecked: plan.recheck.length,
+      rechecked: recheck.length,
       verified: have.count,
       reason: plan.reason,
     });
@@ -222,6 +230,36 @@ export class TorrentResume {
   }
 }
 
+/**
+ * Moves, for each file `disk.adoptable()` names, the bytes of its `claimed` pieces from the part
+ * file into it. Returns the files that received bytes.
+ */
+async function adoptFromPart(
+  meta: ResumeMeta,
+  disk: DiskWriter,
+  claimed: readonly number[],
+): Promise<Set<number>> {
+  const adopted = new Set<number>();
+  const layout = disk.layout;
+  for (const index of disk.adoptable()) {
+    if (meta.files[index]!.pad) continue;
+    const { firstPiece, lastPiece } = layout.filePieces(index);
+    const pieces = claimed.filter((piece) => piece >= firstPiece && piece <= lastPiece);
+    if (pieces.length > 0 && (await disk.adoptFromPart(index, pieces)) > 0) adopted.add(index);
+  }
+  return adopted;
+}
+
+/** The piece lies only in pad files and unselected files held in the part file. */
+function whollyInPart(disk: DiskWriter, piece: number): boolean {
+  const spans = disk.layout.spans(piece);
+  const inPart = (fileIndex: number) => disk.file(fileIndex)?.inPart === true;
+  return (
+    spans.some((span) => !span.pad && inPart(span.fileIndex)) &&
+    spans.every((span) => span.pad || inPart(span.fileIndex))
+  );
+}
+
 /** No resume state: hash every piece of the files that held data before this run. */
 async function checkAll(
   meta: ResumeMeta,
@@ -235,7 +273,8 @@ async function checkAll(
   const seen = new Uint8Array(meta.pieceCount);
   meta.files.forEach((file, index) => {
     const previous = disk.file(index)?.previousSize ?? null;
-    if (file.pad || previous === null || previous === 0) return;
+    // Unselected files in the part file: their pieces are checked through the selected files they share.
+    if (file.pad || previous === null || previous === 0 || disk.file(index)?.inPart) return;
     const { firstPiece, lastPiece } = layout.filePieces(index);
     for (let piece = firstPiece; piece <= lastPiece; piece++) {
       if (seen[piece]) continue;

@@ -64,6 +64,12 @@ export interface PieceSchedulerOptions {
    * time; it may be handed to a later scheduler of the same torrent. Default: a new one (neither).
    */
   order?: PieceOrder;
+  /**
+   * Per-piece priority, one entry per piece: 0 = skip (never fetched, not counted as missing),
+   * 1 = low, 2 = normal, 3 = high; higher tiers are fetched first, rarest-first within a tier.
+   * Change later with `setPiecePriorities`. Default: every piece 2 (normal).
+   */
+  priorities?: Uint8Array;
 }
 
 /** Per-call options of `assign`. */
@@ -101,8 +107,12 @@ export interface PieceSchedulerState {
   /** Per piece, how many connected peers have it. */
   readonly availability: Uint32Array;
   readonly candidates: Bitfield;
-  /** Candidates by availability. */
-  readonly buckets: ReadonlyArray<Bitfield | undefined>;
+  /** Candidates by priority tier (index 1..3; 0 is always empty), then availability. */
+  readonly buckets: ReadonlyArray<ReadonlyArray<Bitfield | undefined>>;
+  /** Per piece: 0 skip, 1 low, 2 normal, 3 high. */
+  readonly priorities: Uint8Array;
+  /** Pieces of priority 0 not verified. */
+  readonly skippedMissing: number;
   /** Assigned pieces → their peers, oldest assignment first. */
   readonly assignees: ReadonlyMap<number, readonly number[]>;
   readonly retry: ReadonlySet<number>;

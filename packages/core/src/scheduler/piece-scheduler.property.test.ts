@@ -26,7 +26,8 @@ type Op =
   | { op: 'verify'; peer: number; pick: number }
   | { op: 'write'; pick: number }
   | { op: 'writeFailed'; pick: number }
-  | { op: 'order'; sequential: boolean; from: number; urgent: number[] };
+  | { op: 'order'; sequential: boolean; from: number; urgent: number[] }
+  | { op: 'priorities'; values: number[] };
 
 const peer = fc.nat(PEERS - 1);
 const boolBits = fc.array(fc.boolean(), { minLength: 64, maxLength: 64 });
@@ -57,6 +58,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       sequential: fc.boolean(),
       from: fc.nat(45),
       urgent: fc.array(fc.nat(45), { maxLength: 8 }),
+    }),
+  ),
+  weighted(
+    1,
+    fc.record({
+      op: fc.constant('priorities' as const),
+      values: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 64, maxLength: 64 }),
     }),
   ),
 );
@@ -100,6 +108,8 @@ describe('PieceScheduler: properties', () => {
         const held = new Map<number, Set<number>>();
         const verified = new Set<number>(have.indices());
         const pending: number[] = [];
+        /** Per piece 0 skip … 3 high (the scheduler's default is 2). */
+        let priority = new Uint8Array(n).fill(2);
         const toField = (flags: boolean[]) => {
           const field = new Bitfield(n);
           for (let i = 0; i < n; i++) if (flags[i]) field.set(i);
@@ -148,6 +158,7 @@ describe('PieceScheduler: properties', () => {
                 assert.ok(peerBits.get(op.peer)!.has(i), `piece ${i} assigned to a peer that lacks it`);
                 assert.ok(!held.get(op.peer)!.has(i), `piece ${i} assigned twice to peer ${op.peer}`);
                 assert.ok(!verified.has(i), `verified piece ${i} assigned`);
+                assert.ok(priority[i]! > 0, `skipped piece ${i} assigned`);
                 held.get(op.peer)!.add(i);
               }
               if (picked.length > 0) assert.ok(s.bytesInFlight > before);
@@ -207,15 +218,25 @@ describe('PieceScheduler: properties', () => {
               s.order.setUrgent(op.urgent);
               assert.ok(s.order.urgent.every((index) => index < n));
               break;
+            case 'priorities': {
+              const next = Uint8Array.from(op.values.slice(0, n));
+              const { interesting, uninteresting } = s.setPiecePriorities(next);
+              priority = next;
+              for (const id of interesting) assert.equal(s.interesting(id), true);
+              for (const id of uninteresting) assert.equal(s.interesting(id), false);
+              break;
+            }
           }
           checkSchedulerInvariants(s);
           assert.ok(s.bytesInFlight <= s.bytesInFlightBound);
           for (const [id, pieces] of held) {
             assert.deepEqual(new Set(s.piecesOf(id)), pieces, `peer ${id} holds`);
-            const wants = [...peerBits.get(id)!].some((i) => !verified.has(i));
+            const wants = [...peerBits.get(id)!].some((i) => !verified.has(i) && priority[i]! > 0);
             assert.equal(s.interesting(id), wants, `interest of ${id}`);
           }
-          assert.equal(s.missingCount, n - verified.size);
+          let missing = 0;
+          for (let i = 0; i < n; i++) if (!verified.has(i) && priority[i]! > 0) missing++;
+          assert.equal(s.missingCount, missing);
         }
 
         // Liveness: drop everyone, let one seed fetch the rest. Bounded steps.
@@ -229,6 +250,17 @@ describe('PieceScheduler: properties', () => {
           }
         }
         assert.equal(s.isComplete, true);
+        // Skipped pieces are not fetched: after wanting everything, the rest completes too.
+        s.setPiecePriorities(new Uint8Array(n).fill(1));
+        for (let step = 0; step < 4 * n + 4 && !s.isComplete; step++) {
+          for (const index of s.assign(PEERS, n)) {
+            assert.equal(s.verified(index, PEERS).accepted, true);
+            s.written(index);
+          }
+        }
+        assert.equal(s.isComplete, true);
+        assert.equal(s.missingCount, 0);
+        assert.equal(s.verifiedCount, n);
         assert.equal(s.bytesInFlight, 0);
         checkSchedulerInvariants(s);
       }),

@@ -8,6 +8,15 @@ import type {
   PieceSchedulerState,
   VerifiedResult,
 } from './piece-scheduler-types.js';
+import {
+  type Bucket,
+  checkPriorities,
+  interestChanges,
+  interestOf,
+  PRIORITY_NORMAL,
+  PriorityTiers,
+  TOP_PRIORITY,
+} from './priority-tiers.js';
 import type { Rng } from './rng.js';
 
 export type {
@@ -53,11 +62,6 @@ interface PeerState {
   units: number[] | undefined;
 }
 
-interface Bucket {
-  readonly bits: Bitfield;
-  readonly words: Uint32Array;
-}
-
 /**
  * Decides which whole pieces each peer actor fetches. Pure and deterministic: no timers, no I/O,
  * randomness from the injected `rng`. Runs on the coordinator; see DESIGN.md "No round trip per
@@ -95,7 +99,12 @@ export class PieceScheduler {
   /** Whatever sets a bit here calls `order.returned(index)` too (the order's cursor invariant). */
   readonly #candidates: Bitfield;
   readonly #candidateWords: Uint32Array;
-  readonly #buckets: Array<Bucket | undefined> = [];
+  /** Candidates by priority tier, then availability (skipped pieces are in none). */
+  readonly #tiers: PriorityTiers;
+  /** Per piece: 0 skip, 1 low, 2 normal, 3 high (see priority-tiers.ts). */
+  readonly #priority: Uint8Array;
+  /** Pieces not verified whose priority is 0: not missing, as far as `missingCount` goes. */
+  #skippedMissing = 0;
   /** Assigned pieces → their peers, in order of first assignment (oldest first for the endgame). */
   readonly #assignees = new Map<number, number[]>();
   /** Candidates that were released or failed, offered first (insertion order). */
@@ -169,14 +178,16 @@ export class PieceScheduler {
     if (spare > 0) missing[missing.length - 1]! &= ~((1 << spare) - 1) & 0xff;
     this.#candidates = new Bitfield(pieceCount, missing);
     this.#candidateWords = wordsOf(this.#candidates);
-    const bucket0 = new Bitfield(pieceCount, missing);
-    this.#buckets[0] = { bits: bucket0, words: wordsOf(bucket0) };
+    this.#tiers = new PriorityTiers(pieceCount);
+    this.#priority = new Uint8Array(pieceCount).fill(PRIORITY_NORMAL);
+    this.#tiers.seed(PRIORITY_NORMAL, new Bitfield(pieceCount, missing));
     if (have !== undefined) {
       forEachSet(have, (index) => {
         this.#state[index] = WRITTEN;
       });
       this.#verifiedCount = have.count;
     }
+    if (options.priorities !== undefined) this.setPiecePriorities(options.priorities);
   }
 
   // ---- peers ----
@@ -304,12 +315,14 @@ export class PieceScheduler {
     const picked: number[] = [];
     if (!(maxPieces >= 1) || p.wanted === 0) return picked;
     const accept = this.#failedBy.size === 0 ? undefined : (index: number) => this.#acceptable(peer, index);
+    let tier = TOP_PRIORITY;
     let fromBucket = 1;
     while (picked.length < maxPieces && this.#primaryFits()) {
       let index = this.#pickRetry(peer, p);
       if (index < 0) index = this.order.pick(this.#candidates, this.#candidateWords, p.bits, p.words, accept);
       if (index < 0) {
-        if (this.#verifiedCount < this.initialRandomPieces) {
+        // Random start only where it cannot jump a tier (candidates of one priority).
+        if (this.#verifiedCount < this.initialRandomPieces && this.#tiers.singleTier) {
           index = findCommon(
             this.#candidates,
             this.#candidateWords,
@@ -320,10 +333,15 @@ export class PieceScheduler {
             p.units,
           );
         } else {
-          for (; fromBucket < this.#buckets.length; fromBucket++) {
-            const bucket = this.#buckets[fromBucket];
-            if (bucket === undefined || bucket.bits.count === 0) continue;
-            index = findCommon(bucket.bits, bucket.words, p.bits, p.words, this.#rng, accept, p.units);
+          // Highest tier first, rarest first within it; where the last pick stopped, the next resumes.
+          for (; tier > 0 && index < 0; tier--, fromBucket = 1) {
+            const buckets = this.#tiers.tier(tier);
+            for (; fromBucket < buckets.length; fromBucket++) {
+              const bucket = buckets[fromBucket];
+              if (bucket === undefined || bucket.bits.count === 0) continue;
+              index = findCommon(bucket.bits, bucket.words, p.bits, p.words, this.#rng, accept, p.units);
+              if (index >= 0) break;
+            }
             if (index >= 0) break;
           }
         }
@@ -389,8 +407,12 @@ export class PieceScheduler {
     this.#pendingWrites++;
     this.#pendingWriteBytes += this.pieceSize(index);
     this.#failedBy.delete(index);
-    for (const [id, q] of this.#peers) {
-      if (q.bits.has(index) && --q.wanted === 0) result.uninteresting.push(id);
+    // A piece skipped while assigned may still arrive: it was no longer wanted of anyone.
+    if (this.#priority[index] === 0) this.#skippedMissing--;
+    else {
+      for (const [id, q] of this.#peers) {
+        if (q.bits.has(index) && --q.wanted === 0) result.uninteresting.push(id);
+      }
     }
     return result;
   }
@@ -446,6 +468,10 @@ export class PieceScheduler {
     this.#primaryBytes -= this.pieceSize(index);
     this.#makeCandidate(index);
     const interesting: number[] = [];
+    if (this.#priority[index] === 0) {
+      this.#skippedMissing++;
+      return interesting;
+    }
     for (const [id, q] of this.#peers) {
       if (q.bits.has(index) && q.wanted++ === 0) interesting.push(id);
     }
@@ -458,9 +484,9 @@ export class PieceScheduler {
     return index === this.pieceCount - 1 ? this.#lastPieceSize : this.pieceLength;
   }
 
-  /** Pieces not verified yet. */
+  /** Wanted pieces (priority above 0) not verified yet. */
   get missingCount(): number {
-    return this.pieceCount - this.#verifiedCount;
+    return this.pieceCount - this.#verifiedCount - this.#skippedMissing;
   }
 
   /** Verified pieces (written or waiting for the disk). */
@@ -472,9 +498,34 @@ export class PieceScheduler {
     return this.#pendingWrites;
   }
 
-  /** Every piece verified and written. */
+  /** Every wanted piece verified and written (skipped pieces do not count). */
   get isComplete(): boolean {
-    return this.#verifiedCount === this.pieceCount && this.#pendingWrites === 0;
+    return this.missingCount === 0 && this.#pendingWrites === 0;
+  }
+
+  /**
+   * New per-piece priorities (0 skip … 3 high), at any time. A piece newly skipped stops being a
+   * candidate (if assigned it may still finish); a newly wanted missing piece becomes one. Returns
+   * the peers whose interest changed, to tell their actors. O(changed pieces × peers).
+   */
+  setPiecePriorities(priorities: Uint8Array): { interesting: number[]; uninteresting: number[] } {
+    checkPriorities(priorities, this.pieceCount);
+    const interest = interestOf(this.#peers);
+    for (let index = 0; index < this.pieceCount; index++) {
+      const before = this.#priority[index]!;
+      const after = priorities[index]!;
+      if (before === after) continue;
+      const state = this.#state[index]!;
+      // A re-tiered candidate keeps its place in the retry list; a new one is not a retry.
+      const retry = this.#retry.has(index);
+      if (state === CANDIDATE && before > 0) this.#dropCandidate(index);
+      this.#priority[index] = after;
+      if (state === CANDIDATE && after > 0) this.#makeCandidate(index, retry);
+      if (state >= PENDING_WRITE || before > 0 === after > 0) continue;
+      this.#skippedMissing += after === 0 ? 1 : -1;
+      for (const q of this.#peers.values()) if (q.bits.has(index)) q.wanted += after === 0 ? -1 : 1;
+    }
+    return interestChanges(interest, this.#peers);
   }
 
   /**
@@ -482,7 +533,7 @@ export class PieceScheduler {
    * be duplicates. Pieces no connected peer has do not hold the endgame off.
    */
   get inEndgame(): boolean {
-    const unavailable = this.#buckets[0]?.bits.count ?? 0;
+    const unavailable = this.#tiers.unavailable;
     return this.#assignees.size > 0 && this.#candidates.count === unavailable;
   }
 
@@ -556,7 +607,9 @@ export class PieceScheduler {
       states: this.#state,
       availability: this.#availability,
       candidates: this.#candidates,
-      buckets: this.#buckets.map((bucket) => bucket?.bits),
+      buckets: this.#tiers.view(),
+      priorities: this.#priority,
+      skippedMissing: this.#skippedMissing,
       assignees: this.#assignees,
       retry: this.#retry,
       failedBy: this.#failedBy,
@@ -602,6 +655,7 @@ export class PieceScheduler {
       for (const [index, holders] of this.#assignees) {
         if (picked.length >= maxPieces) return;
         if (holders.length !== level || !p.bits.has(index) || holders.includes(peer)) continue;
+        if (this.#priority[index] === 0) continue; // skipped while assigned: no copy
         if (this.#failedBy.get(index)?.has(peer)) continue;
         const size = this.pieceSize(index);
         if (this.#duplicateBytes > 0 && this.#duplicateBytes + size > this.endgameMaxBytes) return;
@@ -614,9 +668,7 @@ export class PieceScheduler {
   }
 
   #take(index: number, peer: number, p: PeerState): void {
-    this.#candidates.clear(index);
-    this.#bucket(this.#availability[index]!).bits.clear(index);
-    this.#retry.delete(index);
+    this.#dropCandidate(index);
     this.#state[index] = ASSIGNED;
     this.#assignees.set(index, [peer]);
     p.pieces.add(index);
@@ -641,35 +693,44 @@ export class PieceScheduler {
     return true;
   }
 
-  #makeCandidate(index: number): void {
+  /** The piece is missing and unassigned; it is offered only while its priority is above 0. */
+  #makeCandidate(index: number, retry = true): void {
     this.#state[index] = CANDIDATE;
+    if (this.#priority[index] === 0) return;
     this.#candidates.set(index);
-    this.#bucket(this.#availability[index]!).bits.set(index);
-    this.#retry.add(index);
+    this.#bucket(index, this.#availability[index]!).bits.set(index);
+    if (retry) this.#retry.add(index);
     this.order.returned(index);
+  }
+
+  /** Out of the candidate sets (taken, or skipped); the state is the caller's to set. */
+  #dropCandidate(index: number): void {
+    this.#candidates.clear(index);
+    this.#bucket(index, this.#availability[index]!).bits.clear(index);
+    this.#retry.delete(index);
   }
 
   #gain(p: PeerState, index: number): void {
     const a = this.#availability[index]!;
     this.#availability[index] = a + 1;
-    if (this.#state[index] === CANDIDATE) {
-      this.#bucket(a).bits.clear(index);
-      this.#bucket(a + 1).bits.set(index);
+    if (this.#state[index] === CANDIDATE && this.#priority[index]! > 0) {
+      this.#bucket(index, a).bits.clear(index);
+      this.#bucket(index, a + 1).bits.set(index);
     }
-    if (this.#state[index]! < PENDING_WRITE) p.wanted++;
+    if (this.#state[index]! < PENDING_WRITE && this.#priority[index]! > 0) p.wanted++;
   }
 
   #lose(p: PeerState, index: number): void {
     this.#decAvailability(index);
-    if (this.#state[index]! < PENDING_WRITE) p.wanted--;
+    if (this.#state[index]! < PENDING_WRITE && this.#priority[index]! > 0) p.wanted--;
   }
 
   #decAvailability(index: number): void {
     const a = this.#availability[index]!;
     this.#availability[index] = a - 1;
-    if (this.#state[index] === CANDIDATE) {
-      this.#bucket(a).bits.clear(index);
-      this.#bucket(a - 1).bits.set(index);
+    if (this.#state[index] === CANDIDATE && this.#priority[index]! > 0) {
+      this.#bucket(index, a).bits.clear(index);
+      this.#bucket(index, a - 1).bits.set(index);
     }
   }
 
@@ -709,17 +770,9 @@ export class PieceScheduler {
     p.units = units;
   }
 
-  #bucket(availability: number): Bucket {
-    let bucket = this.#buckets[availability];
-    if (bucket === undefined) {
-      for (let a = this.#buckets.length; a <= availability; a++) {
-        if (this.#buckets[a] !== undefined) continue;
-        const bits = new Bitfield(this.pieceCount);
-        this.#buckets[a] = { bits, words: wordsOf(bits) };
-      }
-      bucket = this.#buckets[availability]!;
-    }
-    return bucket;
+  /** The bucket a candidate `index` with `availability` belongs in (its priority's tier). */
+  #bucket(index: number, availability: number): Bucket {
+    return this.#tiers.bucket(this.#priority[index]!, availability);
   }
 
   #checkIndex(index: number): void {

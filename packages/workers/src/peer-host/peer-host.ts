@@ -38,13 +38,16 @@ export interface PeerHostOptions {
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 20;
+/** How long a replaced upload reader stays open for reads already queued on it. */
+export const READER_SWAP_GRACE_MS = 10_000;
 
 /** Where a host sends errors that belong to no actor (a rejected batch); over comlink, one-way. */
 export type HostErrorReporter = (error: PlainTorkError) => unknown;
 
 /** A torrent in a host: what its sessions share, and the sessions themselves. */
 interface HostTorrent extends ActorTorrent {
-  readonly reader: PieceReader | null;
+  /** Replaced when the coordinator re-adds the torrent with new file locations (see `add-torrent`). */
+  reader: PieceReader | null;
   readonly actors: Set<PeerSession>;
   swarm: readonly SwarmPeer[];
 }
@@ -265,6 +268,16 @@ export class PeerHost implements ActorSink {
         if (existing) {
           // Re-adding refreshes what we have; geometry cannot change under live actors.
           existing.have.bytes.set(have.bytes);
+          // Files may have moved (a file selected at runtime leaves the part file): a fresh reader.
+          // Serving loops pick it up at their next block; the old one closes after a grace period.
+          const old = existing.reader;
+          if (old !== null && command.files.length > 0) {
+            existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+              recycle: true,
+              ...this.#options.reader,
+            });
+            setTimeout(() => void old.close(), READER_SWAP_GRACE_MS).unref();
+          }
           return;
         }
         this.#torrents.set(command.torrentId, {

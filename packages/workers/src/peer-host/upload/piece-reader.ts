@@ -44,6 +44,8 @@ export interface ReaderFile {
   /** Absolute real path of the file; `null` for a BEP 47 pad file (read as zeros, never opened). */
   readonly path: string | null;
   readonly length: number;
+  /** Where the file's byte 0 lies in `path` (not 0 for an unselected file held in the part file). Default 0. */
+  readonly offset?: number;
 }
 
 export interface PieceReaderOptions {
@@ -126,7 +128,7 @@ export class PieceReader {
       options.maxConcurrentReads ?? DEFAULT_READER_MAX_CONCURRENT_READS,
       1,
     );
-    this.#files = files.map((file) => ({ path: file.path, length: file.length }));
+    this.#files = files.map((file) => ({ path: file.path, length: file.length, offset: file.offset ?? 0 }));
     // A copy: the caller's array may be a view of a pooled Buffer, or be transferred later.
     this.#hashes = Uint8Array.from(pieceHashes);
     this.#slots = new ReadSlots(maxReads);
@@ -293,7 +295,8 @@ export class PieceReader {
     try {
       let read: number;
       try {
-        read = await readFully(lease.handle, piece, span.pieceOffset, span.length, span.fileOffset);
+        const base = this.#files[span.fileIndex]!.offset ?? 0;
+        read = await readFully(lease.handle, piece, span.pieceOffset, span.length, base + span.fileOffset);
       } catch (error) {
         throw ioError(error, 'read', details);
       }

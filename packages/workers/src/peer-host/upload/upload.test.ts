@@ -112,6 +112,8 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
   let log: EventLog;
   let nextActor = 1;
   const accept = true;
+  /** Info-hashes the listener hands to the host. */
+  const known = new Set([infoHashHex]);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tork-upload-'));
@@ -142,7 +144,7 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
       host: '127.0.0.1',
       handshakeTimeoutMs: 500,
       onPeer: (peer) => {
-        if (!accept || peer.infoHashHex !== infoHashHex) return false;
+        if (!accept || !known.has(peer.infoHashHex)) return false;
         system.send([
           {
             type: 'accept',
@@ -324,6 +326,73 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
     } finally {
       stranger.destroy();
       silent.destroy();
+    }
+  });
+
+  it('reads an unselected file from the part file at its offset, and takes new file places on a re-add', async () => {
+    // Same layout, other bytes: another torrent on the same host.
+    const other = buildTorrent({
+      pieceLength: PIECE,
+      name: 'up',
+      seed: 9,
+      files: [
+        { path: ['a.bin'], length: 50_000 },
+        { path: ['sub', 'b.bin'], length: 70_001 },
+      ],
+    });
+    const otherHex = Buffer.from(other.infoHash).toString('hex');
+    known.add(otherHex);
+    const aPath = join(dir, 'other-a.bin');
+    const parts = join(dir, 'other.parts');
+    const empty = join(dir, 'other-empty.bin');
+    await writeFile(aPath, other.data.subarray(0, 50_000));
+    await writeFile(parts, other.data); // b.bin's bytes at their torrent offset, 50,000
+    await writeFile(empty, new Uint8Array(0));
+    const all = new Uint8Array(Math.ceil(pieceCount / 8));
+    for (let i = 0; i < pieceCount; i++) all[i >> 3]! |= 0x80 >> (i & 7);
+    const add = (b: { path: string; length: number; offset?: number }): HostCommand => ({
+      type: 'add-torrent',
+      torrentId: otherHex,
+      infoHash: other.infoHash,
+      peerId: new Uint8Array(20).fill(0x2d),
+      pieceLength: PIECE,
+      length: other.data.length,
+      pieceHashes: other.pieceHashes,
+      have: all,
+      files: [{ path: aPath, length: 50_000 }, b],
+    });
+    // First b.bin "lives" in an empty file (nothing was read from it), then it moves to the part
+    // file at offset 50,000: every block must come from there.
+    system.send([add({ path: empty, length: 70_001 }), add({ path: parts, length: 70_001, offset: 50_000 })]);
+    const actorId = nextActor;
+    const leecher = new Leecher(listener.port, other.infoHash);
+    try {
+      await log.wait('connected', actorId);
+      await leecher.until('have-all', () => leecher.count('have-all') === 1);
+      leecher.send(encodeInterested());
+      await log.wait('peer-interest', actorId, 5_000, (event) => event.interested);
+      system.send([{ type: 'choke', actorId, choked: false }]);
+      await leecher.until('unchoke', () => leecher.count('unchoke') === 1);
+      let requested = 0;
+      for (let piece = 1; piece < pieceCount; piece++) {
+        const size = Math.min(PIECE, other.data.length - piece * PIECE);
+        for (let begin = 0; begin < size; begin += 16_384) {
+          leecher.send(encodeRequest(piece, begin, Math.min(16_384, size - begin)));
+          requested++;
+        }
+      }
+      await leecher.until('every block of b.bin', () => leecher.count('piece') === requested, 10_000);
+      for (const message of leecher.messages) {
+        if (message.type !== 'piece') continue;
+        const at = message.index * PIECE + message.begin;
+        assert.ok(
+          Buffer.from(message.block).equals(Buffer.from(other.data.subarray(at, at + message.block.length))),
+          `block ${message.index}:${message.begin} byte-identical`,
+        );
+      }
+      assert.equal(log.of('unreadable', actorId).length, 0, 'no piece was refused');
+    } finally {
+      leecher.destroy();
     }
   });
 });

@@ -298,7 +298,8 @@ export class Uploader {
       const request = this.#queue.shift()!;
       let block: Uint8Array;
       try {
-        block = await reader.readBlock(request.index, request.begin, request.length);
+        // The torrent's current reader: it is replaced when files move (see PeerHost, add-torrent).
+        block = await (peer.torrent.reader ?? reader).readBlock(request.index, request.begin, request.length);
       } catch (error) {
         if (!peer.open) return;
         const failure = toTorkError(error, TorkErrorCode.IO);
