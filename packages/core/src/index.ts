@@ -108,3 +108,4 @@ export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';
 export * from './wire/index.js';
+export * from './webseed/index.js';
