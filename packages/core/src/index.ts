@@ -107,5 +107,5 @@ export { createRng, type Rng, randomInt } from './scheduler/rng.js';
 export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';
-export * from './wire/index.js';
 export * from './webseed/index.js';
+export * from './wire/index.js';

@@ -12,9 +12,9 @@ import {
 type HostCommandOf<T extends HostCommand['type']> = Extract<HostCommand, { type: T }>;
 
 import type { ActorStats } from '../messages/host-event.js';
-import { webSeedFileUrls, webSeedUrlProblem } from '../webseed/web-seed-url.js';
 import type { PolicyPeer } from '../scheduler/assignment-policy.js';
 import type { PeerAddress } from '../tracker/types.js';
+import { webSeedFileUrls, webSeedUrlProblem } from '../webseed/web-seed-url.js';
 import type { ChokerPeer } from './choker.js';
 import { PeerPool, type PeerSource, peerKey } from './peer-pool.js';
 import type { PeerView } from './progress.js';
@@ -259,7 +259,11 @@ export class PeerBook {
    * reason, not fetched. A web seed is no pool address: it is never redialled (its actor retries
    * with backoff itself) and, once closed, it is gone.
    */
-  addWebSeeds(urls: readonly string[], layout: Parameters<typeof webSeedFileUrls>[1], now: number): Array<{ url: string; reason: string }> {
+  addWebSeeds(
+    urls: readonly string[],
+    layout: Parameters<typeof webSeedFileUrls>[1],
+    now: number,
+  ): Array<{ url: string; reason: string }> {
     const ignored: Array<{ url: string; reason: string }> = [];
     for (const url of new Set(urls)) {
       const reason = webSeedUrlProblem(url);
@@ -269,7 +273,15 @@ export class PeerBook {
       }
       const parsed = new URL(url);
       const port = Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80);
-      const record = new PeerRecord(this.#ctx.nextActorId(), url, parsed.hostname, port, now, false, 'webseed');
+      const record = new PeerRecord(
+        this.#ctx.nextActorId(),
+        url,
+        parsed.hostname,
+        port,
+        now,
+        false,
+        'webseed',
+      );
       this.#peers.set(record.actorId, record);
       this.#ctx.register(record.actorId);
       const files = webSeedFileUrls(url, layout);
@@ -522,7 +534,8 @@ export class PeerBook {
   }
 
   #bySource(peer: PeerRecord): void {
-    this.#closedBySource[peer.source] = (this.#closedBySource[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
+    this.#closedBySource[peer.source] =
+      (this.#closedBySource[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
   }
 
   /** Payload bytes received from peers in this run, as their actors counted them. */

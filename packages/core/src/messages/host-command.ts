@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
+import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import {
   ActorId,
   Bytes,

@@ -37,7 +37,10 @@ export function isLoopbackUrl(url: string): boolean {
  * component percent-encoded (UTF-8) so that spaces, `#`, `?` and `%` in names reach the server as
  * part of the path.
  */
-export function webSeedFileUrls(url: string, layout: Pick<DiskLayout, 'name' | 'isMultiFile' | 'files'>): Array<string | null> {
+export function webSeedFileUrls(
+  url: string,
+  layout: Pick<DiskLayout, 'name' | 'isMultiFile' | 'files'>,
+): Array<string | null> {
   if (!layout.isMultiFile) {
     const file = url.endsWith('/') ? `${url}${encodeURIComponent(layout.name)}` : url;
     return layout.files.map((entry) => (entry.pad ? null : file));
