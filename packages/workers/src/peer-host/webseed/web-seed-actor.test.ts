@@ -222,6 +222,34 @@ describe('WebSeedActor against a local HTTP server', () => {
     assert.equal(closed(events), undefined);
   });
 
+  it('pieces assigned while it backs off are fetched once it unchokes', async () => {
+    mode = '503';
+    failuresLeft = 1;
+    const events: HostEvent[] = [];
+    const actor = new WebSeedActor(
+      8,
+      torrent(),
+      `${base}/set/`,
+      FILES.map((file) => ({ url: `${base}/set/${file.name}`, length: file.length })),
+      { emit: (event) => events.push(event), removed: () => {}, buffers: new BufferPool() },
+      { baseBackoffMs: 50 },
+    );
+    actor.start();
+    actor.assign([0]);
+    const deadline = Date.now() + 5_000;
+    while (!events.some((event) => event.type === 'choke' && event.choked) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    // The coordinator had not seen the choke yet: it assigned another piece.
+    actor.assign([2]);
+    while (verified(events).length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    actor.destroy();
+    assert.deepEqual(
+      verified(events).map((piece) => piece.index),
+      [2],
+    );
+  });
+
   it('a dead server: gives up after maxRetries failures in a row, with the last error', async () => {
     const dead = http.createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));

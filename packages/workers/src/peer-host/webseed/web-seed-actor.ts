@@ -272,6 +272,8 @@ export class WebSeedActor {
       if (this.#closed) return;
       this.#choked = false;
       this.#sink.emit({ type: 'choke', actorId: this.id, choked: false });
+      // Pieces assigned before the coordinator saw the choke wait in the queue.
+      this.#pump();
     }, wait);
   }
 
