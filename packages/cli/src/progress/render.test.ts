@@ -114,6 +114,8 @@ describe('the per-peer view', () => {
     assert.match(row!, /7 refused/);
     assert.match(row!, / pex /);
     assert.match(row!, / tcp\/rc4 /, 'transport and encryption');
+    const [, webSeed] = peerTable([{ ...peer, address: 'https://mirror.example/pub/', source: 'webseed' }]);
+    assert.match(webSeed!, /^mirror\.example\/pub\/ +webseed +https /);
     assert.equal(linkLabel({ transport: 'tcp', encryption: 'none' }), 'tcp');
     assert.equal(linkLabel({ transport: 'utp', encryption: 'plaintext' }), 'utp/mse');
   });
