@@ -14,7 +14,6 @@ type HostCommandOf<T extends HostCommand['type']> = Extract<HostCommand, { type:
 import type { ActorStats } from '../messages/host-event.js';
 import type { PolicyPeer } from '../scheduler/assignment-policy.js';
 import type { PeerAddress } from '../tracker/types.js';
-import { webSeedFileUrls, webSeedUrlProblem } from '../webseed/web-seed-url.js';
 import type { ChokerPeer } from './choker.js';
 import { PeerPool, type PeerSource, peerKey } from './peer-pool.js';
 import type { PeerView } from './progress.js';
@@ -25,6 +24,7 @@ import {
   type PeerTransportKind,
   type TransportPolicy,
 } from './transport-policy.js';
+import { webSeedTargets } from './web-seed-targets.js';
 
 /** Most peer connections of a torrent (connected and connecting). */
 export const DEFAULT_MAX_PEERS = 80;
@@ -261,36 +261,20 @@ export class PeerBook {
    */
   addWebSeeds(
     urls: readonly string[],
-    layout: Parameters<typeof webSeedFileUrls>[1],
+    layout: Parameters<typeof webSeedTargets>[1],
     now: number,
   ): Array<{ url: string; reason: string }> {
-    const ignored: Array<{ url: string; reason: string }> = [];
-    for (const url of new Set(urls)) {
-      const reason = webSeedUrlProblem(url);
-      if (reason !== undefined) {
-        ignored.push({ url, reason });
-        continue;
-      }
-      const parsed = new URL(url);
-      const port = Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80);
-      const record = new PeerRecord(
-        this.#ctx.nextActorId(),
-        url,
-        parsed.hostname,
-        port,
-        now,
-        false,
-        'webseed',
-      );
+    const { targets, ignored } = webSeedTargets(urls, layout);
+    for (const { url, host, port, files } of targets) {
+      const record = new PeerRecord(this.#ctx.nextActorId(), url, host, port, now, false, 'webseed');
       this.#peers.set(record.actorId, record);
       this.#ctx.register(record.actorId);
-      const files = webSeedFileUrls(url, layout);
       this.#ctx.send({
         type: 'web-seed',
         actorId: record.actorId,
         torrentId: this.#ctx.torrentId,
         url,
-        files: files.map((fileUrl, index) => ({ url: fileUrl, length: layout.files[index]!.length })),
+        files,
       });
     }
     return ignored;
