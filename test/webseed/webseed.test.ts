@@ -194,6 +194,27 @@ describe('web seeds (BEP 19) from a real nginx', { timeout: 600_000 }, () => {
     assert.deepEqual(webSeedDrops(run), []);
   });
 
+  it('--max-download caps what a web seed fetches', async (t) => {
+    const bin = requireNginx(t);
+    if (!bin) return;
+    const nginx = await startNginx(t, bin, single.dataDir);
+    const out = await mkdtemp(join(work, 'out-'));
+    const cap = 2 * MiB;
+    const run = await runTork(
+      args(single.torrentPath, out, ['--web-seed', nginx.url, '--max-download', '2MiB']),
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    assert.equal(run.status, 0, explain(run));
+    assert.deepEqual(await sameAsSource(single, out, false), []);
+    const done = run.events.find((event) => event.event === 'done') as { elapsedMs: number } | undefined;
+    const rate = single.length / ((done?.elapsedMs ?? 1) / 1000);
+    t.diagnostic(`${(rate / MiB).toFixed(2)} MiB/s under a 2 MiB/s cap`);
+    // 6 MiB at 2 MiB/s: about 3 s (a quarter second of burst, socket buffers at the start).
+    assert.ok(rate <= cap * 1.15, `${rate} bytes/s over the cap`);
+  });
+
   it('a 404 web seed is dropped with the reason and a dead one stays out of the way; the peer finishes', async (t) => {
     const bin = requireNginx(t);
     if (!bin) return;

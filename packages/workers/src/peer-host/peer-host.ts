@@ -416,7 +416,10 @@ export class PeerHost implements ActorSink {
         return;
       case 'rate-grant':
         // To the torrent of the actor that asked; the actor itself may have closed since.
-        this.#actors.get(command.actorId)?.torrent.rates.grant(command.direction, command.bytes);
+        (this.#actors.get(command.actorId) ?? this.#webSeeds.get(command.actorId))?.torrent.rates.grant(
+          command.direction,
+          command.bytes,
+        );
         return;
       case 'choke':
         this.#actors.get(command.actorId)?.choke(command.choked);

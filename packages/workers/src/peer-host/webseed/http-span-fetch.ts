@@ -33,6 +33,12 @@ export interface SpanRequest {
   readonly signal: AbortSignal;
   /** Payload bytes as they arrive (stats, rate). */
   readonly onBytes: (bytes: number) => void;
+  /**
+   * A capped torrent's allowance (`--max-download`): every body chunk is paid for as it arrives;
+   * false means spent, and the body is paused (TCP pushes back on the server) until `resume` is
+   * called. Default: uncapped.
+   */
+  readonly take?: (bytes: number, resume: () => void) => boolean;
   /** The server ignored `Range` (a 200 with the whole file): counted, the span read anyway. */
   readonly onRangeIgnored?: () => void;
   readonly limits?: SpanFetchLimits;
@@ -176,9 +182,28 @@ function fetchOnce(url: URL, request: SpanRequest): Promise<URL | undefined> {
       }
       const end = offset + length;
       arm(stall, 'no body byte');
+      // Rate cap: a chunk not paid for pauses the body (no stall timer while we hold it back).
+      let paused = false;
+      const pay = (bytes: number): void => {
+        if (settled) return;
+        if (!request.take || request.take(bytes, () => pay(bytes))) {
+          if (paused) {
+            paused = false;
+            arm(stall, 'no body byte');
+            res.resume();
+          }
+          return;
+        }
+        if (!paused) {
+          paused = true;
+          clearTimeout(timer);
+          res.pause();
+        }
+      };
       res.on('data', (chunk: Buffer) => {
         if (settled) return;
         arm(stall, 'no body byte');
+        pay(chunk.length);
         const from = Math.max(position, offset);
         const to = Math.min(position + chunk.length, end);
         if (status === 206 && position + chunk.length > end)

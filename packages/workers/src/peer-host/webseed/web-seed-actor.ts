@@ -215,6 +215,7 @@ export class WebSeedActor {
           signal: controller.signal,
           onBytes: (received) => this.#meter.add(received, performance.now()),
           onRangeIgnored: () => this.rangeIgnored++,
+          take: (bytes, resume) => this.torrent.rates.take('download', bytes, this.id, resume),
           limits: this.#options,
           userAgent: `${TORK_CLIENT_NAME}/${TORK_VERSION}`,
         });
