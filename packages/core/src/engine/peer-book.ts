@@ -383,13 +383,12 @@ export class PeerBook {
     this.#peers.delete(peer.actorId);
     this.#ctx.unregister(peer.actorId);
     this.#closedDownloaded += peer.stats?.downloaded ?? 0;
-    if (peer.source !== 'webseed') this.#bySource(peer);
+    const bySource = this.#closedBySource;
+    bySource[peer.source] = (bySource[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
     this.#closedUploaded += peer.stats?.uploaded ?? 0;
     const banned = peer.banned || this.#pool.isBanned(peer.key);
-    if (peer.source === 'webseed') {
-      this.#bySource(peer);
-      return banned;
-    }
+    // A web seed has no pool address: nothing to back off or redial.
+    if (peer.source === 'webseed') return banned;
     // We dialled our own listening port (a tracker lists us among the peers): never again.
     if (error.details.self) this.#pool.ban(peer.key);
     // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain.
@@ -515,11 +514,6 @@ export class PeerBook {
     for (const peer of this.#peers.values())
       totals[peer.source] = (totals[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
     return totals;
-  }
-
-  #bySource(peer: PeerRecord): void {
-    this.#closedBySource[peer.source] =
-      (this.#closedBySource[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
   }
 
   /** Payload bytes received from peers in this run, as their actors counted them. */
