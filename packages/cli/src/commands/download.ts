@@ -156,7 +156,7 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
     },
     'web-seed': {
       arg: 'URL',
-      text: "fetch from this HTTP(S) server too (BEP 19 web seed: a file's URL, or a directory URL ending in / for a multi-file torrent), beside the torrent's own url-list; repeatable",
+      text: "fetch from this HTTP(S) server too (BEP 19 web seed: a file's URL, or a directory URL ending in / for a multi-file torrent), beside the torrent's own url-list",
       default: "the torrent's url-list",
     },
     ...commonHelp,
