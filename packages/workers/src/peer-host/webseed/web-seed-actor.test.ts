@@ -250,6 +250,39 @@ describe('WebSeedActor against a local HTTP server', () => {
     );
   });
 
+  it('a BEP 47 pad file is zeros, never fetched', async () => {
+    mode = 'range';
+    requests.length = 0;
+    // The same torrent with tiny.bin (40,000–40,999) as a pad file: its bytes are zeros.
+    const padded = Buffer.from(DATA);
+    padded.fill(0, 40_000, 41_000);
+    const base1 = torrent();
+    const hashes = Buffer.from(base1.pieceHashes);
+    createHash('sha1')
+      .update(padded.subarray(PIECE, 2 * PIECE))
+      .digest()
+      .copy(hashes, 20);
+    const events: HostEvent[] = [];
+    const actor = new WebSeedActor(
+      10,
+      { ...base1, pieceHashes: hashes },
+      `${base}/set/`,
+      FILES.map((file) => ({
+        url: file.name === 'tiny.bin' ? null : `${base}/set/${file.name}`,
+        length: file.length,
+      })),
+      { emit: (event) => events.push(event), removed: () => {}, buffers: new BufferPool() },
+    );
+    actor.start();
+    actor.assign([1]);
+    const deadline = Date.now() + 5_000;
+    while (verified(events).length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    actor.destroy();
+    assert.ok(Buffer.from(verified(events)[0]!.data).equals(padded.subarray(PIECE, 2 * PIECE)));
+    assert.ok(!requests.some((line) => line.startsWith('/set/tiny.bin')), requests.join('\n'));
+  });
+
   it('a dead server: gives up after maxRetries failures in a row, with the last error', async () => {
     const dead = http.createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
