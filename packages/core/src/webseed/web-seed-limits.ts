@@ -13,6 +13,14 @@ export const WEB_SEED_CONNECT_TIMEOUT_MS = 10_000;
 export const WEB_SEED_FIRST_BYTE_TIMEOUT_MS = 15_000;
 /** A response body that delivers no byte for this long: a transient failure (a slow server). */
 export const WEB_SEED_STALL_TIMEOUT_MS = 15_000;
+/**
+ * A slow server (bytes trickle in, never stalling for `WEB_SEED_STALL_TIMEOUT_MS`): a piece not
+ * fetched within `WEB_SEED_PIECE_BASE_MS` + its size at `WEB_SEED_MIN_BYTES_PER_SECOND` is a
+ * transient failure (its pieces go to peers; repeated, the web seed is dropped). Not applied
+ * while the torrent's download is capped (the cap, not the server, sets the pace then).
+ */
+export const WEB_SEED_PIECE_BASE_MS = 30_000;
+export const WEB_SEED_MIN_BYTES_PER_SECOND = 16 * 1024;
 /** Redirects followed for one request (to http: and https: only); one more drops the web seed. */
 export const WEB_SEED_MAX_REDIRECTS = 5;
 /**

@@ -21,7 +21,17 @@ const LENGTH = FILES.reduce((sum, file) => sum + file.length, 0);
 const DATA = Buffer.from(Array.from({ length: LENGTH }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 const PIECES = Math.ceil(LENGTH / PIECE);
 
-type Mode = 'range' | 'whole' | 'wrong-bytes' | 'bad-range' | 'stall' | '503' | '404' | 'redirect' | 'loop';
+type Mode =
+  | 'slow'
+  | 'range'
+  | 'whole'
+  | 'wrong-bytes'
+  | 'bad-range'
+  | 'stall'
+  | '503'
+  | '404'
+  | 'redirect'
+  | 'loop';
 let mode: Mode = 'range';
 /** 503s to answer before serving (mode '503'). */
 let failuresLeft = 0;
@@ -56,6 +66,18 @@ before(async () => {
     if (mode === 'whole' || !match) return res.writeHead(200, { 'Content-Length': body.length }).end(body);
     const start = Number(match[1]);
     const end = Number(match[2]);
+    if (mode === 'slow') {
+      // 100 bytes every 50 ms: never stalled, far too slow.
+      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.length}` });
+      let at = start;
+      const drip = setInterval(() => {
+        if (res.destroyed || at > end) return clearInterval(drip);
+        res.write(body.subarray(at, Math.min(at + 100, end + 1)));
+        at += 100;
+      }, 50);
+      res.on('close', () => clearInterval(drip));
+      return;
+    }
     if (mode === 'stall') {
       res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.length}` });
       res.flushHeaders();
@@ -300,6 +322,22 @@ describe('WebSeedActor against a local HTTP server', () => {
       stallTimeoutMs: 200,
     });
     assert.ok(events.some((event) => event.type === 'released'));
+  });
+
+  it('a slow server (never stalled): a piece past its deadline is a transient failure, with the reason', async () => {
+    mode = 'slow';
+    const { events } = await run([0], (all) => closed(all) !== undefined, {
+      pieceBaseMs: 150,
+      minBytesPerSecond: 1_000_000,
+      maxRetries: 1,
+    });
+    assert.ok(events.some((event) => event.type === 'released'));
+    const event = closed(events);
+    assert.ok(event?.type === 'closed');
+    assert.match(
+      event.error.message,
+      /gave up after 2 failures in a row: piece 0 not fetched in 0 s: .* is slower than 1000000 bytes\/s/,
+    );
   });
 
   it('follows redirects; a redirect loop closes it after maxRedirects', async () => {

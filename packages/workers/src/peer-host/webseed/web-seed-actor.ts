@@ -10,6 +10,8 @@ import {
   TorkErrorCode,
   toTorkError,
   WEB_SEED_MAX_IN_FLIGHT,
+  WEB_SEED_MIN_BYTES_PER_SECOND,
+  WEB_SEED_PIECE_BASE_MS,
   webSeedBackoffMs,
 } from '@tork/core';
 import { type ActorTorrent, pieceSize } from '../actor-torrent.js';
@@ -32,6 +34,9 @@ export interface WebSeedSink {
 
 /** Limits of one web seed; defaults are the `WEB_SEED_*` constants. */
 export interface WebSeedOptions extends SpanFetchLimits {
+  /** A piece's deadline: base + size at the minimum rate. Default: `WEB_SEED_PIECE_BASE_MS`, `WEB_SEED_MIN_BYTES_PER_SECOND`. */
+  readonly pieceBaseMs?: number;
+  readonly minBytesPerSecond?: number;
   /** Pieces fetched at once. Default: `WEB_SEED_MAX_IN_FLIGHT` (4). */
   readonly maxInFlight?: number;
   /** Backoff: first wait, longest wait, failures in a row before the seed is dropped. Default: the `WEB_SEED_*` limits. */
@@ -199,6 +204,19 @@ export class WebSeedActor {
     const size = pieceSize(this.torrent, index);
     const buffer = this.#sink.buffers.take(size);
     const bytes = new Uint8Array(buffer);
+    // A slow server: past the piece's deadline the fetch is aborted and counts as a failure.
+    let slow: TorkError | undefined;
+    const minRate = this.#options.minBytesPerSecond ?? WEB_SEED_MIN_BYTES_PER_SECOND;
+    const deadlineMs = (this.#options.pieceBaseMs ?? WEB_SEED_PIECE_BASE_MS) + (size / minRate) * 1000;
+    const deadline = this.torrent.rates.limited('download')
+      ? undefined
+      : setTimeout(() => {
+          slow = webSeedError(
+            `piece ${index} not fetched in ${Math.round(deadlineMs / 1000)} s: ${new URL(this.url).host} is slower than ${minRate} bytes/s`,
+            true,
+          );
+          controller.abort();
+        }, deadlineMs);
     try {
       for (const span of this.#spans(index, size)) {
         if (span.url === null) {
@@ -223,10 +241,13 @@ export class WebSeedActor {
     } catch (error) {
       this.#sink.buffers.give(buffer);
       // Aborted (unassigned, released, closed): already out of the in-flight map; nothing to say.
-      if (controller.signal.aborted || this.#closed) return;
+      const timedOut = slow !== undefined && this.#inFlight.get(index) === controller;
+      if (this.#closed || (controller.signal.aborted && !timedOut)) return;
       this.#inFlight.delete(index);
-      this.#failed(index, toTorkError(error, TorkErrorCode.WEB_SEED));
+      this.#failed(index, slow ?? toTorkError(error, TorkErrorCode.WEB_SEED));
       return;
+    } finally {
+      clearTimeout(deadline);
     }
     if (controller.signal.aborted || this.#closed) {
       this.#sink.buffers.give(buffer);
