@@ -47,6 +47,8 @@ export const TorkErrorCode = {
   DHT: 'TORK_ERR_DHT',
   /** A uTP (BEP 29) packet is malformed or breaks a cap, or a uTP connection failed (reset, timeout). */
   UTP: 'TORK_ERR_UTP',
+  /** A web seed (BEP 19) failed: an HTTP error, a bad or short range, a timeout; it is dropped with this reason. */
+  WEB_SEED: 'TORK_ERR_WEB_SEED',
   /** A reply or body exceeded a documented size cap. */
   LIMIT_EXCEEDED: 'TORK_ERR_LIMIT_EXCEEDED',
   /** A message between threads failed its schema. */

@@ -119,4 +119,5 @@ export * from './selection/index.js';
 export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';
+export * from './webseed/index.js';
 export * from './wire/index.js';

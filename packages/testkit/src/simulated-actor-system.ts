@@ -189,6 +189,7 @@ export class SimulatedActorSystem implements ActorSystem {
       'torrent-peers': 0,
       'rate-limits': 0,
       'rate-grant': 0,
+      'web-seed': 0,
     },
     events: {
       connected: 0,
@@ -454,6 +455,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'torrent-peers':
         // Peer exchange: the sim's peers never send or read PEX messages.
+        return;
+      case 'web-seed':
+        this.#violate(`web-seed actor ${command.actorId}: the sim has no HTTP servers`);
         return;
       case 'accept':
         // The sim has no listener: nothing dials us.

@@ -44,9 +44,10 @@ import {
   selectOptions,
   skippedSummary,
 } from './select-options.js';
+import { webSeedsFor } from './web-seeds.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--web-seed URL]... [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--json] [--quiet]';
 
 export const seedUsage =
   'usage: tork seed <file.torrent> --data DIR [--select LIST] [--select-glob PATTERN]... [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--json] [--quiet]';
@@ -88,6 +89,7 @@ export const downloadOptions = {
   seed: { type: 'boolean', default: false },
   'max-download': { type: 'string' },
   sequential: { type: 'boolean', default: false },
+  'web-seed': { type: 'string', multiple: true },
   ...commonOptions,
 } as const;
 
@@ -168,6 +170,11 @@ export const downloadHelp: CommandHelp<typeof downloadOptions> = {
     sequential: {
       text: 'fetch pieces in order (a read-ahead window, then the endgame) instead of rarest first: media can play from the file while it downloads',
     },
+    'web-seed': {
+      arg: 'URL',
+      text: "fetch from this HTTP(S) server too (BEP 19 web seed: a file's URL, or a directory URL ending in / for a multi-file torrent), beside the torrent's own url-list",
+      default: "the torrent's url-list",
+    },
     ...commonHelp,
     'seed-ratio': { ...commonHelp['seed-ratio'], text: `${commonHelp['seed-ratio'].text} (with --seed)` },
     'seed-time': { ...commonHelp['seed-time'], text: `${commonHelp['seed-time'].text} (with --seed)` },
@@ -196,6 +203,7 @@ const notFor: Record<'download' | 'seed', Readonly<Record<string, string>>> = {
     out: 'tork seed takes --data DIR, not --out',
     seed: 'tork seed always seeds: --seed is for download',
     'max-download': 'tork seed downloads nothing: --max-download is for download',
+    'web-seed': 'tork seed downloads nothing: --web-seed is for download',
   },
   download: { data: 'tork download takes --out DIR, not --data' },
 };
@@ -272,6 +280,7 @@ function jsonReporter(io: CliIo): Reporter {
       torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
       torrent.on('pex-peers', (data) => emit('pex-peers', data));
       torrent.on('tracker-error', (data) => emit('tracker-error', data));
+      torrent.on('web-seed-ignored', (data) => emit('web-seed-ignored', data));
       torrent.on('progress', (progress) => emit('progress', { ...progress }));
       torrent.on('done', (progress) => emit('done', { ...progress }));
       torrent.on('error', (data) => emit('error', data));
@@ -298,6 +307,13 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
     attach(torrent) {
       torrent.on('tracker-error', ({ error }) => {
         if (!tty) io.stderr(`tork: tracker: ${error.message}\n`);
+      });
+      torrent.on('web-seed-ignored', ({ url, reason }) =>
+        io.stderr(`tork: web seed ${url} ignored: ${reason}\n`),
+      );
+      torrent.on('peer-disconnected', ({ address, reason, source }) => {
+        if (source === 'webseed' && torrent.state === 'downloading')
+          io.stderr(`${tty ? '\n' : ''}tork: web seed ${address} dropped: ${reason.message}\n`);
       });
       // Trouble with one peer is worth a line of its own when no live display shows it.
       torrent.on('peer-stall', ({ address, direction, stalled }) => {
@@ -566,8 +582,14 @@ export async function runDownload(
           `${known.name}: ${formatBytes(known.length)} in ${known.pieceCount} pieces ${verb} ${outDir} (port ${listener.port})\n`,
         );
     };
+    const sources = webSeedsFor(meta?.urlList ?? magnet?.webSeeds ?? [], parsed.values['web-seed'] ?? []);
+    for (const ignored of sources.ignored) {
+      if (json) io.stdout(`${JSON.stringify({ event: 'web-seed-ignored', time: Date.now(), ...ignored })}\n`);
+      else if (!quiet) io.stderr(`${name}: web seed ${ignored.url} ignored: ${ignored.reason}\n`);
+    }
     const common = {
       outDir,
+      webSeeds: sources.webSeeds,
       peers,
       maxPeers,
       uploadSlots,

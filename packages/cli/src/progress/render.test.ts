@@ -33,6 +33,7 @@ function progress(over: Partial<TorrentProgress> = {}): TorrentProgress {
       leechers: 2,
       connecting: 0,
       stalled: 0,
+      downloadedBySource: {},
       sources: { tracker: 2, dht: 1 },
       known: 3,
       banned: 0,
@@ -57,6 +58,7 @@ describe('statusLine', () => {
           leechers: 2,
           connecting: 0,
           stalled: 1,
+          downloadedBySource: {},
           sources: { incoming: 2 },
           known: 2,
           banned: 0,
@@ -115,6 +117,8 @@ describe('the per-peer view', () => {
     assert.match(row!, /7 refused/);
     assert.match(row!, / pex /);
     assert.match(row!, / tcp\/rc4 /, 'transport and encryption');
+    const [, webSeed] = peerTable([{ ...peer, address: 'https://mirror.example/pub/', source: 'webseed' }]);
+    assert.match(webSeed!, /^mirror\.example\/pub\/ +webseed +https /);
     assert.equal(linkLabel({ transport: 'tcp', encryption: 'none' }), 'tcp');
     assert.equal(linkLabel({ transport: 'utp', encryption: 'plaintext' }), 'utp/mse');
   });

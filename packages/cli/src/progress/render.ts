@@ -93,9 +93,17 @@ export function peerTable(peers: readonly PeerView[], limit = 20): string[] {
       .join(',');
     lines.push(
       [
-        peer.address.slice(0, 22).padEnd(22),
+        // A web seed's address is its URL: the host and path tell more than the scheme.
+        (peer.source === 'webseed' ? peer.address.replace(/^https?:\/\//, '') : peer.address)
+          .slice(0, 22)
+          .padEnd(22),
         (peer.source === 'manual' ? 'given' : peer.source).padEnd(8),
-        linkLabel(peer).padEnd(8),
+        (peer.source === 'webseed'
+          ? peer.address.startsWith('https:')
+            ? 'https'
+            : 'http'
+          : linkLabel(peer)
+        ).padEnd(8),
         fit(peer.client.startsWith('unknown') && peer.agent ? peer.agent : peer.client, 26).padEnd(26),
         formatRate(peer.downloadRate).padStart(11),
         formatRate(peer.uploadRate).padStart(11),

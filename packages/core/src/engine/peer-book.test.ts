@@ -37,6 +37,43 @@ const dials = (sent: HostCommand[]) =>
     .map((c) => `${c.host}:${c.port}`);
 
 describe('PeerBook', () => {
+  it('runs web seeds as actors that take no peer slot and no upload slot; other schemes are refused with the reason', () => {
+    const { peers, sent } = book();
+    const layout = { name: 'set', isMultiFile: true, files: [{ path: ['a b'], length: 5, pad: false }] };
+    const ignored = peers.addWebSeeds(
+      ['http://127.0.0.1:8080/pub/', 'ftp://127.0.0.1/x', 'http://127.0.0.1:8080/pub/'],
+      layout,
+      0,
+    );
+    assert.deepEqual(ignored, [{ url: 'ftp://127.0.0.1/x', reason: 'ftp: is not http: or https:' }]);
+    const commands = sent.filter((c) => c.type === 'web-seed');
+    assert.equal(commands.length, 1, 'a repeated URL runs once');
+    assert.deepEqual(commands[0], {
+      type: 'web-seed',
+      actorId: 1,
+      torrentId: 'ab'.repeat(20),
+      url: 'http://127.0.0.1:8080/pub/',
+      files: [{ url: 'http://127.0.0.1:8080/pub/set/a%20b', length: 5 }],
+    });
+    const seed = peers.get(1)!;
+    assert.equal(seed.source, 'webseed');
+    assert.equal(peers.connected(seed, 'cd'.repeat(20), 'web seed', 0), true);
+    assert.deepEqual(peers.chokerPeers(), [], 'no upload slot');
+    // Ten peers may still be dialled (maxPeers 10): the web seed is not one of them.
+    peers.addFromTracker(
+      Array.from({ length: 12 }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 6881 })),
+      0,
+    );
+    peers.connectMore(0);
+    assert.equal(dials(sent).length, 10);
+    // Closed: its bytes count under its source; banned here although it has no pool address.
+    seed.stats = { downloaded: 1234, uploaded: 0 } as typeof seed.stats;
+    peers.ban(seed, 'banned: sent data that failed the hash check');
+    assert.equal(peers.closed(seed, { code: 'TORK_ERR_ABORTED', message: 'banned', details: {} }, 1), true);
+    assert.equal(peers.downloadedBySource().webseed, 1234);
+    assert.equal(peers.downloadedBySource().tracker ?? 0, 0);
+  });
+
   it('does not dial a peer that dialled us and gave its listen port (BEP 10 p), until it leaves', () => {
     const { peers, sent } = book();
     const id = incoming(peers, '127.0.0.4:51234');

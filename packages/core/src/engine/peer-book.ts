@@ -24,6 +24,7 @@ import {
   type PeerTransportKind,
   type TransportPolicy,
 } from './transport-policy.js';
+import { webSeedTargets } from './web-seed-targets.js';
 
 /** Most peer connections of a torrent (connected and connecting). */
 export const DEFAULT_MAX_PEERS = 80;
@@ -66,6 +67,8 @@ export class PeerRecord implements PolicyPeer {
   /** What the connection uses, once its handshake is done. */
   encryption: ConnectionEncryption = 'none';
   transport: 'tcp' | 'utp' = 'tcp';
+  /** Banned here (a web seed: no pool address to ban). */
+  banned = false;
   /** Its requests refused as last reported (a `peer-requests-refused` event when it grows). */
   refusedReported = 0;
   /** It was stalled at the last stats (a `peer-stalled` event on the change). */
@@ -190,6 +193,7 @@ export class PeerBook {
   readonly #uselessAfterMs: number;
   #closedDownloaded = 0;
   #closedUploaded = 0;
+  readonly #closedBySource: Partial<Record<PeerSource, number>> = {};
   #banned = 0;
 
   constructor(ctx: PeerBookContext, options: PeerBookOptions = {}) {
@@ -250,11 +254,43 @@ export class PeerBook {
     peer.aliasKey = this.#pool.alias(peer.host, listenPort, now);
   }
 
+  /**
+   * Runs each web seed (BEP 19) as an actor; URLs that are not http(s) are returned with the
+   * reason, not fetched. A web seed is no pool address: it is never redialled (its actor retries
+   * with backoff itself) and, once closed, it is gone.
+   */
+  addWebSeeds(
+    urls: readonly string[],
+    layout: Parameters<typeof webSeedTargets>[1],
+    now: number,
+  ): Array<{ url: string; reason: string }> {
+    const { targets, ignored } = webSeedTargets(urls, layout);
+    for (const { url, host, port, files } of targets) {
+      const record = new PeerRecord(this.#ctx.nextActorId(), url, host, port, now, false, 'webseed');
+      this.#peers.set(record.actorId, record);
+      this.#ctx.register(record.actorId);
+      this.#ctx.send({
+        type: 'web-seed',
+        actorId: record.actorId,
+        torrentId: this.#ctx.torrentId,
+        url,
+        files,
+      });
+    }
+    return ignored;
+  }
+
   /** Dials ready addresses while under both limits. Returns true when the torrent wants more addresses. */
   connectMore(now: number): boolean {
     let connecting = 0;
-    for (const peer of this.#peers.values()) if (!peer.connected) connecting++;
-    const room = Math.min(this.maxPeers - this.#peers.size, this.#maxConnecting - connecting);
+    let webSeeds = 0;
+    for (const peer of this.#peers.values()) {
+      // Web seeds take no peer slot: `--max-peers` counts BitTorrent connections.
+      if (peer.source === 'webseed') webSeeds++;
+      else if (!peer.connected) connecting++;
+    }
+    const peers = this.#peers.size - webSeeds;
+    const room = Math.min(this.maxPeers - peers, this.#maxConnecting - connecting);
     if (room > 0) {
       for (const address of this.#pool.take(room, now)) {
         const peer = this.#add(address.host, address.port, false, now, address.source);
@@ -271,7 +307,7 @@ export class PeerBook {
         });
       }
     }
-    return this.#peers.size < this.maxPeers / 2;
+    return peers < this.maxPeers / 2;
   }
 
   /** Takes a connection the Listener accepted, unless full or banned (then the Listener closes it). */
@@ -337,6 +373,7 @@ export class PeerBook {
   /** Never dial this peer's address again for this torrent; the connection closes. */
   ban(peer: PeerRecord, reason: string): void {
     this.#pool.ban(peer.key);
+    peer.banned = true;
     this.#banned++;
     this.close(peer, reason);
   }
@@ -346,8 +383,12 @@ export class PeerBook {
     this.#peers.delete(peer.actorId);
     this.#ctx.unregister(peer.actorId);
     this.#closedDownloaded += peer.stats?.downloaded ?? 0;
+    const bySource = this.#closedBySource;
+    bySource[peer.source] = (bySource[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
     this.#closedUploaded += peer.stats?.uploaded ?? 0;
-    const banned = this.#pool.isBanned(peer.key);
+    const banned = peer.banned || this.#pool.isBanned(peer.key);
+    // A web seed has no pool address: nothing to back off or redial.
+    if (peer.source === 'webseed') return banned;
     // We dialled our own listening port (a tracker lists us among the peers): never again.
     if (error.details.self) this.#pool.ban(peer.key);
     // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain.
@@ -374,6 +415,8 @@ export class PeerBook {
     if (this.#peers.size < this.maxPeers || this.#pool.candidates === 0) return;
     for (const peer of this.#peers.values()) {
       if (!peer.connected || peer.closing || now - peer.usefulAt < this.#uselessAfterMs) continue;
+      // A web seed takes no peer slot: rotating it out makes no room.
+      if (peer.source === 'webseed') continue;
       // A snubbed peer gets no pieces: as useless as one that chokes us.
       const useless = peer.peerChoking || !peer.amInterested || peer.snubbed;
       if (useless && held(peer.actorId) === 0) {
@@ -416,7 +459,8 @@ export class PeerBook {
   chokerPeers(): ChokerPeer[] {
     const peers: ChokerPeer[] = [];
     for (const peer of this.#peers.values()) {
-      if (!peer.connected || peer.closing) continue;
+      // A web seed takes nothing from us: no upload slot.
+      if (!peer.connected || peer.closing || peer.source === 'webseed') continue;
       peers.push({
         actorId: peer.actorId,
         interested: peer.peerInterested,
@@ -464,6 +508,14 @@ export class PeerBook {
     return total;
   }
 
+  /** Payload bytes received in this run by source (web seeds apart from peers), closed connections included. */
+  downloadedBySource(): Partial<Record<PeerSource, number>> {
+    const totals = { ...this.#closedBySource };
+    for (const peer of this.#peers.values())
+      totals[peer.source] = (totals[peer.source] ?? 0) + (peer.stats?.downloaded ?? 0);
+    return totals;
+  }
+
   /** Payload bytes received from peers in this run, as their actors counted them. */
   downloaded(): number {
     let total = this.#closedDownloaded;
@@ -479,6 +531,7 @@ export class PeerBook {
     connecting: number;
     stalled: number;
     sources: Partial<Record<PeerSource, number>>;
+    downloadedBySource: Partial<Record<PeerSource, number>>;
     known: number;
     banned: number;
     downloadRate: number;
@@ -508,6 +561,7 @@ export class PeerBook {
       connecting,
       stalled,
       sources,
+      downloadedBySource: this.downloadedBySource(),
       known: this.#pool.candidates,
       banned: this.#banned,
       downloadRate,

@@ -34,7 +34,8 @@ export class PeerExchange {
     const list: SwarmPeer[] = [];
     for (const peer of peers) {
       if (list.length >= MAX_TORRENT_PEERS) break;
-      if (!peer.connected || peer.closing || !isPexAddress(peer.host)) continue;
+      // A web seed is an HTTP server, not a BitTorrent peer: never advertised.
+      if (!peer.connected || peer.closing || peer.source === 'webseed' || !isPexAddress(peer.host)) continue;
       const port = peer.incoming ? peer.listenPort : peer.port;
       if (port === undefined) continue;
       const flags = (peer.seed ? PexFlag.seed : 0) | (peer.incoming ? 0 : PexFlag.reachable);

@@ -2,9 +2,10 @@ import type { PeerTransportKind } from './transport-policy.js';
 
 /**
  * Where a peer address came from: given by hand (`--peer`: never given up on), a tracker, a peer
- * that dialled us, the DHT, peer exchange, or local service discovery.
+ * that dialled us, the DHT, peer exchange, or local service discovery; or a web seed (BEP 19: an
+ * HTTP(S) server, from `url-list` or `--web-seed`), which is no address at all.
  */
-export type PeerSource = 'manual' | 'tracker' | 'incoming' | 'dht' | 'pex' | 'lsd';
+export type PeerSource = 'manual' | 'tracker' | 'incoming' | 'dht' | 'pex' | 'lsd' | 'webseed';
 
 export interface PeerPoolOptions {
   /** Most addresses remembered; the oldest idle ones are forgotten beyond it. Default: 2,000. */

@@ -89,6 +89,11 @@ export interface TorrentProgress {
     readonly stalled: number;
     /** Connected peers by where their address came from (sources with none are left out). */
     readonly sources: Partial<Record<PeerSource, number>>;
+    /**
+     * Payload bytes received in this run by source (`webseed` apart from the peers' sources),
+     * closed connections included: which sources delivered.
+     */
+    readonly downloadedBySource: Partial<Record<PeerSource, number>>;
     /** Addresses known and not banned. */
     readonly known: number;
     readonly banned: number;

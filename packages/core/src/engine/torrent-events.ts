@@ -19,7 +19,11 @@ export interface TorrentEventMap {
       transport: 'tcp' | 'utp';
     },
   ];
-  'peer-disconnected': [{ actorId: number; address: string; reason: PlainTorkError; banned: boolean }];
+  'peer-disconnected': [
+    { actorId: number; address: string; reason: PlainTorkError; banned: boolean; source: PeerSource },
+  ];
+  /** A web seed URL that is not fetched (not http: or https:, or not a URL), with why. */
+  'web-seed-ignored': [{ url: string; reason: string }];
   /**
    * A peer became stalled (or recovered): `upload`, it has requests queued with us, unchoked, and
    * got no block for a while; `download`, it has our requests and sent no block (snubbed).

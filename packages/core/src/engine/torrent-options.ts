@@ -35,6 +35,13 @@ export interface TorrentOptions {
    * engine's own caps apply as well). Default: none.
    */
   readonly rateLimits?: RateLimits;
+  /**
+   * Web seeds (BEP 19): HTTP(S) URLs fetched from beside the peers, each run as an actor that has
+   * every piece. The library takes exactly these (the CLI passes the torrent's `url-list`, a
+   * magnet's `ws=` and `--web-seed`); other schemes are ignored with a `web-seed-ignored` event.
+   * Default: none.
+   */
+  readonly webSeeds?: readonly string[];
   /** Announce to the torrent's trackers. Default: true. */
   readonly useTrackers?: boolean;
   /** Most peer connections (connected and connecting). Default: 80 (`DEFAULT_MAX_PEERS`). */

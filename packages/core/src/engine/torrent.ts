@@ -213,6 +213,9 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       outDir: this.outDir,
     });
     if (this.#options.peers) this.#book.addManual(this.#options.peers, Date.now());
+    if (this.#state === 'downloading')
+      for (const ignored of this.#book.addWebSeeds(this.#options.webSeeds ?? [], this.meta, Date.now()))
+        this.emit('web-seed-ignored', ignored);
     this.#announcer?.start();
     if (this.#state === 'done') {
       // Everything was on disk already and we are not seeding: nothing to do.
@@ -223,6 +226,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#state === 'downloading' &&
       !this.#announcer &&
       (this.#options.peers?.length ?? 0) === 0 &&
+      (this.#options.webSeeds?.length ?? 0) === 0 &&
       !this.#discovery.available
     ) {
       this.#fail(
@@ -512,7 +516,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const banned = this.#book.closed(peer, error, Date.now());
     this.#choker.remove(peer.actorId);
     if (this.#scheduler.hasPeer(peer.actorId)) this.#scheduler.removePeer(peer.actorId);
-    this.emit('peer-disconnected', { actorId: peer.actorId, address: peer.key, reason: error, banned });
+    const { actorId, key: address, source } = peer;
+    this.emit('peer-disconnected', { actorId, address, reason: error, banned, source });
     if (this.#state === 'downloading') {
       this.#connectMore();
       this.#fillAll();

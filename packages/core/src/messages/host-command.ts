@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import {
   ActorId,
@@ -141,6 +142,29 @@ export const HostCommand = z.discriminatedUnion('type', [
     mse: MseStreamsSchema.optional(),
     /** What carries the relayed stream: a TCP socket (the Listener's) or uTP (the UDP host's). Default: tcp. */
     transport: z.enum(['tcp', 'utp']).optional(),
+  }),
+  /**
+   * Run a web seed (BEP 19: an HTTP(S) server holding the torrent's files) as a new actor. Why a
+   * command of its own: it has no peer address and no handshake; the actor fetches its assigned
+   * pieces with `Range` requests, verifies them (SHA-1 stays off the coordinator) and reports like
+   * a peer that has every piece (`connected`, a full `bitfield`, `choke`, `piece`, `hash-failed`,
+   * `released`, `closed`). `files`: each file's URL, built by the coordinator (`webSeedFileUrls`;
+   * null for a BEP 47 pad file), and its length, in torrent order.
+   */
+  z.object({
+    type: z.literal('web-seed'),
+    actorId: ActorId,
+    torrentId: TorrentId,
+    url: z.string().min(1).max(MAX_WEB_SEED_URL_LENGTH),
+    files: z
+      .array(
+        z.object({
+          /** The base URL and the percent-encoded path: up to 3 characters a path byte. */
+          url: z.string().min(1).max(65_536).nullable(),
+          length: z.number().int().nonnegative(),
+        }),
+      )
+      .max(MAX_FILES),
   }),
   /** Fetch these whole pieces; the actor pipelines their blocks itself (no round trip per block). */
   z.object({ type: z.literal('assign'), actorId: ActorId, pieces: z.array(PieceIndex).min(1) }),

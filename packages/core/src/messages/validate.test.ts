@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
 import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';
 import { MAX_HASH_JOB_PIECES } from './hash-job.js';
 import { MAX_TORRENT_PEERS } from './host-command.js';
@@ -49,6 +50,29 @@ describe('thread message schemas', () => {
       /events\.0/,
     );
     rejects(() => parseHostEventBatch(null), /root/);
+  });
+
+  it('checks web-seed commands: URL within MAX_WEB_SEED_URL_LENGTH, file lengths non-negative', () => {
+    const torrentId = 'ab'.repeat(20);
+    const good = {
+      type: 'web-seed',
+      actorId: 3,
+      torrentId,
+      url: 'http://127.0.0.1/x',
+      files: [{ url: null, length: 0 }],
+    };
+    assert.equal(parseHostCommandBatch({ commands: [good] }).commands.length, 1);
+    rejects(
+      () =>
+        parseHostCommandBatch({
+          commands: [{ ...good, url: `http://h/${'a'.repeat(MAX_WEB_SEED_URL_LENGTH)}` }],
+        }),
+      /url/,
+    );
+    rejects(
+      () => parseHostCommandBatch({ commands: [{ ...good, files: [{ url: 'http://h/a', length: -1 }] }] }),
+      /length/,
+    );
   });
 
   it('checks peer exchange messages: IP literals only, within their caps', () => {

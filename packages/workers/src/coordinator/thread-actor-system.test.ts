@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { type HostCommand, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
 import {
@@ -149,6 +150,39 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     const deadline = Date.now() + 5_000;
     while (seeder.log.haves.length < 2 * actors.length && Date.now() < deadline) await sleep(10);
     assert.equal(seeder.log.haves.length, 2 * actors.length);
+  });
+
+  it('runs a web seed (BEP 19) in a host thread: a peer with every piece, its assigned pieces verified', async () => {
+    const { system, log } = await start({}, { workers: 2 });
+    const server = createHttpServer((req, res) => {
+      const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') ?? [];
+      if (from === undefined || to === undefined) return res.writeHead(416).end();
+      res
+        .writeHead(206, { 'Content-Range': `bytes ${from}-${to}/${torrent.length}` })
+        .end(torrent.data.subarray(Number(from), Number(to) + 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/seed.bin`;
+    system.send([
+      {
+        type: 'web-seed',
+        actorId: 40,
+        torrentId: torrent.torrentId,
+        url,
+        files: [{ url, length: torrent.length }],
+      },
+    ]);
+    await log.wait('connected', 40);
+    await log.wait('choke', 40, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 40, pieces: [0, 9] }]);
+    for (const index of [0, 9]) {
+      const piece = await log.wait('piece', 40, 5_000, (event) => event.index === index);
+      assert.ok(Buffer.from(piece.data).equals(pieceBytes(torrent, index)));
+    }
+    system.send([{ type: 'close', actorId: 40, reason: 'done' }]);
+    const closed = await log.wait('closed', 40);
+    assert.match(closed.error.message, /closed by coordinator: done/);
   });
 
   it('assembles new pieces in the buffers the coordinator sends back (recycle)', async () => {

@@ -155,7 +155,7 @@ export class ThreadActorSystem implements ActorSystem {
     parseHostCommandBatch({ commands });
     const connecting = new Set<number>();
     for (const command of commands) {
-      if (command.type !== 'connect' && command.type !== 'accept') continue;
+      if (command.type !== 'connect' && command.type !== 'accept' && command.type !== 'web-seed') continue;
       if (this.#actorHost.has(command.actorId) || connecting.has(command.actorId)) {
         throw new TorkError(TorkErrorCode.INTERNAL, `connect: actor ${command.actorId} already exists`, {
           actorId: command.actorId,
@@ -304,7 +304,8 @@ export class ThreadActorSystem implements ActorSystem {
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
       case 'connect':
-      case 'accept': {
+      case 'accept':
+      case 'web-seed': {
         if (command.type === 'connect' && command.transport === 'utp' && !command.relay) {
           if (!this.#utp) {
             const error = new TorkError(TorkErrorCode.IO, 'uTP is off', { cause: 'EUTPOFF' });

@@ -19,6 +19,7 @@ import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
 import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
+import { WebSeedActor, type WebSeedOptions, type WebSeedSink } from './webseed/web-seed-actor.js';
 
 export interface PeerHostOptions {
   /**
@@ -34,6 +35,8 @@ export interface PeerHostOptions {
   readonly reader?: PieceReaderOptions;
   /** Bytes of piece buffers kept for reuse. Default: 32 MiB (see BufferPool). */
   readonly bufferPoolBytes?: number;
+  /** Web seeds' timeouts, caps and backoff. Default: the `WEB_SEED_*` limits. */
+  readonly webSeed?: WebSeedOptions;
 }
 
 /** Sampling interval of the event-loop delay histogram, ms. */
@@ -60,6 +63,9 @@ interface HostTorrent extends ActorTorrent {
  * Runs in-thread too (tests give it one end of a MessageChannel).
  */
 export class PeerHost implements ActorSink {
+  /** Web seeds (BEP 19) this host runs, by actor id: actors that speak HTTP, not the peer wire. */
+  readonly #webSeeds = new Map<number, WebSeedActor>();
+  readonly #webSeedSink: WebSeedSink;
   readonly #options: PeerHostOptions;
   readonly #extensions: readonly PeerExtension[];
   readonly #torrents = new Map<string, HostTorrent>();
@@ -88,6 +94,11 @@ export class PeerHost implements ActorSink {
     this.#options = options;
     this.#extensions = extensions;
     this.buffers = new BufferPool(options.bufferPoolBytes);
+    this.#webSeedSink = {
+      emit: (event, transfer) => this.emit(event, transfer),
+      removed: (actor) => this.#webSeeds.delete(actor.id),
+      buffers: this.buffers,
+    };
     this.#lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.#lag.enable();
   }
@@ -117,7 +128,7 @@ export class PeerHost implements ActorSink {
     const max = this.#lag.count > 0 ? Math.max(0, this.#lag.max / 1e6 - LAG_RESOLUTION_MS) : 0;
     this.#lag.reset();
     return {
-      actors: this.#actors.size,
+      actors: this.#actors.size + this.#webSeeds.size,
       torrents: this.#torrents.size,
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
@@ -139,6 +150,8 @@ export class PeerHost implements ActorSink {
     this.#ticker = null;
     for (const actor of [...this.#actors.values()]) actor.destroy();
     this.#actors.clear();
+    for (const seed of this.#webSeeds.values()) seed.destroy();
+    this.#webSeeds.clear();
     for (const torrent of this.#torrents.values()) void torrent.reader?.close();
     this.#torrents.clear();
     this.#events = [];
@@ -211,10 +224,11 @@ export class PeerHost implements ActorSink {
     for (const actor of this.#actors.values()) actor.tick(now);
     for (const torrent of this.#torrents.values()) torrent.rates.tick(now);
     const statsEvery = this.#options.statsIntervalMs ?? 1_000;
-    if (this.#actors.size > 0 && now - this.#lastStats >= statsEvery) {
+    if (this.#actors.size + this.#webSeeds.size > 0 && now - this.#lastStats >= statsEvery) {
       this.#lastStats = now;
       const actors = [];
       for (const actor of this.#actors.values()) actors.push(actor.stats(now));
+      for (const seed of this.#webSeeds.values()) actors.push(seed.stats(now));
       this.emit({ type: 'stats', actors });
     }
   }
@@ -341,8 +355,36 @@ export class PeerHost implements ActorSink {
         for (const actor of [...torrent.actors]) {
           actor.close(new TorkError(TorkErrorCode.ABORTED, 'torrent removed', { torrentId: torrent.id }));
         }
+        for (const seed of [...this.#webSeeds.values()]) {
+          if (seed.torrent === torrent)
+            seed.close(new TorkError(TorkErrorCode.ABORTED, 'torrent removed', { torrentId: torrent.id }));
+        }
         void torrent.reader?.close();
         this.#torrents.delete(command.torrentId);
+        return;
+      }
+      case 'web-seed': {
+        if (this.#actors.has(command.actorId) || this.#webSeeds.has(command.actorId))
+          throw new TorkError(TorkErrorCode.INTERNAL, `web-seed: actor ${command.actorId} already exists`);
+        const torrent = this.#torrents.get(command.torrentId);
+        if (!torrent || torrent.metadataOnly) {
+          const error = new TorkError(
+            TorkErrorCode.INTERNAL,
+            `web-seed: unknown torrent ${command.torrentId}`,
+          );
+          this.emit({ type: 'closed', actorId: command.actorId, error: error.toPlain() });
+          return;
+        }
+        const seed = new WebSeedActor(
+          command.actorId,
+          torrent,
+          command.url,
+          command.files,
+          this.#webSeedSink,
+          this.#options.webSeed,
+        );
+        this.#webSeeds.set(seed.id, seed);
+        seed.start();
         return;
       }
       case 'connect':
@@ -387,7 +429,10 @@ export class PeerHost implements ActorSink {
         return;
       case 'rate-grant':
         // To the torrent of the actor that asked; the actor itself may have closed since.
-        this.#actors.get(command.actorId)?.torrent.rates.grant(command.direction, command.bytes);
+        (this.#actors.get(command.actorId) ?? this.#webSeeds.get(command.actorId))?.torrent.rates.grant(
+          command.direction,
+          command.bytes,
+        );
         return;
       case 'choke':
         this.#actors.get(command.actorId)?.choke(command.choked);
@@ -396,10 +441,10 @@ export class PeerHost implements ActorSink {
         for (const buffer of command.buffers) this.buffers.give(buffer);
         return;
       case 'assign':
-        this.#actors.get(command.actorId)?.assign(command.pieces);
+        (this.#actors.get(command.actorId) ?? this.#webSeeds.get(command.actorId))?.assign(command.pieces);
         return;
       case 'unassign':
-        this.#actors.get(command.actorId)?.unassign(command.pieces);
+        (this.#actors.get(command.actorId) ?? this.#webSeeds.get(command.actorId))?.unassign(command.pieces);
         return;
       case 'interest':
         this.#actors.get(command.actorId)?.interest(command.interested);
@@ -420,9 +465,9 @@ export class PeerHost implements ActorSink {
         return;
       }
       case 'close':
-        this.#actors
-          .get(command.actorId)
-          ?.close(new TorkError(TorkErrorCode.ABORTED, `closed by coordinator: ${command.reason}`));
+        (this.#actors.get(command.actorId) ?? this.#webSeeds.get(command.actorId))?.close(
+          new TorkError(TorkErrorCode.ABORTED, `closed by coordinator: ${command.reason}`),
+        );
         return;
     }
   }

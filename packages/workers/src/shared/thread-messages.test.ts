@@ -43,6 +43,16 @@ const commands: HostCommand[] = [
   },
   { type: 'fetch-metadata', actorId: 2 },
   { type: 'rate-limits', torrentId: hex(0xab), download: true, upload: false },
+  {
+    type: 'web-seed',
+    actorId: 4,
+    torrentId: hex(0xab),
+    url: 'http://127.0.0.1:8080/pub/',
+    files: [
+      { url: 'http://127.0.0.1:8080/pub/set%20%231/a.bin', length: 60_000 },
+      { url: null, length: 40_000 },
+    ],
+  },
   { type: 'rate-grant', actorId: 1, direction: 'download', bytes: 419_430 },
   {
     type: 'torrent-peers',
