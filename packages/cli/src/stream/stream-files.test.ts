@@ -24,25 +24,26 @@ describe('stream files', () => {
     return 'file' in found ? found.file.index : found.error;
   };
 
-  it('lists the files as tork info does (pads left out), with their payload offsets', () => {
+  it('lists the files as tork info does (numbered by metainfo index, pads counted but left out), with their payload offsets', () => {
     assert.deepEqual(
       files.map(({ index, layoutIndex, path, offset }) => [index, layoutIndex, path, offset]),
       [
         [0, 0, 'a/movie.mkv', 0],
-        [1, 2, 'notes 100%.txt', 48],
-        [2, 3, 'empty', 100],
+        [2, 2, 'notes 100%.txt', 48],
+        [3, 3, 'empty', 100],
       ],
     );
   });
 
   it('finds a file by number or by its exact path, percent-decoded', () => {
     assert.equal(lookup('/0'), 0);
-    assert.equal(lookup('/2?t=1'), 2);
+    assert.equal(lookup('/3?t=1'), 3);
     assert.equal(lookup('/a/movie.mkv'), 0);
     assert.equal(lookup('/a%2Fmovie.mkv'), 0, 'an encoded slash is just a slash in an exact match');
-    assert.equal(lookup('/notes%20100%25.txt'), 1);
-    assert.equal(lookup(fileUrlPath(files[1]!)), 1);
-    assert.equal(lookup('/3'), 'missing');
+    assert.equal(lookup('/notes%20100%25.txt'), 2);
+    assert.equal(lookup(fileUrlPath(files[1]!)), 2);
+    assert.equal(lookup('/1'), 'missing', 'a pad file has a number but is never served');
+    assert.equal(lookup('/4'), 'missing');
     assert.equal(lookup('/01'), 'missing');
   });
 
