@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { Bitfield } from '../bitfield.js';
-import { DiskWriter } from '../disk/disk-writer.js';
+import type { DiskWriter } from '../disk/disk-writer.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
-import { TorrentResume } from '../resume/torrent-resume.js';
+import type { TorrentResume } from '../resume/torrent-resume.js';
 import { AssignmentPolicy } from '../scheduler/assignment-policy.js';
 import { PieceOrder } from '../scheduler/piece-order.js';
-import { PieceScheduler } from '../scheduler/piece-scheduler.js';
+import type { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng, type Rng } from '../scheduler/rng.js';
 import { addTorrentCommand } from './add-torrent-command.js';
 import { Announcer } from './announcer.js';
@@ -20,6 +20,8 @@ import type { TorrentEventMap } from './torrent-events.js';
 import { TorrentFiles } from './torrent-files.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
+import { heldBytes, newTorrentScheduler } from './torrent-scheduler.js';
+import { openTorrentStorage } from './torrent-storage.js';
 
 /** How long `stop` waits for its peers' `closed` events (with their final counters). */
 const STOP_PEERS_WAIT_MS = 1_000;
@@ -146,35 +148,19 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   /** Creates the files, finds what is already verified on disk, then finds and dials peers. */
   async start(): Promise<void> {
     if (this.#state !== 'starting') return;
+    let disk: DiskWriter;
     try {
-      const disk = await DiskWriter.open({
-        root: this.outDir,
-        layout: this.meta,
-        maxQueuedBytes: this.#options.maxQueuedWriteBytes,
-        selected: this.files.selected,
-        partFileName: `${this.meta.infoHashHex}.parts`,
+      const owner = { meta: this.meta, outDir: this.outDir, selected: this.files.selected, events: this };
+      const storage = await openTorrentStorage(owner, this.#options, this.#ctx, (opened) => {
+        this.#disk = opened;
       });
-      this.#disk = disk;
-      // Existing data first: what is on disk and verified is neither fetched nor lost.
-      const { resume, have } = await TorrentResume.open({
-        meta: this.meta,
-        disk,
-        outDir: this.outDir,
-        dir: this.#options.resumeDir,
-        hasher: this.#ctx.hasher,
-        saveIntervalMs: this.#options.resumeSaveIntervalMs,
-        report: {
-          resumed: (info) => this.emit('resumed', info),
-          checked: (info) => this.emit('checked', info),
-          warning: (message) => this.emit('resume-warning', { message }),
-        },
-      });
-      this.#resume = resume;
+      disk = storage.disk;
+      const have = storage.have;
+      this.#resume = storage.resume;
       this.#written = have;
       if (have.count > 0) {
         this.#scheduler = this.#newScheduler(have);
-        let bytes = 0;
-        for (let i = 0; i < this.meta.pieceCount; i++) if (have.has(i)) bytes += this.#scheduler.pieceSize(i);
+        const bytes = heldBytes(this.#scheduler, have);
         this.#verifiedBytes = bytes;
         this.#writtenBytes = bytes;
         this.#resumedBytes = bytes;
@@ -183,7 +169,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#fail(toTorkError(error, TorkErrorCode.IO));
       throw toTorkError(error, TorkErrorCode.IO);
     }
-    const disk = this.#disk;
     const addCommand = () =>
       addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk);
     this.files.attach({
@@ -447,18 +432,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   #newScheduler(have?: Bitfield): PieceScheduler {
-    return new PieceScheduler({
-      pieceCount: this.meta.pieceCount,
-      pieceLength: this.meta.pieceLength,
-      length: this.meta.length,
-      rng: this.#rng,
-      order: this.order,
-      priorities: this.files.piecePriorities(),
-      ...(have ? { have } : {}),
-      ...(this.#options.maxBytesInFlight !== undefined
-        ? { maxBytesInFlight: this.#options.maxBytesInFlight }
-        : {}),
-    });
+    return newTorrentScheduler(
+      this.meta,
+      this.#options,
+      { rng: this.#rng, order: this.order, files: this.files },
+      have,
+    );
   }
 
   #onPiece(peer: PeerRecord, index: number, data: ArrayBuffer): void {
