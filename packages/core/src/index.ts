@@ -40,7 +40,6 @@ export {
   PeerBook,
   type PeerBookContext,
   type PeerBookOptions,
-  PeerRecord,
 } from './engine/peer-book.js';
 export {
   type DiscoveryHandle,
@@ -49,6 +48,7 @@ export {
   TorrentDiscovery,
 } from './engine/peer-discovery.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
+export { PeerRecord } from './engine/peer-record.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
 export {
   grantSize,

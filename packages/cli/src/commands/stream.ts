@@ -4,8 +4,9 @@ import { TorkError, TorkErrorCode, type Torrent } from '@tork/core';
 import type { CommandHelp } from '../help.js';
 import type { CliIo, ExitCode } from '../io.js';
 import { StreamServer } from '../stream/stream-server.js';
-import { downloadHelp, downloadOptions, runDownload } from './download.js';
+import { runDownload } from './download.js';
 import type { DownloadExtension } from './download-extension.js';
+import { downloadHelp, downloadOptions } from './download-options.js';
 
 export const streamUsage =
   'usage: tork stream <file.torrent|magnet> [--file N] [--listen 127.0.0.1:PORT] [--out DIR] [any option of tork download]';

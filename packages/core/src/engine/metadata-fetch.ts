@@ -7,9 +7,10 @@ import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import { Announcer } from './announcer.js';
 import { CommandBatch } from './command-batch.js';
-import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } from './peer-book.js';
+import { type IncomingConnection, PeerBook, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
+import type { PeerRecord } from './peer-record.js';
 import type { TorrentContext } from './torrent-options.js';
 
 /** Longest wait for a magnet's metadata before giving up, ms. */

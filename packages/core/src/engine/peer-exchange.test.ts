@@ -14,8 +14,8 @@ import { parseMetainfo } from '../metainfo/metainfo.js';
 import { PexFlag } from '../wire/ut-pex.js';
 import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
-import { PeerRecord } from './peer-book.js';
 import { addressScope, PeerExchange } from './peer-exchange.js';
+import { PeerRecord } from './peer-record.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
 /** Records commands; the test plays the hosts' part with `emit`. */

@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import { type HostCommand, MAX_TORRENT_PEERS, type SwarmPeer } from '../messages/host-command.js';
 import type { PeerAddress } from '../tracker/types.js';
 import { isPexAddress, PexFlag, type PexPeer } from '../wire/ut-pex.js';
-import type { PeerRecord } from './peer-book.js';
+import type { PeerRecord } from './peer-record.js';
 
 /**
  * The coordinator's side of peer exchange (BEP 11) for one torrent. Outgoing: the list of its

@@ -1,25 +1,30 @@
 import { EventEmitter } from 'node:events';
 import { Bitfield } from '../bitfield.js';
-import { DiskWriter } from '../disk/disk-writer.js';
+import type { DiskWriter } from '../disk/disk-writer.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
-import { TorrentResume } from '../resume/torrent-resume.js';
+import type { TorrentResume } from '../resume/torrent-resume.js';
 import { AssignmentPolicy } from '../scheduler/assignment-policy.js';
 import { PieceOrder } from '../scheduler/piece-order.js';
-import { PieceScheduler } from '../scheduler/piece-scheduler.js';
+import type { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng, type Rng } from '../scheduler/rng.js';
 import { addTorrentCommand } from './add-torrent-command.js';
-import { Announcer } from './announcer.js';
+import type { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
-import { type IncomingConnection, PeerBook, type PeerRecord, peerBookContext } from './peer-book.js';
+import { type IncomingConnection, PeerBook, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
+import type { PeerRecord } from './peer-record.js';
+import { noPeerSource, torrentAnnouncer } from './peer-sources.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import { TorrentFiles } from './torrent-files.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
+import { heldBytes, newTorrentScheduler } from './torrent-scheduler.js';
+import { openTorrentStorage } from './torrent-storage.js';
+import { TorrentTally } from './torrent-tally.js';
 
 /** How long `stop` waits for its peers' `closed` events (with their final counters). */
 const STOP_PEERS_WAIT_MS = 1_000;
@@ -65,14 +70,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #startedAt = Date.now();
   #verifiedBatch: number[] = [];
   #haveBatch: number[] = [];
-  #verifiedBytes = 0;
-  #writtenBytes = 0;
-  #wastedBytes = 0;
-  /** Pieces that failed their hash check / verified copies that arrived after another won. */
-  #hashFailures = 0;
-  #duplicatePieces = 0;
-  /** Bytes found verified on disk at start (not downloaded in this run). */
-  #resumedBytes = 0;
+  readonly #tally = new TorrentTally();
   #done: Promise<TorrentProgress>;
   #resolveDone!: (progress: TorrentProgress) => void;
   #rejectDone!: (error: TorkError) => void;
@@ -106,26 +104,19 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       rechokeIntervalMs: options.rechokeIntervalMs,
       optimisticIntervalMs: options.optimisticUnchokeIntervalMs,
     });
-    if (options.useTrackers !== false && this.meta.announce.length > 0) {
-      this.#announcer = new Announcer({
-        tiers: this.meta.announce,
-        infoHash: this.meta.infoHash,
-        peerId: ctx.peerId,
-        port: ctx.port,
-        totals: () => ({
-          uploaded: this.#book.uploaded(),
-          downloaded: this.#downloadedBytes(),
-          left: Math.max(0, this.files.wantedBytes - this.#verifiedBytes),
-        }),
-        onPeers: (peers, url) => {
-          const others = this.#book.addFromTracker(peers, Date.now());
-          this.emit('tracker-peers', { url, peers: others });
-          this.#connectMore();
-        },
-        onError: (error) => this.emit('tracker-error', { error: error.toPlain() }),
-        ...(options.trackerClients ? { clients: options.trackerClients } : {}),
-      });
-    }
+    this.#announcer = torrentAnnouncer(this.meta, ctx, options, {
+      totals: () => ({
+        uploaded: this.#book.uploaded(),
+        downloaded: this.#downloadedBytes(),
+        left: Math.max(0, this.files.wantedBytes - this.#tally.verifiedBytes),
+      }),
+      onPeers: (peers, url) => {
+        const others = this.#book.addFromTracker(peers, Date.now());
+        this.emit('tracker-peers', { url, peers: others });
+        this.#connectMore();
+      },
+      onError: (error) => this.emit('tracker-error', { error: error.toPlain() }),
+    });
     this.#done = new Promise((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -146,44 +137,24 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   /** Creates the files, finds what is already verified on disk, then finds and dials peers. */
   async start(): Promise<void> {
     if (this.#state !== 'starting') return;
+    let disk: DiskWriter;
     try {
-      const disk = await DiskWriter.open({
-        root: this.outDir,
-        layout: this.meta,
-        maxQueuedBytes: this.#options.maxQueuedWriteBytes,
-        selected: this.files.selected,
-        partFileName: `${this.meta.infoHashHex}.parts`,
+      const owner = { meta: this.meta, outDir: this.outDir, selected: this.files.selected, events: this };
+      const storage = await openTorrentStorage(owner, this.#options, this.#ctx, (opened) => {
+        this.#disk = opened;
       });
-      this.#disk = disk;
-      // Existing data first: what is on disk and verified is neither fetched nor lost.
-      const { resume, have } = await TorrentResume.open({
-        meta: this.meta,
-        disk,
-        outDir: this.outDir,
-        dir: this.#options.resumeDir,
-        hasher: this.#ctx.hasher,
-        saveIntervalMs: this.#options.resumeSaveIntervalMs,
-        report: {
-          resumed: (info) => this.emit('resumed', info),
-          checked: (info) => this.emit('checked', info),
-          warning: (message) => this.emit('resume-warning', { message }),
-        },
-      });
-      this.#resume = resume;
+      disk = storage.disk;
+      const have = storage.have;
+      this.#resume = storage.resume;
       this.#written = have;
       if (have.count > 0) {
         this.#scheduler = this.#newScheduler(have);
-        let bytes = 0;
-        for (let i = 0; i < this.meta.pieceCount; i++) if (have.has(i)) bytes += this.#scheduler.pieceSize(i);
-        this.#verifiedBytes = bytes;
-        this.#writtenBytes = bytes;
-        this.#resumedBytes = bytes;
+        this.#tally.resumed(heldBytes(this.#scheduler, have));
       }
     } catch (error) {
       this.#fail(toTorkError(error, TorkErrorCode.IO));
       throw toTorkError(error, TorkErrorCode.IO);
     }
-    const disk = this.#disk;
     const addCommand = () =>
       addTorrentCommand(this.meta, this.#ctx, this.#written.bytes.slice(), this.#pex.enabled, disk);
     this.files.attach({
@@ -222,19 +193,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       this.#finishStart();
       return;
     }
-    if (
-      this.#state === 'downloading' &&
-      !this.#announcer &&
-      (this.#options.peers?.length ?? 0) === 0 &&
-      (this.#options.webSeeds?.length ?? 0) === 0 &&
-      !this.#discovery.available
-    ) {
-      this.#fail(
-        new TorkError(
-          TorkErrorCode.USAGE,
-          'no peer source: the torrent has no trackers, no --peer was given and no DHT or LSD may be used',
-        ),
-      );
+    const noSource =
+      this.#state === 'downloading'
+        ? noPeerSource(this.#options, this.#announcer !== undefined, this.#discovery.available)
+        : undefined;
+    if (noSource) {
+      this.#fail(noSource);
       return;
     }
     this.#discovery.join((source, peers) => {
@@ -290,7 +254,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
 
   progress(): TorrentProgress {
     const { downloadRate, uploadRate, ...peers } = this.#book.summary();
-    const left = Math.max(0, this.files.wantedBytes - this.#verifiedBytes);
+    const tally = this.#tally;
+    const left = Math.max(0, this.files.wantedBytes - tally.verifiedBytes);
     return {
       infoHash: this.meta.infoHashHex,
       name: this.meta.name,
@@ -298,16 +263,16 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       length: this.meta.length,
       pieceCount: this.meta.pieceCount,
       verifiedPieces: this.#scheduler.verifiedCount,
-      verifiedBytes: this.#verifiedBytes,
-      writtenBytes: this.#writtenBytes,
+      verifiedBytes: tally.verifiedBytes,
+      writtenBytes: tally.writtenBytes,
       downloadedBytes: this.#downloadedBytes(),
-      wastedBytes: this.#wastedBytes,
-      hashFailures: this.#hashFailures,
-      duplicatePieces: this.#duplicatePieces,
+      wastedBytes: tally.wastedBytes,
+      hashFailures: tally.hashFailures,
+      duplicatePieces: tally.duplicatePieces,
       downloadRate,
       uploadedBytes: this.#book.uploaded(),
       uploadRate,
-      resumedBytes: this.#resumedBytes,
+      resumedBytes: tally.resumedBytes,
       ...this.files.bytes(),
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : null,
       peers,
@@ -416,8 +381,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         });
         return;
       case 'hash-failed': {
-        this.#wastedBytes += this.#scheduler.pieceSize(event.index);
-        this.#hashFailures++;
+        this.#tally.wastedBytes += this.#scheduler.pieceSize(event.index);
+        this.#tally.hashFailures++;
         const { ban } = this.#scheduler.hashFailed(event.index, peer.actorId);
         if (ban) this.#book.ban(peer, 'banned: sent data that failed the hash check');
         else this.#fill(peer);
@@ -447,18 +412,12 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   #newScheduler(have?: Bitfield): PieceScheduler {
-    return new PieceScheduler({
-      pieceCount: this.meta.pieceCount,
-      pieceLength: this.meta.pieceLength,
-      length: this.meta.length,
-      rng: this.#rng,
-      order: this.order,
-      priorities: this.files.piecePriorities(),
-      ...(have ? { have } : {}),
-      ...(this.#options.maxBytesInFlight !== undefined
-        ? { maxBytesInFlight: this.#options.maxBytesInFlight }
-        : {}),
-    });
+    return newTorrentScheduler(
+      this.meta,
+      this.#options,
+      { rng: this.#rng, order: this.order, files: this.files },
+      have,
+    );
   }
 
   #onPiece(peer: PeerRecord, index: number, data: ArrayBuffer): void {
@@ -472,17 +431,18 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#policy.pieceVerified(now);
     const result = this.#scheduler.verified(index, peer.actorId);
     if (!result.accepted) {
-      this.#wastedBytes += size;
-      this.#duplicatePieces++;
+      this.#tally.wastedBytes += size;
+      this.#tally.duplicatePieces++;
       this.#commands.recycle(peer.actorId, data);
       return;
     }
     peer.piecesReceived++;
     peer.usefulAt = now;
-    this.#verifiedBytes += size;
+    this.#tally.verifiedBytes += size;
     this.#verifiedBatch.push(index);
     // The run's first piece is reported at once (what a user waits on); the rest once a tick.
-    if (this.#verifiedBytes === size + this.#resumedBytes) setImmediate(() => this.#emitBatches());
+    if (this.#tally.verifiedBytes === size + this.#tally.resumedBytes)
+      setImmediate(() => this.#emitBatches());
     for (const { peer: other, index: piece } of result.cancel) {
       this.#commands.send({ type: 'unassign', actorId: other, pieces: [piece] });
       const loser = this.#book.get(other);
@@ -495,7 +455,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#disk!.write(index, new Uint8Array(data)).then(
       () => {
         this.#scheduler.written(index);
-        this.#writtenBytes += size;
+        this.#tally.writtenBytes += size;
         this.#written.set(index);
         // Announced only once on disk: hosts read it back from there to serve it.
         this.#haveBatch.push(index);
@@ -631,7 +591,6 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   #downloadedBytes(): number {
-    // Actor stats arrive once a second: a short download can finish before the first.
-    return Math.max(this.#book.downloaded(), this.#verifiedBytes - this.#resumedBytes + this.#wastedBytes);
+    return this.#tally.downloaded(this.#book.downloaded());
   }
 }

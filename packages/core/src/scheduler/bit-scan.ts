@@ -31,6 +31,37 @@ export function unitOf(index: number, bytes: number): number {
   return Math.min(index >>> 5, bytes >>> 2);
 }
 
+/** Set bits of `bytes` in one scan unit. */
+export function unitPopulation(bytes: Uint8Array, unit: number): number {
+  const from = unit * 4;
+  const to = Math.min(from + 4, bytes.length);
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    for (let byte = bytes[i]!; byte !== 0; byte &= byte - 1) count++;
+  }
+  return count;
+}
+
+/**
+ * The scan units where `bytes` has set bits (a sparse peer's list, see `findCommon`), or
+ * undefined once there are more than `limit`: the peer is dense and scanned whole.
+ */
+export function nonZeroUnits(bytes: Uint8Array, limit: number): number[] | undefined {
+  const units: number[] = [];
+  const total = unitCount(bytes.length);
+  for (let unit = 0; unit < total; unit++) {
+    const from = unit * 4;
+    const to = Math.min(from + 4, bytes.length);
+    let any = 0;
+    for (let i = from; i < to; i++) any |= bytes[i]!;
+    if (any !== 0) {
+      units.push(unit);
+      if (units.length > limit) return undefined;
+    }
+  }
+  return units;
+}
+
 /**
  * A piece set in both `a` and `b` (and accepted by `accept`, when given), or -1. The scan starts
  * at a random word and wraps, and picks a random hit inside the first word that has any: a random

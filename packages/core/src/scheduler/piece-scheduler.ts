@@ -1,6 +1,14 @@
 import { Bitfield } from '../bitfield.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { findCommon, forEachSet, unitCount, unitOf, wordsOf } from './bit-scan.js';
+import {
+  findCommon,
+  forEachSet,
+  nonZeroUnits,
+  unitCount,
+  unitOf,
+  unitPopulation,
+  wordsOf,
+} from './bit-scan.js';
 import { PieceOrder } from './piece-order.js';
 import type {
   AssignOptions,
@@ -219,7 +227,7 @@ export class PieceScheduler {
     if (p.units !== undefined) {
       const unit = unitOf(index, p.bits.bytes.length);
       // The unit is new when this is its only set bit: the list stays free of repeats.
-      if (this.#unitPopulation(p, unit) === 1) p.units.push(unit);
+      if (unitPopulation(p.bits.bytes, unit) === 1) p.units.push(unit);
       if (p.units.length > this.#sparseLimit) p.units = undefined;
     }
   }
@@ -267,7 +275,7 @@ export class PieceScheduler {
         this.#lose(p, index);
       }
     }
-    this.#rebuildUnits(p);
+    p.units = nonZeroUnits(p.bits.bytes, this.#sparseLimit);
     return unassigned;
   }
 
@@ -736,38 +744,6 @@ export class PieceScheduler {
 
   get #sparseLimit(): number {
     return unitCount(Math.ceil(this.pieceCount / 8)) * SPARSE_FRACTION;
-  }
-
-  /** Set bits of the peer in one scan unit. */
-  #unitPopulation(p: PeerState, unit: number): number {
-    const bytes = p.bits.bytes;
-    const from = unit * 4;
-    const to = Math.min(from + 4, bytes.length);
-    let count = 0;
-    for (let i = from; i < to; i++) {
-      for (let byte = bytes[i]!; byte !== 0; byte &= byte - 1) count++;
-    }
-    return count;
-  }
-
-  #rebuildUnits(p: PeerState): void {
-    const bytes = p.bits.bytes;
-    const units: number[] = [];
-    const total = unitCount(bytes.length);
-    for (let unit = 0; unit < total; unit++) {
-      const from = unit * 4;
-      const to = Math.min(from + 4, bytes.length);
-      let any = 0;
-      for (let i = from; i < to; i++) any |= bytes[i]!;
-      if (any !== 0) {
-        units.push(unit);
-        if (units.length > this.#sparseLimit) {
-          p.units = undefined;
-          return;
-        }
-      }
-    }
-    p.units = units;
   }
 
   /** The bucket a candidate `index` with `availability` belongs in (its priority's tier). */
