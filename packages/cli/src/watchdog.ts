@@ -24,6 +24,7 @@ export class EventLoopWatchdog {
   readonly #hostsMax: number[] = [];
   readonly #timer: NodeJS.Timeout;
   readonly #stats: () => Promise<HostStats[]>;
+  #last: readonly HostStats[] = [];
 
   /** `stats`: the hosts' counters (`ThreadActorSystem.stats`); `intervalMs` default 1,000. */
   constructor(stats: () => Promise<HostStats[]>, intervalMs = 1_000) {
@@ -32,6 +33,15 @@ export class EventLoopWatchdog {
     this.#coordinator.enable();
     this.#timer = setInterval(() => void this.#sample(), intervalMs);
     this.#timer.unref();
+  }
+
+  /**
+   * The hosts' counters from the last sample (at most `intervalMs` old). A reader that wants the
+   * hosts' event-loop lag reads it here: a `stats` call of its own would reset the hosts' maxima
+   * between two samples and hide a stall from this watchdog.
+   */
+  get lastHostStats(): readonly HostStats[] {
+    return this.#last;
   }
 
   /** Samples the hosts one last time and stops watching. */
@@ -51,6 +61,7 @@ export class EventLoopWatchdog {
   async #sample(): Promise<void> {
     try {
       const hosts = await this.#stats();
+      this.#last = hosts;
       hosts.forEach((host, index) => {
         this.#hostsMax[index] = Math.max(this.#hostsMax[index] ?? 0, host.eventLoopLagMaxMs);
       });

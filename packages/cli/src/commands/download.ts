@@ -30,6 +30,7 @@ import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
+import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
@@ -262,6 +263,7 @@ export async function runDownload(
   let rateLimits: RateLimits = {};
   let selection: SelectionRequest | undefined;
   let filePriorities: FilePriority[] | undefined;
+  let metricsListen: { host: string; port: number } | undefined;
   try {
     // An extension's own options are read by it (`parse`); the types stay download's.
     const all = { ...downloadOrSeedOptions, ...extension?.help.options } as typeof downloadOrSeedOptions;
@@ -307,6 +309,8 @@ export async function runDownload(
     if (parsed.values['metadata-timeout'] !== undefined)
       metadataTimeoutMs = parseDuration(parsed.values['metadata-timeout'], 'metadata-timeout') * 1000;
     selection = selectionRequest(parsed.values);
+    if (parsed.values['metrics-listen'] !== undefined)
+      metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
@@ -395,7 +399,9 @@ export async function runDownload(
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
   let udpStats: UdpHostStats | undefined;
+  let metrics: Awaited<ReturnType<typeof openMetrics>> | undefined;
   const closeAll = async () => {
+    await metrics?.close();
     await extension?.close();
     // Before the hosts go: their last delay figures are read over the control plane.
     eventLoop ??= await watchdog.stop();
@@ -420,6 +426,15 @@ export async function runDownload(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (metricsListen) {
+      const sources = { engine, hostTraffic: () => actors.traffic(), udpStats: () => udpThread.stats() };
+      metrics = await openMetrics(metricsListen, { ...sources, hostStats: () => watchdog.lastHostStats });
+      const { host, port: at } = metrics;
+      if (json)
+        io.stdout(`${JSON.stringify({ event: 'metrics-listening', time: Date.now(), host, port: at })}\n`);
+      else if (!quiet)
+        io.stdout(`metrics: http://${host.includes(':') ? `[${host}]` : host}:${at}/metrics\n`);
+    }
     const verb = mode === 'seed' ? 'seeding from' : '→';
     const announce = (known: Metainfo) => {
       if (!json && !quiet)

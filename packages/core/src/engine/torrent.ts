@@ -129,6 +129,11 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     return this.#state;
   }
 
+  /** Bytes handed to the disk writer and not yet on disk (its queue depth; 0 before it opens). */
+  get diskQueuedBytes(): number {
+    return this.#disk?.queuedBytes ?? 0;
+  }
+
   /** Resolves with the final progress when every piece is verified and written; rejects on a fatal error. */
   whenDone(): Promise<TorrentProgress> {
     return this.#done;
