@@ -25,3 +25,4 @@ export const echoWorkerUrl = new URL('./workers/echo-worker.js', import.meta.url
 export function rogueHostWorkerUrl(mode: RogueMode = 'malformed'): URL {
   return new URL(`./workers/rogue-host/${mode}.js`, import.meta.url);
 }
+export * from './prometheus-text.js';

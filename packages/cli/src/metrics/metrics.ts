@@ -359,3 +359,6 @@ async function take(sources: MetricsSources, maxTorrents: number): Promise<Snaps
     udp,
   };
 }
+
+export { parseMetricsListen } from './metrics-listen.js';
+export { type MetricsServer, serveMetrics } from './metrics-server.js';
