@@ -4,8 +4,11 @@
  * answers GET only. The same module over a real download: `metrics-download.test.ts`.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createMetrics, METRICS_MAX_TORRENTS, type MetricsTorrent } from '@tork/cli/metrics';
 import type { PeerSource, TorrentProgress } from '@tork/core';
 import { parsePrometheusText, sampleSum, sampleValue } from '@tork/testkit';
@@ -193,5 +196,31 @@ describe('serveMetrics', () => {
     assert.deepEqual(parseMetricsListen('[::1]:0'), { host: '::1', port: 0 });
     assert.throws(() => parseMetricsListen('host:99999'), /TORK_ERR_USAGE|expected/);
     assert.throws(() => parseMetricsListen('x'), /expected/);
+  });
+});
+
+describe('loading', () => {
+  it("keeps prom-client off tork's start-up path: only --metrics-listen imports it", () => {
+    // The static import graph of the compiled CLI from its entry point (dynamic `import()` is
+    // not followed: that is how `--metrics-listen` loads the module on demand).
+    const cli = fileURLToPath(new URL('../../../packages/cli/dist/', import.meta.url));
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const walk = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)) {
+        const target = match[1]!;
+        if (target.startsWith('.')) walk(join(dirname(file), target));
+        else packages.add(target);
+      }
+      for (const match of text.matchAll(/^import\s+'([^']+)'/gm)) packages.add(match[1]!);
+    };
+    walk(join(cli, 'main.js'));
+    assert.ok(seen.has(join(cli, 'commands/download.js')), 'the walk reaches tork download');
+    assert.ok(seen.has(join(cli, 'metrics/metrics-listen.js')), 'and the --metrics-listen option');
+    assert.ok(!seen.has(join(cli, 'metrics/metrics.js')), 'not the metrics module');
+    assert.ok(!packages.has('prom-client'), `packages on the start-up path: ${[...packages].join(', ')}`);
   });
 });
