@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +187,46 @@ describe('serveMetrics', () => {
       assert.equal((await get('DELETE', '/metrics')).status, 405);
     } finally {
       await server.close();
+    }
+  });
+
+  it('drops a connection that sends no headers, and connections over the cap', async () => {
+    const { serveMetrics, METRICS_MAX_CONNECTIONS } = await import('@tork/cli/metrics');
+    assert.equal(METRICS_MAX_CONNECTIONS, 16);
+    const metrics = createMetrics({ engine: { torrents: [] } }, { processMetrics: false });
+    const slow = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 }, { headersTimeoutMs: 300 });
+    const capped = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 }, { maxConnections: 2 });
+    const open = (port: number) =>
+      new Promise<{ socket: Socket; closed: Promise<number> }>((resolve, reject) => {
+        const started = Date.now();
+        const socket = connect({ host: '127.0.0.1', port }, () =>
+          resolve({
+            socket,
+            closed: new Promise((done) => socket.once('close', () => done(Date.now() - started))),
+          }),
+        );
+        socket.on('error', () => {});
+        socket.resume(); // read what comes (a 408), so its end and close are seen
+        socket.once('error', reject);
+      });
+    const within = (closed: Promise<number>, ms: number) =>
+      Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), ms))]);
+    try {
+      const idle = await open(slow.port);
+      idle.socket.write('GET /metr'); // headers never finished
+      assert.ok((await within(idle.closed, 5_000)) >= 0, 'the idle connection was dropped within 5 s');
+      // The capped server's headers timeout is the default 10 s: a close within 2 s is the cap's.
+      const kept = [await open(capped.port), await open(capped.port)];
+      const third = await open(capped.port);
+      assert.ok((await within(third.closed, 2_000)) >= 0, 'a connection over the cap is closed');
+      assert.ok(
+        kept.every(({ socket }) => !socket.destroyed),
+        'those under the cap stay open',
+      );
+      for (const { socket } of kept) socket.destroy();
+    } finally {
+      await slow.close();
+      await capped.close();
     }
   });
 

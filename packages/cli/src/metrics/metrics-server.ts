@@ -4,7 +4,18 @@ import { TorkError, TorkErrorCode } from '@tork/core';
 import type { Metrics } from './metrics.js';
 
 /** A request that has not sent its headers by then is dropped, ms (a scrape is one small GET). */
-const HEADERS_TIMEOUT_MS = 10_000;
+export const METRICS_HEADERS_TIMEOUT_MS = 10_000;
+
+/** Connections open at once; more are closed on accept (a scraper needs one). */
+export const METRICS_MAX_CONNECTIONS = 16;
+
+/** Options of `serveMetrics`. */
+export interface ServeMetricsOptions {
+  /** Headers must arrive within this, ms. Default: `METRICS_HEADERS_TIMEOUT_MS`. */
+  readonly headersTimeoutMs?: number;
+  /** Default: `METRICS_MAX_CONNECTIONS`. */
+  readonly maxConnections?: number;
+}
 
 /** A running `/metrics` listener. */
 export interface MetricsServer {
@@ -20,8 +31,12 @@ export interface MetricsServer {
 export async function serveMetrics(
   metrics: Metrics,
   where: { host: string; port: number },
+  options: ServeMetricsOptions = {},
 ): Promise<MetricsServer> {
-  const server: Server = createServer((request, response) => {
+  const timeoutMs = options.headersTimeoutMs ?? METRICS_HEADERS_TIMEOUT_MS;
+  // Node checks the headers timeout on this interval (default 30 s): as often as the timeout asks.
+  const checkEvery = Math.max(100, Math.min(1_000, timeoutMs));
+  const server: Server = createServer({ connectionsCheckingInterval: checkEvery }, (request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
@@ -44,8 +59,9 @@ export async function serveMetrics(
       },
     );
   });
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = HEADERS_TIMEOUT_MS;
+  server.headersTimeout = timeoutMs;
+  server.requestTimeout = timeoutMs;
+  server.maxConnections = options.maxConnections ?? METRICS_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) =>
       reject(

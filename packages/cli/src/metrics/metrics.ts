@@ -361,4 +361,10 @@ async function take(sources: MetricsSources, maxTorrents: number): Promise<Snaps
 }
 
 export { parseMetricsListen } from './metrics-listen.js';
-export { type MetricsServer, serveMetrics } from './metrics-server.js';
+export {
+  METRICS_HEADERS_TIMEOUT_MS,
+  METRICS_MAX_CONNECTIONS,
+  type MetricsServer,
+  type ServeMetricsOptions,
+  serveMetrics,
+} from './metrics-server.js';
