@@ -138,6 +138,17 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     }
     const stats = await log.wait('stats', undefined, 2_000);
     assert.ok(stats.actors.length >= 1);
+    // The data plane's traffic, counted on this side per host (what /metrics shows per thread).
+    const traffic = system.traffic();
+    assert.equal(traffic.length, 2);
+    for (const host of traffic) {
+      assert.ok(host.commandBatches > 0 && host.commands >= host.commandBatches, JSON.stringify(host));
+      assert.ok(host.eventBatches > 0 && host.events >= host.eventBatches, JSON.stringify(host));
+    }
+    assert.ok(
+      traffic.reduce((sum, host) => sum + host.events, 0) >= torrent.pieceCount,
+      'every piece event counted',
+    );
     assert.ok(seeder.log.interested >= actors.length, 'interested sent');
     assert.equal(seeder.log.extendedHandshakes, actors.length, 'BEP 10 handshake sent');
     assert.deepEqual(seeder.log.bitfields, ['have-none', 'have-none', 'have-none', 'have-none']);
