@@ -1,4 +1,8 @@
 import '../support/hermetic.js';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Dataset } from '@tork/cli';
 import { torkMain } from '../download/support.js';
 import { type StartedProgram, startProgram } from '../support/programs.js';
 
@@ -70,5 +74,30 @@ export async function waitFor<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Runs `tork remote --rpc URL ARGS`; resolves with its exit status and output. */
+export function runRemote(
+  url: string,
+  args: readonly string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [torkMain, 'remote', '--rpc', url, ...args],
+      { timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Every file of the data set, byte for byte, under `outDir/<name>/`. */
+export async function assertSameFiles(dataset: Dataset, outDir: string): Promise<void> {
+  for (const file of dataset.files) {
+    const expected = await readFile(join(dataset.dataDir, dataset.name, ...file.path));
+    const actual = await readFile(join(outDir, dataset.name, ...file.path));
+    if (!expected.equals(actual)) throw new Error(`${file.path.join('/')} differs in ${outDir}`);
   }
 }
