@@ -88,9 +88,9 @@ export const torrentRoutes: RouteModule = {
         if (metainfo.byteLength > MAX_TORRENT_FILE_BYTES)
           throw apiError(TorkErrorCode.LIMIT_EXCEEDED, `${path} is over ${MAX_TORRENT_FILE_BYTES} bytes`);
       }
-      let peers: ReturnType<typeof parsePeerAddress>[];
+      const peers = body.peers ?? [];
       try {
-        peers = (body.peers ?? []).map(parsePeerAddress);
+        peers.forEach(parsePeerAddress);
       } catch (error) {
         throw apiError(TorkErrorCode.API_BAD_REQUEST, toTorkError(error).message);
       }

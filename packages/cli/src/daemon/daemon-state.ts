@@ -30,6 +30,8 @@ export const torrentRecordSchema = z.strictObject({
   filePriorities: z.array(filePrioritySchema).optional(),
   rateLimits: rateLimitsSchema,
   paused: z.boolean(),
+  /** Peers to dial, `host:port`, given when it was added (trackers and the DHT find others). */
+  peers: z.array(z.string().max(300)).max(200).optional(),
   /** When it was added (ms since the epoch): the list's order. */
   addedAt: z.number(),
 });

@@ -6,7 +6,6 @@ import {
   type Engine,
   type FilePriority,
   type Metainfo,
-  type PeerAddress,
   parseMagnet,
   parseMetainfo,
   type RateLimits,
@@ -17,6 +16,7 @@ import {
   torrentFile,
   toTorkError,
 } from '@tork/core';
+import { parsePeerAddress } from '../args.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import type { DaemonState, StateFile, TorrentRecord } from './daemon-state.js';
 
@@ -38,8 +38,6 @@ interface Entry {
   /** The last progress seen, kept while paused. */
   last?: TorrentProgress;
   error?: { code: string; message: string };
-  /** Peers to dial (given at add), kept for this run only. */
-  peers: readonly PeerAddress[];
 }
 
 /** A torrent to add, checked by the API's schema first. */
@@ -49,7 +47,8 @@ export interface AddRequest {
   readonly outDir: string;
   readonly paused: boolean;
   readonly filePriorities?: readonly FilePriority[];
-  readonly peers?: readonly PeerAddress[];
+  /** Peers to dial, `host:port` (checked by the caller); kept in the record for later runs. */
+  readonly peers?: readonly string[];
 }
 
 /** A torrent as the API lists it. */
@@ -103,7 +102,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     this.#sessionLimits = saved.sessionLimits;
     this.#engine.setRateLimits(saved.sessionLimits);
     for (const record of saved.torrents) {
-      const entry: Entry = { record, fetching: false, peers: [] };
+      const entry: Entry = { record, fetching: false };
       if (record.metainfo) entry.meta = parseMetainfo(Buffer.from(record.metainfo, 'base64'));
       this.#entries.set(record.infoHash, entry);
     }
@@ -146,10 +145,11 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       outDir: resolve(request.outDir),
       ...(request.filePriorities ? { filePriorities: [...request.filePriorities] } : {}),
       rateLimits: {},
+      ...(request.peers?.length ? { peers: [...request.peers] } : {}),
       paused: request.paused,
       addedAt: Date.now(),
     };
-    const entry: Entry = { record, fetching: false, peers: request.peers ?? [], ...(meta ? { meta } : {}) };
+    const entry: Entry = { record, fetching: false, ...(meta ? { meta } : {}) };
     this.#entries.set(infoHash, entry);
     await this.#save();
     if (!request.paused) this.#start(entry);
@@ -315,7 +315,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     const emit = (event: string, data: object) => this.emit('event', { torrentId: id, event, data });
     const common = {
       outDir: record.outDir,
-      peers: entry.peers,
+      peers: (record.peers ?? []).map(parsePeerAddress),
       seeding: true,
       rateLimits: record.rateLimits,
       ...(record.filePriorities ? { filePriorities: record.filePriorities } : {}),
