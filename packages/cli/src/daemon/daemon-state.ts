@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '@tork/core';
@@ -58,25 +58,31 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, home: stri
 export class DaemonState {
   readonly dir: string;
   readonly path: string;
+  readonly #maxBytes: number;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(dir: string) {
+  /** `maxBytes`: largest file read; default `MAX_STATE_FILE_BYTES`. */
+  constructor(dir: string, maxBytes = MAX_STATE_FILE_BYTES) {
     this.dir = dir;
     this.path = join(dir, STATE_FILE);
+    this.#maxBytes = maxBytes;
   }
 
   /** The saved state; an empty one when there is no file yet. TORK_ERR_IO when it is unreadable or malformed. */
   async load(): Promise<StateFile> {
     let text: string;
     try {
+      const size = (await stat(this.path)).size;
+      // Checked before reading: a huge file is refused without being loaded.
+      if (size > this.#maxBytes)
+        throw new TorkError(TorkErrorCode.LIMIT_EXCEEDED, `${this.path} is over ${this.#maxBytes} bytes`);
       text = await readFile(this.path, 'utf8');
     } catch (error) {
+      if (error instanceof TorkError) throw error;
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
         return { version: STATE_VERSION, sessionLimits: {}, torrents: [] };
       throw new TorkError(TorkErrorCode.IO, `cannot read ${this.path}: ${(error as Error).message}`);
     }
-    if (text.length > MAX_STATE_FILE_BYTES)
-      throw new TorkError(TorkErrorCode.LIMIT_EXCEEDED, `${this.path} is over ${MAX_STATE_FILE_BYTES} bytes`);
     let json: unknown;
     try {
       json = JSON.parse(text);
