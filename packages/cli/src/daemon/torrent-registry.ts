@@ -242,7 +242,9 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
   /** Adds a paused (or failed) torrent again: it resumes from its resume data. */
   async resume(id: string): Promise<void> {
     const entry = this.#find(id);
-    if (!entry.record.paused && (entry.torrent || entry.fetching)) return;
+    if (!entry.record.paused && !entry.error && (entry.torrent || entry.fetching)) return;
+    // A failed torrent is stopped and forgotten by the engine before it is added again.
+    if (entry.error) await this.#stop(entry);
     entry.record.paused = false;
     delete entry.error;
     await this.#save();
@@ -340,6 +342,8 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       entry.fetching = false;
       entry.meta = torrent.meta as Metainfo;
       record.metainfo = Buffer.from(torrentFile(entry.meta.infoBytes, magnet.trackers)).toString('base64');
+      // Paused or removed while its metadata was on the way: it stops now.
+      if (this.#closed || record.paused || this.#entries.get(id) !== entry) await this.#stop(entry);
       if (this.#entries.get(id) === entry) await this.#save();
     };
     started().catch((error: unknown) => {
