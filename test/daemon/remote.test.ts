@@ -8,7 +8,14 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Dataset, ensureDataset, stateFileSchema, torrentDetail, torrentList } from '@tork/cli';
+import {
+  type Dataset,
+  ensureDataset,
+  sessionBody,
+  stateFileSchema,
+  torrentDetail,
+  torrentList,
+} from '@tork/cli';
 import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import { api, assertSameFiles, type RunningDaemon, runRemote, startDaemon, waitFor } from './support.js';
 
@@ -119,6 +126,33 @@ describe('tork remote', { timeout: 180_000 }, () => {
 
     const detail = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
     assert.equal(detail.files.length, dataset.files.length);
+    // Limits and file priorities through the API, kept in the state file.
+    assert.equal(
+      (await api(daemon.url, 'PUT', `/api/v1/torrents/${id}/limits`, { upload: 65_536 })).status,
+      200,
+    );
+    assert.equal(
+      (await api(daemon.url, 'PUT', '/api/v1/session/limits', { download: 1_048_576 })).status,
+      200,
+    );
+    const session = sessionBody.parse((await api(daemon.url, 'GET', '/api/v1/session')).json);
+    assert.deepEqual(session.rateLimits, { download: 1_048_576 });
+    assert.equal(session.torrents, 1);
+    const wrongCount = await api(daemon.url, 'PUT', `/api/v1/torrents/${id}/files`, { priorities: ['high'] });
+    assert.equal(wrongCount.status, 400);
+    const priorities = dataset.files.map((_, index) => (index === 0 ? 'high' : 'normal'));
+    assert.equal((await api(daemon.url, 'PUT', `/api/v1/torrents/${id}/files`, { priorities })).status, 200);
+    const changed = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
+    assert.deepEqual(
+      changed.files.map((file) => file.priority),
+      priorities,
+    );
+    assert.deepEqual(changed.rateLimits, { upload: 65_536 });
+    const kept = stateFileSchema.parse(JSON.parse(await readFile(join(state, 'torrents.json'), 'utf8')));
+    assert.deepEqual(kept.sessionLimits, { download: 1_048_576 });
+    assert.deepEqual(kept.torrents[0]?.filePriorities, priorities);
+    assert.deepEqual(kept.torrents[0]?.rateLimits, { upload: 65_536 });
+
     const table = await runRemote(daemon.url, ['list']);
     assert.match(table.stdout, new RegExp(`${short}\\s+100\\.0%`));
 
@@ -140,5 +174,8 @@ describe('tork remote', { timeout: 180_000 }, () => {
     const unknown = await runRemote(daemon.url, ['pause', short]);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /TORK_ERR_API_NOT_FOUND/);
+    // SIGTERM: a clean stop.
+    await daemon.program.stop();
+    assert.match(daemon.program.output(), /tork daemon: stopped/);
   });
 });
