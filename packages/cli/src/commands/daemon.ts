@@ -10,6 +10,7 @@ import { DaemonState, defaultStateDir } from '../daemon/daemon-state.js';
 import { DownloadRoot } from '../daemon/download-root.js';
 import { openEngineStack } from '../daemon/engine-stack.js';
 import { EventHub } from '../daemon/event-hub.js';
+import { DAEMON_ROUTE_MODULES } from '../daemon/route-modules.js';
 import { TorrentRegistry } from '../daemon/torrent-registry.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
@@ -164,8 +165,16 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
     registry.on('event', (event) => hub.publish(event));
     await registry.restore();
     const api = await startApiServer(
-      { registry, hub, root, downloadDir, peerPort: stack.listener.port },
-      { host: listen.host, port: listen.port, token },
+      {
+        registry,
+        engine: stack.engine,
+        threads: stack.actors,
+        hub,
+        root,
+        downloadDir,
+        peerPort: stack.listener.port,
+      },
+      { host: listen.host, port: listen.port, token, routes: DAEMON_ROUTE_MODULES },
     );
     const shown = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     io.stdout(

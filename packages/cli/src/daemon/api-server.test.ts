@@ -15,13 +15,12 @@ const idleActors: ActorSystem = { send() {}, onEvents() {}, close: async () => {
 
 async function context(): Promise<ApiContext> {
   const dir = await tempDir('tork-api-');
-  const registry = new TorrentRegistry(
-    new Engine({ actors: idleActors }),
-    new DaemonState(join(dir, 'state')),
-  );
+  const engine = new Engine({ actors: idleActors });
+  const registry = new TorrentRegistry(engine, new DaemonState(join(dir, 'state')));
   await registry.restore();
   return {
     registry,
+    engine,
     hub: new EventHub(),
     root: new DownloadRoot(dir),
     downloadDir: join(dir, 'dl'),

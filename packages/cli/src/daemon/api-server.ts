@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { TORK_VERSION, TorkErrorCode } from '@tork/core';
+import { type Engine, TORK_VERSION, TorkErrorCode } from '@tork/core';
+import type { ThreadActorSystem } from '@tork/workers';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
@@ -17,6 +18,10 @@ import type { TorrentRegistry } from './torrent-registry.js';
 /** What every route module is given: the daemon's parts. */
 export interface ApiContext {
   readonly registry: TorrentRegistry;
+  /** The daemon's one engine (session-wide figures: rate caps, torrents). */
+  readonly engine: Engine;
+  /** The peer-host threads' counters (event-loop lag, messages), for metrics and the web page. */
+  readonly threads?: Pick<ThreadActorSystem, 'stats'>;
   readonly hub: EventHub;
   readonly root: DownloadRoot;
   /** The default output directory (`--download-dir`). */
