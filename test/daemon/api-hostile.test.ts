@@ -166,7 +166,14 @@ describe('daemon API: hostile input', { timeout: 120_000 }, () => {
         assert.equal(response.status, 200);
         assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
       }
-      assertError(await api(daemon.url, 'GET', '/api/v1/events'), 503, 'TORK_ERR_LIMIT_EXCEEDED');
+      const session = sessionBody.parse((await api(daemon.url, 'GET', '/api/v1/session')).json);
+      assert.equal(session.eventClients, MAX_EVENT_CLIENTS);
+      // Headers only: were it (wrongly) a stream, reading its body would never end.
+      const extra = new AbortController();
+      controllers.push(extra);
+      const refused = await fetch(`${daemon.url}/api/v1/events`, { signal: extra.signal });
+      assert.equal(refused.status, 503, `content-type ${refused.headers.get('content-type')}`);
+      assertError({ status: refused.status, json: await refused.json() }, 503, 'TORK_ERR_LIMIT_EXCEEDED');
     } finally {
       for (const controller of controllers) controller.abort();
     }
@@ -179,12 +186,16 @@ describe('daemon API: hostile input', { timeout: 120_000 }, () => {
         [
           torkMain,
           'daemon',
+          // A TEST-NET address (RFC 5737), no interface of this machine: were the check ever
+          // lost, the bind would fail rather than expose anything, and the test would still fail.
           '--rpc-listen',
-          '0.0.0.0:0',
+          '192.0.2.1:0',
           '--state',
           join(work, 'state2'),
           '--port',
           '0',
+          '--listen-host',
+          '127.0.0.1',
           '--no-dht',
         ],
         { timeout: 20_000 },

@@ -9,7 +9,8 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * `GET /api/v1/events`: Server-Sent Events, one per `--json` event of any torrent: `event:` is the
- * `--json` name, `data:` its JSON with `torrentId` and `time` added.
+ * `--json` name, `data:` its JSON with `torrentId` and `time` added. The first event is `hello`;
+ * a comment line every KEEPALIVE_MS keeps an idle stream open.
  */
 export const eventsRoute: RouteModule = {
   paths: ['/api/v1/events'],
@@ -27,15 +28,23 @@ export const eventsRoute: RouteModule = {
         );
       return streamSSE(c, async (stream) => {
         stream.onAbort(() => subscription.close());
-        await stream.writeSSE({ event: 'hello', data: JSON.stringify({ time: Date.now() }) });
-        for (;;) {
-          const events = await subscription.next(KEEPALIVE_MS);
-          if (events === undefined || stream.aborted) break;
-          if (events.length === 0) await stream.write(': keep-alive\n\n');
-          for (const { torrentId, event, data } of events)
-            await stream.writeSSE({ event, data: JSON.stringify({ torrentId, time: Date.now(), ...data }) });
+        // Gone before the stream started, or a write failing: the place is freed either way.
+        try {
+          if (stream.aborted) return;
+          await stream.writeSSE({ event: 'hello', data: JSON.stringify({ time: Date.now() }) });
+          for (;;) {
+            const events = await subscription.next(KEEPALIVE_MS);
+            if (events === undefined || stream.aborted) break;
+            if (events.length === 0) await stream.write(': keep-alive\n\n');
+            for (const { torrentId, event, data } of events)
+              await stream.writeSSE({
+                event,
+                data: JSON.stringify({ torrentId, time: Date.now(), ...data }),
+              });
+          }
+        } finally {
+          subscription.close();
         }
-        subscription.close();
       });
     });
   },
