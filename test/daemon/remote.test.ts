@@ -99,6 +99,13 @@ describe('tork remote', { timeout: 180_000 }, () => {
       return torrent && torrent.progress >= 0.25 ? torrent : undefined;
     });
 
+    // Mid-download, the detail shows the seeder among the peers.
+    const during = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
+    assert.ok(
+      during.peerList.some((peer) => peer.address === `127.0.0.1:${seeder.port}`),
+      JSON.stringify(during.peerList),
+    );
+
     const paused = await runRemote(daemon.url, ['pause', short]);
     assert.equal(paused.status, 0, paused.stderr);
     const [atPause] = await list();
