@@ -110,4 +110,31 @@ describe('the API app (in process)', () => {
       'the token is checked before routing',
     );
   });
+
+  it('lists a torrent whose saved metainfo no longer parses as failed, and starts the others', async () => {
+    const dir = await tempDir('tork-api-');
+    const state = new DaemonState(join(dir, 'state'));
+    const good = `magnet:?xt=urn:btih:${'12'.repeat(20)}`;
+    await state.save({
+      version: 1,
+      sessionLimits: {},
+      torrents: [
+        {
+          infoHash: '34'.repeat(20),
+          metainfo: 'ZGllIQ==',
+          outDir: dir,
+          rateLimits: {},
+          paused: false,
+          addedAt: 1,
+        },
+        { infoHash: '12'.repeat(20), magnet: good, outDir: dir, rateLimits: {}, paused: true, addedAt: 2 },
+      ],
+    });
+    const registry = new TorrentRegistry(new Engine({ actors: idleActors }), state);
+    await registry.restore();
+    const [bad, paused] = registry.list();
+    assert.equal(bad?.state, 'failed');
+    assert.equal(bad?.error?.code, 'TORK_ERR_BENCODE');
+    assert.equal(paused?.state, 'paused');
+  });
 });

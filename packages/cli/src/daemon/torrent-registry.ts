@@ -103,10 +103,16 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     this.#engine.setRateLimits(saved.sessionLimits);
     for (const record of saved.torrents) {
       const entry: Entry = { record, fetching: false };
-      if (record.metainfo) entry.meta = parseMetainfo(Buffer.from(record.metainfo, 'base64'));
+      try {
+        if (record.metainfo) entry.meta = parseMetainfo(Buffer.from(record.metainfo, 'base64'));
+      } catch (error) {
+        // One bad record does not keep the others from starting: it is listed as failed.
+        const plain = toTorkError(error).toPlain();
+        entry.error = { code: plain.code, message: plain.message };
+      }
       this.#entries.set(record.infoHash, entry);
     }
-    for (const entry of this.#entries.values()) if (!entry.record.paused) this.#start(entry);
+    for (const entry of this.#entries.values()) if (!entry.record.paused && !entry.error) this.#start(entry);
   }
 
   get sessionLimits(): RateLimits {
