@@ -51,7 +51,17 @@ describe('tork COMMAND --help', () => {
   const names = Object.keys(commandHelp);
 
   it('covers every command tork --help lists', () => {
-    assert.deepEqual(names, ['download', 'seed', 'stream', 'demo', 'info', 'create', 'bench']);
+    assert.deepEqual(names, [
+      'download',
+      'seed',
+      'stream',
+      'daemon',
+      'remote',
+      'demo',
+      'info',
+      'create',
+      'bench',
+    ]);
     const { status, stdout } = run(['--help']);
     assert.equal(status, 0);
     for (const name of names)

@@ -1,10 +1,12 @@
 import { TORK_VERSION } from '@tork/core';
 import { benchHelp, runBenchCommand } from './commands/bench.js';
 import { createHelp, runCreate } from './commands/create.js';
+import { daemonHelp, runDaemon } from './commands/daemon.js';
 import { demoHelp, runDemo } from './commands/demo.js';
 import { runDownload, runSeed } from './commands/download.js';
 import { downloadHelp, seedHelp } from './commands/download-options.js';
 import { infoHelp, runInfo } from './commands/info.js';
+import { remoteHelp, runRemote } from './commands/remote.js';
 import { runStream, streamHelp } from './commands/stream.js';
 import type { AnyCommandHelp } from './help.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
@@ -14,6 +16,8 @@ export const commandHelp: Readonly<Record<string, AnyCommandHelp>> = {
   download: downloadHelp,
   seed: seedHelp,
   stream: streamHelp,
+  daemon: daemonHelp,
+  remote: remoteHelp,
   demo: demoHelp,
   info: infoHelp,
   create: createHelp,
@@ -45,6 +49,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runSeed(rest, io);
     case 'stream':
       return runStream(rest, io);
+    case 'daemon':
+      return runDaemon(rest, io);
+    case 'remote':
+      return runRemote(rest, io);
     case 'demo':
       return runDemo(rest, io);
     case 'create':

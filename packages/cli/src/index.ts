@@ -1,6 +1,10 @@
 export { TORK_VERSION } from '@tork/core';
 export { commandHelp, runCli } from './cli.js';
 export { type InfoJson, infoJson } from './commands/info.js';
+export { ApiClient } from './daemon/api-client.js';
+export * from './daemon/api-schemas.js';
+export { MAX_STATE_FILE_BYTES, STATE_FILE, stateFileSchema } from './daemon/daemon-state.js';
+export { MAX_EVENT_CLIENTS, MAX_EVENT_QUEUE } from './daemon/event-hub.js';
 export {
   type Dataset,
   type DatasetOptions,

@@ -59,6 +59,18 @@ export const TorkErrorCode = {
   IO: 'TORK_ERR_IO',
   /** An operation was aborted by its caller. */
   ABORTED: 'TORK_ERR_ABORTED',
+  /** The daemon's API: a request body or parameter failed its schema (HTTP 400). */
+  API_BAD_REQUEST: 'TORK_ERR_API_BAD_REQUEST',
+  /** The daemon's API: no such route or torrent (HTTP 404). */
+  API_NOT_FOUND: 'TORK_ERR_API_NOT_FOUND',
+  /** The daemon's API: the route exists but not with this method (HTTP 405). */
+  API_METHOD: 'TORK_ERR_API_METHOD',
+  /** The daemon's API: a missing or wrong token (HTTP 401). */
+  API_UNAUTHORIZED: 'TORK_ERR_API_UNAUTHORIZED',
+  /** The daemon's API: a foreign Host header, or a path outside `--download-root` (HTTP 403). */
+  API_FORBIDDEN: 'TORK_ERR_API_FORBIDDEN',
+  /** The daemon's API: the torrent is already added (HTTP 409). */
+  API_CONFLICT: 'TORK_ERR_API_CONFLICT',
   /** A bug: an invariant of tork itself was broken. */
   INTERNAL: 'TORK_ERR_INTERNAL',
 } as const;

@@ -31,6 +31,7 @@ import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
+import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
@@ -110,36 +111,8 @@ function jsonReporter(io: CliIo): Reporter {
   const emit = (event: string, data: object) =>
     io.stdout(`${JSON.stringify({ event, time: Date.now(), ...data })}\n`);
   return {
-    attach(torrent) {
-      torrent.on('started', (data) => emit('started', data));
-      torrent.on('checked', (data) => emit('checked', data));
-      torrent.on('resumed', (data) => emit('resumed', data));
-      torrent.on('resume-warning', (data) => emit('resume-warning', data));
-      torrent.on('piece-unreadable', (data) => emit('piece-unreadable', data));
-      torrent.on('peer-connected', (data) => emit('peer-connected', data));
-      torrent.on('peer-disconnected', (data) => emit('peer-disconnected', data));
-      torrent.on('peer-stall', (data) => emit('peer-stall', data));
-      torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
-      torrent.on('pieces-verified', (data) => emit('piece-verified', data));
-      torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
-      torrent.on('dht-peers', (data) => emit('dht-peers', data));
-      torrent.on('lsd-peers', (data) => emit('lsd-peers', data));
-      torrent.on('pex-peers', (data) => emit('pex-peers', data));
-      torrent.on('tracker-error', (data) => emit('tracker-error', data));
-      torrent.on('web-seed-ignored', (data) => emit('web-seed-ignored', data));
-      torrent.on('progress', (progress) => emit('progress', { ...progress }));
-      torrent.on('done', (progress) => emit('done', { ...progress }));
-      torrent.on('error', (data) => emit('error', data));
-    },
-    attachFetch(fetch) {
-      fetch.on('peer-connected', (data) => emit('peer-connected', data));
-      fetch.on('metadata-progress', (data) => emit('metadata-progress', data));
-      fetch.on('metadata-received', (data) => emit('metadata-received', data));
-      fetch.on('metadata-rejected', (data) => emit('metadata-rejected', data));
-      fetch.on('dht-peers', (data) => emit('dht-peers', data));
-      fetch.on('lsd-peers', (data) => emit('lsd-peers', data));
-      fetch.on('pex-peers', (data) => emit('pex-peers', data));
-    },
+    attach: (torrent) => attachJsonEvents(torrent, emit),
+    attachFetch: (fetch) => attachJsonFetchEvents(fetch, emit),
     finish() {},
   };
 }

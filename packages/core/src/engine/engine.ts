@@ -255,6 +255,22 @@ export class Engine {
     this.#mseKeys.set(Buffer.from(mseTorrentKey(infoHash)).toString('hex'), infoHash);
   }
 
+  /**
+   * Stops a torrent (connections closed, resume data saved, files closed) and forgets it, so it
+   * can be added again (the daemon's pause/resume and remove). False when no such torrent.
+   */
+  async remove(infoHashHex: string): Promise<boolean> {
+    const torrent = this.#torrents.get(infoHashHex);
+    if (!torrent) return false;
+    try {
+      await torrent.stop();
+    } finally {
+      // After the stop: its actors' last events still find it while it closes.
+      if (this.#torrents.get(infoHashHex) === torrent) this.#torrents.delete(infoHashHex);
+    }
+    return true;
+  }
+
   /** The caps on all torrents together, bytes a second. */
   get rateLimits(): RateLimits {
     return this.#rates.global.limits;

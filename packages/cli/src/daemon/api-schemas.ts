@@ -1,0 +1,122 @@
+/**
+ * Every body the daemon's API reads or writes, as zod schemas: requests are parsed with them (a
+ * mismatch is a 400 with TORK_ERR_API_BAD_REQUEST), responses are built to them (and checked in tests).
+ */
+import { z } from 'zod';
+import { filePrioritySchema } from './daemon-state.js';
+
+/** Largest request body (bytes): a large .torrent in base64 fits; more is refused with 413. */
+export const MAX_API_BODY_BYTES = 8 * 1024 * 1024;
+
+const rate = z
+  .number()
+  .int()
+  .min(1024)
+  .max(1024 ** 4);
+
+/** Caps in bytes a second; a direction left out (or null) is not capped. */
+export const rateLimitsBody = z.strictObject({
+  download: rate.nullable().optional(),
+  upload: rate.nullable().optional(),
+});
+
+/** `POST /torrents`: exactly one of `magnet`, `path` (a .torrent on the daemon's disk), `metainfo` (base64). */
+export const addTorrentBody = z
+  .strictObject({
+    magnet: z
+      .string()
+      .startsWith('magnet:')
+      .max(64 * 1024)
+      .optional(),
+    path: z.string().min(1).max(4096).optional(),
+    metainfo: z.base64().max(MAX_API_BODY_BYTES).optional(),
+    /** Output directory; default the daemon's `--download-dir`. Must lie inside `--download-root`. */
+    downloadDir: z.string().min(1).max(4096).optional(),
+    paused: z.boolean().default(false),
+    /** A priority per file (`skip` leaves a file out). */
+    select: z.array(filePrioritySchema).max(1_000_000).optional(),
+    /** Peers to dial, `host:port` (trackers and the DHT find the others). */
+    peers: z.array(z.string().max(300)).max(200).optional(),
+  })
+  .refine(
+    (body) => [body.magnet, body.path, body.metainfo].filter((given) => given !== undefined).length === 1,
+    { message: 'give exactly one of magnet, path, metainfo' },
+  );
+export type AddTorrentBody = z.infer<typeof addTorrentBody>;
+
+export const filesBody = z.strictObject({ priorities: z.array(filePrioritySchema).min(1).max(1_000_000) });
+
+export const deleteQuery = z.strictObject({ deleteData: z.enum(['true', 'false']).default('false') });
+
+export const errorBody = z.strictObject({
+  error: z.strictObject({ code: z.string().startsWith('TORK_ERR_'), message: z.string() }),
+});
+
+const limitsOut = z.strictObject({ download: z.number().optional(), upload: z.number().optional() });
+
+export const torrentSummary = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  state: z.string(),
+  outDir: z.string(),
+  paused: z.boolean(),
+  length: z.number(),
+  wantedBytes: z.number(),
+  verifiedBytes: z.number(),
+  progress: z.number().min(0).max(1),
+  downloadRate: z.number(),
+  uploadRate: z.number(),
+  downloadedBytes: z.number(),
+  uploadedBytes: z.number(),
+  resumedBytes: z.number(),
+  peers: z.number(),
+  rateLimits: limitsOut,
+  addedAt: z.number(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+});
+export type TorrentSummaryBody = z.infer<typeof torrentSummary>;
+
+export const torrentList = z.strictObject({ torrents: z.array(torrentSummary) });
+
+export const torrentDetail = z.strictObject({
+  ...torrentSummary.shape,
+  files: z.array(
+    z.strictObject({
+      index: z.number(),
+      path: z.string(),
+      length: z.number(),
+      priority: filePrioritySchema,
+    }),
+  ),
+  peers: z.number(),
+  peerList: z.array(
+    z.strictObject({
+      address: z.string(),
+      client: z.string(),
+      transport: z.string(),
+      encryption: z.string(),
+      source: z.string(),
+      seed: z.boolean(),
+      downloadRate: z.number(),
+      uploadRate: z.number(),
+      downloaded: z.number(),
+      uploaded: z.number(),
+      queueDepth: z.number(),
+    }),
+  ),
+});
+
+export const sessionBody = z.strictObject({
+  version: z.string(),
+  peerPort: z.number(),
+  torrents: z.number(),
+  running: z.number(),
+  downloadRate: z.number(),
+  uploadRate: z.number(),
+  downloadedBytes: z.number(),
+  uploadedBytes: z.number(),
+  rateLimits: limitsOut,
+  eventClients: z.number(),
+});
+
+export const okBody = z.strictObject({ ok: z.literal(true) });

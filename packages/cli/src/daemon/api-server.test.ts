@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { type ActorSystem, Engine } from '@tork/core';
+import { tempDir } from '@tork/testkit';
+import { errorBody, okBody, torrentDetail, torrentList, torrentSummary } from './api-schemas.js';
+import { type ApiContext, createApiApp, type RouteModule } from './api-server.js';
+import { DaemonState } from './daemon-state.js';
+import { DownloadRoot } from './download-root.js';
+import { EventHub } from './event-hub.js';
+import { TorrentRegistry } from './torrent-registry.js';
+
+/** No threads: these tests add only paused torrents, which never reach the actors. */
+const idleActors: ActorSystem = { send() {}, onEvents() {}, close: async () => {} };
+
+async function context(): Promise<ApiContext> {
+  const dir = await tempDir('tork-api-');
+  const engine = new Engine({ actors: idleActors });
+  const registry = new TorrentRegistry(engine, new DaemonState(join(dir, 'state')));
+  await registry.restore();
+  return {
+    registry,
+    engine,
+    hub: new EventHub(),
+    root: new DownloadRoot(dir),
+    downloadDir: join(dir, 'dl'),
+    peerPort: 6881,
+  };
+}
+
+const host = { host: '127.0.0.1:9091' };
+const magnet = `magnet:?xt=urn:btih:${'ef'.repeat(20)}&dn=probe`;
+
+describe('the API app (in process)', () => {
+  it('adds, shows and removes a paused magnet; every body matches its schema', async () => {
+    const app = createApiApp(await context(), { host: '127.0.0.1', token: undefined });
+    const added = await app.request('/api/v1/torrents', {
+      method: 'POST',
+      headers: host,
+      body: JSON.stringify({ magnet, paused: true }),
+    });
+    assert.equal(added.status, 201);
+    const summary = torrentSummary.parse(await added.json());
+    assert.equal(summary.state, 'paused');
+    assert.equal(summary.name, 'probe');
+    const again = await app.request('/api/v1/torrents', {
+      method: 'POST',
+      headers: host,
+      body: JSON.stringify({ magnet }),
+    });
+    assert.equal(again.status, 409);
+    assert.equal(errorBody.parse(await again.json()).error.code, 'TORK_ERR_API_CONFLICT');
+    const detail = torrentDetail.parse(
+      await (await app.request(`/api/v1/torrents/${'ef'.repeat(3)}`, { headers: host })).json(),
+    );
+    assert.deepEqual(detail.files, []);
+    const removed = await app.request(`/api/v1/torrents/${summary.id}?deleteData=false`, {
+      method: 'DELETE',
+      headers: host,
+    });
+    okBody.parse(await removed.json());
+    assert.deepEqual(
+      torrentList.parse(await (await app.request('/api/v1/torrents', { headers: host })).json()).torrents,
+      [],
+    );
+    const badQuery = await app.request(`/api/v1/torrents/${summary.id}?deleteData=yes`, {
+      method: 'DELETE',
+      headers: host,
+    });
+    assert.equal(badQuery.status, 400);
+  });
+
+  it('mounts extra route modules: their paths answer, and 405 for other methods', async () => {
+    const metrics: RouteModule = {
+      paths: ['/metrics'],
+      mount(app) {
+        app.get('/metrics', (c) => c.text('tork_torrents 0\n'));
+      },
+    };
+    const app = createApiApp(await context(), { host: '127.0.0.1', token: undefined, routes: [metrics] });
+    const scraped = await app.request('/metrics', { headers: host });
+    assert.equal(await scraped.text(), 'tork_torrents 0\n');
+    const posted = await app.request('/metrics', { method: 'POST', headers: host });
+    assert.equal(posted.status, 405);
+    assert.equal(errorBody.parse(await posted.json()).error.code, 'TORK_ERR_API_METHOD');
+    // The guard covers them too.
+    const foreign = await app.request('/metrics', { headers: { host: 'rebound.example' } });
+    assert.equal(foreign.status, 403);
+  });
+
+  it('accepts IP, localhost and the bound name as Host; a token guards every route', async () => {
+    const app = createApiApp(await context(), { host: 'nas.lan', token: 'sixteen-chars-token' });
+    const bearer = { authorization: 'Bearer sixteen-chars-token' };
+    for (const name of ['127.0.0.1:1', 'localhost', '[::1]:9091', 'nas.lan:9091', '192.168.1.5'])
+      assert.equal(
+        (await app.request('/api/v1/session', { headers: { host: name, ...bearer } })).status,
+        200,
+        name,
+      );
+    for (const name of ['evil.example', 'nas.lan.evil.example', '', 'a b'])
+      assert.equal(
+        (await app.request('/api/v1/session', { headers: { host: name, ...bearer } })).status,
+        403,
+        name,
+      );
+    assert.equal((await app.request('/api/v1/session', { headers: host })).status, 401);
+    assert.equal(
+      (await app.request('/nowhere', { headers: host })).status,
+      401,
+      'the token is checked before routing',
+    );
+  });
+
+  it('lists a torrent whose saved metainfo no longer parses as failed, and starts the others', async () => {
+    const dir = await tempDir('tork-api-');
+    const state = new DaemonState(join(dir, 'state'));
+    const good = `magnet:?xt=urn:btih:${'12'.repeat(20)}`;
+    await state.save({
+      version: 1,
+      sessionLimits: {},
+      torrents: [
+        {
+          infoHash: '34'.repeat(20),
+          metainfo: 'ZGllIQ==',
+          outDir: dir,
+          rateLimits: {},
+          paused: false,
+          addedAt: 1,
+        },
+        { infoHash: '12'.repeat(20), magnet: good, outDir: dir, rateLimits: {}, paused: true, addedAt: 2 },
+      ],
+    });
+    const registry = new TorrentRegistry(new Engine({ actors: idleActors }), state);
+    await registry.restore();
+    const [bad, paused] = registry.list();
+    assert.equal(bad?.state, 'failed');
+    assert.equal(bad?.error?.code, 'TORK_ERR_BENCODE');
+    assert.equal(paused?.state, 'paused');
+  });
+});

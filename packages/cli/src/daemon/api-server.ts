@@ -1,0 +1,146 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { type Engine, TORK_VERSION, TorkErrorCode } from '@tork/core';
+import type { ThreadActorSystem } from '@tork/workers';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { apiError, errorResponse } from './api-errors.js';
+import { apiGuard } from './api-guard.js';
+import { MAX_API_BODY_BYTES } from './api-schemas.js';
+import { torrentRoutes } from './api-torrent-routes.js';
+import type { DownloadRoot } from './download-root.js';
+import type { EventHub } from './event-hub.js';
+import { eventsRoute } from './events-route.js';
+import type { TorrentRegistry } from './torrent-registry.js';
+
+/** What every route module is given: the daemon's parts. */
+export interface ApiContext {
+  readonly registry: TorrentRegistry;
+  /** The daemon's one engine (session-wide figures: rate caps, torrents). */
+  readonly engine: Engine;
+  /** The peer-host threads' counters (event-loop lag, messages), for metrics and the web page. */
+  readonly threads?: Pick<ThreadActorSystem, 'stats'>;
+  readonly hub: EventHub;
+  readonly root: DownloadRoot;
+  /** The default output directory (`--download-dir`). */
+  readonly downloadDir: string;
+  /** The engine's peer port. */
+  readonly peerPort: number;
+}
+
+/**
+ * A set of routes mounted on the API's listener (the JSON API is one; Transmission RPC at
+ * `/transmission/rpc`, `/metrics` and the web page at `/` plug in the same way). `mount` adds
+ * routes with their methods; `paths` lists every path it serves, so that another method on one of
+ * them answers 405 rather than 404.
+ */
+export interface RouteModule {
+  readonly paths: readonly string[];
+  mount(app: Hono, context: ApiContext): void;
+}
+
+export interface ApiServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  /** Route modules besides the JSON API (mounted after it). */
+  readonly routes?: readonly RouteModule[];
+}
+
+/** Reads a JSON request body against its schema: malformed JSON or a mismatch is a 400. */
+export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  let json: unknown;
+  try {
+    json = text === '' ? {} : JSON.parse(text);
+  } catch (error) {
+    throw apiError(TorkErrorCode.API_BAD_REQUEST, `malformed JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw apiError(TorkErrorCode.API_BAD_REQUEST, `${where}${issue?.message ?? 'invalid body'}`);
+  }
+  return parsed.data;
+}
+
+/** Builds the app: the guard, the body cap, the JSON API, the extra modules, 404 and 405. */
+export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions, 'port'>): Hono {
+  const app = new Hono();
+  app.use('*', apiGuard({ bindHost: options.host, token: options.token }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_API_BODY_BYTES,
+      onError: (c) =>
+        errorResponse(
+          c,
+          apiError(TorkErrorCode.LIMIT_EXCEEDED, `request body over ${MAX_API_BODY_BYTES} bytes`),
+        ),
+    }),
+  );
+  const session: RouteModule = {
+    paths: ['/api/v1/session'],
+    mount(api, { registry, hub, peerPort }) {
+      api.get('/api/v1/session', (c) => {
+        const torrents = registry.list();
+        const sum = (key: 'downloadRate' | 'uploadRate' | 'downloadedBytes' | 'uploadedBytes') =>
+          torrents.reduce((total, torrent) => total + torrent[key], 0);
+        return c.json({
+          version: TORK_VERSION,
+          peerPort,
+          torrents: torrents.length,
+          running: torrents.filter((torrent) => !torrent.paused && torrent.state !== 'failed').length,
+          downloadRate: sum('downloadRate'),
+          uploadRate: sum('uploadRate'),
+          downloadedBytes: sum('downloadedBytes'),
+          uploadedBytes: sum('uploadedBytes'),
+          rateLimits: registry.sessionLimits,
+          eventClients: hub.clients,
+        });
+      });
+    },
+  };
+  const modules = [torrentRoutes, session, eventsRoute, ...(options.routes ?? [])];
+  for (const module of modules) module.mount(app, context);
+  // A known path with another method: 405 (after the modules, so their own methods match first).
+  for (const path of new Set(modules.flatMap((module) => module.paths)))
+    app.all(path, (c) =>
+      errorResponse(c, apiError(TorkErrorCode.API_METHOD, `${c.req.method} is not allowed on ${c.req.path}`)),
+    );
+  app.notFound((c) => errorResponse(c, apiError(TorkErrorCode.API_NOT_FOUND, `no route ${c.req.path}`)));
+  app.onError((error, c) => errorResponse(c, error));
+  return app;
+}
+
+/** The API on its own HTTP listener; resolves once it listens. */
+export async function startApiServer(
+  context: ApiContext,
+  options: ApiServerOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const app = createApiApp(context, options);
+  const server = createServer(getRequestListener(app.fetch));
+  // Slow or idle clients do not hold sockets for ever; the event stream keeps its own alive.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        context.hub.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
