@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, join as joinPath } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { type ActorSystem, Engine } from '@tork/core';
-import { tempDir } from '@tork/testkit';
+
+/** A fresh directory, removed after the file's tests (the CLI package does not depend on the test kit). */
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(joinPath(tmpdir(), prefix));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 import { errorBody, okBody, torrentDetail, torrentList, torrentSummary } from './api-schemas.js';
 import { type ApiContext, createApiApp, type RouteModule } from './api-server.js';
 import { DaemonState } from './daemon-state.js';

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { tempDir } from '@tork/testkit';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, join as joinPath } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+/** A fresh directory, removed after the file's tests (the CLI package does not depend on the test kit). */
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(joinPath(tmpdir(), prefix));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 import { DaemonState, defaultStateDir, STATE_FILE, type StateFile } from './daemon-state.js';
 
 const record = (i: number) => ({
