@@ -16,6 +16,7 @@ import {
   torrentDetail,
   torrentList,
 } from '@tork/cli';
+import { parsePrometheusText, sampleSum, sampleValue } from '@tork/testkit';
 import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import { api, assertSameFiles, type RunningDaemon, runRemote, startDaemon, waitFor } from './support.js';
 
@@ -105,6 +106,25 @@ describe('tork remote', { timeout: 180_000 }, () => {
       during.peerList.some((peer) => peer.address === `127.0.0.1:${seeder.port}`),
       JSON.stringify(during.peerList),
     );
+
+    // /metrics on the API listener: valid Prometheus text whose byte count moves with the download.
+    const scrape = async () => {
+      const response = await fetch(`${daemon.url}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      return parsePrometheusText(await response.text());
+    };
+    const first = await scrape();
+    assert.equal(sampleValue(first, 'tork_torrents'), 1);
+    const downBefore = sampleSum(first, 'tork_torrent_downloaded_bytes_total', { torrent: id });
+    assert.ok(downBefore > 0, 'bytes down counted');
+    const second = await waitFor('the byte count to move', 30_000, async () => {
+      const families = await scrape();
+      return sampleSum(families, 'tork_torrent_downloaded_bytes_total', { torrent: id }) > downBefore
+        ? families
+        : undefined;
+    });
+    assert.ok(sampleSum(second, 'tork_torrent_peers') >= 1, 'the seeder counted among the peers');
 
     const paused = await runRemote(daemon.url, ['pause', short]);
     assert.equal(paused.status, 0, paused.stderr);

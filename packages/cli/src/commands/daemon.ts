@@ -169,6 +169,7 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
         registry,
         engine: stack.engine,
         threads: stack.actors,
+        udp: stack.udp,
         hub,
         root,
         downloadDir,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { type Engine, TORK_VERSION, TorkErrorCode } from '@tork/core';
+import { type Engine, TORK_VERSION, TorkErrorCode, type UdpHostStats } from '@tork/core';
 import type { ThreadActorSystem } from '@tork/workers';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -21,7 +21,9 @@ export interface ApiContext {
   /** The daemon's one engine (session-wide figures: rate caps, torrents). */
   readonly engine: Engine;
   /** The peer-host threads' counters (event-loop lag, messages), for metrics and the web page. */
-  readonly threads?: Pick<ThreadActorSystem, 'stats'>;
+  readonly threads?: Pick<ThreadActorSystem, 'stats' | 'traffic'>;
+  /** The UDP host's counters (DHT nodes, uTP), for metrics. Default: none. */
+  readonly udp?: { stats(): Promise<UdpHostStats | undefined> };
   readonly hub: EventHub;
   readonly root: DownloadRoot;
   /** The default output directory (`--download-dir`). */

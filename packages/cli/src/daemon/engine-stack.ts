@@ -25,6 +25,8 @@ export interface EngineStack {
   readonly engine: Engine;
   readonly listener: Listener;
   readonly actors: ThreadActorSystem;
+  /** The UDP host thread (uTP, the DHT): its counters feed `/metrics`. */
+  readonly udp: UdpHostThread;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function openEngineStack(options: EngineStackOptions, io: CliIo): P
     engine: built,
     listener,
     actors,
+    udp: udpThread,
     async close() {
       await listener.close();
       utp.close();
