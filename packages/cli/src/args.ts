@@ -6,6 +6,22 @@ function usageError(message: string): TorkError {
   return new TorkError(TorkErrorCode.USAGE, message);
 }
 
+/** An integer option in [min, max]; `fallback` when absent. */
+export function intOption(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw usageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return number;
+}
+
 /** Seconds from `90`, `90s`, `30m`, `2h`. */
 export function parseDuration(text: string, name: string): number {
   const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());

@@ -3,7 +3,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core';
-import { oneLine } from '../args.js';
+import { intOption, oneLine } from '../args.js';
 import { isLoopbackHost } from '../daemon/api-guard.js';
 import { startApiServer } from '../daemon/api-server.js';
 import { DaemonState, defaultStateDir } from '../daemon/daemon-state.js';
@@ -91,23 +91,6 @@ export function parseListen(text: string): { host: string; port: number } {
   if (!match || port > 65535)
     throw new TorkError(TorkErrorCode.USAGE, `--rpc-listen must be HOST:PORT, got '${text}'`);
   return { host: (match[1] ?? match[2])!, port };
-}
-
-function intOption(
-  value: string | undefined,
-  name: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max)
-    throw new TorkError(
-      TorkErrorCode.USAGE,
-      `--${name} must be an integer from ${min} to ${max}, got '${value}'`,
-    );
-  return number;
 }
 
 /** `tork daemon`: the engine, the state, the API; runs until SIGINT or SIGTERM. */

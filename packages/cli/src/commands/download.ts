@@ -26,7 +26,7 @@ import {
   type UdpHostStats,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
-import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
+import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
@@ -82,21 +82,6 @@ export function transportPolicy(value: string | undefined): TransportPolicy {
   const policy = TRANSPORT_POLICIES.find((known) => known === value);
   if (!policy) throw usageError(`--transport must be ${TRANSPORT_POLICIES.join(', ')}; got '${value}'`);
   return policy;
-}
-
-function intOption(
-  value: string | undefined,
-  name: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
-    throw usageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return number;
 }
 
 /** Where output goes, by mode: NDJSON events, a live terminal display, or plain periodic lines. */
