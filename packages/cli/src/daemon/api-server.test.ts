@@ -146,4 +146,38 @@ describe('the API app (in process)', () => {
     assert.equal(bad?.error?.code, 'TORK_ERR_BENCODE');
     assert.equal(paused?.state, 'paused');
   });
+  it('pausing a magnet that is fetching its metadata gives the fetch up; resume starts a new one', async () => {
+    const ctx = await context();
+    const app = createApiApp(ctx, { host: '127.0.0.1', token: undefined });
+    const fetching = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&dn=fetching&x.pe=127.0.0.1:1`;
+    const added = await app.request('/api/v1/torrents', {
+      method: 'POST',
+      headers: host,
+      body: JSON.stringify({ magnet: fetching }),
+    });
+    assert.equal(added.status, 201);
+    const id = torrentSummary.parse(await added.json()).id;
+    const state = async () =>
+      torrentDetail.parse(await (await app.request(`/api/v1/torrents/${id}`, { headers: host })).json());
+    assert.equal((await state()).state, 'metadata');
+    assert.equal(
+      (await app.request(`/api/v1/torrents/${id}/pause`, { method: 'POST', headers: host })).status,
+      200,
+    );
+    assert.equal((await state()).state, 'paused');
+    assert.equal(
+      (await app.request(`/api/v1/torrents/${id}/resume`, { method: 'POST', headers: host })).status,
+      200,
+    );
+    // Had the first fetch lived on, the engine would refuse the second ("already added"): failed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const resumed = await state();
+    assert.equal(resumed.state, 'metadata', JSON.stringify(resumed.error));
+    assert.equal(
+      (await app.request(`/api/v1/torrents/${id}`, { method: 'DELETE', headers: host })).status,
+      200,
+    );
+    await ctx.registry.close();
+    await ctx.engine.close();
+  });
 });

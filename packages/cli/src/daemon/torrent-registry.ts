@@ -310,7 +310,11 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
 
   async #stop(entry: Entry): Promise<void> {
     const torrent = entry.torrent;
-    if (!torrent) return;
+    if (!torrent) {
+      // A magnet still fetching its metadata: the fetch is given up (its peers closed) at once.
+      if (entry.fetching) await this.#engine.remove(entry.record.infoHash);
+      return;
+    }
     delete entry.torrent;
     await this.#engine.remove(torrent.meta.infoHashHex);
     entry.last = torrent.progress();

@@ -257,11 +257,17 @@ export class Engine {
 
   /**
    * Stops a torrent (connections closed, resume data saved, files closed) and forgets it, so it
-   * can be added again (the daemon's pause/resume and remove). False when no such torrent.
+   * can be added again (the daemon's pause/resume and remove). A magnet still fetching its
+   * metadata is given up (its `addMagnet` rejects with TORK_ERR_ABORTED). False when no such torrent.
    */
   async remove(infoHashHex: string): Promise<boolean> {
     const torrent = this.#torrents.get(infoHashHex);
-    if (!torrent) return false;
+    if (!torrent) {
+      const fetch = this.#fetches.get(infoHashHex);
+      if (!fetch) return false;
+      await fetch.stop();
+      return true;
+    }
     try {
       await torrent.stop();
     } finally {

@@ -141,6 +141,30 @@ describe('a magnet link through the Engine (metadata phase, BEP 9)', { timeout: 
     await engine.close();
   });
 
+  it('Engine.remove gives up a fetch in progress: addMagnet rejects with TORK_ERR_ABORTED and the id is free again', async () => {
+    const engine = new Engine({
+      actors: new MetadataPeers(() => null),
+      peerId: new Uint8Array(20).fill(9),
+      port: 0,
+    });
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:5`);
+    const adding = engine.addMagnet({
+      magnet,
+      outDir: await tempDir('tork-magnet-'),
+      useTrackers: false,
+      tickMs: 20,
+    });
+    const outcome = adding.then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof TorkError ? error.code : 'other'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await engine.remove(meta.infoHashHex), true, 'the fetch counts as the torrent');
+    assert.equal(await outcome, TorkErrorCode.ABORTED);
+    assert.equal(await engine.remove(meta.infoHashHex), false, 'forgotten');
+    await engine.close();
+  });
+
   it('dials the peers a connected peer tells of by PEX, and gets the metadata from them; --no-pex does not', async () => {
     const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:4`);
     // 127.0.0.9:4 has no metadata, but knows 127.0.0.9:5, which has.
