@@ -257,6 +257,41 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     return this.#written.has(index);
   }
 
+  /**
+   * Bytes of each file (in `meta.files` order) that lie in verified pieces written to disk: a
+   * file's own share of a piece it shares with its neighbours counts once that piece is verified.
+   * One pass over the pieces; for per-file progress views (Transmission's `fileStats`).
+   */
+  fileCompletedBytes(): number[] {
+    const { files, pieceLength, length } = this.meta;
+    const done = files.map(() => 0);
+    // Files lie end to end in piece space; walk both in order.
+    let file = 0;
+    let fileStart = 0;
+    for (let piece = 0; piece < this.meta.pieceCount; piece++) {
+      const start = piece * pieceLength;
+      const end = Math.min(length, start + pieceLength);
+      while (file < files.length && fileStart + files[file]!.length <= start) {
+        fileStart += files[file]!.length;
+        file++;
+      }
+      if (!this.#written.has(piece)) continue;
+      let offset = fileStart;
+      for (let index = file; index < files.length && offset < end; index++) {
+        const size = files[index]!.length;
+        const overlap = Math.min(end, offset + size) - Math.max(start, offset);
+        if (overlap > 0) done[index]! += overlap;
+        offset += size;
+      }
+    }
+    return done;
+  }
+
+  /** How many pieces a connected peer has (its bitfield and haves); 0 for an unknown actor. */
+  peerPieceCount(actorId: number): number {
+    return this.#scheduler.peerPieceCount(actorId);
+  }
+
   progress(): TorrentProgress {
     const { downloadRate, uploadRate, ...peers } = this.#book.summary();
     const tally = this.#tally;
