@@ -12,6 +12,7 @@ import { addTorrentCommand } from './add-torrent-command.js';
 import type { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
+import { fileCompletedBytes } from './file-completed-bytes.js';
 import { type IncomingConnection, PeerBook, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
@@ -263,28 +264,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
    * One pass over the pieces; for per-file progress views (Transmission's `fileStats`).
    */
   fileCompletedBytes(): number[] {
-    const { files, pieceLength, length } = this.meta;
-    const done = files.map(() => 0);
-    // Files lie end to end in piece space; walk both in order.
-    let file = 0;
-    let fileStart = 0;
-    for (let piece = 0; piece < this.meta.pieceCount; piece++) {
-      const start = piece * pieceLength;
-      const end = Math.min(length, start + pieceLength);
-      while (file < files.length && fileStart + files[file]!.length <= start) {
-        fileStart += files[file]!.length;
-        file++;
-      }
-      if (!this.#written.has(piece)) continue;
-      let offset = fileStart;
-      for (let index = file; index < files.length && offset < end; index++) {
-        const size = files[index]!.length;
-        const overlap = Math.min(end, offset + size) - Math.max(start, offset);
-        if (overlap > 0) done[index]! += overlap;
-        offset += size;
-      }
-    }
-    return done;
+    return fileCompletedBytes(this.meta, (piece) => this.#written.has(piece));
   }
 
   /** How many pieces a connected peer has (its bitfield and haves); 0 for an unknown actor. */
