@@ -12,6 +12,7 @@ import { DownloadRoot } from '../download-root.js';
 import { EventHub } from '../event-hub.js';
 import { TorrentRegistry } from '../torrent-registry.js';
 import {
+  MAX_RPC_IDS,
   rpcResponse,
   rpcTorrent,
   sessionGetResult,
@@ -20,6 +21,7 @@ import {
   torrentGetResult,
 } from './rpc-schemas.js';
 import { SESSION_ID_HEADER } from './session-id.js';
+import { MAX_RPC_TORRENT_FILE_BYTES } from './torrent-add.js';
 import { transmissionRoute } from './transmission-route.js';
 
 /** A fresh directory, removed after the file's tests (the CLI package does not depend on the test kit). */
@@ -198,6 +200,11 @@ describe('Transmission RPC (in process)', () => {
         `${method} ${JSON.stringify(args)}`,
       );
     }
+    // MAX_RPC_IDS: a longer list is refused whole.
+    const tooMany = await r.call('torrent-get', { ids: new Array(MAX_RPC_IDS + 1).fill(1), fields: ['id'] });
+    assert.match(tooMany.result, /^TORK_ERR_API_BAD_REQUEST: invalid arguments: ids: /);
+    const atCap = await r.call('torrent-get', { ids: new Array(MAX_RPC_IDS).fill(1), fields: ['id'] });
+    assert.deepEqual(atCap.arguments.torrents, [{ id: 1 }]);
     const nobody = await r.call('torrent-get', { ids: [99, 'ff'.repeat(20)], fields: ['id'] });
     assert.deepEqual(nobody.arguments, { torrents: [] });
     // Numbers and hashes (any case) name the same torrents, each once, in id order.
@@ -289,6 +296,11 @@ describe('Transmission RPC (in process)', () => {
     assert.match(dir.result, /^TORK_ERR_API_FORBIDDEN: download-dir \/tmp is outside/);
     const badMagnet = await r.call('torrent-add', { filename: 'magnet:?xt=urn:btih:zz' });
     assert.match(badMagnet.result, /^invalid or corrupt torrent file: /);
+    // MAX_RPC_TORRENT_FILE_BYTES: a larger file is refused before it is read.
+    const huge = join(r.dir, 'huge.torrent');
+    await writeFile(huge, Buffer.alloc(MAX_RPC_TORRENT_FILE_BYTES + 1));
+    const tooBig = await r.call('torrent-add', { filename: huge });
+    assert.match(tooBig.result, /^TORK_ERR_LIMIT_EXCEEDED: .* is over 8388608 bytes/);
     assert.equal(r.context.registry.ids.length, 2, 'nothing else was added');
   });
 
