@@ -66,14 +66,15 @@ export function splitAddress(address: string): { address: string; port: number }
 }
 
 /**
- * Transmission's peer flags, those tork knows: D downloading from it, d we want to and it chokes us,
+ * Transmission's peer flags, those tork knows: D downloading from it, d it chokes us while we still
+ * want pieces (`wanting`),
  * U uploading to it, u it wants to and we choke it, E encrypted (RC4), T µTP, I incoming, H from the
  * DHT, X from peer exchange.
  */
-export function flagString(peer: PeerView): string {
+export function flagString(peer: PeerView, wanting: boolean): string {
   let flags = '';
   if (peer.downloadRate > 0 && !peer.peerChoking) flags += 'D';
-  else if (peer.peerChoking && !peer.seed) flags += 'd';
+  else if (peer.peerChoking && wanting) flags += 'd';
   if (peer.uploadRate > 0 && !peer.amChoking) flags += 'U';
   else if (peer.amChoking && peer.requestsQueued > 0) flags += 'u';
   if (peer.encryption === 'rc4') flags += 'E';
@@ -84,14 +85,19 @@ export function flagString(peer: PeerView): string {
   return flags;
 }
 
-function peerEntry(peer: PeerView, pieces: number, pieceCount: number): z.infer<typeof rpcPeer> {
+function peerEntry(
+  peer: PeerView,
+  pieces: number,
+  pieceCount: number,
+  wanting: boolean,
+): z.infer<typeof rpcPeer> {
   const { address, port } = splitAddress(peer.address);
   return {
     address,
     port,
     clientName: peer.client,
     clientIsChoked: peer.peerChoking,
-    flagStr: flagString(peer),
+    flagStr: flagString(peer, wanting),
     isDownloadingFrom: peer.downloadRate > 0 && !peer.peerChoking,
     isEncrypted: peer.encryption === 'rc4',
     isIncoming: peer.source === 'incoming',
@@ -227,7 +233,7 @@ const FIELDS: { [K in RpcTorrentField]-?: FieldGetter<K> } = {
   wanted: (_, d) => d.priorities.map((priority) => priority !== 'skip'),
   peers: (s, d) =>
     d.peers.map((peer) =>
-      peerEntry(peer, s.torrent?.peerPieceCount(peer.actorId) ?? 0, s.meta?.pieceCount ?? 0),
+      peerEntry(peer, s.torrent?.peerPieceCount(peer.actorId) ?? 0, s.meta?.pieceCount ?? 0, d.left > 0),
     ),
   trackers: (s) => {
     let id = 0;
