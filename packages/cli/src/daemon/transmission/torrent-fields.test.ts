@@ -58,17 +58,19 @@ describe('Transmission field mapping', () => {
   });
 
   it('writes peer flags as Transmission does', () => {
-    assert.equal(flagString(peer({})), 'd');
-    assert.equal(flagString(peer({ seed: true })), '');
-    assert.equal(flagString(peer({ peerChoking: false, downloadRate: 10 })), 'D');
-    assert.equal(
-      flagString(
-        peer({ peerChoking: false, downloadRate: 10, amChoking: false, uploadRate: 5, encryption: 'rc4' }),
-      ),
-      'DUE',
-    );
-    assert.equal(flagString(peer({ requestsQueued: 2, transport: 'utp', source: 'incoming' })), 'duTI');
-    assert.equal(flagString(peer({ seed: true, source: 'dht' })), 'H');
-    assert.equal(flagString(peer({ seed: true, source: 'pex' })), 'X');
+    assert.equal(flagString(peer({}), true), 'd');
+    assert.equal(flagString(peer({}), false), '', 'choked, but we want nothing');
+    assert.equal(flagString(peer({ peerChoking: false, downloadRate: 10 }), true), 'D');
+    const busy = peer({
+      peerChoking: false,
+      downloadRate: 10,
+      amChoking: false,
+      uploadRate: 5,
+      encryption: 'rc4',
+    });
+    assert.equal(flagString(busy, true), 'DUE');
+    assert.equal(flagString(peer({ requestsQueued: 2, transport: 'utp', source: 'incoming' }), true), 'duTI');
+    assert.equal(flagString(peer({ source: 'dht' }), false), 'H');
+    assert.equal(flagString(peer({ source: 'pex' }), false), 'X');
   });
 });
