@@ -71,6 +71,14 @@ function remote(bin: string, hostPort: string, args: readonly string[]): Promise
   });
 }
 
+/** The `torrent-get` fields this test reads. */
+interface RpcTorrentView {
+  readonly fileStats: Array<{ bytesCompleted: number }>;
+  readonly haveValid: number;
+  readonly leftUntilDone: number;
+  readonly status: number;
+}
+
 /** A row of `transmission-remote -l` (names without spaces: the status is the last word before). */
 interface ListRow {
   readonly id: number;
@@ -215,7 +223,8 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
     const peersShown = await waitFor('the seeder in -t 1 -pi', 20_000, async () => {
       const run = await remote(bin, hostPort, ['-t', '1', '-pi']);
       assert.equal(run.status, 0, run.stderr);
-      return /^127\.0\.0\.1\s+\S*\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+libtorrent/m.test(run.stdout)
+      // The seeder has every piece: Done 100.0 (from its bitfield).
+      return /^127\.0\.0\.1\s+\S*\s+100\.0\s+[\d.]+\s+[\d.]+\s+libtorrent/m.test(run.stdout)
         ? run.stdout
         : undefined;
     });
@@ -228,6 +237,31 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
       JSON.stringify(detailNow.peerList),
     );
 
+    // Per-file progress mid-download (raw RPC): the files' completed bytes come from the pieces on
+    // disk, so they sum to no more than the verified bytes, and some file has some.
+    const rpc = async (body: object) => {
+      const response = await fetch(rpcUrl, {
+        method: 'POST',
+        headers: { ...basic, 'X-Transmission-Session-Id': sessionId },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 200);
+      return (await response.json()) as {
+        result: string;
+        arguments: { torrents: RpcTorrentView[] };
+      };
+    };
+    const partial = await rpc({
+      method: 'torrent-get',
+      arguments: { ids: [1], fields: ['fileStats', 'haveValid', 'percentDone'] },
+    });
+    const [midway] = partial.arguments.torrents;
+    const fileBytes = midway!.fileStats.reduce((sum, file) => sum + file.bytesCompleted, 0);
+    assert.ok(
+      fileBytes > 0 && fileBytes <= midway!.haveValid,
+      `${fileBytes} file bytes, ${midway!.haveValid} verified`,
+    );
+
     // Both complete, byte-identical; -l agrees with the API.
     await waitFor('both downloads to complete', 60_000, async () => {
       const torrents = await apiList();
@@ -237,6 +271,21 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
     });
     await assertSameFiles(fileSet, out);
     await assertSameFiles(magnetSet, out);
+    const complete = await rpc({
+      method: 'torrent-get',
+      arguments: { fields: ['id', 'fileStats', 'leftUntilDone', 'status'] },
+    });
+    for (const torrent of complete.arguments.torrents) {
+      assert.equal(torrent.leftUntilDone, 0);
+      assert.equal(torrent.status, 6, 'seeding');
+    }
+    assert.deepEqual(
+      complete.arguments.torrents[0]!.fileStats.map(
+        (file: { bytesCompleted: number }) => file.bytesCompleted,
+      ),
+      fileSet.files.map((file) => file.length),
+      'every file complete, byte for byte',
+    );
     const done = await list();
     assert.deepEqual(
       done.map((row) => [row.id, row.done, row.name]),
