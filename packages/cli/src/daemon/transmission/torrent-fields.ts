@@ -163,7 +163,10 @@ const FIELDS: { [K in RpcTorrentField]-?: FieldGetter<K> } = {
   error: (s) => (s.summary.error ? ERROR_LOCAL : 0),
   errorString: (s) => (s.summary.error ? `${s.summary.error.code}: ${s.summary.error.message}` : ''),
   eta: (s, d) => {
-    if (d.left === 0 || s.summary.paused || s.summary.error) return ETA_NOT_AVAILABLE;
+    if (s.summary.paused || s.summary.error) return ETA_NOT_AVAILABLE;
+    // A magnet still fetching its metadata has nothing left that is known, and is not done.
+    if (!s.meta) return ETA_UNKNOWN;
+    if (d.left === 0) return ETA_NOT_AVAILABLE;
     return s.summary.downloadRate > 0 ? Math.round(d.left / s.summary.downloadRate) : ETA_UNKNOWN;
   },
   etaIdle: () => ETA_NOT_AVAILABLE,

@@ -399,6 +399,52 @@ describe('Transmission RPC (in process)', () => {
     assert.equal(registry.record(MAGNET_HASH).outDir, inside, 'torrent-add uses the new default');
   });
 
+  it('follows what Sonarr and Radarr send: a .torrent path, extra keys ignored, hashes as ids', async () => {
+    const r = await rig();
+    const path = join(r.dir, 'trio.torrent');
+    await writeFile(path, TORRENT);
+    const added = await r.call('torrent-add', {
+      filename: path,
+      'download-dir': join(r.dir, 'tv'),
+      paused: true,
+      labels: ['tv-sonarr'],
+      bandwidthPriority: 1,
+      cookies: '',
+    });
+    assert.deepEqual(added.arguments, { 'torrent-added': { id: 1, name: 'trio', hashString: TORRENT_HASH } });
+    assert.equal(r.context.registry.record(TORRENT_HASH).outDir, join(r.dir, 'tv'));
+    const set = await r.call('torrent-set', { ids: [TORRENT_HASH], seedRatioLimit: 1.5, seedRatioMode: 1 });
+    assert.equal(set.result, 'success', 'seed limits are accepted and ignored: tork seeds until stopped');
+    const sonarrFields = [
+      'id',
+      'hashString',
+      'name',
+      'downloadDir',
+      'totalSize',
+      'leftUntilDone',
+      'isFinished',
+      'eta',
+      'status',
+      'errorString',
+      'uploadedEver',
+      'downloadedEver',
+      'seedRatioLimit',
+      'seedRatioMode',
+      'seedIdleLimit',
+      'seedIdleMode',
+      'file-count',
+      'labels',
+    ];
+    const got = await r.call('torrent-get', { fields: sonarrFields });
+    assert.deepEqual(Object.keys(got.arguments.torrents[0]).sort(), [...sonarrFields].sort());
+    const session = await r.call('session-get');
+    assert.match(session.arguments.version, /^\d+\.\d+ /, 'Sonarr parses MAJOR.MINOR');
+    assert.equal(session.arguments['download-dir'], join(r.dir, 'dl'));
+    const removed = await r.call('torrent-remove', { ids: [TORRENT_HASH], 'delete-local-data': true });
+    assert.equal(removed.result, 'success');
+    assert.deepEqual(r.context.registry.ids, []);
+  });
+
   it('stops and removes; ids stay with their torrents and are never reused; removed ids show in recently-active', async () => {
     const r = await rig();
     await addBoth(r);
