@@ -36,7 +36,7 @@ export class RpcState {
   sync(): void {
     const hashes = this.context.registry.ids;
     this.ids.sync(hashes);
-    if (this.#fileBytes.size > hashes.length) {
+    if (this.#fileBytes.size > 0) {
       const present = new Set(hashes);
       for (const hash of this.#fileBytes.keys()) if (!present.has(hash)) this.#fileBytes.delete(hash);
     }
