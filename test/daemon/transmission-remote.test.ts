@@ -75,6 +75,7 @@ function remote(bin: string, hostPort: string, args: readonly string[]): Promise
 interface RpcTorrentView {
   readonly fileStats: Array<{ bytesCompleted: number }>;
   readonly haveValid: number;
+  readonly peersFrom: { fromTracker: number };
   readonly leftUntilDone: number;
   readonly status: number;
 }
@@ -253,7 +254,7 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
     };
     const partial = await rpc({
       method: 'torrent-get',
-      arguments: { ids: [1], fields: ['fileStats', 'haveValid', 'percentDone'] },
+      arguments: { ids: [1], fields: ['fileStats', 'haveValid', 'percentDone', 'peersFrom'] },
     });
     const [midway] = partial.arguments.torrents;
     const fileBytes = midway!.fileStats.reduce((sum, file) => sum + file.bytesCompleted, 0);
@@ -261,6 +262,7 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
       fileBytes > 0 && fileBytes <= midway!.haveValid,
       `${fileBytes} file bytes, ${midway!.haveValid} verified`,
     );
+    assert.ok(midway!.peersFrom.fromTracker >= 1, 'the seeder came from the loopback tracker');
 
     // Both complete, byte-identical; -l agrees with the API.
     await waitFor('both downloads to complete', 60_000, async () => {

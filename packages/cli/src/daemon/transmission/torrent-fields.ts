@@ -186,6 +186,20 @@ const FIELDS: { [K in RpcTorrentField]-?: FieldGetter<K> } = {
   peersConnected: (s) => s.summary.peers,
   peersGettingFromUs: (_, d) => d.peers.filter((peer) => peer.uploadRate > 0).length,
   peersSendingToUs: (_, d) => d.peers.filter((peer) => peer.downloadRate > 0).length,
+  // Connected peers by where their address came from; tork's hand-given peers (`--peer`, a
+  // magnet's `x.pe`) have no Transmission counterpart and are not counted.
+  peersFrom: (s) => {
+    const sources = s.torrent?.progress().peers.sources ?? {};
+    return {
+      fromCache: 0,
+      fromDht: sources.dht ?? 0,
+      fromIncoming: sources.incoming ?? 0,
+      fromLpd: sources.lsd ?? 0,
+      fromLtep: 0,
+      fromPex: sources.pex ?? 0,
+      fromTracker: sources.tracker ?? 0,
+    };
+  },
   uploadedEver: (s) => Math.round(s.summary.uploadedBytes),
   downloadedEver: (s) => Math.round(s.summary.downloadedBytes),
   uploadRatio: (s) => {
