@@ -1,5 +1,6 @@
 import type { TorkError } from '@tork/core';
 import type { ApiContext } from '../api-server.js';
+import type { IdsSelector } from './rpc-schemas.js';
 import { newSessionId } from './session-id.js';
 import type { TorrentSource } from './torrent-fields.js';
 import { TransmissionIds } from './torrent-ids.js';
@@ -40,6 +41,26 @@ export class RpcState {
       const present = new Set(hashes);
       for (const hash of this.#fileBytes.keys()) if (!present.has(hash)) this.#fileBytes.delete(hash);
     }
+  }
+
+  /**
+   * The torrents a changing method (start, stop, set, remove) acts on. `recently-active` is the
+   * torrents at work now (running and moving bytes, or starting, fetching metadata, downloading):
+   * `torrent-get` answers it with every torrent, a harmless superset for reading, but a superset
+   * here would stop or remove torrents the client did not mean.
+   */
+  selectForChange(ids: IdsSelector): string[] {
+    const hashes = this.ids.select(ids);
+    if (ids !== 'recently-active') return hashes;
+    return hashes.filter((hash) => {
+      const summary = this.context.registry.summary(hash);
+      if (summary.paused || summary.error) return false;
+      return (
+        summary.downloadRate > 0 ||
+        summary.uploadRate > 0 ||
+        ['starting', 'metadata', 'downloading'].includes(summary.state)
+      );
+    });
   }
 
   /** What the field mapping reads about one torrent. */

@@ -4,13 +4,13 @@ import { RpcFailure, type RpcState } from './rpc-state.js';
 
 /** `torrent-start` / `torrent-start-now`: resumes each (from its resume data); tork has no queue. */
 export async function torrentStart(state: RpcState, ids: IdsSelector): Promise<Record<string, never>> {
-  for (const hash of state.ids.select(ids)) await state.context.registry.resume(hash);
+  for (const hash of state.selectForChange(ids)) await state.context.registry.resume(hash);
   return {};
 }
 
 /** `torrent-stop`: pauses each (connections closed, resume data saved; it stays listed). */
 export async function torrentStop(state: RpcState, ids: IdsSelector): Promise<Record<string, never>> {
-  for (const hash of state.ids.select(ids)) await state.context.registry.pause(hash);
+  for (const hash of state.selectForChange(ids)) await state.context.registry.pause(hash);
   return {};
 }
 
@@ -19,7 +19,7 @@ export async function torrentRemove(
   state: RpcState,
   args: z.infer<typeof torrentRemoveArgs>,
 ): Promise<Record<string, never>> {
-  for (const hash of state.ids.select(args.ids))
+  for (const hash of state.selectForChange(args.ids))
     await state.context.registry.remove(hash, args['delete-local-data']);
   state.sync();
   return {};

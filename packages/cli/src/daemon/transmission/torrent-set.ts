@@ -77,7 +77,7 @@ export async function torrentSet(state: RpcState, args: TorrentSetArgs): Promise
   const { registry } = state.context;
   const files = FILE_KEYS.some((key) => args[key] !== undefined);
   const limits = LIMIT_KEYS.some((key) => args[key] !== undefined);
-  const plans = state.ids.select(args.ids).map((hash) => {
+  const plans = state.selectForChange(args.ids).map((hash) => {
     const meta = registry.meta(hash);
     if (files && !meta) throw new RpcFailure(`torrent ${hash} has no metadata yet: its files are not known`);
     const record = registry.record(hash);

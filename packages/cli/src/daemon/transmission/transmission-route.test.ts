@@ -448,6 +448,9 @@ describe('Transmission RPC (in process)', () => {
   it('stops and removes; ids stay with their torrents and are never reused; removed ids show in recently-active', async () => {
     const r = await rig();
     await addBoth(r);
+    // recently-active names no paused torrent for a change: nothing is removed.
+    assert.equal((await r.call('torrent-remove', { ids: 'recently-active' })).result, 'success');
+    assert.equal(r.context.registry.ids.length, 2);
     assert.equal((await r.call('torrent-stop', { ids: [1, 2] })).result, 'success');
     assert.equal((await r.call('torrent-remove', { ids: [1], 'delete-local-data': true })).result, 'success');
     assert.deepEqual(r.context.registry.ids, [MAGNET_HASH]);
