@@ -59,11 +59,11 @@ interface RemoteRun {
 }
 
 /** One `transmission-remote HOST:PORT --auth tork:TOKEN ARGS` run. */
-function remote(bin: string, hostPort: string, args: readonly string[]): Promise<RemoteRun> {
+function remote(bin: string, hostPort: string, args: readonly string[], token = TOKEN): Promise<RemoteRun> {
   return new Promise((resolve) => {
     execFile(
       bin,
-      [hostPort, '--auth', `tork:${TOKEN}`, ...args],
+      [hostPort, '--auth', `tork:${token}`, ...args],
       { timeout: 30_000 },
       (error, stdout, stderr) =>
         resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
@@ -343,6 +343,14 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
     );
     ok(await remote(bin, hostPort, ['-t', '1', '-d', '250']));
     assert.deepEqual((await apiList())[0]?.rateLimits, { download: 250_000 });
+
+    // A wrong token is refused; verify is refused with its reason; neither changes anything.
+    const wrongToken = await remote(bin, hostPort, ['-l'], `${TOKEN}-not`);
+    assert.notEqual(wrongToken.status, 0);
+    assert.match(`${wrongToken.stdout}${wrongToken.stderr}`, /TORK_ERR_API_UNAUTHORIZED/);
+    const verify = await remote(bin, hostPort, ['-t', '1', '-v']);
+    assert.notEqual(verify.status, 0);
+    assert.match(verify.stdout, /torrent-verify is not supported/);
 
     // Session: version and RPC level shown by -si; -st counts bytes.
     const sessionInfo = await remote(bin, hostPort, ['-si']);
