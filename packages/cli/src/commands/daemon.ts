@@ -49,7 +49,7 @@ export const daemonHelp: CommandHelp<typeof options> = {
     },
     'rpc-token': {
       arg: 'TOKEN',
-      text: "required as 'Authorization: Bearer TOKEN'; 'auto' generates one and prints it once",
+      text: "required as 'Authorization: Bearer TOKEN' (or as the HTTP Basic password, for Transmission clients); 'auto' generates one and prints it once",
       default: 'none (then only a loopback --rpc-listen is allowed)',
     },
     state: {

@@ -19,8 +19,25 @@ function hostName(header: string): string | undefined {
 export interface GuardOptions {
   /** The address the API is bound to (a name there is accepted as a Host). */
   readonly bindHost: string;
-  /** Required as `Authorization: Bearer TOKEN` when set. */
+  /**
+   * Required when set: `Authorization: Bearer TOKEN`, or HTTP Basic auth whose password is TOKEN
+   * (any user name), which is what Transmission's clients send (`transmission-remote --auth u:TOKEN`).
+   */
   readonly token: string | undefined;
+}
+
+/** Constant-time equality of two strings' bytes. */
+function sameBytes(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The password of a `Basic` Authorization header; undefined when it is not one. */
+function basicPassword(header: string): Buffer | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]{1,4096})$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : Buffer.from(decoded.slice(colon + 1));
 }
 
 /**
@@ -31,6 +48,7 @@ export interface GuardOptions {
  */
 export function apiGuard(options: GuardOptions): MiddlewareHandler {
   const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  const password = options.token === undefined ? undefined : Buffer.from(options.token);
   const bindName = options.bindHost.toLowerCase();
   return async (c, next) => {
     const name = hostName(c.req.header('host') ?? '');
@@ -39,13 +57,22 @@ export function apiGuard(options: GuardOptions): MiddlewareHandler {
         c,
         apiError(TorkErrorCode.API_FORBIDDEN, 'the Host header names no address of this daemon'),
       );
-    if (expected) {
-      const given = Buffer.from(c.req.header('authorization') ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected))
-        return errorResponse(
+    if (expected && password) {
+      const header = c.req.header('authorization') ?? '';
+      const basic = basicPassword(header);
+      const ok = basic ? sameBytes(basic, password) : sameBytes(Buffer.from(header), expected);
+      if (!ok) {
+        const refused = errorResponse(
           c,
-          apiError(TorkErrorCode.API_UNAUTHORIZED, 'missing or wrong token (Authorization: Bearer …)'),
+          apiError(
+            TorkErrorCode.API_UNAUTHORIZED,
+            'missing or wrong token (Authorization: Bearer TOKEN, or Basic auth with the token as password)',
+          ),
         );
+        // Transmission's clients send their credentials once asked (curl's default scheme is Basic).
+        refused.headers.set('WWW-Authenticate', 'Basic realm="tork daemon"');
+        return refused;
+      }
     }
     await next();
     return undefined;

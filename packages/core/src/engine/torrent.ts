@@ -12,6 +12,7 @@ import { addTorrentCommand } from './add-torrent-command.js';
 import type { Announcer } from './announcer.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS } from './choker.js';
 import { CommandBatch } from './command-batch.js';
+import { fileCompletedBytes } from './file-completed-bytes.js';
 import { type IncomingConnection, PeerBook, peerBookContext } from './peer-book.js';
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
@@ -255,6 +256,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   /** The piece is verified and on disk (readable from the files now). */
   hasPiece(index: number): boolean {
     return this.#written.has(index);
+  }
+
+  /**
+   * Bytes of each file (in `meta.files` order) that lie in verified pieces written to disk: a
+   * file's own share of a piece it shares with its neighbours counts once that piece is verified.
+   * One pass over the pieces; for per-file progress views (Transmission's `fileStats`).
+   */
+  fileCompletedBytes(): number[] {
+    return fileCompletedBytes(this.meta, (piece) => this.#written.has(piece));
+  }
+
+  /** How many pieces a connected peer has (its bitfield and haves); 0 for an unknown actor. */
+  peerPieceCount(actorId: number): number {
+    return this.#scheduler.peerPieceCount(actorId);
   }
 
   progress(): TorrentProgress {

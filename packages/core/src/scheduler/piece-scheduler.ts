@@ -586,6 +586,11 @@ export class PieceScheduler {
     return this.#peers.get(peer)?.pieces.size ?? 0;
   }
 
+  /** Pieces the peer has (bitfield and haves); 0 for an unknown peer. */
+  peerPieceCount(peer: number): number {
+    return this.#peers.get(peer)?.bits.count ?? 0;
+  }
+
   /** Connected peers that have the piece. */
   availability(index: number): number {
     this.#checkIndex(index);
