@@ -21,13 +21,15 @@ export interface GuardOptions {
   readonly bindHost: string;
   /** Required as `Authorization: Bearer TOKEN` when set. */
   readonly token: string | undefined;
+  /** GET/HEAD paths served without the token (the web page's static files). Default: none. */
+  readonly tokenFree?: (path: string) => boolean;
 }
 
 /**
  * Checks every request before any route sees it. The Host header must be an IP address,
  * `localhost`, or the bound name: a page of another site, whose name resolves to 127.0.0.1 (DNS
  * rebinding), sends its own name and is refused with 403. With a token, a request without it (or
- * with another) is refused with 401.
+ * with another) is refused with 401, except a GET of a `tokenFree` path (the web page's own files).
  */
 export function apiGuard(options: GuardOptions): MiddlewareHandler {
   const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
@@ -39,7 +41,9 @@ export function apiGuard(options: GuardOptions): MiddlewareHandler {
         c,
         apiError(TorkErrorCode.API_FORBIDDEN, 'the Host header names no address of this daemon'),
       );
-    if (expected) {
+    const free =
+      (c.req.method === 'GET' || c.req.method === 'HEAD') && (options.tokenFree?.(c.req.path) ?? false);
+    if (expected && !free) {
       const given = Buffer.from(c.req.header('authorization') ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected))
         return errorResponse(
