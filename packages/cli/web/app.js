@@ -285,7 +285,8 @@ function showPeers(detail) {
       tr.append(
         cell(peer.address),
         cell(peer.client),
-        cell(peer.encryption === 'none' ? peer.transport : `${peer.transport} (${peer.encryption})`),
+        // `none`: a plain BitTorrent connection; otherwise what the MSE handshake chose.
+        cell(peer.encryption === 'none' ? peer.transport : `${peer.transport} · MSE ${peer.encryption}`),
         cell(rate(peer.downloadRate), 'num'),
         cell(rate(peer.uploadRate), 'num'),
         cell(String(peer.queueDepth), 'num'),
