@@ -42,6 +42,11 @@ function bytes(value) {
 }
 const rate = (value) => `${bytes(value)}/s`;
 
+/** Writes only what changed: unchanged rows then cost no layout (200 paused torrents stay still). */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 function cell(text, className) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -201,17 +206,17 @@ function torrentRow(torrent) {
     row = { tr, name, fill, pct, state, down, up, peers, pause, resume };
     rows.set(torrent.id, row);
   }
-  row.name.textContent = torrent.name;
-  row.name.title = torrent.id;
+  setText(row.name, torrent.name);
+  if (row.name.title !== torrent.id) row.name.title = torrent.id;
   const percent = (torrent.progress * 100).toFixed(1);
-  row.fill.style.width = `${percent}%`;
-  row.pct.textContent = `${percent} %`;
-  row.state.textContent = torrent.error ? `${torrent.state}: ${torrent.error.message}` : torrent.state;
-  row.down.textContent = rate(torrent.downloadRate);
-  row.up.textContent = rate(torrent.uploadRate);
-  row.peers.textContent = String(torrent.peers);
-  row.pause.hidden = torrent.paused;
-  row.resume.hidden = !torrent.paused;
+  if (row.fill.style.width !== `${percent}%`) row.fill.style.width = `${percent}%`;
+  setText(row.pct, `${percent} %`);
+  setText(row.state, torrent.error ? `${torrent.state}: ${torrent.error.message}` : torrent.state);
+  setText(row.down, rate(torrent.downloadRate));
+  setText(row.up, rate(torrent.uploadRate));
+  setText(row.peers, String(torrent.peers));
+  if (row.pause.hidden !== torrent.paused) row.pause.hidden = torrent.paused;
+  if (row.resume.hidden === torrent.paused) row.resume.hidden = !torrent.paused;
   row.tr.classList.toggle('selected', torrent.id === selected);
 }
 
