@@ -2,7 +2,8 @@
  * The daemon's web page in headless Chromium (Debian's `chromium`, driven by `playwright-core`):
  * the page asks for the API token, adds a magnet whose only peer is a libtorrent seeder on
  * loopback (`x.pe=`), shows the peers table with the seeder and the thread hosting it, draws its
- * charts, sees the torrent reach 100 %, and deselects a file (checked against the JSON API).
+ * charts, sees the torrent reach 100 %, deselects a file, pauses and resumes it, adds a .torrent
+ * file and removes it (each checked against the JSON API).
  * Chromium loads only http://127.0.0.1:PORT: every other request is aborted and fails the test.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { type Dataset, ensureDataset, torrentDetail } from '@tork/cli';
+import { type Dataset, ensureDataset, torrentDetail, torrentList } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
 import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import { api, type RunningDaemon, startDaemon, waitFor } from './support.js';
@@ -60,6 +61,8 @@ const CANVAS_PIXELS = `[...document.querySelectorAll('.uplot canvas')].map((canv
 
 let work: string;
 let dataset: Dataset;
+/** A second, small torrent, added as a .torrent file through the page. */
+let other: Dataset;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-web-page-'));
@@ -68,6 +71,12 @@ before(async () => {
     files: 4,
     pieceLength: 32 * 1024,
     seed: 61,
+  });
+  other = await ensureDataset(join(tmpdir(), 'tork-daemon-cache'), {
+    size: 96 * 1024 + 7,
+    files: 2,
+    pieceLength: 32 * 1024,
+    seed: 62,
   });
 });
 after(() => rm(work, { recursive: true, force: true }));
@@ -79,7 +88,7 @@ function missing(t: TestContext, reason: string): void {
 }
 
 describe('the web page', { timeout: 120_000 }, () => {
-  it('adds a magnet, shows peers with their thread, charts, 100 %, and deselects a file', async (t) => {
+  it('adds a magnet, shows peers with their thread, charts, 100 %; deselects a file; pause, resume, add a file, remove', async (t) => {
     const python = await libtorrentPython();
     if (!python) return missing(t, 'no python3 with libtorrent: apt-get install python3-libtorrent');
     if (
@@ -191,6 +200,31 @@ describe('the web page', { timeout: 120_000 }, () => {
     );
     await page.locator('#files tr[data-index="2"].skipped').waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(shots, 'web-page-done.png'), fullPage: true });
+
+    // Pause and Resume buttons, checked against the API.
+    const paused = async (id: string) => {
+      const answer = await api(daemon.url, 'GET', `/api/v1/torrents/${id}`, undefined, auth);
+      return torrentDetail.parse(answer.json).paused;
+    };
+    await row.locator('button[data-action=pause]').click();
+    await waitFor('paused in the API', 10_000, async () => ((await paused(infoHash)) ? true : undefined));
+    await row.locator('button[data-action=resume]').click();
+    await waitFor('resumed in the API', 10_000, async () => ((await paused(infoHash)) ? undefined : true));
+
+    // A .torrent file through the form's file input (no seeder: it only has to be added), then Remove.
+    const otherHash = parseMetainfo(await readFile(other.torrentPath)).infoHashHex;
+    await page.setInputFiles('#torrent-file', other.torrentPath);
+    await page.click('#add-form button[type=submit]');
+    const otherRow = page.locator(`#torrents tr[data-id="${otherHash}"]`);
+    await otherRow.waitFor({ timeout: 10_000 });
+    const listed = async () => {
+      const answer = await api(daemon.url, 'GET', '/api/v1/torrents', undefined, auth);
+      return torrentList.parse(answer.json).torrents.map((torrent) => torrent.id);
+    };
+    assert.deepEqual((await listed()).sort(), [infoHash, otherHash].sort());
+    await otherRow.locator('button[data-action=remove]').click();
+    await otherRow.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.deepEqual(await listed(), [infoHash], 'removed through the page');
 
     assert.deepEqual(foreign, [], 'Chromium asked for something other than the daemon');
     assert.deepEqual(pageErrors, [], 'errors in the page');
