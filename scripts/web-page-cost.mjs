@@ -81,6 +81,7 @@ try {
       '--disable-component-update',
       '--disable-sync',
       '--disable-default-apps',
+      '--disable-dev-shm-usage',
       ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
     ],
   });

@@ -38,6 +38,8 @@ const CHROMIUM_ARGS = [
   '--metrics-recording-only',
   '--password-store=basic',
   '--use-mock-keychain',
+  // Containers often have a tiny /dev/shm; Chromium then crashes its renderer.
+  '--disable-dev-shm-usage',
   // Root in a container has no user namespace for the sandbox.
   ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
 ];
