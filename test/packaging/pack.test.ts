@@ -22,7 +22,17 @@ const packages: Record<string, { readonly mustShip: readonly string[] }> = {
     // Loaded by URL at run time: a missing entry only shows when a thread starts.
     mustShip: ['dist/index.js', 'dist/hash-worker/hash-worker.js', 'dist/peer-host/peer-host-worker.js'],
   },
-  cli: { mustShip: ['dist/main.js', 'dist/index.js'] },
+  cli: {
+    // The web page's files are read at run time from web/ next to dist/ (tsc does not copy them).
+    mustShip: [
+      'dist/main.js',
+      'dist/index.js',
+      'web/index.html',
+      'web/app.js',
+      'web/style.css',
+      'web/icon.svg',
+    ],
+  },
 };
 
 async function packedFiles(name: string): Promise<string[]> {

@@ -55,7 +55,7 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-describe('rate caps, across two peer host threads', { concurrency: 2, timeout: 180_000 }, () => {
+describe('rate caps, across two peer host threads', { timeout: 180_000 }, () => {
   it('a download capped at 8 MiB/s from three seeders: within ±5 % over 20 s', async (t) => {
     const python = requireLibtorrent(t);
     if (!python) return;

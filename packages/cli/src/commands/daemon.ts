@@ -11,6 +11,7 @@ import { DownloadRoot } from '../daemon/download-root.js';
 import { openEngineStack } from '../daemon/engine-stack.js';
 import { EventHub } from '../daemon/event-hub.js';
 import { DAEMON_ROUTE_MODULES } from '../daemon/route-modules.js';
+import { sharedThreadStats } from '../daemon/thread-sampler.js';
 import { TorrentRegistry } from '../daemon/torrent-registry.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
@@ -151,7 +152,8 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
       {
         registry,
         engine: stack.engine,
-        threads: stack.actors,
+        // One sample of the hosts' counters a second, shared by /metrics and the web page.
+        threads: sharedThreadStats(stack.actors),
         udp: stack.udp,
         hub,
         root,
@@ -165,6 +167,7 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
       `tork daemon: API on http://${shown}:${api.port}/api/v1; peers on port ${stack.listener.port}; ` +
         `${registry.ids.length} torrents; state in ${state.dir}\n`,
     );
+    io.stdout(`tork daemon: web page at http://${shown}:${api.port}/\n`);
     const opened = stack;
     await new Promise<void>((resolveStop) => {
       const stop = () => {

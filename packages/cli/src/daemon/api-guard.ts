@@ -24,6 +24,8 @@ export interface GuardOptions {
    * (any user name), which is what Transmission's clients send (`transmission-remote --auth u:TOKEN`).
    */
   readonly token: string | undefined;
+  /** GET/HEAD paths served without the token (the web page's static files). Default: none. */
+  readonly tokenFree?: (path: string) => boolean;
 }
 
 /** Constant-time equality of two strings' bytes. */
@@ -44,7 +46,7 @@ function basicPassword(header: string): Buffer | undefined {
  * Checks every request before any route sees it. The Host header must be an IP address,
  * `localhost`, or the bound name: a page of another site, whose name resolves to 127.0.0.1 (DNS
  * rebinding), sends its own name and is refused with 403. With a token, a request without it (or
- * with another) is refused with 401.
+ * with another) is refused with 401, except a GET of a `tokenFree` path (the web page's own files).
  */
 export function apiGuard(options: GuardOptions): MiddlewareHandler {
   const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
@@ -57,7 +59,9 @@ export function apiGuard(options: GuardOptions): MiddlewareHandler {
         c,
         apiError(TorkErrorCode.API_FORBIDDEN, 'the Host header names no address of this daemon'),
       );
-    if (expected && password) {
+    const free =
+      (c.req.method === 'GET' || c.req.method === 'HEAD') && (options.tokenFree?.(c.req.path) ?? false);
+    if (expected && password && !free) {
       const header = c.req.header('authorization') ?? '';
       const basic = basicPassword(header);
       const ok = basic ? sameBytes(basic, password) : sameBytes(Buffer.from(header), expected);
@@ -70,7 +74,10 @@ export function apiGuard(options: GuardOptions): MiddlewareHandler {
           ),
         );
         // Transmission's clients send their credentials once asked (curl's default scheme is Basic).
-        refused.headers.set('WWW-Authenticate', 'Basic realm="tork daemon"');
+        // Only there: a browser would answer the challenge with its own login dialog, over the web
+        // page's token prompt.
+        if (c.req.path.startsWith('/transmission/'))
+          refused.headers.set('WWW-Authenticate', 'Basic realm="tork daemon"');
         return refused;
       }
     }

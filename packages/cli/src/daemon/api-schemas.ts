@@ -102,9 +102,46 @@ export const torrentDetail = z.strictObject({
       downloaded: z.number(),
       uploaded: z.number(),
       queueDepth: z.number(),
+      /** The peer host thread running this peer's session (`peer-host-N` in `/metrics`); null: none known. */
+      thread: z.number().int().nonnegative().nullable(),
     }),
   ),
 });
+
+const lag = z.strictObject({
+  /** Event-loop delay, ms: mean and max over the time since the previous sample (about a second). */
+  eventLoopLagMs: z.number().nonnegative(),
+  eventLoopLagMaxMs: z.number().nonnegative(),
+});
+
+/**
+ * `GET /api/v1/threads`: the main (coordinator) thread's event-loop lag and each peer host
+ * thread's counters. Counters are totals since the thread started (a client takes differences
+ * for rates); lag figures cover the time since the previous sample.
+ */
+export const threadsBody = z.strictObject({
+  /** When the sample was taken, ms since the epoch. */
+  time: z.number(),
+  main: lag,
+  threads: z.array(
+    z.strictObject({
+      ...lag.shape,
+      /** Host index, the `N` of `peer-host-N`. */
+      index: z.number().int().nonnegative(),
+      name: z.string(),
+      actors: z.number().int().nonnegative(),
+      torrents: z.number().int().nonnegative(),
+      bytesReceived: z.number().nonnegative(),
+      bytesSent: z.number().nonnegative(),
+      /** Command batches / commands posted to the host, event batches / events received from it. */
+      commandBatches: z.number().int().nonnegative(),
+      commands: z.number().int().nonnegative(),
+      eventBatches: z.number().int().nonnegative(),
+      events: z.number().int().nonnegative(),
+    }),
+  ),
+});
+export type ThreadsBody = z.infer<typeof threadsBody>;
 
 export const sessionBody = z.strictObject({
   version: z.string(),

@@ -13,6 +13,7 @@ import { torrentRoutes } from './api-torrent-routes.js';
 import type { DownloadRoot } from './download-root.js';
 import type { EventHub } from './event-hub.js';
 import { eventsRoute } from './events-route.js';
+import { threadsRoute } from './threads-route.js';
 import type { TorrentRegistry } from './torrent-registry.js';
 
 /** What every route module is given: the daemon's parts. */
@@ -20,8 +21,11 @@ export interface ApiContext {
   readonly registry: TorrentRegistry;
   /** The daemon's one engine (session-wide figures: rate caps, torrents). */
   readonly engine: Engine;
-  /** The peer-host threads' counters (event-loop lag, messages), for metrics and the web page. */
-  readonly threads?: Pick<ThreadActorSystem, 'stats' | 'traffic'>;
+  /**
+   * The peer-host threads: their counters (event-loop lag, messages) for metrics and the web page,
+   * and which thread hosts a peer. Default: none (no thread figures, peers' `thread` is null).
+   */
+  readonly threads?: Pick<ThreadActorSystem, 'stats' | 'traffic' | 'hostOf'>;
   /** The UDP host's counters (DHT nodes, uTP), for metrics. Default: none. */
   readonly udp?: { stats(): Promise<UdpHostStats | undefined> };
   readonly hub: EventHub;
@@ -40,6 +44,11 @@ export interface ApiContext {
  */
 export interface RouteModule {
   readonly paths: readonly string[];
+  /**
+   * Paths of this module served without the token (the Host check still applies): only the web
+   * page's static files, which hold no data; the page then asks for the token. Default: none.
+   */
+  readonly tokenFree?: (path: string) => boolean;
   mount(app: Hono, context: ApiContext): void;
 }
 
@@ -72,7 +81,15 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
 /** Builds the app: the guard, the body cap, the JSON API, the extra modules, 404 and 405. */
 export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions, 'port'>): Hono {
   const app = new Hono();
-  app.use('*', apiGuard({ bindHost: options.host, token: options.token }));
+  const extra = options.routes ?? [];
+  app.use(
+    '*',
+    apiGuard({
+      bindHost: options.host,
+      token: options.token,
+      tokenFree: (path) => extra.some((module) => module.tokenFree?.(path) ?? false),
+    }),
+  );
   app.use(
     '*',
     bodyLimit({
@@ -106,7 +123,7 @@ export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions
       });
     },
   };
-  const modules = [torrentRoutes, session, eventsRoute, ...(options.routes ?? [])];
+  const modules = [torrentRoutes, session, eventsRoute, threadsRoute, ...extra];
   for (const module of modules) module.mount(app, context);
   // A known path with another method: 405 (after the modules, so their own methods match first).
   for (const path of new Set(modules.flatMap((module) => module.paths)))

@@ -54,6 +54,7 @@ async function detail(context: ApiContext, id: string): Promise<z.infer<typeof t
       downloaded: peer.downloaded,
       uploaded: peer.uploaded,
       queueDepth: peer.queueDepth,
+      thread: context.threads?.hostOf(peer.actorId) ?? null,
     })),
   };
 }

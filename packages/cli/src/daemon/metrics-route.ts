@@ -6,8 +6,9 @@ import type { RouteModule } from './api-server.js';
  * registry `createMetrics` builds over the daemon's engine, threads and UDP host. prom-client is
  * imported at the first scrape, so a daemon nobody scrapes never loads it.
  *
- * The peer hosts' `stats()` resets their lag maxima on each call; the daemon runs no watchdog, so
- * the scrape is the only caller and each scrape's lag figures cover the time since the previous one.
+ * The peer hosts' `stats()` resets their lag maxima on each call; the daemon's `threads` is wrapped
+ * by `sharedThreadStats` (one sample per ~second, shared with the web page's `/api/v1/threads`), so
+ * a scrape's lag figures cover about the last second whoever else reads them.
  */
 export const metricsRoute: RouteModule = {
   paths: ['/metrics'],

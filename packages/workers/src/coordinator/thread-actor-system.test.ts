@@ -104,6 +104,10 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
       [2, 2],
       'connects go to the host with the fewest actors',
     );
+    // hostOf names the thread each actor was placed on: two on each, every one on a real host.
+    const placed = actors.map((id) => system.hostOf(id));
+    assert.deepEqual([...placed].sort(), [0, 0, 1, 1], `actors' hosts ${JSON.stringify(placed)}`);
+    assert.equal(system.hostOf(9_999), undefined, 'an unknown actor has no host');
 
     // A mini-coordinator: a few pieces per actor, reassign whatever comes back.
     const queue = Array.from({ length: torrent.pieceCount }, (_, index) => index);

@@ -186,6 +186,14 @@ export class ThreadActorSystem implements ActorSystem {
     for (const events of early) handler(events);
   }
 
+  /**
+   * The index of the host thread an actor lives on (the `N` of `peer-host-N` in `/metrics`), or
+   * undefined once it has closed: what the web page shows next to each peer. A map lookup.
+   */
+  hostOf(actorId: number): number | undefined {
+    return this.#actorHost.get(actorId)?.index;
+  }
+
   /** Every host's counters, over the control plane (each answer checked against its schema). */
   async stats(): Promise<HostStats[]> {
     return Promise.all(

@@ -496,5 +496,12 @@ describe('Transmission RPC (in process)', () => {
       headers: { ...host, authorization: basic(`:${token}`) },
     });
     assert.equal(basicApi.status, 200, 'Basic works on the JSON API too (one guard)');
+    const refusedApi = await r.app.request('/api/v1/session', { headers: host });
+    assert.equal(refusedApi.status, 401);
+    assert.equal(
+      refusedApi.headers.get('www-authenticate'),
+      null,
+      'no Basic challenge outside /transmission/: a browser would show its own login dialog',
+    );
   });
 });
