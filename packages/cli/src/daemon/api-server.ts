@@ -86,9 +86,10 @@ export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions
   );
   const session: RouteModule = {
     paths: ['/api/v1/session'],
-    mount(api, { registry, hub, peerPort }) {
+    mount(api, { registry, hub, peerPort, engine }) {
       api.get('/api/v1/session', (c) => {
         const torrents = registry.list();
+        const limits = registry.sessionPeerLimits;
         const sum = (key: 'downloadRate' | 'uploadRate' | 'downloadedBytes' | 'uploadedBytes') =>
           torrents.reduce((total, torrent) => total + torrent[key], 0);
         return c.json({
@@ -101,6 +102,9 @@ export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions
           downloadedBytes: sum('downloadedBytes'),
           uploadedBytes: sum('uploadedBytes'),
           rateLimits: registry.sessionLimits,
+          maxPeers: limits.maxPeers,
+          uploadSlots: limits.uploadSlots ?? null,
+          connections: engine.connections,
           eventClients: hub.clients,
         });
       });
