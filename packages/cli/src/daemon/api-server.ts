@@ -122,6 +122,13 @@ export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions
   return app;
 }
 
+/**
+ * Connections the kernel queues for the API before it accepts them (Node's default is 511). 1,000
+ * clients connecting at once overflowed 511: some were reset (ECONNRESET) instead of answered.
+ * The kernel caps it at net.core.somaxconn (4,096 on Linux 5.4 and later).
+ */
+export const API_LISTEN_BACKLOG = 4_096;
+
 /** The API on its own HTTP listener; resolves once it listens. */
 export async function startApiServer(
   context: ApiContext,
@@ -134,7 +141,7 @@ export async function startApiServer(
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, backlog: API_LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

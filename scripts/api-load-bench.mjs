@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// What API load costs a download: one `tork daemon` per run downloads the same torrent from the
+// same libtorrent seeders on loopback (uncapped), once quiet and once under API load, interleaved
+// (quiet/load, then load/quiet, …), --runs times each. Under load, bursts of --requests concurrent
+// requests (GET list, detail, session, /metrics, malformed JSON, unknown routes) follow each other
+// for the whole download. Both modes poll the torrent's detail every 250 ms to see the end.
+// Throughput: the torrent's bytes over the time from the add to progress 1.
+//
+//   pnpm build && node scripts/api-load-bench.mjs [--size 256] [--seeders 4] [--runs 3] [--requests 1000]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureDataset } from '../packages/cli/dist/index.js';
+import { startDaemon } from '../test/dist/daemon/support.js';
+import { libtorrentPython, startLibtorrentSeeder } from '../test/dist/download/support.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '256' },
+    seeders: { type: 'string', default: '4' },
+    runs: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '1000' },
+    json: { type: 'boolean', default: false },
+  },
+});
+process.env.TORK_HERMETIC = '1';
+const REQUESTS = Number(values.requests);
+const python = await libtorrentPython();
+if (!python) throw new Error('no python3 with libtorrent: apt-get install python3-libtorrent');
+const dataset = await ensureDataset(join(tmpdir(), 'tork-api-load-bench-cache'), {
+  size: Number(values.size) * 1024 * 1024,
+  files: 8,
+  pieceLength: 256 * 1024,
+  seed: 23,
+});
+const seeders = [];
+for (let i = 0; i < Number(values.seeders); i++)
+  seeders.push(await startLibtorrentSeeder(python, dataset.torrentPath, dataset.dataDir));
+const peers = seeders.map((seeder) => `127.0.0.1:${seeder.port}`);
+
+const timeout = () => AbortSignal.timeout(60_000);
+/** One request of the mix: [name, share in 1,000, request]. */
+const MIX = [
+  ['list', 300, (url) => fetch(`${url}/api/v1/torrents`, { signal: timeout() })],
+  ['detail', 250, (url, id) => fetch(`${url}/api/v1/torrents/${id}`, { signal: timeout() })],
+  ['session', 200, (url) => fetch(`${url}/api/v1/session`, { signal: timeout() })],
+  ['metrics', 100, (url) => fetch(`${url}/metrics`, { signal: timeout() })],
+  [
+    'malformed',
+    75,
+    (url) =>
+      fetch(`${url}/api/v1/torrents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"magnet": ',
+        signal: timeout(),
+      }),
+  ],
+  ['unknown', 75, (url) => fetch(`${url}/api/v1/nothing`, { signal: timeout() })],
+];
+const plan = [];
+for (const [, share, request] of MIX)
+  for (let i = 0; i < Math.round((share * REQUESTS) / 1000); i++) plan.push(request);
+
+/** Bursts of REQUESTS concurrent requests until `done()`; counts answers by status class. */
+async function load(url, id, done) {
+  const tally = { bursts: 0, ok: 0, clientError: 0, other: 0, burstMs: [] };
+  while (!done()) {
+    const began = performance.now();
+    await Promise.all(
+      plan.map(async (request) => {
+        try {
+          const response = await request(url, id);
+          await response.arrayBuffer();
+          if (response.status < 300) tally.ok++;
+          else if (response.status < 500) tally.clientError++;
+          else tally.other++;
+        } catch {
+          tally.other++;
+        }
+      }),
+    );
+    tally.bursts++;
+    tally.burstMs.push(performance.now() - began);
+  }
+  return tally;
+}
+
+async function run(mode) {
+  const work = await mkdtemp(join(tmpdir(), 'tork-api-load-bench-'));
+  const daemon = await startDaemon(['--state', join(work, 'state'), '--download-dir', join(work, 'out')]);
+  try {
+    const began = performance.now();
+    const added = await fetch(`${daemon.url}/api/v1/torrents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: dataset.torrentPath, peers }),
+    });
+    const { id } = await added.json();
+    let finished = false;
+    const loading = mode === 'load' ? load(daemon.url, id, () => finished) : undefined;
+    for (;;) {
+      const detail = await (await fetch(`${daemon.url}/api/v1/torrents/${id}`, { signal: timeout() })).json();
+      if (detail.progress === 1) break;
+      if (performance.now() - began > 600_000) throw new Error('no completion in 10 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const seconds = (performance.now() - began) / 1000;
+    finished = true;
+    const tally = await loading;
+    return { mode, seconds, mbPerSecond: dataset.length / 1e6 / seconds, ...(tally ? { load: tally } : {}) };
+  } finally {
+    await daemon.program.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+try {
+  for (let i = 0; i < Number(values.runs); i++) {
+    for (const mode of i % 2 === 0 ? ['quiet', 'load'] : ['load', 'quiet']) {
+      const result = await run(mode);
+      results.push(result);
+      const extra = result.load
+        ? ` bursts ${result.load.bursts} (median ${median(result.load.burstMs).toFixed(0)} ms), answers 2xx ${result.load.ok} 4xx ${result.load.clientError} other ${result.load.other}`
+        : '';
+      console.log(
+        `run ${i + 1} ${mode.padEnd(5)} ${result.seconds.toFixed(2)} s ${result.mbPerSecond.toFixed(1)} MB/s${extra}`,
+      );
+    }
+  }
+} finally {
+  await Promise.all(seeders.map((seeder) => seeder.stop()));
+}
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+const quiet = median(results.filter((r) => r.mode === 'quiet').map((r) => r.mbPerSecond));
+const loaded = median(results.filter((r) => r.mode === 'load').map((r) => r.mbPerSecond));
+console.log(
+  `median quiet ${quiet.toFixed(1)} MB/s, under load ${loaded.toFixed(1)} MB/s: ` +
+    `${(((quiet - loaded) / quiet) * 100).toFixed(1)} % slower (${values.size} MiB, ${values.seeders} libtorrent seeders, ${REQUESTS} requests a burst)`,
+);
+if (values.json) console.log(JSON.stringify({ quiet, loaded, results }));
