@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { apiError, errorResponse } from './api-errors.js';
 import { apiGuard } from './api-guard.js';
+import { ApiPacer } from './api-pacer.js';
 import { MAX_API_BODY_BYTES } from './api-schemas.js';
 import { torrentRoutes } from './api-torrent-routes.js';
 import type { DownloadRoot } from './download-root.js';
@@ -73,6 +74,11 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
 export function createApiApp(context: ApiContext, options: Omit<ApiServerOptions, 'port'>): Hono {
   const app = new Hono();
   app.use('*', apiGuard({ bindHost: options.host, token: options.token }));
+  // After the guard (a refused request costs nothing to wait for), before any work.
+  const pacer = new ApiPacer({
+    busy: () => context.engine.torrents.some((torrent) => torrent.state === 'downloading'),
+  });
+  app.use('*', pacer.middleware());
   app.use(
     '*',
     bodyLimit({
