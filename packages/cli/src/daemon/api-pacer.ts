@@ -33,7 +33,7 @@ export interface ApiPacerOptions {
 /**
  * Keeps the API to a share of the coordinator's time while a torrent downloads: a credit of
  * milliseconds refills at `share` of the wall clock (up to `burstMs`); each request is charged its
- * handler's time plus a fixed overhead. With no credit left, requests wait in arrival order (a
+ * handler's synchronous time plus a fixed overhead. With no credit left, requests wait in arrival order (a
  * closed-loop client then slows down with them). When nothing downloads, nothing waits.
  */
 export class ApiPacer {
@@ -72,14 +72,19 @@ export class ApiPacer {
     if (!this.#busy() && this.#waiting.length === 0) return work();
     await this.#admit();
     const charged = this.#estimate;
+    // Charged: the handler's synchronous run (its CPU up to its first wait) and the fixed
+    // overhead. Time spent waiting (a body arriving, a shared /metrics render, other requests
+    // running meanwhile) is not the API's use of the thread and is not charged.
     const began = this.#now();
+    let running: Promise<T>;
     try {
-      return await work();
+      running = work();
     } finally {
       const cost = this.#now() - began + this.#overheadMs;
       this.#credit += charged - cost;
       this.#estimate = this.#estimate * 0.9 + cost * 0.1;
     }
+    return running;
   }
 
   /** The hono middleware: every request through `run`; a full queue is a 503. */
