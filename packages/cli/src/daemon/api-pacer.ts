@@ -12,6 +12,8 @@ export const API_BUSY_SHARE = 0.05;
 export const API_BURST_MS = 50;
 /** Cost of one request outside its handler (accepting, parsing, writing), ms; measured at ~0.1 ms. */
 export const API_REQUEST_OVERHEAD_MS = 0.15;
+/** Cost of accepting one connection, ms: charged when one opens (measured at ~0.5 ms). */
+export const API_CONNECTION_OVERHEAD_MS = 0.5;
 /** Requests waiting for their turn at most; one more is refused with a 503 (TORK_ERR_LIMIT_EXCEEDED). */
 export const MAX_API_WAITING = 10_000;
 
@@ -85,6 +87,11 @@ export class ApiPacer {
       this.#estimate = this.#estimate * 0.9 + cost * 0.1;
     }
     return running;
+  }
+
+  /** Charges work done outside a request's handler (accepting a connection) while pacing applies. */
+  charge(ms: number): void {
+    if (this.#busy()) this.#credit -= ms;
   }
 
   /** The hono middleware: every request through `run`; a full queue is a 503. */

@@ -136,6 +136,8 @@ export const sessionBody = z.strictObject({
   uploadSlots: z.number().nullable(),
   /** Peer connections open over all torrents (connecting included). */
   connections: z.number(),
+  /** The daemon process's memory: resident set and V8 heap in use (bytes). */
+  memory: z.strictObject({ rssBytes: z.number(), heapUsedBytes: z.number() }),
   eventClients: z.number(),
 });
 
