@@ -135,7 +135,8 @@ export class ApiPacer {
 
   #schedule(): void {
     if (this.#timer !== undefined || this.#waiting.length === 0) return;
-    const wait = this.#credit > 0 ? 0 : Math.max(1, -this.#credit / this.#share);
+    // Woken at least every 100 ms: when the download ends meanwhile, whoever waits goes at once.
+    const wait = this.#credit > 0 ? 0 : Math.min(100, Math.max(1, -this.#credit / this.#share));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#refill();
