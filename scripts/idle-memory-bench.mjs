@@ -35,6 +35,11 @@ for (let i = 0; i < total; i++)
 const work = await mkdtemp(join(tmpdir(), 'tork-idle-bench-'));
 const daemon = await startDaemon(['--state', join(work, 'state'), '--download-dir', join(work, 'out')]);
 const get = async (path) => (await fetch(`${daemon.url}${path}`)).json();
+/** The daemon's CPU seconds (all threads). */
+const cpuSeconds = async () => {
+  const fields = (await readFile(`/proc/${daemon.program.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const rss = async () =>
   Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${daemon.program.pid}/status`, 'utf8'))[1]) * 1024;
 try {
@@ -64,15 +69,22 @@ try {
         );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const cpu0 = await cpuSeconds();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const idleCpu = ((await cpuSeconds()) - cpu0) / 2;
     const session = await get('/api/v1/session');
-    const row = { torrents: step, rssBytes: await rss(), heapUsedBytes: session.memory.heapUsedBytes };
+    const row = {
+      torrents: step,
+      rssBytes: await rss(),
+      heapUsedBytes: session.memory.heapUsedBytes,
+      idleCpu,
+    };
     rows.push(row);
     const base = rows[0];
     const per = (key) =>
       step > base.torrents ? ((row[key] - base[key]) / (step - base.torrents) / 1024).toFixed(1) : '-';
     console.log(
-      `${values.mode} ${String(step).padStart(4)} torrents: RSS ${(row.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(row.heapUsedBytes / 2 ** 20).toFixed(1)} MiB; per torrent RSS ${per('rssBytes')} KiB, heap ${per('heapUsedBytes')} KiB`,
+      `${values.mode} ${String(step).padStart(4)} torrents: RSS ${(row.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(row.heapUsedBytes / 2 ** 20).toFixed(1)} MiB; per torrent RSS ${per('rssBytes')} KiB, heap ${per('heapUsedBytes')} KiB; idle CPU ${(row.idleCpu * 100).toFixed(0)} %`,
     );
   }
 } finally {

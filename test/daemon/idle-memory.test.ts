@@ -75,7 +75,8 @@ describe('daemon: 200 idle torrents', { timeout: 120_000 }, () => {
       return torrents.every((torrent) => torrent.state === 'seeding') ? torrents : undefined;
     });
     assert.equal(torrents.length, TORRENTS);
-    for (const torrent of torrents) assert.equal(torrent.progress, 1, `${torrent.name} verified from its data`);
+    for (const torrent of torrents)
+      assert.equal(torrent.progress, 1, `${torrent.name} verified from its data`);
     await settle();
     const grown = (await rss(daemon.program.pid)) - before;
     const heapGrown = (await session()).memory.heapUsedBytes - heapBefore;
