@@ -111,11 +111,25 @@ describe('daemon: per-torrent peer limits', { timeout: 120_000 }, () => {
     assert.equal(done.verifiedBytes, dataset.length);
     await assertSameFiles(dataset, out);
 
+    // The session form: caps over all torrents together.
+    const session = await runRemote(daemon.url, [
+      'limits',
+      'session',
+      '--max-peers',
+      '300',
+      '--upload-slots',
+      '8',
+    ]);
+    assert.equal(session.status, 0, session.stderr);
+    const caps = sessionBody.parse((await api(daemon.url, 'GET', '/api/v1/session')).json);
+    assert.deepEqual([caps.maxPeers, caps.uploadSlots], [300, 8]);
+
     // Kept in the state file for the next start.
     const saved = stateFileSchema.parse(JSON.parse(await readFile(join(state, 'torrents.json'), 'utf8')));
     assert.deepEqual(
       saved.torrents.map((record) => [record.maxPeers, record.uploadSlots]),
       [[2, 2]],
     );
+    assert.deepEqual(saved.sessionPeerLimits, { maxPeers: 300, uploadSlots: 8 });
   });
 });

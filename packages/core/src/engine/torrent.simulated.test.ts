@@ -822,4 +822,30 @@ describe('Torrent over a simulated swarm', () => {
     assertClean(run);
     assert.equal(run.sim.counters.peakOpenActors, 3);
   });
+
+  it("gives a torrent no more upload slots than its share of the engine's", async (t) => {
+    const pieceLength = 32 * KiB;
+    const built = buildTorrent({ length: 600 * pieceLength - 5, pieceLength, seed: 22, name: 'share.bin' });
+    const swarm = generateSwarm({
+      seed: 32,
+      peers: 20,
+      seeds: 3,
+      minRate: 8 * KiB,
+      maxRate: 256 * KiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 6,
+      maxSeconds: 3600,
+      torrent: { maxPeers: 20, uploadSlots: 4 },
+      engine: { uploadSlots: 2 },
+    });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    // Its share of 2 (the only torrent with peers) plus the optimistic one; its own 4 would give 5.
+    assert.equal(run.sim.counters.peakUnchoked, 3);
+  });
 });
