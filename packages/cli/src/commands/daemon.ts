@@ -143,6 +143,13 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
     );
     const maxDownload = rateOption(values['max-download'], 'max-download');
     const maxUpload = rateOption(values['max-upload'], 'max-upload');
+    // Checked before anything opens.
+    const peerDefaults = {
+      maxPeers: intOption(values['max-peers'], 'max-peers', 1, MAX_API_MAX_PEERS, DEFAULT_DAEMON_MAX_PEERS),
+      ...(values['upload-slots'] !== undefined
+        ? { uploadSlots: intOption(values['upload-slots'], 'upload-slots', 1, MAX_API_UPLOAD_SLOTS, 1) }
+        : {}),
+    };
     stack = await openEngineStack(
       {
         port: intOption(values.port, 'port', 0, 65535, DEFAULT_PORT),
@@ -156,12 +163,7 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
       },
       io,
     );
-    const registry = new TorrentRegistry(stack.engine, state, {
-      maxPeers: intOption(values['max-peers'], 'max-peers', 1, MAX_API_MAX_PEERS, DEFAULT_DAEMON_MAX_PEERS),
-      ...(values['upload-slots'] !== undefined
-        ? { uploadSlots: intOption(values['upload-slots'], 'upload-slots', 1, MAX_API_UPLOAD_SLOTS, 1) }
-        : {}),
-    });
+    const registry = new TorrentRegistry(stack.engine, state, peerDefaults);
     const hub = new EventHub();
     registry.on('event', (event) => hub.publish(event));
     await registry.restore();
