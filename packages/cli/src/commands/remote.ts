@@ -177,12 +177,7 @@ export async function runRemote(args: readonly string[], io: CliIo): Promise<Exi
               }
             : {}),
         };
-        await client.call(
-          'PUT',
-          path,
-          okBody,
-          session && body.uploadSlots === 0 ? { ...body, uploadSlots: null } : body,
-        );
+        await client.call('PUT', path, okBody, body);
         const after = session
           ? await client.call('GET', '/session', sessionBody)
           : await client.call('GET', `/torrents/${one()}`, torrentSummary.loose());

@@ -21,7 +21,8 @@ export const MAX_API_UPLOAD_SLOTS = 1_000;
 
 /**
  * `PUT …/limits`: rate caps in bytes a second (a direction left out, or null, is not capped) and
- * peer limits (left out: unchanged; null: back to the default).
+ * peer limits (left out: unchanged; null: back to the default; the session's `uploadSlots` 0: no
+ * cap over all torrents).
  */
 export const rateLimitsBody = z.strictObject({
   download: rate.nullable().optional(),

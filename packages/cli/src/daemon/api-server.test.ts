@@ -210,7 +210,7 @@ describe('the API app (in process)', () => {
     assert.deepEqual([again.maxPeers, again.uploadSlots, again.rateLimits], [2, 1, { upload: 32_768 }]);
     const session = sessionBody.parse((await second.call('GET', '/api/v1/session')).json);
     assert.deepEqual([session.maxPeers, session.uploadSlots], [40, 6]);
-    // null: back to the defaults (the session's upload slots: no cap).
+    // null: back to the defaults (here: no --upload-slots, so no cap over all torrents).
     okBody.parse((await second.call('PUT', path, { maxPeers: null, uploadSlots: null })).json);
     okBody.parse(
       (await second.call('PUT', '/api/v1/session/limits', { maxPeers: null, uploadSlots: null })).json,

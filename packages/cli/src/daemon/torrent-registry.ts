@@ -199,8 +199,10 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       if (change.maxPeers === null) delete peers.maxPeers;
       else peers.maxPeers = change.maxPeers;
     }
-    // null is kept: it says "no cap", overriding --upload-slots.
-    if (change.uploadSlots !== undefined) peers.uploadSlots = change.uploadSlots || null;
+    // 0 is kept as null: "no cap", overriding --upload-slots; null goes back to --upload-slots.
+    if (change.uploadSlots === null) delete peers.uploadSlots;
+    else if (change.uploadSlots !== undefined)
+      peers.uploadSlots = change.uploadSlots === 0 ? null : change.uploadSlots;
     this.#sessionPeerLimits = peers;
     this.#applySessionPeerLimits();
     await this.#save();
