@@ -218,7 +218,13 @@ describe('the API app (in process)', () => {
     const reset = torrentDetail.parse((await second.call('GET', `/api/v1/torrents/${id}`)).json);
     assert.deepEqual([reset.maxPeers, reset.uploadSlots], [80, 4]);
     assert.deepEqual(second.engine.peerLimits, { maxPeers: 500, uploadSlots: undefined });
+    // 0: no cap over all torrents, even against --upload-slots at the next start.
+    okBody.parse((await second.call('PUT', '/api/v1/session/limits', { uploadSlots: 0 })).json);
     await second.registry.close();
+    const third = await open({ uploadSlots: 12 });
+    assert.equal(third.engine.peerLimits.uploadSlots, undefined);
+    assert.equal(sessionBody.parse((await third.call('GET', '/api/v1/session')).json).uploadSlots, null);
+    await third.registry.close();
 
     // A state file written before peer limits existed still loads.
     const legacy = await tempDir('tork-api-');
