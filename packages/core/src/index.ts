@@ -21,8 +21,20 @@ export { PART_COPY_CHUNK_BYTES, PART_DIR_NAME } from './disk/part-file.js';
 export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/piece-span.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
-export { type ChokeDecision, Choker, type ChokerOptions, type ChokerPeer } from './engine/choker.js';
-export { Engine, type EngineOptions, type MagnetTorrentOptions } from './engine/engine.js';
+export {
+  type ChokeDecision,
+  Choker,
+  type ChokerOptions,
+  type ChokerPeer,
+  DEFAULT_UPLOAD_SLOTS,
+} from './engine/choker.js';
+export {
+  DEFAULT_ENGINE_MAX_PEERS,
+  Engine,
+  type EngineOptions,
+  type EnginePeerLimits,
+  type MagnetTorrentOptions,
+} from './engine/engine.js';
 export {
   DEFAULT_METADATA_TIMEOUT_MS,
   type FetchedMetadata,
@@ -67,7 +79,7 @@ export { TokenBucket } from './engine/token-bucket.js';
 export { Torrent } from './engine/torrent.js';
 export type { TorrentEventMap } from './engine/torrent-events.js';
 export { type FilePriorityHook, TorrentFiles } from './engine/torrent-files.js';
-export type { TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
+export type { PeerLimits, TorrentContext, TorrentMeta, TorrentOptions } from './engine/torrent-options.js';
 export { TorrentRates } from './engine/torrent-rates.js';
 export {
   DEFAULT_TRANSPORT_POLICY,

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core';
 import { intOption, oneLine } from '../args.js';
 import { isLoopbackHost } from '../daemon/api-guard.js';
+import { MAX_API_MAX_PEERS, MAX_API_UPLOAD_SLOTS } from '../daemon/api-schemas.js';
 import { startApiServer } from '../daemon/api-server.js';
 import { DaemonState, defaultStateDir } from '../daemon/daemon-state.js';
 import { DownloadRoot } from '../daemon/download-root.js';
@@ -12,7 +13,7 @@ import { openEngineStack } from '../daemon/engine-stack.js';
 import { EventHub } from '../daemon/event-hub.js';
 import { DAEMON_ROUTE_MODULES } from '../daemon/route-modules.js';
 import { sharedThreadStats } from '../daemon/thread-sampler.js';
-import { TorrentRegistry } from '../daemon/torrent-registry.js';
+import { DEFAULT_DAEMON_MAX_PEERS, TorrentRegistry } from '../daemon/torrent-registry.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { dhtConfig, dhtHelp, dhtOptions } from './dht-options.js';
@@ -33,6 +34,8 @@ const options = {
   workers: { type: 'string' },
   'max-download': { type: 'string' },
   'max-upload': { type: 'string' },
+  'max-peers': { type: 'string' },
+  'upload-slots': { type: 'string' },
   ...dhtOptions,
 } as const;
 
@@ -81,6 +84,16 @@ export const daemonHelp: CommandHelp<typeof options> = {
       default: 'none',
     },
     'max-upload': { arg: 'RATE', text: 'cap on all torrents together, e.g. 2MiB', default: 'none' },
+    'max-peers': {
+      arg: 'N',
+      text: 'peer connections of all torrents together, 1 to 10000 (each torrent has its own limit too; the API can change both)',
+      default: String(DEFAULT_DAEMON_MAX_PEERS),
+    },
+    'upload-slots': {
+      arg: 'N',
+      text: 'regular upload slots of all torrents together, shared equally among those with peers',
+      default: 'none (each torrent its own, 4 by default)',
+    },
     ...dhtHelp,
   },
 };
@@ -131,6 +144,13 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
     );
     const maxDownload = rateOption(values['max-download'], 'max-download');
     const maxUpload = rateOption(values['max-upload'], 'max-upload');
+    // Checked before anything opens.
+    const peerDefaults = {
+      maxPeers: intOption(values['max-peers'], 'max-peers', 1, MAX_API_MAX_PEERS, DEFAULT_DAEMON_MAX_PEERS),
+      ...(values['upload-slots'] !== undefined
+        ? { uploadSlots: intOption(values['upload-slots'], 'upload-slots', 1, MAX_API_UPLOAD_SLOTS, 1) }
+        : {}),
+    };
     stack = await openEngineStack(
       {
         port: intOption(values.port, 'port', 0, 65535, DEFAULT_PORT),
@@ -144,7 +164,7 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
       },
       io,
     );
-    const registry = new TorrentRegistry(stack.engine, state);
+    const registry = new TorrentRegistry(stack.engine, state, peerDefaults);
     const hub = new EventHub();
     registry.on('event', (event) => hub.publish(event));
     await registry.restore();

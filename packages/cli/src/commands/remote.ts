@@ -1,14 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core';
-import { oneLine } from '../args.js';
+import { intOption, oneLine } from '../args.js';
 import { ApiClient } from '../daemon/api-client.js';
-import { okBody, torrentList, torrentSummary } from '../daemon/api-schemas.js';
+import {
+  MAX_API_MAX_PEERS,
+  MAX_API_UPLOAD_SLOTS,
+  okBody,
+  sessionBody,
+  torrentList,
+  torrentSummary,
+} from '../daemon/api-schemas.js';
 import { formatBytes } from '../format.js';
 import { type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate } from '../progress/render.js';
 import { DEFAULT_RPC_LISTEN } from './daemon.js';
+import { rateOption } from './download.js';
 
 const options = {
   rpc: { type: 'string' },
@@ -18,11 +26,15 @@ const options = {
   paused: { type: 'boolean', default: false },
   peer: { type: 'string', multiple: true },
   'delete-data': { type: 'boolean', default: false },
+  'max-peers': { type: 'string' },
+  'upload-slots': { type: 'string' },
+  'max-download': { type: 'string' },
+  'max-upload': { type: 'string' },
 } as const;
 
 export const remoteHelp: CommandHelp<typeof options> = {
   usage:
-    'usage: tork remote [--rpc URL] add FILE|MAGNET… | list | pause ID | resume ID | remove ID [--delete-data]',
+    'usage: tork remote [--rpc URL] add FILE|MAGNET… | list | pause ID | resume ID | remove ID [--delete-data] | limits ID|session [--max-peers N] [--upload-slots N] [--max-download RATE] [--max-upload RATE]',
   summary:
     'drive a running tork daemon: add, list, pause, resume, remove torrents (ID: info-hash or a unique prefix)',
   options,
@@ -38,6 +50,26 @@ export const remoteHelp: CommandHelp<typeof options> = {
     paused: { text: 'add: add without starting' },
     peer: { arg: 'host:port', text: 'add: a peer to dial (repeatable)', default: 'none' },
     'delete-data': { text: "remove: delete the torrent's files too" },
+    'max-peers': {
+      arg: 'N',
+      text: "limits: most peer connections of the torrent (or, with 'session', of all together)",
+      default: 'unchanged',
+    },
+    'upload-slots': {
+      arg: 'N',
+      text: "limits: regular upload slots of the torrent (or of all together; 0 with 'session': no cap)",
+      default: 'unchanged',
+    },
+    'max-download': {
+      arg: 'RATE',
+      text: "limits: download cap, e.g. 10MiB; 'none' lifts it",
+      default: 'unchanged',
+    },
+    'max-upload': {
+      arg: 'RATE',
+      text: "limits: upload cap, e.g. 2MiB; 'none' lifts it",
+      default: 'unchanged',
+    },
   },
 };
 
@@ -121,6 +153,42 @@ export async function runRemote(args: readonly string[], io: CliIo): Promise<Exi
         await client.call('DELETE', `/torrents/${one()}?deleteData=${values['delete-data']}`, okBody);
         io.stdout(`removed ${rest[0]}${values['delete-data'] ? ' and its data' : ''}\n`);
         return ExitCode.OK;
+      case 'limits': {
+        const session = rest.length === 1 && rest[0] === 'session';
+        const path = session ? '/session/limits' : `/torrents/${one()}/limits`;
+        // The API takes a rate left out as uncapped: the current caps are sent again unless changed.
+        const current = session
+          ? await client.call('GET', '/session', sessionBody)
+          : await client.call('GET', `/torrents/${one()}`, torrentSummary.loose());
+        const rate = (name: 'max-download' | 'max-upload', old: number | undefined) => {
+          const value = values[name];
+          if (value === undefined) return old ?? null;
+          return value === 'none' ? null : rateOption(value, name)!;
+        };
+        const body = {
+          download: rate('max-download', current.rateLimits.download),
+          upload: rate('max-upload', current.rateLimits.upload),
+          ...(values['max-peers'] !== undefined
+            ? { maxPeers: intOption(values['max-peers'], 'max-peers', 1, MAX_API_MAX_PEERS, 0) }
+            : {}),
+          ...(values['upload-slots'] !== undefined
+            ? {
+                uploadSlots: intOption(values['upload-slots'], 'upload-slots', 0, MAX_API_UPLOAD_SLOTS, 0),
+              }
+            : {}),
+        };
+        await client.call('PUT', path, okBody, body);
+        const after = session
+          ? await client.call('GET', '/session', sessionBody)
+          : await client.call('GET', `/torrents/${one()}`, torrentSummary.loose());
+        const shown = (bytes: number | undefined) => (bytes ? formatRate(bytes) : 'none');
+        io.stdout(
+          `limits of ${session ? 'the session' : rest[0]}: max-peers ${after.maxPeers}, upload-slots ` +
+            `${after.uploadSlots ?? 'none'}, max-download ${shown(after.rateLimits.download)}, ` +
+            `max-upload ${shown(after.rateLimits.upload)}\n`,
+        );
+        return ExitCode.OK;
+      }
       default:
         throw new TorkError(
           TorkErrorCode.USAGE,

@@ -14,10 +14,21 @@ const rate = z
   .min(1024)
   .max(1024 ** 4);
 
-/** Caps in bytes a second; a direction left out (or null) is not capped. */
+/** Most peer connections one torrent (or all together) may have. */
+export const MAX_API_MAX_PEERS = 10_000;
+/** Most regular upload slots one torrent (or all together) may have. */
+export const MAX_API_UPLOAD_SLOTS = 1_000;
+
+/**
+ * `PUT …/limits`: rate caps in bytes a second (a direction left out, or null, is not capped) and
+ * peer limits (left out: unchanged; null: back to the default; the session's `uploadSlots` 0: no
+ * cap over all torrents).
+ */
 export const rateLimitsBody = z.strictObject({
   download: rate.nullable().optional(),
   upload: rate.nullable().optional(),
+  maxPeers: z.number().int().min(1).max(MAX_API_MAX_PEERS).nullable().optional(),
+  uploadSlots: z.number().int().min(0).max(MAX_API_UPLOAD_SLOTS).nullable().optional(),
 });
 
 /** `POST /torrents`: exactly one of `magnet`, `path` (a .torrent on the daemon's disk), `metainfo` (base64). */
@@ -71,6 +82,10 @@ export const torrentSummary = z.strictObject({
   resumedBytes: z.number(),
   peers: z.number(),
   rateLimits: limitsOut,
+  /** This torrent's peer limit (its own, or the default). */
+  maxPeers: z.number(),
+  /** This torrent's regular upload slots (its own, or the default). */
+  uploadSlots: z.number(),
   addedAt: z.number(),
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
 });
@@ -153,6 +168,14 @@ export const sessionBody = z.strictObject({
   downloadedBytes: z.number(),
   uploadedBytes: z.number(),
   rateLimits: limitsOut,
+  /** The cap on peer connections over all torrents. */
+  maxPeers: z.number(),
+  /** The cap on regular upload slots over all torrents; null: none. */
+  uploadSlots: z.number().nullable(),
+  /** Peer connections open over all torrents (connecting included). */
+  connections: z.number(),
+  /** The daemon process's memory: resident set and V8 heap in use (bytes). */
+  memory: z.strictObject({ rssBytes: z.number(), heapUsedBytes: z.number() }),
   eventClients: z.number(),
 });
 

@@ -12,7 +12,7 @@ async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-import { errorBody, okBody, torrentDetail, torrentList, torrentSummary } from './api-schemas.js';
+import { errorBody, okBody, sessionBody, torrentDetail, torrentList, torrentSummary } from './api-schemas.js';
 import { type ApiContext, createApiApp, type RouteModule } from './api-server.js';
 import { DaemonState } from './daemon-state.js';
 import { DownloadRoot } from './download-root.js';
@@ -179,5 +179,102 @@ describe('the API app (in process)', () => {
     );
     await ctx.registry.close();
     await ctx.engine.close();
+  });
+
+  it('sets peer limits with the rates, per torrent and for the session; they persist (old files without them load)', async () => {
+    const dir = await tempDir('tork-api-');
+    const statePath = join(dir, 'state');
+    const open = async (defaults = {}) => {
+      const engine = new Engine({ actors: idleActors });
+      const registry = new TorrentRegistry(engine, new DaemonState(statePath), defaults);
+      await registry.restore();
+      const app = createApiApp(
+        {
+          registry,
+          engine,
+          hub: new EventHub(),
+          root: new DownloadRoot(dir),
+          downloadDir: join(dir, 'dl'),
+          peerPort: 6881,
+        },
+        { host: '127.0.0.1', token: undefined },
+      );
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await app.request(path, {
+          method,
+          headers: host,
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+        return { status: response.status, json: (await response.json()) as unknown };
+      };
+      return { engine, registry, call };
+    };
+    const first = await open({ maxPeers: 300, uploadSlots: 12 });
+    const session0 = sessionBody.parse((await first.call('GET', '/api/v1/session')).json);
+    assert.deepEqual([session0.maxPeers, session0.uploadSlots, session0.connections], [300, 12, 0]);
+    const id = torrentSummary.parse(
+      (await first.call('POST', '/api/v1/torrents', { magnet, paused: true })).json,
+    ).id;
+    const fresh = torrentDetail.parse((await first.call('GET', `/api/v1/torrents/${id}`)).json);
+    assert.deepEqual([fresh.maxPeers, fresh.uploadSlots], [80, 4], 'the engine defaults');
+    const path = `/api/v1/torrents/${id}/limits`;
+    okBody.parse((await first.call('PUT', path, { maxPeers: 2, uploadSlots: 1, download: 65_536 })).json);
+    // A peer limit left out is unchanged; a rate left out is uncapped (as before peer limits).
+    okBody.parse((await first.call('PUT', path, { upload: 32_768 })).json);
+    const limited = torrentDetail.parse((await first.call('GET', `/api/v1/torrents/${id}`)).json);
+    assert.deepEqual([limited.maxPeers, limited.uploadSlots, limited.rateLimits], [2, 1, { upload: 32_768 }]);
+    for (const bad of [
+      { maxPeers: 0 },
+      { maxPeers: 10_001 },
+      { uploadSlots: -1 },
+      { maxPeers: 2.5 },
+      { peers: 3 },
+    ]) {
+      const answer = await first.call('PUT', path, bad);
+      assert.equal(answer.status, 400, JSON.stringify(bad));
+      assert.equal(errorBody.parse(answer.json).error.code, 'TORK_ERR_API_BAD_REQUEST');
+    }
+    okBody.parse((await first.call('PUT', '/api/v1/session/limits', { maxPeers: 40, uploadSlots: 6 })).json);
+    assert.deepEqual(first.engine.peerLimits, { maxPeers: 40, uploadSlots: 6 });
+    await first.registry.close();
+
+    // Restarted with other command-line defaults: what the API set wins, and is shown.
+    const second = await open({ maxPeers: 500 });
+    const again = torrentDetail.parse((await second.call('GET', `/api/v1/torrents/${id}`)).json);
+    assert.deepEqual([again.maxPeers, again.uploadSlots, again.rateLimits], [2, 1, { upload: 32_768 }]);
+    const session = sessionBody.parse((await second.call('GET', '/api/v1/session')).json);
+    assert.deepEqual([session.maxPeers, session.uploadSlots], [40, 6]);
+    // null: back to the defaults (here: no --upload-slots, so no cap over all torrents).
+    okBody.parse((await second.call('PUT', path, { maxPeers: null, uploadSlots: null })).json);
+    okBody.parse(
+      (await second.call('PUT', '/api/v1/session/limits', { maxPeers: null, uploadSlots: null })).json,
+    );
+    const reset = torrentDetail.parse((await second.call('GET', `/api/v1/torrents/${id}`)).json);
+    assert.deepEqual([reset.maxPeers, reset.uploadSlots], [80, 4]);
+    assert.deepEqual(second.engine.peerLimits, { maxPeers: 500, uploadSlots: undefined });
+    // 0: no cap over all torrents, even against --upload-slots at the next start.
+    okBody.parse((await second.call('PUT', '/api/v1/session/limits', { uploadSlots: 0 })).json);
+    await second.registry.close();
+    const third = await open({ uploadSlots: 12 });
+    assert.equal(third.engine.peerLimits.uploadSlots, undefined);
+    assert.equal(sessionBody.parse((await third.call('GET', '/api/v1/session')).json).uploadSlots, null);
+    await third.registry.close();
+
+    // A state file written before peer limits existed still loads.
+    const legacy = await tempDir('tork-api-');
+    const old = new DaemonState(legacy);
+    await old.save({
+      version: 1,
+      sessionLimits: { upload: 4096 },
+      torrents: [
+        { infoHash: 'ef'.repeat(20), magnet, outDir: legacy, rateLimits: {}, paused: true, addedAt: 1 },
+      ],
+    });
+    const registry = new TorrentRegistry(new Engine({ actors: idleActors }), old);
+    await registry.restore();
+    assert.deepEqual(
+      registry.list().map((torrent) => [torrent.maxPeers, torrent.uploadSlots]),
+      [[80, 4]],
+    );
   });
 });

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import type { RateLimits } from '@tork/core';
 import { TorkErrorCode, toTorkError } from '@tork/core';
 import type { z } from 'zod';
 import { parsePeerAddress } from '../args.js';
@@ -14,14 +13,20 @@ import {
   type torrentList,
 } from './api-schemas.js';
 import { type ApiContext, type RouteModule, readBody } from './api-server.js';
+import type { LimitsChange } from './torrent-registry.js';
 
 const ok: z.infer<typeof okBody> = { ok: true };
 
-/** A limits body as the engine takes it: null or absent is uncapped. */
-function limits(body: z.infer<typeof rateLimitsBody>): RateLimits {
+/**
+ * A limits body as the registry takes it: a rate left out is uncapped (the API's meaning since
+ * its first version), a peer limit left out is unchanged.
+ */
+function limits(body: z.infer<typeof rateLimitsBody>): LimitsChange {
   return {
-    ...(body.download ? { download: body.download } : {}),
-    ...(body.upload ? { upload: body.upload } : {}),
+    download: body.download ?? null,
+    upload: body.upload ?? null,
+    ...(body.maxPeers !== undefined ? { maxPeers: body.maxPeers } : {}),
+    ...(body.uploadSlots !== undefined ? { uploadSlots: body.uploadSlots } : {}),
   };
 }
 

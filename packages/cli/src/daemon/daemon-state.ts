@@ -29,6 +29,10 @@ export const torrentRecordSchema = z.strictObject({
   /** Per file; absent: every file at `normal` (or the magnet's `so`). */
   filePriorities: z.array(filePrioritySchema).optional(),
   rateLimits: rateLimitsSchema,
+  /** Most peer connections; absent: the engine's default (files before this field still load). */
+  maxPeers: z.number().int().positive().optional(),
+  /** Regular upload slots; absent: the engine's default. */
+  uploadSlots: z.number().int().nonnegative().optional(),
   paused: z.boolean(),
   /** Peers to dial, `host:port`, given when it was added (trackers and the DHT find others). */
   peers: z.array(z.string().max(300)).max(200).optional(),
@@ -40,6 +44,14 @@ export type TorrentRecord = z.infer<typeof torrentRecordSchema>;
 export const stateFileSchema = z.strictObject({
   version: z.literal(STATE_VERSION),
   sessionLimits: rateLimitsSchema,
+  /** Peer caps over all torrents set through the API; absent: the daemon's `--max-peers`/`--upload-slots`. */
+  sessionPeerLimits: z
+    .strictObject({
+      maxPeers: z.number().int().positive().optional(),
+      /** null: no cap over all torrents (set so through the API, overriding `--upload-slots`). */
+      uploadSlots: z.number().int().positive().nullable().optional(),
+    })
+    .optional(),
   torrents: z.array(torrentRecordSchema),
 });
 export type StateFile = z.infer<typeof stateFileSchema>;

@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
+  DEFAULT_MAX_PEERS,
+  DEFAULT_UPLOAD_SLOTS,
   defaultResumeDir,
   type Engine,
   type FilePriority,
@@ -69,8 +71,51 @@ export interface TorrentSummary {
   readonly resumedBytes: number;
   readonly peers: number;
   readonly rateLimits: RateLimits;
+  /** Its peer limit (its own, or the default). */
+  readonly maxPeers: number;
+  /** Its regular upload slots (its own, or the default). */
+  readonly uploadSlots: number;
   readonly addedAt: number;
   readonly error: { code: string; message: string } | null;
+}
+
+/**
+ * A change of limits (a torrent's, or the session's over all torrents): a field left out is
+ * unchanged; null lifts a rate cap or puts a peer limit back to its default.
+ */
+export interface LimitsChange {
+  /** Bytes a second. */
+  readonly download?: number | null;
+  /** Bytes a second. */
+  readonly upload?: number | null;
+  readonly maxPeers?: number | null;
+  readonly uploadSlots?: number | null;
+}
+
+/** The session's peer caps over all torrents. */
+export interface SessionPeerLimits {
+  readonly maxPeers: number;
+  /** Undefined: no cap on upload slots over all torrents. */
+  readonly uploadSlots: number | undefined;
+}
+
+/** The daemon's caps over all torrents when neither the command line nor the API set them. */
+export interface PeerLimitDefaults {
+  /** Default: `DEFAULT_DAEMON_MAX_PEERS`. */
+  readonly maxPeers?: number;
+  /** Default: none. */
+  readonly uploadSlots?: number;
+}
+
+/** Peer connections over all of the daemon's torrents when `--max-peers` is not given. */
+export const DEFAULT_DAEMON_MAX_PEERS = 500;
+
+function changedRates(old: RateLimits, change: LimitsChange): RateLimits {
+  const pick = (key: 'download' | 'upload') => {
+    const value = change[key] === undefined ? old[key] : change[key];
+    return value ? { [key]: value } : {};
+  };
+  return { ...pick('download'), ...pick('upload') };
 }
 
 function notFound(id: string): TorkError {
@@ -88,12 +133,30 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
   readonly #state: DaemonState;
   readonly #entries = new Map<string, Entry>();
   #sessionLimits: RateLimits = {};
+  /** The session's peer caps as set through the API (kept in the state file); the rest are the defaults'. */
+  #sessionPeerLimits: NonNullable<StateFile['sessionPeerLimits']> = {};
+  readonly #peerDefaults: { maxPeers: number; uploadSlots: number | undefined };
   #closed = false;
 
-  constructor(engine: Engine, state: DaemonState) {
+  /** `defaults`: the caps over all torrents the command line gave (`--max-peers`, `--upload-slots`). */
+  constructor(engine: Engine, state: DaemonState, defaults: PeerLimitDefaults = {}) {
     super();
     this.#engine = engine;
     this.#state = state;
+    this.#peerDefaults = {
+      maxPeers: defaults.maxPeers ?? DEFAULT_DAEMON_MAX_PEERS,
+      uploadSlots: defaults.uploadSlots,
+    };
+    this.#applySessionPeerLimits();
+  }
+
+  #applySessionPeerLimits(): void {
+    const saved = this.#sessionPeerLimits;
+    this.#engine.setPeerLimits({
+      maxPeers: saved.maxPeers ?? this.#peerDefaults.maxPeers,
+      uploadSlots:
+        saved.uploadSlots === undefined ? this.#peerDefaults.uploadSlots : (saved.uploadSlots ?? undefined),
+    });
   }
 
   /** Reads the state file and starts every torrent that was not paused (each from its resume data). */
@@ -101,6 +164,8 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     const saved = await this.#state.load();
     this.#sessionLimits = saved.sessionLimits;
     this.#engine.setRateLimits(saved.sessionLimits);
+    this.#sessionPeerLimits = saved.sessionPeerLimits ?? {};
+    this.#applySessionPeerLimits();
     for (const record of saved.torrents) {
       const entry: Entry = { record, fetching: false };
       try {
@@ -115,13 +180,31 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     for (const entry of this.#entries.values()) if (!entry.record.paused && !entry.error) this.#start(entry);
   }
 
+  /** The rate caps over all torrents. */
   get sessionLimits(): RateLimits {
     return this.#sessionLimits;
   }
 
-  async setSessionLimits(limits: RateLimits): Promise<void> {
-    this.#sessionLimits = limits;
-    this.#engine.setRateLimits(limits);
+  /** The peer caps over all torrents: connections, upload slots (undefined: no cap). */
+  get sessionPeerLimits(): SessionPeerLimits {
+    return this.#engine.peerLimits;
+  }
+
+  /** New caps over all torrents (see `LimitsChange`); applied at once and kept in the state file. */
+  async setSessionLimits(change: LimitsChange): Promise<void> {
+    this.#sessionLimits = changedRates(this.#sessionLimits, change);
+    this.#engine.setRateLimits(this.#sessionLimits);
+    const peers = { ...this.#sessionPeerLimits };
+    if (change.maxPeers !== undefined) {
+      if (change.maxPeers === null) delete peers.maxPeers;
+      else peers.maxPeers = change.maxPeers;
+    }
+    // 0 is kept as null: "no cap", overriding --upload-slots; null goes back to --upload-slots.
+    if (change.uploadSlots === null) delete peers.uploadSlots;
+    else if (change.uploadSlots !== undefined)
+      peers.uploadSlots = change.uploadSlots === 0 ? null : change.uploadSlots;
+    this.#sessionPeerLimits = peers;
+    this.#applySessionPeerLimits();
     await this.#save();
   }
 
@@ -226,6 +309,8 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       resumedBytes: progress?.resumedBytes ?? 0,
       peers: entry.torrent?.peerViews().length ?? 0,
       rateLimits: record.rateLimits,
+      maxPeers: record.maxPeers ?? DEFAULT_MAX_PEERS,
+      uploadSlots: record.uploadSlots ?? DEFAULT_UPLOAD_SLOTS,
       addedAt: record.addedAt,
       error: entry.error ?? null,
     };
@@ -295,11 +380,25 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     await entry.torrent?.files.setPriorities(priorities);
   }
 
-  async setLimits(id: string, limits: RateLimits): Promise<void> {
+  /**
+   * New limits for one torrent (see `LimitsChange`: a field left out is unchanged); applied at once
+   * if it runs (a lower `maxPeers` closes the surplus connections, worst first), and kept.
+   */
+  async setLimits(id: string, change: LimitsChange): Promise<void> {
     const entry = this.#find(id);
-    entry.record.rateLimits = { ...limits };
+    const { record } = entry;
+    record.rateLimits = changedRates(record.rateLimits, change);
+    for (const key of ['maxPeers', 'uploadSlots'] as const) {
+      const value = change[key];
+      if (value === null) delete record[key];
+      else if (value !== undefined) record[key] = value;
+    }
     await this.#save();
-    entry.torrent?.rates.set(limits);
+    entry.torrent?.rates.set(record.rateLimits);
+    entry.torrent?.limits.set({
+      maxPeers: record.maxPeers ?? DEFAULT_MAX_PEERS,
+      uploadSlots: record.uploadSlots ?? DEFAULT_UPLOAD_SLOTS,
+    });
   }
 
   /** Stops every torrent (resume data saved); the records stay as they are. */
@@ -330,6 +429,8 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       peers: (record.peers ?? []).map(parsePeerAddress),
       seeding: true,
       rateLimits: record.rateLimits,
+      ...(record.maxPeers !== undefined ? { maxPeers: record.maxPeers } : {}),
+      ...(record.uploadSlots !== undefined ? { uploadSlots: record.uploadSlots } : {}),
       ...(record.filePriorities ? { filePriorities: record.filePriorities } : {}),
     };
     const setup = (torrent: Torrent) => {
@@ -370,6 +471,9 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     const state: StateFile = {
       version: 1,
       sessionLimits: this.#sessionLimits,
+      ...(Object.keys(this.#sessionPeerLimits).length > 0
+        ? { sessionPeerLimits: this.#sessionPeerLimits }
+        : {}),
       torrents: [...this.#entries.values()].map((entry) => entry.record),
     };
     return this.#state.save(state);

@@ -29,6 +29,8 @@ const summary = torrentSummary.parse({
   resumedBytes: 0,
   peers: 2,
   rateLimits: {},
+  maxPeers: 80,
+  uploadSlots: 4,
   addedAt: 1,
   error: null,
 });
@@ -95,7 +97,7 @@ function fakeThreads(): DaemonThreads & { calls: number } {
 function context(threads?: DaemonThreads): ApiContext {
   return {
     registry,
-    engine: {} as ApiContext['engine'],
+    engine: { torrents: [] } as unknown as ApiContext['engine'],
     ...(threads ? { threads } : {}),
     hub: new EventHub(),
     root: {} as DownloadRoot,

@@ -20,6 +20,24 @@ function peer(actorId: number, fields: Partial<ChokerPeer> = {}): ChokerPeer {
 const sorted = (ids: Iterable<number>) => [...ids].sort((a, b) => a - b);
 
 describe('Choker', () => {
+  it('takes a new slot count at runtime: fewer slots choke the slowest at once, more unchoke at once', () => {
+    const choker = new Choker({ rng: createRng(3), optimisticIntervalMs: 1e12 });
+    const peers = [10, 50, 20, 70, 30, 60, 40].map((rate, i) => peer(i + 1, { downloadRate: rate }));
+    choker.update(peers, 0, false);
+    assert.equal(choker.unchoked.size, 5);
+    choker.setUploadSlots(1);
+    assert.equal(choker.uploadSlots, 1);
+    // 1 ms later: no interval has elapsed, the change alone makes the rechoke due.
+    const fewer = choker.update(peers, 1, false);
+    assert.ok(fewer.changed);
+    assert.equal(fewer.unchoked.size, 2, 'one regular slot and the optimistic');
+    assert.ok(fewer.unchoked.has(4), 'the fastest keeps its slot');
+    choker.setUploadSlots(6);
+    assert.equal(choker.update(peers, 2, false).unchoked.size, 7);
+    assert.throws(() => choker.setUploadSlots(-1), RangeError);
+    assert.throws(() => choker.setUploadSlots(1.5), RangeError);
+  });
+
   it('gives the regular slots to the top 4 by download rate, plus one optimistic outside them', () => {
     const choker = new Choker({ rng: createRng(1) });
     const peers = [10, 50, 20, 70, 30, 60, 40].map((rate, i) => peer(i + 1, { downloadRate: rate }));

@@ -71,7 +71,7 @@ const NEW_PEER_WEIGHT = 3;
  *   round trip at most.
  */
 export class Choker {
-  readonly #uploadSlots: number;
+  #uploadSlots: number;
   readonly #rechokeIntervalMs: number;
   readonly #optimisticIntervalMs: number;
   readonly #newPeerMs: number;
@@ -101,6 +101,20 @@ export class Choker {
     ] as const) {
       if (!(value >= 0)) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
     }
+  }
+
+  /** Regular (rate-ranked) unchoke slots. */
+  get uploadSlots(): number {
+    return this.#uploadSlots;
+  }
+
+  /** New regular slot count; the next `update` recomputes (fewer slots choke the surplus then). */
+  setUploadSlots(uploadSlots: number): void {
+    if (!Number.isInteger(uploadSlots) || uploadSlots < 0)
+      throw new RangeError(`uploadSlots must be a non-negative integer, got ${uploadSlots}`);
+    if (uploadSlots === this.#uploadSlots) return;
+    this.#uploadSlots = uploadSlots;
+    this.#dirty = true;
   }
 
   /** The actor id holding the optimistic unchoke, if any. */

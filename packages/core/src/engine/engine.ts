@@ -55,6 +55,28 @@ export interface EngineOptions {
    * `--max-upload`); each torrent may have its own too. Default: none.
    */
   readonly rateLimits?: RateLimits;
+  /**
+   * Most peer connections over all torrents together (connected and connecting, metadata fetches
+   * and web seeds included); each torrent's own `maxPeers` applies as well. Change it with
+   * `setPeerLimits`. Default: 10,000 (`DEFAULT_ENGINE_MAX_PEERS`).
+   */
+  readonly maxPeers?: number;
+  /**
+   * Regular upload slots over all torrents together: each torrent with peers gets an equal share
+   * (at least one) of them, never more than its own `uploadSlots`; each keeps its optimistic
+   * unchoke on top. Default: none (each torrent has its own slots).
+   */
+  readonly uploadSlots?: number;
+}
+
+/** `EngineOptions.maxPeers` default: as many as one torrent may have (`--max-peers` takes up to 10,000). */
+export const DEFAULT_ENGINE_MAX_PEERS = 10_000;
+
+/** The engine's caps over all torrents together (`Engine.peerLimits`). */
+export interface EnginePeerLimits {
+  readonly maxPeers: number;
+  /** Undefined: no cap over all torrents. */
+  readonly uploadSlots: number | undefined;
 }
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
@@ -117,6 +139,7 @@ export class Engine {
   readonly #mseKeys = new Map<string, Uint8Array>();
   readonly encryption: EncryptionPolicy;
   readonly transport: TransportPolicy;
+  #peerLimits: EnginePeerLimits;
 
   constructor(options: EngineOptions) {
     this.#actors = options.actors;
@@ -127,6 +150,10 @@ export class Engine {
     this.encryption = options.encryption ?? DEFAULT_ENCRYPTION_POLICY;
     this.transport = options.transport ?? DEFAULT_TRANSPORT_POLICY;
     this.#rates = new RateGovernor({ global: new RateLimiter(options.rateLimits) });
+    this.#peerLimits = checkedEngineLimits({
+      maxPeers: options.maxPeers ?? DEFAULT_ENGINE_MAX_PEERS,
+      uploadSlots: options.uploadSlots,
+    });
     this.#actors.onEvents((events) => this.#dispatch(events));
   }
 
@@ -288,6 +315,37 @@ export class Engine {
     for (const torrent of this.#torrents.values()) torrent.rates.announce();
   }
 
+  /** The caps on peers over all torrents together. */
+  get peerLimits(): EnginePeerLimits {
+    return this.#peerLimits;
+  }
+
+  /** Peer connections open over all torrents (connected and connecting, fetches and web seeds included). */
+  get connections(): number {
+    return this.#byActor.size;
+  }
+
+  /**
+   * New caps over all torrents (a field left out is unchanged; `uploadSlots: undefined` given
+   * explicitly removes that cap). A lower `maxPeers` stops new dials and accepts until enough
+   * connections close on their own: open ones are not cut (each torrent's own limit cuts at once).
+   */
+  setPeerLimits(limits: { maxPeers?: number; uploadSlots?: number | undefined }): void {
+    this.#peerLimits = checkedEngineLimits({
+      maxPeers: limits.maxPeers ?? this.#peerLimits.maxPeers,
+      uploadSlots: 'uploadSlots' in limits ? limits.uploadSlots : this.#peerLimits.uploadSlots,
+    });
+  }
+
+  /** A torrent's share of the engine's upload slots: equal among the torrents with peers, at least one. */
+  #uploadSlotShare(): number | undefined {
+    const total = this.#peerLimits.uploadSlots;
+    if (total === undefined) return undefined;
+    let active = 0;
+    for (const torrent of this.#torrents.values()) if (torrent.peerCount > 0) active++;
+    return Math.max(1, Math.floor(total / Math.max(1, active)));
+  }
+
   /** Stops every torrent (announcing `stopped`, closing files), then the actor system. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -313,6 +371,8 @@ export class Engine {
       encryption: this.encryption,
       transport: this.transport,
       rates: this.#rates,
+      engineRoom: () => this.#peerLimits.maxPeers - this.#byActor.size,
+      uploadSlotShare: () => this.#uploadSlotShare(),
     };
   }
 
@@ -325,4 +385,12 @@ export class Engine {
       }
     }
   }
+}
+
+function checkedEngineLimits(limits: EnginePeerLimits): EnginePeerLimits {
+  if (!Number.isInteger(limits.maxPeers) || limits.maxPeers < 1)
+    throw new RangeError(`maxPeers must be a positive integer, got ${limits.maxPeers}`);
+  if (limits.uploadSlots !== undefined && (!Number.isInteger(limits.uploadSlots) || limits.uploadSlots < 1))
+    throw new RangeError(`uploadSlots must be a positive integer, got ${limits.uploadSlots}`);
+  return limits;
 }

@@ -37,6 +37,66 @@ const dials = (sent: HostCommand[]) =>
     .map((c) => `${c.host}:${c.port}`);
 
 describe('PeerBook', () => {
+  it('a lowered maxPeers closes the surplus at once, worst first: attempts, then the slowest, then the newest', () => {
+    const { peers, sent } = book();
+    peers.addManual(
+      [1, 2, 3, 4, 5].map((i) => ({ host: `10.0.0.${i}`, port: 6881 })),
+      0,
+    );
+    peers.connectMore(0);
+    const records = [...peers.values()];
+    assert.equal(records.length, 5);
+    // 1: fast; 2: slow; 3 and 4: idle (4 the newer actor); 5: still connecting.
+    for (const [i, record] of records.slice(0, 4).entries()) {
+      assert.ok(peers.connected(record, `${i}`.repeat(40), 'x', 0));
+    }
+    records[0]!.stats = { downloadRate: 1000, uploadRate: 0 } as NonNullable<(typeof records)[0]['stats']>;
+    records[1]!.stats = { downloadRate: 10, uploadRate: 5 } as NonNullable<(typeof records)[0]['stats']>;
+    sent.length = 0;
+    assert.equal(peers.setMaxPeers(5), 0, 'not lowered below the count: nothing closes');
+    assert.equal(peers.setMaxPeers(2), 3);
+    assert.equal(peers.maxPeers, 2);
+    const closed = sent.flatMap((c) => (c.type === 'close' ? [c.actorId] : []));
+    assert.deepEqual(closed, [records[4]!.actorId, records[3]!.actorId, records[2]!.actorId]);
+    // Until their actors report closed they still count: no dial meanwhile.
+    sent.length = 0;
+    peers.addManual([{ host: '10.0.0.9', port: 6881 }], 1);
+    peers.connectMore(1);
+    assert.deepEqual(dials(sent), []);
+    assert.throws(() => peers.setMaxPeers(0), RangeError);
+  });
+
+  it('dials and accepts no more than the engine-wide room', () => {
+    const sent: HostCommand[] = [];
+    let next = 1;
+    let room = 2;
+    const peers = new PeerBook(
+      {
+        torrentId: 'ab'.repeat(20),
+        ourPeerIdHex: '11'.repeat(20),
+        listenPort: 7000,
+        nextActorId: () => next++,
+        register: () => room--,
+        unregister: () => room++,
+        send: (command) => sent.push(command),
+        engineRoom: () => room,
+      },
+      { maxPeers: 10, maxConnecting: 10 },
+    );
+    peers.addManual(
+      [1, 2, 3, 4].map((i) => ({ host: `10.0.0.${i}`, port: 6881 })),
+      0,
+    );
+    peers.connectMore(0);
+    assert.equal(dials(sent).length, 2);
+    const { port1 } = new MessageChannel();
+    assert.equal(
+      peers.accept({ address: '10.0.1.1:5000', relay: port1, initial: new Uint8Array(68) }, 0),
+      false,
+    );
+    port1.close();
+  });
+
   it('runs web seeds as actors that take no peer slot and no upload slot; other schemes are refused with the reason', () => {
     const { peers, sent } = book();
     const layout = { name: 'set', isMultiFile: true, files: [{ path: ['a b'], length: 5, pad: false }] };

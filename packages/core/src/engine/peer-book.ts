@@ -68,6 +68,11 @@ export interface PeerBookContext {
   readonly encryption?: EncryptionPolicy;
   /** Which transports are dialled (`--transport`). Default: `both`. */
   readonly transport?: TransportPolicy;
+  /**
+   * Connections the engine still admits over all its torrents (its global cap minus what is open);
+   * no dial or accept goes beyond it. Default: no engine-wide cap.
+   */
+  readonly engineRoom?: () => number;
 }
 
 export interface PeerBookOptions {
@@ -93,6 +98,7 @@ export function peerBookContext(
     readonly unregister: (actorId: number) => void;
     readonly encryption?: EncryptionPolicy;
     readonly transport?: TransportPolicy;
+    readonly engineRoom?: () => number;
   },
   send: (command: HostCommand) => void,
 ): PeerBookContext {
@@ -106,6 +112,7 @@ export function peerBookContext(
     send,
     ...(ctx.encryption ? { encryption: ctx.encryption } : {}),
     ...(ctx.transport ? { transport: ctx.transport } : {}),
+    ...(ctx.engineRoom ? { engineRoom: ctx.engineRoom } : {}),
   };
 }
 
@@ -119,7 +126,7 @@ export class PeerBook {
   readonly #ctx: PeerBookContext;
   readonly #pool = new PeerPool();
   readonly #peers = new Map<number, PeerRecord>();
-  readonly maxPeers: number;
+  #maxPeers: number;
   readonly #maxConnecting: number;
   readonly #uselessAfterMs: number;
   #closedDownloaded = 0;
@@ -129,13 +136,41 @@ export class PeerBook {
 
   constructor(ctx: PeerBookContext, options: PeerBookOptions = {}) {
     this.#ctx = ctx;
-    this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+    this.#maxPeers = checkedMaxPeers(options.maxPeers ?? DEFAULT_MAX_PEERS);
     this.#maxConnecting = options.maxConnecting ?? DEFAULT_MAX_CONNECTING;
     this.#uselessAfterMs = (options.uselessAfterSeconds ?? DEFAULT_USELESS_AFTER_SECONDS) * 1000;
   }
 
   get size(): number {
     return this.#peers.size;
+  }
+
+  /** Most peer connections (connected and connecting; web seeds apart). */
+  get maxPeers(): number {
+    return this.#maxPeers;
+  }
+
+  /**
+   * A new peer limit, at once: raised, the next `connectMore` dials up to it; lowered below the
+   * connections open, the surplus closes now, worst first (attempts still connecting, then the
+   * connected peers giving and taking the least). Returns how many it closed.
+   */
+  setMaxPeers(maxPeers: number): number {
+    this.#maxPeers = checkedMaxPeers(maxPeers);
+    const open = [...this.#peers.values()].filter((peer) => !peer.closing && peer.source !== 'webseed');
+    const surplus = open.length - this.#maxPeers;
+    if (surplus <= 0) return 0;
+    const worth = (peer: PeerRecord) => (peer.stats?.downloadRate ?? 0) + (peer.stats?.uploadRate ?? 0);
+    open.sort(
+      (a, b) =>
+        Number(a.connected) - Number(b.connected) ||
+        worth(a) - worth(b) ||
+        // Among equals, the newest goes: the older ones have proved themselves longer.
+        b.openedAt - a.openedAt ||
+        b.actorId - a.actorId,
+    );
+    for (const peer of open.slice(0, surplus)) this.close(peer, `peer limit lowered to ${this.#maxPeers}`);
+    return surplus;
   }
 
   get(actorId: number): PeerRecord | undefined {
@@ -221,7 +256,11 @@ export class PeerBook {
       else if (!peer.connected) connecting++;
     }
     const peers = this.#peers.size - webSeeds;
-    const room = Math.min(this.maxPeers - peers, this.#maxConnecting - connecting);
+    const room = Math.min(
+      this.#maxPeers - peers,
+      this.#maxConnecting - connecting,
+      this.#ctx.engineRoom?.() ?? Number.POSITIVE_INFINITY,
+    );
     if (room > 0) {
       for (const address of this.#pool.take(room, now)) {
         const peer = this.#add(address.host, address.port, false, now, address.source);
@@ -238,12 +277,12 @@ export class PeerBook {
         });
       }
     }
-    return peers < this.maxPeers / 2;
+    return peers < this.#maxPeers / 2;
   }
 
   /** Takes a connection the Listener accepted, unless full or banned (then the Listener closes it). */
   accept(incoming: IncomingConnection, now: number): boolean {
-    if (this.#peers.size >= this.maxPeers) return false;
+    if (this.#peers.size >= this.#maxPeers || (this.#ctx.engineRoom?.() ?? 1) <= 0) return false;
     const colon = incoming.address.lastIndexOf(':');
     const host = incoming.address.slice(0, colon).replace(/^\[|\]$/g, '');
     const port = Number(incoming.address.slice(colon + 1));
@@ -343,7 +382,7 @@ export class PeerBook {
    * per call). `held` says how many pieces a peer holds: a peer still holding work stays.
    */
   rotateUseless(now: number, held: (actorId: number) => number): void {
-    if (this.#peers.size < this.maxPeers || this.#pool.candidates === 0) return;
+    if (this.#peers.size < this.#maxPeers || this.#pool.candidates === 0) return;
     for (const peer of this.#peers.values()) {
       if (!peer.connected || peer.closing || now - peer.usefulAt < this.#uselessAfterMs) continue;
       // A web seed takes no peer slot: rotating it out makes no room.
@@ -547,6 +586,12 @@ export class PeerBook {
     this.#ctx.register(record.actorId);
     return record;
   }
+}
+
+function checkedMaxPeers(maxPeers: number): number {
+  if (!Number.isInteger(maxPeers) || maxPeers < 1)
+    throw new RangeError(`maxPeers must be a positive integer, got ${maxPeers}`);
+  return maxPeers;
 }
 
 /** Addresses of this machine: loopback, unspecified, and every interface's. */

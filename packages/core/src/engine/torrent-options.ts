@@ -97,6 +97,14 @@ export interface TorrentOptions {
   readonly filePriorities?: readonly FilePriority[];
 }
 
+/** A torrent's limits on peers, changeable while it runs (`Torrent.limits`). */
+export interface PeerLimits {
+  /** Most peer connections (connected and connecting). */
+  readonly maxPeers: number;
+  /** Regular upload slots of the choker (plus one optimistic). */
+  readonly uploadSlots: number;
+}
+
 /** Wiring the Engine provides. */
 export interface TorrentContext {
   readonly actors: ActorSystem;
@@ -117,4 +125,8 @@ export interface TorrentContext {
   readonly transport?: TransportPolicy;
   /** The engine's rate governor: its caps and its queue, shared by every torrent. Default: none. */
   readonly rates?: RateGovernor;
+  /** Connections the engine still admits over all torrents (its cap minus the open ones). Default: no cap. */
+  readonly engineRoom?: () => number;
+  /** Regular upload slots this torrent may use under the engine's cap over all torrents. Default: no cap. */
+  readonly uploadSlotShare?: () => number | undefined;
 }

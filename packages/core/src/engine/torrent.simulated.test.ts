@@ -17,7 +17,7 @@ import { TorkError, TorkErrorCode } from '../errors.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
 import { PieceScheduler } from '../scheduler/piece-scheduler.js';
 import { createRng } from '../scheduler/rng.js';
-import { Engine } from './engine.js';
+import { Engine, type EngineOptions } from './engine.js';
 import type { TorrentProgress } from './progress.js';
 import type { Torrent } from './torrent.js';
 import type { TorrentEventMap } from './torrent-events.js';
@@ -34,6 +34,7 @@ interface SwarmRunOptions {
   /** Virtual seconds before the run is cut off. */
   readonly maxSeconds: number;
   readonly torrent?: Partial<Omit<TorrentOptions, 'meta' | 'outDir'>>;
+  readonly engine?: Partial<Omit<EngineOptions, 'actors' | 'peerId'>>;
   readonly sim?: Partial<SimulatedActorSystemOptions>;
   /** Called after every step of the run, once the coordinator is quiet. */
   readonly onStep?: (torrent: Torrent, sim: SimulatedActorSystem, outDir: string) => void;
@@ -76,7 +77,7 @@ async function runSwarm(t: TestContext, options: SwarmRunOptions): Promise<Swarm
     advanceClock: (ms) => t.mock.timers.tick(ms),
     ...options.sim,
   });
-  const engine = new Engine({ actors: sim, peerId: PEER_ID });
+  const engine = new Engine({ actors: sim, peerId: PEER_ID, ...options.engine });
   const torrentOptions: TorrentOptions = {
     meta,
     outDir,
@@ -705,5 +706,146 @@ describe('Torrent over a simulated swarm', () => {
     assert.equal(sim.violations.length, 2);
     assert.match(sim.violations[0]!, /invalid command batch.*commands\.0\.pieces/);
     assert.match(sim.violations[1]!, /invalid command batch.*commands\.0\.torrentId/);
+  });
+
+  it('takes a lower maxPeers while running: the surplus closes at once and the download completes', async (t) => {
+    const pieceLength = 64 * KiB;
+    const built = buildTorrent({ length: 300 * pieceLength - 77, pieceLength, seed: 41, name: 'limit.bin' });
+    const seeder = (i: number): SimulatedPeer => ({
+      host: `10.0.1.${i}`,
+      port: 6881,
+      kind: 'honest',
+      have: 1,
+      rate: 96 * KiB,
+      unchokeAfter: 0.2,
+      chokeChance: 0,
+      meanLifetime: null,
+      gainChance: 0,
+    });
+    const swarm = Array.from({ length: 12 }, (_, i) => seeder(i + 1));
+    let loweredAt: number | undefined;
+    let openAfter = 0;
+    let limitsSeen: unknown;
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 11,
+      maxSeconds: 3600,
+      torrent: { maxPeers: 10 },
+      onStep: (torrent, sim) => {
+        const now = Date.now();
+        if (loweredAt === undefined && sim.openActors >= 10 && torrent.progress().verifiedPieces >= 20) {
+          torrent.limits.set({ maxPeers: 2, uploadSlots: 1 });
+          limitsSeen = torrent.limits.get();
+          loweredAt = now;
+        } else if (loweredAt !== undefined && now - loweredAt >= 1_000) {
+          openAfter = Math.max(openAfter, sim.openActors);
+        }
+      },
+    });
+    report('maxPeers lowered', run);
+    assert.notEqual(loweredAt, undefined, 'the limit was lowered mid-download');
+    assert.deepEqual(limitsSeen, { maxPeers: 2, uploadSlots: 1 });
+    assert.equal(run.state, 'done', 'the download completes');
+    await assertSameFiles(run, built, ['limit.bin']);
+    assert.equal(run.errors.length, 0);
+    assert.ok(run.sim.counters.peakOpenActors >= 10, 'the old limit was used');
+    assert.ok(openAfter <= 2, `${openAfter} connections open after the limit went down to 2`);
+    const cut = run.disconnected.filter((event) => /peer limit lowered to 2/.test(event.reason.message));
+    assert.ok(cut.length >= 8, `${cut.length} connections closed by the new limit`);
+  });
+
+  it('takes fewer upload slots while running: the next rechoke chokes the surplus', async (t) => {
+    const pieceLength = 32 * KiB;
+    const built = buildTorrent({
+      length: 1500 * pieceLength - 999,
+      pieceLength,
+      seed: 21,
+      name: 'slots2.bin',
+    });
+    const swarm = generateSwarm({
+      seed: 31,
+      peers: 30,
+      seeds: 3,
+      minRate: 8 * KiB,
+      maxRate: 256 * KiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    let changedAt: number | undefined;
+    let unchokedAfter = 0;
+    let unchokedBefore = 0;
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 5,
+      maxSeconds: 3600,
+      torrent: { maxPeers: 30, uploadSlots: 4 },
+      onStep: (torrent, sim) => {
+        const now = Date.now();
+        if (changedAt === undefined) {
+          unchokedBefore = Math.max(unchokedBefore, sim.unchoked().length);
+          if (unchokedBefore === 5) {
+            torrent.limits.set({ uploadSlots: 1 });
+            changedAt = now;
+          }
+        } else if (now - changedAt >= 1_000) unchokedAfter = Math.max(unchokedAfter, sim.unchoked().length);
+      },
+    });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    assert.notEqual(changedAt, undefined, 'all 4 + 1 slots were in use before the change');
+    assert.ok(unchokedAfter <= 2, `${unchokedAfter} peers unchoked with 1 slot (+1 optimistic)`);
+    assert.ok(unchokedAfter >= 1, 'the slot left is used');
+  });
+
+  it('admits no more connections over all torrents than the engine-wide maxPeers', async (t) => {
+    const pieceLength = 64 * KiB;
+    const built = buildTorrent({ length: 60 * pieceLength, pieceLength, seed: 42, name: 'global.bin' });
+    const swarm = Array.from(
+      { length: 8 },
+      (_, i): SimulatedPeer => ({
+        host: `10.0.2.${i + 1}`,
+        port: 6881,
+        kind: 'honest',
+        have: 1,
+        rate: 256 * KiB,
+        unchokeAfter: 0.2,
+        chokeChance: 0,
+        meanLifetime: null,
+        gainChance: 0,
+      }),
+    );
+    const run = await runSwarm(t, { built, swarm, seed: 12, maxSeconds: 3600, engine: { maxPeers: 3 } });
+    assert.equal(run.state, 'done');
+    await assertSameFiles(run, built, ['global.bin']);
+    assertClean(run);
+    assert.equal(run.sim.counters.peakOpenActors, 3);
+  });
+
+  it("gives a torrent no more upload slots than its share of the engine's", async (t) => {
+    const pieceLength = 32 * KiB;
+    const built = buildTorrent({ length: 600 * pieceLength - 5, pieceLength, seed: 22, name: 'share.bin' });
+    const swarm = generateSwarm({
+      seed: 32,
+      peers: 20,
+      seeds: 3,
+      minRate: 8 * KiB,
+      maxRate: 256 * KiB,
+      chokeForever: 0,
+      flaky: 0,
+    });
+    const run = await runSwarm(t, {
+      built,
+      swarm,
+      seed: 6,
+      maxSeconds: 3600,
+      torrent: { maxPeers: 20, uploadSlots: 4 },
+      engine: { uploadSlots: 2 },
+    });
+    assert.equal(run.state, 'done');
+    assertClean(run);
+    // Its share of 2 (the only torrent with peers) plus the optimistic one; its own 4 would give 5.
+    assert.equal(run.sim.counters.peakUnchoked, 3);
   });
 });

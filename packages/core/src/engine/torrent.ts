@@ -21,7 +21,7 @@ import { noPeerSource, torrentAnnouncer } from './peer-sources.js';
 import { type PeerView, progressUpdates, type TorrentProgress, type TorrentState } from './progress.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import { TorrentFiles } from './torrent-files.js';
-import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
+import type { PeerLimits, TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 import { TorrentRates } from './torrent-rates.js';
 import { heldBytes, newTorrentScheduler } from './torrent-scheduler.js';
 import { openTorrentStorage } from './torrent-storage.js';
@@ -66,6 +66,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   readonly order: PieceOrder;
   /** File selection and priorities (`files.setPriority`, `files.setPriorities`). */
   readonly files: TorrentFiles;
+  /**
+   * This torrent's peer limits, changeable while it runs: `limits.set({ maxPeers, uploadSlots })`
+   * (a field left out is unchanged). A lower `maxPeers` closes the surplus at once, worst first; a
+   * lower `uploadSlots` chokes the surplus at the next rechoke, which it makes due.
+   */
+  readonly limits: {
+    get(): PeerLimits;
+    set(limits: Partial<PeerLimits>): void;
+  } = {
+    get: () => ({ maxPeers: this.#book.maxPeers, uploadSlots: this.#uploadSlots }),
+    set: (limits) => this.#setLimits(limits),
+  };
+  /** This torrent's own regular upload slots (the engine's share may give fewer). */
+  #uploadSlots: number;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
@@ -99,9 +113,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       peerBookContext(this.meta.infoHashHex, ctx, (command) => this.#commands.send(command)),
       options,
     );
+    this.#uploadSlots = options.uploadSlots ?? DEFAULT_UPLOAD_SLOTS;
     this.#choker = new Choker({
       rng: this.#rng,
-      uploadSlots: options.uploadSlots,
+      uploadSlots: this.#uploadSlots,
       rechokeIntervalMs: options.rechokeIntervalMs,
       optimisticIntervalMs: options.optimisticUnchokeIntervalMs,
     });
@@ -387,10 +402,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       case 'peer-interest':
         peer.peerInterested = event.interested;
         // A newly interested peer gets a free slot now rather than at the next rechoke.
-        if (
-          event.interested &&
-          this.#choker.unchoked.size < (this.#options.uploadSlots ?? DEFAULT_UPLOAD_SLOTS)
-        )
+        if (event.interested && this.#choker.unchoked.size < this.#effectiveUploadSlots())
           this.#rechoke(true);
         return;
       case 'unreadable':
@@ -566,9 +578,34 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     }
   }
 
+  /** The peers connected or connecting (web seeds included): what the engine's share counts. */
+  get peerCount(): number {
+    return this.#book.size;
+  }
+
+  #setLimits(limits: Partial<PeerLimits>): void {
+    if (limits.uploadSlots !== undefined) {
+      if (!Number.isInteger(limits.uploadSlots) || limits.uploadSlots < 0)
+        throw new RangeError(`uploadSlots must be a non-negative integer, got ${limits.uploadSlots}`);
+      this.#uploadSlots = limits.uploadSlots;
+    }
+    if (limits.maxPeers !== undefined) this.#book.setMaxPeers(limits.maxPeers);
+    if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
+    this.#rechoke(false);
+    this.#connectMore();
+    this.#commands.flush();
+  }
+
+  /** Our own slots, or fewer when the engine's cap over all torrents leaves this torrent less. */
+  #effectiveUploadSlots(): number {
+    const share = this.#ctx.uploadSlotShare?.();
+    return share === undefined ? this.#uploadSlots : Math.min(this.#uploadSlots, share);
+  }
+
   /** Runs the choker (only when a rechoke is due, unless forced) and sends what changed. */
   #rechoke(force: boolean): void {
     if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
+    this.#choker.setUploadSlots(this.#effectiveUploadSlots());
     const seeding = this.#state === 'seeding';
     const { unchoked, changed } = this.#choker.update(this.#book.chokerPeers(), Date.now(), seeding, force);
     if (changed || force) this.#book.applyChokes(unchoked);

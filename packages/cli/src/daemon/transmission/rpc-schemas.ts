@@ -5,6 +5,7 @@
  * a known key of the wrong type is refused with a result string.
  */
 import { z } from 'zod';
+import { MAX_API_MAX_PEERS } from '../api-schemas.js';
 
 /** Requests name a method, may carry arguments, and may carry a tag the answer repeats. */
 export const rpcRequest = z.object({
@@ -107,6 +108,8 @@ export const sessionSetArgs = z.object({
   'speed-limit-up-enabled': z.boolean().optional(),
   'download-dir': z.string().min(1).max(4096).optional(),
   'peer-port': z.number().int().min(0).max(65535).optional(),
+  /** The daemon's cap on connected peers over all torrents. */
+  'peer-limit-global': z.number().int().min(1).max(MAX_API_MAX_PEERS).optional(),
 });
 export type SessionSetArgs = z.infer<typeof sessionSetArgs>;
 
@@ -169,6 +172,7 @@ export const rpcTorrent = z
     rateDownload: int,
     rateUpload: int,
     peersConnected: int,
+    'peer-limit': int,
     peersGettingFromUs: int,
     peersSendingToUs: int,
     peersFrom: z.strictObject({

@@ -1,4 +1,4 @@
-import { TORK_VERSION } from '@tork/core';
+import { DEFAULT_MAX_PEERS, TORK_VERSION } from '@tork/core';
 import type { z } from 'zod';
 import type { SessionSetArgs, sessionGetArgs, sessionGetResult, sessionStatsResult } from './rpc-schemas.js';
 import { RpcFailure, type RpcState } from './rpc-state.js';
@@ -30,6 +30,8 @@ export function sessionGet(state: RpcState, args: z.infer<typeof sessionGetArgs>
     'speed-limit-down-enabled': limits.download !== undefined,
     'speed-limit-up': limits.upload ? Math.round(limits.upload / 1000) : state.speedUp,
     'speed-limit-up-enabled': limits.upload !== undefined,
+    'peer-limit-global': state.context.registry.sessionPeerLimits.maxPeers,
+    'peer-limit-per-torrent': DEFAULT_MAX_PEERS,
     // tork has no alternative ("turtle") speeds, no seed ratio or idle limits, no queue.
     'alt-speed-enabled': false,
     'alt-speed-down': 0,
@@ -94,11 +96,14 @@ export async function sessionSet(state: RpcState, args: SessionSetArgs): Promise
   if (speedKeys.some((key) => key in args && args[key as keyof SessionSetArgs] !== undefined)) {
     state.speedDown = down;
     state.speedUp = up;
+    // The registry merges a change: a direction left uncapped is said so (null), not left out.
     await registry.setSessionLimits({
-      ...(downEnabled ? { download: down * 1000 } : {}),
-      ...(upEnabled ? { upload: up * 1000 } : {}),
+      download: downEnabled ? down * 1000 : null,
+      upload: upEnabled ? up * 1000 : null,
     });
   }
+  if (args['peer-limit-global'] !== undefined)
+    await registry.setSessionLimits({ maxPeers: args['peer-limit-global'] });
   if (downloadDir !== undefined) state.downloadDir = downloadDir;
   return {};
 }

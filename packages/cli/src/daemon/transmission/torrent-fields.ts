@@ -184,6 +184,7 @@ const FIELDS: { [K in RpcTorrentField]-?: FieldGetter<K> } = {
   rateDownload: (s) => Math.round(s.summary.downloadRate),
   rateUpload: (s) => Math.round(s.summary.uploadRate),
   peersConnected: (s) => s.summary.peers,
+  'peer-limit': (s) => s.summary.maxPeers,
   peersGettingFromUs: (_, d) => d.peers.filter((peer) => peer.uploadRate > 0).length,
   peersSendingToUs: (_, d) => d.peers.filter((peer) => peer.downloadRate > 0).length,
   // Connected peers by where their address came from; tork's hand-given peers (`--peer`, a

@@ -1,4 +1,5 @@
 import type { FilePriority, RateLimits } from '@tork/core';
+import { MAX_API_MAX_PEERS } from '../api-schemas.js';
 import type { TorrentSetArgs } from './rpc-schemas.js';
 import { RpcFailure, type RpcState } from './rpc-state.js';
 
@@ -66,14 +67,18 @@ const FILE_KEYS = [
 ] as const;
 const LIMIT_KEYS = ['downloadLimit', 'downloadLimited', 'uploadLimit', 'uploadLimited'] as const;
 
+/** Largest per-torrent peer cap `peer-limit` may set (the JSON API's bound). */
+const MAX_TORRENT_PEER_LIMIT = MAX_API_MAX_PEERS;
+
 /**
- * `torrent-set`: file selection and priorities, and per-torrent rate caps. Every torrent's change is
- * checked before any is applied. `peer-limit` is refused: the daemon's registry has no per-torrent
- * peer cap to set yet.
+ * `torrent-set`: file selection and priorities, per-torrent rate caps and `peer-limit` (the
+ * torrent's connected-peer cap: a lower one closes the surplus at once). Every torrent's change is
+ * checked before any is applied.
  */
 export async function torrentSet(state: RpcState, args: TorrentSetArgs): Promise<Record<string, never>> {
-  if (args['peer-limit'] !== undefined)
-    throw new RpcFailure('peer-limit is not supported by tork daemon yet (no per-torrent peer cap to set)');
+  const peerLimit = args['peer-limit'];
+  if (peerLimit !== undefined && (peerLimit < 1 || peerLimit > MAX_TORRENT_PEER_LIMIT))
+    throw new RpcFailure(`peer-limit must be 1 to ${MAX_TORRENT_PEER_LIMIT}: stop the torrent for none`);
   const { registry } = state.context;
   const files = FILE_KEYS.some((key) => args[key] !== undefined);
   const limits = LIMIT_KEYS.some((key) => args[key] !== undefined);
@@ -93,7 +98,13 @@ export async function torrentSet(state: RpcState, args: TorrentSetArgs): Promise
   });
   for (const plan of plans) {
     if (plan.priorities) await registry.setFiles(plan.hash, plan.priorities);
-    if (plan.limits) await registry.setLimits(plan.hash, plan.limits);
+    // The registry merges a change: a direction left uncapped is said so (null), not left out.
+    if (plan.limits)
+      await registry.setLimits(plan.hash, {
+        download: plan.limits.download ?? null,
+        upload: plan.limits.upload ?? null,
+      });
+    if (peerLimit !== undefined) await registry.setLimits(plan.hash, { maxPeers: peerLimit });
   }
   return {};
 }

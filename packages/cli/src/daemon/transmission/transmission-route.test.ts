@@ -347,9 +347,14 @@ describe('Transmission RPC (in process)', () => {
     ]);
     const zero = await r.call('torrent-set', { ids: [1], downloadLimit: 0 });
     assert.match(zero.result, /not supported/);
-    const peers = await r.call('torrent-set', { ids: [1], 'peer-limit': 10, downloadLimited: false });
-    assert.match(peers.result, /peer-limit is not supported/);
+    const noPeers = await r.call('torrent-set', { ids: [1], 'peer-limit': 0, downloadLimited: false });
+    assert.match(noPeers.result, /peer-limit must be 1 to 10000/);
     assert.deepEqual(registry.record(TORRENT_HASH).rateLimits, { download: 300_000 }, 'nothing applied');
+    const peers = await r.call('torrent-set', { ids: [1], 'peer-limit': 10 });
+    assert.equal(peers.result, 'success');
+    assert.equal(registry.summary(TORRENT_HASH).maxPeers, 10);
+    const shown = await r.call('torrent-get', { ids: [1], fields: ['peer-limit'] });
+    assert.deepEqual(shown.arguments.torrents, [{ 'peer-limit': 10 }]);
     const verify = await r.call('torrent-verify', { ids: [1] });
     assert.match(verify.result, /torrent-verify is not supported/);
   });
@@ -381,6 +386,13 @@ describe('Transmission RPC (in process)', () => {
       'speed-limit-down-enabled': false,
       'speed-limit-up': 20,
     });
+    assert.equal(got['peer-limit-global'], registry.sessionPeerLimits.maxPeers);
+    await r.call('session-set', { 'peer-limit-global': 42 });
+    assert.equal(registry.sessionPeerLimits.maxPeers, 42);
+    const peerLimits = await r.call('session-get', {
+      fields: ['peer-limit-global', 'peer-limit-per-torrent'],
+    });
+    assert.deepEqual(peerLimits.arguments, { 'peer-limit-global': 42, 'peer-limit-per-torrent': 80 });
     const port = await r.call('session-set', { 'peer-port': 7000 });
     assert.match(port.result, /peer-port cannot change/);
     assert.equal(
