@@ -314,10 +314,11 @@ export function checkHybridFiles(
   if (singleV1 && !singleV2) inconsistent('v1 is a single file, v2 is not');
   let v1Index = 0;
   let offset = 0;
-  v2.files.forEach((file, v2Index) => {
-    // Pads before this file: they must fill exactly the gap to the next piece boundary.
+  v2.files.forEach((file) => {
+    // A file with data starts on a piece boundary: a pad of exactly the gap stands before it (empty
+    // files need none, libtorrent puts them wherever they fall).
     const gap = (v2.pieceLength - (offset % v2.pieceLength)) % v2.pieceLength;
-    if (gap > 0 && v2Index > 0) {
+    if (gap > 0 && file.length > 0) {
       const pad = v1Files[v1Index];
       if (pad === undefined || !pad.pad || pad.length !== gap) {
         inconsistent(
@@ -360,7 +361,7 @@ export function checkHybridFiles(
 
 /**
  * The v1-style file list of a v2-only torrent: the tree's files with a pad file (`.pad/N`, attr `p`)
- * before each one that does not start on a piece boundary, as libtorrent lays them out, so that
+ * before each non-empty one that does not start on a piece boundary, as libtorrent lays them out, so that
  * piece arithmetic (FileLayout) works unchanged and file indices match libtorrent's.
  */
 export function v2LayoutFiles(
@@ -376,7 +377,7 @@ export function v2LayoutFiles(
   let offset = 0;
   v2.files.forEach((file, index) => {
     const gap = (v2.pieceLength - (offset % v2.pieceLength)) % v2.pieceLength;
-    if (gap > 0 && index > 0) {
+    if (gap > 0 && file.length > 0) {
       out.push({ path: ['.pad', String(gap)], length: gap, pad: true, attr: 'p', piecesRoot: undefined });
       offset += gap;
     }
