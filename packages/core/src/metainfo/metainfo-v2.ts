@@ -300,8 +300,9 @@ function rawV1Paths(info: Record<string, unknown>, index: number): string[][] {
 
 /**
  * A hybrid's v1 file list must describe the same files as its v2 tree: same paths, lengths and
- * order, each file starting on a piece boundary thanks to a pad file of exactly the gap (none when
- * there is no gap), and at most a pad after the last file. Refused otherwise (libtorrent:
+ * order, with every file that has data starting on a piece boundary. Pad files may stand anywhere
+ * (libtorrent 2.0 writes one after each file, older versions wrote one before the next file with
+ * data), but each must end on a piece boundary. Refused otherwise (libtorrent:
  * torrent_inconsistent_files): the two halves would name different data for the same torrent.
  */
 export function checkHybridFiles(
@@ -311,31 +312,24 @@ export function checkHybridFiles(
 ): void {
   const singleV1 = !Array.isArray(info.files);
   const singleV2 = v2.files.length === 1 && v2.files[0]!.path.length === 1;
-  if (singleV1 && !singleV2) inconsistent('v1 is a single file, v2 is not');
-  let v1Index = 0;
+  if (singleV1 !== singleV2)
+    inconsistent(singleV1 ? 'v1 is a single file, v2 is not' : 'v2 is a single file, v1 is not');
   let offset = 0;
-  v2.files.forEach((file) => {
-    // A file with data starts on a piece boundary: a pad of exactly the gap stands before it (empty
-    // files need none, libtorrent puts them wherever they fall).
-    const gap = (v2.pieceLength - (offset % v2.pieceLength)) % v2.pieceLength;
-    if (gap > 0 && file.length > 0) {
-      const pad = v1Files[v1Index];
-      if (pad === undefined || !pad.pad || pad.length !== gap) {
-        inconsistent(
-          `v1 file ${v1Index} must be a pad file of ${gap} bytes before ${shown(file.path.join('/'))}`,
-          {
-            fileIndex: v1Index,
-          },
-        );
+  let next = 0;
+  v1Files.forEach((v1, v1Index) => {
+    if (v1.pad) {
+      offset += v1.length;
+      if (offset % v2.pieceLength !== 0) {
+        inconsistent(`pad file ${v1Index} does not end on a piece boundary`, { fileIndex: v1Index });
       }
-      v1Index++;
-      offset += gap;
+      return;
     }
-    const v1 = v1Files[v1Index];
-    if (v1 === undefined) inconsistent(`v1 has no file for ${shown(file.path.join('/'))}`);
-    if (v1.pad) inconsistent(`v1 file ${v1Index} is a pad file where v2 has ${shown(file.path.join('/'))}`);
+    const file = v2.files[next];
+    if (file === undefined)
+      inconsistent(`v1 file ${v1Index} is not in the v2 file tree`, { fileIndex: v1Index });
+    next++;
     const v1Length = v1.attr.includes('l') ? 0 : v1.length;
-    if (v1Length !== file.length && !(file.length === 0 && v1.attr.includes('l'))) {
+    if (v1Length !== file.length) {
       inconsistent(`${shown(file.path.join('/'))} is ${v1.length} bytes in v1 and ${file.length} in v2`, {
         fileIndex: v1Index,
       });
@@ -346,22 +340,21 @@ export function checkHybridFiles(
         fileIndex: v1Index,
       });
     }
-    v1Index++;
+    if (file.length > 0 && offset % v2.pieceLength !== 0) {
+      inconsistent(`${shown(wanted)} does not start on a piece boundary in v1 (a pad file is missing)`, {
+        fileIndex: v1Index,
+      });
+    }
     offset += v1Length;
   });
-  // An optional pad after the last file (libtorrent writes one, some creators do not).
-  const tail = v1Files[v1Index];
-  if (tail?.pad && v1Index === v1Files.length - 1) v1Index++;
-  if (v1Index !== v1Files.length) {
-    inconsistent(`v1 lists ${v1Files.length - v1Index} more file(s) than the v2 file tree`, {
-      fileIndex: v1Index,
-    });
+  if (next !== v2.files.length) {
+    inconsistent(`the v2 file tree has ${v2.files.length - next} file(s) more than v1`);
   }
 }
 
 /**
  * The v1-style file list of a v2-only torrent: the tree's files with a pad file (`.pad/N`, attr `p`)
- * before each non-empty one that does not start on a piece boundary, as libtorrent lays them out, so that
+ * after each one that does not end on a piece boundary (the last one included), as libtorrent lays them out, so that
  * piece arithmetic (FileLayout) works unchanged and file indices match libtorrent's.
  */
 export function v2LayoutFiles(
@@ -375,12 +368,7 @@ export function v2LayoutFiles(
     piecesRoot: Uint8Array | undefined;
   }> = [];
   let offset = 0;
-  v2.files.forEach((file, index) => {
-    const gap = (v2.pieceLength - (offset % v2.pieceLength)) % v2.pieceLength;
-    if (gap > 0 && file.length > 0) {
-      out.push({ path: ['.pad', String(gap)], length: gap, pad: true, attr: 'p', piecesRoot: undefined });
-      offset += gap;
-    }
+  for (const file of v2.files) {
     out.push({
       path: [...file.path],
       length: file.length,
@@ -389,6 +377,11 @@ export function v2LayoutFiles(
       piecesRoot: file.piecesRoot,
     });
     offset += file.length;
-  });
+    const gap = (v2.pieceLength - (offset % v2.pieceLength)) % v2.pieceLength;
+    if (gap > 0) {
+      out.push({ path: ['.pad', String(gap)], length: gap, pad: true, attr: 'p', piecesRoot: undefined });
+      offset += gap;
+    }
+  }
   return out;
 }
