@@ -312,8 +312,8 @@ export function checkHybridFiles(
 ): void {
   const singleV1 = !Array.isArray(info.files);
   const singleV2 = v2.files.length === 1 && v2.files[0]!.path.length === 1;
-  if (singleV1 !== singleV2)
-    inconsistent(singleV1 ? 'v1 is a single file, v2 is not' : 'v2 is a single file, v1 is not');
+  // A one-file tree beside a v1 `files` list is a directory of one file (libtorrent reads it so).
+  if (singleV1 && !singleV2) inconsistent('v1 is a single file, v2 is not');
   let offset = 0;
   let next = 0;
   v1Files.forEach((v1, v1Index) => {
