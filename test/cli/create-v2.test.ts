@@ -74,7 +74,7 @@ function libtorrentView(python: string, file: string): LibtorrentView {
 }
 
 /** libtorrent creates a torrent of `dir` (inside `parent`): 'v2' or 'hybrid'. */
-const CREATE = String.raw`
+const CREATE = `
 import sys, libtorrent as lt
 parent, name, kind, out = sys.argv[1:5]
 fs = lt.file_storage()
