@@ -279,6 +279,10 @@ describe('parseMetainfo: v2-only (BEP 52)', () => {
     let node: Record<string, unknown> = { '': { length: 1, 'pieces root': new Uint8Array(32).fill(1) } };
     for (let i = 0; i < MAX_PATH_DEPTH + 5; i++) node = { [`d${i}`]: node };
     assert.throws(() => readFileTree(node), /nested deeper than 64/);
+    const wide: Record<string, unknown> = {};
+    for (let i = 0; i < 11; i++) wide[`f${i}`] = { '': { length: 0 } };
+    assert.equal(readFileTree(wide, 11).length, 11);
+    assert.throws(() => readFileTree(wide, 10), /more than 10 files/);
     const unordered = bytesOf({
       d: [
         [

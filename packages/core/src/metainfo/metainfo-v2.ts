@@ -131,9 +131,10 @@ function readLeaf(leaf: unknown, path: string[]): V2TreeFile {
 
 /**
  * The files of a file tree, depth first in key order. Iterative (a hostile tree cannot overflow the
- * stack), at most MAX_PATH_DEPTH levels and MAX_FILES files.
+ * stack), at most MAX_PATH_DEPTH levels and `maxFiles` files (default MAX_FILES, 1,000,000; the
+ * parameter lets a test prove the cap without building a million entries).
  */
-export function readFileTree(tree: unknown): V2TreeFile[] {
+export function readFileTree(tree: unknown, maxFiles: number = MAX_FILES): V2TreeFile[] {
   if (!isDict(tree)) invalid('info.file tree must be a dictionary', { field: 'info.file tree' });
   const files: V2TreeFile[] = [];
   // Each frame: a directory, its sorted keys, the next key to visit, and its path.
@@ -154,7 +155,7 @@ export function readFileTree(tree: unknown): V2TreeFile[] {
     if (!isDict(node)) invalid(`${field} must be a dictionary`, { field });
     const keys = sortedKeys(node, field);
     if (keys.length === 1 && keys[0] === '') {
-      if (files.length >= MAX_FILES) invalid(`info.file tree lists more than ${MAX_FILES} files`);
+      if (files.length >= maxFiles) invalid(`info.file tree lists more than ${maxFiles} files`);
       files.push(readLeaf(node[''], path));
       continue;
     }
