@@ -280,7 +280,7 @@ describe('parseMetainfo: v2-only (BEP 52)', () => {
     for (let i = 0; i < MAX_PATH_DEPTH + 5; i++) node = { [`d${i}`]: node };
     assert.throws(() => readFileTree(node), /nested deeper than 64/);
     const wide: Record<string, unknown> = {};
-    for (let i = 0; i < 11; i++) wide[`f${i}`] = { '': { length: 0 } };
+    for (let i = 0; i < 11; i++) wide[`f${String(i).padStart(2, '0')}`] = { '': { length: 0 } };
     assert.equal(readFileTree(wide, 11).length, 11);
     assert.throws(() => readFileTree(wide, 10), /more than 10 files/);
     const unordered = bytesOf({
