@@ -35,6 +35,7 @@ export {
   fileMerkle,
   fileMerkleFromBlocks,
   hashPair,
+  hashRun,
   MERKLE_BLOCK_SIZE,
   MERKLE_HASH_SIZE,
   merkleProof,
@@ -43,6 +44,7 @@ export {
   padHash,
   pieceRootFromData,
   rootFromPieceLayer,
+  verifyHashRun,
   verifyMerkleProof,
   verifyPieceLayer,
 } from './merkle-tree.js';

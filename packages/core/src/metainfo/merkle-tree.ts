@@ -320,3 +320,70 @@ export class FileMerkleBuilder {
     return fileMerkleFromBlocks(leaves, this.length, this.pieceLength);
   }
 }
+
+/**
+ * BEP 52 `hashes` messages carry a run of `count` hashes (a power of two, starting at a multiple of
+ * `count`) of one layer, then the uncle hashes from the run's own subtree root up to the file's root.
+ * True when they check out against `root`. `hashes` beyond a file's end are pad hashes and must be
+ * sent as such, so no level is needed here: the run is hashed as given.
+ */
+export function verifyHashRun(
+  hashes: Uint8Array,
+  first: number,
+  proof: Uint8Array,
+  root: Uint8Array,
+): boolean {
+  if (hashes.length === 0 || hashes.length % MERKLE_HASH_SIZE !== 0) return false;
+  const count = hashes.length / MERKLE_HASH_SIZE;
+  if (nextPowerOfTwo(count) !== count || !Number.isSafeInteger(first) || first < 0 || first % count !== 0) {
+    return false;
+  }
+  let layer = hashes;
+  while (layer.length > MERKLE_HASH_SIZE) {
+    const next = new Uint8Array(layer.length / 2);
+    for (let i = 0; i < layer.length / (2 * MERKLE_HASH_SIZE); i++) {
+      next.set(
+        hashPair(
+          layer.subarray(2 * i * MERKLE_HASH_SIZE, (2 * i + 1) * MERKLE_HASH_SIZE),
+          layer.subarray((2 * i + 1) * MERKLE_HASH_SIZE, (2 * i + 2) * MERKLE_HASH_SIZE),
+        ),
+        i * MERKLE_HASH_SIZE,
+      );
+    }
+    layer = next;
+  }
+  return verifyMerkleProof(layer, first / count, proof, root);
+}
+
+/**
+ * What a peer answers a BEP 52 hash request with: `count` hashes of `layer` (nodes at `level`, padded
+ * to `width` with `padHash(level)`) from node `first`, and the uncles of their subtree root up to the
+ * root. `count` a power of two, `first` a multiple of it.
+ */
+export function hashRun(
+  layer: Uint8Array,
+  first: number,
+  count: number,
+  width: number,
+  level = 0,
+): { hashes: Uint8Array; proof: Uint8Array } {
+  const nodes = hashCount(layer);
+  if (nextPowerOfTwo(count) !== count || first % count !== 0 || first + count > width || width < nodes) {
+    outOfRange(`cannot take ${count} hashes from ${first} of a layer of ${width}`, { first, count, width });
+  }
+  const hashes = new Uint8Array(count * MERKLE_HASH_SIZE);
+  for (let i = 0; i < count; i++) {
+    const index = first + i;
+    hashes.set(
+      index < nodes
+        ? layer.subarray(index * MERKLE_HASH_SIZE, (index + 1) * MERKLE_HASH_SIZE)
+        : padHash(level),
+      i * MERKLE_HASH_SIZE,
+    );
+  }
+  // The layer of subtree roots one run wide, then the usual proof from there.
+  const steps = Math.round(Math.log2(count));
+  let upper = layer;
+  for (let step = 0; step < steps; step++) upper = parentLayer(upper, level + step);
+  return { hashes, proof: merkleProof(upper, first / count, width / count, level + steps) };
+}
