@@ -22,6 +22,7 @@ import {
   pieceLayerOf,
   pieceLayerRequests,
   ServedMerkleTree,
+  speaksV2,
   verifyHashProof,
   WireDecoder,
   type WireMessage,
@@ -247,5 +248,28 @@ describe('BEP 52 hash requests answered by libtorrent', { timeout: 120_000 }, ()
     assert.ok(v1);
     await withOutput(output, () => fetchPieceLayer(port, info, wireInfoHash(fromHex(info.infoHashV2))));
     await withOutput(output, () => fetchPieceLayer(port, info, fromHex(v1)));
+    // Without the v2 bit, the v1 hash makes a v1 connection: libtorrent answers with the v1 hash
+    // and drops a peer that sends a hash request there (what `speaksV2` encodes).
+    await withOutput(output, async () => {
+      const { socket, next } = await open(port);
+      try {
+        socket.write(encodeHandshake({ infoHash: fromHex(v1), peerId: Buffer.from('-TO0000-v2wire-test1') }));
+        const handshake = await next((m) => m.type === 'handshake');
+        assert.equal(handshake.type === 'handshake' && Buffer.from(handshake.infoHash).toString('hex'), v1);
+        assert.equal(speaksV2(1, false, { v1: fromHex(v1), v2: fromHex(info.infoHashV2) }), false);
+        const [request] = pieceLayerRequests(
+          fromHex(info.files[0]!.root),
+          info.files[0]!.length,
+          PIECE_LENGTH,
+        );
+        socket.write(encodeHashRequest(request!));
+        await assert.rejects(
+          next((m) => m.type === 'hashes' || m.type === 'hash-reject'),
+          /libtorrent closed the connection/,
+        );
+      } finally {
+        socket.destroy();
+      }
+    });
   });
 });
