@@ -5,8 +5,11 @@
  *
  *   pnpm run build && node test/dist/bench/hash-proof-bench.js
  */
-import { randomBytes } from 'node:crypto';
-import { padHash, pieceLayerRequests, ServedMerkleTree, sha256Pair, verifyHashProof } from '@tork/core';
+import { createHash, randomBytes } from 'node:crypto';
+import { pieceLayerRequests, ServedMerkleTree, verifyHashProof } from '@tork/core';
+
+const pair = (left: Uint8Array, right: Uint8Array) =>
+  new Uint8Array(createHash('sha256').update(left).update(right).digest());
 
 const PIECES = 16_384;
 const PIECE_LENGTH = 4 << 20;
@@ -15,12 +18,15 @@ const fileLength = PIECES * PIECE_LENGTH;
 const layer = new Uint8Array(randomBytes(PIECES * 32));
 
 // The root, computed apart from ServedMerkleTree.
+let pad: Uint8Array = new Uint8Array(32);
+for (let l = 0; l < PIECE_LAYER; l++) pad = pair(pad, pad);
 let nodes: Uint8Array[] = [];
 for (let i = 0; i < PIECES; i++) nodes.push(layer.subarray(i * 32, (i + 1) * 32));
-for (let l = PIECE_LAYER; nodes.length > 1; l++) {
+while (nodes.length > 1) {
   const up: Uint8Array[] = [];
-  for (let i = 0; i < nodes.length; i += 2) up.push(sha256Pair(nodes[i]!, nodes[i + 1] ?? padHash(l)));
+  for (let i = 0; i < nodes.length; i += 2) up.push(pair(nodes[i]!, nodes[i + 1] ?? pad));
   nodes = up;
+  pad = pair(pad, pad);
 }
 const piecesRoot = nodes[0]!;
 

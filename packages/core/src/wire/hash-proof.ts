@@ -220,7 +220,7 @@ export function pieceLayerRequests(
   if (fileLength <= pieceLength || pieces < 2) return [];
   // The piece layer, padded, has 2^(height - pieceLayer) nodes: a power of two ≥ 2.
   const layerSize = 2 ** (height - pieceLayer);
-  const length = Math.min(layerSize, 2 ** log2(maxHashes));
+  const length = Math.min(layerSize, 2 ** log2(Math.max(2, maxHashes)));
   const requests: HashRange[] = [];
   for (let index = 0; index < pieces; index += length) {
     requests.push({ piecesRoot, baseLayer: pieceLayer, index, length, proofLayers: height - pieceLayer - 1 });

@@ -62,10 +62,8 @@ export {
   merkleBlockCount,
   merkleTreeHeight,
   type ProofNode,
-  padHash,
   pieceLayerOf,
   pieceLayerRequests,
-  sha256Pair,
   verifyHashProof,
 } from './hash-proof.js';
 export { type HashAnswer, HashServer, type ServedLayer, ServedMerkleTree } from './hash-serving.js';
