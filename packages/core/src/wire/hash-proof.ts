@@ -7,44 +7,21 @@
  * `pieces root`. A node whose leaves are all padding is the "pad hash" of its layer: 32 zero bytes
  * at layer 0, SHA-256(pad ‖ pad) of the layer below above it.
  *
- * These helpers are the wire's own (the metainfo's merkle module is built beside them; they are
- * to be unified): `sha256Pair` and `padHash` are the only primitives.
+ * The primitives (pair hash, pad hashes, block size) are the metainfo's merkle module's: one tree
+ * definition for the file tree and the wire.
  */
-import { createHash } from 'node:crypto';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import {
-  HASH_BYTES,
-  isPowerOfTwo,
-  log2,
-  MAX_HASHES_PER_MESSAGE,
-  MAX_PROOF_LAYERS,
-  uncleCount,
-} from './hash-messages.js';
+import { hashPair, MERKLE_BLOCK_SIZE, padHash } from '../metainfo/merkle-tree.js';
+import { HASH_BYTES, isPowerOfTwo, log2, MAX_HASHES_PER_MESSAGE, uncleCount } from './hash-messages.js';
 import type { HashRange } from './messages.js';
 
-/** Bytes of data under one leaf of a v2 file tree. */
-export const MERKLE_BLOCK_BYTES = 16 * 1024;
+/** Bytes of data under one leaf of a v2 file tree (the metainfo's `MERKLE_BLOCK_SIZE`). */
+export const MERKLE_BLOCK_BYTES = MERKLE_BLOCK_SIZE;
 
-/** SHA-256(left ‖ right): one node from its two children (32 bytes each). */
-export function sha256Pair(left: Uint8Array, right: Uint8Array): Uint8Array<ArrayBuffer> {
-  const digest = createHash('sha256').update(left).update(right).digest();
-  // A Buffer from digest() may be a pool view: copy into an array that owns its buffer.
-  return new Uint8Array(digest);
-}
+/** SHA-256(left ‖ right): one node from its two children (the metainfo's `hashPair`). */
+export const sha256Pair = hashPair;
 
-const PAD_HASHES: Uint8Array[] = [new Uint8Array(HASH_BYTES)];
-
-/** The hash of a node at `layer` whose leaves are all padding (layer 0: 32 zero bytes). Cached. */
-export function padHash(layer: number): Uint8Array {
-  if (!Number.isInteger(layer) || layer < 0 || layer > MAX_PROOF_LAYERS) {
-    throw new TorkError(TorkErrorCode.INTERNAL, `pad hash of layer ${layer}`, { layer });
-  }
-  while (PAD_HASHES.length <= layer) {
-    const below = PAD_HASHES[PAD_HASHES.length - 1]!;
-    PAD_HASHES.push(sha256Pair(below, below));
-  }
-  return PAD_HASHES[layer]!;
-}
+export { padHash };
 
 /** 16 KiB blocks in a file of `fileLength` bytes (at least 1: an empty file has no tree, see BEP 52). */
 export function merkleBlockCount(fileLength: number): number {
