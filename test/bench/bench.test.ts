@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { libtorrentPython } from '../download/support.js';
+import { requireLibtorrentPython } from '../download/support.js';
 import { requireProgram } from '../support/programs.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -124,13 +124,8 @@ describe('tork bench', () => {
   it('with libtorrent seeders compares aria2c and libtorrent', async (t) => {
     const aria2c = requireProgram(t, 'aria2c', 'aria2');
     if (!aria2c) return;
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'python3 with libtorrent not installed: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const { status, report, stderr } = await runBench(t, [
       ...SMALL,
       '--seeders',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset, errorBody, sessionBody, torrentDetail, torrentList } from '@tork/cli';
 import { parsePrometheusText } from '@tork/testkit';
-import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
+import { requireLibtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import type { StartedProgram } from '../support/programs.js';
 import { api, assertSameFiles, startDaemon, waitFor } from './support.js';
 
@@ -114,13 +114,8 @@ const KINDS: readonly Kind[] = [
 
 describe('daemon API under load', { timeout: 120_000 }, () => {
   it(`answers ${REQUESTS} concurrent requests during a download, which completes byte-identical`, async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     assert.equal(
       KINDS.reduce((sum, kind) => sum + kind.share, 0),
       REQUESTS,

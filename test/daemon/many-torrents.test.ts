@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset, type TorrentSummaryBody, torrentList, torrentSummary } from '@tork/cli';
-import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
+import { requireLibtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import type { StartedProgram } from '../support/programs.js';
 import { api, assertSameFiles, type RunningDaemon, startDaemon, waitFor } from './support.js';
 
@@ -46,13 +46,8 @@ async function listed(daemon: RunningDaemon): Promise<TorrentSummaryBody[]> {
 
 describe('daemon: 20 torrents, SIGKILL half-way, restart', { timeout: 300_000 }, () => {
   it('completes all 20 byte-identical and resumes them without re-downloading verified pieces', async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const seeders: StartedProgram[] = [];
     t.after(() => Promise.all(seeders.map((seeder) => seeder.stop())));
     const ports: number[] = [];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset, sessionBody, stateFileSchema, torrentDetail } from '@tork/cli';
-import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
+import { requireLibtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import type { StartedProgram } from '../support/programs.js';
 import { api, assertSameFiles, runRemote, startDaemon, waitFor } from './support.js';
 
@@ -34,13 +34,8 @@ after(() => rm(work, { recursive: true, force: true }));
 
 describe('daemon: per-torrent peer limits', { timeout: 120_000 }, () => {
   it('lowers maxPeers to 2 mid-download: at most 2 connections from then on, and it completes', async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const seeders: StartedProgram[] = [];
     t.after(() => Promise.all(seeders.map((seeder) => seeder.stop())));
     const peers: string[] = [];

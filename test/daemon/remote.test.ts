@@ -17,7 +17,7 @@ import {
   torrentList,
 } from '@tork/cli';
 import { parsePrometheusText, sampleSum, sampleValue } from '@tork/testkit';
-import { libtorrentPython, startLibtorrentSeeder } from '../download/support.js';
+import { requireLibtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import { api, assertSameFiles, type RunningDaemon, runRemote, startDaemon, waitFor } from './support.js';
 
 /** Seeder cap: the 4 MiB download takes ~8 s, long enough to pause it half-way. */
@@ -39,13 +39,8 @@ after(() => rm(work, { recursive: true, force: true }));
 
 describe('tork remote', { timeout: 180_000 }, () => {
   it('adds, lists, pauses, resumes and removes a torrent in a running daemon', async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const seeder = await startLibtorrentSeeder(python, dataset.torrentPath, dataset.dataDir, {
       uploadLimit: UPLOAD_LIMIT,
     });

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset, type TorrentSummaryBody, torrentDetail, torrentList } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
 import {
-  libtorrentPython,
+  requireLibtorrentPython,
   startLibtorrentSeeder,
   waitForSeeders,
   withTrackers,
@@ -108,13 +108,8 @@ describe('transmission-remote against tork daemon', { timeout: 120_000 }, () => 
     const bin = requireProgram(t, 'transmission-remote', 'transmission-cli');
     const opentracker = bin && requireProgram(t, 'opentracker', 'opentracker');
     if (!bin || !opentracker) return;
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const fileHash = parseMetainfo(await readFile(fileSet.torrentPath)).infoHashHex;
     const magnetHash = parseMetainfo(await readFile(magnetSet.torrentPath)).infoHashHex;
     const tracker = await startOpentracker(opentracker, [fileHash]);

@@ -16,7 +16,7 @@ import { startOpentracker } from '../support/opentracker.js';
 import { freePort, requireProgram } from '../support/programs.js';
 import {
   interopDataset,
-  libtorrentPython,
+  requireLibtorrentPython,
   root,
   runTork,
   scrapeCounts,
@@ -89,13 +89,8 @@ describe('tork downloads from real clients via opentracker', () => {
   it('from three libtorrent seeders announced over UDP', async (t) => {
     const opentracker = requireProgram(t, 'opentracker', 'opentracker');
     if (!opentracker) return;
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const tracker = await startOpentracker(opentracker, [infoHashHex]);
     const seeders: Array<{ stop(): Promise<void> }> = [];
     t.after(async () => {

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Dataset, ensureDataset } from '@tork/cli';
 import {
@@ -119,6 +120,19 @@ export async function libtorrentPython(): Promise<string | undefined> {
     });
     if (ok) return python;
   }
+  return undefined;
+}
+
+/**
+ * `libtorrentPython()` for a test that needs it: without one the test is skipped with the reason
+ * printed, and under CI=true it fails (a missing program is never a silent skip there).
+ */
+export async function requireLibtorrentPython(t: TestContext): Promise<string | undefined> {
+  const python = await libtorrentPython();
+  if (python) return python;
+  const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
+  if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
+  t.skip(reason);
   return undefined;
 }
 

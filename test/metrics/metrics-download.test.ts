@@ -13,7 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import { type Dataset, verifyDownload } from '@tork/cli';
 import { parseMetainfo } from '@tork/core';
 import { type PrometheusFamily, parsePrometheusText, sampleSum, sampleValue } from '@tork/testkit';
-import { interopDataset, libtorrentPython, runTork, startLibtorrentSeeder } from '../download/support.js';
+import {
+  interopDataset,
+  requireLibtorrentPython,
+  runTork,
+  startLibtorrentSeeder,
+} from '../download/support.js';
 
 /** Per seeder, bytes a second: two of them make the 64 MiB download last ~5 s, long enough to scrape. */
 const UPLOAD_LIMIT = 6 * 1024 * 1024;
@@ -45,13 +50,8 @@ function scrape(port: number): Promise<{ status: number; type: string; body: str
 
 describe('tork download --metrics-listen', { timeout: 180_000 }, () => {
   it('serves /metrics whose figures follow a download from libtorrent seeders', async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const meta = parseMetainfo(readFileSync(dataset.torrentPath));
     const seeders = await Promise.all(
       [0, 1].map(() =>

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
-import { libtorrentPython, root, runTork, type TorkEvent, type TorkRun } from '../download/support.js';
+import { requireLibtorrentPython, root, runTork, type TorkEvent, type TorkRun } from '../download/support.js';
 import { freePort, type StartedProgram, startProgram, tcpPortOpen } from '../support/programs.js';
 
 const SCRIPT = join(root, 'test/pex/libtorrent-pex-peer.py');
@@ -71,12 +71,7 @@ before(async () => {
 after(() => (process.env.TORK_KEEP_WORK ? undefined : rm(work, { recursive: true, force: true })));
 
 async function requireLibtorrent(t: TestContext): Promise<string | undefined> {
-  const python = await libtorrentPython();
-  if (python) return python;
-  const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-  if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-  t.skip(reason);
-  return undefined;
+  return requireLibtorrentPython(t);
 }
 
 async function startPeer(

@@ -15,7 +15,7 @@ import type { Dataset } from '@tork/cli';
 import { parseMetainfo, ResumeStore } from '@tork/core';
 import {
   interopDataset,
-  libtorrentPython,
+  requireLibtorrentPython,
   runTork,
   startLibtorrentSeeder,
   type TorkEvent,
@@ -42,13 +42,8 @@ async function sha1(path: string): Promise<string> {
 
 describe('resume after SIGKILL', { timeout: 240_000 }, () => {
   it(`a download killed ${KILLS} times at random moments completes byte-identical, losing no written piece`, async (t) => {
-    const python = await libtorrentPython();
-    if (!python) {
-      const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-      if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-      t.skip(reason);
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const meta = parseMetainfo(await readFile(dataset.torrentPath));
     const seeder = await startLibtorrentSeeder(python, dataset.torrentPath, dataset.dataDir, {
       uploadLimit: UPLOAD_LIMIT,

@@ -12,7 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
-import { libtorrentPython, runTork, startLibtorrentSeeder, type TorkRun } from '../download/support.js';
+import {
+  requireLibtorrentPython,
+  runTork,
+  startLibtorrentSeeder,
+  type TorkRun,
+} from '../download/support.js';
 import { startTork } from '../seed/support.js';
 
 const PIECE = 64 * 1024;
@@ -118,13 +123,8 @@ async function assertIdentical(out: string, selected: ReadonlySet<number>): Prom
 }
 
 async function seeders(t: TestContext): Promise<string[] | undefined> {
-  const python = await libtorrentPython();
-  if (!python) {
-    const reason = 'no python3 with libtorrent: apt-get install python3-libtorrent';
-    if (process.env.CI === 'true') throw new Error(`${reason} (required when CI=true)`);
-    t.skip(reason);
-    return undefined;
-  }
+  const python = await requireLibtorrentPython(t);
+  if (!python) return undefined;
   const peers: string[] = [];
   for (let i = 0; i < 2; i++) {
     const seeder = await startLibtorrentSeeder(python, dataset.torrentPath, dataset.dataDir);

@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Dataset } from '@tork/cli';
 import { decodeBencode, encodeBencode } from '@tork/core';
-import { libtorrentPython, runTork, type TorkEvent, type TorkRun } from '../download/support.js';
+import {
+  libtorrentPython,
+  requireLibtorrentPython,
+  runTork,
+  type TorkEvent,
+  type TorkRun,
+} from '../download/support.js';
 import { startLibtorrentSeeder } from '../support/libtorrent-peer.js';
 import { requireNginx, startNginx } from '../support/nginx.js';
 import { freePort } from '../support/programs.js';
@@ -108,12 +114,8 @@ describe('web seeds (BEP 19) from a real nginx', { timeout: 600_000 }, () => {
   it('nginx and libtorrent seeders together: complete, and both sources delivered', async (t) => {
     const bin = requireNginx(t);
     if (!bin) return;
-    const python = await libtorrentPython();
-    if (!python) {
-      if (process.env.CI === 'true') throw new Error('python3-libtorrent is required when CI=true');
-      t.skip('python3-libtorrent not installed');
-      return;
-    }
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
     const nginx = await startNginx(t, bin, multi.dataDir);
     const a = await startLibtorrentSeeder(t, python, multi, 'enabled');
     const b = await startLibtorrentSeeder(t, python, multi, 'enabled');
