@@ -75,7 +75,10 @@ export function runTork(
   options: { timeoutMs?: number; onEvent?: (event: TorkEvent, pid: number) => void } = {},
 ): Promise<TorkRun> {
   const started = Date.now();
-  const child = spawn(process.execPath, [torkMain, 'download', ...args, '--json'], {
+  // A free port unless the test names one: two test files run at once, and two downloads on the
+  // default 6881 collide ("address in use").
+  const port = args.includes('--port') ? [] : ['--port', '0'];
+  const child = spawn(process.execPath, [torkMain, 'download', ...args, ...port, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: TorkEvent[] = [];
