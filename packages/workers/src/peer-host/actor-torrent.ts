@@ -21,6 +21,8 @@ export interface ActorTorrent {
   readonly pieceCount: number;
   /** 20 bytes per piece. */
   readonly pieceHashes: Uint8Array;
+  /** BEP 52 merkle check per piece (see `v2PieceChecks`), passed as well as SHA-1; null: v1. */
+  readonly v2PieceChecks: Uint8Array | null;
   /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
   readonly have: Bitfield;
   /** Reads verified pieces back from disk to serve requests; null: nothing is served. */

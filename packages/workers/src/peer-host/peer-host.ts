@@ -11,6 +11,7 @@ import {
   TorkError,
   TorkErrorCode,
   toTorkError,
+  V2_PIECE_CHECK_SIZE,
 } from '@tork/core';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
@@ -277,6 +278,16 @@ export class PeerHost implements ActorSink {
             { torrentId: command.torrentId },
           );
         }
+        if (
+          command.v2PieceChecks !== undefined &&
+          command.v2PieceChecks.length !== pieceCount * V2_PIECE_CHECK_SIZE
+        ) {
+          throw new TorkError(
+            TorkErrorCode.THREAD_MESSAGE,
+            `add-torrent: ${command.v2PieceChecks.length} bytes of v2 piece checks for ${pieceCount} pieces`,
+            { torrentId: command.torrentId },
+          );
+        }
         const existing = this.#torrents.get(command.torrentId);
         const have = new Bitfield(pieceCount, command.have);
         if (existing) {
@@ -302,6 +313,7 @@ export class PeerHost implements ActorSink {
           length: command.length,
           pieceCount,
           pieceHashes: command.pieceHashes,
+          v2PieceChecks: command.v2PieceChecks ?? null,
           have,
           listenPort: command.listenPort ?? 0,
           private: command.private ?? false,
@@ -332,6 +344,7 @@ export class PeerHost implements ActorSink {
           length: 0,
           pieceCount: 0,
           pieceHashes: new Uint8Array(0),
+          v2PieceChecks: null,
           have: new Bitfield(0),
           listenPort: command.listenPort ?? 0,
           private: false,
