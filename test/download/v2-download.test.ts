@@ -49,6 +49,34 @@ async function libtorrentTorrent(python: string, flags: string, out: string): Pr
 }
 
 describe('BEP 52 downloads from a libtorrent seeder', { timeout: 60_000 }, () => {
+  it('a v2-only torrent: byte-identical, every piece checked by its merkle subtree alone', async (t) => {
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
+    const torrent = join(work, 'v2.torrent');
+    await libtorrentTorrent(python, 'lt.create_torrent.v2_only', torrent);
+    const meta = parseMetainfo(readFileSync(torrent));
+    assert.equal(meta.version, 2);
+    assert.equal(meta.v2?.hasPieceLayers, true);
+    const seeder = await startLibtorrentSeeder(python, torrent, dataDir);
+    t.after(() => seeder.stop());
+    const out = join(work, 'out-v2');
+    const run = await runTork(
+      [torrent, '--out', out, '--no-trackers', '--peer', `127.0.0.1:${seeder.port}`],
+      {
+        timeoutMs: 45_000,
+      },
+    );
+    assert.equal(run.status, 0, `tork exited ${run.status} (${run.signal}): ${run.stderr}`);
+    assert.ok(run.events.some((event) => event.event === 'done'));
+    assert.equal(run.events.filter((event) => event.event === 'hash-failed').length, 0);
+    for (const [name] of FILES) {
+      assert.ok(
+        readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),
+        `${name} byte-identical`,
+      );
+    }
+  });
+
   it('a hybrid torrent: byte-identical, every piece passing SHA-1 and its merkle check', async (t) => {
     const python = await requireLibtorrentPython(t);
     if (!python) return;

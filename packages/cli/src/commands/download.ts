@@ -285,9 +285,12 @@ export async function runDownload(
         const bad = toTorkError(error, TorkErrorCode.METAINFO);
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
       }
-      // The engine verifies v1 SHA-1 pieces only (BEP 52 per-file SHA-256 pieces: not wired yet).
-      if (meta.version === 2) {
-        throw new TorkError(TorkErrorCode.METAINFO, `${file}: v2-only torrents cannot be downloaded yet`);
+      // v2-only pieces are checked against the piece layers; fetching layers from peers is not wired yet.
+      if (meta.version === 2 && meta.v2?.hasPieceLayers !== true) {
+        throw new TorkError(
+          TorkErrorCode.METAINFO,
+          `${file}: v2-only torrents without their piece layers cannot be downloaded yet`,
+        );
       }
       if (selection) filePriorities = filePrioritiesFor(selection, meta);
     }

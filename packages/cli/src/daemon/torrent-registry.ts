@@ -214,9 +214,12 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     let infoHash: string;
     if (request.metainfo) {
       meta = parseMetainfo(request.metainfo);
-      // Refused here rather than listed as failed: the engine cannot verify v2-only pieces yet.
-      if (meta.version === 2) {
-        throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+      // Refused here rather than listed as failed: without layers the pieces cannot be verified yet.
+      if (meta.version === 2 && meta.v2?.hasPieceLayers !== true) {
+        throw new TorkError(
+          TorkErrorCode.METAINFO,
+          'v2-only torrents without their piece layers cannot be downloaded yet',
+        );
       }
       infoHash = meta.infoHashHex;
     } else if (request.magnet) {

@@ -167,9 +167,12 @@ export class Engine {
    */
   async add(options: TorrentOptions, setup?: (torrent: Torrent) => void): Promise<Torrent> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
-    if (options.meta.version === 2) {
-      // The engine verifies pieces with v1 SHA-1 hashes; per-file SHA-256 pieces are not wired yet.
-      throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+    if (options.meta.version === 2 && options.meta.v2?.hasPieceLayers !== true) {
+      // Pieces are checked against the piece layers; fetching them from peers is not wired yet.
+      throw new TorkError(
+        TorkErrorCode.METAINFO,
+        'v2-only torrents without their piece layers cannot be downloaded yet',
+      );
     }
     const id = options.meta.infoHashHex;
     if (this.#torrents.has(id)) throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);

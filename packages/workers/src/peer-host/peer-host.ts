@@ -271,7 +271,9 @@ export class PeerHost implements ActorSink {
     switch (command.type) {
       case 'add-torrent': {
         const pieceCount = Math.ceil(command.length / command.pieceLength);
-        if (command.pieceHashes.length !== pieceCount * 20) {
+        // A v2-only torrent has no SHA-1 hashes: its pieces are checked by their merkle roots alone.
+        const v2Only = command.pieceHashes.length === 0 && command.v2PieceChecks !== undefined;
+        if (command.pieceHashes.length !== pieceCount * 20 && !v2Only) {
           throw new TorkError(
             TorkErrorCode.THREAD_MESSAGE,
             `add-torrent: ${command.pieceHashes.length} bytes of piece hashes for ${pieceCount} pieces`,
@@ -298,6 +300,7 @@ export class PeerHost implements ActorSink {
           const old = existing.reader;
           if (old !== null && command.files.length > 0) {
             existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+              ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
               recycle: true,
               ...this.#options.reader,
             });
@@ -324,6 +327,7 @@ export class PeerHost implements ActorSink {
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+                  ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
                   // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
                   ...this.#options.reader,
