@@ -24,6 +24,7 @@ import {
   torrentFile,
   toTorkError,
   type UdpHostStats,
+  v2PieceChecks,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
@@ -286,7 +287,7 @@ export async function runDownload(
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
       }
       // v2-only pieces are checked against the piece layers; fetching layers from peers is not wired yet.
-      if (meta.version === 2 && meta.v2?.hasPieceLayers !== true) {
+      if (meta.version === 2 && v2PieceChecks(meta) === undefined) {
         throw new TorkError(
           TorkErrorCode.METAINFO,
           `${file}: v2-only torrents without their piece layers cannot be downloaded yet`,

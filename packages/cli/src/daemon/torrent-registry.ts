@@ -17,6 +17,7 @@ import {
   type TorrentProgress,
   torrentFile,
   toTorkError,
+  v2PieceChecks,
 } from '@tork/core';
 import { parsePeerAddress } from '../args.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
@@ -215,7 +216,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     if (request.metainfo) {
       meta = parseMetainfo(request.metainfo);
       // Refused here rather than listed as failed: without layers the pieces cannot be verified yet.
-      if (meta.version === 2 && meta.v2?.hasPieceLayers !== true) {
+      if (meta.version === 2 && v2PieceChecks(meta) === undefined) {
         throw new TorkError(
           TorkErrorCode.METAINFO,
           'v2-only torrents without their piece layers cannot be downloaded yet',

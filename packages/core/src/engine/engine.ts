@@ -4,6 +4,7 @@ import { TorkError, TorkErrorCode } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
+import { v2PieceChecks } from '../metainfo/v2-piece-checks.js';
 import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from '../mse/encryption-policy.js';
 import { mseTorrentKey } from '../mse/mse-handshake.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
@@ -167,7 +168,7 @@ export class Engine {
    */
   async add(options: TorrentOptions, setup?: (torrent: Torrent) => void): Promise<Torrent> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
-    if (options.meta.version === 2 && options.meta.v2?.hasPieceLayers !== true) {
+    if (options.meta.version === 2 && v2PieceChecks(options.meta) === undefined) {
       // Pieces are checked against the piece layers; fetching them from peers is not wired yet.
       throw new TorkError(
         TorkErrorCode.METAINFO,

@@ -59,9 +59,13 @@ describe('v2 piece checks', () => {
     assert.equal(verifyV2Piece(table, meta.pieceCount, new Uint8Array(PIECE)), false, 'index past the end');
   });
 
-  it('gives no table for a v2 torrent without its piece layers, and none for v1', () => {
+  it('gives no table for a v2 torrent missing a layer it needs, and none for v1', () => {
     const { meta } = hybrid([100_000]);
-    assert.equal(v2PieceChecks({ ...meta, v2: { ...meta.v2, hasPieceLayers: false } }), undefined);
+    const noLayers = { ...meta.v2, pieceLayers: new Map(), hasPieceLayers: false };
+    assert.equal(v2PieceChecks({ ...meta, v2: noLayers }), undefined);
+    // Files of at most one piece need no layer: their roots are the checks.
+    const small = hybrid([5_000, PIECE]);
+    assert.ok(v2PieceChecks({ ...small.meta, v2: { ...small.meta.v2, hasPieceLayers: false } }));
     const { v2: _v2, ...v1 } = meta;
     assert.equal(v2PieceChecks(v1), undefined);
   });

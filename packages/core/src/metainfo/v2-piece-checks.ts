@@ -30,22 +30,23 @@ export interface V2PieceCheckSource {
 }
 
 /**
- * The check table of a v2 or hybrid torrent; undefined for a v1 torrent or one whose piece
- * layers are not had (they would have to come from peers first).
+ * The check table of a v2 or hybrid torrent; undefined for a v1 torrent or one missing a piece
+ * layer it needs (a file longer than a piece, with no `piece layers` in the torrent: they would
+ * have to come from peers first). A torrent whose files all fit one piece needs no layers.
  */
 export function v2PieceChecks(meta: V2PieceCheckSource): Uint8Array | undefined {
   const v2 = meta.v2;
-  if (v2 === undefined || !v2.hasPieceLayers) return undefined;
+  if (v2 === undefined) return undefined;
   const { pieceLength, pieceCount } = meta;
   const table = new Uint8Array(pieceCount * V2_PIECE_CHECK_SIZE);
   const view = new DataView(table.buffer);
   const blocksPerPiece = pieceLength / MERKLE_BLOCK_SIZE;
   let offset = 0;
-  meta.files.forEach((file, index) => {
+  for (const [index, file] of meta.files.entries()) {
     const start = offset;
     offset += file.length;
     const root = v2.piecesRoots[index];
-    if (file.pad || file.length === 0 || root === undefined) return;
+    if (file.pad || file.length === 0 || root === undefined) continue;
     if (start % pieceLength !== 0) {
       throw new TorkError(TorkErrorCode.METAINFO, `v2 file ${index} does not start on a piece boundary`, {
         index,
@@ -60,18 +61,16 @@ export function v2PieceChecks(meta: V2PieceCheckSource): Uint8Array | undefined 
     };
     if (file.length <= pieceLength) {
       set(first, root, file.length, nextPowerOfTwo(Math.ceil(file.length / MERKLE_BLOCK_SIZE)));
-      return;
+      continue;
     }
     const layer = v2.pieceLayers.get(Buffer.from(root).toString('hex'));
     const pieces = Math.ceil(file.length / pieceLength);
-    if (layer === undefined || layer.length !== pieces * MERKLE_HASH_SIZE) {
-      throw new TorkError(TorkErrorCode.METAINFO, `v2 file ${index} has no piece layer`, { index });
-    }
+    if (layer === undefined || layer.length !== pieces * MERKLE_HASH_SIZE) return undefined;
     for (let k = 0; k < pieces; k++) {
       const hash = layer.subarray(k * MERKLE_HASH_SIZE, (k + 1) * MERKLE_HASH_SIZE);
       set(first + k, hash, Math.min(pieceLength, file.length - k * pieceLength), blocksPerPiece);
     }
-  });
+  }
   return table;
 }
 
