@@ -184,15 +184,7 @@ describe('torrents libtorrent creates, read by tork', { timeout: 120_000 }, () =
       const text = run(['info', out]);
       assert.match(text.stdout, new RegExp(`info-hash v2:\\s+${lt.v2}`));
 
-      if (kind === 'v2') {
-        const download = run(['download', out, '-o', join(work, 'dl'), '--no-dht', '--no-trackers']);
-        assert.equal(download.status, 2, download.stderr);
-        const lines = (download.stdout + download.stderr)
-          .split('\n')
-          .filter((line) => line.includes('tork download:'));
-        assert.deepEqual(lines.length, 1, download.stderr);
-        assert.match(lines[0]!, /v2-only torrents cannot be downloaded yet/);
-      }
+      // v2-only downloads: test/download/v2-download.test.ts.
     });
   }
 });

@@ -24,6 +24,7 @@ import {
   torrentFile,
   toTorkError,
   type UdpHostStats,
+  v2PieceChecks,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
@@ -285,9 +286,12 @@ export async function runDownload(
         const bad = toTorkError(error, TorkErrorCode.METAINFO);
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
       }
-      // The engine verifies v1 SHA-1 pieces only (BEP 52 per-file SHA-256 pieces: not wired yet).
-      if (meta.version === 2) {
-        throw new TorkError(TorkErrorCode.METAINFO, `${file}: v2-only torrents cannot be downloaded yet`);
+      // v2-only pieces are checked against the piece layers; fetching layers from peers is not wired yet.
+      if (meta.version === 2 && v2PieceChecks(meta) === undefined) {
+        throw new TorkError(
+          TorkErrorCode.METAINFO,
+          `${file}: v2-only torrents without their piece layers cannot be downloaded yet`,
+        );
       }
       if (selection) filePriorities = filePrioritiesFor(selection, meta);
     }

@@ -17,6 +17,7 @@ import {
   type TorrentProgress,
   torrentFile,
   toTorkError,
+  v2PieceChecks,
 } from '@tork/core';
 import { parsePeerAddress } from '../args.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
@@ -214,9 +215,12 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     let infoHash: string;
     if (request.metainfo) {
       meta = parseMetainfo(request.metainfo);
-      // Refused here rather than listed as failed: the engine cannot verify v2-only pieces yet.
-      if (meta.version === 2) {
-        throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+      // Refused here rather than listed as failed: without layers the pieces cannot be verified yet.
+      if (meta.version === 2 && v2PieceChecks(meta) === undefined) {
+        throw new TorkError(
+          TorkErrorCode.METAINFO,
+          'v2-only torrents without their piece layers cannot be downloaded yet',
+        );
       }
       infoHash = meta.infoHashHex;
     } else if (request.magnet) {

@@ -1,5 +1,6 @@
 import type { DiskWriter } from '../disk/disk-writer.js';
 import type { HostCommand } from '../messages/host-command.js';
+import { v2PieceChecks } from '../metainfo/v2-piece-checks.js';
 import type { TorrentContext, TorrentMeta } from './torrent-options.js';
 
 /**
@@ -13,6 +14,7 @@ export function addTorrentCommand(
   pex: boolean,
   disk: DiskWriter,
 ): Extract<HostCommand, { type: 'add-torrent' }> {
+  const v2 = v2Checks(meta);
   return {
     type: 'add-torrent',
     torrentId: meta.infoHashHex,
@@ -21,6 +23,7 @@ export function addTorrentCommand(
     pieceLength: meta.pieceLength,
     length: meta.length,
     pieceHashes: meta.pieceHashes,
+    ...(v2 ? { v2PieceChecks: v2 } : {}),
     have,
     listenPort: ctx.port,
     private: meta.private ?? false,
@@ -36,4 +39,16 @@ export function addTorrentCommand(
       };
     }),
   };
+}
+
+/** One table per torrent, built the first time a host is told of it (it copies every layer entry). */
+const v2ChecksByMeta = new WeakMap<TorrentMeta, Uint8Array | null>();
+
+function v2Checks(meta: TorrentMeta): Uint8Array | undefined {
+  let table = v2ChecksByMeta.get(meta);
+  if (table === undefined) {
+    table = meta.version === 1 || meta.version === undefined ? null : (v2PieceChecks(meta) ?? null);
+    v2ChecksByMeta.set(meta, table);
+  }
+  return table ?? undefined;
 }

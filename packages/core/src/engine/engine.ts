@@ -4,6 +4,7 @@ import { TorkError, TorkErrorCode } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
+import { v2PieceChecks } from '../metainfo/v2-piece-checks.js';
 import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from '../mse/encryption-policy.js';
 import { mseTorrentKey } from '../mse/mse-handshake.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
@@ -167,9 +168,12 @@ export class Engine {
    */
   async add(options: TorrentOptions, setup?: (torrent: Torrent) => void): Promise<Torrent> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
-    if (options.meta.version === 2) {
-      // The engine verifies pieces with v1 SHA-1 hashes; per-file SHA-256 pieces are not wired yet.
-      throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+    if (options.meta.version === 2 && v2PieceChecks(options.meta) === undefined) {
+      // Pieces are checked against the piece layers; fetching them from peers is not wired yet.
+      throw new TorkError(
+        TorkErrorCode.METAINFO,
+        'v2-only torrents without their piece layers cannot be downloaded yet',
+      );
     }
     const id = options.meta.infoHashHex;
     if (this.#torrents.has(id)) throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);

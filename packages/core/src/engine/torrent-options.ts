@@ -1,4 +1,5 @@
 import type { DiskLayout } from '../disk/disk-layout.js';
+import type { MetainfoV2 } from '../metainfo/metainfo-v2-model.js';
 import type { EncryptionPolicy } from '../mse/encryption-policy.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
 import type { FilePriority } from '../selection/file-priorities.js';
@@ -24,6 +25,8 @@ export interface TorrentMeta extends DiskLayout {
   readonly infoBytes?: Uint8Array;
   /** BEP 52 kind (Metainfo.version); a v2-only torrent (2) is refused by `Engine.add`. Default: 1. */
   readonly version?: 1 | 2 | 'hybrid';
+  /** BEP 52 pieces roots and piece layers (v2 and hybrid): pieces are checked against them too. Default: none. */
+  readonly v2?: MetainfoV2;
 }
 
 export interface TorrentOptions {

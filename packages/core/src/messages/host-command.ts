@@ -67,6 +67,11 @@ export const HostCommand = z.discriminatedUnion('type', [
     length: z.number().int().positive(),
     /** 20 bytes per piece. */
     pieceHashes: Bytes,
+    /**
+     * BEP 52 (v2 and hybrid torrents): `V2_PIECE_CHECK_SIZE` bytes per piece (see v2-piece-checks.ts);
+     * a piece must pass this merkle check as well as SHA-1. Default: SHA-1 only.
+     */
+    v2PieceChecks: Bytes.optional(),
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
     have: Bytes,
     /**

@@ -62,3 +62,5 @@ export {
   resolveInside,
   unsafeComponentReason,
 } from './safe-path.js';
+export type { V2PieceCheckSource } from './v2-piece-checks.js';
+export { V2_PIECE_CHECK_SIZE, v2PieceChecks, verifyV2Piece } from './v2-piece-checks.js';

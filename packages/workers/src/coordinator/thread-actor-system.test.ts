@@ -4,7 +4,16 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { type HostCommand, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
+import {
+  fileMerkle,
+  type HostCommand,
+  type HostEvent,
+  MERKLE_HASH_SIZE,
+  pieceRootFromData,
+  TorkError,
+  TorkErrorCode,
+  v2PieceChecks,
+} from '@tork/core';
 import {
   EventLog,
   makeTorrent,
@@ -238,6 +247,67 @@ describe('ThreadActorSystem with a scripted seeder', { timeout: 60_000 }, () => 
     const piece = await log.wait('piece', 1);
     assert.equal(piece.index, 3);
     assert.ok(Buffer.from(piece.data).equals(pieceBytes(torrent, 3)));
+  });
+
+  /** The torrent as a hybrid (one file, v2 layer from its data), piece `wrong`'s layer entry from other bytes. */
+  function hybridChecks(wrong?: number): Uint8Array {
+    const merkle = fileMerkle(torrent.data, torrent.pieceLength);
+    const layer = Uint8Array.from(merkle.pieceLayer ?? []);
+    if (wrong !== undefined) {
+      const other = Buffer.alloc(torrent.pieceLength, 7);
+      layer.set(pieceRootFromData(other, torrent.pieceLength), wrong * MERKLE_HASH_SIZE);
+    }
+    const table = v2PieceChecks({
+      pieceLength: torrent.pieceLength,
+      pieceCount: torrent.pieceCount,
+      files: [{ length: torrent.length, pad: false }],
+      v2: {
+        piecesRoots: [merkle.root],
+        pieceLayers: new Map([[Buffer.from(merkle.root ?? []).toString('hex'), layer]]),
+        hasPieceLayers: true,
+      },
+    });
+    assert.ok(table);
+    return table;
+  }
+
+  it('hybrid: a piece must pass its v2 merkle check too (SHA-1 right, layer entry wrong: hash-failed)', async () => {
+    const { system, log, port } = await start();
+    // Replaces the v1-only add-torrent of start(): a fresh torrent id would need a new seeder.
+    system.send([{ type: 'remove-torrent', torrentId: torrent.torrentId }]);
+    system.send([{ ...addTorrent(torrent), v2PieceChecks: hybridChecks(2) } as HostCommand]);
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    system.send([{ type: 'assign', actorId: 1, pieces: [2, 3, 9] }]);
+    const failed = await log.wait('hash-failed', 1);
+    assert.equal(failed.index, 2);
+    const pieces = [await log.wait('piece', 1), await log.wait('piece', 1, 5_000, (e) => e.index === 9)];
+    assert.equal(pieces[0]?.index, 3);
+    for (const piece of pieces) {
+      assert.ok(Buffer.from(piece.data).equals(pieceBytes(torrent, piece.index)), `piece ${piece.index}`);
+    }
+  });
+
+  it('hybrid: every piece passes both checks when the layer is right (the short last piece too)', async () => {
+    const { system, log, port } = await start();
+    system.send([{ type: 'remove-torrent', torrentId: torrent.torrentId }]);
+    system.send([{ ...addTorrent(torrent), v2PieceChecks: hybridChecks() } as HostCommand]);
+    system.send([connect(1, port)]);
+    await log.wait('choke', 1, 5_000, (event) => !event.choked);
+    const all = Array.from({ length: torrent.pieceCount }, (_, index) => index);
+    system.send([{ type: 'interest', actorId: 1, interested: true }]);
+    system.send([{ type: 'assign', actorId: 1, pieces: all }]);
+    const last = await log.wait('piece', 1, 10_000, (event) => event.index === torrent.pieceCount - 1);
+    assert.ok(Buffer.from(last.data).equals(pieceBytes(torrent, torrent.pieceCount - 1)));
+    assert.equal(log.events.filter((event) => event.type === 'hash-failed').length, 0);
+  });
+
+  it('refuses an add-torrent whose v2 checks do not match the piece count', async () => {
+    const { system, errors } = await start();
+    system.send([{ type: 'remove-torrent', torrentId: torrent.torrentId }]);
+    system.send([{ ...addTorrent(torrent), v2PieceChecks: new Uint8Array(40) } as HostCommand]);
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(errors[0]?.message ?? '', /v2 piece checks/);
   });
 
   it('releases its pieces when choked mid-piece (no fast extension: requests are void)', async () => {

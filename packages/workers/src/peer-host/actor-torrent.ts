@@ -1,4 +1,5 @@
-import type { Bitfield, SwarmPeer } from '@tork/core';
+import { createHash } from 'node:crypto';
+import { type Bitfield, type SwarmPeer, verifyV2Piece } from '@tork/core';
 import type { RateAllowance } from './rate-allowance.js';
 
 /**
@@ -19,8 +20,10 @@ export interface ActorTorrent {
   readonly pieceLength: number;
   readonly length: number;
   readonly pieceCount: number;
-  /** 20 bytes per piece. */
+  /** 20 bytes per piece; empty for a v2-only torrent (its pieces pass the v2 check alone). */
   readonly pieceHashes: Uint8Array;
+  /** BEP 52 merkle check per piece (see `v2PieceChecks`), passed as well as SHA-1; null: v1. */
+  readonly v2PieceChecks: Uint8Array | null;
   /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
   readonly have: Bitfield;
   /** Reads verified pieces back from disk to serve requests; null: nothing is served. */
@@ -51,4 +54,18 @@ export interface ActorTorrent {
 export function pieceSize(torrent: ActorTorrent, index: number): number {
   const { pieceLength, length } = torrent;
   return Math.min(pieceLength, length - index * pieceLength);
+}
+
+/**
+ * Whether `data` is piece `index`: its SHA-1 (v1 and hybrid) and its BEP 52 merkle check (v2 and
+ * hybrid; a hybrid's piece must pass both). A torrent with neither never passes.
+ */
+export function verifyPiece(torrent: ActorTorrent, index: number, data: Uint8Array): boolean {
+  const { pieceHashes, v2PieceChecks } = torrent;
+  if (pieceHashes.length === 0 && v2PieceChecks === null) return false;
+  if (pieceHashes.length > 0) {
+    const expected = pieceHashes.subarray(index * 20, index * 20 + 20);
+    if (expected.length !== 20 || !createHash('sha1').update(data).digest().equals(expected)) return false;
+  }
+  return v2PieceChecks === null || verifyV2Piece(v2PieceChecks, index, data);
 }

@@ -11,6 +11,7 @@ import {
   TorkError,
   TorkErrorCode,
   toTorkError,
+  V2_PIECE_CHECK_SIZE,
 } from '@tork/core';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
@@ -270,10 +271,22 @@ export class PeerHost implements ActorSink {
     switch (command.type) {
       case 'add-torrent': {
         const pieceCount = Math.ceil(command.length / command.pieceLength);
-        if (command.pieceHashes.length !== pieceCount * 20) {
+        // A v2-only torrent has no SHA-1 hashes: its pieces are checked by their merkle roots alone.
+        const v2Only = command.pieceHashes.length === 0 && command.v2PieceChecks !== undefined;
+        if (command.pieceHashes.length !== pieceCount * 20 && !v2Only) {
           throw new TorkError(
             TorkErrorCode.THREAD_MESSAGE,
             `add-torrent: ${command.pieceHashes.length} bytes of piece hashes for ${pieceCount} pieces`,
+            { torrentId: command.torrentId },
+          );
+        }
+        if (
+          command.v2PieceChecks !== undefined &&
+          command.v2PieceChecks.length !== pieceCount * V2_PIECE_CHECK_SIZE
+        ) {
+          throw new TorkError(
+            TorkErrorCode.THREAD_MESSAGE,
+            `add-torrent: ${command.v2PieceChecks.length} bytes of v2 piece checks for ${pieceCount} pieces`,
             { torrentId: command.torrentId },
           );
         }
@@ -287,6 +300,7 @@ export class PeerHost implements ActorSink {
           const old = existing.reader;
           if (old !== null && command.files.length > 0) {
             existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+              ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
               recycle: true,
               ...this.#options.reader,
             });
@@ -302,6 +316,7 @@ export class PeerHost implements ActorSink {
           length: command.length,
           pieceCount,
           pieceHashes: command.pieceHashes,
+          v2PieceChecks: command.v2PieceChecks ?? null,
           have,
           listenPort: command.listenPort ?? 0,
           private: command.private ?? false,
@@ -312,6 +327,7 @@ export class PeerHost implements ActorSink {
           reader:
             command.files.length > 0
               ? new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
+                  ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
                   // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
                   ...this.#options.reader,
@@ -332,6 +348,7 @@ export class PeerHost implements ActorSink {
           length: 0,
           pieceCount: 0,
           pieceHashes: new Uint8Array(0),
+          v2PieceChecks: null,
           have: new Bitfield(0),
           listenPort: command.listenPort ?? 0,
           private: false,

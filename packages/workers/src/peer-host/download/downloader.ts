@@ -6,7 +6,7 @@ import {
   TorkErrorCode,
   WireMessageId,
 } from '@tork/core';
-import { pieceSize } from '../actor-torrent.js';
+import { pieceSize, verifyPiece } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';
 import { RequestPipeline, type RequestPipelineOptions } from './request-pipeline.js';
@@ -243,8 +243,8 @@ export class Downloader {
 
   #finish(piece: PieceAssembler): void {
     this.#pieces.delete(piece.index);
-    const at = piece.index * 20;
-    if (piece.verify(this.#peer.torrent.pieceHashes.subarray(at, at + 20))) {
+    // BEP 52: a hybrid's piece must pass both its SHA-1 and its merkle check; a v2-only one the latter.
+    if (verifyPiece(this.#peer.torrent, piece.index, new Uint8Array(piece.buffer))) {
       // Thread boundary: the piece's own ArrayBuffer is transferred (moved) to the coordinator.
       this.#peer.emit(
         { type: 'piece', actorId: this.#peer.id, index: piece.index, data: piece.buffer },

@@ -375,6 +375,8 @@ export class PeerSession implements PeerLink {
       peerId: this.torrent.peerId,
       extensionProtocol: true,
       fastExtension: true,
+      // BEP 52: only for v2 and hybrid torrents (libtorrent drops it for a torrent it knows as v1).
+      v2: this.torrent.v2PieceChecks !== null,
     });
   }
 

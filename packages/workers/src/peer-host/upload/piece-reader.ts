@@ -25,6 +25,7 @@ import {
   readFully,
   TorkError,
   TorkErrorCode,
+  verifyV2Piece,
 } from '@tork/core';
 
 /** Default LRU byte budget for cached whole pieces: 32 MiB. */
@@ -49,6 +50,11 @@ export interface ReaderFile {
 }
 
 export interface PieceReaderOptions {
+  /**
+   * BEP 52 piece checks (`v2PieceChecks`) pieces read back must pass too; with empty SHA-1 hashes
+   * (a v2-only torrent) they are the only check. Default: none.
+   */
+  readonly v2PieceChecks?: Uint8Array;
   /**
    * LRU byte budget for cached whole pieces; the cache never holds more. A piece larger than the
    * budget is served but not cached; 0 disables the cache. Default 32 MiB
@@ -102,6 +108,8 @@ export class PieceReader {
   #hits = 0;
   #misses = 0;
   #closing: Promise<void> | undefined;
+  /** BEP 52 piece checks (v2 and hybrid), or null. */
+  readonly #v2: Uint8Array | null;
 
   constructor(
     files: readonly ReaderFile[],
@@ -113,7 +121,9 @@ export class PieceReader {
       files.map((file) => ({ length: file.length, pad: file.path === null })),
       pieceLength,
     );
-    if (pieceHashes.length !== this.#layout.pieceCount * SHA1_LENGTH) {
+    this.#v2 = options.v2PieceChecks === undefined ? null : Uint8Array.from(options.v2PieceChecks);
+    const v2Only = pieceHashes.length === 0 && this.#v2 !== null;
+    if (pieceHashes.length !== this.#layout.pieceCount * SHA1_LENGTH && !v2Only) {
       throw new TorkError(
         TorkErrorCode.USAGE,
         `${pieceHashes.length} bytes of piece hashes for ${this.#layout.pieceCount} pieces`,
@@ -263,9 +273,9 @@ export class PieceReader {
         if (span.pad) piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
         else await this.#readSpan(index, span, piece);
       }
-      const digest = createHash('sha1').update(piece).digest();
       const expected = this.#hashes.subarray(index * SHA1_LENGTH, (index + 1) * SHA1_LENGTH);
-      if (!digest.equals(expected)) {
+      const v1Ok = this.#hashes.length === 0 || createHash('sha1').update(piece).digest().equals(expected);
+      if (!v1Ok || (this.#v2 !== null && !verifyV2Piece(this.#v2, index, piece))) {
         throw new TorkError(TorkErrorCode.IO, `piece ${index} on disk no longer matches its hash`, {
           piece: index,
           cause: 'corrupt',

@@ -109,6 +109,7 @@ function torrent(): ActorTorrent {
     length: LENGTH,
     pieceCount: PIECES,
     pieceHashes: hashes,
+    v2PieceChecks: null,
     have: new Bitfield(PIECES),
     reader: null,
     listenPort: 0,

@@ -14,7 +14,7 @@ import {
   WEB_SEED_PIECE_BASE_MS,
   webSeedBackoffMs,
 } from '@tork/core';
-import { type ActorTorrent, pieceSize } from '../actor-torrent.js';
+import { type ActorTorrent, pieceSize, verifyPiece } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { RateMeter } from '../rate-meter.js';
 import { fetchSpan, isTransient, type SpanFetchLimits, webSeedError } from './http-span-fetch.js';
@@ -255,9 +255,7 @@ export class WebSeedActor {
     }
     this.#inFlight.delete(index);
     this.#failures = 0;
-    const at = index * 20;
-    const digest = createHash('sha1').update(bytes).digest();
-    if (digest.equals(this.torrent.pieceHashes.subarray(at, at + 20))) {
+    if (verifyPiece(this.torrent, index, bytes)) {
       // Thread boundary: the piece's own ArrayBuffer is transferred (moved) to the coordinator.
       this.#sink.emit({ type: 'piece', actorId: this.id, index, data: buffer }, buffer);
     } else {

@@ -1,0 +1,110 @@
+/**
+ * BEP 52 downloads from libtorrent on 127.0.0.1: a hybrid torrent (made by libtorrent, with its
+ * pad files) is downloaded byte-identical by `tork download`, every piece checked by SHA-1 and by
+ * its merkle subtree against the piece layers. The seeder is stopped by PID.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseMetainfo } from '@tork/core';
+import { requireLibtorrentPython, runTork, startLibtorrentSeeder } from './support.js';
+
+/** Three files: several pieces with a short tail, less than one block, one piece and a bit. */
+const FILES: [string, number][] = [
+  ['a.bin', 5 * 65_536 + 12_345],
+  ['b.txt', 5_000],
+  ['c.bin', 65_536 + 1],
+];
+
+let work: string;
+let dataDir: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tork-v2-download-'));
+  dataDir = join(work, 'seed');
+  mkdirSync(join(dataDir, 'set'), { recursive: true });
+  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+/** libtorrent's create_torrent with `flags` (0: hybrid, v2_only) over `dataDir/set`, 64 KiB pieces. */
+async function libtorrentTorrent(python: string, flags: string, out: string): Promise<void> {
+  const script = [
+    'import sys, libtorrent as lt',
+    'fs = lt.file_storage()',
+    `lt.add_files(fs, sys.argv[1] + '/set')`,
+    `ct = lt.create_torrent(fs, 65536, flags=${flags})`,
+    'lt.set_piece_hashes(ct, sys.argv[1])',
+    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
+  ].join('\n');
+  await new Promise<void>((resolve, reject) =>
+    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
+    ),
+  );
+}
+
+describe('BEP 52 downloads from a libtorrent seeder', { timeout: 60_000 }, () => {
+  it('a v2-only torrent: byte-identical, every piece checked by its merkle subtree alone', async (t) => {
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
+    const torrent = join(work, 'v2.torrent');
+    await libtorrentTorrent(python, 'lt.create_torrent.v2_only', torrent);
+    const meta = parseMetainfo(readFileSync(torrent));
+    assert.equal(meta.version, 2);
+    assert.equal(meta.v2?.hasPieceLayers, true);
+    const seeder = await startLibtorrentSeeder(python, torrent, dataDir);
+    t.after(() => seeder.stop());
+    const out = join(work, 'out-v2');
+    const run = await runTork(
+      [torrent, '--out', out, '--no-trackers', '--peer', `127.0.0.1:${seeder.port}`],
+      {
+        timeoutMs: 45_000,
+      },
+    );
+    assert.equal(run.status, 0, `tork exited ${run.status} (${run.signal}): ${run.stderr}`);
+    assert.ok(run.events.some((event) => event.event === 'done'));
+    assert.equal(run.events.filter((event) => event.event === 'hash-failed').length, 0);
+    for (const [name] of FILES) {
+      assert.ok(
+        readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),
+        `${name} byte-identical`,
+      );
+    }
+  });
+
+  it('a hybrid torrent: byte-identical, every piece passing SHA-1 and its merkle check', async (t) => {
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
+    const torrent = join(work, 'hybrid.torrent');
+    await libtorrentTorrent(python, '0', torrent);
+    const meta = parseMetainfo(readFileSync(torrent));
+    assert.equal(meta.version, 'hybrid');
+    assert.ok(
+      meta.files.some((file) => file.pad),
+      'libtorrent padded the files',
+    );
+    const seeder = await startLibtorrentSeeder(python, torrent, dataDir);
+    t.after(() => seeder.stop());
+    const out = join(work, 'out-hybrid');
+    const run = await runTork(
+      [torrent, '--out', out, '--no-trackers', '--peer', `127.0.0.1:${seeder.port}`],
+      {
+        timeoutMs: 45_000,
+      },
+    );
+    assert.equal(run.status, 0, `tork exited ${run.status} (${run.signal}): ${run.stderr}`);
+    assert.ok(run.events.some((event) => event.event === 'done'));
+    assert.equal(run.events.filter((event) => event.event === 'hash-failed').length, 0);
+    for (const [name] of FILES) {
+      assert.ok(
+        readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),
+        `${name} byte-identical`,
+      );
+    }
+  });
+});
