@@ -45,7 +45,7 @@ export interface EncodeTorrentOptions {
   readonly files?: readonly CreateTorrentFile[];
   /** Single-file torrent: the file's length in bytes (> 0). */
   readonly length?: number;
-  /** A power of two from 16 KiB to MAX_PIECE_LENGTH (256 MiB); see `choosePieceLength`. */
+  /** A power of two from 16 KiB to MAX_PIECE_LENGTH (512 MiB); see `choosePieceLength`. */
   readonly pieceLength: number;
   /** SHA-1 of every piece, concatenated: exactly 20 × ceil(total / pieceLength) bytes. */
   readonly pieceHashes: Uint8Array;
@@ -119,7 +119,7 @@ export function choosePieceLength(totalBytes: number): number {
 export function checkCreatePieceLength(pieceLength: number): void {
   if (!isPowerOfTwo(pieceLength) || pieceLength < MIN_CREATE_PIECE_LENGTH || pieceLength > MAX_PIECE_LENGTH) {
     usage(
-      `piece length ${String(pieceLength)} must be a power of two from ${MIN_CREATE_PIECE_LENGTH} (16 KiB) to ${MAX_PIECE_LENGTH} (256 MiB)`,
+      `piece length ${String(pieceLength)} must be a power of two from ${MIN_CREATE_PIECE_LENGTH} (16 KiB) to ${MAX_PIECE_LENGTH} (512 MiB)`,
       { pieceLength: typeof pieceLength === 'number' ? pieceLength : null },
     );
   }

@@ -16,8 +16,11 @@ export {
   MAX_MAGNET_LENGTH,
   MAX_MAGNET_PEERS,
   MAX_MAGNET_TRACKERS,
+  MAX_METAINFO_TRAILING_BYTES,
+  MAX_METAINFO_WARNINGS,
   MAX_PATH_COMPONENT_BYTES,
   MAX_PATH_DEPTH,
+  MAX_PATH_RENAMES,
   MAX_PIECE_LENGTH,
   MAX_RELATIVE_PATH_BYTES,
   MAX_SELECT_ONLY_INDEX,
@@ -27,6 +30,7 @@ export type { Magnet, MagnetInput, MagnetPeer } from './magnet.js';
 export { formatMagnet, parseMagnet } from './magnet.js';
 export type { Metainfo, MetainfoFile, ParseMetainfoOptions } from './metainfo.js';
 export { parseMetainfo } from './metainfo.js';
+export type { MetainfoWarning, MetainfoWarningKind } from './metainfo-warnings.js';
 export type { OutputLayout, PathContext } from './safe-path.js';
 export {
   checkPathComponent,
@@ -37,3 +41,9 @@ export {
   resolveInside,
   unsafeComponentReason,
 } from './safe-path.js';
+export {
+  renameDuplicates,
+  SANITIZED_COMPONENT_BYTES,
+  sanitizeComponent,
+  sanitizePath,
+} from './sanitize-path.js';
