@@ -13,6 +13,7 @@ import {
   checkRelativePathBytes,
   unsafeComponentReason,
 } from './safe-path.js';
+import { sanitizeComponent } from './sanitize-path.js';
 
 /** Smallest piece length `encodeTorrent` writes and `choosePieceLength` picks: 16 KiB (one block). */
 export const MIN_CREATE_PIECE_LENGTH = 16 * 1024;
@@ -81,6 +82,22 @@ function asUsage(check: () => void): void {
 }
 
 /** A JS string with a lone surrogate has no UTF-8 form: it would be written as U+FFFD and not read back. */
+const encoder = new TextEncoder();
+
+/**
+ * Refuses a name parseMetainfo would read back changed (a control or direction character, which
+ * it replaces or removes as libtorrent does): the torrent must read back as created.
+ */
+function checkReadsBack(component: string, field: string): void {
+  const back = sanitizeComponent(encoder.encode(component));
+  if (back !== component) {
+    usage(
+      `${field} ${JSON.stringify(component.slice(0, 80))} would be read back as ${JSON.stringify(back ?? '')}: it holds a control or direction character`,
+      { field },
+    );
+  }
+}
+
 function checkText(value: unknown, field: string): string {
   if (typeof value !== 'string') usage(`${field} must be a string`, { field });
   if (/\p{Surrogate}/u.test(value)) usage(`${field} is not valid Unicode (lone surrogate)`, { field });
@@ -195,6 +212,7 @@ function checkFiles(
       checkRelativePath(path, { fileIndex: index, field: `${field}.path` }, MAX_PATH_DEPTH);
       checkRelativePathBytes([name, ...path], { fileIndex: index, field: `${field}.path` });
     });
+    for (const component of path) checkReadsBack(component, `${field}.path`);
     const length = checkLength(file.length, `${field}.length`);
     total += length;
     if (!Number.isSafeInteger(total)) usage('total length of all files exceeds 2^53 - 1 bytes');
@@ -217,6 +235,7 @@ export function encodeTorrent(options: EncodeTorrentOptions): Uint8Array {
   if (nameReason !== undefined) {
     usage(`name ${JSON.stringify(name.slice(0, 80))} ${nameReason}`, { field: 'name' });
   }
+  checkReadsBack(name, 'name');
   checkCreatePieceLength(options.pieceLength);
   const pieceLength = options.pieceLength;
 
