@@ -12,7 +12,16 @@
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -273,9 +282,24 @@ function hostileTorrents() {
     info: { files: hostilePaths.map((path, index) => ({ length: lengths[index]!, path })) },
   });
   const single = buildTorrent({ name: '..', length: 5000, pieceLength: 1024 });
+  // BEP 47 symlinks (zero bytes of payload, whatever length they declare): tork creates no link,
+  // not even one whose target stays inside.
+  const links = buildTorrent({
+    name: 'links',
+    pieceLength: 256,
+    files: [{ path: ['real'], length: 700 }],
+    info: {
+      files: [
+        { length: 700, path: ['real'] },
+        { attr: 'l', length: 700, path: ['out-link'], 'symlink path': ['..', '..', '..', '..', 'etc'] },
+        { attr: 'l', path: ['in-link'], 'symlink path': ['real'] },
+      ],
+    },
+  });
   return [
     { label: 'multi-file, every path form', built: multi },
     { label: 'single-file named ..', built: single },
+    { label: 'BEP 47 symlinks (none created)', built: links },
   ];
 }
 
@@ -294,6 +318,7 @@ describe('hostile names through a real download: confined', () => {
       // The seeder reads the payload where the sanitised names put it.
       const expected: string[] = [];
       meta.files.forEach((file, index) => {
+        if (file.pad) return; // symlinks: nothing on disk
         const relative = meta.isMultiFile ? [meta.name, ...file.path] : [meta.name];
         mkdirSync(join(data, ...relative.slice(0, -1)), { recursive: true });
         writeFileSync(join(data, ...relative), built.fileData[index]!);
@@ -329,10 +354,16 @@ describe('hostile names through a real download: confined', () => {
         (entry) => !entry.startsWith('.tork') && !statIsDir(join(out, entry)),
       );
       assert.deepEqual(files.sort(), [...expected].sort());
-      meta.files.forEach((_, index) => {
-        const got = readFileSync(join(out, ...expected[index]!.split('/')));
-        assert.deepEqual(new Uint8Array(got), built.fileData[index], expected[index]);
+      let written = 0;
+      meta.files.forEach((file, index) => {
+        if (file.pad) return;
+        const got = readFileSync(join(out, ...expected[written]!.split('/')));
+        assert.deepEqual(new Uint8Array(got), built.fileData[index], expected[written]);
+        written++;
       });
+      for (const entry of listing(out)) {
+        assert.ok(!lstatSync(join(out, entry)).isSymbolicLink(), `${entry} is not a symlink`);
+      }
       // Outside --out: nothing new anywhere under the case directory.
       const after = listing(caseDir).filter(
         (entry) => !entry.startsWith('seed-data') && !entry.startsWith(join('a', 'b', 'c', 'out')),
