@@ -14,6 +14,7 @@
  * Every result passes `unsafeComponentReason`, which `resolveInside` checks again before any write.
  */
 import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
+import { utf8SequenceLength } from './utf8.js';
 
 /**
  * Where a long component is cut: 240 bytes, as libtorrent does, leaving room for the `.N` a
@@ -29,30 +30,6 @@ const MAX_KEPT_EXTENSION_BYTES = 10;
 const DIRECTION_CONTROLS = new Set([0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x200e, 0x200f]);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** Length of the well-formed UTF-8 sequence at `i` (Unicode table 3-7), or 0 if there is none. */
-function sequenceLength(bytes: Uint8Array, i: number): number {
-  const b0 = bytes[i]!;
-  const inRange = (byte: number | undefined, low: number, high: number) =>
-    byte !== undefined && byte >= low && byte <= high;
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xc2 && b0 <= 0xdf) return inRange(bytes[i + 1], 0x80, 0xbf) ? 2 : 0;
-  if (b0 >= 0xe0 && b0 <= 0xef) {
-    const low = b0 === 0xe0 ? 0xa0 : 0x80;
-    const high = b0 === 0xed ? 0x9f : 0xbf;
-    return inRange(bytes[i + 1], low, high) && inRange(bytes[i + 2], 0x80, 0xbf) ? 3 : 0;
-  }
-  if (b0 >= 0xf0 && b0 <= 0xf4) {
-    const low = b0 === 0xf0 ? 0x90 : 0x80;
-    const high = b0 === 0xf4 ? 0x8f : 0xbf;
-    return inRange(bytes[i + 1], low, high) &&
-      inRange(bytes[i + 2], 0x80, 0xbf) &&
-      inRange(bytes[i + 3], 0x80, 0xbf)
-      ? 4
-      : 0;
-  }
-  return 0;
-}
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes without splitting a character. */
 function cutToBytes(text: string, maxBytes: number): string {
@@ -92,7 +69,7 @@ export function sanitizeComponent(bytes: Uint8Array): string | undefined {
   let out = '';
   let i = 0;
   while (i < bytes.length) {
-    const length = sequenceLength(bytes, i);
+    const length = utf8SequenceLength(bytes, i);
     if (length === 0) {
       out += '_';
       i++;
