@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { errorBody, MAX_API_BODY_BYTES, MAX_EVENT_CLIENTS, sessionBody, torrentList } from '@tork/cli';
+import { encodeTorrentV2, fileMerkle } from '@tork/core';
 import { torkMain } from '../download/support.js';
 import { api, type RunningDaemon, startDaemon } from './support.js';
 
@@ -76,6 +77,22 @@ describe('daemon API: hostile input', { timeout: 120_000 }, () => {
       400,
       'TORK_ERR_API_BAD_REQUEST',
     );
+  });
+
+  it('a v2-only torrent or magnet is a 400 (the engine cannot download them yet), nothing listed', async () => {
+    const root = fileMerkle(new Uint8Array(100).fill(7), 16384).root!;
+    const v2 = encodeTorrentV2({
+      version: 'v2',
+      name: 'v2.bin',
+      length: 100,
+      pieceLength: 16384,
+      fileHashes: [{ piecesRoot: root }],
+    });
+    const metainfo = Buffer.from(v2).toString('base64');
+    assertError(await api(daemon.url, 'POST', '/api/v1/torrents', { metainfo }), 400, 'TORK_ERR_METAINFO');
+    const magnet = `magnet:?xt=urn:btmh:1220${'ab'.repeat(32)}`;
+    assertError(await api(daemon.url, 'POST', '/api/v1/torrents', { magnet }), 400, 'TORK_ERR_MAGNET');
+    assert.deepEqual(torrentList.parse((await api(daemon.url, 'GET', '/api/v1/torrents')).json).torrents, []);
   });
 
   it(`a body over ${MAX_API_BODY_BYTES} bytes is a 413, whatever its declared length`, async () => {

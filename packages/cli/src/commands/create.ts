@@ -30,6 +30,7 @@ import {
   DEFAULT_BENCODE_MAX_BYTES,
   type EncodeTorrentOptions,
   encodeTorrent,
+  encodeTorrentV2,
   FileLayout,
   MAX_FILES,
   MAX_PATH_DEPTH,
@@ -44,9 +45,10 @@ import { oneLine } from '../args.js';
 import { formatBytes, formatCount, parseSize } from '../format.js';
 import { CORES, type CommandHelp, printedHelp } from '../help.js';
 import { type CliIo, ExitCode, processIo } from '../io.js';
+import { hashFilesV2 } from './create-v2.js';
 
 export const createUsage =
-  'usage: tork create <file-or-dir> --announce URL[,URL]... [--announce ...] -o out.torrent [--piece-size N|auto] [--private] [--comment TEXT] [--name NAME] [--created-by TEXT] [--date] [--workers N] [--force] [--json]';
+  'usage: tork create <file-or-dir> --announce URL[,URL]... [--announce ...] -o out.torrent [--piece-size N|auto] [--private] [--comment TEXT] [--name NAME] [--created-by TEXT] [--date] [--v2|--hybrid] [--workers N] [--force] [--json]';
 
 /** `created by` when `--created-by` is not given. No version: the bytes should not change with tork's. */
 export const DEFAULT_CREATED_BY = 'tork';
@@ -71,6 +73,8 @@ const options = {
   name: { type: 'string' },
   'created-by': { type: 'string' },
   date: { type: 'boolean', default: false },
+  v2: { type: 'boolean', default: false },
+  hybrid: { type: 'boolean', default: false },
   out: { type: 'string', short: 'o' },
   workers: { type: 'string' },
   force: { type: 'boolean', default: false },
@@ -97,6 +101,8 @@ export const createHelp: CommandHelp<typeof options> = {
     name: { arg: 'NAME', text: "the torrent's name", default: "the input's file or directory name" },
     'created-by': { arg: 'TEXT', text: 'the created-by field', default: DEFAULT_CREATED_BY },
     date: { text: 'record a creation date: $SOURCE_DATE_EPOCH if set, else now' },
+    v2: { text: 'a BitTorrent v2-only torrent (BEP 52; tork cannot download these yet)' },
+    hybrid: { text: 'a v1 + v2 hybrid torrent (BEP 52), with v1 pad files as libtorrent writes them' },
     out: {
       arg: 'FILE',
       text: 'the .torrent to write (refused if it exists, unless --force)',
@@ -117,6 +123,9 @@ export interface CreateJson {
   output: string;
   name: string;
   infoHash: string;
+  /** The v2 info-hash (64 hex) of a --v2 or --hybrid torrent. */
+  infoHashV2?: string;
+  version: 1 | 2 | 'hybrid';
   pieceLength: number;
   pieceCount: number;
   fileCount: number;
@@ -350,6 +359,7 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
   if (values.announce === undefined || values.announce.length === 0) {
     throw usageError('--announce URL is required (at least one tracker)');
   }
+  if (values.v2 && values.hybrid) throw usageError('give --v2 or --hybrid, not both');
   const threads = parseWorkers(values.workers);
   const tiers = parseTiers(values.announce);
   const warn = (text: string): void => io.stderr(`tork create: warning: ${text}\n`);
@@ -408,10 +418,24 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
   encodeTorrent({ ...base, pieceHashes: new Uint8Array(pieceCount * 20) });
 
   const showProgress = io === processIo && process.stderr.isTTY === true && !values.json;
-  const pieceHashes = await hashAll(files, pieceLength, threads, (done, all) => {
+  const progress = (unit: string) => (done: number, all: number) => {
     if (showProgress)
-      io.stderr(`\rhashing: ${Math.floor((done / all) * 100)}% (${done}/${all} pieces)\x1b[K`);
-  });
+      io.stderr(`\rhashing: ${Math.floor((done / all) * 100)}% (${done}/${all} ${unit})\x1b[K`);
+  };
+  let encode: () => Uint8Array;
+  if (values.v2 || values.hybrid) {
+    const hashes = await hashFilesV2(files, pieceLength, values.hybrid, !isDir, progress('bytes'));
+    encode = () =>
+      encodeTorrentV2({
+        ...base,
+        version: values.hybrid ? 'hybrid' : 'v2',
+        fileHashes: hashes.fileHashes,
+        ...(hashes.pieceHashes !== undefined ? { pieceHashes: hashes.pieceHashes } : {}),
+      });
+  } else {
+    const pieceHashes = await hashAll(files, pieceLength, threads, progress('pieces'));
+    encode = () => encodeTorrent({ ...base, pieceHashes });
+  }
   if (showProgress) io.stderr('\r\x1b[K');
   // A file that grew or was rewritten in place still reads fine: compare with the walk's view.
   for (const file of files) {
@@ -421,7 +445,7 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
     }
   }
 
-  const bytes = encodeTorrent({ ...base, pieceHashes });
+  const bytes = encode();
   const meta = parseMetainfo(bytes);
   await writeAtomically(output, bytes, values.force);
 
@@ -429,6 +453,8 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
     output: values.out,
     name: meta.name,
     infoHash: meta.infoHashHex,
+    ...(meta.infoHashV2Hex !== undefined ? { infoHashV2: meta.infoHashV2Hex } : {}),
+    version: meta.version,
     pieceLength,
     pieceCount: meta.pieceCount,
     fileCount: meta.files.length,
@@ -441,7 +467,8 @@ async function create(args: readonly string[], io: CliIo): Promise<ExitCode> {
     io.stdout(
       [
         `name:          ${summary.name}`,
-        `info-hash:     ${summary.infoHash}`,
+        `info-hash:     ${summary.infoHash}${summary.version === 2 ? ' (v2 truncated)' : ''}`,
+        ...(summary.infoHashV2 !== undefined ? [`info-hash v2:  ${summary.infoHashV2}`] : []),
         `piece length:  ${formatBytes(summary.pieceLength)}`,
         `pieces:        ${formatCount(summary.pieceCount)}`,
         `files:         ${formatCount(summary.fileCount)}`,

@@ -271,6 +271,8 @@ export async function runDownload(
       metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
+      if (magnet.v2Only)
+        throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
     } else {
       const bytes = await readFile(file).catch((error: unknown) => {
         throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
@@ -282,6 +284,10 @@ export async function runDownload(
         // Name the file, as `tork info` does: the line must say which input is bad.
         const bad = toTorkError(error, TorkErrorCode.METAINFO);
         throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
+      }
+      // The engine verifies v1 SHA-1 pieces only (BEP 52 per-file SHA-256 pieces: not wired yet).
+      if (meta.version === 2) {
+        throw new TorkError(TorkErrorCode.METAINFO, `${file}: v2-only torrents cannot be downloaded yet`);
       }
       if (selection) filePriorities = filePrioritiesFor(selection, meta);
     }

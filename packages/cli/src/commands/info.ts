@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Engine, type Metainfo, parseMagnet, parseMetainfo, TorkErrorCode, toTorkError } from '@tork/core';
+import {
+  Engine,
+  formatMagnet,
+  type Metainfo,
+  parseMagnet,
+  parseMetainfo,
+  TorkErrorCode,
+  toTorkError,
+} from '@tork/core';
 import { ThreadActorSystem } from '@tork/workers';
 import { oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
@@ -34,7 +42,17 @@ export const infoHelp: CommandHelp<typeof options> = {
 
 /** The `--json` shape of `tork info`; stable for scripts. Pad files (BEP 47) are not listed. */
 export interface InfoJson {
+  /**
+   * The v1 info-hash (SHA-1, 40 hex); for a v2-only torrent, its v2 info-hash truncated to 20 bytes
+   * (the id BEP 52 peers and trackers use).
+   */
   infoHash: string;
+  /** The v2 info-hash (SHA-256, 64 hex) of a v2 or hybrid torrent; absent for v1. */
+  infoHashV2?: string;
+  /** 1, 2 (v2 only) or 'hybrid'. */
+  version: 1 | 2 | 'hybrid';
+  /** A magnet link: `urn:btih` for v1 and hybrids, `urn:btmh` for v2 and hybrids. */
+  magnet: string;
   name: string;
   length: number;
   pieceLength: number;
@@ -55,6 +73,15 @@ export interface InfoJson {
 export function infoJson(meta: Metainfo): InfoJson {
   return {
     infoHash: meta.infoHashHex,
+    ...(meta.infoHashV2Hex !== undefined ? { infoHashV2: meta.infoHashV2Hex } : {}),
+    version: meta.version,
+    magnet: formatMagnet({
+      ...(meta.version === 2 ? { v2Only: true } : {}),
+      infoHash: meta.infoHash,
+      ...(meta.infoHashV2 !== undefined ? { infoHashV2: meta.infoHashV2 } : {}),
+      name: meta.name,
+      trackers: meta.announce.flat(),
+    }),
     name: meta.name,
     length: meta.length,
     pieceLength: meta.pieceLength,
@@ -74,7 +101,11 @@ function infoText(meta: Metainfo): string {
   const info = infoJson(meta);
   const lines = [
     `name:          ${info.name}`,
-    `info-hash:     ${info.infoHash}`,
+    ...(meta.version === 2
+      ? [`info-hash v2:  ${info.infoHashV2}`, `  (swarm id:   ${info.infoHash}, v2 truncated)`]
+      : [`info-hash:     ${info.infoHash}`]),
+    ...(meta.version === 'hybrid' ? [`info-hash v2:  ${info.infoHashV2}`] : []),
+    `version:       ${meta.version === 'hybrid' ? 'hybrid (v1 + v2)' : `v${meta.version}`}`,
     `total size:    ${formatBytes(info.length)} (${formatCount(info.length)} bytes)`,
     `piece length:  ${formatBytes(info.pieceLength)}`,
     `pieces:        ${formatCount(info.pieceCount)}`,
@@ -86,6 +117,7 @@ function infoText(meta: Metainfo): string {
     lines.push(`${index === 0 ? 'trackers:' : '         '}      tier ${index + 1}: ${tier.join(' ')}`);
   });
   for (const url of info.urlList) lines.push(`web seed:      ${url}`);
+  lines.push(`magnet:        ${info.magnet}`);
   lines.push(`files (${formatCount(info.files.length)}):`);
   // The index first: what `tork download --select` takes.
   const width = Math.max(...info.files.map((file) => formatBytes(file.length).length), 1);

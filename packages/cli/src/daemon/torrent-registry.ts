@@ -214,9 +214,16 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     let infoHash: string;
     if (request.metainfo) {
       meta = parseMetainfo(request.metainfo);
+      // Refused here rather than listed as failed: the engine cannot verify v2-only pieces yet.
+      if (meta.version === 2) {
+        throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+      }
       infoHash = meta.infoHashHex;
     } else if (request.magnet) {
-      infoHash = parseMagnet(request.magnet).infoHashHex;
+      const magnet = parseMagnet(request.magnet);
+      if (magnet.v2Only)
+        throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
+      infoHash = magnet.infoHashHex;
     } else {
       throw new TorkError(TorkErrorCode.API_BAD_REQUEST, 'give a magnet, a path or a metainfo');
     }

@@ -167,6 +167,10 @@ export class Engine {
    */
   async add(options: TorrentOptions, setup?: (torrent: Torrent) => void): Promise<Torrent> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
+    if (options.meta.version === 2) {
+      // The engine verifies pieces with v1 SHA-1 hashes; per-file SHA-256 pieces are not wired yet.
+      throw new TorkError(TorkErrorCode.METAINFO, 'v2-only torrents cannot be downloaded yet');
+    }
     const id = options.meta.infoHashHex;
     if (this.#torrents.has(id)) throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
     const torrent: Torrent = new Torrent(
@@ -241,6 +245,10 @@ export class Engine {
     onFetch?: (fetch: MetadataFetch) => void,
   ): Promise<FetchedMetadata> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
+    if (options.magnet.v2Only) {
+      // BEP 9 metadata is checked against a SHA-1 info-hash; a v2-only link has none (yet).
+      throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
+    }
     const id = options.magnet.infoHashHex;
     if (this.#torrents.has(id) || this.#fetches.has(id))
       throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);

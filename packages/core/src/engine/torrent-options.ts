@@ -22,6 +22,8 @@ export interface TorrentMeta extends DiskLayout {
   readonly private?: boolean;
   /** The raw info dictionary, served to peers that ask for it (BEP 9) unless private. Default: none. */
   readonly infoBytes?: Uint8Array;
+  /** BEP 52 kind (Metainfo.version); a v2-only torrent (2) is refused by `Engine.add`. Default: 1. */
+  readonly version?: 1 | 2 | 'hybrid';
 }
 
 export interface TorrentOptions {

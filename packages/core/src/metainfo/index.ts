@@ -8,6 +8,8 @@ export {
   MIN_CREATE_PIECE_LENGTH,
   TARGET_MAX_PIECES,
 } from './create-torrent.js';
+export type { EncodeTorrentV2Options, HybridLayoutEntry, V2FileHashes } from './create-torrent-v2.js';
+export { encodeTorrentV2, hybridLayout } from './create-torrent-v2.js';
 export type { FileSpan, LayoutFile, PiecePosition, PieceRange } from './file-layout.js';
 export { FileLayout } from './file-layout.js';
 export {
@@ -21,6 +23,7 @@ export {
   MAX_PATH_COMPONENT_BYTES,
   MAX_PATH_DEPTH,
   MAX_PATH_RENAMES,
+  MAX_PIECE_COUNT,
   MAX_PIECE_LENGTH,
   MAX_RELATIVE_PATH_BYTES,
   MAX_SELECT_ONLY_INDEX,
@@ -28,8 +31,30 @@ export {
 } from './limits.js';
 export type { Magnet, MagnetInput, MagnetPeer } from './magnet.js';
 export { formatMagnet, parseMagnet } from './magnet.js';
+export type { FileMerkle } from './merkle-tree.js';
+export {
+  blockHashes,
+  FileMerkleBuilder,
+  fileMerkle,
+  fileMerkleFromBlocks,
+  hashPair,
+  hashRun,
+  MERKLE_BLOCK_SIZE,
+  MERKLE_HASH_SIZE,
+  merkleProof,
+  merkleRoot,
+  nextPowerOfTwo,
+  padHash,
+  pieceRootFromData,
+  rootFromPieceLayer,
+  verifyHashRun,
+  verifyMerkleProof,
+  verifyPieceLayer,
+} from './merkle-tree.js';
 export type { Metainfo, MetainfoFile, ParseMetainfoOptions } from './metainfo.js';
 export { parseMetainfo } from './metainfo.js';
+export type { MetainfoVersion, V2TreeFile } from './metainfo-v2.js';
+export type { MetainfoV2, MetainfoV2Fields } from './metainfo-v2-model.js';
 export type { MetainfoWarning, MetainfoWarningKind } from './metainfo-warnings.js';
 export type { OutputLayout, PathContext } from './safe-path.js';
 export {

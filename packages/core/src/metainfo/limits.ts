@@ -35,6 +35,13 @@ export const MAX_METAINFO_WARNINGS = 100;
  */
 export const MAX_FILES = 1_000_000;
 
+/**
+ * Most pieces of a BitTorrent v2 layout: 2,097,152 (libtorrent's default `max_pieces`). A v1
+ * torrent is bounded by its `pieces` string; a v2 one declares file lengths, so a hostile torrent
+ * could claim exabytes in a few bytes: this is checked before anything per piece is allocated.
+ */
+export const MAX_PIECE_COUNT = 2 * 1024 * 1024;
+
 /** Most components in one file's `path` (the torrent's `name` not counted): 64. */
 export const MAX_PATH_DEPTH = 64;
 

@@ -121,7 +121,15 @@ describe('parseMagnet', () => {
     const hybrid = parseMagnet(`magnet:?xt=urn:btmh:${V2}&xt=urn:btih:${HEX}&xt=urn:sha1:ABCDEF`);
     assert.deepEqual(hybrid.infoHash, HASH);
     assert.deepEqual(hybrid.infoHashV2, new Uint8Array(32).fill(0xab));
-    assertMagnetError(() => parseMagnet(`magnet:?xt=urn:btmh:${V2}`), /v2-only magnet links/);
+    const v2Only = parseMagnet(`magnet:?xt=urn:btmh:${V2}`);
+    assert.equal(v2Only.v2Only, true);
+    assert.equal(Buffer.from(v2Only.infoHashV2!).toString('hex'), V2.slice(4));
+    assert.equal(v2Only.infoHashHex, V2.slice(4, 44));
+    // formatMagnet writes it back with urn:btmh alone, and refuses v2Only without a v2 hash.
+    assert.equal(formatMagnet(v2Only), `magnet:?xt=urn:btmh:${V2}`);
+    assert.deepEqual(parseMagnet(formatMagnet(v2Only)), v2Only);
+    assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}`).v2Only, undefined);
+    assertMagnetError(() => formatMagnet({ infoHash: new Uint8Array(20), v2Only: true }), /needs infoHashV2/);
     assertMagnetError(
       () => parseMagnet(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1220abc`),
       /SHA-256 multihash/,

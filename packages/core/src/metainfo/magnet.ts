@@ -15,12 +15,17 @@ export interface MagnetPeer {
 }
 
 export interface Magnet {
-  /** The v1 info-hash (20 bytes). */
+  /**
+   * The v1 info-hash (20 bytes); for a v2-only link (`urn:btmh` alone), the v2 info-hash truncated
+   * to 20 bytes, the swarm id BEP 52 peers use (then `v2Only` is true).
+   */
   readonly infoHash: Uint8Array;
   /** `infoHash` as 40 lowercase hex digits. */
   readonly infoHashHex: string;
-  /** The v2 info-hash (32-byte SHA-256) from `xt=urn:btmh:`, when given alongside the v1 one. */
+  /** The v2 info-hash (32-byte SHA-256) from `xt=urn:btmh:` (multihash 0x12 0x20). */
   readonly infoHashV2?: Uint8Array;
+  /** True for a link with `urn:btmh` and no `urn:btih`: a v2-only torrent. */
+  readonly v2Only?: boolean;
   /** `dn`, the display name; a hint only, the metadata's name is authoritative. */
   readonly name?: string;
   /** `tr` URLs in order of appearance, duplicates and empty ones dropped. */
@@ -37,6 +42,8 @@ export interface Magnet {
 export interface MagnetInput {
   readonly infoHash: Uint8Array;
   readonly infoHashV2?: Uint8Array;
+  /** Write only `urn:btmh` (a v2-only torrent; `infoHashV2` required). Default: false. */
+  readonly v2Only?: boolean;
   readonly name?: string;
   readonly trackers?: readonly string[];
   readonly webSeeds?: readonly string[];
@@ -131,7 +138,7 @@ function pushUnique(list: string[], value: string, cap: number): void {
 
 /**
  * Parses a magnet URI. Throws only TORK_ERR_MAGNET: not a magnet URI, malformed percent-encoding,
- * no (or conflicting) `urn:btih` info-hash, a v2-only `urn:btmh` link, or a malformed `x.pe`/`so`.
+ * no `urn:btih` nor `urn:btmh` info-hash (or two different ones), or a malformed `x.pe`/`so`.
  * Unknown parameters and other `xt` URNs are ignored; `key.N` forms (`tr.1`) count as `key`.
  */
 export function parseMagnet(uri: string): Magnet {
@@ -201,15 +208,16 @@ export function parseMagnet(uri: string): Magnet {
         break;
     }
   }
+  const v2Only = infoHash === undefined && infoHashV2 !== undefined;
   if (infoHash === undefined) {
-    if (infoHashV2 !== undefined)
-      fail('BitTorrent v2-only magnet links (urn:btmh without urn:btih) are not supported');
-    fail('magnet URI has no xt=urn:btih: info-hash');
+    if (infoHashV2 === undefined) fail('magnet URI has no xt=urn:btih: or xt=urn:btmh: info-hash');
+    infoHash = new Uint8Array(infoHashV2.subarray(0, 20));
   }
   const magnet: Magnet = {
     infoHash,
     infoHashHex: Buffer.from(infoHash).toString('hex'),
     ...(infoHashV2 && { infoHashV2 }),
+    ...(v2Only && { v2Only }),
     ...(name !== undefined && { name }),
     trackers: Object.freeze(trackers),
     webSeeds: Object.freeze(webSeeds),
@@ -247,7 +255,8 @@ export function formatMagnet(magnet: MagnetInput): string {
   if (!(magnet.infoHash instanceof Uint8Array) || magnet.infoHash.length !== 20) {
     fail('infoHash must be 20 bytes');
   }
-  const parts = [`xt=urn:btih:${Buffer.from(magnet.infoHash).toString('hex')}`];
+  if (magnet.v2Only && magnet.infoHashV2 === undefined) fail('a v2-only magnet needs infoHashV2');
+  const parts = magnet.v2Only ? [] : [`xt=urn:btih:${Buffer.from(magnet.infoHash).toString('hex')}`];
   if (magnet.infoHashV2 !== undefined) {
     if (magnet.infoHashV2.length !== 32) fail('infoHashV2 must be 32 bytes');
     parts.push(`xt=urn:btmh:1220${Buffer.from(magnet.infoHashV2).toString('hex')}`);

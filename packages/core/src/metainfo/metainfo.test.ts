@@ -900,29 +900,34 @@ describe('parseMetainfo: structure', () => {
     assertTorkError(() => parseMetainfo('d4:infoe' as unknown as Uint8Array), Codes.METAINFO, /bytes/);
   });
 
-  it('refuses v2-only torrents and reads hybrid ones through their v1 part', () => {
+  it('reads v2-only torrents and checks hybrid ones against their v2 part (more in metainfo-v2.test)', () => {
+    const root = new Uint8Array(32).fill(9);
     const v2Only = withInfo({
+      name: 'v2',
+      'piece length': 16_384,
+      'meta version': 2,
+      'file tree': { 'a.txt': { '': { length: 5, 'pieces root': root } } },
+    });
+    assert.equal(parseMetainfo(v2Only).version, 2);
+    const zeroRoot = withInfo({
       name: 'v2',
       'piece length': 16_384,
       'meta version': 2,
       'file tree': { 'a.txt': { '': { length: 5, 'pieces root': new Uint8Array(32) } } },
     });
-    assertTorkError(
-      () => parseMetainfo(v2Only),
-      Codes.METAINFO,
-      /BitTorrent v2-only torrents are not supported/,
-    );
+    assertTorkError(() => parseMetainfo(zeroRoot), Codes.METAINFO, /no valid pieces root/);
     const hybrid = buildTorrent({
       name: 'hybrid',
       files: [{ path: ['a.txt'], length: 5 }],
       info: {
         'meta version': 2,
-        'file tree': { 'a.txt': { '': { length: 5, 'pieces root': new Uint8Array(32) } } },
+        'file tree': { 'a.txt': { '': { length: 5, 'pieces root': root } } },
       },
       root: { 'piece layers': {} },
     });
     const meta = parseMetainfo(hybrid.bytes);
     assert.equal(meta.infoHashHex, hybrid.infoHashHex);
+    assert.equal(meta.version, 'hybrid');
     assert.deepEqual(meta.files[0]!.path, ['a.txt']);
   });
 

@@ -8,6 +8,7 @@ import { type BencodeLimits, decodeBencodePrefix, findTopLevelSpan } from '../be
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { MAX_ANNOUNCE_URLS, MAX_METAINFO_TRAILING_BYTES, MAX_PATH_RENAMES, MAX_WEB_SEEDS } from './limits.js';
 import { isDict, parseInfo, type RawFileEntry, type RawInfo } from './metainfo-schema.js';
+import { type MetainfoV2Fields, v1OnlyFields, v2Fields, v2OnlyFields } from './metainfo-v2-model.js';
 import { type MetainfoWarning, quoted, WarningList } from './metainfo-warnings.js';
 import {
   checkPathComponent,
@@ -42,8 +43,11 @@ export interface MetainfoFile {
   readonly attr: string;
 }
 
-export interface Metainfo {
-  /** SHA-1 of the exact bytes of the `info` value as found in the file. */
+export interface Metainfo extends MetainfoV2Fields {
+  /**
+   * SHA-1 of the exact bytes of the `info` value as found in the file; for a v2-only torrent, the
+   * v2 info-hash truncated to 20 bytes (what BEP 52 peers use in the handshake and trackers).
+   */
   readonly infoHash: Uint8Array;
   /** `infoHash` as 40 lowercase hex digits. */
   readonly infoHashHex: string;
@@ -53,7 +57,7 @@ export interface Metainfo {
   readonly name: string;
   readonly pieceLength: number;
   readonly pieceCount: number;
-  /** `pieceCount` SHA-1 hashes of 20 bytes each, concatenated. */
+  /** `pieceCount` SHA-1 hashes of 20 bytes each, concatenated; empty for a v2-only torrent. */
   readonly pieceHashes: Uint8Array;
   /** Total payload length in bytes, pad files included; always > 0. */
   readonly length: number;
@@ -107,8 +111,16 @@ class ParsedMetainfo implements Metainfo {
   declare readonly comment?: string;
   declare readonly createdBy?: string;
   declare readonly creationDate?: number;
+  readonly version: Metainfo['version'];
+  declare readonly infoHashV2?: Uint8Array;
+  declare readonly infoHashV2Hex?: string;
+  declare readonly v2?: Metainfo['v2'];
 
   constructor(fields: Omit<Metainfo, 'pieceHash'>) {
+    this.version = fields.version;
+    if (fields.infoHashV2 !== undefined) this.infoHashV2 = fields.infoHashV2;
+    if (fields.infoHashV2Hex !== undefined) this.infoHashV2Hex = fields.infoHashV2Hex;
+    if (fields.v2 !== undefined) this.v2 = fields.v2;
     this.infoHash = fields.infoHash;
     this.infoHashHex = fields.infoHashHex;
     this.infoBytes = fields.infoBytes;
@@ -130,6 +142,9 @@ class ParsedMetainfo implements Metainfo {
   }
 
   pieceHash(index: number): Uint8Array {
+    if (this.version === 2) {
+      throw new TorkError(TorkErrorCode.METAINFO, 'a v2-only torrent has no SHA-1 piece hashes');
+    }
     if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
       throw new TorkError(TorkErrorCode.OUT_OF_RANGE, `piece ${index} is out of range`, {
         piece: index,
@@ -457,13 +472,18 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions =
   if (!isDict(root.info)) invalid('info must be a dictionary', { field: 'info' });
   const span = findTopLevelSpan(rootBytes, 'info', options.bencode);
   if (span === undefined) invalid('info is missing', { field: 'info' });
-  if (
-    root.info.pieces === undefined &&
-    (root.info['meta version'] === 2 || root.info['file tree'] !== undefined)
-  ) {
-    invalid('BitTorrent v2-only torrents are not supported', { field: 'info.pieces' });
+  // BEP 52: v2-only torrents have no v1 fields; hybrids get their v1 half checked against the v2 one.
+  const v2Only = v2OnlyFields(root, root.info, rootBytes.subarray(span.start, span.end));
+  if (v2Only !== undefined) {
+    // libtorrent names a v2-only torrent with nothing left of its name after its v2 info-hash.
+    const v2Hex = createHash('sha256').update(rootBytes.subarray(span.start, span.end)).digest('hex');
+    const name = decodeName(root.info as RawInfo, { infoHashHex: v2Hex, warnings });
+    return new ParsedMetainfo({
+      ...commonFields(root),
+      ...v2Only.fields(name),
+      warnings: warnings.toArray(),
+    });
   }
-  // A hybrid torrent (meta version 2 with pieces) is read through its v1 fields alone.
   const info = parseInfo(root.info);
   const infoBytes = new Uint8Array(rootBytes.subarray(span.start, span.end));
   const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
@@ -472,8 +492,9 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions =
   const name = decodeName(info, state);
   const { files, length } = buildFiles(info, name, state);
   const pieceCount = checkPieceCount(info, length);
-  const creationDate = root['creation date'];
   return new ParsedMetainfo({
+    ...commonFields(root),
+    ...(v2Fields(root, root.info, infoBytes, files) ?? v1OnlyFields()),
     infoHash,
     infoHashHex,
     infoBytes,
@@ -485,11 +506,18 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions =
     private: info.private === 1,
     files: Object.freeze(files),
     isMultiFile: info.files !== undefined,
+    warnings: warnings.toArray(),
+  });
+}
+
+/** The fields read from outside the info dictionary's file and hash parts. */
+function commonFields(root: Record<string, unknown>) {
+  const creationDate = root['creation date'];
+  return {
     announce: Object.freeze(buildTiers(root)),
     urlList: Object.freeze(buildUrlList(root['url-list'])),
     comment: displayText(root, 'comment'),
     createdBy: displayText(root, 'created by'),
     creationDate: Number.isSafeInteger(creationDate) ? (creationDate as number) : undefined,
-    warnings: warnings.toArray(),
-  });
+  };
 }

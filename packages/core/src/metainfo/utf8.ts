@@ -45,3 +45,36 @@ export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   }
   return 0;
 }
+
+function hexByte(byte: number): string {
+  return `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+/**
+ * Decodes bytes without losing information (the hybrid check compares v1 paths with v2 tree keys
+ * this way). Valid UTF-8 decodes as is. Otherwise every byte outside a well-formed sequence becomes
+ * `%XX` and every literal `%` becomes `%25`, so distinct byte strings stay distinct.
+ */
+export function decodeUtf8Lossless(bytes: Uint8Array): string {
+  const strict = decodeUtf8Strict(bytes);
+  if (strict !== undefined) return strict;
+  let out = '';
+  let runStart = 0;
+  let i = 0;
+  const flush = (end: number): void => {
+    if (end > runStart) out += strictDecoder.decode(bytes.subarray(runStart, end)).replaceAll('%', '%25');
+  };
+  while (i < bytes.length) {
+    const length = utf8SequenceLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    flush(i);
+    out += hexByte(bytes[i]!);
+    i++;
+    runStart = i;
+  }
+  flush(i);
+  return out;
+}

@@ -9,6 +9,13 @@
  */
 import { TorkError, TorkErrorCode, toTorkError } from '../errors.js';
 import { checkHandshakePrefix, HANDSHAKE_LENGTH, parseHandshake } from './handshake.js';
+import {
+  decodeHashesPayload,
+  decodeHashRequestPayload,
+  HASH_HEADER_BYTES,
+  MAX_HASHES_PER_MESSAGE,
+  maxHashesPayload,
+} from './hash-messages.js';
 import type {
   ChokeMessage,
   HaveAllMessage,
@@ -65,6 +72,17 @@ export interface WireDecoderOptions {
   /** Largest payload of a message with an unknown id (skipped, not buffered). Default: 128 KiB. */
   readonly maxUnknownLength?: number;
   /**
+   * Decode BEP 52 hash request (21), hashes (22) and hash reject (23). Off, they are unknown ids,
+   * skipped as BEP 3 asks (what a v1 torrent's connection wants). Default: false; see also
+   * `enableHashMessages`.
+   */
+  readonly hashMessages?: boolean;
+  /**
+   * Most base-layer hashes in a received `hashes` message; more is a protocol fault. Default:
+   * `MAX_HASHES_PER_MESSAGE` (512).
+   */
+  readonly maxHashesPerMessage?: number;
+  /**
    * Assemble messages that straddle chunks in two reusable buffers instead of a fresh one each.
    * Then every view a message holds (`block`, `bitfield`, `payload`) is valid only until the
    * next `push` — as is any view into the pushed chunk when the caller reuses its read buffer.
@@ -119,6 +137,9 @@ const TYPE_NAMES: Readonly<Record<number, string>> = {
   16: 'reject-request',
   17: 'allowed-fast',
   20: 'extended',
+  21: 'hash-request',
+  22: 'hashes',
+  23: 'hash-reject',
 };
 
 /**
@@ -139,7 +160,9 @@ export class WireDecoder {
   readonly maxExtendedLength: number;
   readonly maxPieceCount: number;
   readonly maxUnknownLength: number;
+  readonly maxHashesPerMessage: number;
 
+  #hashMessages: boolean;
   #pieceCount: number;
   #maxMessageLength = 0;
   #phase: Phase;
@@ -179,6 +202,13 @@ export class WireDecoder {
       DEFAULT_MAX_UNKNOWN_LENGTH,
       0,
     );
+    this.maxHashesPerMessage = checkOption(
+      'maxHashesPerMessage',
+      options.maxHashesPerMessage,
+      MAX_HASHES_PER_MESSAGE,
+      2,
+    );
+    this.#hashMessages = options.hashMessages === true;
     this.#pieceCount = -1;
     this.#reuse = options.reuseBuffers === true;
     this.#phase = options.expectHandshake ? Phase.handshake : Phase.header;
@@ -198,6 +228,20 @@ export class WireDecoder {
     }
     this.#pieceCount = pieceCount;
     this.#updateMaxMessageLength();
+  }
+
+  /**
+   * Starts decoding BEP 52 hash messages (a connection that turned out to be for a v2 torrent,
+   * e.g. once an incoming handshake named one). Never turned off again.
+   */
+  enableHashMessages(): void {
+    this.#hashMessages = true;
+    this.#updateMaxMessageLength();
+  }
+
+  /** Whether BEP 52 hash messages are decoded (otherwise skipped as unknown ids). */
+  get hashMessages(): boolean {
+    return this.#hashMessages;
   }
 
   /** The piece count, or undefined while unknown. */
@@ -438,10 +482,22 @@ export class WireDecoder {
         if (length < 1) throw wrongLength(id, length, 'at least 2');
         if (length - 1 > this.maxExtendedLength) throw tooLarge(id, length, 2 + this.maxExtendedLength);
         return true;
-      default:
-        if (length > this.maxUnknownLength) throw tooLarge(id, length, 1 + this.maxUnknownLength);
-        return false;
+      case WireMessageId.hashRequest:
+      case WireMessageId.hashReject:
+        if (!this.#hashMessages) break;
+        if (length !== HASH_HEADER_BYTES) throw wrongLength(id, length, `exactly ${HASH_HEADER_BYTES + 1}`);
+        return true;
+      case WireMessageId.hashes: {
+        if (!this.#hashMessages) break;
+        if (length < HASH_HEADER_BYTES) throw wrongLength(id, length, `at least ${HASH_HEADER_BYTES + 1}`);
+        const max = maxHashesPayload(this.maxHashesPerMessage);
+        if (length > max) throw tooLarge(id, length, 1 + max);
+        return true;
+      }
     }
+    // Unknown ids, and BEP 52's while hash messages are off: skipped, within a cap.
+    if (length > this.maxUnknownLength) throw tooLarge(id, length, 1 + this.maxUnknownLength);
+    return false;
   }
 
   /** Decodes the payload `bytes[at, at + length)` of a message whose length is already checked. */
@@ -499,6 +555,11 @@ export class WireDecoder {
         return { type: 'bitfield', bitfield: this.#checkBitfield(bytes.subarray(at, at + length)) };
       case WireMessageId.extended:
         return { type: 'extended', extId: bytes[at]!, payload: bytes.subarray(at + 1, at + length) };
+      case WireMessageId.hashRequest:
+      case WireMessageId.hashReject:
+        return decodeHashRequestPayload(id, bytes, at, length);
+      case WireMessageId.hashes:
+        return decodeHashesPayload(bytes, at, length, this.maxHashesPerMessage);
       default:
         throw new TorkError(TorkErrorCode.INTERNAL, `wire decoder has no decoder for id ${id}`, { id });
     }
@@ -556,6 +617,7 @@ export class WireDecoder {
       2 + this.maxExtendedLength,
       1 + bitfieldCap,
       1 + this.maxUnknownLength,
+      this.#hashMessages ? 1 + maxHashesPayload(this.maxHashesPerMessage) : 0,
       13,
     );
   }

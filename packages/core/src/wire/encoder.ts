@@ -5,6 +5,7 @@
  * TorkError INTERNAL, never a silently wrapped number.
  */
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { encodeHashes, encodeHashReject, encodeHashRequest } from './hash-messages.js';
 import { type PeerMessage, PIECE_HEADER_LENGTH, WireMessageId } from './messages.js';
 
 /** Largest value of a 32-bit field. */
@@ -153,6 +154,12 @@ export function encodeMessage(message: PeerMessage): Uint8Array<ArrayBuffer> {
       return encodeAllowedFast(message.index);
     case 'extended':
       return encodeExtended(message.extId, message.payload);
+    case 'hash-request':
+      return encodeHashRequest(message);
+    case 'hashes':
+      return encodeHashes(message, message.hashes, message.uncles);
+    case 'hash-reject':
+      return encodeHashReject(message);
   }
 }
 

@@ -23,6 +23,8 @@ describe('reserved bits', () => {
     assert.deepEqual([...encodeReserved({ extensionProtocol: true })], [0, 0, 0, 0, 0, 0x10, 0, 0]);
     assert.deepEqual([...encodeReserved({ fastExtension: true })], [0, 0, 0, 0, 0, 0, 0, 0x04]);
     assert.deepEqual([...encodeReserved({ dht: true })], [0, 0, 0, 0, 0, 0, 0, 0x01]);
+    // BEP 52: "the 4th most significant bit in the last byte".
+    assert.deepEqual([...encodeReserved({ v2: true })], [0, 0, 0, 0, 0, 0, 0, 0x10]);
     assert.deepEqual([...encodeReserved()], [0, 0, 0, 0, 0, 0x10, 0, 0x04]);
   });
 
@@ -32,6 +34,8 @@ describe('reserved bits', () => {
       extensionProtocol: false,
       fastExtension: false,
       dht: false,
+      // 0xfa has 0x10 set: the v2 bit.
+      v2: true,
     });
     setReservedBit(reserved, ReservedBits.dht);
     setReservedBit(reserved, ReservedBits.extensionProtocol);
@@ -59,7 +63,12 @@ describe('handshake', () => {
     assert.deepEqual(parsed.infoHash, infoHash);
     assert.deepEqual(parsed.peerId, peerId);
     assert.deepEqual(
-      { extensionProtocol: parsed.extensionProtocol, fastExtension: parsed.fastExtension, dht: parsed.dht },
+      {
+        extensionProtocol: parsed.extensionProtocol,
+        fastExtension: parsed.fastExtension,
+        dht: parsed.dht,
+        v2: parsed.v2,
+      },
       { ...DEFAULT_RESERVED_FLAGS, fastExtension: false, dht: true },
     );
     const custom = Uint8Array.of(0x80, 0, 0, 0, 0, 0, 0, 0);
@@ -67,6 +76,16 @@ describe('handshake', () => {
     assert.deepEqual([...withCustom.reserved], [0x80, 0, 0, 0, 0, 0, 0, 0x01]);
     assert.equal(withCustom.extensionProtocol, false);
     assert.deepEqual([...custom], [0x80, 0, 0, 0, 0, 0, 0, 0], 'the caller’s reserved field is not mutated');
+  });
+
+  it('sets the BEP 52 v2 bit on request, and reads it back', () => {
+    const plain = parseHandshake(encodeHandshake({ infoHash, peerId }));
+    assert.equal(plain.v2, false, 'not advertised by default: libtorrent drops it on a v1-only torrent');
+    const bytes = encodeHandshake({ infoHash, peerId, v2: true });
+    assert.equal(bytes[27], 0x14, 'byte 7: fast extension 0x04 and v2 0x10');
+    assert.equal(parseHandshake(bytes).v2, true);
+    const cleared = encodeHandshake({ infoHash, peerId, reserved: bytes.subarray(20, 28), v2: false });
+    assert.equal(cleared[27], 0x04);
   });
 
   it('returns copies that do not pin or alias the input', () => {

@@ -41,6 +41,11 @@ export interface HandshakeOptions {
   readonly fastExtension?: boolean;
   /** Advertise BEP 5 (DHT). Default: as in `reserved` (false when it is absent). */
   readonly dht?: boolean;
+  /**
+   * Advertise BEP 52 (v2). Default: as in `reserved` (false when it is absent). Only for a v2 or
+   * hybrid torrent: libtorrent drops a peer that sets it for a torrent it knows to be v1-only.
+   */
+  readonly v2?: boolean;
 }
 
 /** A parsed handshake. Its arrays are copies: they never pin the buffer they were read from. */
@@ -71,6 +76,7 @@ export function encodeHandshake(options: HandshakeOptions): Uint8Array<ArrayBuff
     setReservedBit(reserved, ReservedBits.fastExtension, options.fastExtension);
   }
   if (options.dht !== undefined) setReservedBit(reserved, ReservedBits.dht, options.dht);
+  if (options.v2 !== undefined) setReservedBit(reserved, ReservedBits.v2, options.v2);
   out.set(infoHash, INFO_HASH_AT);
   out.set(peerId, PEER_ID_AT);
   return out;

@@ -36,6 +36,37 @@ export {
   PROTOCOL_STRING,
   parseHandshake,
 } from './handshake.js';
+export {
+  decodeHashesPayload,
+  decodeHashRequestPayload,
+  encodeHashes,
+  encodeHashReject,
+  encodeHashRequest,
+  HASH_BYTES,
+  HASH_HEADER_BYTES,
+  isPowerOfTwo,
+  MAX_HASHES_PER_MESSAGE,
+  MAX_PROOF_LAYERS,
+  MAX_SERVED_HASHES,
+  maxHashesPayload,
+  uncleCount,
+} from './hash-messages.js';
+export {
+  checkHashProof,
+  checkRangeInTree,
+  type HashProof,
+  type HashProofResult,
+  hashProofTop,
+  layerNodeCount,
+  MERKLE_BLOCK_BYTES,
+  merkleBlockCount,
+  merkleTreeHeight,
+  type ProofNode,
+  pieceLayerOf,
+  pieceLayerRequests,
+  verifyHashProof,
+} from './hash-proof.js';
+export { type HashAnswer, HashServer, type ServedLayer, ServedMerkleTree } from './hash-serving.js';
 export type {
   AllowedFastMessage,
   BitfieldMessage,
@@ -43,6 +74,10 @@ export type {
   ChokeMessage,
   ExtendedMessage,
   HandshakeMessage,
+  HashesMessage,
+  HashRange,
+  HashRejectMessage,
+  HashRequestMessage,
   HaveAllMessage,
   HaveMessage,
   HaveNoneMessage,
@@ -101,3 +136,14 @@ export {
   type PexMessage,
   type PexPeer,
 } from './ut-pex.js';
+export {
+  type InfoHashMatch,
+  InfoHashRouter,
+  type InfoHashVersion,
+  matchWireInfoHash,
+  speaksV2,
+  type TorrentInfoHashes,
+  V2_INFO_HASH_BYTES,
+  WIRE_INFO_HASH_BYTES,
+  wireInfoHash,
+} from './wire-info-hash.js';

@@ -1,6 +1,6 @@
 /**
- * Peer wire messages (BEP 3, BEP 5 `port`, BEP 6 fast extension, BEP 10 extended), as plain
- * objects discriminated on `type`.
+ * Peer wire messages (BEP 3, BEP 5 `port`, BEP 6 fast extension, BEP 10 extended, BEP 52 hash
+ * request / hashes / hash reject), as plain objects discriminated on `type`.
  */
 import type { Handshake } from './handshake.js';
 
@@ -22,6 +22,12 @@ export const WireMessageId = {
   rejectRequest: 16,
   allowedFast: 17,
   extended: 20,
+  /** BEP 52. */
+  hashRequest: 21,
+  /** BEP 52. */
+  hashes: 22,
+  /** BEP 52. */
+  hashReject: 23,
 } as const;
 
 export type WireMessageId = (typeof WireMessageId)[keyof typeof WireMessageId];
@@ -127,6 +133,41 @@ export interface ExtendedMessage {
   readonly payload: Uint8Array;
 }
 
+/**
+ * BEP 52: the fields shared by `hash request`, `hashes` and `hash reject`. Which hashes of which
+ * file's merkle tree: `length` hashes of layer `baseLayer` (0: the 16 KiB leaves) from `index`,
+ * with the uncle hashes of `proofLayers` layers above them. Decoded: `piecesRoot` may be a view,
+ * see `WireDecoder`.
+ */
+export interface HashRange {
+  /** The file's merkle root (its `pieces root`), 32 bytes. */
+  readonly piecesRoot: Uint8Array;
+  /** Layers above the leaves: 0 is the leaf (block) layer, log2(piece length / 16 KiB) the piece layer. */
+  readonly baseLayer: number;
+  /** Offset, in hashes, of the first hash in the base layer; a multiple of `length`. */
+  readonly index: number;
+  /** Number of base-layer hashes: a power of two. */
+  readonly length: number;
+  /** Number of ancestor layers whose uncle hashes are asked for (the first log2(length) - 1 are implied). */
+  readonly proofLayers: number;
+}
+/** BEP 52. Not validated beyond its size by the decoder: a request tork cannot serve is answered with a hash reject. */
+export interface HashRequestMessage extends HashRange {
+  readonly type: 'hash-request';
+}
+/** BEP 52: the answer to a hash request. */
+export interface HashesMessage extends HashRange {
+  readonly type: 'hashes';
+  /** `length` 32-byte hashes of the base layer, concatenated. Decoded: may be a view. */
+  readonly hashes: Uint8Array;
+  /** The uncle hashes, 32 bytes each, from the lowest layer up. Decoded: may be a view. */
+  readonly uncles: Uint8Array;
+}
+/** BEP 52: the peer will not serve this hash request. */
+export interface HashRejectMessage extends HashRange {
+  readonly type: 'hash-reject';
+}
+
 /** Every message tork can encode and decode. */
 export type PeerMessage =
   | KeepAliveMessage
@@ -145,7 +186,10 @@ export type PeerMessage =
   | HaveNoneMessage
   | RejectRequestMessage
   | AllowedFastMessage
-  | ExtendedMessage;
+  | ExtendedMessage
+  | HashRequestMessage
+  | HashesMessage
+  | HashRejectMessage;
 
 /** The peer's handshake, first out of a decoder made with `expectHandshake`. */
 export interface HandshakeMessage extends Handshake {

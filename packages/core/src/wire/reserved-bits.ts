@@ -17,6 +17,12 @@ export const ReservedBits = {
   fastExtension: { byte: 7, mask: 0x04 },
   /** BEP 5 DHT (the peer accepts a `port` message): byte 7, 0x01. */
   dht: { byte: 7, mask: 0x01 },
+  /**
+   * BEP 52 (upgrade path): the peer supports BitTorrent v2; "the 4th most significant bit in the
+   * last byte", byte 7, 0x10. libtorrent drops a peer that sets it for a torrent it knows to be
+   * v1-only, so set it only for v2 and hybrid torrents.
+   */
+  v2: { byte: 7, mask: 0x10 },
 } as const satisfies Record<string, ReservedBit>;
 
 /** The features a handshake advertises. */
@@ -27,13 +33,16 @@ export interface ReservedFlags {
   readonly fastExtension: boolean;
   /** BEP 5 DHT. */
   readonly dht: boolean;
+  /** BEP 52: the peer supports BitTorrent v2 (see `ReservedBits.v2`). */
+  readonly v2: boolean;
 }
 
-/** What tork advertises unless told otherwise: no DHT until tork has one. */
+/** What tork advertises unless told otherwise: no DHT unless asked; v2 only for a v2 or hybrid torrent. */
 export const DEFAULT_RESERVED_FLAGS: ReservedFlags = {
   extensionProtocol: true,
   fastExtension: true,
   dht: false,
+  v2: false,
 };
 
 export function hasReservedBit(reserved: Uint8Array, bit: ReservedBit): boolean {
@@ -57,6 +66,7 @@ export function encodeReserved(
   if (flags.extensionProtocol) setReservedBit(reserved, ReservedBits.extensionProtocol);
   if (flags.fastExtension) setReservedBit(reserved, ReservedBits.fastExtension);
   if (flags.dht) setReservedBit(reserved, ReservedBits.dht);
+  if (flags.v2) setReservedBit(reserved, ReservedBits.v2);
   return reserved;
 }
 
@@ -66,5 +76,6 @@ export function decodeReserved(reserved: Uint8Array): ReservedFlags {
     extensionProtocol: hasReservedBit(reserved, ReservedBits.extensionProtocol),
     fastExtension: hasReservedBit(reserved, ReservedBits.fastExtension),
     dht: hasReservedBit(reserved, ReservedBits.dht),
+    v2: hasReservedBit(reserved, ReservedBits.v2),
   };
 }
