@@ -71,11 +71,19 @@ describe('tork info', () => {
     try {
       const good = buildTorrent({ files: [{ path: ['a'], length: 10 }] });
       const cases: Array<[string, Uint8Array, RegExp]> = [
-        ['traversal', buildTorrent({ files: [{ path: ['..', 'etc', 'passwd'], length: 10 }] }).bytes, /\.\./],
-        ['absolute', buildTorrent({ name: '/etc' }).bytes, /UNSAFE_PATH/],
+        [
+          'same path, other length',
+          buildTorrent({
+            files: [
+              { path: ['a'], length: 10 },
+              { path: ['a'], length: 11 },
+            ],
+          }).bytes,
+          /also the path of file 0.*TORK_ERR_UNSAFE_PATH/,
+        ],
         ['truncated', good.bytes.subarray(0, good.bytes.length - 5), /TORK_ERR_BENCODE/],
         ['garbage', new TextEncoder().encode('<html>not a torrent</html>'), /TORK_ERR_BENCODE/],
-        ['trailing', new Uint8Array([...good.bytes, 0x78]), /trailing/],
+        ['trailing', new Uint8Array([...good.bytes, ...new Uint8Array(64 * 1024 + 1)]), /trailing/],
         ['nested', new TextEncoder().encode(`${'l'.repeat(100_000)}${'e'.repeat(100_000)}`), /nesting/],
         [
           'negative',
@@ -101,6 +109,55 @@ describe('tork info', () => {
         cases.map(([name]) => `${name}.torrent`).sort(),
         'nothing else written',
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sanitises hostile names and trailing bytes instead of refusing, and lists the warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tork-info-'));
+    try {
+      const built = buildTorrent({
+        name: '/etc',
+        files: [
+          { path: ['x'], length: 10 },
+          { path: ['y'], length: 20 },
+        ],
+        info: {
+          files: [
+            { length: 10, path: ['..', '..', 'etc', 'passwd'] },
+            { length: 20, path: ['etc', 'passwd'] },
+          ],
+        },
+      });
+      const file = join(dir, 'hostile.torrent');
+      writeFileSync(file, new Uint8Array([...built.bytes, 0x0a]));
+      const json = run(['info', file, '--json'], dir);
+      assert.equal(json.status, 0, json.stderr);
+      assert.equal(json.stderr, '');
+      const info = JSON.parse(json.stdout);
+      assert.equal(info.name, 'etc');
+      assert.deepEqual(
+        info.files.map((entry: { path: string }) => entry.path),
+        ['etc/passwd', 'etc/passwd.1'],
+      );
+      assert.deepEqual(
+        info.warnings.map((warning: { kind: string; fileIndex?: number }) => [
+          warning.kind,
+          warning.fileIndex,
+        ]),
+        [
+          ['trailing-data', undefined],
+          ['path-sanitized', undefined],
+          ['path-sanitized', 0],
+          ['path-renamed', 1],
+        ],
+      );
+      const text = run(['info', file], dir);
+      assert.equal(text.status, 0, text.stderr);
+      assert.match(text.stdout, /warnings \(4\):\n {2}1 byte after the end of the torrent ignored\n/);
+      assert.match(text.stdout, /file 0: path "\.\.\/\.\.\/etc\/passwd" is used as "etc\/passwd"/);
+      assert.deepEqual(readdirSync(dir), ['hostile.torrent'], 'nothing else written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -405,6 +405,12 @@ export async function runDownload(
     }
     const verb = mode === 'seed' ? 'seeding from' : '→';
     const announce = (known: Metainfo) => {
+      // What parsing sanitised or ignored (names changed, trailing bytes, symlinks not created).
+      for (const warning of known.warnings) {
+        if (json)
+          io.stdout(`${JSON.stringify({ event: 'metainfo-warning', time: Date.now(), ...warning })}\n`);
+        else if (!quiet) io.stderr(`${name}: warning: ${warning.message}\n`);
+      }
       if (!json && !quiet)
         io.stdout(
           `${known.name}: ${formatBytes(known.length)} in ${known.pieceCount} pieces ${verb} ${outDir} (port ${listener.port})\n`,

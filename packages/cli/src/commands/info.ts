@@ -63,6 +63,11 @@ export interface InfoJson {
   urlList: string[];
   /** `index` is the file's index in the metainfo: what `tork download --select` takes. */
   files: Array<{ index: number; path: string; length: number }>;
+  /**
+   * What parsing changed or ignored instead of refusing the torrent: `kind` is one of
+   * `trailing-data`, `path-sanitized`, `path-renamed`, `symlink-skipped`, `more-warnings`.
+   */
+  warnings: Array<{ kind: string; message: string; fileIndex?: number }>;
 }
 
 export function infoJson(meta: Metainfo): InfoJson {
@@ -88,6 +93,7 @@ export function infoJson(meta: Metainfo): InfoJson {
     files: meta.files.flatMap((file, index) =>
       file.pad ? [] : [{ index, path: file.path.join('/'), length: file.length }],
     ),
+    warnings: meta.warnings.map((warning) => ({ ...warning })),
   };
 }
 
@@ -120,6 +126,10 @@ function infoText(meta: Metainfo): string {
     lines.push(
       `  ${String(file.index).padStart(indexWidth)}  ${formatBytes(file.length).padStart(width)}  ${file.path}`,
     );
+  }
+  if (info.warnings.length > 0) {
+    lines.push(`warnings (${formatCount(info.warnings.length)}):`);
+    for (const warning of info.warnings) lines.push(`  ${warning.message}`);
   }
   return `${lines.join('\n')}\n`;
 }

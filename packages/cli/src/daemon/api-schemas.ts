@@ -103,6 +103,10 @@ export const torrentDetail = z.strictObject({
       priority: filePrioritySchema,
     }),
   ),
+  /** What parsing the torrent sanitised or ignored (see Metainfo.warnings); [] for a magnet still fetching. */
+  warnings: z.array(
+    z.strictObject({ kind: z.string(), message: z.string(), fileIndex: z.number().optional() }),
+  ),
   peers: z.number(),
   peerList: z.array(
     z.strictObject({

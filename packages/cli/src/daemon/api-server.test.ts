@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, join as joinPath } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type ActorSystem, Engine } from '@tork/core';
+import { type ActorSystem, Engine, encodeBencode } from '@tork/core';
 
 /** A fresh directory, removed after the file's tests (the CLI package does not depend on the test kit). */
 async function tempDir(prefix: string): Promise<string> {
@@ -146,6 +146,37 @@ describe('the API app (in process)', () => {
     assert.equal(bad?.error?.code, 'TORK_ERR_BENCODE');
     assert.equal(paused?.state, 'paused');
   });
+  it('adds a torrent whose names it sanitised, and lists the warnings in its detail', async () => {
+    const ctx = await context();
+    const app = createApiApp(ctx, { host: '127.0.0.1', token: undefined });
+    const torrent = encodeBencode({
+      info: {
+        name: 'x',
+        'piece length': 16_384,
+        pieces: new Uint8Array(20),
+        files: [{ length: 10, path: ['..', '..', 'a'] }],
+      },
+    });
+    const added = await app.request('/api/v1/torrents', {
+      method: 'POST',
+      headers: host,
+      body: JSON.stringify({ metainfo: Buffer.from(torrent).toString('base64'), paused: true }),
+    });
+    assert.equal(added.status, 201, await added.clone().text());
+    const id = torrentSummary.parse(await added.json()).id;
+    const detail = torrentDetail.parse(
+      await (await app.request(`/api/v1/torrents/${id}`, { headers: host })).json(),
+    );
+    assert.deepEqual(
+      detail.files.map((file) => file.path),
+      ['a'],
+    );
+    assert.deepEqual(
+      detail.warnings.map((warning) => [warning.kind, warning.fileIndex]),
+      [['path-sanitized', 0]],
+    );
+  });
+
   it('pausing a magnet that is fetching its metadata gives the fetch up; resume starts a new one', async () => {
     const ctx = await context();
     const app = createApiApp(ctx, { host: '127.0.0.1', token: undefined });

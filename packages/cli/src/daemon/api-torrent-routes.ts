@@ -47,6 +47,7 @@ async function detail(context: ApiContext, id: string): Promise<z.infer<typeof t
       length: file.length,
       priority: priorities?.[index] ?? 'normal',
     })),
+    warnings: (meta?.warnings ?? []).map((warning) => ({ ...warning })),
     peerList: (torrent?.peerViews() ?? []).map((peer) => ({
       address: peer.address,
       client: peer.client,

@@ -206,6 +206,8 @@ describe('encodeTorrent', () => {
       ['dotdot name', { name: '..' }, /relative directory/],
       ['slash name', { name: 'a/b' }, /slash/],
       ['lone surrogate', { name: 'a\uD800' }, /lone surrogate/],
+      ['control character in the name', { name: 'a\tb' }, /would be read back as "a_b"/],
+      ['direction override in a path', { files: [{ path: ['x\u202Eexe.txt'], length: 1 }] }, /direction/],
       ['traversal', { files: [{ path: ['..', 'x'], length: 1 }] }, /relative directory/],
       ['absolute', { files: [{ path: ['/etc', 'passwd'], length: 1 }] }, /absolute|slash/],
       ['empty path', { files: [{ path: [], length: 1 }] }, /empty/],

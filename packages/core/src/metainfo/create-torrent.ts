@@ -13,6 +13,7 @@ import {
   checkRelativePathBytes,
   unsafeComponentReason,
 } from './safe-path.js';
+import { sanitizeComponent } from './sanitize-path.js';
 
 /** Smallest piece length `encodeTorrent` writes and `choosePieceLength` picks: 16 KiB (one block). */
 export const MIN_CREATE_PIECE_LENGTH = 16 * 1024;
@@ -45,7 +46,7 @@ export interface EncodeTorrentOptions {
   readonly files?: readonly CreateTorrentFile[];
   /** Single-file torrent: the file's length in bytes (> 0). */
   readonly length?: number;
-  /** A power of two from 16 KiB to MAX_PIECE_LENGTH (256 MiB); see `choosePieceLength`. */
+  /** A power of two from 16 KiB to MAX_PIECE_LENGTH (512 MiB); see `choosePieceLength`. */
   readonly pieceLength: number;
   /** SHA-1 of every piece, concatenated: exactly 20 × ceil(total / pieceLength) bytes. */
   readonly pieceHashes: Uint8Array;
@@ -81,6 +82,22 @@ function asUsage(check: () => void): void {
 }
 
 /** A JS string with a lone surrogate has no UTF-8 form: it would be written as U+FFFD and not read back. */
+const encoder = new TextEncoder();
+
+/**
+ * Refuses a name parseMetainfo would read back changed (a control or direction character, which
+ * it replaces or removes as libtorrent does): the torrent must read back as created.
+ */
+function checkReadsBack(component: string, field: string): void {
+  const back = sanitizeComponent(encoder.encode(component));
+  if (back !== component) {
+    usage(
+      `${field} ${JSON.stringify(component.slice(0, 80))} would be read back as ${JSON.stringify(back ?? '')}: it holds a control or direction character`,
+      { field },
+    );
+  }
+}
+
 function checkText(value: unknown, field: string): string {
   if (typeof value !== 'string') usage(`${field} must be a string`, { field });
   if (/\p{Surrogate}/u.test(value)) usage(`${field} is not valid Unicode (lone surrogate)`, { field });
@@ -119,7 +136,7 @@ export function choosePieceLength(totalBytes: number): number {
 export function checkCreatePieceLength(pieceLength: number): void {
   if (!isPowerOfTwo(pieceLength) || pieceLength < MIN_CREATE_PIECE_LENGTH || pieceLength > MAX_PIECE_LENGTH) {
     usage(
-      `piece length ${String(pieceLength)} must be a power of two from ${MIN_CREATE_PIECE_LENGTH} (16 KiB) to ${MAX_PIECE_LENGTH} (256 MiB)`,
+      `piece length ${String(pieceLength)} must be a power of two from ${MIN_CREATE_PIECE_LENGTH} (16 KiB) to ${MAX_PIECE_LENGTH} (512 MiB)`,
       { pieceLength: typeof pieceLength === 'number' ? pieceLength : null },
     );
   }
@@ -195,6 +212,7 @@ function checkFiles(
       checkRelativePath(path, { fileIndex: index, field: `${field}.path` }, MAX_PATH_DEPTH);
       checkRelativePathBytes([name, ...path], { fileIndex: index, field: `${field}.path` });
     });
+    for (const component of path) checkReadsBack(component, `${field}.path`);
     const length = checkLength(file.length, `${field}.length`);
     total += length;
     if (!Number.isSafeInteger(total)) usage('total length of all files exceeds 2^53 - 1 bytes');
@@ -217,6 +235,7 @@ export function encodeTorrent(options: EncodeTorrentOptions): Uint8Array {
   if (nameReason !== undefined) {
     usage(`name ${JSON.stringify(name.slice(0, 80))} ${nameReason}`, { field: 'name' });
   }
+  checkReadsBack(name, 'name');
   checkCreatePieceLength(options.pieceLength);
   const pieceLength = options.pieceLength;
 

@@ -18,8 +18,11 @@ export {
   MAX_MAGNET_LENGTH,
   MAX_MAGNET_PEERS,
   MAX_MAGNET_TRACKERS,
+  MAX_METAINFO_TRAILING_BYTES,
+  MAX_METAINFO_WARNINGS,
   MAX_PATH_COMPONENT_BYTES,
   MAX_PATH_DEPTH,
+  MAX_PATH_RENAMES,
   MAX_PIECE_COUNT,
   MAX_PIECE_LENGTH,
   MAX_RELATIVE_PATH_BYTES,
@@ -52,6 +55,7 @@ export type { Metainfo, MetainfoFile, ParseMetainfoOptions } from './metainfo.js
 export { parseMetainfo } from './metainfo.js';
 export type { MetainfoVersion, V2TreeFile } from './metainfo-v2.js';
 export type { MetainfoV2, MetainfoV2Fields } from './metainfo-v2-model.js';
+export type { MetainfoWarning, MetainfoWarningKind } from './metainfo-warnings.js';
 export type { OutputLayout, PathContext } from './safe-path.js';
 export {
   checkPathComponent,
@@ -62,5 +66,11 @@ export {
   resolveInside,
   unsafeComponentReason,
 } from './safe-path.js';
+export {
+  renameDuplicates,
+  SANITIZED_COMPONENT_BYTES,
+  sanitizeComponent,
+  sanitizePath,
+} from './sanitize-path.js';
 export type { V2PieceCheckSource } from './v2-piece-checks.js';
 export { V2_PIECE_CHECK_SIZE, v2PieceChecks, verifyV2Piece } from './v2-piece-checks.js';

@@ -5,10 +5,29 @@
  */
 
 /**
- * Largest accepted `piece length`: 256 MiB. Real torrents stay at or below 16–64 MiB; a piece is
- * assembled and hashed in memory, so a larger one is refused rather than allocated.
+ * Largest accepted `piece length`: 512 MiB. Real torrents stay at or below 16–64 MiB, but libtorrent
+ * loads pieces up to 1 GiB and its test corpus has one just under 512 MiB. A piece is assembled
+ * and hashed in memory, so a download holds up to two such pieces per torrent (the scheduler's
+ * budget is at least one piece, plus one endgame copy): larger ones are refused rather than
+ * allocated. See docs/limits.md.
  */
-export const MAX_PIECE_LENGTH = 256 * 1024 * 1024;
+export const MAX_PIECE_LENGTH = 512 * 1024 * 1024;
+
+/**
+ * Most bytes accepted after the root dictionary of a .torrent file: 64 KiB, ignored with a warning.
+ * libtorrent and transmission ignore any amount (the info-hash does not depend on them); real files
+ * carry a newline or some NUL padding. More than this is not a torrent with a stray tail.
+ */
+export const MAX_METAINFO_TRAILING_BYTES = 64 * 1024;
+
+/**
+ * Most files renamed because their path is taken (duplicates, names that meet once sanitised): 100,
+ * libtorrent's threshold for "too many duplicate filenames"; more is a broken or hostile torrent.
+ */
+export const MAX_PATH_RENAMES = 100;
+
+/** Most warnings kept for one torrent: 100; the rest are counted in one last warning. */
+export const MAX_METAINFO_WARNINGS = 100;
 
 /**
  * Most files in one torrent: 1,000,000. In practice the 16 MiB bencode cap binds first (a file entry

@@ -49,19 +49,20 @@ const PieceLength = z
   .number({ error: expected('an integer') })
   .int({ error: 'must be a positive integer' })
   .positive({ error: 'must be a positive integer' })
-  .max(MAX_PIECE_LENGTH, { error: `must be at most ${MAX_PIECE_LENGTH} (256 MiB)` });
+  .max(MAX_PIECE_LENGTH, { error: `must be at most ${MAX_PIECE_LENGTH} (512 MiB)` });
 
 const Pieces = ByteString.refine((bytes) => bytes.length % 20 === 0, {
   error: 'must be a whole number of 20-byte SHA-1 hashes',
 });
 
+// `length` may be absent on a BEP 47 symlink and `path` on a pad file; metainfo.ts checks that the
+// other entries have them. An empty `path` list counts as absent.
 const FileEntry = dict({
-  length: Length,
-  path: list(ByteString, 'a list of byte strings').refine((path) => path.length > 0, {
-    error: 'must not be empty',
-  }),
+  length: Length.optional(),
+  path: list(ByteString, 'a list of byte strings').optional(),
   'path.utf-8': z.unknown().optional(),
   attr: z.unknown().optional(),
+  'symlink path': z.unknown().optional(),
 });
 
 export const InfoSchema = z.compile(

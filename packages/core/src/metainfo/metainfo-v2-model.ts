@@ -45,7 +45,7 @@ export interface MetainfoV2Fields {
 /** What `v2OnlyFields` gives: everything but the fields read outside the info dictionary. */
 export type V2OnlyMetainfoFields = Omit<
   Metainfo,
-  'pieceHash' | 'announce' | 'urlList' | 'comment' | 'createdBy' | 'creationDate'
+  'pieceHash' | 'announce' | 'urlList' | 'comment' | 'createdBy' | 'creationDate' | 'warnings'
 >;
 
 export function v1OnlyFields(): MetainfoV2Fields {
@@ -73,10 +73,12 @@ export function v2Fields(
 ): MetainfoV2Fields | undefined {
   if (v2Kind(info) === 'none') return undefined;
   const part = parseV2Part(root, info, infoBytes);
-  checkHybridFiles(info, files, part);
+  // A v1 symlink is marked `pad` (nothing written) but is a file of the v2 tree: match it as one.
+  const views = files.map((file) => (file.symlink !== undefined ? { ...file, pad: false } : file));
+  checkHybridFiles(info, views, part);
   const roots: (Uint8Array | undefined)[] = [];
   let next = 0;
-  for (const file of files) roots.push(file.pad ? undefined : part.files[next++]?.piecesRoot);
+  for (const file of views) roots.push(file.pad ? undefined : part.files[next++]?.piecesRoot);
   return { version: 'hybrid', ...hashFields(part), v2: model(part, roots) };
 }
 

@@ -5,8 +5,18 @@ import { buildTorrent, encodeBencodeOrdered, type FixtureValue, sha1 } from '@to
 import { findTopLevelSpan } from '../bencode/index.js';
 import { TorkErrorCode as Codes, TorkError, type TorkErrorCode } from '../errors.js';
 import { FileLayout } from './file-layout.js';
-import { MAX_ANNOUNCE_URLS, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_WEB_SEEDS } from './limits.js';
+import {
+  MAX_ANNOUNCE_URLS,
+  MAX_FILES,
+  MAX_METAINFO_TRAILING_BYTES,
+  MAX_METAINFO_WARNINGS,
+  MAX_PATH_DEPTH,
+  MAX_PATH_RENAMES,
+  MAX_PIECE_LENGTH,
+  MAX_WEB_SEEDS,
+} from './limits.js';
 import { parseMetainfo } from './metainfo.js';
+import { outputPath, unsafeComponentReason } from './safe-path.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -158,32 +168,183 @@ describe('parseMetainfo: multi-file', () => {
     assert.deepEqual(built.data.subarray(1000, 1024), new Uint8Array(24));
   });
 
-  it('refuses two files with the same path, and a file where a directory must go', () => {
-    const same = buildTorrent({
-      files: [
-        { path: ['a', 'b'], length: 1 },
-        { path: ['a', 'b'], length: 1 },
-      ],
-    });
-    assertTorkError(
-      () => parseMetainfo(same.bytes),
-      Codes.UNSAFE_PATH,
-      /file 1.*"a\/b" is also the path of file 0/,
+  it('counts a BEP 47 symlink as zero bytes (declared length ignored, or absent), not written', () => {
+    // The payload is the 100-byte file alone: pieces hashed over it, as libtorrent lays it out.
+    for (const link of [
+      { attr: 'l', length: 999, path: ['b', 'link'], 'symlink path': ['a'] },
+      { attr: 'l', path: ['b', 'link'], 'symlink path': ['..', 'a'] },
+    ]) {
+      const meta = parseMetainfo(
+        buildTorrent({
+          pieceLength: 64,
+          files: [{ path: ['a'], length: 100 }],
+          info: { files: [{ length: 100, path: ['a'] }, link] },
+        }).bytes,
+      );
+      assert.equal(meta.length, 100);
+      assert.equal(meta.pieceCount, 2);
+      const entry = meta.files[1]!;
+      assert.deepEqual(
+        { length: entry.length, offset: entry.offset, pad: entry.pad, symlink: entry.symlink },
+        { length: 0, offset: 100, pad: true, symlink: ['a'] },
+      );
+      assert.deepEqual(
+        meta.warnings.map((warning) => [warning.kind, warning.fileIndex]),
+        [['symlink-skipped', 1]],
+      );
+      assert.match(meta.warnings[0]!.message, /"b\/link" is a symlink to "a"; tork does not create links/);
+      assert.equal(new FileLayout(meta.files, meta.pieceLength, meta.length).pieceCount, 2);
+    }
+  });
+
+  it('reads a symlink without a symlink path as an empty file, as libtorrent does', () => {
+    const meta = parseMetainfo(
+      buildTorrent({
+        files: [{ path: ['a'], length: 10 }],
+        info: {
+          files: [
+            { length: 10, path: ['a'] },
+            { attr: 'l', length: 5, path: ['b'] },
+          ],
+        },
+      }).bytes,
     );
-    const inTheWay = buildTorrent({
-      files: [
-        { path: ['a'], length: 1 },
-        { path: ['a', 'b'], length: 1 },
+    assert.deepEqual(
+      { length: meta.files[1]!.length, pad: meta.files[1]!.pad, symlink: meta.files[1]!.symlink },
+      { length: 0, pad: false, symlink: undefined },
+    );
+    assert.equal(meta.length, 10);
+  });
+
+  it('accepts a pad file without a path (placed at .pad/<length>), and refuses other entries without one', () => {
+    const meta = parseMetainfo(
+      buildTorrent({
+        files: [
+          { path: ['a'], length: 45 },
+          { path: ['.pad', 'x'], length: 19, pad: true },
+          { path: ['b'], length: 4 },
+        ],
+        info: {
+          files: [
+            { length: 45, path: ['a'] },
+            { length: 19, attr: 'p' },
+            { length: 4, path: ['b'] },
+          ],
+        },
+      }).bytes,
+    );
+    assert.deepEqual(meta.files[1]!.path, ['.pad', '19']);
+    assert.equal(meta.files[1]!.pad, true);
+    assert.equal(meta.files[2]!.offset, 64);
+    assertTorkError(
+      () =>
+        parseMetainfo(
+          buildTorrent({ files: [{ path: ['a'], length: 4 }], info: { files: [{ length: 4 }] } }).bytes,
+        ),
+      Codes.METAINFO,
+      /info\.files\[0\]\.path is missing/,
+    );
+    assertTorkError(
+      () =>
+        parseMetainfo(
+          buildTorrent({ files: [{ path: ['a'], length: 4 }], info: { files: [{ path: ['a'] }] } }).bytes,
+        ),
+      Codes.METAINFO,
+      /info\.files\[0\]\.length is missing/,
+    );
+  });
+
+  it('renames a repeated entry and a file in the way of a directory (base.N.ext), with warnings', () => {
+    const same = parseMetainfo(
+      buildTorrent({
+        files: [
+          { path: ['a', 'b.txt'], length: 1 },
+          { path: ['a', 'b.txt'], length: 1 },
+          { path: ['a', 'b.txt'], length: 1 },
+        ],
+      }).bytes,
+    );
+    assert.deepEqual(
+      same.files.map((file) => file.path.join('/')),
+      ['a/b.txt', 'a/b.1.txt', 'a/b.2.txt'],
+    );
+    assert.deepEqual(
+      same.warnings.map((warning) => [warning.kind, warning.fileIndex]),
+      [
+        ['path-renamed', 1],
+        ['path-renamed', 2],
       ],
-    });
-    assertTorkError(() => parseMetainfo(inTheWay.bytes), Codes.UNSAFE_PATH, /in the way of directory "a"/);
-    const inTheWayLater = buildTorrent({
+    );
+    // Directories win: the file named like a directory is the one renamed, wherever it is listed.
+    const inTheWay = parseMetainfo(
+      buildTorrent({
+        files: [
+          { path: ['a'], length: 1 },
+          { path: ['a', 'b'], length: 1 },
+        ],
+      }).bytes,
+    );
+    assert.deepEqual(
+      inTheWay.files.map((file) => file.path.join('/')),
+      ['a.1', 'a/b'],
+    );
+    const inTheWayLater = parseMetainfo(
+      buildTorrent({
+        files: [
+          { path: ['x', 'y', 'z'], length: 1 },
+          { path: ['x', 'y'], length: 1 },
+        ],
+      }).bytes,
+    );
+    assert.deepEqual(
+      inTheWayLater.files.map((file) => file.path.join('/')),
+      ['x/y/z', 'x/y.1'],
+    );
+  });
+
+  it('refuses two entries with the same plain path and different lengths (an inconsistent file list)', () => {
+    const bytes = buildTorrent({
       files: [
-        { path: ['x', 'y', 'z'], length: 1 },
-        { path: ['x', 'y'], length: 1 },
+        { path: ['f.txt'], length: 1 },
+        { path: ['g'], length: 2 },
+        { path: ['f.txt'], length: 3 },
       ],
-    });
-    assertTorkError(() => parseMetainfo(inTheWayLater.bytes), Codes.UNSAFE_PATH, /in the way/);
+    }).bytes;
+    assertTorkError(
+      () => parseMetainfo(bytes),
+      Codes.UNSAFE_PATH,
+      /file 2: "f\.txt" is also the path of file 0/,
+    );
+    // Paths that only meet once sanitised are renamed whatever their lengths.
+    const sanitised = parseMetainfo(
+      buildTorrent({
+        files: [
+          { path: ['f'], length: 1 },
+          { path: ['x'], length: 3 },
+        ],
+        info: {
+          files: [
+            { length: 1, path: ['/', 'f'] },
+            { length: 3, path: ['\\', 'f'] },
+          ],
+        },
+      }).bytes,
+    );
+    assert.deepEqual(
+      sanitised.files.map((file) => file.path.join('/')),
+      ['f', 'f.1'],
+    );
+  });
+
+  it(`refuses more than MAX_PATH_RENAMES (${MAX_PATH_RENAMES}) renamed files`, () => {
+    const files = (count: number) => Array.from({ length: count }, () => ({ path: ['same'], length: 1 }));
+    const ok = parseMetainfo(buildTorrent({ files: files(MAX_PATH_RENAMES + 1) }).bytes);
+    assert.equal(ok.files.at(-1)!.path[0], `same.${MAX_PATH_RENAMES}`);
+    assertTorkError(
+      () => parseMetainfo(buildTorrent({ files: files(MAX_PATH_RENAMES + 2) }).bytes),
+      Codes.UNSAFE_PATH,
+      /101 files share their path/,
+    );
   });
 
   it('refuses an empty files list, an empty path, and both length and files', () => {
@@ -194,9 +355,10 @@ describe('parseMetainfo: multi-file', () => {
       /info\.files must not be empty/,
     );
     assertTorkError(
-      () => parseMetainfo(buildTorrent({ info: { files: [{ length: 10, path: [] }] }, length: 10 }).bytes),
+      () =>
+        parseMetainfo(buildTorrent({ info: { files: [{ length: 10, path: [] }], length: undefined } }).bytes),
       Codes.METAINFO,
-      /info\.files\[0\]\.path must not be empty/,
+      /info\.files\[0\]\.path is missing/,
     );
     assertTorkError(
       () => parseMetainfo(buildTorrent({ files: [{ path: ['a'], length: 10 }], info: { length: 10 } }).bytes),
@@ -336,22 +498,25 @@ describe('parseMetainfo: text encodings', () => {
     assert.deepEqual(meta.files[0]!.path, ['ok.txt']);
   });
 
-  it('escapes invalid UTF-8 in names losslessly as %XX, and a literal % as %25', () => {
+  it('replaces each byte of invalid UTF-8 in a name with _, with a warning', () => {
     const meta = parseMetainfo(
       buildTorrent({
         length: 3,
         info: { name: new Uint8Array([0x41, 0xe9, 0x25, 0x42]) }, // "A", Latin-1 é, "%", "B"
       }).bytes,
     );
-    assert.equal(meta.name, 'A%E9%25B');
+    assert.equal(meta.name, 'A_%B');
+    assert.equal(meta.files[0]!.path[0], 'A_%B');
+    assert.deepEqual(
+      meta.warnings.map((warning) => warning.kind),
+      ['path-sanitized'],
+    );
+    assert.match(meta.warnings[0]!.message, /"A\uFFFD%B" is used as "A_%B"/);
   });
 
-  it('refuses an unsafe name.utf-8 rather than falling back to a safe name', () => {
-    assertTorkError(
-      () => parseMetainfo(buildTorrent({ name: 'safe', info: { 'name.utf-8': '..' } }).bytes),
-      Codes.UNSAFE_PATH,
-      /info\.name\.utf-8/,
-    );
+  it('sanitises a name.utf-8 of .. to the info-hash rather than falling back to name', () => {
+    const meta = parseMetainfo(buildTorrent({ name: 'safe', info: { 'name.utf-8': '..' } }).bytes);
+    assert.equal(meta.name, meta.infoHashHex);
   });
 
   it('decodes comment and created by for display, preferring .utf-8', () => {
@@ -365,50 +530,117 @@ describe('parseMetainfo: text encodings', () => {
   });
 });
 
-describe('parseMetainfo: unsafe paths', () => {
-  const cases: Array<[string, string | Uint8Array, RegExp]> = [
-    ['..', '..', /relative directory reference/],
-    ['.', '.', /relative directory reference/],
-    ['empty', '', /is empty/],
-    ['absolute', '/etc/passwd', /absolute path/],
-    ['a slash inside', 'a/b', /contains a slash/],
-    ['a backslash', 'a\\b', /contains a backslash/],
-    ['NUL', 'a\0b', /NUL/],
-    ['a drive letter', 'C:', /Windows drive/],
-    ['a drive path', 'c:\\windows', /Windows drive/],
-    ['too long', 'x'.repeat(256), /256 bytes long/],
+describe('parseMetainfo: odd and hostile paths are sanitised', () => {
+  // [label, component as the torrent gives it, what it becomes in a file path (null: dropped)]
+  const cases: Array<[string, string | Uint8Array, string | null]> = [
+    ['..', '..', null],
+    ['.', '.', null],
+    ['empty', '', '_'],
+    ['absolute', '/etc/passwd', 'etcpasswd'],
+    ['only a slash', '/', null],
+    ['a slash inside', 'a/../../b', 'a....b'],
+    ['a backslash', 'a\\b', 'ab'],
+    ['NUL and a newline', 'a\0b\n', 'a_b_'],
+    ['a direction override', 'evil\u202Etxt.exe', 'eviltxt.exe'],
+    ['invalid UTF-8', new Uint8Array([0x61, 0xff, 0xfe, 0x62]), 'a__b'],
+    ['a drive letter', 'C:', 'C_'],
+    ['a drive path', 'c:\\windows', 'c_windows'],
+    ['too long, with an extension', `${'x'.repeat(300)}.mkv`, `${'x'.repeat(236)}.mkv`],
+    ['too long, no extension', 'y'.repeat(300), 'y'.repeat(240)],
+    ['too long, multi-byte', 'é'.repeat(200), 'é'.repeat(120)],
   ];
-  for (const [label, component, pattern] of cases) {
-    it(`refuses ${label} in a file path, naming the file`, () => {
-      const bytes = buildTorrent({
+  for (const [label, component, expected] of cases) {
+    it(`sanitises ${label} in a file path, with a warning naming the file`, () => {
+      const meta = parseMetainfo(
+        buildTorrent({
+          files: [
+            { path: ['fine'], length: 1 },
+            { path: ['dir', 'x'], length: 1 },
+          ],
+          info: {
+            files: [
+              { length: 1, path: ['fine'] },
+              { length: 1, path: ['dir', component, 'leaf'] },
+            ],
+          },
+        }).bytes,
+      );
+      assert.deepEqual(meta.files[1]!.path, expected === null ? ['dir', 'leaf'] : ['dir', expected, 'leaf']);
+      assert.deepEqual(meta.files[0]!.path, ['fine']);
+      assert.equal(meta.warnings.length, 1);
+      assert.equal(meta.warnings[0]!.kind, 'path-sanitized');
+      assert.equal(meta.warnings[0]!.fileIndex, 1);
+      assert.match(meta.warnings[0]!.message, /^file 1: path /);
+      assert.doesNotMatch(meta.warnings[0]!.message, /[\0\n]/);
+      for (const part of meta.files[1]!.path) assert.equal(unsafeComponentReason(part), undefined, part);
+    });
+    it(`sanitises ${label} as the name (the info-hash when nothing is left)`, () => {
+      const meta = parseMetainfo(buildTorrent({ info: { name: component } }).bytes);
+      assert.equal(meta.name, expected ?? meta.infoHashHex);
+      assert.deepEqual(meta.files[0]!.path, [meta.name]);
+      assert.equal(meta.warnings[0]!.kind, 'path-sanitized');
+    });
+  }
+
+  it('uses _ for a path with nothing left, and renames the second such path _.1', () => {
+    const meta = parseMetainfo(
+      buildTorrent({
         files: [
-          { path: ['fine'], length: 1 },
-          { path: ['dir', 'x'], length: 1 },
+          { path: ['a'], length: 3 },
+          { path: ['b'], length: 5 },
         ],
         info: {
           files: [
-            { length: 1, path: ['fine'] },
-            { length: 1, path: ['dir', component] },
+            { length: 3, path: ['..', '..', '.'] },
+            { length: 5, path: ['/'] },
           ],
         },
-      }).bytes;
-      const error = assertTorkError(() => parseMetainfo(bytes), Codes.UNSAFE_PATH, pattern);
-      assert.match(error.message, /file 1/);
-      assert.equal(error.details.fileIndex, 1);
-    });
-    it(`refuses ${label} as the name`, () => {
-      assertTorkError(
-        () => parseMetainfo(buildTorrent({ info: { name: component } }).bytes),
-        Codes.UNSAFE_PATH,
-        pattern,
-      );
-    });
-  }
+      }).bytes,
+    );
+    assert.deepEqual(
+      meta.files.map((file) => file.path),
+      [['_'], ['_.1']],
+    );
+    assert.deepEqual(
+      meta.warnings.map((warning) => [warning.kind, warning.fileIndex]),
+      [
+        ['path-sanitized', 0],
+        ['path-sanitized', 1],
+        ['path-renamed', 1],
+      ],
+    );
+  });
+
+  it('keeps a torrent with ../../etc/passwd inside its directory', () => {
+    const meta = parseMetainfo(
+      buildTorrent({
+        files: [{ path: ['x'], length: 4 }],
+        info: { files: [{ length: 4, path: ['..', '..', 'etc', 'passwd'] }] },
+      }).bytes,
+    );
+    assert.deepEqual(meta.files[0]!.path, ['etc', 'passwd']);
+    const root = '/tmp/tork-out';
+    assert.equal(outputPath(root, meta, 0), `${root}/${meta.name}/etc/passwd`);
+  });
 
   it('accepts names that only look odd', () => {
     for (const name of ['..foo', 'a..b', '.hidden', 'x'.repeat(255), 'é'.repeat(127), 'ab:c', ' ']) {
       assert.equal(parseMetainfo(buildTorrent({ name }).bytes).name, name);
     }
+  });
+
+  it(`keeps at most MAX_METAINFO_WARNINGS (${MAX_METAINFO_WARNINGS}) warnings and counts the rest`, () => {
+    const count = MAX_METAINFO_WARNINGS + 5;
+    const meta = parseMetainfo(
+      buildTorrent({
+        files: Array.from({ length: count }, (_, i) => ({ path: [`f${i}`], length: 1 })),
+        info: { files: Array.from({ length: count }, (_, i) => ({ length: 1, path: ['..', `f${i}`] })) },
+      }).bytes,
+    );
+    assert.equal(meta.warnings.length, MAX_METAINFO_WARNINGS + 1);
+    assert.equal(meta.warnings.at(-1)!.kind, 'more-warnings');
+    assert.match(meta.warnings.at(-1)!.message, /^5 more warnings/);
+    assert.deepEqual(meta.files.at(-1)!.path, [`f${count - 1}`]);
   });
 
   it('refuses a path deeper than MAX_PATH_DEPTH', () => {
@@ -492,7 +724,7 @@ describe('parseMetainfo: invalid numbers and pieces', () => {
     assertTorkError(
       () => parseMetainfo(buildTorrent({ info: { 'piece length': MAX_PIECE_LENGTH * 2 } }).bytes),
       Codes.METAINFO,
-      /at most 268435456/,
+      /at most 536870912/,
     );
     assertTorkError(
       () => parseMetainfo(buildTorrent({ info: { 'piece length': undefined } }).bytes),
@@ -633,11 +865,35 @@ describe('parseMetainfo: structure', () => {
     assert.ok(parseMetainfo(protoInInfo));
     const protoInside = withInfo(new Map<string, FixtureValue>([['__proto__', 1]]));
     assertTorkError(() => parseMetainfo(protoInside), Codes.BENCODE, /__proto__/);
-    assertTorkError(() => parseMetainfo(Buffer.concat([good, text('garbage')])), Codes.BENCODE, /trailing/);
+    const tail = parseMetainfo(Buffer.concat([good, text('garbage')]));
+    assert.equal(tail.infoHashHex, parseMetainfo(good).infoHashHex);
     assertTorkError(() => parseMetainfo(good.subarray(0, good.length - 1)), Codes.BENCODE);
     assertTorkError(() => parseMetainfo(good.subarray(0, 20)), Codes.BENCODE);
     assertTorkError(() => parseMetainfo(new Uint8Array(0)), Codes.BENCODE);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it(`ignores up to MAX_METAINFO_TRAILING_BYTES (${MAX_METAINFO_TRAILING_BYTES}) after the torrent, with a warning`, () => {
+    const good = buildTorrent({ length: 10 }).bytes;
+    const clean = parseMetainfo(good);
+    assert.deepEqual(clean.warnings, []);
+    const newline = parseMetainfo(Buffer.concat([good, text('\n')]));
+    assert.equal(newline.infoHashHex, clean.infoHashHex);
+    assert.deepEqual(newline.infoBytes, clean.infoBytes);
+    assert.deepEqual(
+      newline.warnings.map((warning) => [warning.kind, warning.message]),
+      [['trailing-data', '1 byte after the end of the torrent ignored']],
+    );
+    // Any bytes, even a second dictionary: only the first value is the torrent.
+    const atCap = parseMetainfo(
+      Buffer.concat([good, new Uint8Array(MAX_METAINFO_TRAILING_BYTES).fill(0x64)]),
+    );
+    assert.equal(atCap.infoHashHex, clean.infoHashHex);
+    assertTorkError(
+      () => parseMetainfo(Buffer.concat([good, new Uint8Array(MAX_METAINFO_TRAILING_BYTES + 1)])),
+      Codes.BENCODE,
+      /65537 bytes of trailing data \(at most 65536 are ignored\)/,
+    );
   });
 
   it('refuses input that is not bytes', () => {

@@ -4,18 +4,20 @@
  * the decoder's output, nor a view of the caller's buffer, is handed out.
  */
 import { createHash } from 'node:crypto';
-import { type BencodeLimits, decodeBencode, findTopLevelSpan } from '../bencode/index.js';
+import { type BencodeLimits, decodeBencodePrefix, findTopLevelSpan } from '../bencode/index.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { MAX_ANNOUNCE_URLS, MAX_WEB_SEEDS } from './limits.js';
+import { MAX_ANNOUNCE_URLS, MAX_METAINFO_TRAILING_BYTES, MAX_PATH_RENAMES, MAX_WEB_SEEDS } from './limits.js';
 import { isDict, parseInfo, type RawFileEntry, type RawInfo } from './metainfo-schema.js';
 import { type MetainfoV2Fields, v1OnlyFields, v2Fields, v2OnlyFields } from './metainfo-v2-model.js';
+import { type MetainfoWarning, quoted, WarningList } from './metainfo-warnings.js';
 import {
   checkPathComponent,
   checkPathConflicts,
   checkRelativePath,
   checkRelativePathBytes,
 } from './safe-path.js';
-import { decodeUtf8Lenient, decodeUtf8Lossless, decodeUtf8Strict } from './utf8.js';
+import { renameDuplicates, sanitizeComponent, sanitizePath } from './sanitize-path.js';
+import { decodeUtf8Lenient, decodeUtf8Strict } from './utf8.js';
 
 /** One file of the torrent, in torrent order (pad files included). */
 export interface MetainfoFile {
@@ -27,8 +29,16 @@ export interface MetainfoFile {
   readonly length: number;
   /** Byte offset of the file's first byte in the torrent's concatenated payload. */
   readonly offset: number;
-  /** A BEP 47 pad file: zeros that count in piece layout but are never written to disk. */
+  /**
+   * Nothing is written to disk for this entry: a BEP 47 pad file (zeros that count in the piece
+   * layout), or a BEP 47 symlink (zero bytes of payload; tork does not create links, see `symlink`).
+   */
   readonly pad: boolean;
+  /**
+   * For a BEP 47 symlink entry (`attr` contains `l` and `symlink path` is a list): the sanitised
+   * target, relative to the torrent's directory. The entry has length 0 and `pad` set.
+   */
+  readonly symlink?: readonly string[];
   /** BEP 47 `attr` flags as given (`p` pad, `x` executable, `h` hidden, `l` symlink); '' if absent. */
   readonly attr: string;
 }
@@ -62,6 +72,12 @@ export interface Metainfo extends MetainfoV2Fields {
   readonly createdBy?: string;
   /** Unix time in seconds, when present and a safe integer. */
   readonly creationDate?: number;
+  /**
+   * What parsing changed or ignored rather than refusing the torrent (trailing bytes, sanitised or
+   * renamed paths, symlinks not created); at most MAX_METAINFO_WARNINGS + 1 entries. Empty for a
+   * clean torrent.
+   */
+  readonly warnings: readonly MetainfoWarning[];
   /** The 20-byte SHA-1 of piece `index`, as a view into `pieceHashes` (do not mutate). */
   pieceHash(index: number): Uint8Array;
 }
@@ -90,6 +106,7 @@ class ParsedMetainfo implements Metainfo {
   readonly isMultiFile: boolean;
   readonly announce: readonly (readonly string[])[];
   readonly urlList: readonly string[];
+  readonly warnings: readonly MetainfoWarning[];
   // Declared, not defined: absent optional fields must not show up as own keys set to undefined.
   declare readonly comment?: string;
   declare readonly createdBy?: string;
@@ -117,6 +134,7 @@ class ParsedMetainfo implements Metainfo {
     this.isMultiFile = fields.isMultiFile;
     this.announce = fields.announce;
     this.urlList = fields.urlList;
+    this.warnings = fields.warnings;
     if (fields.comment !== undefined) this.comment = fields.comment;
     if (fields.createdBy !== undefined) this.createdBy = fields.createdBy;
     if (fields.creationDate !== undefined) this.creationDate = fields.creationDate;
@@ -137,36 +155,74 @@ class ParsedMetainfo implements Metainfo {
   }
 }
 
-/** A list of valid-UTF-8 byte strings, or undefined (then the plain field is used instead). */
-function utf8List(value: unknown): string[] | undefined {
+/** A list of byte strings, all valid UTF-8, or undefined (then the plain field is used instead). */
+function utf8List(value: unknown): Uint8Array[] | undefined {
   if (!Array.isArray(value) || value.length === 0) return undefined;
-  const out: string[] = [];
   for (const item of value) {
-    if (!(item instanceof Uint8Array)) return undefined;
-    const text = decodeUtf8Strict(item);
-    if (text === undefined) return undefined;
-    out.push(text);
+    if (!(item instanceof Uint8Array) || decodeUtf8Strict(item) === undefined) return undefined;
   }
-  return out;
+  return value as Uint8Array[];
 }
 
-/** `name.utf-8` when it is valid UTF-8, else `name`, decoded losslessly (see decodeUtf8Lossless). */
-function decodeName(info: RawInfo): string {
+/** The components as the torrent spells them, for a warning (invalid UTF-8 shown as U+FFFD). */
+function spelled(components: readonly Uint8Array[]): string {
+  return components.map((component) => decodeUtf8Lenient(component)).join('/');
+}
+
+/** What parsing needs to carry along: the info-hash (a name fallback) and the warnings. */
+interface ParseState {
+  readonly infoHashHex: string;
+  readonly warnings: WarningList;
+}
+
+/**
+ * `name.utf-8` when it is valid UTF-8, else `name`, sanitised (see sanitize-path.ts); the info-hash
+ * in hex when nothing of it is left (`..`, `/`), as libtorrent does.
+ */
+function decodeName(info: RawInfo, state: ParseState): string {
   const preferred = info['name.utf-8'];
-  const utf8 = preferred instanceof Uint8Array ? decodeUtf8Strict(preferred) : undefined;
-  const name = utf8 ?? decodeUtf8Lossless(info.name);
-  checkPathComponent(name, { field: utf8 !== undefined ? 'info.name.utf-8' : 'info.name' });
+  const raw =
+    preferred instanceof Uint8Array && decodeUtf8Strict(preferred) !== undefined ? preferred : info.name;
+  const name = sanitizeComponent(raw) ?? state.infoHashHex;
+  if (name !== decodeUtf8Strict(raw)) {
+    state.warnings.add({
+      kind: 'path-sanitized',
+      message: `the torrent's name ${quoted(spelled([raw]))} is used as ${quoted(name)}`,
+    });
+  }
+  checkPathComponent(name, { field: 'info.name' });
   return name;
 }
 
-function decodeFilePath(file: RawFileEntry, index: number): string[] {
-  const preferred = utf8List(file['path.utf-8']);
-  const components = preferred ?? file.path.map(decodeUtf8Lossless);
-  checkRelativePath(components, {
-    fileIndex: index,
-    field: `info.files[${index}].${preferred ? 'path.utf-8' : 'path'}`,
-  });
-  return components;
+function decodeFilePath(
+  file: RawFileEntry,
+  index: number,
+  state: ParseState,
+): { path: string[]; rawKey: string | undefined } {
+  const raw = utf8List(file['path.utf-8']) ?? file.path!;
+  const path = sanitizePath(raw);
+  const original = spelled(raw);
+  const sanitized =
+    raw.some((component) => decodeUtf8Strict(component) === undefined) || path.join('/') !== original;
+  // Only a path that was plain as given takes part in the duplicate rule (checkDuplicateEntries).
+  const rawKey = sanitized ? undefined : original;
+  if (sanitized) {
+    state.warnings.add({
+      kind: 'path-sanitized',
+      fileIndex: index,
+      message: `file ${index}: path ${quoted(original)} is used as ${quoted(path.join('/'))}`,
+    });
+  }
+  // The sanitiser's output is plain by construction; this also enforces MAX_PATH_DEPTH.
+  checkRelativePath(path, { fileIndex: index, field: `info.files[${index}].path` });
+  return { path, rawKey };
+}
+
+/** BEP 47 `symlink path`: the sanitised target, or undefined when it is not a list of byte strings. */
+function symlinkTarget(value: unknown): string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  if (!value.every((item) => item instanceof Uint8Array)) return undefined;
+  return sanitizePath(value as Uint8Array[]);
 }
 
 function attrOf(value: unknown): string {
@@ -179,7 +235,82 @@ function addLength(total: number, length: number): number {
   return sum;
 }
 
-function buildFiles(info: RawInfo, name: string): { files: MetainfoFile[]; length: number } {
+interface DraftFile {
+  path: readonly string[];
+  /** The path as the torrent spells it when it needed no sanitising (the duplicate rule); else none. */
+  readonly rawKey?: string;
+  readonly length: number;
+  readonly offset: number;
+  readonly pad: boolean;
+  readonly attr: string;
+  readonly symlink?: readonly string[];
+}
+
+/**
+ * One `info.files` entry. BEP 47: a symlink (`attr` has `l`) is zero bytes of payload whatever its
+ * `length` says, and may omit it; a pad file (`p`) may omit its path (it is never written). A
+ * symlink without a usable `symlink path` is an empty regular file, as in libtorrent.
+ */
+function draftFile(entry: RawFileEntry, index: number, offset: number, state: ParseState): DraftFile {
+  const attr = attrOf(entry.attr);
+  const pad = attr.includes('p');
+  const target = attr.includes('l') ? symlinkTarget(entry['symlink path']) : undefined;
+  let length: number;
+  if (attr.includes('l')) length = 0;
+  else if (entry.length !== undefined) length = entry.length;
+  else
+    invalid(`info.files[${index}].length is missing`, {
+      field: `info.files[${index}].length`,
+      fileIndex: index,
+    });
+  let path: readonly string[];
+  let rawKey: string | undefined;
+  if (entry.path !== undefined && entry.path.length > 0)
+    ({ path, rawKey } = decodeFilePath(entry, index, state));
+  else if (pad) path = ['.pad', String(length)];
+  else
+    invalid(`info.files[${index}].path is missing`, { field: `info.files[${index}].path`, fileIndex: index });
+  if (target !== undefined) {
+    state.warnings.add({
+      kind: 'symlink-skipped',
+      fileIndex: index,
+      message: `file ${index}: ${quoted(path.join('/'))} is a symlink to ${quoted(target.join('/'))}; tork does not create links`,
+    });
+    return { path, length, offset, pad: true, attr, symlink: Object.freeze(target) };
+  }
+  return { path, rawKey, length, offset, pad, attr };
+}
+
+/**
+ * Two entries that spell the very same path with different lengths cannot both be that file: the
+ * file list is inconsistent, and the torrent is refused (transmission refuses every duplicate).
+ * Identical entries (a creator listing a file twice) and paths that only meet once sanitised (two
+ * empty names, `/foo` and `\foo`) are renamed instead, as libtorrent does.
+ */
+function checkDuplicateEntries(drafts: readonly DraftFile[]): void {
+  const seen = new Map<string, number>();
+  drafts.forEach((draft, index) => {
+    if (draft.pad || draft.rawKey === undefined) return;
+    const other = seen.get(draft.rawKey);
+    if (other === undefined) {
+      seen.set(draft.rawKey, index);
+      return;
+    }
+    if (drafts[other]!.length !== draft.length) {
+      throw new TorkError(
+        TorkErrorCode.UNSAFE_PATH,
+        `file ${index}: ${quoted(draft.path.join('/'))} is also the path of file ${other}, with a different length`,
+        { fileIndex: index, field: `info.files[${index}].path` },
+      );
+    }
+  });
+}
+
+function buildFiles(
+  info: RawInfo,
+  name: string,
+  state: ParseState,
+): { files: MetainfoFile[]; length: number } {
   if (info.files === undefined) {
     // Single-file: BEP 47 allows `attr` on the info dict; a pad flag there would leave nothing to write.
     const length = info.length ?? invalid('info must have either length (single file) or files');
@@ -193,23 +324,44 @@ function buildFiles(info: RawInfo, name: string): { files: MetainfoFile[]; lengt
     return { files: [Object.freeze(file)], length };
   }
   if (info.length !== undefined) invalid('info must not have both length and files');
-  const files: MetainfoFile[] = [];
+  const drafts: DraftFile[] = [];
   let offset = 0;
   info.files.forEach((entry, index) => {
-    const path = decodeFilePath(entry, index);
-    checkRelativePathBytes([name, ...path], { fileIndex: index, field: `info.files[${index}].path` });
-    const attr = attrOf(entry.attr);
-    files.push(
-      Object.freeze({
-        path: Object.freeze(path),
-        length: entry.length,
-        offset,
-        pad: attr.includes('p'),
-        attr,
-      }),
-    );
-    offset = addLength(offset, entry.length);
+    const draft = draftFile(entry, index, offset, state);
+    drafts.push(draft);
+    offset = addLength(offset, draft.length);
   });
+  checkDuplicateEntries(drafts);
+  const { paths, renamed } = renameDuplicates(drafts.map((file) => ({ path: file.path, skip: file.pad })));
+  if (renamed.length > MAX_PATH_RENAMES) {
+    throw new TorkError(
+      TorkErrorCode.UNSAFE_PATH,
+      `${renamed.length} files share their path with another file (at most ${MAX_PATH_RENAMES} are renamed)`,
+      { renamed: renamed.length },
+    );
+  }
+  for (const index of renamed) {
+    const before = drafts[index]!.path.join('/');
+    drafts[index]!.path = paths[index]!;
+    state.warnings.add({
+      kind: 'path-renamed',
+      fileIndex: index,
+      message: `file ${index}: ${quoted(before)} is taken by another file or directory; renamed ${quoted(paths[index]!.join('/'))}`,
+    });
+  }
+  const files = drafts.map((draft, index) => {
+    checkRelativePathBytes([name, ...draft.path], { fileIndex: index, field: `info.files[${index}].path` });
+    const file: MetainfoFile = {
+      path: Object.freeze([...draft.path]),
+      length: draft.length,
+      offset: draft.offset,
+      pad: draft.pad,
+      attr: draft.attr,
+      ...(draft.symlink !== undefined ? { symlink: draft.symlink } : {}),
+    };
+    return Object.freeze(file);
+  });
+  // Second line of defence: renaming left no two files on one path.
   checkPathConflicts(files.map((file) => ({ path: file.path, skip: file.pad })));
   return { files, length: offset };
 }
@@ -282,35 +434,69 @@ function checkPieceCount(info: RawInfo, length: number): number {
 }
 
 /**
- * Parses a .torrent file. Throws only TorkError: TORK_ERR_BENCODE (not bencode), TORK_ERR_METAINFO
- * (not a valid v1 or hybrid metainfo; v2-only torrents are refused) or TORK_ERR_UNSAFE_PATH (a name or
- * path that is not a plain relative path, or two files that would collide on disk).
+ * The root value, and a warning for the bytes after it: libtorrent and transmission ignore them
+ * (one newline is common); up to MAX_METAINFO_TRAILING_BYTES are ignored here too.
+ */
+function decodeRoot(bytes: Uint8Array, options: ParseMetainfoOptions, warnings: WarningList) {
+  const { value, end } = decodeBencodePrefix(bytes, options.bencode);
+  const trailing = bytes.length - end;
+  if (trailing > MAX_METAINFO_TRAILING_BYTES) {
+    throw new TorkError(
+      TorkErrorCode.BENCODE,
+      `invalid bencode at byte ${end}: ${trailing} bytes of trailing data (at most ${MAX_METAINFO_TRAILING_BYTES} are ignored)`,
+      { offset: end, trailing },
+    );
+  }
+  if (trailing > 0) {
+    warnings.add({
+      kind: 'trailing-data',
+      message: `${trailing} byte${trailing === 1 ? '' : 's'} after the end of the torrent ignored`,
+    });
+  }
+  return { root: value, rootBytes: bytes.subarray(0, end) };
+}
+
+/**
+ * Parses a .torrent file. Throws only TorkError: TORK_ERR_BENCODE (not bencode, or more than
+ * MAX_METAINFO_TRAILING_BYTES after it), TORK_ERR_METAINFO (not a valid v1 or hybrid metainfo;
+ * v2-only torrents are refused) or TORK_ERR_UNSAFE_PATH (a path deeper than MAX_PATH_DEPTH or
+ * longer than MAX_RELATIVE_PATH_BYTES). Odd or hostile names are sanitised rather than refused
+ * (see sanitize-path.ts), each change listed in `warnings`.
  */
 export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions = {}): Metainfo {
   if (!(bytes instanceof Uint8Array)) invalid('metainfo must be given as bytes');
-  const root = decodeBencode(bytes, options.bencode);
+  const warnings = new WarningList();
+  const { root, rootBytes } = decodeRoot(bytes, options, warnings);
   if (!isDict(root)) invalid('metainfo must be a dictionary');
   if (root.info === undefined) invalid('info is missing', { field: 'info' });
   if (!isDict(root.info)) invalid('info must be a dictionary', { field: 'info' });
-  const span = findTopLevelSpan(bytes, 'info', options.bencode);
+  const span = findTopLevelSpan(rootBytes, 'info', options.bencode);
   if (span === undefined) invalid('info is missing', { field: 'info' });
   // BEP 52: v2-only torrents have no v1 fields; hybrids get their v1 half checked against the v2 one.
-  const v2Only = v2OnlyFields(root, root.info, bytes.subarray(span.start, span.end));
+  const v2Only = v2OnlyFields(root, root.info, rootBytes.subarray(span.start, span.end));
   if (v2Only !== undefined) {
-    const name = decodeName(root.info as RawInfo);
-    return new ParsedMetainfo({ ...commonFields(root), ...v2Only.fields(name) });
+    // libtorrent names a v2-only torrent with nothing left of its name after its v2 info-hash.
+    const v2Hex = createHash('sha256').update(rootBytes.subarray(span.start, span.end)).digest('hex');
+    const name = decodeName(root.info as RawInfo, { infoHashHex: v2Hex, warnings });
+    return new ParsedMetainfo({
+      ...commonFields(root),
+      ...v2Only.fields(name),
+      warnings: warnings.toArray(),
+    });
   }
   const info = parseInfo(root.info);
-  const name = decodeName(info);
-  const { files, length } = buildFiles(info, name);
-  const pieceCount = checkPieceCount(info, length);
-  const infoBytes = new Uint8Array(bytes.subarray(span.start, span.end));
+  const infoBytes = new Uint8Array(rootBytes.subarray(span.start, span.end));
   const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
+  const infoHashHex = Buffer.from(infoHash).toString('hex');
+  const state: ParseState = { infoHashHex, warnings };
+  const name = decodeName(info, state);
+  const { files, length } = buildFiles(info, name, state);
+  const pieceCount = checkPieceCount(info, length);
   return new ParsedMetainfo({
     ...commonFields(root),
     ...(v2Fields(root, root.info, infoBytes, files) ?? v1OnlyFields()),
     infoHash,
-    infoHashHex: Buffer.from(infoHash).toString('hex'),
+    infoHashHex,
     infoBytes,
     name,
     pieceLength: info['piece length'],
@@ -320,6 +506,7 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions =
     private: info.private === 1,
     files: Object.freeze(files),
     isMultiFile: info.files !== undefined,
+    warnings: warnings.toArray(),
   });
 }
 

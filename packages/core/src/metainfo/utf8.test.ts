@@ -2,24 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeBase32, encodeBase32 } from './base32.js';
-import { decodeUtf8Lenient, decodeUtf8Lossless, decodeUtf8Strict } from './utf8.js';
-
-/** Inverse of decodeUtf8Lossless for names that were escaped. */
-function unescapeName(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; ) {
-    if (text[i] === '%') {
-      out.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
-      i += 3;
-    } else {
-      const codePoint = text.codePointAt(i)!;
-      const char = String.fromCodePoint(codePoint);
-      out.push(...new TextEncoder().encode(char));
-      i += char.length;
-    }
-  }
-  return new Uint8Array(out);
-}
+import { sanitizeComponent } from './sanitize-path.js';
+import { decodeUtf8Lenient, decodeUtf8Strict, utf8SequenceLength } from './utf8.js';
 
 describe('utf8', () => {
   it('decodes valid UTF-8 strictly and keeps a BOM', () => {
@@ -28,25 +12,28 @@ describe('utf8', () => {
     assert.equal(decodeUtf8Lenient(new Uint8Array([0x61, 0xff])), 'a\uFFFD');
   });
 
-  it('escapes invalid sequences: overlongs, surrogates, truncations, out-of-range', () => {
+  it('sanitised names replace each byte outside a well-formed sequence with _', () => {
     const cases: Array<[number[], string]> = [
-      [[0xc0, 0xaf], '%C0%AF'],
-      [[0xed, 0xa0, 0x80], '%ED%A0%80'],
-      [[0xe2, 0x82], '%E2%82'],
-      [[0xf4, 0x90, 0x80, 0x80], '%F4%90%80%80'],
-      [[0x25, 0xff, 0xc3, 0xa9], '%25%FF\u00e9'],
-      [[0xf0, 0x9f, 0x98, 0x80, 0x80], '\u{1F600}%80'],
+      [[0xc0, 0xaf], '__'], // overlong
+      [[0xed, 0xa0, 0x80], '___'], // surrogate
+      [[0xe2, 0x82], '__'], // truncated
+      [[0xf4, 0x90, 0x80, 0x80], '____'], // beyond U+10FFFF
+      [[0x25, 0xff, 0xc3, 0xa9], '%_\u00e9'],
+      [[0xf0, 0x9f, 0x98, 0x80, 0x80], '\u{1F600}_'],
     ];
-    for (const [bytes, expected] of cases) assert.equal(decodeUtf8Lossless(new Uint8Array(bytes)), expected);
-    assert.equal(decodeUtf8Lossless(new TextEncoder().encode('100%')), '100%');
+    for (const [bytes, expected] of cases) assert.equal(sanitizeComponent(new Uint8Array(bytes)), expected);
   });
 
-  it('is lossless: escaped names decode back to their bytes (property)', () => {
+  it('replaces invalid UTF-8 exactly where the strict decoder fails (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
-        const text = decodeUtf8Lossless(bytes);
-        if (decodeUtf8Strict(bytes) === undefined) assert.deepEqual(unescapeName(text), bytes);
-        else assert.equal(text, decodeUtf8Strict(bytes));
+        let valid = true;
+        for (let i = 0; i < bytes.length; ) {
+          const length = utf8SequenceLength(bytes, i);
+          if (length === 0) valid = false;
+          i += Math.max(length, 1);
+        }
+        assert.equal(valid, decodeUtf8Strict(bytes) !== undefined);
       }),
       { numRuns: 3000 },
     );

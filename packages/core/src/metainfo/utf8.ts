@@ -25,8 +25,8 @@ function inRange(byte: number | undefined, low: number, high: number): boolean {
   return byte !== undefined && byte >= low && byte <= high;
 }
 
-/** Length of the well-formed sequence starting at `i` (Unicode table 3-7), or 0 if there is none. */
-function sequenceLength(bytes: Uint8Array, i: number): number {
+/** Length of the well-formed UTF-8 sequence starting at `i` (Unicode table 3-7), or 0 if there is none. */
+export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   const b0 = bytes[i]!;
   const b1 = bytes[i + 1];
   if (b0 < 0x80) return 1;
@@ -51,10 +51,9 @@ function hexByte(byte: number): string {
 }
 
 /**
- * Decodes a path component without losing information. Valid UTF-8 decodes as is. Otherwise every
- * byte outside a well-formed sequence becomes `%XX` and every literal `%` becomes `%25`, so distinct
- * byte strings stay distinct names (a clash with a valid name that spells the same escapes is
- * caught later by the duplicate-path check) and the original bytes can be recovered.
+ * Decodes bytes without losing information (the hybrid check compares v1 paths with v2 tree keys
+ * this way). Valid UTF-8 decodes as is. Otherwise every byte outside a well-formed sequence becomes
+ * `%XX` and every literal `%` becomes `%25`, so distinct byte strings stay distinct.
  */
 export function decodeUtf8Lossless(bytes: Uint8Array): string {
   const strict = decodeUtf8Strict(bytes);
@@ -66,7 +65,7 @@ export function decodeUtf8Lossless(bytes: Uint8Array): string {
     if (end > runStart) out += strictDecoder.decode(bytes.subarray(runStart, end)).replaceAll('%', '%25');
   };
   while (i < bytes.length) {
-    const length = sequenceLength(bytes, i);
+    const length = utf8SequenceLength(bytes, i);
     if (length > 0) {
       i += length;
       continue;
