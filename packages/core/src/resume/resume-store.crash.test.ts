@@ -83,7 +83,12 @@ describe('ResumeStore under SIGKILL', () => {
       const store = ResumeStore.open({ dir, infoHashHex: HEX });
       const loaded = await store.load();
       await store.close();
-      assert.ok(loaded, `kill ${kill}: nothing on disk`);
+      if (loaded === null) {
+        // Killed before its first write reached the disk (a loaded machine: the kill may come 20 ms
+        // after "ready"): nothing is a state that loads, but only while nothing was claimed before.
+        assert.equal(previous, 0, `kill ${kill}: nothing on disk after ${previous} pieces were claimed`);
+        continue;
+      }
       assert.equal(loaded.warning, undefined, `kill ${kill}: ${loaded.warning}`);
       const count = loaded.pieces.length;
       assert.ok(
