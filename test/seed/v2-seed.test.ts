@@ -180,7 +180,11 @@ async function seedCase(t: TestContext, kind: 'v2' | 'hybrid'): Promise<void> {
   // From the .torrent: the piece layers are in it, no hash is needed.
   const outFile = join(work, `out-${kind}-file`);
   const fromFile = await leech(python, torrent, outFile, seeder.port);
-  assert.equal(fromFile.status, 0, `libtorrent (.torrent) did not finish:\n${fromFile.output}\n${seeder.transcript()}`);
+  assert.equal(
+    fromFile.status,
+    0,
+    `libtorrent (.torrent) did not finish:\n${fromFile.output}\n${seeder.transcript()}`,
+  );
   assert.equal(fromFile.last?.infoHashV2, meta.infoHashV2Hex);
   assertSameFiles(outFile);
 

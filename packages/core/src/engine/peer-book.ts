@@ -414,10 +414,7 @@ export class PeerBook {
     peer.peerInterested = stats.peerInterested;
     const answered = stats.hashRequestsAnswered ?? 0;
     const rejected = stats.hashRequestsRejected ?? 0;
-    if (
-      answered > (before?.hashRequestsAnswered ?? 0) ||
-      rejected > (before?.hashRequestsRejected ?? 0)
-    ) {
+    if (answered > (before?.hashRequestsAnswered ?? 0) || rejected > (before?.hashRequestsRejected ?? 0)) {
       report.hashes?.({ actorId: peer.actorId, address: peer.key, answered, rejected });
     }
     if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
