@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import {
+  encodeHandshake,
+  encodeHashRequest,
+  encodeHaveNone,
   fileMerkle,
   type HashRange,
   isTorkError,
@@ -13,6 +17,7 @@ import {
   WireDecoder,
   type WireMessage,
 } from '@tork/core';
+import { PeerHost } from '../peer-host.js';
 import {
   enableV2IfSpoken,
   HashResponder,
@@ -207,5 +212,92 @@ describe('BEP 52 hash serving in the peer host', () => {
     const v1Decoder = decoder();
     assert.equal(enableV2IfSpoken(v1Torrent, 1, true, v1Decoder), null);
     assert.equal(v1Decoder.hashMessages, false);
+  });
+});
+
+describe('BEP 52 hash serving through a peer host session (accepted connection, relayed)', () => {
+  const v1 = new Uint8Array(20).fill(0xab);
+  const v2 = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+
+  /**
+   * Runs hybrid torrent `t` in an in-thread host, accepts a connection whose first bytes (one
+   * chunk) are `initial`, and returns what the session wrote within `waitMs`.
+   */
+  async function accepted(t: ReturnType<typeof torrent>, initial: Uint8Array, waitMs: number) {
+    const host = new PeerHost({ tickMs: 50 });
+    const data = new MessageChannel();
+    host.attach(data.port2);
+    const relay = new MessageChannel();
+    const decoder = new WireDecoder({ expectHandshake: true, hashMessages: true });
+    const received: WireMessage[] = [];
+    relay.port1.on('message', (value: unknown) => {
+      let bytes: Uint8Array | undefined;
+      if (value instanceof ArrayBuffer) bytes = new Uint8Array(value);
+      else if (typeof value === 'object' && value !== null && (value as { type?: string }).type === 'data') {
+        const chunk = value as { buffer: ArrayBuffer; length: number };
+        bytes = new Uint8Array(chunk.buffer, 0, chunk.length);
+      }
+      if (bytes) received.push(...decoder.push(bytes));
+    });
+    const torrentId = Buffer.from(v1).toString('hex');
+    data.port1.postMessage(
+      {
+        commands: [
+          {
+            type: 'add-torrent',
+            torrentId,
+            infoHash: v1,
+            peerId: new Uint8Array(20).fill(0x2d),
+            pieceLength: PIECE,
+            length: 6 * PIECE + SHORT,
+            pieceHashes: new Uint8Array(7 * 20),
+            v2PieceChecks: t.table,
+            infoHashV2: v2,
+            v2PiecesRoots: t.roots,
+            have: new Uint8Array(1),
+            files: t.hostFiles,
+          },
+          { type: 'accept', actorId: 1, torrentId, address: '192.0.2.1:6881', relay: relay.port2, initial },
+        ],
+      },
+      [relay.port2],
+    );
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    host.shutdown();
+    relay.port1.close();
+    data.port1.close();
+    return received;
+  }
+
+  /** The peer's first chunk: handshake, have-none and a request for the long file's piece layer. */
+  function opening(t: ReturnType<typeof torrent>, infoHash: Uint8Array, v2Bit: boolean): Uint8Array {
+    const [request] = pieceLayerRequests(t.longRoot, LONG, PIECE);
+    return Buffer.concat([
+      encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(0x41), v2: v2Bit }),
+      encodeHaveNone(),
+      encodeHashRequest(request!),
+    ]);
+  }
+
+  it("a hybrid named by its truncated v2 hash: replies with that hash and the v2 bit, answers a request in the handshake's chunk", async () => {
+    const t = torrent();
+    const messages = await accepted(t, opening(t, v2.subarray(0, 20), false), 300);
+    const handshake = messages[0];
+    assert.ok(handshake?.type === 'handshake', messages.map((m) => m.type).join(', '));
+    assert.deepEqual([...handshake.infoHash], [...v2.subarray(0, 20)]);
+    assert.equal(handshake.v2, true);
+    const hashes = messages.find((message) => message.type === 'hashes');
+    assert.ok(hashes?.type === 'hashes', `a hashes answer: ${messages.map((m) => m.type).join(', ')}`);
+    assert.deepEqual(verifyHashProof(hashes, LONG), { ok: true });
+  });
+
+  it('its v1 hash without the v2 bit: a v1 connection (v1 hash replied), the request skipped as an unknown id', async () => {
+    const t = torrent();
+    const messages = await accepted(t, opening(t, v1, false), 300);
+    const handshake = messages[0];
+    assert.ok(handshake?.type === 'handshake', messages.map((m) => m.type).join(', '));
+    assert.deepEqual([...handshake.infoHash], [...v1]);
+    assert.ok(messages.length > 1, 'the session is open (bitfield or extended handshake sent)');
+    assert.ok(!messages.some((message) => message.type === 'hashes' || message.type === 'hash-reject'));
   });
 });
