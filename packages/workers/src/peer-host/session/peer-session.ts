@@ -496,8 +496,9 @@ export class PeerSession implements PeerLink {
         if (this.#fast) this.#downloader.onAllowedFast(message.index);
         return;
       case 'hash-request':
-        // Decoded only once #hashes is set (enableV2IfSpoken); answered even while choked (BEP 52).
-        this.writer.push(this.#hashes!.onRequest(message, now, this.unsent));
+        // Decoded once enableV2IfSpoken set #hashes; answered even while choked (BEP 52).
+        if (this.#hashes === null) return;
+        this.writer.push(this.#hashes.onRequest(message, now, this.unsent));
         this.schedule();
         return;
       case 'extended':
