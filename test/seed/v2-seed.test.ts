@@ -9,9 +9,8 @@
  * the tracker lists the seeder under both of its hashes. Every process is stopped by PID.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +20,8 @@ import { requireLibtorrentPython, root, startLibtorrentSeeder } from '../downloa
 import { startOpentracker } from '../support/opentracker.js';
 import { requireProgram } from '../support/programs.js';
 import { killOnExit, startTork, type TorkProcess } from './support.js';
+import { libtorrentTorrent, V2_FILES, writeV2Set } from './v2-support.js';
 
-/** Several pieces with a short tail, less than one block, one piece and a byte, exactly two pieces. */
-const FILES: [string, number][] = [
-  ['a.bin', 5 * 65_536 + 12_345],
-  ['b.txt', 5_000],
-  ['c.bin', 65_536 + 1],
-  ['d.bin', 2 * 65_536],
-];
 const LEECH = join(root, 'test/seed/libtorrent-v2-leech.py');
 const LEECH_TIMEOUT_S = 20;
 
@@ -37,28 +30,9 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-seed-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeV2Set(dataDir);
 });
 after(() => rm(work, { recursive: true, force: true }));
-
-/** libtorrent's create_torrent (`flags`: 0 hybrid, v2_only) over `dataDir/set`, 64 KiB pieces. */
-function libtorrentTorrent(python: string, flags: string, out: string, tracker?: string): Promise<void> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, 65536, flags=${flags})`,
-    ...(tracker ? [`ct.add_tracker(${JSON.stringify(tracker)})`] : []),
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  return new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
-}
 
 /** `tork seed TORRENT --data dataDir`, once it has every piece. */
 async function seed(t: TestContext, torrent: string, extra: string[] = []): Promise<TorkProcess> {
@@ -129,7 +103,7 @@ function leech(
 }
 
 function assertSameFiles(out: string): void {
-  for (const [name] of FILES) {
+  for (const [name] of V2_FILES) {
     assert.ok(
       readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),
       `${name} byte-identical`,
@@ -168,7 +142,7 @@ async function seedCase(t: TestContext, kind: 'v2' | 'hybrid'): Promise<void> {
   const python = await requireLibtorrentPython(t);
   if (!python) return;
   const torrent = join(work, `${kind}.torrent`);
-  await libtorrentTorrent(python, kind === 'v2' ? 'lt.create_torrent.v2_only' : '0', torrent);
+  await libtorrentTorrent(python, dataDir, kind === 'v2' ? 'lt.create_torrent.v2_only' : '0', torrent);
   const meta = parseMetainfo(readFileSync(torrent));
   assert.equal(meta.version, kind === 'v2' ? 2 : 'hybrid');
   assert.ok(
@@ -233,14 +207,14 @@ describe('a hybrid torrent is announced under both hashes', { timeout: 40_000 },
     const python = bin && (await requireLibtorrentPython(t));
     if (!bin || !python) return;
     const probe = join(work, 'probe.torrent');
-    await libtorrentTorrent(python, '0', probe);
+    await libtorrentTorrent(python, dataDir, '0', probe);
     const probeMeta = parseMetainfo(readFileSync(probe));
     const v1 = probeMeta.infoHashHex;
     const v2 = probeMeta.infoHashV2Hex!.slice(0, 40);
     const tracker = await startOpentracker(bin, [v1, v2]);
     t.after(() => tracker.stop());
     const torrent = join(work, 'announced.torrent');
-    await libtorrentTorrent(python, '0', torrent, tracker.httpUrl);
+    await libtorrentTorrent(python, dataDir, '0', torrent, tracker.httpUrl);
     const meta = parseMetainfo(readFileSync(torrent));
     assert.equal(meta.infoHashHex, v1, 'the announce URL is outside the info dictionary');
     await seed(t, torrent, ['--no-lsd']);
