@@ -17,6 +17,7 @@ export function attachJsonEvents(torrent: Torrent, emit: JsonEventSink): void {
   torrent.on('peer-disconnected', (data) => emit('peer-disconnected', data));
   torrent.on('peer-stall', (data) => emit('peer-stall', data));
   torrent.on('peer-requests-refused', (data) => emit('peer-requests-refused', data));
+  torrent.on('peer-hash-requests', (data) => emit('peer-hash-requests', data));
   torrent.on('pieces-verified', (data) => emit('piece-verified', data));
   torrent.on('tracker-peers', (data) => emit('tracker-peers', data));
   torrent.on('dht-peers', (data) => emit('dht-peers', data));

@@ -24,6 +24,8 @@ export function addTorrentCommand(
     length: meta.length,
     pieceHashes: meta.pieceHashes,
     ...(v2 ? { v2PieceChecks: v2 } : {}),
+    ...(v2 && meta.infoHashV2 ? { infoHashV2: meta.infoHashV2 } : {}),
+    ...(v2 && meta.v2 ? { v2PiecesRoots: piecesRootsOf(meta) } : {}),
     have,
     listenPort: ctx.port,
     private: meta.private ?? false,
@@ -51,4 +53,23 @@ function v2Checks(meta: TorrentMeta): Uint8Array | undefined {
     v2ChecksByMeta.set(meta, table);
   }
   return table ?? undefined;
+}
+
+/**
+ * Each file's pieces root, 32 bytes per file in `meta.files` order (zeros for pads and empty
+ * files): with the piece-layer hashes the check table already carries, what a host needs to
+ * answer BEP 52 hash requests. Memoised like the table (32 bytes per file).
+ */
+const rootsByMeta = new WeakMap<TorrentMeta, Uint8Array>();
+
+function piecesRootsOf(meta: TorrentMeta): Uint8Array {
+  let roots = rootsByMeta.get(meta);
+  if (roots === undefined) {
+    roots = new Uint8Array(meta.files.length * 32);
+    for (const [index, root] of (meta.v2?.piecesRoots ?? []).entries()) {
+      if (root !== undefined && root.length === 32) roots.set(root, index * 32);
+    }
+    rootsByMeta.set(meta, roots);
+  }
+  return roots;
 }

@@ -120,3 +120,71 @@ describe('Announcer', () => {
     );
   });
 });
+
+describe('Announcer: a hybrid (BEP 52)', () => {
+  /** The raw `info_hash` of an announce URL, percent-decoded to bytes, as hex. */
+  function infoHashOf(url: string): string {
+    const raw = /[?&]info_hash=([^&]*)/.exec(url)?.[1] ?? '';
+    const bytes: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] === '%') {
+        bytes.push(Number.parseInt(raw.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else bytes.push(raw.charCodeAt(i));
+    }
+    return Buffer.from(bytes).toString('hex');
+  }
+
+  it('announces every event under both hashes; peers from either answer go to onPeers', async () => {
+    const seen: { hash: string; event: string | null }[] = [];
+    const server = createServer((req, res) => {
+      const hash = infoHashOf(req.url ?? '');
+      seen.push({ hash, event: new URL(req.url ?? '/', 'http://x').searchParams.get('event') });
+      // A different peer per hash, to see both answers arrive.
+      const last = hash.startsWith('01') ? 1 : 2;
+      res.end(
+        Buffer.from(encodeBencode({ interval: 60, peers: Buffer.from([127, 0, 0, last, 0x1a, 0xe1]) })),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`;
+      const peers = new Set<string>();
+      const announcer = new Announcer({
+        tiers: [[url]],
+        infoHash: new Uint8Array(20).fill(1),
+        alsoInfoHash: new Uint8Array(20).fill(2),
+        peerId: new Uint8Array(20).fill(3),
+        port: 6881,
+        totals: () => ({ uploaded: 0, downloaded: 0, left: 0 }),
+        onPeers: (list) => {
+          for (const peer of list) peers.add(peer.host);
+        },
+        onError: (error) => assert.fail(error.message),
+      });
+      announcer.start();
+      const deadline = Date.now() + 10_000;
+      while (peers.size < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual([...peers].sort(), ['127.0.0.1', '127.0.0.2']);
+      announcer.completed();
+      while (seen.filter((s) => s.event === 'completed').length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await announcer.stop();
+      const one = '01'.repeat(20);
+      const two = '02'.repeat(20);
+      for (const event of ['started', 'completed', 'stopped']) {
+        assert.deepEqual(
+          seen
+            .filter((s) => s.event === event)
+            .map((s) => s.hash)
+            .sort(),
+          [one, two],
+          `${event} under both hashes`,
+        );
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -7,6 +7,12 @@ export interface AnnouncerOptions {
   /** BEP 12 tiers from the metainfo. */
   readonly tiers: readonly (readonly string[])[];
   readonly infoHash: Uint8Array;
+  /**
+   * BEP 52: a hybrid's truncated v2 info-hash, announced beside `infoHash` with the same event to
+   * the same tiers (libtorrent announces both hashes of a hybrid, so v2 peers find it); its peers
+   * go to `onPeers` too, its failures are not reported (the `infoHash` announce's are). Default: none.
+   */
+  readonly alsoInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   /** Port we listen on (0 when we do not accept connections). */
   readonly port: number;
@@ -84,7 +90,11 @@ export class Announcer {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), timeoutMs);
       try {
-        await this.#tiers.announce(this.#request('stopped'), controller.signal);
+        await Promise.all(
+          this.#infoHashes().map((infoHash) =>
+            this.#tiers.announce(this.#request('stopped', infoHash), controller.signal),
+          ),
+        );
       } catch {
         // A tracker that is down at shutdown must not hold up the exit.
       } finally {
@@ -94,10 +104,15 @@ export class Announcer {
     this.#tiers.close();
   }
 
-  #request(event: AnnounceEvent) {
+  #infoHashes(): Uint8Array[] {
+    const { infoHash, alsoInfoHash } = this.#options;
+    return alsoInfoHash === undefined ? [infoHash] : [infoHash, alsoInfoHash];
+  }
+
+  #request(event: AnnounceEvent, infoHash: Uint8Array = this.#options.infoHash) {
     const totals = this.#options.totals();
     return {
-      infoHash: this.#options.infoHash,
+      infoHash,
       peerId: this.#options.peerId,
       port: this.#options.port,
       uploaded: totals.uploaded,
@@ -121,6 +136,15 @@ export class Announcer {
     const controller = new AbortController();
     this.#inFlight = controller;
     this.#lastAnnounceAt = Date.now();
+    const also = this.#options.alsoInfoHash;
+    if (also !== undefined) {
+      this.#tiers.announce(this.#request(event, also), controller.signal).then(
+        ({ url, response }) => {
+          if (!this.#stopped && !controller.signal.aborted) this.#options.onPeers(response.peers, url);
+        },
+        () => {},
+      );
+    }
     try {
       const { url, response } = await this.#tiers.announce(this.#request(event), controller.signal);
       if (event === 'started') this.#startedSent = true;

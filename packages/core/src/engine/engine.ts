@@ -12,6 +12,7 @@ import { defaultResumeDir } from '../resume/resume-store.js';
 import { type FilePriority, selectOnlyPriorities } from '../selection/file-priorities.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
+import { hybridV2WireHash } from './hybrid-hashes.js';
 import { type FetchedMetadata, MetadataFetch, type MetadataFetchOptions } from './metadata-fetch.js';
 import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
@@ -138,6 +139,8 @@ export class Engine {
   #closed = false;
   /** HASH('req2', info-hash) → info-hash of every torrent and fetch added: incoming MSE names them so. */
   readonly #mseKeys = new Map<string, Uint8Array>();
+  /** A hybrid's truncated v2 info-hash (hex) → its id (the v1 hash): incoming peers may name either. */
+  readonly #v2Aliases = new Map<string, string>();
   readonly encryption: EncryptionPolicy;
   readonly transport: TransportPolicy;
   #peerLimits: EnginePeerLimits;
@@ -183,11 +186,17 @@ export class Engine {
     );
     this.#torrents.set(id, torrent);
     this.#learnMseKey(options.meta.infoHash);
+    const v2Wire = hybridV2WireHash(options.meta);
+    if (v2Wire !== undefined) {
+      this.#v2Aliases.set(Buffer.from(v2Wire).toString('hex'), id);
+      this.#learnMseKey(v2Wire);
+    }
     setup?.(torrent);
     try {
       await torrent.start();
     } catch (error) {
       this.#torrents.delete(id);
+      this.#forgetAliases(id);
       throw error;
     }
     return torrent;
@@ -277,7 +286,7 @@ export class Engine {
    */
   acceptIncoming(peer: IncomingConnection & { readonly infoHashHex: string }): boolean {
     if (this.#closed) return false;
-    const torrent = this.#torrents.get(peer.infoHashHex);
+    const torrent = this.#torrents.get(this.#v2Aliases.get(peer.infoHashHex) ?? peer.infoHashHex);
     if (torrent) return torrent.acceptIncoming(peer);
     return this.#fetches.get(peer.infoHashHex)?.acceptIncoming(peer) ?? false;
   }
@@ -288,6 +297,10 @@ export class Engine {
    */
   torrentForMseKey(key: Uint8Array): Uint8Array | undefined {
     return this.#mseKeys.get(Buffer.from(key).toString('hex'));
+  }
+
+  #forgetAliases(id: string): void {
+    for (const [alias, target] of this.#v2Aliases) if (target === id) this.#v2Aliases.delete(alias);
   }
 
   #learnMseKey(infoHash: Uint8Array): void {
@@ -311,7 +324,10 @@ export class Engine {
       await torrent.stop();
     } finally {
       // After the stop: its actors' last events still find it while it closes.
-      if (this.#torrents.get(infoHashHex) === torrent) this.#torrents.delete(infoHashHex);
+      if (this.#torrents.get(infoHashHex) === torrent) {
+        this.#torrents.delete(infoHashHex);
+        this.#forgetAliases(infoHashHex);
+      }
     }
     return true;
   }

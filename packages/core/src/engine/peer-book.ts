@@ -50,6 +50,8 @@ export interface IncomingConnection {
 export interface PeerStatsReport {
   stall(event: TorrentEventMap['peer-stall'][0]): void;
   refused(event: TorrentEventMap['peer-requests-refused'][0]): void;
+  /** BEP 52 hash requests answered or rejected grew. Default: not reported. */
+  hashes?(event: TorrentEventMap['peer-hash-requests'][0]): void;
 }
 
 /** How the book reaches the rest of the coordinator. */
@@ -407,8 +409,14 @@ export class PeerBook {
   applyStats(stats: ActorStats, report: PeerStatsReport): void {
     const peer = this.#peers.get(stats.actorId);
     if (!peer) return;
+    const before = peer.stats;
     peer.stats = stats;
     peer.peerInterested = stats.peerInterested;
+    const answered = stats.hashRequestsAnswered ?? 0;
+    const rejected = stats.hashRequestsRejected ?? 0;
+    if (answered > (before?.hashRequestsAnswered ?? 0) || rejected > (before?.hashRequestsRejected ?? 0)) {
+      report.hashes?.({ actorId: peer.actorId, address: peer.key, answered, rejected });
+    }
     if (stats.downloadRate > 0) peer.knownRate = stats.downloadRate;
     const base = { actorId: peer.actorId, address: peer.key };
     if (stats.uploadStalled !== peer.uploadStalled) {

@@ -8,7 +8,7 @@ import { parseMetainfo } from '../metainfo/metainfo.js';
 import type { PeerAddress } from '../tracker/types.js';
 import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
-import type { DiscoveryTorrent, PeerDiscovery } from './peer-discovery.js';
+import { type DiscoveryTorrent, type PeerDiscovery, TorrentDiscovery } from './peer-discovery.js';
 
 /** Takes every command and never answers. */
 class MuteActorSystem implements ActorSystem {
@@ -90,5 +90,36 @@ describe('peer discovery as the only peer source', () => {
     assert.deepEqual(errors, [TorkErrorCode.USAGE]);
     assert.equal(lsd.joined.length, 0);
     await engine.close();
+  });
+});
+
+describe('BEP 52: a hybrid in the DHT and LSD', () => {
+  it('joins each service under its v1 hash and its truncated v2 hash; what either finds goes to the torrent', () => {
+    const lsd = new FakeLsd();
+    const v1 = new Uint8Array(20).fill(1);
+    const v2 = Uint8Array.from({ length: 32 }, (_, i) => i + 100);
+    const hybrid = new TorrentDiscovery([lsd], {
+      infoHash: v1,
+      infoHashHex: Buffer.from(v1).toString('hex'),
+      port: 6881,
+      version: 'hybrid',
+      infoHashV2: v2,
+    });
+    const found: number[] = [];
+    hybrid.join((_source, peers) => found.push(peers.length));
+    assert.deepEqual(
+      lsd.joined.map((torrent) => torrent.infoHashHex),
+      [Buffer.from(v1).toString('hex'), Buffer.from(v2.subarray(0, 20)).toString('hex')],
+    );
+    assert.deepEqual([...lsd.joined[1]!.infoHash], [...v2.subarray(0, 20)]);
+    assert.equal(lsd.joined[1]!.port, 6881);
+    lsd.found!([{ host: '192.0.2.9', port: 1 }]);
+    assert.deepEqual(found, [1]);
+    hybrid.leave();
+    assert.equal(lsd.left, 2);
+    // A v1 torrent (and a v2-only one, whose infoHash already is the truncated v2 hash): one swarm.
+    const v1Only = new FakeLsd();
+    new TorrentDiscovery([v1Only], { infoHash: v1, infoHashHex: 'x', port: 1, version: 1 }).join(() => {});
+    assert.equal(v1Only.joined.length, 1);
   });
 });

@@ -1,4 +1,6 @@
 import type { PeerAddress } from '../tracker/types.js';
+import { hybridV2WireHash } from './hybrid-hashes.js';
+import type { TorrentMeta } from './torrent-options.js';
 
 /** A torrent as a peer discovery service sees it. */
 export interface DiscoveryTorrent {
@@ -37,7 +39,9 @@ export class TorrentDiscovery {
 
   constructor(
     private readonly services: readonly PeerDiscovery[],
-    private readonly torrent: DiscoveryTorrent & { readonly private?: boolean },
+    private readonly torrent: DiscoveryTorrent & {
+      readonly private?: boolean;
+    } & Partial<Pick<TorrentMeta, 'version' | 'infoHashV2'>>,
   ) {}
 
   /** True when the torrent will join at least one service (it is public and there are some). */
@@ -48,8 +52,17 @@ export class TorrentDiscovery {
   /** Joins every service (none for a private torrent, BEP 27); `found` gets each one's finds. */
   join(found: (source: PeerDiscovery['source'], peers: readonly PeerAddress[]) => void): void {
     if (this.torrent.private || this.#handles.length > 0) return;
+    // BEP 52: a hybrid is looked up and announced under its truncated v2 hash too, as libtorrent
+    // does; what either finds goes to the same torrent.
+    const v2 = hybridV2WireHash(this.torrent);
+    const swarms: DiscoveryTorrent[] = [this.torrent];
+    if (v2 !== undefined) {
+      swarms.push({ infoHash: v2, infoHashHex: Buffer.from(v2).toString('hex'), port: this.torrent.port });
+    }
     for (const service of this.services) {
-      this.#handles.push(service.join(this.torrent, (peers) => found(service.source, peers)));
+      for (const swarm of swarms) {
+        this.#handles.push(service.join(swarm, (peers) => found(service.source, peers)));
+      }
     }
   }
 

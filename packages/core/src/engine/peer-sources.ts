@@ -1,5 +1,6 @@
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { Announcer, type AnnouncerOptions } from './announcer.js';
+import { hybridV2WireHash } from './hybrid-hashes.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 
 /** What the torrent's Announcer reads and reports (see `AnnouncerOptions`). */
@@ -13,9 +14,12 @@ export function torrentAnnouncer(
   hooks: AnnouncerHooks,
 ): Announcer | undefined {
   if (options.useTrackers === false || meta.announce.length === 0) return undefined;
+  // BEP 52: a hybrid is announced under its truncated v2 hash too, as libtorrent does.
+  const v2 = hybridV2WireHash(meta);
   return new Announcer({
     tiers: meta.announce,
     infoHash: meta.infoHash,
+    ...(v2 !== undefined ? { alsoInfoHash: v2 } : {}),
     peerId: ctx.peerId,
     port: ctx.port,
     ...hooks,

@@ -35,6 +35,11 @@ export interface TorrentEventMap {
    * once per stats report per peer.
    */
   'peer-requests-refused': [{ actorId: number; address: string; refused: number; queued: number }];
+  /**
+   * BEP 52: a peer's hash requests we answered (`hashes`) and rejected (`hash reject`), in all so
+   * far on this connection; at most once per stats report per peer, when either grew.
+   */
+  'peer-hash-requests': [{ actorId: number; address: string; answered: number; rejected: number }];
   /** Pieces verified since the last such event (batched about once a second). */
   'pieces-verified': [{ pieces: number[]; verifiedPieces: number; pieceCount: number }];
   /**

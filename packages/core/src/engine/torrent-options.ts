@@ -25,6 +25,8 @@ export interface TorrentMeta extends DiskLayout {
   readonly infoBytes?: Uint8Array;
   /** BEP 52 kind (Metainfo.version); a v2-only torrent (2) is refused by `Engine.add`. Default: 1. */
   readonly version?: 1 | 2 | 'hybrid';
+  /** SHA-256 of the info dictionary (v2 and hybrid): a hybrid is also reached and announced by it. Default: none. */
+  readonly infoHashV2?: Uint8Array;
   /** BEP 52 pieces roots and piece layers (v2 and hybrid): pieces are checked against them too. Default: none. */
   readonly v2?: MetainfoV2;
 }

@@ -440,6 +440,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     this.#book.applyStats(stats, {
       stall: (event) => this.emit('peer-stall', event),
       refused: (event) => this.emit('peer-requests-refused', event),
+      hashes: (event) => this.emit('peer-hash-requests', event),
     });
   }
 

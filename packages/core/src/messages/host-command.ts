@@ -72,6 +72,19 @@ export const HostCommand = z.discriminatedUnion('type', [
      * a piece must pass this merkle check as well as SHA-1. Default: SHA-1 only.
      */
     v2PieceChecks: Bytes.optional(),
+    /**
+     * BEP 52: the full 32-byte SHA-256 info-hash of a v2 or hybrid torrent. A hybrid's peers may
+     * name it (truncated) instead of `infoHash` in their handshake. Default: v1 only.
+     */
+    infoHashV2: Bytes.refine((bytes) => bytes.length === 32, { message: 'expected 32 bytes' }).optional(),
+    /**
+     * BEP 52: each file's pieces root, 32 bytes per entry of `files` (all zero for a pad or empty
+     * file), so the host can answer hash requests from the piece layers in `v2PieceChecks`.
+     * Default: none (every hash request is rejected).
+     */
+    v2PiecesRoots: Bytes.refine((bytes) => bytes.length % 32 === 0 && bytes.length <= MAX_FILES * 32, {
+      message: 'expected 32 bytes per file',
+    }).optional(),
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
     have: Bytes,
     /**

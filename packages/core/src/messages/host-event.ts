@@ -35,6 +35,9 @@ export const ActorStats = z.object({
   requestsQueued: z.number().int().nonnegative(),
   /** Its requests refused because its queue with us was full (rejected, or dropped by a choke). */
   requestsRefused: z.number().int().nonnegative(),
+  /** BEP 52 hash requests the peer made that we answered with `hashes`, and with `hash reject`. Default: 0. */
+  hashRequestsAnswered: z.number().int().nonnegative().optional(),
+  hashRequestsRejected: z.number().int().nonnegative().optional(),
   /** It has requests queued, we do not choke it, and it got no block from us for a while. */
   uploadStalled: z.boolean(),
 });

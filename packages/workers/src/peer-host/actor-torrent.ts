@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type Bitfield, type SwarmPeer, verifyV2Piece } from '@tork/core';
+import {
+  type Bitfield,
+  type HashServer,
+  type SwarmPeer,
+  type TorrentInfoHashes,
+  verifyV2Piece,
+} from '@tork/core';
 import type { RateAllowance } from './rate-allowance.js';
 
 /**
@@ -24,6 +30,13 @@ export interface ActorTorrent {
   readonly pieceHashes: Uint8Array;
   /** BEP 52 merkle check per piece (see `v2PieceChecks`), passed as well as SHA-1; null: v1. */
   readonly v2PieceChecks: Uint8Array | null;
+  /**
+   * BEP 52: the torrent's v1 and full v2 info-hashes (a hybrid has both, and a peer may name
+   * either in its handshake). Absent: a v1 torrent, known by `infoHash` alone.
+   */
+  readonly infoHashes?: TorrentInfoHashes;
+  /** BEP 52: the hash server answering peers' hash requests, built on first use; absent or null: none. */
+  readonly hashServer?: () => HashServer | null;
   /** What we have; kept current by `have` commands, sent to each peer after the handshake. */
   readonly have: Bitfield;
   /** Reads verified pieces back from disk to serve requests; null: nothing is served. */

@@ -20,6 +20,7 @@ import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
 import { PieceReader, type PieceReaderOptions } from './upload/piece-reader.js';
+import { hostTorrentHashes } from './v2/host-torrent-hashes.js';
 import { WebSeedActor, type WebSeedOptions, type WebSeedSink } from './webseed/web-seed-actor.js';
 
 export interface PeerHostOptions {
@@ -317,6 +318,7 @@ export class PeerHost implements ActorSink {
           pieceCount,
           pieceHashes: command.pieceHashes,
           v2PieceChecks: command.v2PieceChecks ?? null,
+          ...hostTorrentHashes(command),
           have,
           listenPort: command.listenPort ?? 0,
           private: command.private ?? false,

@@ -1,8 +1,9 @@
 import type { DownloaderOptions } from '../download/downloader.js';
 import type { UploaderOptions } from '../upload/uploader.js';
+import type { HashResponderOptions } from '../v2/hash-responder.js';
 
 /** Per-connection behaviour and limits: the session's own, and its downloader's and uploader's. */
-export interface PeerSessionOptions extends DownloaderOptions, UploaderOptions {
+export interface PeerSessionOptions extends DownloaderOptions, UploaderOptions, HashResponderOptions {
   /** Longest wait for the TCP connection, ms. Default: 10,000. */
   readonly connectTimeoutMs?: number;
   /** Longest wait for the peer's handshake once connected, ms. Default: 20,000. */

@@ -8,6 +8,7 @@ import {
   encodeHandshake,
   encodeHaveAll,
   encodeHaveNone,
+  HANDSHAKE_LENGTH,
   type HostEvent,
   type MseStreams,
   PIECE_MESSAGE_TYPES,
@@ -28,6 +29,7 @@ import { UtMetadataHandler } from '../extensions/ut-metadata.js';
 import type { PeerLink } from '../peer-link.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
 import { Uploader } from '../upload/uploader.js';
+import { enableV2IfSpoken, type HashResponder, handshakeVersion, v2Handshake } from '../v2/hash-responder.js';
 import { WireWriter } from '../wire-writer.js';
 import { PeerPieces } from './peer-pieces.js';
 import type { PeerSessionOptions } from './peer-session-options.js';
@@ -67,6 +69,9 @@ export class PeerSession implements PeerLink {
   readonly #uploader: Uploader;
   readonly #extensions: ExtensionRegistry;
   readonly #pieces: PeerPieces;
+  readonly #options: PeerSessionOptions;
+  /** BEP 52 hash requests, once the handshake shows a v2 connection (null: v1). */
+  #hashes: HashResponder | null = null;
   #transport: PeerTransport | null = null;
   /** What carries the connection, for the `connected` event. */
   #linkTransport: 'tcp' | 'utp' = 'tcp';
@@ -107,6 +112,7 @@ export class PeerSession implements PeerLink {
     this.id = id;
     this.torrent = torrent;
     this.#sink = sink;
+    this.#options = options;
     this.writer = new WireWriter(sink.buffers);
     this.#pieces = new PeerPieces(this);
     this.#downloader = new Downloader(this, this.#pieces.bitfield, now, options);
@@ -346,6 +352,9 @@ export class PeerSession implements PeerLink {
       snubbed: downloader.snubbed,
       requestsQueued: uploader.queued,
       requestsRefused: uploader.refused,
+      ...(this.#hashes
+        ? { hashRequestsAnswered: this.#hashes.answered, hashRequestsRejected: this.#hashes.rejected }
+        : {}),
       uploadStalled: uploader.stalled(now),
     };
   }
@@ -369,7 +378,9 @@ export class PeerSession implements PeerLink {
     this.flush();
   }
 
-  #handshake(): Uint8Array {
+  #handshake(infoHash?: Uint8Array): Uint8Array {
+    // BEP 52: an accepted connection answers with the hash the peer named (a hybrid has two).
+    if (infoHash !== undefined && this.torrent.infoHashes) return v2Handshake(infoHash, this.torrent.peerId);
     return encodeHandshake({
       infoHash: this.torrent.infoHash,
       peerId: this.torrent.peerId,
@@ -382,6 +393,14 @@ export class PeerSession implements PeerLink {
 
   #onData(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
+    // BEP 52: whether hash messages are decoded depends on the handshake, so the bytes after it
+    // are decoded only once it has been read (a v2 torrent's first chunk may hold both).
+    const rest = HANDSHAKE_LENGTH - this.#decoder.bufferedBytes;
+    if (this.#state === 'handshaking' && this.torrent.infoHashes && chunk.length > rest) {
+      this.#onData(chunk.subarray(0, rest));
+      this.#onData(chunk.subarray(rest));
+      return;
+    }
     const now = performance.now();
     this.#lastReceived = now;
     this.#sink.countBytes(chunk.length, 0);
@@ -408,6 +427,8 @@ export class PeerSession implements PeerLink {
   #onMessage(message: WireMessage, now: number): void {
     if (message.type === 'handshake') {
       this.#onHandshake(message.infoHash, message.peerId, message.fastExtension, message.extensionProtocol);
+      const version = handshakeVersion(this.torrent, message.infoHash) ?? 1;
+      this.#hashes = enableV2IfSpoken(this.torrent, version, message.v2, this.#decoder, this.#options);
       return;
     }
     if (this.#state !== 'open') {
@@ -474,6 +495,12 @@ export class PeerSession implements PeerLink {
       case 'allowed-fast':
         if (this.#fast) this.#downloader.onAllowedFast(message.index);
         return;
+      case 'hash-request':
+        // Decoded once enableV2IfSpoken set #hashes; answered even while choked (BEP 52).
+        if (this.#hashes === null) return;
+        this.writer.push(this.#hashes.onRequest(message, now, this.unsent));
+        this.schedule();
+        return;
       case 'extended':
         if (message.extId === 0) this.#onExtendedHandshake(message.payload);
         else this.#extensions.onMessage(message.extId, message.payload);
@@ -485,7 +512,7 @@ export class PeerSession implements PeerLink {
   }
 
   #onHandshake(infoHash: Uint8Array, peerId: Uint8Array, fast: boolean, extended: boolean): void {
-    if (!equalBytes(infoHash, this.torrent.infoHash)) {
+    if (handshakeVersion(this.torrent, infoHash) === undefined) {
       throw new TorkError(TorkErrorCode.WIRE_HANDSHAKE, 'info-hash mismatch', this.#details());
     }
     if (equalBytes(peerId, this.torrent.peerId)) {
@@ -496,7 +523,7 @@ export class PeerSession implements PeerLink {
     this.#openedAt = performance.now();
     this.#fast = fast;
     // An accepted connection answers the peer's handshake with ours, before anything else.
-    if (this.#incoming) this.writer.push(this.#handshake());
+    if (this.#incoming) this.writer.push(this.#handshake(infoHash));
     this.#sink.emit({
       type: 'connected',
       actorId: this.id,
