@@ -168,6 +168,10 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
         );
       });
       fetch.on('metadata-rejected', ({ address, reason }) => io.stderr(`tork: ${address}: ${reason}\n`));
+      fetch.on('piece-layers-received', ({ files, hashes, elapsedMs }) => {
+        io.stdout(`piece layers: ${hashes} hashes of ${files} files in ${(elapsedMs / 1000).toFixed(1)} s\n`);
+      });
+      fetch.on('piece-layers-rejected', ({ address, reason }) => io.stderr(`tork: ${address}: ${reason}\n`));
     },
     finish() {
       if (onKey) {
@@ -272,8 +276,6 @@ export async function runDownload(
       metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
-      if (magnet.v2Only)
-        throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
     } else {
       const bytes = await readFile(file).catch((error: unknown) => {
         throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);

@@ -8,6 +8,7 @@ import {
   encodeHandshake,
   encodeHaveAll,
   encodeHaveNone,
+  type HashRange,
   type HostEvent,
   type MseStreams,
   PIECE_MESSAGE_TYPES,
@@ -28,6 +29,7 @@ import { UtMetadataHandler } from '../extensions/ut-metadata.js';
 import type { PeerLink } from '../peer-link.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
 import { Uploader } from '../upload/uploader.js';
+import { enableV2IfSpoken, PieceLayerFetch } from '../v2/piece-layer-fetch.js';
 import { WireWriter } from '../wire-writer.js';
 import { PeerPieces } from './peer-pieces.js';
 import type { PeerSessionOptions } from './peer-session-options.js';
@@ -67,6 +69,8 @@ export class PeerSession implements PeerLink {
   readonly #uploader: Uploader;
   readonly #extensions: ExtensionRegistry;
   readonly #pieces: PeerPieces;
+  /** BEP 52: the piece-layer hashes this connection was asked to fetch. */
+  readonly #layers = new PieceLayerFetch(this);
   #transport: PeerTransport | null = null;
   /** What carries the connection, for the `connected` event. */
   #linkTransport: 'tcp' | 'utp' = 'tcp';
@@ -235,6 +239,11 @@ export class PeerSession implements PeerLink {
     if (handler instanceof UtMetadataHandler) handler.fetch(performance.now());
   }
 
+  /** BEP 52: ask the peer for a slice of a file's piece layer (see PieceLayerFetch). */
+  fetchHashes(range: HashRange, fileLength: number): void {
+    if (this.#state === 'open') this.#layers.request(range, fileLength, performance.now());
+  }
+
   /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
   sendHave(pieces: readonly number[]): void {
     if (this.#state !== 'open' || !this.#bitfieldSent) return;
@@ -318,6 +327,8 @@ export class PeerSession implements PeerLink {
     }
     this.#uploader.tick();
     this.#extensions.tick(now);
+    this.#layers.tick(now);
+    if (this.closed) return;
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
       this.writer.keepAlive();
       this.schedule();
@@ -376,7 +387,7 @@ export class PeerSession implements PeerLink {
       extensionProtocol: true,
       fastExtension: true,
       // BEP 52: only for v2 and hybrid torrents (libtorrent drops it for a torrent it knows as v1).
-      v2: this.torrent.v2PieceChecks !== null,
+      v2: this.torrent.v2PieceChecks !== null || this.torrent.v2Handshake === true,
     });
   }
 
@@ -408,6 +419,7 @@ export class PeerSession implements PeerLink {
   #onMessage(message: WireMessage, now: number): void {
     if (message.type === 'handshake') {
       this.#onHandshake(message.infoHash, message.peerId, message.fastExtension, message.extensionProtocol);
+      enableV2IfSpoken(this.#decoder, this.torrent, message.v2);
       return;
     }
     if (this.#state !== 'open') {
@@ -473,6 +485,12 @@ export class PeerSession implements PeerLink {
         return;
       case 'allowed-fast':
         if (this.#fast) this.#downloader.onAllowedFast(message.index);
+        return;
+      case 'hashes':
+        this.#layers.onHashes(message);
+        return;
+      case 'hash-reject':
+        this.#layers.onReject(message);
         return;
       case 'extended':
         if (message.extId === 0) this.#onExtendedHandshake(message.payload);
