@@ -148,7 +148,10 @@ describe('BEP 52 magnet links from a libtorrent seeder', { timeout: 90_000 }, ()
     assert.match(magnet, /^magnet:\?xt=urn:btmh:1220[0-9a-f]{64}&/);
     assert.doesNotMatch(magnet, /btih/);
     const out = join(work, 'out-v2');
-    const run = await runTork([magnet, '--out', out, '--no-trackers', '--no-dht'], { timeoutMs: 40_000 });
+    const saveAs = join(work, 'saved-v2.torrent');
+    const run = await runTork([magnet, '--out', out, '--no-trackers', '--no-dht', '--save-torrent', saveAs], {
+      timeoutMs: 40_000,
+    });
     assertDone(run);
     assert.equal(run.events.filter((event) => event.event === 'metadata-received').length, 1);
     const layers = run.events.find((event) => event.event === 'piece-layers-received');
@@ -164,6 +167,11 @@ describe('BEP 52 magnet links from a libtorrent seeder', { timeout: 90_000 }, ()
     for (const [root, layer] of meta.v2!.pieceLayers) {
       assert.ok(Buffer.from(saved.v2!.pieceLayers.get(root)!).equals(Buffer.from(layer)), `layer ${root}`);
     }
+    assert.equal(
+      parseMetainfo(readFileSync(saveAs)).v2?.hasPieceLayers,
+      true,
+      '--save-torrent has the layers',
+    );
     // Second run: nothing fetched (metadata and layers come from the resume directory).
     const again = await runTork([magnet, '--out', out, '--no-trackers', '--no-dht'], { timeoutMs: 30_000 });
     assertDone(again);

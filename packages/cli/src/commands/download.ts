@@ -25,6 +25,7 @@ import {
   toTorkError,
   type UdpHostStats,
   v2PieceChecks,
+  withPieceLayers,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
@@ -468,7 +469,11 @@ export async function runDownload(
           reporter?.attachFetch(fetch);
         },
       );
-      torrentBytes = torrentFile((torrent.meta as Metainfo).infoBytes, link.trackers);
+      const fetched = torrent.meta as Metainfo;
+      torrentBytes = torrentFile(fetched.infoBytes, link.trackers);
+      // BEP 52: the piece layers fetched from peers belong in the .torrent too.
+      if (fetched.v2 !== undefined && fetched.v2.pieceLayers.size > 0)
+        torrentBytes = withPieceLayers(torrentBytes, fetched.v2.pieceLayers);
     }
     meta = torrent.meta as Metainfo;
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
