@@ -64,6 +64,7 @@ export { PeerRecord } from './engine/peer-record.js';
 export {
   type FetchedPieceLayers,
   HASH_REQUESTS_PER_PEER,
+  HYBRID_LAYER_PATIENCE_MS,
   LAYER_GATHER_MS,
   missingPieceLayers,
   PieceLayerFetch,

@@ -22,6 +22,7 @@ import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
 import {
   type FetchedPieceLayers,
+  HYBRID_LAYER_PATIENCE_MS,
   missingPieceLayers,
   PieceLayerFetch,
   withPieceLayers,
@@ -299,6 +300,8 @@ export class Engine {
         meta,
         peers: [...unique.values()],
         timeoutMs: options.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS,
+        // A hybrid can do without its layers (SHA-1 alone): not worth the whole timeout without a v2 peer.
+        ...(meta.version === 'hybrid' ? { noPeerTimeoutMs: HYBRID_LAYER_PATIENCE_MS } : {}),
         ...(options.maxPeers !== undefined ? { maxPeers: options.maxPeers } : {}),
         ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       },

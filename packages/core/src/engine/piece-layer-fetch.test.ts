@@ -58,7 +58,7 @@ const full = parseMetainfo(
 /** What BEP 9 gives: the info dictionary alone, no piece layers. */
 const bare = parseMetainfo(torrentFile(full.infoBytes, []));
 
-type Behaviour = 'honest' | 'rejects' | 'lies';
+type Behaviour = 'honest' | 'rejects' | 'lies' | 'refuses';
 
 /** Peers scripted by address: honest ones answer from the real trees, one rejects, one lies. */
 class HashPeers implements ActorSystem {
@@ -77,6 +77,11 @@ class HashPeers implements ActorSystem {
       if (command.type === 'connect') {
         const address = `${command.host}:${command.port}`;
         this.#who.set(command.actorId, address);
+        if (this.behaviour(address) === 'refuses') {
+          const error = new TorkError(TorkErrorCode.IO, 'connection refused', { cause: 'ECONNREFUSED' });
+          this.#emit({ type: 'closed', actorId: command.actorId, error: error.toPlain() });
+          continue;
+        }
         this.#emit({
           type: 'connected',
           actorId: command.actorId,
@@ -201,6 +206,27 @@ describe('PieceLayerFetch (coordinator)', { timeout: 20_000 }, () => {
     const add = peers.commands.find((command) => command.type === 'add-magnet');
     assert.ok(add?.type === 'add-magnet' && add.v2 === true);
     assert.ok(Buffer.from(add.infoHash).equals(Buffer.from(full.infoHashV2!.subarray(0, 20))));
+  });
+
+  it('with noPeerTimeoutMs (hybrids), gives up early when no v2 peer connects', async () => {
+    const peers = new HashPeers(() => 'refuses');
+    const fetch: PieceLayerFetch = new PieceLayerFetch(
+      {
+        meta: bare,
+        peers: [{ host: '127.0.0.9', port: 6 }],
+        timeoutMs: 10_000,
+        noPeerTimeoutMs: 200,
+        tickMs: 50,
+      },
+      context(peers, () => fetch),
+    );
+    const started = Date.now();
+    await assert.rejects(
+      fetch.start(),
+      (error: TorkError) =>
+        error.code === TorkErrorCode.METADATA && /no peer speaking BitTorrent v2/.test(error.message),
+    );
+    assert.ok(Date.now() - started < 5_000, 'well before timeoutMs');
   });
 
   it('fails with TORK_ERR_METADATA when no peer gives the layers in time', async () => {

@@ -11,6 +11,8 @@ import { PeerBook, peerBookContext } from './peer-book.js';
 import type { PeerRecord } from './peer-record.js';
 import type { TorrentContext } from './torrent-options.js';
 
+/** A hybrid magnet's layer phase gives up after this long without a v2 peer connected, ms. */
+export const HYBRID_LAYER_PATIENCE_MS = 15_000;
 /** Hash requests the coordinator keeps outstanding with one peer (the host refuses more than 8). */
 export const HASH_REQUESTS_PER_PEER = 2;
 /**
@@ -26,6 +28,12 @@ export interface PieceLayerFetchOptions {
   readonly peers: readonly { readonly host: string; readonly port: number }[];
   /** Longest wait for all the layers, ms. */
   readonly timeoutMs: number;
+  /**
+   * Give up sooner when no peer speaking v2 has been connected for this long, ms (a hybrid in a
+   * swarm of v1-only peers: it downloads on SHA-1 instead of waiting `timeoutMs`). Default: only
+   * `timeoutMs`.
+   */
+  readonly noPeerTimeoutMs?: number;
   /** Most connections. Default: 80 (as a torrent). */
   readonly maxPeers?: number;
   /** Coordinator tick, ms. Default: 1,000. */
@@ -114,6 +122,8 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
   #requests = 0;
   #rejected = 0;
   #firstConnectedAt: number | undefined;
+  /** When a v2 peer was last connected (or the start). */
+  #lastPeerAt = Date.now();
   #tick: NodeJS.Timeout | undefined;
   #startedAt = Date.now();
   #settled = false;
@@ -166,6 +176,7 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
   /** Dials the peers; resolves once every layer is had, rejects with TORK_ERR_METADATA on timeout. */
   start(): Promise<FetchedPieceLayers> {
     this.#startedAt = Date.now();
+    this.#lastPeerAt = this.#startedAt;
     if (this.#slices.length === 0) {
       this.#complete();
       return this.#result;
@@ -222,7 +233,7 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
         return;
       }
       case 'closed': {
-        this.#ready.delete(peer.actorId);
+        if (this.#ready.delete(peer.actorId)) this.#lastPeerAt = Date.now();
         this.#outstanding.delete(peer.actorId);
         for (const slice of this.#slices) if (slice.askedOf === peer.actorId) slice.askedOf = undefined;
         if (event.error.details.cause === 'bad-hashes') {
@@ -303,6 +314,18 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
 
   #onTick(): void {
     const now = Date.now();
+    if (this.#ready.size > 0) this.#lastPeerAt = now;
+    const patience = this.#options.noPeerTimeoutMs;
+    if (patience !== undefined && this.#ready.size === 0 && now - this.#lastPeerAt >= patience) {
+      this.#fail(
+        new TorkError(
+          TorkErrorCode.METADATA,
+          `no peer speaking BitTorrent v2 for ${Math.round(patience / 1000)} s: the piece layers cannot be had`,
+          { connected: 0 },
+        ),
+      );
+      return;
+    }
     if (now - this.#startedAt >= this.#options.timeoutMs) {
       const had = this.#slices.filter((slice) => slice.done).length;
       this.#fail(
