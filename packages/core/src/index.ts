@@ -61,6 +61,17 @@ export {
 } from './engine/peer-discovery.js';
 export { PeerPool, type PeerPoolOptions, type PeerSource, peerKey } from './engine/peer-pool.js';
 export { PeerRecord } from './engine/peer-record.js';
+export {
+  type FetchedPieceLayers,
+  HASH_REQUESTS_PER_PEER,
+  HYBRID_LAYER_PATIENCE_MS,
+  LAYER_GATHER_MS,
+  missingPieceLayers,
+  PieceLayerFetch,
+  type PieceLayerFetchEventMap,
+  type PieceLayerFetchOptions,
+  withPieceLayers,
+} from './engine/piece-layer-fetch.js';
 export type { PeerView, TorrentProgress, TorrentState } from './engine/progress.js';
 export {
   grantSize,

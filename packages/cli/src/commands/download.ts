@@ -25,6 +25,7 @@ import {
   toTorkError,
   type UdpHostStats,
   v2PieceChecks,
+  withPieceLayers,
 } from '@tork/core';
 import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
@@ -168,6 +169,10 @@ function textReporter(io: CliIo, tty: boolean, showPeers: boolean): Reporter {
         );
       });
       fetch.on('metadata-rejected', ({ address, reason }) => io.stderr(`tork: ${address}: ${reason}\n`));
+      fetch.on('piece-layers-received', ({ files, hashes, elapsedMs }) => {
+        io.stdout(`piece layers: ${hashes} hashes of ${files} files in ${(elapsedMs / 1000).toFixed(1)} s\n`);
+      });
+      fetch.on('piece-layers-rejected', ({ address, reason }) => io.stderr(`tork: ${address}: ${reason}\n`));
     },
     finish() {
       if (onKey) {
@@ -272,8 +277,6 @@ export async function runDownload(
       metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
-      if (magnet.v2Only)
-        throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
     } else {
       const bytes = await readFile(file).catch((error: unknown) => {
         throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
@@ -466,7 +469,11 @@ export async function runDownload(
           reporter?.attachFetch(fetch);
         },
       );
-      torrentBytes = torrentFile((torrent.meta as Metainfo).infoBytes, link.trackers);
+      const fetched = torrent.meta as Metainfo;
+      torrentBytes = torrentFile(fetched.infoBytes, link.trackers);
+      // BEP 52: the piece layers fetched from peers belong in the .torrent too.
+      if (fetched.v2 !== undefined && fetched.v2.pieceLayers.size > 0)
+        torrentBytes = withPieceLayers(torrentBytes, fetched.v2.pieceLayers);
     }
     meta = torrent.meta as Metainfo;
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {

@@ -225,8 +225,6 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       infoHash = meta.infoHashHex;
     } else if (request.magnet) {
       const magnet = parseMagnet(request.magnet);
-      if (magnet.v2Only)
-        throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
       infoHash = magnet.infoHashHex;
     } else {
       throw new TorkError(TorkErrorCode.API_BAD_REQUEST, 'give a magnet, a path or a metainfo');

@@ -36,6 +36,8 @@ export function attachJsonFetchEvents(fetch: MetadataFetch, emit: JsonEventSink)
   fetch.on('metadata-progress', (data) => emit('metadata-progress', data));
   fetch.on('metadata-received', (data) => emit('metadata-received', data));
   fetch.on('metadata-rejected', (data) => emit('metadata-rejected', data));
+  fetch.on('piece-layers-received', (data) => emit('piece-layers-received', data));
+  fetch.on('piece-layers-rejected', (data) => emit('piece-layers-rejected', data));
   fetch.on('dht-peers', (data) => emit('dht-peers', data));
   fetch.on('lsd-peers', (data) => emit('lsd-peers', data));
   fetch.on('pex-peers', (data) => emit('pex-peers', data));

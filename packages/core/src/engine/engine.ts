@@ -13,9 +13,21 @@ import { type FilePriority, selectOnlyPriorities } from '../selection/file-prior
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
 import { hybridV2WireHash } from './hybrid-hashes.js';
-import { type FetchedMetadata, MetadataFetch, type MetadataFetchOptions } from './metadata-fetch.js';
+import {
+  DEFAULT_METADATA_TIMEOUT_MS,
+  type FetchedMetadata,
+  MetadataFetch,
+  type MetadataFetchOptions,
+} from './metadata-fetch.js';
 import type { IncomingConnection } from './peer-book.js';
 import type { PeerDiscovery } from './peer-discovery.js';
+import {
+  type FetchedPieceLayers,
+  HYBRID_LAYER_PATIENCE_MS,
+  missingPieceLayers,
+  PieceLayerFetch,
+  withPieceLayers,
+} from './piece-layer-fetch.js';
 import { RateGovernor, RateLimiter, type RateLimits } from './rate-governor.js';
 import { Torrent } from './torrent.js';
 import type { TorrentContext, TorrentOptions } from './torrent-options.js';
@@ -100,14 +112,22 @@ export interface MagnetTorrentOptions extends Omit<TorrentOptions, 'meta'> {
   readonly metadataTimeoutMs?: number;
 }
 
-/** The .torrent an earlier run saved for this info-hash, if it parses and matches. */
-async function readSavedMetadata(dir: string, infoHashHex: string): Promise<Metainfo | undefined> {
+/** The .torrent an earlier run saved for this info-hash (and its bytes), if it parses and matches. */
+async function readSavedMetadata(
+  dir: string,
+  infoHashHex: string,
+): Promise<{ meta: Metainfo; torrent: Uint8Array } | undefined> {
   try {
-    const meta = parseMetainfo(await readFile(join(dir, `${infoHashHex}.torrent`)));
-    return meta.infoHashHex === infoHashHex ? meta : undefined;
+    const torrent = new Uint8Array(await readFile(join(dir, `${infoHashHex}.torrent`)));
+    const meta = parseMetainfo(torrent);
+    return meta.infoHashHex === infoHashHex ? { meta, torrent } : undefined;
   } catch {
     return undefined;
   }
+}
+
+function addressKey(peer: { readonly host: string; readonly port: number }): string {
+  return peer.host.includes(':') ? `[${peer.host}]:${peer.port}` : `${peer.host}:${peer.port}`;
 }
 
 /** Saves a magnet's .torrent in the resume directory (atomically), so the next run skips the fetch. */
@@ -133,6 +153,8 @@ export class Engine {
   readonly #torrents = new Map<string, Torrent>();
   /** Magnets whose metadata is being fetched, by info-hash. */
   readonly #fetches = new Map<string, MetadataFetch>();
+  /** Magnets whose piece layers are being fetched (BEP 52), by info-hash. */
+  readonly #layerFetches = new Map<string, PieceLayerFetch>();
   /** Who handles an actor's events: its torrent, or a magnet's metadata fetch. */
   readonly #byActor = new Map<number, ActorOwner>();
   #nextActorId = 1;
@@ -216,11 +238,15 @@ export class Engine {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
     const { magnet } = options;
     const id = magnet.infoHashHex;
-    if (this.#torrents.has(id) || this.#fetches.has(id))
+    if (this.#torrents.has(id) || this.#fetches.has(id) || this.#layerFetches.has(id))
       throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
     const dir = options.resumeDir ?? defaultResumeDir(options.outDir);
-    let meta = dir === false ? undefined : await readSavedMetadata(dir, id);
+    const saved = dir === false ? undefined : await readSavedMetadata(dir, id);
+    let meta = saved?.meta;
+    let torrentFile = saved?.torrent;
+    let changed = false;
     let peers = [...(options.peers ?? []), ...magnet.peers];
+    let metadataFetch: MetadataFetch | undefined;
     if (meta === undefined) {
       const fetched = await this.fetchMetadata(
         {
@@ -233,20 +259,77 @@ export class Engine {
           tickMs: options.tickMs,
           pex: options.pex !== false,
         },
-        onFetch,
+        (fetch) => {
+          metadataFetch = fetch;
+          onFetch?.(fetch);
+        },
       );
       meta = fetched.meta;
+      torrentFile = fetched.torrent;
+      changed = true;
       peers = [...peers, ...fetched.peers];
-      if (dir !== false) await saveMetadata(dir, id, fetched.torrent);
-      if (this.#closed)
-        throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
     }
+    if (missingPieceLayers(meta).length > 0 && !this.#closed) {
+      // BEP 9 metadata has no piece layers: ask the peers for them (hash requests) before starting.
+      const layers = await this.#fetchPieceLayers(meta, peers, options, metadataFetch);
+      if (layers !== undefined) {
+        meta = layers.meta;
+        torrentFile = withPieceLayers(torrentFile!, layers.layers);
+        changed = true;
+        const banned = new Set(layers.banned);
+        peers = peers.filter((peer) => !banned.has(addressKey(peer)));
+      }
+    }
+    if (changed && dir !== false) await saveMetadata(dir, id, torrentFile!);
+    if (this.#closed)
+      throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
     const { magnet: _magnet, metadataTimeoutMs: _timeout, selectFiles, ...rest } = options;
     const filePriorities =
       selectFiles?.(meta) ??
       options.filePriorities ??
       selectOnlyPriorities(magnet.selectOnly, meta.files.length);
     return this.add({ ...rest, meta, peers, ...(filePriorities ? { filePriorities } : {}) }, setup);
+  }
+
+  /**
+   * The piece-layer phase (BEP 52) of a v2 or hybrid magnet whose metadata has no `piece layers`:
+   * undefined when a hybrid's layers could not be had (it downloads checked by SHA-1 alone, as
+   * before BEP 52); a v2-only torrent cannot, and the error is thrown.
+   */
+  async #fetchPieceLayers(
+    meta: Metainfo,
+    peers: readonly { readonly host: string; readonly port: number }[],
+    options: MagnetTorrentOptions,
+    metadataFetch: MetadataFetch | undefined,
+  ): Promise<FetchedPieceLayers | undefined> {
+    const id = meta.infoHashHex;
+    const unique = new Map(peers.map((peer) => [addressKey(peer), peer]));
+    const fetch: PieceLayerFetch = new PieceLayerFetch(
+      {
+        meta,
+        peers: [...unique.values()],
+        timeoutMs: options.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS,
+        // A hybrid can do without its layers (SHA-1 alone): not worth the whole timeout without a v2 peer.
+        ...(meta.version === 'hybrid' ? { noPeerTimeoutMs: HYBRID_LAYER_PATIENCE_MS } : {}),
+        ...(options.maxPeers !== undefined ? { maxPeers: options.maxPeers } : {}),
+        ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      },
+      this.#context(() => fetch),
+    );
+    if (metadataFetch) {
+      fetch.on('piece-layers-received', (data) => metadataFetch.emit('piece-layers-received', data));
+      fetch.on('piece-layers-rejected', (data) => metadataFetch.emit('piece-layers-rejected', data));
+    }
+    this.#layerFetches.set(id, fetch);
+    try {
+      return await fetch.start();
+    } catch (error) {
+      if (meta.version === 'hybrid' && error instanceof TorkError && error.code === TorkErrorCode.METADATA)
+        return undefined;
+      throw error;
+    } finally {
+      this.#layerFetches.delete(id);
+    }
   }
 
   /**
@@ -258,10 +341,6 @@ export class Engine {
     onFetch?: (fetch: MetadataFetch) => void,
   ): Promise<FetchedMetadata> {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
-    if (options.magnet.v2Only) {
-      // BEP 9 metadata is checked against a SHA-1 info-hash; a v2-only link has none (yet).
-      throw new TorkError(TorkErrorCode.MAGNET, 'v2-only magnet links cannot be fetched yet');
-    }
     const id = options.magnet.infoHashHex;
     if (this.#torrents.has(id) || this.#fetches.has(id))
       throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
@@ -316,8 +395,10 @@ export class Engine {
     const torrent = this.#torrents.get(infoHashHex);
     if (!torrent) {
       const fetch = this.#fetches.get(infoHashHex);
-      if (!fetch) return false;
-      await fetch.stop();
+      const layers = this.#layerFetches.get(infoHashHex);
+      if (!fetch && !layers) return false;
+      layers?.stop();
+      await fetch?.stop();
       return true;
     }
     try {
@@ -379,6 +460,7 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#fetches.values()].map((fetch) => fetch.stop()));
+    for (const fetch of this.#layerFetches.values()) fetch.stop();
     await Promise.all([...this.#torrents.values()].map((torrent) => torrent.stop()));
     this.#torrents.clear();
     this.#rates.close();

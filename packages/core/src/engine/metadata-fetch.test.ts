@@ -8,7 +8,9 @@ import { encodeBencode } from '../bencode/bencode.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { HostCommand } from '../messages/host-command.js';
 import type { HostEvent } from '../messages/host-event.js';
+import { encodeTorrentV2 } from '../metainfo/create-torrent-v2.js';
 import { parseMagnet } from '../metainfo/magnet.js';
+import { fileMerkle } from '../metainfo/merkle-tree.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
 import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
@@ -121,6 +123,53 @@ describe('a magnet link through the Engine (metadata phase, BEP 9)', { timeout: 
     assert.equal(resumed.meta.infoHashHex, meta.infoHashHex);
     assert.equal(again.commands.filter((command) => command.type === 'add-magnet').length, 0);
     await second.close();
+  });
+
+  it('a v2-only magnet (urn:btmh): the v2 bit, SHA-256 checked on the coordinator too, a liar banned', async () => {
+    // Files of one piece need no piece layers: the download starts right after the metadata.
+    // Exactly one piece: a single-file v2 torrent ending off a piece boundary gets a pad file, which
+    // the file layout refuses as "a single-file torrent has 2 files" (not this test's subject).
+    const small = new Uint8Array(32_768).fill(5);
+    const merkle = fileMerkle(small, 32_768);
+    const v2 = parseMetainfo(
+      encodeTorrentV2({
+        version: 'v2',
+        name: 'v2.bin',
+        length: small.length,
+        pieceLength: 32_768,
+        fileHashes: [{ piecesRoot: merkle.root! }],
+      }),
+    );
+    // A dictionary that is a valid torrent but not this one: its SHA-256 differs.
+    const other = encodeTorrentV2({
+      version: 'v2',
+      name: 'other.bin',
+      length: small.length,
+      pieceLength: 32_768,
+      fileHashes: [{ piecesRoot: merkle.root! }],
+    });
+    const otherInfo = parseMetainfo(other).infoBytes;
+    const out = await tempDir('tork-magnet-v2-');
+    const peers = new MetadataPeers((address) => (address.endsWith(':1') ? otherInfo : v2.infoBytes));
+    const engine = new Engine({ actors: peers, peerId: new Uint8Array(20).fill(9), port: 0 });
+    const magnet = parseMagnet(
+      `magnet:?xt=urn:btmh:1220${v2.infoHashV2Hex}&x.pe=127.0.0.9:1&x.pe=127.0.0.9:2`,
+    );
+    assert.equal(magnet.v2Only, true);
+    const torrent = await engine.addMagnet({ magnet, outDir: out, useTrackers: false, tickMs: 50 });
+    assert.equal(torrent.meta.infoHashHex, v2.infoHashHex);
+    const add = peers.commands.find((command) => command.type === 'add-magnet');
+    assert.ok(add?.type === 'add-magnet' && add.v2 === true, 'the handshake sets the v2 bit');
+    assert.equal(add.metadataHashes?.v1, undefined, 'no SHA-1 check for a btmh-only link');
+    assert.ok(Buffer.from(add.metadataHashes!.v2!).equals(Buffer.from(v2.infoHashV2!)));
+    assert.ok(
+      peers.commands.some(
+        (command) => command.type === 'close' && /metadata that does not hash/.test(command.reason),
+      ),
+      'the peer with the other dictionary was banned by the coordinator',
+    );
+    assert.equal(peers.commands.filter((command) => command.type === 'fetch-hashes').length, 0);
+    await engine.close();
   });
 
   it('gives up with TORK_ERR_METADATA when no peer offers the metadata in time', async () => {

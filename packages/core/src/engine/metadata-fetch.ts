@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { ActorStats, HostEvent } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
+import { magnetInfoHashes, metadataMatches } from '../metainfo/metadata-hashes.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
 import type { TrackerClientOptions } from '../tracker/create-tracker-client.js';
 import { Announcer } from './announcer.js';
@@ -11,6 +11,7 @@ import { type IncomingConnection, PeerBook, peerBookContext } from './peer-book.
 import { TorrentDiscovery } from './peer-discovery.js';
 import { PeerExchange } from './peer-exchange.js';
 import type { PeerRecord } from './peer-record.js';
+import type { PieceLayerFetchEventMap } from './piece-layer-fetch.js';
 import type { TorrentContext } from './torrent-options.js';
 
 /** Longest wait for a magnet's metadata before giving up, ms. */
@@ -48,6 +49,10 @@ export interface MetadataFetchEventMap {
   'metadata-received': [{ size: number; address: string; elapsedMs: number }];
   /** A peer sent metadata that does not hash to the info-hash: banned, the fetch goes on. */
   'metadata-rejected': [{ address: string; reason: string }];
+  /** v2 and hybrid magnets: the piece layers were fetched by hash requests (see PieceLayerFetch). */
+  'piece-layers-received': PieceLayerFetchEventMap['piece-layers-received'];
+  /** A peer sent piece-layer hashes that do not prove (or unasked): banned, the fetch goes on. */
+  'piece-layers-rejected': PieceLayerFetchEventMap['piece-layers-rejected'];
   'peer-connected': [
     {
       actorId: number;
@@ -144,6 +149,9 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
       peerId: this.#ctx.peerId,
       listenPort: this.#ctx.port,
       pex: this.#pex.enabled,
+      // BEP 52: a link naming the v2 hash handshakes as v2; the dictionary is checked by every hash named.
+      v2: this.magnet.infoHashV2 !== undefined,
+      metadataHashes: magnetInfoHashes(this.magnet),
     });
     const now = Date.now();
     this.#book.addManual([...this.magnet.peers, ...(this.#options.peers ?? [])], now);
@@ -245,8 +253,8 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
 
   #onMetadata(peer: PeerRecord, info: Uint8Array): void {
     if (this.#settled) return;
-    // Checked in the host already; once more here, where it is used (cheap: one SHA-1).
-    if (!createHash('sha1').update(info).digest().equals(this.magnet.infoHash)) {
+    // Checked in the host already; once more here, where it is used (cheap: one SHA-1 and/or SHA-256).
+    if (!metadataMatches(info, magnetInfoHashes(this.magnet))) {
       this.#book.ban(peer, 'banned: sent metadata that does not hash to the info-hash');
       return;
     }

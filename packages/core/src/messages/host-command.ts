@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
+import { MAX_HASHES_PER_MESSAGE, MAX_PROOF_LAYERS } from '../wire/hash-messages.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import {
   ActorId,
   Bytes,
   Bytes20,
+  Bytes32,
   MessagePortSchema,
   PexHost,
   PieceIndex,
@@ -119,9 +121,35 @@ export const HostCommand = z.discriminatedUnion('type', [
     listenPort: z.number().int().min(0).max(65535).optional(),
     /** Learn peers by peer exchange (BEP 11) while fetching; nothing is sent. Default: false. */
     pex: z.boolean().optional(),
+    /**
+     * BEP 52: the handshake sets the v2 bit and, on a connection that speaks v2 (`speaksV2`), hash
+     * messages are decoded (a v2 magnet, or the piece-layer phase). Default: false.
+     */
+    v2: z.boolean().optional(),
+    /**
+     * The hashes the fetched info dictionary must have: `v1` its SHA-1, `v2` its SHA-256 (both
+     * checked when both are given). Default: SHA-1 = `infoHash`.
+     */
+    metadataHashes: z.object({ v1: Bytes20.optional(), v2: Bytes32.optional() }).optional(),
   }),
   /** Fetch the metadata from this actor's peer (it offered it: `metadata-available`). */
   z.object({ type: z.literal('fetch-metadata'), actorId: ActorId }),
+  /**
+   * BEP 52: send this `hash request` (a slice of a file's piece layer, proof up to its root) to the
+   * actor's peer; the answer is checked against `piecesRoot` in the host (`piece-hashes`,
+   * `hashes-rejected`; wrong hashes close the connection with `cause: 'bad-hashes'`).
+   */
+  z.object({
+    type: z.literal('fetch-hashes'),
+    actorId: ActorId,
+    piecesRoot: Bytes32,
+    /** Bytes of the file whose tree it is (the proof is checked against its shape). */
+    fileLength: z.number().int().positive(),
+    baseLayer: z.number().int().min(0).max(63),
+    index: z.number().int().nonnegative(),
+    length: z.number().int().min(2).max(MAX_HASHES_PER_MESSAGE),
+    proofLayers: z.number().int().min(0).max(MAX_PROOF_LAYERS),
+  }),
   z.object({ type: z.literal('remove-torrent'), torrentId: TorrentId }),
   /** Dial a peer and run it as a new actor. */
   z.object({

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { MAX_HASHES_PER_MESSAGE } from '../wire/hash-messages.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';
-import { ActorId, Bytes, PexHost, PieceIndex, PlainError } from './schema-helpers.js';
+import { ActorId, Bytes, Bytes32, PexHost, PieceIndex, PlainError } from './schema-helpers.js';
 
 const PexAddress = z.object({ host: PexHost, port: z.number().int().min(1).max(65535) });
 
@@ -93,6 +94,26 @@ export const HostEvent = z.discriminatedUnion('type', [
    * host). The buffer is transferred.
    */
   z.object({ type: z.literal('metadata'), actorId: ActorId, info: z.instanceof(ArrayBuffer) }),
+  /**
+   * BEP 52: the answer to a `fetch-hashes`, proven against its pieces root in the host: `length`
+   * hashes of the requested layer from `index`, 32 bytes each (the buffer is transferred).
+   */
+  z.object({
+    type: z.literal('piece-hashes'),
+    actorId: ActorId,
+    piecesRoot: Bytes32,
+    index: z.number().int().nonnegative(),
+    length: z.number().int().min(2).max(MAX_HASHES_PER_MESSAGE),
+    hashes: z.instanceof(ArrayBuffer),
+  }),
+  /** BEP 52: the peer answered a `fetch-hashes` with `hash reject`: ask another. */
+  z.object({
+    type: z.literal('hashes-rejected'),
+    actorId: ActorId,
+    piecesRoot: Bytes32,
+    index: z.number().int().nonnegative(),
+    length: z.number().int().min(2).max(MAX_HASHES_PER_MESSAGE),
+  }),
   /** The peer's full bitfield (have-all / have-none arrive as one as well). */
   z.object({ type: z.literal('bitfield'), actorId: ActorId, bitfield: Bytes }),
   /** `have` messages, batched. */

@@ -12,6 +12,7 @@ export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array
   message: 'expected a Uint8Array',
 });
 export const Bytes20 = Bytes.refine((bytes) => bytes.length === 20, { message: 'expected 20 bytes' });
+export const Bytes32 = Bytes.refine((bytes) => bytes.length === 32, { message: 'expected 32 bytes' });
 
 /** A TorkError as plain data (classes do not survive structured clone): see `PlainTorkError`. */
 export { PlainTorkError as PlainError } from '../errors.js';

@@ -51,8 +51,9 @@ export {
   verifyMerkleProof,
   verifyPieceLayer,
 } from './merkle-tree.js';
+export { magnetInfoHashes, metadataMatches } from './metadata-hashes.js';
 export type { Metainfo, MetainfoFile, ParseMetainfoOptions } from './metainfo.js';
-export { parseMetainfo } from './metainfo.js';
+export { metainfoWithV2, parseMetainfo } from './metainfo.js';
 export type { MetainfoVersion, V2TreeFile } from './metainfo-v2.js';
 export type { MetainfoV2, MetainfoV2Fields } from './metainfo-v2-model.js';
 export type { MetainfoWarning, MetainfoWarningKind } from './metainfo-warnings.js';

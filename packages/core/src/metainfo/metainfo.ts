@@ -521,3 +521,11 @@ function commonFields(root: Record<string, unknown>) {
     creationDate: Number.isSafeInteger(creationDate) ? (creationDate as number) : undefined,
   };
 }
+
+/**
+ * `meta` with its BEP 52 fields replaced by `v2` (e.g. piece layers fetched from peers: no field
+ * is re-parsed or re-hashed, the caller vouches for them).
+ */
+export function metainfoWithV2(meta: Metainfo, v2: NonNullable<Metainfo['v2']>): Metainfo {
+  return new ParsedMetainfo({ ...meta, v2 });
+}

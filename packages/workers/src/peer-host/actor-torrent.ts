@@ -52,6 +52,13 @@ export interface ActorTorrent {
    * handshake and fetch the info dictionary when told to.
    */
   readonly metadataOnly: boolean;
+  /**
+   * A magnet's torrent: the hashes its info dictionary must have (SHA-1 `v1`, SHA-256 `v2`; both
+   * checked when both are known). Absent: SHA-1 = `infoHash`.
+   */
+  readonly metadataHashes?: TorrentInfoHashes;
+  /** A magnet's torrent known to be v2: the handshake sets the BEP 52 bit. Default: false. */
+  readonly v2Handshake?: boolean;
   /** Peer exchange (BEP 11) runs for this torrent (never for a private one). */
   readonly pex: boolean;
   /**

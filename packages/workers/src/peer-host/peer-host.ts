@@ -356,6 +356,8 @@ export class PeerHost implements ActorSink {
           private: false,
           metadata: null,
           metadataOnly: true,
+          metadataHashes: command.metadataHashes ?? { v1: command.infoHash },
+          v2Handshake: command.v2 ?? false,
           // Incoming PEX only: the swarm list stays empty, so nothing is sent.
           pex: command.pex ?? false,
           swarm: [],
@@ -368,6 +370,11 @@ export class PeerHost implements ActorSink {
       case 'fetch-metadata':
         this.#actors.get(command.actorId)?.fetchMetadata();
         return;
+      case 'fetch-hashes': {
+        const { type: _type, actorId, fileLength, ...range } = command;
+        this.#actors.get(actorId)?.fetchHashes(range, fileLength);
+        return;
+      }
       case 'remove-torrent': {
         const torrent = this.#torrents.get(command.torrentId);
         if (!torrent) return;

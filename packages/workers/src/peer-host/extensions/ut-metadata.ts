@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   decodeMetadataMessage,
   encodeMetadataData,
@@ -6,6 +5,7 @@ import {
   encodeMetadataRequest,
   MAX_METADATA_BYTES,
   METADATA_PIECE_BYTES,
+  metadataMatches,
   metadataPieceCount,
   metadataPieceSize,
   TorkError,
@@ -200,8 +200,7 @@ export class UtMetadataHandler implements ExtensionHandler {
   #finish(buffer: Uint8Array): void {
     this.#done = true;
     this.#buffer = null;
-    const digest = createHash('sha1').update(buffer).digest();
-    if (!digest.equals(this.#peer.torrent.infoHash)) {
+    if (!metadataMatches(buffer, this.#peer.torrent.metadataHashes ?? { v1: this.#peer.torrent.infoHash })) {
       throw new TorkError(
         TorkErrorCode.WIRE_PROTOCOL,
         'peer sent metadata that does not hash to the info-hash',

@@ -9,6 +9,7 @@ import {
   encodeHaveAll,
   encodeHaveNone,
   HANDSHAKE_LENGTH,
+  type HashRange,
   type HostEvent,
   type MseStreams,
   PIECE_MESSAGE_TYPES,
@@ -30,6 +31,7 @@ import type { PeerLink } from '../peer-link.js';
 import type { PeerTransport, TransportHandlers } from '../transport/peer-transport.js';
 import { Uploader } from '../upload/uploader.js';
 import { enableV2IfSpoken, type HashResponder, handshakeVersion, v2Handshake } from '../v2/hash-responder.js';
+import { enableLayerFetchIfSpoken, PieceLayerFetch } from '../v2/piece-layer-fetch.js';
 import { WireWriter } from '../wire-writer.js';
 import { PeerPieces } from './peer-pieces.js';
 import type { PeerSessionOptions } from './peer-session-options.js';
@@ -72,6 +74,8 @@ export class PeerSession implements PeerLink {
   readonly #options: PeerSessionOptions;
   /** BEP 52 hash requests, once the handshake shows a v2 connection (null: v1). */
   #hashes: HashResponder | null = null;
+  /** BEP 52: the piece-layer hashes this connection was asked to fetch. */
+  readonly #layers = new PieceLayerFetch(this);
   #transport: PeerTransport | null = null;
   /** What carries the connection, for the `connected` event. */
   #linkTransport: 'tcp' | 'utp' = 'tcp';
@@ -241,6 +245,11 @@ export class PeerSession implements PeerLink {
     if (handler instanceof UtMetadataHandler) handler.fetch(performance.now());
   }
 
+  /** BEP 52: ask the peer for a slice of a file's piece layer (see PieceLayerFetch). */
+  fetchHashes(range: HashRange, fileLength: number): void {
+    if (this.#state === 'open') this.#layers.request(range, fileLength, performance.now());
+  }
+
   /** We verified pieces: tell the peer (our bitfield, if not sent yet, already has them). */
   sendHave(pieces: readonly number[]): void {
     if (this.#state !== 'open' || !this.#bitfieldSent) return;
@@ -324,6 +333,8 @@ export class PeerSession implements PeerLink {
     }
     this.#uploader.tick();
     this.#extensions.tick(now);
+    this.#layers.tick(now);
+    if (this.closed) return;
     if (now - this.#lastSent >= this.#keepAliveIntervalMs) {
       this.writer.keepAlive();
       this.schedule();
@@ -387,7 +398,7 @@ export class PeerSession implements PeerLink {
       extensionProtocol: true,
       fastExtension: true,
       // BEP 52: only for v2 and hybrid torrents (libtorrent drops it for a torrent it knows as v1).
-      v2: this.torrent.v2PieceChecks !== null,
+      v2: this.torrent.v2PieceChecks !== null || this.torrent.v2Handshake === true,
     });
   }
 
@@ -429,6 +440,8 @@ export class PeerSession implements PeerLink {
       this.#onHandshake(message.infoHash, message.peerId, message.fastExtension, message.extensionProtocol);
       const version = handshakeVersion(this.torrent, message.infoHash) ?? 1;
       this.#hashes = enableV2IfSpoken(this.torrent, version, message.v2, this.#decoder, this.#options);
+      // A magnet's piece-layer phase has no hashes to serve, only layers to fetch.
+      if (this.#hashes === null) enableLayerFetchIfSpoken(this.#decoder, this.torrent, message.v2);
       return;
     }
     if (this.#state !== 'open') {
@@ -500,6 +513,12 @@ export class PeerSession implements PeerLink {
         if (this.#hashes === null) return;
         this.writer.push(this.#hashes.onRequest(message, now, this.unsent));
         this.schedule();
+        return;
+      case 'hashes':
+        this.#layers.onHashes(message);
+        return;
+      case 'hash-reject':
+        this.#layers.onReject(message);
         return;
       case 'extended':
         if (message.extId === 0) this.#onExtendedHandshake(message.payload);
