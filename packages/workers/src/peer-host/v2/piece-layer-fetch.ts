@@ -26,7 +26,11 @@ export const HASH_REQUEST_TIMEOUT_MS = 20_000;
  * (`speaksV2`: we named the v2 hash, or a hybrid's v1 hash and the peer set the v2 bit). Only a
  * torrent whose v2 hash the host knows can speak it. True when turned on.
  */
-export function enableLayerFetchIfSpoken(decoder: WireDecoder, torrent: ActorTorrent, peerV2Bit: boolean): boolean {
+export function enableLayerFetchIfSpoken(
+  decoder: WireDecoder,
+  torrent: ActorTorrent,
+  peerV2Bit: boolean,
+): boolean {
   const hashes = torrent.metadataHashes;
   if (hashes?.v2 === undefined) return false;
   const version = matchWireInfoHash(torrent.infoHash, hashes);
