@@ -157,11 +157,10 @@ export class DiskWriter {
       DEFAULT_MAX_CONCURRENT_WRITES,
     );
     const layout = FileLayout.fromMetainfo(options.layout);
-    if (!options.layout.isMultiFile && options.layout.files.length !== 1) {
-      throw new TorkError(
-        TorkErrorCode.USAGE,
-        `a single-file torrent has ${options.layout.files.length} files`,
-      );
+    // A single-file v2 torrent has a pad after its file (libtorrent's layout too): never written.
+    const realFiles = options.layout.files.filter((file) => !file.pad).length;
+    if (!options.layout.isMultiFile && realFiles !== 1) {
+      throw new TorkError(TorkErrorCode.USAGE, `a single-file torrent has ${realFiles} files`);
     }
     const fs = new CountingFs(options.fs ?? nodeDiskFs);
     const tree = await SafeTree.open(fs, options.root);
