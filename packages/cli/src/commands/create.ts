@@ -101,7 +101,7 @@ export const createHelp: CommandHelp<typeof options> = {
     name: { arg: 'NAME', text: "the torrent's name", default: "the input's file or directory name" },
     'created-by': { arg: 'TEXT', text: 'the created-by field', default: DEFAULT_CREATED_BY },
     date: { text: 'record a creation date: $SOURCE_DATE_EPOCH if set, else now' },
-    v2: { text: 'a BitTorrent v2-only torrent (BEP 52; tork cannot download these yet)' },
+    v2: { text: 'a BitTorrent v2-only torrent (BEP 52; clients that speak v1 only cannot read it)' },
     hybrid: { text: 'a v1 + v2 hybrid torrent (BEP 52), with v1 pad files as libtorrent writes them' },
     out: {
       arg: 'FILE',
