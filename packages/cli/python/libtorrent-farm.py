@@ -1,4 +1,4 @@
-# Usage: /usr/bin/python3 libtorrent-farm.py TORRENT DATA_DIR COUNT [--rate-limit BYTES_PER_S] [--seed-mode] [--host 127.0.0.1]  -> stdout {"ports":[...]}; stdin "stats" -> {"uploaded":[...]}; SIGTERM -> {"uploaded":[...]} and exit.
+# Usage: /usr/bin/python3 libtorrent-farm.py TORRENT DATA_DIR COUNT [--also TORRENT]... [--rate-limit BYTES_PER_S] [--seed-mode] [--host 127.0.0.1]  -> stdout {"ports":[...]}; stdin "stats" -> {"uploaded":[...]}; SIGTERM -> {"uploaded":[...]} and exit.
 """A farm of COUNT libtorrent seeders in ONE process (tork bench, profiling).
 
 Each seeder is its own libtorrent session (own peer id) listening on its own port of 127.0.0.1
@@ -11,9 +11,13 @@ The data is added as complete without any start-up check: every piece is marked 
 start nor on first request (`--seed-mode` selects libtorrent's seed_mode instead, which hashes
 each piece on its first request — for comparison only). The data must be correct.
 
+`--also TORRENT` (repeatable): every session seeds that torrent too, from the same DATA_DIR — the
+same data set as a v2-only or hybrid torrent (`tork bench --format`), so that one farm on one set
+of ports serves every format. A hybrid's pad files are not on disk: libtorrent reads them as zeros.
+
 Protocol (one JSON document per line on stdout):
   start-up      {"ports": [p1, p2, ...], "pid": PID}
-  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started
+  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started, all torrents
   SIGTERM/EOF   {"uploaded": [...], "final": true}, then exit 0
 --rate-limit caps each seeder's upload (bytes/s); loopback peers are moved out of libtorrent's
 unlimited local peer class so that the cap applies.
@@ -32,14 +36,15 @@ parser = argparse.ArgumentParser()
 parser.add_argument('torrent')
 parser.add_argument('data_dir')
 parser.add_argument('count', type=int)
+parser.add_argument('--also', action='append', default=[])
 parser.add_argument('--rate-limit', type=int, default=0)
 parser.add_argument('--seed-mode', action='store_true')
 parser.add_argument('--host', default='127.0.0.1')
 args = parser.parse_args()
 
-info = lt.torrent_info(args.torrent)
+infos = [lt.torrent_info(path) for path in [args.torrent, *args.also]]
 sessions = []
-handles = []
+handles = []  # per session: one handle per torrent
 for _ in range(args.count):
     session = lt.session({
         'listen_interfaces': f'{args.host}:0',
@@ -62,30 +67,33 @@ for _ in range(args.count):
         classes = lt.ip_filter()
         classes.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
         session.set_peer_class_filter(classes)
-    params = lt.add_torrent_params()
-    params.ti = lt.torrent_info(info)
-    params.save_path = args.data_dir
-    params.trackers = []
-    params.flags &= ~lt.torrent_flags.auto_managed
-    params.flags &= ~lt.torrent_flags.paused
-    if args.seed_mode:
-        params.flags |= lt.torrent_flags.seed_mode
-    else:
-        params.have_pieces = [True] * info.num_pieces()
-        params.flags |= lt.torrent_flags.no_verify_files
-    handle = session.add_torrent(params)
-    handle.replace_trackers([])
+    session_handles = []
+    for info in infos:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(info)
+        params.save_path = args.data_dir
+        params.trackers = []
+        params.flags &= ~lt.torrent_flags.auto_managed
+        params.flags &= ~lt.torrent_flags.paused
+        if args.seed_mode:
+            params.flags |= lt.torrent_flags.seed_mode
+        else:
+            params.have_pieces = [True] * info.num_pieces()
+            params.flags |= lt.torrent_flags.no_verify_files
+        handle = session.add_torrent(params)
+        handle.replace_trackers([])
+        session_handles.append(handle)
     sessions.append(session)
-    handles.append(handle)
+    handles.append(session_handles)
 
 # Wait until every session listens and every torrent is seeding.
 deadline = time.time() + 30
 while time.time() < deadline:
-    if all(s.listen_port() for s in sessions) and all(h.status().is_seeding for h in handles):
+    if all(s.listen_port() for s in sessions) and all(h.status().is_seeding for hs in handles for h in hs):
         break
     time.sleep(0.02)
 else:
-    states = [str(h.status().state) for h in handles]
+    states = [str(h.status().state) for hs in handles for h in hs]
     print(json.dumps({'error': 'not seeding after 30 s', 'states': states}), flush=True)
     sys.exit(1)
 
@@ -99,7 +107,7 @@ def emit(document):
 
 
 def uploaded():
-    return [h.status().total_payload_upload for h in handles]
+    return [sum(h.status().total_payload_upload for h in hs) for hs in handles]
 
 
 done = threading.Event()

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { decodeBencode, encodeBencode, TORK_VERSION } from '@tork/core';
-import { type Dataset, ensureDataset, verifyDownload } from '../demo/dataset.js';
+import { TORK_VERSION } from '@tork/core';
+import { ensureDataset, verifyDownload } from '../demo/dataset.js';
 import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
+import { type FormatTorrent, formatTorrent, type TorrentFormat, torrentWithTracker } from './formats.js';
 import { machineBusySeconds } from './proc.js';
 import { renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
@@ -20,6 +21,11 @@ export interface BenchOptions {
   readonly workers?: number;
   readonly seeders: readonly SeederKind[];
   readonly compare: readonly ClientName[];
+  /**
+   * Torrent formats of the same data set, each downloaded by every client in every run, in this
+   * order (v1, v2, hybrid, v1, …). Default: ['v1'].
+   */
+  readonly formats?: readonly TorrentFormat[];
   /** Another tork build downloading too (`tork-baseline`), alternating with this one. */
   readonly baseline?: Baseline;
   /** This build again with extra `download` flags, each a client of its own (`tork-variant[NAME]`). */
@@ -63,10 +69,12 @@ export interface Figures {
 export interface RunResult extends Figures {
   /** `compare`, `scaling-workers` or `scaling-peers`. */
   readonly set: string;
-  /** `client@seeders[ workers=N][ peers=N]`. */
+  /** `client@seeders[ format=F][ workers=N][ peers=N]` (` format=F` unless the only format is v1). */
   readonly group: string;
   readonly client: ClientName;
   readonly seeders: SeederKind;
+  /** The torrent format downloaded (`--format`). */
+  readonly format: TorrentFormat;
   readonly peers: number;
   readonly workers: number | null;
   readonly run: number;
@@ -101,6 +109,7 @@ export interface GroupSummary extends Figures {
   readonly set: string;
   readonly client: ClientName;
   readonly seeders: SeederKind;
+  readonly format: TorrentFormat;
   readonly peers: number;
   readonly workers: number | null;
   readonly runs: number;
@@ -120,6 +129,7 @@ export interface BenchReport {
     workers: number | null;
     seeders: SeederKind[];
     compare: ClientName[];
+    formats: TorrentFormat[];
     baseline: Baseline | null;
     variants: Variant[];
     runs: number;
@@ -127,11 +137,25 @@ export interface BenchReport {
     latencyMs: number;
     scaling: boolean;
   };
-  readonly dataset: { name: string; length: number; files: number; cached: boolean };
+  readonly dataset: {
+    name: string;
+    length: number;
+    files: number;
+    cached: boolean;
+    /** One per `--format`: the torrent each format downloads (pieces, a hybrid's pad files). */
+    torrents: FormatTorrent[];
+  };
   readonly runs: RunResult[];
   readonly medians: GroupSummary[];
-  /** tork's median figure divided by the other client's, same seeders and set. */
+  /** tork's median figure divided by the other client's, same seeders, format and set. */
   readonly ratios: Array<{ tork: string; other: string } & Record<keyof Figures, number>>;
+  /**
+   * With `--format` v1 and another format: that format's median figure divided by v1's, same
+   * client, seeders and set (`group` ÷ `v1`). Empty without v1 or with it alone.
+   */
+  readonly formatRatios: Array<
+    { group: string; v1: string; client: ClientName; format: TorrentFormat } & Record<keyof Figures, number>
+  >;
   readonly ok: boolean;
 }
 
@@ -199,25 +223,19 @@ function receivedBytes(output: string): {
   };
 }
 
-async function torrentWithTracker(dataset: Dataset, url: string, path: string): Promise<string> {
-  const torrent = decodeBencode(await readFile(dataset.torrentPath)) as Record<string, unknown>;
-  torrent.announce = url;
-  torrent['announce-list'] = [[url]];
-  await writeFile(path, encodeBencode(torrent));
-  return path;
-}
-
 interface Job {
   readonly set: string;
   readonly client: ClientName;
   readonly seeders: SeederKind;
+  readonly format: TorrentFormat;
   readonly peers: number;
   readonly workers?: number;
   readonly variant?: Variant;
 }
 
-function groupName(job: Job): string {
+function groupName(job: Job, showFormat: boolean): string {
   let name = `${job.client}${job.variant ? `[${job.variant.name}]` : ''}@${job.seeders}`;
+  if (showFormat) name += ` format=${job.format}`;
   if (job.set === 'scaling-workers') name += ` workers=${job.workers}`;
   if (job.set === 'scaling-peers') name += ` peers=${job.peers}`;
   return name;
@@ -240,6 +258,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ? 'bench: data set found in the cache'
       : `bench: data set generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
+  const formats = options.formats && options.formats.length > 0 ? options.formats : (['v1'] as const);
+  const showFormat = !(formats.length === 1 && formats[0] === 'v1');
+  const formatTorrents: FormatTorrent[] = [];
+  for (const format of formats)
+    formatTorrents.push(await formatTorrent(dataset, options.pieceLength, format, log));
+  for (const t of formatTorrents)
+    if (t.format !== 'v1' || showFormat)
+      log(
+        `bench: ${t.format}: ${t.pieceCount} pieces over ${t.layoutBytes} bytes${t.padFiles ? ` (${t.padFiles} pads, ${t.padBytes} bytes of zeros aligning files to pieces: not on disk)` : ''}, info-hash ${t.infoHash}${t.infoHashV2 ? ` (v2 ${t.infoHashV2})` : ''}`,
+      );
   const workDir = await mkdtemp(join(tmpdir(), 'tork-bench-'));
   const cleanupWork = () => rmSync(workDir, { recursive: true, force: true });
   process.once('exit', cleanupWork);
@@ -248,7 +276,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const runs: RunResult[] = [];
   try {
     tracker = await startTracker(host);
-    const torrent = await torrentWithTracker(dataset, tracker.url, join(workDir, 'bench.torrent'));
+    const torrents = new Map<TorrentFormat, string>();
+    for (const t of formatTorrents)
+      torrents.set(
+        t.format,
+        await torrentWithTracker(
+          t,
+          tracker.url,
+          join(workDir, t.format === 'v1' ? 'bench.torrent' : `bench.${t.format}.torrent`),
+        ),
+      );
 
     const swarmFor = async (kind: SeederKind, peers: number): Promise<Swarm> => {
       const current = swarms.get(kind);
@@ -259,7 +296,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       log(`bench: starting ${peers} ${kind} seeders on ${host}…`);
       const started = Date.now();
-      const swarm = await startSwarm(kind, dataset, torrent, {
+      const swarm = await startSwarm(kind, dataset, [...torrents.values()], {
         count: peers,
         rateLimit: options.rateLimit,
         python: options.python,
@@ -288,7 +325,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         measure = await measureDownload(
           {
             client: job.client,
-            torrent,
+            torrent: torrents.get(job.format)!,
             outDir,
             workers: job.workers,
             baseline: options.baseline?.path,
@@ -317,7 +354,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await rm(outDir, { recursive: true, force: true });
       if (bad.length > 0) {
         log(
-          `bench: ${job.client} run ${index + 1}: exit ${measure.status}; ${bad.length} files differ (${bad.slice(0, 3).join(', ')})`,
+          `bench: ${groupName(job, showFormat)} run ${index + 1}: exit ${measure.status}; ${bad.length} files differ (${bad.slice(0, 3).join(', ')})`,
         );
         log(measure.output.trim().split('\n').slice(-10).join('\n'));
       }
@@ -325,9 +362,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const gib = dataset.length / 2 ** 30;
       const result: RunResult = {
         set: job.set,
-        group: groupName(job),
+        group: groupName(job, showFormat),
         client: job.client,
         seeders: job.seeders,
+        format: job.format,
         peers: job.peers,
         workers: job.workers ?? null,
         run: index + 1,
@@ -363,7 +401,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
 
     const peersDefault = options.peers;
-    // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …).
+    // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …),
+    // and within a run each format has its turn (v1 by every client, v2 by every client, hybrid …).
     const clients: Array<{ client: ClientName; variant?: Variant }> = [
       { client: 'tork' },
       ...(options.variants ?? []).map((variant) => ({ client: 'tork-variant' as const, variant })),
@@ -372,20 +411,34 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     ];
     for (let r = 0; r < options.runs; r++)
       for (const seeders of options.seeders)
-        for (const { client, variant } of clients)
-          await runJob(
-            { set: 'compare', client, seeders, peers: peersDefault, workers: options.workers, variant },
-            r,
-          );
+        for (const format of formats)
+          for (const { client, variant } of clients)
+            await runJob(
+              {
+                set: 'compare',
+                client,
+                seeders,
+                format,
+                peers: peersDefault,
+                workers: options.workers,
+                variant,
+              },
+              r,
+            );
 
     if (options.scaling) {
       const seeders = options.seeders[0]!;
+      // Scaling downloads the first format only.
+      const format = formats[0]!;
       const workerCounts = [
         ...new Set([...Array.from({ length: availableParallelism() }, (_, i) => i + 1), 4]),
       ].sort((a, b) => a - b);
       for (let r = 0; r < options.runs; r++)
         for (const workers of workerCounts)
-          await runJob({ set: 'scaling-workers', client: 'tork', seeders, peers: peersDefault, workers }, r);
+          await runJob(
+            { set: 'scaling-workers', client: 'tork', seeders, format, peers: peersDefault, workers },
+            r,
+          );
       for (const peers of [4, 16, 64, 128]) {
         if (seeders === 'tork' && peers > 64) {
           log(
@@ -394,7 +447,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           continue;
         }
         for (let r = 0; r < options.runs; r++)
-          await runJob({ set: 'scaling-peers', client: 'tork', seeders, peers, workers: options.workers }, r);
+          await runJob(
+            { set: 'scaling-peers', client: 'tork', seeders, format, peers, workers: options.workers },
+            r,
+          );
       }
     }
   } finally {
@@ -417,6 +473,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       set: first.set,
       client: first.client,
       seeders: first.seeders,
+      format: first.format,
       peers: first.peers,
       workers: first.workers,
       runs: list.length,
@@ -426,7 +483,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const ratios: BenchReport['ratios'] = [];
   for (const tork of medians.filter((m) => m.set === 'compare' && m.client === 'tork'))
     for (const other of medians.filter(
-      (m) => m.set === 'compare' && m.client !== 'tork' && m.seeders === tork.seeders,
+      (m) =>
+        m.set === 'compare' && m.client !== 'tork' && m.seeders === tork.seeders && m.format === tork.format,
     ))
       ratios.push({
         tork: tork.group,
@@ -436,6 +494,26 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           number
         >),
       });
+
+  const formatRatios: BenchReport['formatRatios'] = [];
+  const withoutFormat = (group: string) => group.replace(/ format=\S+/, '');
+  for (const summary of medians.filter((m) => m.format !== 'v1')) {
+    const v1 = medians.find(
+      (m) =>
+        m.format === 'v1' && m.set === summary.set && withoutFormat(m.group) === withoutFormat(summary.group),
+    );
+    if (!v1) continue;
+    formatRatios.push({
+      group: summary.group,
+      v1: v1.group,
+      client: summary.client,
+      format: summary.format,
+      ...(Object.fromEntries(FIGURES.map((f) => [f, v1[f] ? round(summary[f] / v1[f]) : 0])) as Record<
+        keyof Figures,
+        number
+      >),
+    });
+  }
 
   if (options.plot) {
     const lines = [];
@@ -478,6 +556,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workers: options.workers ?? null,
       seeders: [...options.seeders],
       compare: [...options.compare],
+      formats: [...formats],
       baseline: options.baseline ?? null,
       variants: [...(options.variants ?? [])],
       runs: options.runs,
@@ -490,10 +569,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       length: dataset.length,
       files: dataset.files.length,
       cached: dataset.cached ?? false,
+      torrents: formatTorrents,
     },
     runs,
     medians,
     ratios,
+    formatRatios,
     ok: runs.length > 0 && runs.every((run) => run.verified),
   };
 }

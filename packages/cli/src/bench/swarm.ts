@@ -38,15 +38,20 @@ function sumCpu(pids: readonly number[]): number {
   return total;
 }
 
-/** One python process hosting every libtorrent seeder (libtorrent-farm.py). */
-async function libtorrentSwarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+/** One python process hosting every libtorrent seeder (libtorrent-farm.py), each seeding every torrent. */
+async function libtorrentSwarm(
+  dataset: Dataset,
+  torrents: readonly string[],
+  options: SwarmOptions,
+): Promise<Swarm> {
   const args = [
     `${pythonDir}libtorrent-farm.py`,
-    torrent,
+    torrents[0]!,
     dataset.dataDir,
     String(options.count),
     '--host',
     options.host,
+    ...torrents.slice(1).flatMap((torrent) => ['--also', torrent]),
   ];
   if (options.rateLimit) args.push('--rate-limit', String(options.rateLimit));
   const child = track(spawn(options.python!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
@@ -262,13 +267,19 @@ async function waitListening(ports: readonly number[], timeoutMs: number): Promi
   }
 }
 
+/**
+ * Seeders of `kind` for `torrents` (the same data set in one or more formats). libtorrent seeders
+ * seed them all from one farm; tork and aria2c seeders take one torrent (`tork bench` refuses more).
+ */
 export function startSwarm(
   kind: SeederKind,
   dataset: Dataset,
-  torrent: string,
+  torrents: readonly string[],
   options: SwarmOptions,
 ): Promise<Swarm> {
-  if (kind === 'libtorrent') return libtorrentSwarm(dataset, torrent, options);
+  if (kind === 'libtorrent') return libtorrentSwarm(dataset, torrents, options);
+  if (torrents.length !== 1) throw new Error(`${kind} seeders seed one torrent, not ${torrents.length}`);
+  const torrent = torrents[0]!;
   if (kind === 'aria2c') return aria2Swarm(dataset, torrent, options);
   return torkSwarm(dataset, torrent, options);
 }

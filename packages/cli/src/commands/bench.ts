@@ -12,6 +12,7 @@ import {
   type Variant,
 } from '../bench/bench.js';
 import type { ClientName } from '../bench/download.js';
+import { TORRENT_FORMATS, type TorrentFormat } from '../bench/formats.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
@@ -20,7 +21,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH] [--variant NAME=ARGS]...';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -30,6 +31,7 @@ const options = {
   workers: { type: 'string' },
   seeders: { type: 'string', default: 'tork' },
   compare: { type: 'string', default: '' },
+  format: { type: 'string', default: 'v1' },
   runs: { type: 'string', default: '3' },
   scaling: { type: 'boolean', default: false },
   latency: { type: 'string' },
@@ -61,6 +63,13 @@ export const benchHelp: CommandHelp<typeof options> = {
     compare: {
       arg: 'CLIENTS',
       text: 'also download with these clients, comma-separated: aria2c, libtorrent',
+    },
+    format: {
+      arg: 'FORMATS',
+      text:
+        'torrent formats of the same data set, comma-separated: v1, v2 (BEP 52 only), hybrid (v1 + v2, with pad files); ' +
+        'v2 and hybrid are made once by `tork create` and cached; every client downloads each format in every run, in this order. ' +
+        'v2 and hybrid need a power-of-two --piece-size and libtorrent seeders (tork seeders: hybrid alone), and no aria2c',
     },
     runs: { arg: 'N', text: 'runs of every download, 1 to 100; clients alternate within a run' },
     scaling: { text: 'add tork alone with --workers 1, 2, … and with 4 to 128 seeders' },
@@ -161,7 +170,55 @@ function table(report: BenchReport): string {
         ].join(' '),
       );
   }
+  if (report.formatRatios.length > 0) {
+    lines.push('', 'formats (this format / v1, medians, same client and seeders)');
+    for (const r of report.formatRatios)
+      lines.push(
+        [
+          `${r.group}`.padEnd(42),
+          fixed(r.wallSeconds, 2),
+          fixed(r.mbPerSecond, 2),
+          fixed(r.cpuSeconds, 2),
+          fixed(r.cpuSecondsPerGiB, 2),
+          fixed(r.peakRssMiB, 2),
+          fixed(r.seederCpuSeconds, 2),
+        ].join(' '),
+      );
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `--format`: the formats, or why they cannot run with these seeders and clients. v2 and hybrid are
+ * BEP 52 (16 KiB merkle leaves: a power-of-two piece length); aria2c speaks v1 only; a libtorrent
+ * farm seeds every format at once, a tork seeder one torrent, and `tork seed` does not serve
+ * v2-only torrents yet (issue 16).
+ */
+function checkFormats(
+  text: string,
+  pieceLength: number,
+  seeders: readonly SeederKind[],
+  compare: readonly ClientName[],
+): { formats: TorrentFormat[] } | string {
+  const formats = text.split(',').map((f) => f.trim()) as TorrentFormat[];
+  if (
+    formats.length === 0 ||
+    formats.some((f) => !TORRENT_FORMATS.includes(f)) ||
+    new Set(formats).size !== formats.length
+  )
+    return `--format takes v1, v2, hybrid (comma-separated, each once), got '${text}'`;
+  const bep52 = formats.filter((f) => f !== 'v1');
+  if (bep52.length === 0) return { formats };
+  const which = bep52.join(' and ');
+  if ((pieceLength & (pieceLength - 1)) !== 0)
+    return `--format ${which} needs a power-of-two --piece-size (BEP 52), got ${pieceLength} bytes`;
+  if (seeders.includes('aria2c') || compare.includes('aria2c'))
+    return `--format ${which}: aria2c does not speak BitTorrent v2 (BEP 52); use --seeders libtorrent and --compare libtorrent`;
+  if (seeders.includes('tork') && formats.includes('v2'))
+    return '--format v2: tork seed does not serve v2-only torrents yet; use --seeders libtorrent';
+  if (seeders.includes('tork') && formats.length > 1)
+    return `--format ${formats.join(',')}: a tork seeder seeds one torrent; several formats need --seeders libtorrent`;
+  return { formats };
 }
 
 /** What `--baseline` takes; said by every message about it. */
@@ -240,6 +297,9 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
   if (compare.some((c) => !CLIENTS.includes(c)))
     return bad('--compare takes aria2c, libtorrent (comma-separated)');
+  const formatError = checkFormats(values.format, pieceLength, seeders, compare);
+  if (typeof formatError === 'string') return bad(formatError);
+  const formats = formatError.formats;
   const variants: Variant[] = [];
   for (const text of values.variant ?? []) {
     const match = /^([A-Za-z0-9_-]{1,32})=(.*)$/s.exec(text);
@@ -324,6 +384,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       workers,
       seeders,
       compare,
+      formats,
       baseline,
       variants,
       runs,
