@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseMetainfo } from '@tork/core';
-import { requireLibtorrentPython, runTork, startLibtorrentSeeder } from './support.js';
+import { requireLibtorrentPython, runTork, startLibtorrentSeeder, type TorkRun } from './support.js';
 
 /** Three files: several pieces with a short tail, less than one block, one piece and a bit. */
 const FILES: [string, number][] = [
@@ -48,6 +48,25 @@ async function libtorrentTorrent(python: string, flags: string, out: string): Pr
   );
 }
 
+/**
+ * Pad zeros are never asked of a peer: what tork receives is at most each file rounded up to whole
+ * 16 KiB blocks (its last block may reach into the pad), well under the padded layout's length.
+ */
+function assertNoPadFetched(run: TorkRun, paddedLength: number): void {
+  // The peers' own byte counts (the progress total falls back on verified bytes, pads included).
+  const stopped = run.events.find((event) => event.event === 'stopped') as
+    | { peers: { downloadedBySource: Record<string, number> } }
+    | undefined;
+  assert.ok(stopped, 'a stopped event');
+  const downloaded = Object.values(stopped.peers.downloadedBySource).reduce((a, b) => a + b, 0);
+  const blocks = FILES.reduce((sum, [, length]) => sum + Math.ceil(length / 16_384) * 16_384, 0);
+  assert.ok(
+    downloaded > 0 && downloaded <= blocks,
+    `downloaded ${downloaded} bytes, files in whole blocks are ${blocks}`,
+  );
+  assert.ok(blocks < paddedLength, 'the layout has pad worth skipping');
+}
+
 describe('BEP 52 downloads from a libtorrent seeder', { timeout: 60_000 }, () => {
   it('a v2-only torrent: byte-identical, every piece checked by its merkle subtree alone', async (t) => {
     const python = await requireLibtorrentPython(t);
@@ -69,6 +88,7 @@ describe('BEP 52 downloads from a libtorrent seeder', { timeout: 60_000 }, () =>
     assert.equal(run.status, 0, `tork exited ${run.status} (${run.signal}): ${run.stderr}`);
     assert.ok(run.events.some((event) => event.event === 'done'));
     assert.equal(run.events.filter((event) => event.event === 'hash-failed').length, 0);
+    assertNoPadFetched(run, meta.length);
     for (const [name] of FILES) {
       assert.ok(
         readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),
@@ -100,6 +120,7 @@ describe('BEP 52 downloads from a libtorrent seeder', { timeout: 60_000 }, () =>
     assert.equal(run.status, 0, `tork exited ${run.status} (${run.signal}): ${run.stderr}`);
     assert.ok(run.events.some((event) => event.event === 'done'));
     assert.equal(run.events.filter((event) => event.event === 'hash-failed').length, 0);
+    assertNoPadFetched(run, meta.length);
     for (const [name] of FILES) {
       assert.ok(
         readFileSync(join(out, 'set', name)).equals(readFileSync(join(dataDir, 'set', name))),

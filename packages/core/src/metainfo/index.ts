@@ -74,4 +74,4 @@ export {
   sanitizePath,
 } from './sanitize-path.js';
 export type { V2PieceCheckSource } from './v2-piece-checks.js';
-export { V2_PIECE_CHECK_SIZE, v2PieceChecks, verifyV2Piece } from './v2-piece-checks.js';
+export { V2_PIECE_CHECK_SIZE, v2PieceChecks, v2PieceFileBytes, verifyV2Piece } from './v2-piece-checks.js';

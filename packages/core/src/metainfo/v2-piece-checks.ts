@@ -75,6 +75,16 @@ export function v2PieceChecks(meta: V2PieceCheckSource): Uint8Array | undefined 
 }
 
 /**
+ * How many of piece `index`'s bytes are its file's, from the start (the rest is pad: zeros no peer
+ * needs to send); undefined when the table has no entry for it.
+ */
+export function v2PieceFileBytes(table: Uint8Array, index: number): number | undefined {
+  const at = index * V2_PIECE_CHECK_SIZE;
+  if (at + V2_PIECE_CHECK_SIZE > table.length) return undefined;
+  return new DataView(table.buffer, table.byteOffset, table.byteLength).getUint32(at + MERKLE_HASH_SIZE);
+}
+
+/**
  * True when `piece` (all of piece `index`'s bytes) hashes to its entry in `table`. A piece no file
  * starts in (all pad) must be zeros. Cost: one SHA-256 per 16 KiB block plus the tree above them.
  */

@@ -4,6 +4,7 @@ import {
   type HashServer,
   type SwarmPeer,
   type TorrentInfoHashes,
+  v2PieceFileBytes,
   verifyV2Piece,
 } from '@tork/core';
 import type { RateAllowance } from './rate-allowance.js';
@@ -74,6 +75,18 @@ export interface ActorTorrent {
 export function pieceSize(torrent: ActorTorrent, index: number): number {
   const { pieceLength, length } = torrent;
   return Math.min(pieceLength, length - index * pieceLength);
+}
+
+/**
+ * Bytes of piece `index` a peer must send: in a v2 or hybrid torrent a file's last piece ends in
+ * pad (zeros, BEP 47/52), which libtorrent never asks for; the whole piece otherwise. A piece that
+ * is all pad is fetched as is (nothing would ever complete it).
+ */
+export function pieceDataSize(torrent: ActorTorrent, index: number): number {
+  const size = pieceSize(torrent, index);
+  if (torrent.v2PieceChecks === null) return size;
+  const fileBytes = v2PieceFileBytes(torrent.v2PieceChecks, index);
+  return fileBytes === undefined || fileBytes === 0 ? size : Math.min(size, fileBytes);
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   TorkErrorCode,
   WireMessageId,
 } from '@tork/core';
-import { pieceSize, verifyPiece } from '../actor-torrent.js';
+import { pieceDataSize, pieceSize, verifyPiece } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';
 import { RequestPipeline, type RequestPipelineOptions } from './request-pipeline.js';
@@ -106,7 +106,13 @@ export class Downloader {
         choked.push(index);
       } else {
         const size = pieceSize(torrent, index);
-        this.#pieces.set(index, new PieceAssembler(index, size, this.#peer.buffers.take(size)));
+        const assembler = new PieceAssembler(
+          index,
+          size,
+          this.#peer.buffers.take(size),
+          pieceDataSize(torrent, index),
+        );
+        this.#pieces.set(index, assembler);
       }
     }
     if (lacking.length > 0) this.#release(lacking, 'peer-lacks');

@@ -55,4 +55,33 @@ describe('PieceAssembler', () => {
     port1.close();
     port2.close();
   });
+  it("never asks for the blocks wholly in a piece's tail pad: zero-filled, counted received", () => {
+    const size = BLOCK_LENGTH * 4;
+    const recycled = new ArrayBuffer(size);
+    new Uint8Array(recycled).fill(0xee); // an earlier piece's bytes
+    // 1.5 blocks of file data, then pad: blocks 0 and 1 are asked for, 2 and 3 are not.
+    const piece = new PieceAssembler(3, size, recycled, BLOCK_LENGTH + BLOCK_LENGTH / 2);
+    assert.equal(piece.started, false, 'pad alone is not a started piece');
+    assert.deepEqual([piece.takeNext(), piece.takeNext(), piece.takeNext()], [0, 1, -1]);
+    assert.equal(piece.accept(BLOCK_LENGTH * 2, new Uint8Array(BLOCK_LENGTH)), 'duplicate');
+    const data = new Uint8Array(BLOCK_LENGTH).fill(7);
+    assert.equal(piece.accept(0, data), 'accepted');
+    assert.equal(piece.started, true);
+    assert.equal(piece.complete, false);
+    assert.equal(piece.accept(BLOCK_LENGTH, data), 'accepted');
+    assert.equal(piece.complete, true);
+    const bytes = new Uint8Array(piece.buffer);
+    assert.ok(
+      bytes.subarray(BLOCK_LENGTH * 2).every((byte) => byte === 0),
+      'pad blocks are zeros',
+    );
+    piece.unrequestAll();
+    assert.equal(piece.takeNext(), -1, 'nothing to ask again');
+    // A piece that is all pad is fetched as any other: something must complete it.
+    const allPad = new PieceAssembler(4, size, undefined, 0);
+    assert.deepEqual(
+      [allPad.takeNext(), allPad.takeNext(), allPad.takeNext(), allPad.takeNext()],
+      [0, 1, 2, 3],
+    );
+  });
 });

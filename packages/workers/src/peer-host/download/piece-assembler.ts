@@ -27,15 +27,30 @@ export class PieceAssembler {
   #cursor = 0;
   #requested = 0;
   #received = 0;
+  /** Blocks wholly past `dataSize`: pad zeros, filled here and never requested. */
+  readonly #padBlocks: number;
 
-  /** `buffer`: where the piece is assembled (a recycled one); default: a fresh allocation. */
-  constructor(index: number, size: number, buffer?: ArrayBuffer) {
+  /**
+   * `buffer`: where the piece is assembled (a recycled one); default: a fresh allocation.
+   * `dataSize`: the bytes a peer must send (default `size`); the blocks wholly after it are pad,
+   * zero-filled here and counted as received.
+   */
+  constructor(index: number, size: number, buffer?: ArrayBuffer, dataSize = size) {
     this.index = index;
     this.size = size;
     this.blockCount = Math.ceil(size / BLOCK_LENGTH);
     this.buffer = buffer !== undefined && buffer.byteLength === size ? buffer : allocatePieceBuffer(size);
     this.#bytes = new Uint8Array(this.buffer);
     this.#state = new Uint8Array(this.blockCount);
+    const data = dataSize > 0 ? Math.min(dataSize, size) : size;
+    const firstPad = Math.ceil(data / BLOCK_LENGTH);
+    this.#padBlocks = this.blockCount - firstPad;
+    if (this.#padBlocks > 0) {
+      // A recycled buffer holds an earlier piece's bytes.
+      this.#bytes.fill(0, firstPad * BLOCK_LENGTH);
+      this.#state.fill(RECEIVED, firstPad);
+      this.#received = this.#padBlocks;
+    }
   }
 
   /** Blocks requested and not yet received. */
@@ -45,7 +60,7 @@ export class PieceAssembler {
 
   /** Some block has arrived: dropping the piece now would waste received data. */
   get started(): boolean {
-    return this.#received > 0;
+    return this.#received > this.#padBlocks;
   }
 
   get complete(): boolean {
