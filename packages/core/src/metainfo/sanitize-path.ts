@@ -10,7 +10,8 @@
  * - a component longer than MAX_PATH_COMPONENT_BYTES is cut to SANITIZED_COMPONENT_BYTES, keeping a
  *   short extension; a leading Windows drive (`C:`) has its colon replaced;
  * - a path with nothing left becomes `_`; a torrent name with nothing left becomes the info-hash;
- * - duplicate paths (and a file in the way of another file's directory) are renamed `base.N.ext`.
+ * - duplicate paths, compared ignoring ASCII case (and a file in the way of another file's
+ *   directory), are renamed `base.N.ext`.
  * Every result passes `unsafeComponentReason`, which `resolveInside` checks again before any write.
  */
 import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
@@ -98,13 +99,23 @@ export function sanitizePath(components: readonly Uint8Array[]): string[] {
 }
 
 /**
+ * ASCII letters lowered: how libtorrent compares paths for duplicates (`A.txt` and `a.txt` would be
+ * one file on a case-insensitive file system; `Ä` and `ä` are not folded, as in libtorrent 2.0).
+ */
+function foldCase(key: string): string {
+  return key.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/**
  * Renames files whose path is taken, in torrent order: by an earlier file, or by a directory of any
  * file (directories win, as in libtorrent: a file cannot be created where a directory must be).
  * The last component becomes `base.N.ext` with the smallest free N. Entries with `skip` (pad files,
- * symlinks: nothing is written for them) neither take a name nor get renamed. Names are compared
- * exactly, as on a case-sensitive file system. Returns the new paths (same array entries where
- * unchanged) and the indices renamed. O(files + renames): a counter per base name remembers where
- * the search stopped.
+ * symlinks: nothing is written for them) neither take a name nor get renamed. Paths are compared
+ * ignoring ASCII case, as libtorrent does (`A.txt` then `a.txt`: the second becomes `a.1.txt`), so
+ * a download works on a case-insensitive file system too; directories that differ only in case
+ * are left as they are (libtorrent does not rename directories). Returns the new paths (same array
+ * entries where unchanged) and the indices renamed. O(files + renames): a counter per base name
+ * remembers where the search stopped.
  */
 export function renameDuplicates(
   files: ReadonlyArray<{ readonly path: readonly string[]; readonly skip?: boolean }>,
@@ -116,14 +127,14 @@ export function renameDuplicates(
     let key = '';
     for (let depth = 0; depth < file.path.length - 1; depth++) {
       key = depth === 0 ? file.path[0]! : `${key}/${file.path[depth]}`;
-      taken.add(key);
+      taken.add(foldCase(key));
     }
   }
   const nextSuffix = new Map<string, number>();
   const paths: (readonly string[])[] = [];
   const renamed: number[] = [];
   files.forEach((file, index) => {
-    const key = file.path.join('/');
+    const key = foldCase(file.path.join('/'));
     if (file.skip || !taken.has(key)) {
       if (!file.skip) taken.add(key);
       paths.push(file.path);
@@ -139,10 +150,10 @@ export function renameDuplicates(
       const name = cutToBytes(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
       candidate = [...dir, name];
       n++;
-      if (!taken.has(candidate.join('/'))) break;
+      if (!taken.has(foldCase(candidate.join('/')))) break;
     }
     nextSuffix.set(key, n);
-    taken.add(candidate.join('/'));
+    taken.add(foldCase(candidate.join('/')));
     paths.push(candidate);
     renamed.push(index);
   });
