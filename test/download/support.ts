@@ -191,14 +191,26 @@ export async function scrapeCounts(announceUrl: string, infoHashHex: string) {
   }
 }
 
+export interface CorruptPeerOptions {
+  /** Set the BEP 52 bit in the handshake (a v2 or hybrid torrent's peer). Default false. */
+  readonly v2?: boolean;
+  /**
+   * The bytes to answer a request with; undefined (the default, or returned) sends random bytes.
+   * Lets a peer serve some pieces right and spoil others.
+   */
+  readonly block?: (index: number, begin: number, length: number) => Uint8Array | undefined;
+}
+
 /**
- * A peer that claims every piece, unchokes at once, and answers every request with random bytes:
- * every piece it sends fails its SHA-1.
+ * A peer that claims every piece, unchokes at once, and answers every request with random bytes
+ * (or what `options.block` gives): every piece it spoils fails its hash check.
  */
 export async function startCorruptPeer(
   infoHash: Uint8Array,
   pieceCount: number,
-): Promise<{ port: number; close(): Promise<void> }> {
+  options: CorruptPeerOptions = {},
+): Promise<{ port: number; close(): Promise<void>; served(): number }> {
+  let served = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -224,13 +236,17 @@ export async function startCorruptPeer(
               peerId: randomBytes(20),
               fastExtension: false,
               extensionProtocol: false,
+              v2: options.v2 ?? false,
             }),
           );
           socket.write(encodeBitfield(bits));
           socket.write(encodeUnchoke());
         } else if (message.type === 'request') {
+          served++;
           socket.write(encodePieceHeader(message.index, message.begin, message.length));
-          socket.write(randomBytes(message.length));
+          socket.write(
+            options.block?.(message.index, message.begin, message.length) ?? randomBytes(message.length),
+          );
         }
       }
     });
@@ -240,6 +256,7 @@ export async function startCorruptPeer(
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
+    served: () => served,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -14,6 +14,7 @@ export {
 export { HandleCache, type HandleLease } from './disk/handle-cache.js';
 export {
   HASH_READ_CHUNK_BYTES,
+  type HashPiecesOptions,
   hashPiecesOnDisk,
   type PiecesOnDiskHashes,
 } from './disk/hash-pieces-on-disk.js';

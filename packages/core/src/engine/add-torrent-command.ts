@@ -14,7 +14,7 @@ export function addTorrentCommand(
   pex: boolean,
   disk: DiskWriter,
 ): Extract<HostCommand, { type: 'add-torrent' }> {
-  const v2 = v2Checks(meta);
+  const v2 = torrentV2Checks(meta);
   return {
     type: 'add-torrent',
     torrentId: meta.infoHashHex,
@@ -46,7 +46,8 @@ export function addTorrentCommand(
 /** One table per torrent, built the first time a host is told of it (it copies every layer entry). */
 const v2ChecksByMeta = new WeakMap<TorrentMeta, Uint8Array | null>();
 
-function v2Checks(meta: TorrentMeta): Uint8Array | undefined {
+/** The BEP 52 check table of a v2 or hybrid torrent (memoised per meta), undefined for v1. */
+export function torrentV2Checks(meta: TorrentMeta): Uint8Array | undefined {
   let table = v2ChecksByMeta.get(meta);
   if (table === undefined) {
     table = meta.version === 1 || meta.version === undefined ? null : (v2PieceChecks(meta) ?? null);

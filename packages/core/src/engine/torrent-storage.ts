@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Bitfield } from '../bitfield.js';
 import { DiskWriter } from '../disk/disk-writer.js';
 import { TorrentResume } from '../resume/torrent-resume.js';
+import { torrentV2Checks } from './add-torrent-command.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
 
@@ -35,12 +36,14 @@ export async function openTorrentStorage(
     partFileName: `${meta.infoHashHex}.parts`,
   });
   opened(disk);
+  const v2Checks = torrentV2Checks(meta);
   const { resume, have } = await TorrentResume.open({
     meta,
     disk,
     outDir,
     dir: options.resumeDir,
     hasher: ctx.hasher,
+    ...(v2Checks ? { v2Checks } : {}),
     saveIntervalMs: options.resumeSaveIntervalMs,
     report: {
       resumed: (info) => events.emit('resumed', info),

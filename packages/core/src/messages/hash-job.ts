@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PlainTorkError } from '../errors.js';
+import { V2_PIECE_CHECK_SIZE } from '../metainfo/v2-piece-checks.js';
 
 /** Most pieces one hash job carries (the pool batches far fewer: see `HashPoolOptions.piecesPerJob`). */
 export const MAX_HASH_JOB_PIECES = 4_096;
@@ -17,12 +18,23 @@ export const PieceSpanOnDiskSchema = z.object({
  * Coordinator → hash pool worker (piscina): pieces to hash, each as its spans on disk, in order.
  * Structured-cloned into the worker, parsed there before any file is opened.
  */
-export const HashJob = z.object({
-  pieces: z
-    .array(z.array(PieceSpanOnDiskSchema).max(MAX_SPANS_PER_PIECE).readonly())
-    .max(MAX_HASH_JOB_PIECES)
-    .readonly(),
-});
+export const HashJob = z
+  .object({
+    pieces: z
+      .array(z.array(PieceSpanOnDiskSchema).max(MAX_SPANS_PER_PIECE).readonly())
+      .max(MAX_HASH_JOB_PIECES)
+      .readonly(),
+    /** BEP 52: one `v2PieceChecks` record per piece, in order (see `hashPiecesOnDisk`). */
+    v2Checks: z.instanceof(Uint8Array).optional(),
+    /** False for a v2-only torrent: no SHA-1 to compare with. Default true. */
+    sha1: z.boolean().optional(),
+  })
+  .refine(
+    (job) => job.v2Checks === undefined || job.v2Checks.length === job.pieces.length * V2_PIECE_CHECK_SIZE,
+    {
+      message: 'v2Checks must hold one record per piece',
+    },
+  );
 export type HashJob = z.infer<typeof HashJob>;
 
 /**
@@ -34,6 +46,8 @@ export const HashJobResult = z.discriminatedUnion('ok', [
     ok: z.literal(true),
     hashes: z.instanceof(ArrayBuffer),
     missing: z.array(z.number().int().nonnegative()),
+    /** With `v2Checks`: one byte per piece, 1 when its merkle check passed. */
+    v2Ok: z.instanceof(ArrayBuffer).optional(),
   }),
   z.object({ ok: z.literal(false), error: PlainTorkError }),
 ]);

@@ -4,6 +4,8 @@
  * `v2OnlyFields` before its v1 path and `v2Fields` after it.
  */
 import { createHash } from 'node:crypto';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import { MAX_PATH_RENAMES } from './limits.js';
 import type { Metainfo, MetainfoFile } from './metainfo.js';
 import {
   checkHybridFiles,
@@ -13,12 +15,14 @@ import {
   v2Kind,
   v2LayoutFiles,
 } from './metainfo-v2.js';
+import { quoted, type WarningList } from './metainfo-warnings.js';
 import {
   checkPathComponent,
   checkPathConflicts,
   checkRelativePath,
   checkRelativePathBytes,
 } from './safe-path.js';
+import { renameDuplicates, sanitizeComponent, sanitizePath } from './sanitize-path.js';
 
 /** Per-file v2 data of a torrent. */
 export interface MetainfoV2 {
@@ -90,14 +94,15 @@ export function v2OnlyFields(
   root: Record<string, unknown>,
   info: Record<string, unknown>,
   infoView: Uint8Array,
-): { fields(name: string): V2OnlyMetainfoFields } | undefined {
+): { fields(name: string, warnings: WarningList): V2OnlyMetainfoFields } | undefined {
   if (v2Kind(info) !== 'v2') return undefined;
   const infoBytes = new Uint8Array(infoView);
   const part = parseV2Part(root, info, infoBytes);
   return {
-    fields(name: string) {
+    fields(name: string, warnings: WarningList) {
       const layout = v2LayoutFiles(part);
       const single = part.files.length === 1 && part.files[0]!.path.length === 1;
+      sanitizeTreePaths(layout, single, warnings);
       let offset = 0;
       const files: MetainfoFile[] = layout.map((file, index) => {
         if (!file.pad) {
@@ -141,6 +146,51 @@ export function v2OnlyFields(
       };
     },
   };
+}
+
+/**
+ * The tree's names made plain as a v1 list's are (sanitize-path.ts, libtorrent's rules): each
+ * component sanitised, duplicates (compared ignoring ASCII case) renamed `base.N.ext`, each change
+ * a warning. The v2 info-hash is over the raw bytes, so it does not change; the hybrid check
+ * (`checkHybridFiles`) compares the raw tree names, before this. A name that is not valid UTF-8
+ * reaches here as its hex (the bencode decoder names such keys so) and stays that plain name.
+ */
+function sanitizeTreePaths(
+  layout: Array<{ path: string[]; pad: boolean }>,
+  single: boolean,
+  warnings: WarningList,
+): void {
+  const encoder = new TextEncoder();
+  layout.forEach((file, index) => {
+    if (file.pad) return;
+    const raw = file.path.map((component) => encoder.encode(component));
+    const path = single ? [sanitizeComponent(raw[0]!) ?? '_'] : sanitizePath(raw);
+    const original = file.path.join('/');
+    if (path.join('/') === original) return;
+    warnings.add({
+      kind: 'path-sanitized',
+      fileIndex: index,
+      message: `file ${index}: path ${quoted(original)} is used as ${quoted(path.join('/'))}`,
+    });
+    file.path = path;
+  });
+  const { paths, renamed } = renameDuplicates(layout.map((file) => ({ path: file.path, skip: file.pad })));
+  if (renamed.length > MAX_PATH_RENAMES) {
+    throw new TorkError(
+      TorkErrorCode.UNSAFE_PATH,
+      `${renamed.length} files share their path with another file (at most ${MAX_PATH_RENAMES} are renamed)`,
+      { renamed: renamed.length },
+    );
+  }
+  for (const index of renamed) {
+    const before = layout[index]!.path.join('/');
+    layout[index]!.path = [...paths[index]!];
+    warnings.add({
+      kind: 'path-renamed',
+      fileIndex: index,
+      message: `file ${index}: ${quoted(before)} is taken by another file or directory; renamed ${quoted(paths[index]!.join('/'))}`,
+    });
+  }
 }
 
 /** A v2-only torrent's 20-byte swarm id: the v2 info-hash truncated (BEP 52). */

@@ -246,10 +246,14 @@ interface DraftFile {
   readonly symlink?: readonly string[];
 }
 
+/** What BitComet names its pad files with (`_____padding_file_0_if you see this file, …`). */
+export const BITCOMET_PAD_MARKER = '_____padding_file_';
+
 /**
  * One `info.files` entry. BEP 47: a symlink (`attr` has `l`) is zero bytes of payload whatever its
  * `length` says, and may omit it; a pad file (`p`) may omit its path (it is never written). A
- * symlink without a usable `symlink path` is an empty regular file, as in libtorrent.
+ * symlink without a usable `symlink path` is an empty regular file, as in libtorrent. A path
+ * holding `BITCOMET_PAD_MARKER` is a pad file too (libtorrent's rule for BitComet's pads).
  */
 function draftFile(entry: RawFileEntry, index: number, offset: number, state: ParseState): DraftFile {
   const attr = attrOf(entry.attr);
@@ -270,6 +274,9 @@ function draftFile(entry: RawFileEntry, index: number, offset: number, state: Pa
   else if (pad) path = ['.pad', String(length)];
   else
     invalid(`info.files[${index}].path is missing`, { field: `info.files[${index}].path`, fileIndex: index });
+  // BitComet's pad files predate BEP 47's `attr`: zeros named `_____padding_file_N_…`. libtorrent
+  // treats any path holding that marker as a pad file (nothing written); so does tork.
+  const bitCometPad = !pad && target === undefined && path.join('/').includes(BITCOMET_PAD_MARKER);
   if (target !== undefined) {
     state.warnings.add({
       kind: 'symlink-skipped',
@@ -278,7 +285,7 @@ function draftFile(entry: RawFileEntry, index: number, offset: number, state: Pa
     });
     return { path, length, offset, pad: true, attr, symlink: Object.freeze(target) };
   }
-  return { path, rawKey, length, offset, pad, attr };
+  return { path, rawKey, length, offset, pad: pad || bitCometPad, attr };
 }
 
 /**
@@ -480,7 +487,7 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseMetainfoOptions =
     const name = decodeName(root.info as RawInfo, { infoHashHex: v2Hex, warnings });
     return new ParsedMetainfo({
       ...commonFields(root),
-      ...v2Only.fields(name),
+      ...v2Only.fields(name, warnings),
       warnings: warnings.toArray(),
     });
   }

@@ -43,14 +43,25 @@ describe('sanitizeComponent', () => {
   });
 
   it('cuts a long component at a character boundary, keeping a short extension only', () => {
+    // Every expectation here is what python3-libtorrent 2.0.8 gives for the same name.
     const withExt = sanitizeComponent(bytes(`${'ab'.repeat(150)}.23456789`))!;
-    assert.equal(Buffer.byteLength(withExt), SANITIZED_COMPONENT_BYTES);
-    assert.ok(withExt.endsWith('.23456789'));
+    assert.equal(withExt, `${'ab'.repeat(120)}.23456789`);
     const longExt = sanitizeComponent(bytes(`${'a'.repeat(250)}.${'e'.repeat(20)}`))!;
     assert.equal(longExt, 'a'.repeat(SANITIZED_COMPONENT_BYTES));
+    assert.equal(
+      sanitizeComponent(bytes(`${'x'.repeat(300)}.abcdefghi`)),
+      'x'.repeat(SANITIZED_COMPONENT_BYTES),
+    );
     const wide = sanitizeComponent(bytes('😀'.repeat(70)))!; // 280 bytes
     assert.equal(wide, '😀'.repeat(60));
-    assert.equal(sanitizeComponent(bytes('x'.repeat(MAX_PATH_COMPONENT_BYTES))), 'x'.repeat(255));
+    assert.equal(sanitizeComponent(bytes('x'.repeat(MAX_PATH_COMPONENT_BYTES))), 'x'.repeat(240));
+    assert.equal(sanitizeComponent(bytes('x'.repeat(241))), 'x'.repeat(240));
+    assert.equal(sanitizeComponent(bytes('x'.repeat(240))), 'x'.repeat(240));
+    assert.equal(sanitizeComponent(bytes(`${'x'.repeat(250)}.txt`)), `${'x'.repeat(240)}.txt`);
+    assert.equal(sanitizeComponent(bytes(`${'x'.repeat(237)}.txt`)), `${'x'.repeat(237)}.tx`);
+    assert.equal(sanitizeComponent(bytes(`${'x'.repeat(238)}.ayyyyy.txt`)), `${'x'.repeat(238)}.a.txt`);
+    // The character that reaches 240 bytes is copied whole: 241 bytes.
+    assert.equal(sanitizeComponent(bytes(`x${'é'.repeat(150)}`)), `x${'é'.repeat(120)}`);
   });
 
   it('always yields a plain name or nothing, for any bytes (property)', () => {

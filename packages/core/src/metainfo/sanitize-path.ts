@@ -7,23 +7,25 @@
  *   component can never add a level (`a/../b` becomes `a....b`);
  * - an invalid UTF-8 byte or a control character becomes `_`;
  * - what is left of a component is dropped if it is empty, `.` or `..`;
- * - a component longer than MAX_PATH_COMPONENT_BYTES is cut to SANITIZED_COMPONENT_BYTES, keeping a
- *   short extension; a leading Windows drive (`C:`) has its colon replaced;
+ * - a component longer than SANITIZED_COMPONENT_BYTES is cut there (after the character that
+ *   reaches it), and a short extension not yet copied is put back; a leading Windows drive (`C:`)
+ *   has its colon replaced;
  * - a path with nothing left becomes `_`; a torrent name with nothing left becomes the info-hash;
- * - duplicate paths (and a file in the way of another file's directory) are renamed `base.N.ext`.
+ * - duplicate paths, compared ignoring ASCII case (and a file in the way of another file's
+ *   directory), are renamed `base.N.ext`.
  * Every result passes `unsafeComponentReason`, which `resolveInside` checks again before any write.
  */
 import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
 import { utf8SequenceLength } from './utf8.js';
 
 /**
- * Where a long component is cut: 240 bytes, as libtorrent does, leaving room for the `.N` a
- * duplicate rename may add within the 255-byte NAME_MAX.
+ * Where a long component is cut: 240 bytes, as libtorrent does, leaving room for a kept extension
+ * (≤ 9 bytes) and a character of up to 4 within the 255-byte NAME_MAX.
  */
 export const SANITIZED_COMPONENT_BYTES = 240;
 
-/** Longest extension kept when a component is cut, in bytes including the dot: 10. */
-const MAX_KEPT_EXTENSION_BYTES = 10;
+/** Longest extension put back when a component is cut, in bytes including the dot: 9 (libtorrent: under 10). */
+const MAX_KEPT_EXTENSION_BYTES = 9;
 
 // U+202A..U+202E (embeddings, overrides) and U+200E/U+200F (marks) make `evil\u202Etxt.exe` show as
 // `evilexe.txt`: dropped, as libtorrent does.
@@ -54,10 +56,27 @@ function splitExtension(name: string, maxExt = Number.POSITIVE_INFINITY): [strin
   return [name.slice(0, dot), ext];
 }
 
-/** A component cut to SANITIZED_COMPONENT_BYTES, keeping a short extension. */
+/**
+ * A component cut as libtorrent 2.0.8 cuts it (checked with python3-libtorrent): whole characters
+ * are copied until SANITIZED_COMPONENT_BYTES or more are out; then the extension (from the last
+ * dot, at most MAX_KEPT_EXTENSION_BYTES) is appended if the copy had not reached it. So
+ * `x`×250 + `.txt` → `x`×240 + `.txt` (244 bytes), `x`×237 + `.txt` → `x`×237 + `.tx`.
+ */
 function shorten(name: string): string {
-  const [base, ext] = splitExtension(name, MAX_KEPT_EXTENSION_BYTES);
-  return cutToBytes(base, SANITIZED_COMPONENT_BYTES - Buffer.byteLength(ext, 'utf8')) + ext;
+  let out = '';
+  let bytes = 0;
+  let copied = 0;
+  for (const char of name) {
+    out += char;
+    copied += char.length;
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes >= SANITIZED_COMPONENT_BYTES) break;
+  }
+  const dot = name.lastIndexOf('.');
+  if (dot >= copied && Buffer.byteLength(name.slice(dot), 'utf8') <= MAX_KEPT_EXTENSION_BYTES) {
+    out += name.slice(dot);
+  }
+  return out;
 }
 
 /**
@@ -84,7 +103,7 @@ export function sanitizeComponent(bytes: Uint8Array): string | undefined {
   if (out === '' || out === '.' || out === '..') return undefined;
   // 'C:' means a drive-relative path on Windows; harmless on POSIX, but never a plain name there.
   if (/^[A-Za-z]:/.test(out)) out = `${out[0]}_${out.slice(2)}`;
-  return Buffer.byteLength(out, 'utf8') > MAX_PATH_COMPONENT_BYTES ? shorten(out) : out;
+  return Buffer.byteLength(out, 'utf8') > SANITIZED_COMPONENT_BYTES ? shorten(out) : out;
 }
 
 /** A file's path, sanitised component by component; `['_']` when nothing is left. */
@@ -98,13 +117,23 @@ export function sanitizePath(components: readonly Uint8Array[]): string[] {
 }
 
 /**
+ * ASCII letters lowered: how libtorrent compares paths for duplicates (`A.txt` and `a.txt` would be
+ * one file on a case-insensitive file system; `Ä` and `ä` are not folded, as in libtorrent 2.0).
+ */
+function foldCase(key: string): string {
+  return key.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/**
  * Renames files whose path is taken, in torrent order: by an earlier file, or by a directory of any
  * file (directories win, as in libtorrent: a file cannot be created where a directory must be).
  * The last component becomes `base.N.ext` with the smallest free N. Entries with `skip` (pad files,
- * symlinks: nothing is written for them) neither take a name nor get renamed. Names are compared
- * exactly, as on a case-sensitive file system. Returns the new paths (same array entries where
- * unchanged) and the indices renamed. O(files + renames): a counter per base name remembers where
- * the search stopped.
+ * symlinks: nothing is written for them) neither take a name nor get renamed. Paths are compared
+ * ignoring ASCII case, as libtorrent does (`A.txt` then `a.txt`: the second becomes `a.1.txt`), so
+ * a download works on a case-insensitive file system too; directories that differ only in case
+ * are left as they are (libtorrent does not rename directories). Returns the new paths (same array
+ * entries where unchanged) and the indices renamed. O(files + renames): a counter per base name
+ * remembers where the search stopped.
  */
 export function renameDuplicates(
   files: ReadonlyArray<{ readonly path: readonly string[]; readonly skip?: boolean }>,
@@ -116,14 +145,14 @@ export function renameDuplicates(
     let key = '';
     for (let depth = 0; depth < file.path.length - 1; depth++) {
       key = depth === 0 ? file.path[0]! : `${key}/${file.path[depth]}`;
-      taken.add(key);
+      taken.add(foldCase(key));
     }
   }
   const nextSuffix = new Map<string, number>();
   const paths: (readonly string[])[] = [];
   const renamed: number[] = [];
   files.forEach((file, index) => {
-    const key = file.path.join('/');
+    const key = foldCase(file.path.join('/'));
     if (file.skip || !taken.has(key)) {
       if (!file.skip) taken.add(key);
       paths.push(file.path);
@@ -139,10 +168,10 @@ export function renameDuplicates(
       const name = cutToBytes(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
       candidate = [...dir, name];
       n++;
-      if (!taken.has(candidate.join('/'))) break;
+      if (!taken.has(foldCase(candidate.join('/')))) break;
     }
     nextSuffix.set(key, n);
-    taken.add(candidate.join('/'));
+    taken.add(foldCase(candidate.join('/')));
     paths.push(candidate);
     renamed.push(index);
   });

@@ -3,6 +3,7 @@ import { Bitfield } from '../bitfield.js';
 import type { DiskLayout } from '../disk/disk-layout.js';
 import type { DiskWriter } from '../disk/disk-writer.js';
 import { toTorkError } from '../errors.js';
+import { V2_PIECE_CHECK_SIZE } from '../metainfo/v2-piece-checks.js';
 import { inThreadHasher, type PieceHasher } from './piece-hasher.js';
 import { planResume } from './plan-resume.js';
 import { lockResumeState, type ResumeLock } from './resume-lock.js';
@@ -18,7 +19,7 @@ const VERIFY_BATCH_PIECES = 4_096;
 export interface ResumeMeta extends DiskLayout {
   readonly infoHashHex: string;
   readonly pieceCount: number;
-  /** 20 bytes per piece. */
+  /** 20 bytes per piece; empty for a v2-only torrent (see `TorrentResumeOptions.v2Checks`). */
   readonly pieceHashes: Uint8Array;
 }
 
@@ -41,6 +42,11 @@ export interface TorrentResumeOptions {
   readonly dir?: string | false;
   /** Hashes pieces from disk. Default: on this thread. */
   readonly hasher?: PieceHasher;
+  /**
+   * BEP 52 checks (`v2PieceChecks`) of a v2 or hybrid torrent: a rechecked piece must also pass its
+   * merkle check (a v2-only torrent has no SHA-1, so this is its only check). Default: none.
+   */
+  readonly v2Checks?: Uint8Array;
   /** How often the snapshot is rewritten while running, ms. Default: 5,000. */
   readonly saveIntervalMs?: number;
   readonly report: ResumeReporter;
@@ -82,17 +88,17 @@ export class TorrentResume {
    */
   static async open(options: TorrentResumeOptions): Promise<{ resume: TorrentResume; have: Bitfield }> {
     const { meta, disk, report } = options;
-    const hasher = options.hasher ?? inThreadHasher;
+    const checker: PieceChecker = { hasher: options.hasher ?? inThreadHasher, v2Checks: options.v2Checks };
     const dir = options.dir ?? defaultResumeDir(options.outDir);
     if (dir === false)
-      return { resume: new TorrentResume(options), have: await checkAll(meta, disk, hasher, report) };
+      return { resume: new TorrentResume(options), have: await checkAll(meta, disk, checker, report) };
     const locked = await lockResumeState(dir, meta.infoHashHex);
     if ('heldBy' in locked) {
       // Another tork (say a second seeder of the same directory) keeps this state: we only read data.
       report.warning(
         `resume state in ${dir} is kept by process ${locked.heldBy}; this run keeps none and checks the data`,
       );
-      return { resume: new TorrentResume(options), have: await checkAll(meta, disk, hasher, report) };
+      return { resume: new TorrentResume(options), have: await checkAll(meta, disk, checker, report) };
     }
     const store = ResumeStore.open({ dir, infoHashHex: meta.infoHashHex });
     const resume = new TorrentResume(options, store, locked.lock);
@@ -126,7 +132,7 @@ export class TorrentResume {
     // A piece wholly in unselected files held in the part file is not hashed: it is not wanted,
     // and without a snapshot the whole (sparse) part file would be read.
     const recheck = plan.recheck.filter((piece) => !whollyInPart(disk, piece));
-    const rechecked = recheck.length > 0 ? await verifyOnDisk(meta, disk, recheck, hasher, report) : [];
+    const rechecked = recheck.length > 0 ? await verifyOnDisk(meta, disk, recheck, checker, report) : [];
     for (const piece of rechecked) have.set(piece);
     report.resumed({
       trusted: plan.trusted.length,
@@ -264,7 +270,7 @@ function whollyInPart(disk: DiskWriter, piece: number): boolean {
 async function checkAll(
   meta: ResumeMeta,
   disk: DiskWriter,
-  hasher: PieceHasher,
+  checker: PieceChecker,
   report: ResumeReporter,
 ): Promise<Bitfield> {
   const have = new Bitfield(meta.pieceCount);
@@ -284,26 +290,57 @@ async function checkAll(
   });
   if (candidates.length === 0) return have;
   candidates.sort((a, b) => a - b);
-  for (const piece of await verifyOnDisk(meta, disk, candidates, hasher, report)) have.set(piece);
+  for (const piece of await verifyOnDisk(meta, disk, candidates, checker, report)) have.set(piece);
   return have;
 }
 
-/** Hashes pieces from disk and returns those that match their hash. */
+/** How pieces on disk are checked: the hasher, and a v2/hybrid torrent's merkle checks. */
+interface PieceChecker {
+  readonly hasher: PieceHasher;
+  readonly v2Checks: Uint8Array | undefined;
+}
+
+/**
+ * Hashes pieces from disk and returns those that pass every check the torrent has: SHA-1 when it
+ * has piece hashes (v1, hybrid), the merkle check when it has v2 checks (v2, hybrid: both must
+ * pass). A torrent with neither (a v2-only one whose layers are unknown) verifies nothing.
+ */
 async function verifyOnDisk(
   meta: ResumeMeta,
   disk: DiskWriter,
   pieces: readonly number[],
-  hasher: PieceHasher,
+  checker: PieceChecker,
   report: ResumeReporter,
 ): Promise<number[]> {
   const good: number[] = [];
+  const { hasher, v2Checks } = checker;
+  const sha1 = meta.pieceHashes.length > 0;
+  if (!sha1 && v2Checks === undefined) {
+    report.checked({ checked: pieces.length, verified: 0 });
+    return good;
+  }
   for (let first = 0; first < pieces.length; first += VERIFY_BATCH_PIECES) {
     const batch = pieces.slice(first, first + VERIFY_BATCH_PIECES);
-    const { hashes } = await hasher.hashPieces(batch.map((piece) => disk.pieceSpans(piece)));
+    let records: Uint8Array | undefined;
+    if (v2Checks !== undefined) {
+      records = new Uint8Array(batch.length * V2_PIECE_CHECK_SIZE);
+      for (const [i, piece] of batch.entries()) {
+        const at = piece * V2_PIECE_CHECK_SIZE;
+        records.set(v2Checks.subarray(at, at + V2_PIECE_CHECK_SIZE), i * V2_PIECE_CHECK_SIZE);
+      }
+    }
+    const { hashes, v2Ok } = await hasher.hashPieces(
+      batch.map((piece) => disk.pieceSpans(piece)),
+      { ...(records ? { v2Checks: records } : {}), sha1 },
+    );
     batch.forEach((piece, i) => {
-      const expected = meta.pieceHashes.subarray(piece * 20, piece * 20 + 20);
-      const actual = hashes.subarray(i * 20, i * 20 + 20);
-      if (Buffer.compare(expected, actual) === 0) good.push(piece);
+      if (sha1) {
+        const expected = meta.pieceHashes.subarray(piece * 20, piece * 20 + 20);
+        const actual = hashes.subarray(i * 20, i * 20 + 20);
+        if (Buffer.compare(expected, actual) !== 0) return;
+      }
+      if (records !== undefined && v2Ok?.[i] !== 1) return;
+      good.push(piece);
     });
   }
   report.checked({ checked: pieces.length, verified: good.length });

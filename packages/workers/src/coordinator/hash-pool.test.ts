@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TorkErrorCode } from '@tork/core';
+import { TorkErrorCode, V2_PIECE_CHECK_SIZE } from '@tork/core';
 import hashWorker from '../hash-worker/hash-worker.js';
 import { HashPool } from './hash-pool.js';
 
@@ -56,6 +56,33 @@ describe('HashPool', () => {
     assert.deepEqual(Buffer.from(hashes.subarray(40, 60)), sha1(b.subarray(1000, 3048)));
     assert.deepEqual(Buffer.from(hashes.subarray(60, 80)), sha1(b.subarray(3048)));
     assert.deepEqual(Buffer.from(hashes.subarray(80, 120)), Buffer.alloc(40));
+  });
+
+  it("BEP 52: runs the merkle checks of each job's pieces, without SHA-1 when asked", async () => {
+    // Two one-piece files as a v2 torrent with 16 KiB pieces would hold them: file a (3,000 bytes,
+    // one leaf) and file b (5,000 bytes). Their expected hashes are their pieces roots.
+    const leaf = (data: Uint8Array) => createHash('sha256').update(data).digest();
+    const record = (hash: Uint8Array, bytes: number) => {
+      const out = new Uint8Array(V2_PIECE_CHECK_SIZE);
+      out.set(hash);
+      new DataView(out.buffer).setUint32(32, bytes);
+      new DataView(out.buffer).setUint32(36, 1);
+      return out;
+    };
+    const pa = join(dir, 'a');
+    const pb = join(dir, 'b');
+    const pieces = [
+      [{ path: pa, offset: 0, length: 3000 }],
+      [{ path: pb, offset: 0, length: 5000 }],
+      [{ path: pb, offset: 0, length: 5000 }],
+    ];
+    const checks = new Uint8Array(3 * V2_PIECE_CHECK_SIZE);
+    checks.set(record(leaf(a), 3000), 0);
+    checks.set(record(leaf(b), 5000), V2_PIECE_CHECK_SIZE);
+    checks.set(record(leaf(a), 3000), 2 * V2_PIECE_CHECK_SIZE);
+    const { hashes, v2Ok } = await pool.hashPieces(pieces, { v2Checks: checks, sha1: false });
+    assert.deepEqual([...(v2Ok ?? [])], [1, 1, 0]);
+    assert.ok(hashes.every((byte) => byte === 0));
   });
 
   it('the worker checks its job before opening any file, and answers with a plain TorkError', async () => {

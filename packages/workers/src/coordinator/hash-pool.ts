@@ -2,10 +2,12 @@ import { availableParallelism } from 'node:os';
 import {
   type HashJob,
   type HashJobResult,
+  type HashPiecesOptions,
   type PieceSpanOnDisk,
   parseHashJobResult,
   TorkError,
   TorkErrorCode,
+  V2_PIECE_CHECK_SIZE,
 } from '@tork/core';
 import { Piscina } from 'piscina';
 
@@ -24,6 +26,8 @@ export interface HashResult {
   readonly hashes: Uint8Array;
   /** Indices (into the given list) of pieces whose data is missing or short on disk. */
   readonly missing: readonly number[];
+  /** With `options.v2Checks`: one byte per piece, 1 when it passed its BEP 52 merkle check. */
+  readonly v2Ok?: Uint8Array;
 }
 
 /**
@@ -54,11 +58,23 @@ export class HashPool {
   /** Hashes each piece given as its spans; jobs run in parallel across the pool. */
   async hashPieces(
     pieces: ReadonlyArray<ReadonlyArray<PieceSpanOnDisk>>,
-    signal?: AbortSignal,
+    options: HashPiecesOptions & { readonly signal?: AbortSignal } = {},
   ): Promise<HashResult> {
+    const { signal, v2Checks } = options;
+    if (v2Checks !== undefined && v2Checks.length !== pieces.length * V2_PIECE_CHECK_SIZE) {
+      throw new TorkError(TorkErrorCode.INTERNAL, 'v2Checks must hold one record per piece');
+    }
     const jobs: Promise<HashJobResult>[] = [];
     for (let first = 0; first < pieces.length; first += this.#piecesPerJob) {
-      const job: HashJob = { pieces: pieces.slice(first, first + this.#piecesPerJob) };
+      const last = Math.min(pieces.length, first + this.#piecesPerJob);
+      const job: HashJob = {
+        pieces: pieces.slice(first, last),
+        // A copy per job: the records of its pieces only.
+        ...(v2Checks
+          ? { v2Checks: v2Checks.slice(first * V2_PIECE_CHECK_SIZE, last * V2_PIECE_CHECK_SIZE) }
+          : {}),
+        ...(options.sha1 === false ? { sha1: false } : {}),
+      };
       // Thread boundary: the job is structured-cloned into a pool thread (which parses it) and
       // its result is checked here on arrival.
       jobs.push(this.#pool.run(job, signal ? { signal } : {}).then(parseHashJobResult));
@@ -72,14 +88,19 @@ export class HashPool {
       throw new TorkError(TorkErrorCode.INTERNAL, `hash pool failed: ${(error as Error).message}`);
     }
     const hashes = new Uint8Array(pieces.length * 20);
+    const v2Ok = v2Checks ? new Uint8Array(pieces.length) : undefined;
     const missing: number[] = [];
     results.forEach((result, job) => {
       if (!result.ok) throw TorkError.fromPlain(result.error);
       const first = job * this.#piecesPerJob;
       hashes.set(new Uint8Array(result.hashes), first * 20);
+      if (v2Ok) {
+        if (!result.v2Ok) throw new TorkError(TorkErrorCode.INTERNAL, 'hash worker left out the v2 checks');
+        v2Ok.set(new Uint8Array(result.v2Ok), first);
+      }
       for (const index of result.missing) missing.push(first + index);
     });
-    return { hashes, missing };
+    return v2Ok ? { hashes, missing, v2Ok } : { hashes, missing };
   }
 
   async close(): Promise<void> {
