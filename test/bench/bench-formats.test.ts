@@ -115,7 +115,6 @@ describe('tork bench --format', { timeout: 120_000 }, () => {
       [['--format', 'v3'], /--format takes v1, v2, hybrid/],
       [['--format', 'v1,v1'], /--format takes v1, v2, hybrid/],
       [['--format', ''], /--format takes v1, v2, hybrid/],
-      [['--format', 'v2'], /tork seed does not serve v2-only torrents/],
       [['--format', 'v1,hybrid'], /a tork seeder seeds one torrent/],
       [
         ['--format', 'hybrid', '--seeders', 'libtorrent', '--compare', 'aria2c'],

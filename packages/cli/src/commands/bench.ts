@@ -214,8 +214,6 @@ function checkFormats(
     return `--format ${which} needs a power-of-two --piece-size (BEP 52), got ${pieceLength} bytes`;
   if (seeders.includes('aria2c') || compare.includes('aria2c'))
     return `--format ${which}: aria2c does not speak BitTorrent v2 (BEP 52); use --seeders libtorrent and --compare libtorrent`;
-  if (seeders.includes('tork') && formats.includes('v2'))
-    return '--format v2: tork seed does not serve v2-only torrents yet; use --seeders libtorrent';
   if (seeders.includes('tork') && formats.length > 1)
     return `--format ${formats.join(',')}: a tork seeder seeds one torrent; several formats need --seeders libtorrent`;
   return { formats };
