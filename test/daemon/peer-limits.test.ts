@@ -15,8 +15,11 @@ import type { StartedProgram } from '../support/programs.js';
 import { api, assertSameFiles, runRemote, startDaemon, waitFor } from './support.js';
 
 const SEEDERS = 4;
-/** Each seeder's cap: 4 of them fill the first MiB in ~1 s; 2 need ~5 s for the rest. */
-const UPLOAD_LIMIT = 256 * 1024;
+/**
+ * Each seeder's cap: 4 of them fill the first MiB in ~4 s; 2 need ~16 s for the rest — long enough
+ * for `tork remote limits` (a node process: 4 s to start at load 13 on 2 cores) to land mid-download.
+ */
+const UPLOAD_LIMIT = 64 * 1024;
 
 let work: string;
 let dataset: Dataset;

@@ -20,8 +20,11 @@ import { parsePrometheusText, sampleSum, sampleValue } from '@tork/testkit';
 import { requireLibtorrentPython, startLibtorrentSeeder } from '../download/support.js';
 import { api, assertSameFiles, type RunningDaemon, runRemote, startDaemon, waitFor } from './support.js';
 
-/** Seeder cap: the 4 MiB download takes ~8 s, long enough to pause it half-way. */
-const UPLOAD_LIMIT = 512 * 1024;
+/**
+ * Seeder cap: the 4 MiB download takes ~16 s, long enough to pause it half-way even when each
+ * `tork remote` (a node process) takes seconds to start on a loaded machine.
+ */
+const UPLOAD_LIMIT = 256 * 1024;
 
 let work: string;
 let dataset: Dataset;
@@ -90,11 +93,12 @@ describe('tork remote', { timeout: 180_000 }, () => {
       assert.equal(run.status, 0, run.stderr);
       return torrentList.parse(JSON.parse(run.stdout)).torrents;
     };
-    await waitFor('a quarter downloaded', 60_000, async () => {
-      const [torrent] = await list();
-      return torrent && torrent.progress >= 0.25 ? torrent : undefined;
-    });
-
+    // Polled through the API (a fetch), not `tork remote list` (a node process that takes seconds
+    // to start on a loaded machine): the pause below must land before the end.
+    const progress = async () =>
+      torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json).progress;
+    await waitFor('the first bytes', 60_000, async () => ((await progress()) > 0 ? true : undefined));
+    assert.equal((await list()).length, 1, 'tork remote list shows the torrent');
     // Mid-download, the detail shows the seeder among the peers.
     const during = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
     assert.ok(
@@ -120,6 +124,10 @@ describe('tork remote', { timeout: 180_000 }, () => {
         : undefined;
     });
     assert.ok(sampleSum(second, 'tork_torrent_peers') >= 1, 'the seeder counted among the peers');
+
+    await waitFor('a quarter downloaded', 60_000, async () =>
+      (await progress()) >= 0.25 ? true : undefined,
+    );
 
     const paused = await runRemote(daemon.url, ['pause', short]);
     assert.equal(paused.status, 0, paused.stderr);

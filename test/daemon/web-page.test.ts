@@ -139,7 +139,9 @@ describe('the web page', { timeout: 120_000 }, () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
       // The first poll before the token is given answers 401: expected; anything else is not.
-      if (message.type() === 'error' && !/401/.test(message.text())) pageErrors.push(message.text());
+      // The URL says which request failed ("Failed to load resource" alone does not).
+      if (message.type() === 'error' && !/401/.test(message.text()))
+        pageErrors.push(`${message.text()} (${message.location()?.url ?? 'no url'})`);
     });
 
     await page.goto(`${origin}/`);

@@ -197,8 +197,9 @@ function torrentRow(torrent) {
     const pause = button('Pause', () => api(`/api/v1/torrents/${torrent.id}/pause`, { method: 'POST' }));
     const resume = button('Resume', () => api(`/api/v1/torrents/${torrent.id}/resume`, { method: 'POST' }));
     const remove = button('Remove', async () => {
-      await api(`/api/v1/torrents/${torrent.id}`, { method: 'DELETE' });
+      // Deselected first: a detail poll started after the click would ask for a removed torrent.
       if (selected === torrent.id) select(null);
+      await api(`/api/v1/torrents/${torrent.id}`, { method: 'DELETE' });
     });
     actions.append(pause, resume, remove);
     tr.append(name, progress, state, down, up, peers, actions);
