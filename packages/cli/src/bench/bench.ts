@@ -10,6 +10,7 @@ import { type FormatTorrent, formatTorrent, type TorrentFormat, torrentWithTrack
 import { machineBusySeconds } from './proc.js';
 import { renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
+import { tailFigures } from './tails.js';
 import { type BenchTracker, startTracker } from './tracker.js';
 
 export interface BenchOptions {
@@ -100,11 +101,29 @@ export interface RunResult extends Figures {
    */
   readonly coordinatorStallMs: number | null;
   readonly hostStallMs: number | null;
-  /** [seconds, bytes written] every 200 ms. */
+  /**
+   * tork's per-thread lag: each thread's longest event-loop stall, ms, coordinator and every peer
+   * host (null for other clients).
+   */
+  readonly threadLagMs: { coordinator: number; hosts: number[] } | null;
+  /** Seconds from start until one piece's worth of bytes was on disk (tails.ts; null: never). */
+  readonly firstPieceSeconds: number | null;
+  /** Seconds the last 1 % of the bytes took (from 99 % written to the end; null: not completed). */
+  readonly lastPercentSeconds: number | null;
+  /**
+   * Bytes the seeders uploaded beyond the data set's length (duplicates, pieces sent twice, endgame
+   * copies): every client's wasted bytes as the seeders saw them (null: a seeder cannot tell).
+   */
+  readonly excessUploadedBytes: number | null;
+  /** [seconds, bytes written] every 100 ms (SAMPLE_MS). */
   readonly timeline: Array<[number, number]>;
 }
 
 export interface GroupSummary extends Figures {
+  /** Medians of the runs that have the figure (null: none has). */
+  readonly firstPieceSeconds: number | null;
+  readonly lastPercentSeconds: number | null;
+  readonly excessUploadedBytes: number | null;
   readonly group: string;
   readonly set: string;
   readonly client: ClientName;
@@ -176,6 +195,12 @@ export function median(values: readonly number[]): number {
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
+/** The median of the values present; null when none is. */
+function medianOrNull(values: ReadonlyArray<number | null>): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : round(median(present));
+}
+
 /** What the downloader said it received, from the last lines of its output. */
 function receivedBytes(output: string): {
   downloaderReceivedBytes: number | null;
@@ -183,7 +208,9 @@ function receivedBytes(output: string): {
   downloaderBannedPeers: number | null;
   coordinatorStallMs: number | null;
   hostStallMs: number | null;
+  threadLagMs: { coordinator: number; hosts: number[] } | null;
 } {
+  let threadLag: { coordinator: number; hosts: number[] } | null = null;
   let received: number | null = null;
   let wasted: number | null = null;
   let banned: number | null = null;
@@ -204,6 +231,8 @@ function receivedBytes(output: string): {
         coordinatorStall = event.eventLoop.coordinatorMaxMs ?? null;
         const hosts = event.eventLoop.hostsMaxMs ?? [];
         hostStall = hosts.length > 0 ? Math.max(...hosts) : null;
+        if (typeof coordinatorStall === 'number')
+          threadLag = { coordinator: coordinatorStall, hosts: [...hosts] };
       }
       if (typeof event.peers?.banned === 'number') banned = event.peers.banned;
       if (event.event === 'stopped' && typeof event.downloadedBytes === 'number') {
@@ -220,6 +249,7 @@ function receivedBytes(output: string): {
     downloaderBannedPeers: banned,
     coordinatorStallMs: coordinatorStall,
     hostStallMs: hostStall,
+    threadLagMs: threadLag,
   };
 }
 
@@ -360,6 +390,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       const cpuSeconds = measure.userSeconds + measure.sysSeconds;
       const gib = dataset.length / 2 ** 30;
+      const seederUploadedBytes = uploadedAfter.map((after, i) => {
+        const before = uploadedBefore[i];
+        return after === undefined || before === undefined ? null : after - before;
+      });
+      const tails = tailFigures(
+        measure.samples,
+        measure.wallSeconds,
+        dataset.length,
+        options.pieceLength,
+        bad.length === 0,
+      );
       const result: RunResult = {
         set: job.set,
         group: groupName(job, showFormat),
@@ -388,11 +429,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           ),
           2,
         ),
-        seederUploadedBytes: uploadedAfter.map((after, i) => {
-          const before = uploadedBefore[i];
-          return after === undefined || before === undefined ? null : after - before;
-        }),
+        seederUploadedBytes,
         ...receivedBytes(measure.output),
+        ...tails,
+        excessUploadedBytes:
+          seederUploadedBytes.length > 0 && seederUploadedBytes.every((v) => v !== null)
+            ? Math.max(0, seederUploadedBytes.reduce((a: number, b) => a + (b ?? 0), 0) - dataset.length)
+            : null,
         timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
       };
       runs.push(result);
@@ -478,6 +521,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workers: first.workers,
       runs: list.length,
       ...figures,
+      firstPieceSeconds: medianOrNull(list.map((run) => run.firstPieceSeconds)),
+      lastPercentSeconds: medianOrNull(list.map((run) => run.lastPercentSeconds)),
+      excessUploadedBytes: medianOrNull(list.map((run) => run.excessUploadedBytes)),
     };
   });
   const ratios: BenchReport['ratios'] = [];

@@ -140,6 +140,8 @@ async function pythonWith(module: string | undefined): Promise<string | undefine
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits).padStart(8);
+const maybe = (value: number | null, digits: number) =>
+  value === null ? '-'.padStart(8) : fixed(value, digits);
 
 function runLine(run: RunResult): string {
   return [
@@ -151,13 +153,16 @@ function runLine(run: RunResult): string {
     fixed(run.peakRssMiB, 0),
     fixed(run.seederCpuSeconds, 2),
     fixed(run.otherCpuSeconds, 2),
+    maybe(run.firstPieceSeconds, 2),
+    maybe(run.lastPercentSeconds, 2),
+    maybe(run.excessUploadedBytes === null ? null : run.excessUploadedBytes / 2 ** 20, 1),
     run.verified ? '  ok' : '  BAD',
     // tork's watchdog: longest event-loop stall, coordinator / busiest peer host.
     run.coordinatorStallMs === null ? '' : `  stall ${run.coordinatorStallMs}/${run.hostStallMs ?? '?'} ms`,
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
+const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)} ${'1st pc s'.padStart(8)} ${'last1% s'.padStart(8)} ${'xtra MiB'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];
@@ -171,6 +176,10 @@ function table(report: BenchReport): string {
         fixed(m.cpuSecondsPerGiB, 2),
         fixed(m.peakRssMiB, 0),
         fixed(m.seederCpuSeconds, 2),
+        ''.padStart(8),
+        maybe(m.firstPieceSeconds, 2),
+        maybe(m.lastPercentSeconds, 2),
+        maybe(m.excessUploadedBytes === null ? null : m.excessUploadedBytes / 2 ** 20, 1),
       ].join(' '),
     );
   if (report.ratios.length > 0) {
