@@ -5,10 +5,12 @@ import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { TORK_VERSION } from '@tork/core';
 import { ensureDataset, verifyDownload } from '../demo/dataset.js';
+import { formatBytes } from '../format.js';
 import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
 import { type FormatTorrent, formatTorrent, type TorrentFormat, torrentWithTracker } from './formats.js';
 import { machineBusySeconds } from './proc.js';
-import { renderPlot } from './svg.js';
+import { drawSeederRates, type SeederRates } from './seeder-rates.js';
+import { type PlotClient, renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
 import { tailFigures } from './tails.js';
 import { type BenchTracker, startTracker } from './tracker.js';
@@ -33,6 +35,13 @@ export interface BenchOptions {
   readonly variants?: readonly Variant[];
   readonly runs: number;
   readonly rateLimit: number;
+  /**
+   * `--seeder-rates LO..HI`: per-seeder upload caps drawn log-uniformly from LO..HI bytes/s with a
+   * fixed seed (libtorrent seeders only). Default: none (every seeder at `rateLimit`).
+   */
+  readonly seederRates?: SeederRates;
+  /** `--churn S`: every S seconds one libtorrent seeder leaves and the one that left before rejoins. Default: 0, none. */
+  readonly churnSeconds?: number;
   readonly latencyMs: number;
   readonly scaling: boolean;
   readonly cacheDir: string;
@@ -153,6 +162,10 @@ export interface BenchReport {
     variants: Variant[];
     runs: number;
     rateLimit: number;
+    /** `--seeder-rates`: the range, its seed and the caps drawn for `peers` seeders (null: none). */
+    seederRates: (SeederRates & { rates: number[] }) | null;
+    /** `--churn`: seconds between one seeder leaving and the next (0: none). */
+    churnSeconds: number;
     latencyMs: number;
     scaling: boolean;
   };
@@ -329,6 +342,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const swarm = await startSwarm(kind, dataset, [...torrents.values()], {
         count: peers,
         rateLimit: options.rateLimit,
+        ...(kind === 'libtorrent' && options.seederRates
+          ? { rates: drawSeederRates(options.seederRates, peers) }
+          : {}),
+        ...(kind === 'libtorrent' && options.churnSeconds ? { churnSeconds: options.churnSeconds } : {}),
         python: options.python,
         aria2c: options.aria2c,
         host,
@@ -562,21 +579,43 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 
   if (options.plot) {
-    const lines = [];
-    const bars = [];
+    const clients: PlotClient[] = [];
     for (const summary of medians.filter((m) => m.set === 'compare')) {
       const list = runs.filter((run) => run.set === 'compare' && run.group === summary.group);
       // The run whose wall time is the median (the lower middle one for an even count).
       const chosen = [...list].sort((a, b) => a.wallSeconds - b.wallSeconds)[(list.length - 1) >> 1]!;
-      lines.push({ label: `${summary.group} (run ${chosen.run})`, samples: chosen.timeline });
-      bars.push({ label: summary.group, perSeeder: chosen.seederUploadedBytes.map((v) => v ?? undefined) });
+      clients.push({
+        label: summary.group,
+        samples: chosen.timeline,
+        cpuSecondsPerGiB: summary.cpuSecondsPerGiB,
+        peakRssMiB: summary.peakRssMiB,
+        firstPieceSeconds: summary.firstPieceSeconds,
+        lastPercentSeconds: summary.lastPercentSeconds,
+        perSeeder: chosen.seederUploadedBytes.map((v) => v ?? undefined),
+      });
     }
+    const pieces = formatTorrents[0]?.pieceCount;
+    const extras = [
+      options.rateLimit ? `upload cap ${formatBytes(options.rateLimit)}/s per seeder` : '',
+      options.seederRates ? `seeder caps ${options.seederRates.text}` : '',
+      options.churnSeconds ? `churn every ${options.churnSeconds} s` : '',
+      options.latencyMs ? `${options.latencyMs} ms latency` : '',
+    ].filter(Boolean);
     await writeFile(
       options.plot,
       renderPlot(
-        `tork bench: ${(options.size / 2 ** 30).toFixed(2)} GiB, ${options.files} files, ${options.peers} seeders`,
-        lines,
-        bars,
+        {
+          title: `tork bench: ${formatBytes(options.size)} in ${options.files} files, ${formatBytes(options.pieceLength)} pieces${pieces ? ` (${pieces})` : ''}`,
+          subtitle: [
+            `${options.peers} ${options.seeders.join('/')} seeders`,
+            `${options.runs} run${options.runs === 1 ? '' : 's'} (median shown)`,
+            `format ${formats.join(', ')}`,
+            ...extras,
+            `tork ${TORK_VERSION}, node ${process.version}, ${availableParallelism()} cores`,
+            new Date().toISOString().slice(0, 10),
+          ].join(' · '),
+        },
+        clients,
       ),
     );
     log(`bench: plot written to ${options.plot}`);
@@ -607,6 +646,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       variants: [...(options.variants ?? [])],
       runs: options.runs,
       rateLimit: options.rateLimit,
+      seederRates: options.seederRates
+        ? { ...options.seederRates, rates: drawSeederRates(options.seederRates, options.peers) }
+        : null,
+      churnSeconds: options.churnSeconds ?? 0,
       latencyMs: options.latencyMs,
       scaling: options.scaling,
     },

@@ -22,6 +22,7 @@ import {
   looksLikeSavedReport,
   type SavedReport,
 } from '../bench/gate.js';
+import { parseSeederRates, type SeederRates } from '../bench/seeder-rates.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
@@ -30,7 +31,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -45,6 +46,8 @@ const options = {
   scaling: { type: 'boolean', default: false },
   latency: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'seeder-rates': { type: 'string' },
+  churn: { type: 'string' },
   cache: { type: 'string' },
   timeout: { type: 'string', default: '600' },
   json: { type: 'boolean', default: false },
@@ -91,6 +94,16 @@ export const benchHelp: CommandHelp<typeof options> = {
     'rate-limit': {
       arg: 'SIZE',
       text: 'upload cap per second of each libtorrent or aria2c seeder',
+      default: 'none',
+    },
+    'seeder-rates': {
+      arg: 'LO..HI[@SEED]',
+      text: 'a heterogeneous swarm: each libtorrent seeder capped at its own upload rate per second, drawn log-uniformly from LO..HI with a fixed seed (same caps every run)',
+      default: 'none',
+    },
+    churn: {
+      arg: 'S',
+      text: 'every S seconds one libtorrent seeder leaves (paused) and the one that left before rejoins',
       default: 'none',
     },
     cache: { ...datasetHelp.cache, default: DEFAULT_CACHE },
@@ -385,6 +398,21 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   }
   if (baseline) log(`bench: baseline: tork ${baseline.version} at ${baseline.path} (tork-baseline)`);
 
+  let seederRates: SeederRates | undefined;
+  if (values['seeder-rates'] !== undefined) {
+    const parsedRates = parseSeederRates(values['seeder-rates']);
+    if (typeof parsedRates === 'string') return bad(parsedRates);
+    seederRates = parsedRates;
+  }
+  const churnSeconds = values.churn === undefined ? 0 : Number(values.churn);
+  if (values.churn !== undefined && !(churnSeconds >= 0.5 && churnSeconds <= 3600))
+    return bad('--churn must be seconds between leaves, 0.5..3600');
+  if ((seederRates || churnSeconds) && seeders.some((s) => s !== 'libtorrent'))
+    return bad(
+      '--seeder-rates and --churn need --seeders libtorrent (its seeders take a cap and pause each)',
+    );
+  if (seederRates && rateLimit) return bad('--seeder-rates and --rate-limit contradict: give one');
+
   if (rateLimit && seeders.includes('tork'))
     return bad(
       '--rate-limit is not supported with tork seeders (tork seed has no upload cap): use --seeders libtorrent or aria2c',
@@ -456,6 +484,8 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       variants,
       runs,
       rateLimit,
+      ...(seederRates ? { seederRates } : {}),
+      churnSeconds,
       latencyMs,
       scaling: values.scaling,
       cacheDir: values.cache ?? DEFAULT_CACHE,
