@@ -34,7 +34,8 @@ describe('tailFigures', () => {
       100,
       false,
     );
-    assert.equal(tails.firstPieceSeconds, 0.02);
+    // Capped at 1000 bytes: 100 bytes at 0.1 s (uncapped, 5000 bytes, it would say 0.02 s).
+    assert.equal(tails.firstPieceSeconds, 0.1);
     assert.equal(tails.lastPercentSeconds, null);
     assert.deepEqual(tailFigures([[0, 0]], 2, 1000, 100, false), {
       firstPieceSeconds: null,
