@@ -51,6 +51,26 @@ describe('regression gate', () => {
     assert.match(gateTable(costlier), /gate: FAIL/);
   });
 
+  it('says when the machine was much busier now than when the result was saved', () => {
+    const busy = gate(
+      { ...saved, runs: [{ client: 'tork', otherCpuSeconds: 1 }] },
+      [row('tork@libtorrent', 'tork', 100, 10)],
+      20,
+      'saved.json',
+      [
+        { client: 'tork', otherCpuSeconds: 4 },
+        { client: 'libtorrent', otherCpuSeconds: 0 },
+      ],
+    );
+    assert.deepEqual(busy.otherCpuSeconds, { saved: 1, now: 4 });
+    assert.equal(busy.loadDiffers, true);
+    assert.match(gateTable(busy), /saved 1\.00, now 4\.00 — the load differs/);
+    const calm = gate({ ...saved, runs: [{ client: 'tork', otherCpuSeconds: 1 }] }, saved.medians, 20, 's', [
+      { client: 'tork', otherCpuSeconds: 2.5 },
+    ]);
+    assert.equal(calm.loadDiffers, false);
+  });
+
   it('compares tork rows only, and fails when none of them is in the saved report', () => {
     const other = gate(saved, [row('libtorrent@libtorrent', 'libtorrent', 1, 100)], 20, 'saved.json');
     assert.equal(other.rows.length, 0);

@@ -26,6 +26,8 @@ export interface SavedReport {
     readonly cpuSecondsPerGiB: number;
     readonly runs?: number;
   }>;
+  /** Per-run figures; the gate reads how busy the rest of the machine was. */
+  readonly runs?: ReadonlyArray<{ readonly client?: string; readonly otherCpuSeconds?: number }>;
 }
 
 /** One line of the verdict: a tork group's metric, saved and now. */
@@ -46,7 +48,24 @@ export interface GateVerdict {
   readonly rows: GateRow[];
   /** tork groups of this run the saved report lacks (not compared). */
   readonly unmatched: string[];
+  /**
+   * Median CPU seconds the rest of the machine used per tork run, saved and now (null: unknown):
+   * a large difference means the verdict may measure the machine's load, not tork.
+   */
+  readonly otherCpuSeconds: { saved: number | null; now: number | null };
+  /** True when one of the two is more than twice the other plus 1 s. */
+  readonly loadDiffers: boolean;
   readonly pass: boolean;
+}
+
+function medianOther(runs: SavedReport['runs']): number | null {
+  const values = (runs ?? [])
+    .filter((run) => isTorkRow(run) && typeof run.otherCpuSeconds === 'number')
+    .map((run) => run.otherCpuSeconds!)
+    .sort((a, b) => a - b);
+  if (values.length === 0) return null;
+  const mid = values.length >> 1;
+  return values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
 
 /** True when `path` names a saved report rather than another build: `.json`, or a file that parses as one. */
@@ -93,6 +112,7 @@ export function gate(
   now: SavedReport['medians'],
   marginPct: number,
   file: string,
+  nowRuns?: SavedReport['runs'],
 ): GateVerdict {
   const rows: GateRow[] = [];
   const unmatched: string[] = [];
@@ -120,7 +140,20 @@ export function gate(
         pass: worse <= marginPct,
       });
   }
-  return { file, marginPct, rows, unmatched, pass: rows.length > 0 && rows.every((r) => r.pass) };
+  const other = { saved: medianOther(saved.runs), now: medianOther(nowRuns) };
+  const loadDiffers =
+    other.saved !== null &&
+    other.now !== null &&
+    (other.now > 2 * other.saved + 1 || other.saved > 2 * other.now + 1);
+  return {
+    file,
+    marginPct,
+    rows,
+    unmatched,
+    otherCpuSeconds: other,
+    loadDiffers,
+    pass: rows.length > 0 && rows.every((r) => r.pass),
+  };
 }
 
 /** The verdict as a table: metric, saved, now, change, margin, pass/fail. */
@@ -145,6 +178,12 @@ export function gateTable(verdict: GateVerdict): string {
       ].join(' '),
     );
   }
+  const { saved, now } = verdict.otherCpuSeconds;
+  if (saved !== null && now !== null)
+    lines.push(
+      `machine load (other CPU s per tork run, median): saved ${saved.toFixed(2)}, now ${now.toFixed(2)}` +
+        (verdict.loadDiffers ? ' — the load differs: the verdict may measure the machine, not tork' : ''),
+    );
   for (const group of verdict.unmatched)
     lines.push(`${group.padEnd(32)} (not in the saved report: not compared)`);
   lines.push(

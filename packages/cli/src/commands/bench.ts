@@ -499,7 +499,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     let verdict: GateVerdict | undefined;
     if (saved) {
       for (const line of paramsDiffer(saved, report)) log(`bench: gate: ${line}`);
-      verdict = gate(saved, report.medians, gateMargin, values.baseline!);
+      verdict = gate(saved, report.medians, gateMargin, values.baseline!, report.runs);
     }
     io.stdout(
       values.json
