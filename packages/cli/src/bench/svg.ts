@@ -277,6 +277,7 @@ export function renderPlot(setup: PlotSetup, clients: readonly PlotClient[]): st
 
   return `${[
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="${FONT}">`,
+    `<title>${escapeXml(`${setup.title} — ${setup.subtitle}`)}</title>`,
     '<rect width="100%" height="100%" fill="white"/>',
     ...parts,
     '</svg>',
