@@ -17,7 +17,7 @@ of ports serves every format. A hybrid's pad files are not on disk: libtorrent r
 
 Protocol (one JSON document per line on stdout):
   start-up      {"ports": [p1, p2, ...], "pid": PID}
-  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started, all torrents (all_time_upload: kept across a churn pause)
+  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started, all torrents (kept across a --churn pause)
   SIGTERM/EOF   {"uploaded": [...], "final": true}, then exit 0
 --rate-limit caps each seeder's upload (bytes/s); loopback peers are moved out of libtorrent's
 unlimited local peer class so that the cap applies. --rates R1,R2,... caps seeder i at Ri instead
@@ -110,6 +110,7 @@ else:
     sys.exit(1)
 
 lock = threading.Lock()
+churn_lock = threading.Lock()
 
 
 def emit(document):
@@ -118,9 +119,17 @@ def emit(document):
         sys.stdout.flush()
 
 
+# total_payload_upload is live but restarts at 0 when a paused torrent resumes (all_time_upload
+# survives that but lags up to a second): --churn banks a seeder's count when it leaves, and
+# while it is away only the bank counts.
+banked = [0] * len(handles)
+away_now = set()
+
+
 def uploaded():
-    # all_time_upload: total_payload_upload restarts at 0 when a churned seeder is resumed.
-    return [sum(h.status().all_time_upload for h in hs) for hs in handles]
+    with churn_lock:
+        return [banked[i] + (0 if i in away_now else sum(h.status().total_payload_upload for h in hs))
+                for i, hs in enumerate(handles)]
 
 
 done = threading.Event()
@@ -146,14 +155,18 @@ def churn():
     rng = random.Random(args.churn_seed)
     away = None
     while not done.wait(args.churn):
-        if away is not None:
-            for h in handles[away]:
-                h.resume()
-        candidates = [i for i in range(len(handles)) if i != away]
-        away = rng.choice(candidates) if len(handles) > 1 else None
-        if away is not None:
-            for h in handles[away]:
-                h.pause()
+        with churn_lock:
+            if away is not None:
+                for h in handles[away]:
+                    h.resume()
+                away_now.discard(away)
+            candidates = [i for i in range(len(handles)) if i != away]
+            away = rng.choice(candidates) if len(handles) > 1 else None
+            if away is not None:
+                banked[away] += sum(h.status().total_payload_upload for h in handles[away])
+                away_now.add(away)
+                for h in handles[away]:
+                    h.pause()
 
 
 emit({'ports': [s.listen_port() for s in sessions], 'pid': os.getpid()})
