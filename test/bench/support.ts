@@ -18,8 +18,9 @@ export async function bench(
   t: TestContext,
   args: readonly string[],
   timeoutMs = 90_000,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [tork, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [tork, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
   t.after(() => {
     clearTimeout(timer);

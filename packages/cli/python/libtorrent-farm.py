@@ -1,4 +1,4 @@
-# Usage: /usr/bin/python3 libtorrent-farm.py TORRENT DATA_DIR COUNT [--also TORRENT]... [--rate-limit BYTES_PER_S] [--seed-mode] [--host 127.0.0.1]  -> stdout {"ports":[...]}; stdin "stats" -> {"uploaded":[...]}; SIGTERM -> {"uploaded":[...]} and exit.
+# Usage: /usr/bin/python3 libtorrent-farm.py TORRENT DATA_DIR COUNT [--also TORRENT]... [--rate-limit BYTES_PER_S] [--rates R1,R2,...] [--churn SECONDS] [--churn-seed N] [--seed-mode] [--host 127.0.0.1]  -> stdout {"ports":[...]}; stdin "stats" -> {"uploaded":[...]}; SIGTERM -> {"uploaded":[...]} and exit.
 """A farm of COUNT libtorrent seeders in ONE process (tork bench, profiling).
 
 Each seeder is its own libtorrent session (own peer id) listening on its own port of 127.0.0.1
@@ -17,10 +17,14 @@ of ports serves every format. A hybrid's pad files are not on disk: libtorrent r
 
 Protocol (one JSON document per line on stdout):
   start-up      {"ports": [p1, p2, ...], "pid": PID}
-  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started, all torrents
+  stdin "stats" {"uploaded": [bytes per seeder, ...]}   payload bytes since the farm started, all torrents (kept across a --churn pause)
   SIGTERM/EOF   {"uploaded": [...], "final": true}, then exit 0
 --rate-limit caps each seeder's upload (bytes/s); loopback peers are moved out of libtorrent's
-unlimited local peer class so that the cap applies.
+unlimited local peer class so that the cap applies. --rates R1,R2,... caps seeder i at Ri instead
+(a heterogeneous swarm, tork bench --seeder-rates).
+--churn SECONDS: every SECONDS one seeder leaves (its torrents paused: connections closed, no
+uploads) and the one that left before comes back; which one is drawn with --churn-seed, so runs
+repeat. Never more than one seeder away at a time.
 """
 import argparse
 import json
@@ -38,6 +42,9 @@ parser.add_argument('data_dir')
 parser.add_argument('count', type=int)
 parser.add_argument('--also', action='append', default=[])
 parser.add_argument('--rate-limit', type=int, default=0)
+parser.add_argument('--rates', default='')
+parser.add_argument('--churn', type=float, default=0)
+parser.add_argument('--churn-seed', type=int, default=17)
 parser.add_argument('--seed-mode', action='store_true')
 parser.add_argument('--host', default='127.0.0.1')
 args = parser.parse_args()
@@ -45,7 +52,12 @@ args = parser.parse_args()
 infos = [lt.torrent_info(path) for path in [args.torrent, *args.also]]
 sessions = []
 handles = []  # per session: one handle per torrent
-for _ in range(args.count):
+rates = [int(r) for r in args.rates.split(',') if r] if args.rates else []
+if rates and len(rates) != args.count:
+    print(json.dumps({'error': f'--rates has {len(rates)} caps for {args.count} seeders'}), flush=True)
+    sys.exit(2)
+for index in range(args.count):
+    limit = rates[index] if rates else args.rate_limit
     session = lt.session({
         'listen_interfaces': f'{args.host}:0',
         'enable_dht': False,
@@ -58,12 +70,12 @@ for _ in range(args.count):
         'alert_mask': 0,
         'aio_threads': 1,
         'hashing_threads': 1,
-        'upload_rate_limit': args.rate_limit,
+        'upload_rate_limit': limit,
         'download_rate_limit': 0,
         'unchoke_slots_limit': -1,
         'seed_choking_algorithm': 0,
     })
-    if args.rate_limit:
+    if limit:
         classes = lt.ip_filter()
         classes.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
         session.set_peer_class_filter(classes)
@@ -98,6 +110,7 @@ else:
     sys.exit(1)
 
 lock = threading.Lock()
+churn_lock = threading.Lock()
 
 
 def emit(document):
@@ -106,8 +119,17 @@ def emit(document):
         sys.stdout.flush()
 
 
+# total_payload_upload is live but restarts at 0 when a paused torrent resumes (all_time_upload
+# survives that but lags up to a second): --churn banks a seeder's count when it leaves, and
+# while it is away only the bank counts.
+banked = [0] * len(handles)
+away_now = set()
+
+
 def uploaded():
-    return [sum(h.status().total_payload_upload for h in hs) for hs in handles]
+    with churn_lock:
+        return [banked[i] + (0 if i in away_now else sum(h.status().total_payload_upload for h in hs))
+                for i, hs in enumerate(handles)]
 
 
 done = threading.Event()
@@ -128,8 +150,29 @@ def read_commands():
     done.set()
 
 
+def churn():
+    import random
+    rng = random.Random(args.churn_seed)
+    away = None
+    while not done.wait(args.churn):
+        with churn_lock:
+            if away is not None:
+                for h in handles[away]:
+                    h.resume()
+                away_now.discard(away)
+            candidates = [i for i in range(len(handles)) if i != away]
+            away = rng.choice(candidates) if len(handles) > 1 else None
+            if away is not None:
+                banked[away] += sum(h.status().total_payload_upload for h in handles[away])
+                away_now.add(away)
+                for h in handles[away]:
+                    h.pause()
+
+
 emit({'ports': [s.listen_port() for s in sessions], 'pid': os.getpid()})
 threading.Thread(target=read_commands, daemon=True).start()
+if args.churn > 0:
+    threading.Thread(target=churn, daemon=True).start()
 while not done.wait(0.5):
     pass
 emit({'uploaded': uploaded(), 'final': True})

@@ -9,6 +9,9 @@ export const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
-/** Exit statuses: 0 success, 1 a failure while running, 2 bad usage or bad input (e.g. a bad .torrent). */
-export const ExitCode = { OK: 0, FAILURE: 1, BAD_INPUT: 2 } as const;
+/**
+ * Exit statuses: 0 success, 1 a failure while running, 2 bad usage or bad input (e.g. a bad .torrent),
+ * 3 `tork bench --baseline FILE.json` measured a regression beyond the margin.
+ */
+export const ExitCode = { OK: 0, FAILURE: 1, BAD_INPUT: 2, REGRESSION: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -5,11 +5,14 @@ import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { TORK_VERSION } from '@tork/core';
 import { ensureDataset, verifyDownload } from '../demo/dataset.js';
+import { formatBytes } from '../format.js';
 import { type ClientName, type DownloadMeasure, measureDownload } from './download.js';
 import { type FormatTorrent, formatTorrent, type TorrentFormat, torrentWithTracker } from './formats.js';
 import { machineBusySeconds } from './proc.js';
-import { renderPlot } from './svg.js';
+import { drawSeederRates, type SeederRates } from './seeder-rates.js';
+import { type PlotClient, renderPlot } from './svg.js';
 import { type SeederKind, type Swarm, startSwarm } from './swarm.js';
+import { tailFigures } from './tails.js';
 import { type BenchTracker, startTracker } from './tracker.js';
 
 export interface BenchOptions {
@@ -32,6 +35,13 @@ export interface BenchOptions {
   readonly variants?: readonly Variant[];
   readonly runs: number;
   readonly rateLimit: number;
+  /**
+   * `--seeder-rates LO..HI`: per-seeder upload caps drawn log-uniformly from LO..HI bytes/s with a
+   * fixed seed (libtorrent seeders only). Default: none (every seeder at `rateLimit`).
+   */
+  readonly seederRates?: SeederRates;
+  /** `--churn S`: every S seconds one libtorrent seeder leaves and the one that left before rejoins. Default: 0, none. */
+  readonly churnSeconds?: number;
   readonly latencyMs: number;
   readonly scaling: boolean;
   readonly cacheDir: string;
@@ -100,11 +110,29 @@ export interface RunResult extends Figures {
    */
   readonly coordinatorStallMs: number | null;
   readonly hostStallMs: number | null;
-  /** [seconds, bytes written] every 200 ms. */
+  /**
+   * tork's per-thread lag: each thread's longest event-loop stall, ms, coordinator and every peer
+   * host (null for other clients).
+   */
+  readonly threadLagMs: { coordinator: number; hosts: number[] } | null;
+  /** Seconds from start until one piece's worth of bytes was on disk (tails.ts; null: never). */
+  readonly firstPieceSeconds: number | null;
+  /** Seconds the last 1 % of the bytes took (from 99 % written to the end; null: not completed). */
+  readonly lastPercentSeconds: number | null;
+  /**
+   * Bytes the seeders uploaded beyond the data set's length (duplicates, pieces sent twice, endgame
+   * copies): every client's wasted bytes as the seeders saw them (null: a seeder cannot tell).
+   */
+  readonly excessUploadedBytes: number | null;
+  /** [seconds, bytes written] every 100 ms (SAMPLE_MS). */
   readonly timeline: Array<[number, number]>;
 }
 
 export interface GroupSummary extends Figures {
+  /** Medians of the runs that have the figure (null: none has). */
+  readonly firstPieceSeconds: number | null;
+  readonly lastPercentSeconds: number | null;
+  readonly excessUploadedBytes: number | null;
   readonly group: string;
   readonly set: string;
   readonly client: ClientName;
@@ -134,6 +162,10 @@ export interface BenchReport {
     variants: Variant[];
     runs: number;
     rateLimit: number;
+    /** `--seeder-rates`: the range, its seed and the caps drawn for `peers` seeders (null: none). */
+    seederRates: (SeederRates & { rates: number[] }) | null;
+    /** `--churn`: seconds between one seeder leaving and the next (0: none). */
+    churnSeconds: number;
     latencyMs: number;
     scaling: boolean;
   };
@@ -176,6 +208,12 @@ export function median(values: readonly number[]): number {
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
+/** The median of the values present; null when none is. */
+function medianOrNull(values: ReadonlyArray<number | null>): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : round(median(present));
+}
+
 /** What the downloader said it received, from the last lines of its output. */
 function receivedBytes(output: string): {
   downloaderReceivedBytes: number | null;
@@ -183,7 +221,9 @@ function receivedBytes(output: string): {
   downloaderBannedPeers: number | null;
   coordinatorStallMs: number | null;
   hostStallMs: number | null;
+  threadLagMs: { coordinator: number; hosts: number[] } | null;
 } {
+  let threadLag: { coordinator: number; hosts: number[] } | null = null;
   let received: number | null = null;
   let wasted: number | null = null;
   let banned: number | null = null;
@@ -204,6 +244,8 @@ function receivedBytes(output: string): {
         coordinatorStall = event.eventLoop.coordinatorMaxMs ?? null;
         const hosts = event.eventLoop.hostsMaxMs ?? [];
         hostStall = hosts.length > 0 ? Math.max(...hosts) : null;
+        if (typeof coordinatorStall === 'number')
+          threadLag = { coordinator: coordinatorStall, hosts: [...hosts] };
       }
       if (typeof event.peers?.banned === 'number') banned = event.peers.banned;
       if (event.event === 'stopped' && typeof event.downloadedBytes === 'number') {
@@ -220,6 +262,7 @@ function receivedBytes(output: string): {
     downloaderBannedPeers: banned,
     coordinatorStallMs: coordinatorStall,
     hostStallMs: hostStall,
+    threadLagMs: threadLag,
   };
 }
 
@@ -299,6 +342,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const swarm = await startSwarm(kind, dataset, [...torrents.values()], {
         count: peers,
         rateLimit: options.rateLimit,
+        ...(kind === 'libtorrent' && options.seederRates
+          ? { rates: drawSeederRates(options.seederRates, peers) }
+          : {}),
+        ...(kind === 'libtorrent' && options.churnSeconds ? { churnSeconds: options.churnSeconds } : {}),
         python: options.python,
         aria2c: options.aria2c,
         host,
@@ -360,6 +407,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       const cpuSeconds = measure.userSeconds + measure.sysSeconds;
       const gib = dataset.length / 2 ** 30;
+      const seederUploadedBytes = uploadedAfter.map((after, i) => {
+        const before = uploadedBefore[i];
+        return after === undefined || before === undefined ? null : after - before;
+      });
+      const tails = tailFigures(
+        measure.samples,
+        measure.wallSeconds,
+        dataset.length,
+        options.pieceLength,
+        bad.length === 0,
+      );
       const result: RunResult = {
         set: job.set,
         group: groupName(job, showFormat),
@@ -388,11 +446,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           ),
           2,
         ),
-        seederUploadedBytes: uploadedAfter.map((after, i) => {
-          const before = uploadedBefore[i];
-          return after === undefined || before === undefined ? null : after - before;
-        }),
+        seederUploadedBytes,
         ...receivedBytes(measure.output),
+        ...tails,
+        excessUploadedBytes:
+          seederUploadedBytes.length > 0 && seederUploadedBytes.every((v) => v !== null)
+            ? Math.max(0, seederUploadedBytes.reduce((a: number, b) => a + (b ?? 0), 0) - dataset.length)
+            : null,
         timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
       };
       runs.push(result);
@@ -478,6 +538,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workers: first.workers,
       runs: list.length,
       ...figures,
+      firstPieceSeconds: medianOrNull(list.map((run) => run.firstPieceSeconds)),
+      lastPercentSeconds: medianOrNull(list.map((run) => run.lastPercentSeconds)),
+      excessUploadedBytes: medianOrNull(list.map((run) => run.excessUploadedBytes)),
     };
   });
   const ratios: BenchReport['ratios'] = [];
@@ -516,21 +579,43 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 
   if (options.plot) {
-    const lines = [];
-    const bars = [];
+    const clients: PlotClient[] = [];
     for (const summary of medians.filter((m) => m.set === 'compare')) {
       const list = runs.filter((run) => run.set === 'compare' && run.group === summary.group);
       // The run whose wall time is the median (the lower middle one for an even count).
       const chosen = [...list].sort((a, b) => a.wallSeconds - b.wallSeconds)[(list.length - 1) >> 1]!;
-      lines.push({ label: `${summary.group} (run ${chosen.run})`, samples: chosen.timeline });
-      bars.push({ label: summary.group, perSeeder: chosen.seederUploadedBytes.map((v) => v ?? undefined) });
+      clients.push({
+        label: summary.group,
+        samples: chosen.timeline,
+        cpuSecondsPerGiB: summary.cpuSecondsPerGiB,
+        peakRssMiB: summary.peakRssMiB,
+        firstPieceSeconds: summary.firstPieceSeconds,
+        lastPercentSeconds: summary.lastPercentSeconds,
+        perSeeder: chosen.seederUploadedBytes.map((v) => v ?? undefined),
+      });
     }
+    const pieces = formatTorrents[0]?.pieceCount;
+    const extras = [
+      options.rateLimit ? `upload cap ${formatBytes(options.rateLimit)}/s per seeder` : '',
+      options.seederRates ? `seeder caps ${options.seederRates.text}` : '',
+      options.churnSeconds ? `churn every ${options.churnSeconds} s` : '',
+      options.latencyMs ? `${options.latencyMs} ms latency` : '',
+    ].filter(Boolean);
     await writeFile(
       options.plot,
       renderPlot(
-        `tork bench: ${(options.size / 2 ** 30).toFixed(2)} GiB, ${options.files} files, ${options.peers} seeders`,
-        lines,
-        bars,
+        {
+          title: `tork bench: ${formatBytes(options.size)} in ${options.files} files, ${formatBytes(options.pieceLength)} pieces${pieces ? ` (${pieces})` : ''}`,
+          subtitle: [
+            `${options.peers} ${options.seeders.join('/')} seeders`,
+            `${options.runs} run${options.runs === 1 ? '' : 's'} (median shown)`,
+            `format ${formats.join(', ')}`,
+            ...extras,
+            `tork ${TORK_VERSION}, node ${process.version}, ${availableParallelism()} cores`,
+            new Date().toISOString().slice(0, 10),
+          ].join(' · '),
+        },
+        clients,
       ),
     );
     log(`bench: plot written to ${options.plot}`);
@@ -561,6 +646,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       variants: [...(options.variants ?? [])],
       runs: options.runs,
       rateLimit: options.rateLimit,
+      seederRates: options.seederRates
+        ? { ...options.seederRates, rates: drawSeederRates(options.seederRates, options.peers) }
+        : null,
+      churnSeconds: options.churnSeconds ?? 0,
       latencyMs: options.latencyMs,
       scaling: options.scaling,
     },

@@ -11,6 +11,9 @@ import { pythonDir } from './swarm.js';
  */
 export type ClientName = 'tork' | 'tork-baseline' | 'tork-variant' | 'aria2c' | 'libtorrent';
 
+/** Progress sampling period, ms: fine enough for the time to the first piece and of the last 1 % (tails.ts). */
+export const SAMPLE_MS = 100;
+
 export interface DownloadSpec {
   readonly client: ClientName;
   readonly torrent: string;
@@ -35,7 +38,7 @@ export interface DownloadMeasure {
   readonly peakRssKiB: number;
   /** How the CPU and memory figures were taken: `wait4` (exact) or `proc` (last /proc sample). */
   readonly source: 'wait4' | 'proc';
-  /** [seconds since start, bytes written so far] every 200 ms (page-cache bytes dirtied: /proc/<pid>/io write_bytes). */
+  /** [seconds since start, bytes written so far] every SAMPLE_MS (page-cache bytes dirtied: /proc/<pid>/io write_bytes). */
   readonly samples: Array<[number, number]>;
   readonly output: string;
 }
@@ -91,7 +94,7 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
 /**
  * Runs one download to completion and measures it: wall time, CPU (user + sys) and peak RSS of
  * the downloader's process tree exactly (rusage.py: os.wait4) when `python` is given, else from
- * its last /proc sample; progress every 200 ms from /proc/<pid>/io.
+ * its last /proc sample; progress every SAMPLE_MS from /proc/<pid>/io.
  */
 export async function measureDownload(
   spec: DownloadSpec,
@@ -136,7 +139,7 @@ export async function measureDownload(
     lastCpu = procCpuSeconds(pid) ?? lastCpu;
     lastRss = procPeakRssKiB(pid) ?? lastRss;
   };
-  const sampler = setInterval(sample, 200);
+  const sampler = setInterval(sample, SAMPLE_MS);
   const timeout = setTimeout(() => {
     output += `\n[bench: timed out after ${spec.timeoutMs} ms]`;
     void stopChild(child);

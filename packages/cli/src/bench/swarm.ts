@@ -26,6 +26,10 @@ export interface SwarmOptions {
   readonly count: number;
   /** Per-seeder upload cap in bytes/s (0: none). */
   readonly rateLimit: number;
+  /** libtorrent only: seeder i's own cap, bytes/s (one per seeder; overrides rateLimit). Default: none. */
+  readonly rates?: readonly number[];
+  /** libtorrent only: every churnSeconds one seeder leaves and the last one away rejoins. Default: 0, none. */
+  readonly churnSeconds?: number;
   readonly python?: string;
   readonly aria2c?: string;
   readonly host: string;
@@ -54,6 +58,8 @@ async function libtorrentSwarm(
     ...torrents.slice(1).flatMap((torrent) => ['--also', torrent]),
   ];
   if (options.rateLimit) args.push('--rate-limit', String(options.rateLimit));
+  if (options.rates && options.rates.length > 0) args.push('--rates', options.rates.join(','));
+  if (options.churnSeconds) args.push('--churn', String(options.churnSeconds));
   const child = track(spawn(options.python!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -13,6 +13,16 @@ import {
 } from '../bench/bench.js';
 import type { ClientName } from '../bench/download.js';
 import { TORRENT_FORMATS, type TorrentFormat } from '../bench/formats.js';
+import {
+  DEFAULT_GATE_MARGIN_PCT,
+  type GateVerdict,
+  gate,
+  gateTable,
+  loadSavedReport,
+  looksLikeSavedReport,
+  type SavedReport,
+} from '../bench/gate.js';
+import { parseSeederRates, type SeederRates } from '../bench/seeder-rates.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
@@ -21,7 +31,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH] [--variant NAME=ARGS]...';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -36,11 +46,14 @@ const options = {
   scaling: { type: 'boolean', default: false },
   latency: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'seeder-rates': { type: 'string' },
+  churn: { type: 'string' },
   cache: { type: 'string' },
   timeout: { type: 'string', default: '600' },
   json: { type: 'boolean', default: false },
   plot: { type: 'string' },
   baseline: { type: 'string' },
+  'gate-margin': { type: 'string' },
   variant: { type: 'string', multiple: true },
 } as const;
 
@@ -83,14 +96,32 @@ export const benchHelp: CommandHelp<typeof options> = {
       text: 'upload cap per second of each libtorrent or aria2c seeder',
       default: 'none',
     },
+    'seeder-rates': {
+      arg: 'LO..HI[@SEED]',
+      text: 'a heterogeneous swarm: each libtorrent seeder capped at its own upload rate per second, drawn log-uniformly from LO..HI with a fixed seed (same caps every run)',
+      default: 'none',
+    },
+    churn: {
+      arg: 'S',
+      text: 'every S seconds one libtorrent seeder leaves (paused) and the one that left before rejoins',
+      default: 'none',
+    },
     cache: { ...datasetHelp.cache, default: DEFAULT_CACHE },
     timeout: { arg: 'S', text: 'seconds a download may take before it is stopped' },
     json: { text: 'print one JSON report on stdout instead of the table (progress on stderr)' },
     plot: { arg: 'FILE', text: 'write an SVG of MB/s over time and bytes per seeder', default: 'none' },
     baseline: {
       arg: 'PATH',
-      text: "another tork build's packages/cli/dist/main.js downloads too (tork-baseline), same flags",
+      text:
+        "another tork build's packages/cli/dist/main.js downloads too (tork-baseline), same flags; " +
+        'or a saved `--json` report (a path ending in .json or a file that parses as one): the regression gate, ' +
+        "this run's tork medians against the saved ones, exit 3 when MB/s or CPU s/GiB is worse by more than --gate-margin",
       default: 'none',
+    },
+    'gate-margin': {
+      arg: 'PCT',
+      text: 'the regression gate fails when a figure is worse than the saved one by more than PCT percent (measured noise: docs/performance.md)',
+      default: `${DEFAULT_GATE_MARGIN_PCT}`,
     },
     variant: {
       arg: 'NAME=ARGS',
@@ -122,6 +153,8 @@ async function pythonWith(module: string | undefined): Promise<string | undefine
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits).padStart(8);
+const maybe = (value: number | null, digits: number) =>
+  value === null ? '-'.padStart(8) : fixed(value, digits);
 
 function runLine(run: RunResult): string {
   return [
@@ -133,13 +166,16 @@ function runLine(run: RunResult): string {
     fixed(run.peakRssMiB, 0),
     fixed(run.seederCpuSeconds, 2),
     fixed(run.otherCpuSeconds, 2),
+    maybe(run.firstPieceSeconds, 2),
+    maybe(run.lastPercentSeconds, 2),
+    maybe(run.excessUploadedBytes === null ? null : run.excessUploadedBytes / 2 ** 20, 1),
     run.verified ? '  ok' : '  BAD',
     // tork's watchdog: longest event-loop stall, coordinator / busiest peer host.
     run.coordinatorStallMs === null ? '' : `  stall ${run.coordinatorStallMs}/${run.hostStallMs ?? '?'} ms`,
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
+const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)} ${'1st pc s'.padStart(8)} ${'last1% s'.padStart(8)} ${'xtra MiB'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];
@@ -153,6 +189,10 @@ function table(report: BenchReport): string {
         fixed(m.cpuSecondsPerGiB, 2),
         fixed(m.peakRssMiB, 0),
         fixed(m.seederCpuSeconds, 2),
+        ''.padStart(8),
+        maybe(m.firstPieceSeconds, 2),
+        maybe(m.lastPercentSeconds, 2),
+        maybe(m.excessUploadedBytes === null ? null : m.excessUploadedBytes / 2 ** 20, 1),
       ].join(' '),
     );
   if (report.ratios.length > 0) {
@@ -220,7 +260,8 @@ function checkFormats(
 }
 
 /** What `--baseline` takes; said by every message about it. */
-const BASELINE_PATH = "another tork build's CLI entry, …/packages/cli/dist/main.js";
+const BASELINE_PATH =
+  "another tork build's CLI entry, …/packages/cli/dist/main.js, or a saved `tork bench --json` report, FILE.json";
 
 /**
  * `--baseline PATH`: an existing file that answers `--version` as tork does (within 30 s); else the
@@ -241,6 +282,29 @@ function loadBaseline(path: string): Baseline | string {
   if (answer.status !== 0 || version === undefined)
     return `--baseline ${path}: not a tork CLI (\`node ${path} --version\` did not print 'tork VERSION')`;
   return { path: absolute, version };
+}
+
+/** Set-up fields that differ between the saved report and this run (the comparison is then weaker). */
+function paramsDiffer(saved: SavedReport, report: BenchReport): string[] {
+  const lines: string[] = [];
+  const before = saved.params ?? {};
+  for (const key of [
+    'size',
+    'files',
+    'pieceLength',
+    'peers',
+    'workers',
+    'seeders',
+    'formats',
+    'rateLimit',
+    'latencyMs',
+  ] as const) {
+    const a = JSON.stringify(before[key] ?? null);
+    const b = JSON.stringify((report.params as Record<string, unknown>)[key] ?? null);
+    if (a !== b)
+      lines.push(`the saved report has ${key} ${a}, this run ${b}: figures may differ for that reason`);
+  }
+  return lines;
 }
 
 export async function runBenchCommand(args: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -309,12 +373,45 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     variants.push({ name: match[1]!, args: variantArgs });
   }
   const log = (line: string) => io.stderr(`${line}\n`);
-  const baseline = values.baseline === undefined ? undefined : loadBaseline(values.baseline);
+  const gateMargin =
+    values['gate-margin'] === undefined ? DEFAULT_GATE_MARGIN_PCT : Number(values['gate-margin']);
+  if (!Number.isFinite(gateMargin) || gateMargin < 0 || gateMargin > 1000)
+    return bad('--gate-margin must be a percentage, 0..1000');
+  // `--baseline FILE.json`: the regression gate against a saved report; else another build.
+  let saved: SavedReport | undefined;
+  if (values.baseline !== undefined && looksLikeSavedReport(values.baseline)) {
+    const loaded = loadSavedReport(values.baseline);
+    if (typeof loaded === 'string') {
+      io.stderr(`tork bench: ${loaded}\n`);
+      return ExitCode.BAD_INPUT;
+    }
+    saved = loaded;
+    log(
+      `bench: regression gate against ${values.baseline} (tork ${saved.torkVersion ?? '?'}, ${saved.date ?? '?'}), margin ${gateMargin} %`,
+    );
+  } else if (values['gate-margin'] !== undefined)
+    return bad('--gate-margin needs --baseline FILE.json (a saved `tork bench --json` report)');
+  const baseline = values.baseline === undefined || saved ? undefined : loadBaseline(values.baseline);
   if (typeof baseline === 'string') {
     io.stderr(`tork bench: ${baseline}\n`);
     return ExitCode.BAD_INPUT;
   }
   if (baseline) log(`bench: baseline: tork ${baseline.version} at ${baseline.path} (tork-baseline)`);
+
+  let seederRates: SeederRates | undefined;
+  if (values['seeder-rates'] !== undefined) {
+    const parsedRates = parseSeederRates(values['seeder-rates']);
+    if (typeof parsedRates === 'string') return bad(parsedRates);
+    seederRates = parsedRates;
+  }
+  const churnSeconds = values.churn === undefined ? 0 : Number(values.churn);
+  if (values.churn !== undefined && !(churnSeconds >= 0.5 && churnSeconds <= 3600))
+    return bad('--churn must be seconds between leaves, 0.5..3600');
+  if ((seederRates || churnSeconds) && seeders.some((s) => s !== 'libtorrent'))
+    return bad(
+      '--seeder-rates and --churn need --seeders libtorrent (its seeders take a cap and pause each)',
+    );
+  if (seederRates && rateLimit) return bad('--seeder-rates and --rate-limit contradict: give one');
 
   if (rateLimit && seeders.includes('tork'))
     return bad(
@@ -387,6 +484,8 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       variants,
       runs,
       rateLimit,
+      ...(seederRates ? { seederRates } : {}),
+      churnSeconds,
       latencyMs,
       scaling: values.scaling,
       cacheDir: values.cache ?? DEFAULT_CACHE,
@@ -397,9 +496,25 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       log,
       onRun: values.json ? undefined : (run) => io.stdout(`${runLine(run)}\n`),
     });
-    io.stdout(values.json ? `${JSON.stringify(report, null, 1)}\n` : table(report));
+    let verdict: GateVerdict | undefined;
+    if (saved) {
+      for (const line of paramsDiffer(saved, report)) log(`bench: gate: ${line}`);
+      verdict = gate(saved, report.medians, gateMargin, values.baseline!, report.runs);
+    }
+    io.stdout(
+      values.json
+        ? `${JSON.stringify(verdict ? { ...report, gate: verdict } : report, null, 1)}\n`
+        : table(report),
+    );
+    // The verdict on stdout with the table, on stderr with --json (stdout stays one JSON document).
+    if (verdict) (values.json ? io.stderr : io.stdout)(gateTable(verdict));
     if (!report.ok) io.stderr('tork bench: some downloads failed or did not verify\n');
-    return report.ok ? ExitCode.OK : ExitCode.FAILURE;
+    if (!report.ok) return ExitCode.FAILURE;
+    if (verdict && !verdict.pass) {
+      io.stderr(`tork bench: regression: worse than ${values.baseline} by more than ${gateMargin} %\n`);
+      return ExitCode.REGRESSION;
+    }
+    return ExitCode.OK;
   } catch (error) {
     if (!interrupted) io.stderr(`tork bench: ${(error as Error).stack ?? error}\n`);
     return ExitCode.FAILURE;

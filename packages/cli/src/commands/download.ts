@@ -35,6 +35,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
+import { injectTestDelay } from '../test-inject-delay.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
@@ -199,6 +200,7 @@ export async function runDownload(
   const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
   const usage = help.usage;
   if (printedHelp(args, io, help)) return ExitCode.OK;
+  if (mode === 'download') injectTestDelay();
   let meta: Metainfo | undefined;
   let magnet: Magnet | undefined;
   let torrentBytes: Uint8Array | undefined;
