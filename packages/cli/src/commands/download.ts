@@ -20,6 +20,7 @@ import {
   TorkErrorCode,
   type Torrent,
   TRANSPORT_POLICIES,
+  TraceRecorder,
   type TransportPolicy,
   torrentFile,
   toTorkError,
@@ -35,6 +36,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
+import { writeTrace } from '../trace/write-trace.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
@@ -332,6 +334,9 @@ export async function runDownload(
   }
   if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
+  const traceFile = parsed.values.trace !== undefined ? resolve(parsed.values.trace) : undefined;
+  const trace = traceFile !== undefined ? new TraceRecorder() : undefined;
+  actors.traceBatches(trace);
   const hasher = new HashPool({ threads: workers });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
@@ -365,8 +370,18 @@ export async function runDownload(
     if (udpThread.state === 'running') actors.useUtp(utp.dial);
   }
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
-  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport, rateLimits });
+  engine = new Engine({
+    actors,
+    port: listener.port,
+    hasher,
+    discovery,
+    encryption,
+    transport,
+    rateLimits,
+    ...(trace ? { trace } : {}),
+  });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
+  if (trace) watchdog.onSample = (hosts) => trace.hostStats(hosts);
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
   let udpStats: UdpHostStats | undefined;
@@ -384,7 +399,12 @@ export async function runDownload(
     await udpThread.close();
     await lsd?.close();
     await hasher.close();
+    if (trace && traceFile !== undefined && !traceWritten) {
+      traceWritten = true;
+      await writeTrace(traceFile, trace);
+    }
   };
+  let traceWritten = false;
   const cpuStart = process.cpuUsage();
   let interrupted = false;
   let errorReported = false;

@@ -1,4 +1,9 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import {
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  performance,
+} from 'node:perf_hooks';
 import { MessagePort } from 'node:worker_threads';
 import {
   Bitfield,
@@ -85,6 +90,8 @@ export class PeerHost implements ActorSink {
   #rejectedBatches = 0;
   #lastRejection: PlainTorkError | null = null;
   readonly #lag: IntervalHistogram;
+  /** The event loop's busy time at the last `stats` call (busy share since then is reported). */
+  #elu: EventLoopUtilization = performance.eventLoopUtilization();
   readonly buffers: BufferPool;
   #shutDown = false;
 
@@ -129,6 +136,8 @@ export class PeerHost implements ActorSink {
     const mean = this.#lag.count > 0 ? Math.max(0, this.#lag.mean / 1e6 - LAG_RESOLUTION_MS) : 0;
     const max = this.#lag.count > 0 ? Math.max(0, this.#lag.max / 1e6 - LAG_RESOLUTION_MS) : 0;
     this.#lag.reset();
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
     return {
       actors: this.#actors.size + this.#webSeeds.size,
       torrents: this.#torrents.size,
@@ -136,6 +145,7 @@ export class PeerHost implements ActorSink {
       bytesSent: this.#bytesSent,
       eventLoopLagMs: mean,
       eventLoopLagMaxMs: max,
+      eventLoopUtilization: Math.min(1, Math.max(0, elu.utilization)),
       rejectedBatches: this.#rejectedBatches,
       bufferPoolBytes: this.buffers.bytes,
       buffersReused: this.buffers.reused,
@@ -218,7 +228,8 @@ export class PeerHost implements ActorSink {
     this.#events = [];
     this.#transfer = [];
     // Thread boundary: pieces' ArrayBuffers are transferred (moved), never structured-cloned.
-    this.#port.postMessage({ events }, transfer);
+    // `sentAt`: one number per turn, so a trace can show how long the batch waited to be read.
+    this.#port.postMessage({ events, sentAt: performance.timeOrigin + performance.now() }, transfer);
   }
 
   #tick(): void {
