@@ -159,8 +159,7 @@ function peerSummaries(
     const connectedFrom = handshake ? handshake.ts + (handshake.dur ?? 0) : undefined;
     const connectedTo = disconnect?.ts ?? end;
     const requests = mine.filter((event) => event.ph === 'C' && event.name === 'requests');
-    // The counters come once a second; a short connection is measured by its verified pieces.
-    const downloaded = Math.max(0, ...numbers(requests, 'downloaded'));
+    const counted = Math.max(0, ...numbers(requests, 'downloaded'));
     const latencies = requests
       .filter((event) => Number(event.args?.queueDepth) > 0 && Number(event.args?.latencyMs) > 0)
       .map((event) => Number(event.args?.latencyMs));
@@ -170,14 +169,14 @@ function peerSummaries(
         .reduce((sum, event) => sum + (event.dur ?? 0), 0) / 1e6;
     const begins = new Map<string, Event>();
     let piecesVerified = 0;
-    let _verifiedBytes = 0;
+    let verifiedBytes = 0;
     for (const event of mine) {
       if (event.ph === 'b' && event.id !== undefined) begins.set(event.id, event);
       if (event.ph !== 'e' || event.id === undefined) continue;
       const begin = begins.get(event.id);
       if (begin?.args?.result !== 'verified') continue;
       piecesVerified++;
-      _verifiedBytes += Number(begin.args.bytes) || 0;
+      verifiedBytes += Number(begin.args.bytes) || 0;
       verified.push({
         index: Number(begin.args.index),
         pid,
@@ -186,6 +185,8 @@ function peerSummaries(
         endgame: begin.args.endgame === true,
       });
     }
+    // The counters come once a second; a short connection is measured by its verified pieces.
+    const downloaded = Math.max(counted, verifiedBytes);
     const connectedSeconds =
       connectedFrom !== undefined ? Math.max(0, (connectedTo - connectedFrom) / 1e6) : 0;
     if (downloaded === 0 && piecesVerified === 0 && !mine.some((event) => event.ph === 'b')) continue;
@@ -231,7 +232,7 @@ function lastPercent(
   const done = verified[verified.length - 1]!;
   const tail = verified.filter((piece) => piece.at > at99.at);
   return {
-    seconds: round((done.at - at99.at) / 1e6),
+    seconds: Math.round((done.at - at99.at) / 1e3) / 1e3,
     pieces: tail
       .sort((a, b) => b.seconds - a.seconds)
       .slice(0, LISTED)
