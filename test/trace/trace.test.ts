@@ -104,6 +104,8 @@ describe('tork download --trace', { timeout: 90_000 }, () => {
     );
     assert.equal(run.status, 0, run.stderr);
     assert.ok(run.events.some((event) => event.event === 'done'));
+    const written = run.events.find((event) => event.event === 'trace-written');
+    assert.equal(written?.path, traceFile);
 
     const file = TraceFileSchema.parse(JSON.parse(await readFile(traceFile, 'utf8')));
     assert.equal(file.otherData.droppedEvents, 0);

@@ -402,6 +402,13 @@ export async function runDownload(
     if (trace && traceFile !== undefined && !traceWritten) {
       traceWritten = true;
       await writeTrace(traceFile, trace);
+      const droppedEvents = trace.buffer.dropped;
+      const written = { path: traceFile, events: trace.buffer.size, droppedEvents };
+      if (json) io.stdout(`${JSON.stringify({ event: 'trace-written', time: Date.now(), ...written })}\n`);
+      else if (!quiet)
+        io.stdout(
+          `trace: ${traceFile} (${written.events} events${droppedEvents > 0 ? `, ${droppedEvents} older ones dropped` : ''}; tork trace-summary ${traceFile})\n`,
+        );
     }
   };
   let traceWritten = false;
