@@ -129,6 +129,12 @@ describe('tork download --trace', { timeout: 90_000 }, () => {
     assert.ok(
       events.some((event) => event.ph === 'X' && event.name === 'events → coordinator' && event.tid === 1),
     );
+    // The hosts measured how long the coordinator's command batches waited (stamped while tracing).
+    assert.ok(
+      events.some(
+        (event) => event.ph === 'C' && event.pid === 1 && event.tid >= 1 && 'commandQueueMaxMs' in event.args,
+      ),
+    );
     // One process per peer, named by its address, with its connection and its pieces.
     const peerNames = names.filter((event) => event.name === 'process_name' && event.pid >= 1000);
     for (const seeder of seeders) {

@@ -67,7 +67,14 @@ function threads(): TraceEvent[] {
       args: { busyPercent: 40, lagMaxMs: 9 },
     },
     { ph: 'i', name: 'commands → host 0', ts: S, pid: THREADS_PID, tid: 0, s: 't', args: { commands: 3 } },
-    { ph: 'C', name: 'host 0', ts: S, pid: THREADS_PID, tid: 1, args: { busyPercent: 10, lagMaxMs: 1 } },
+    {
+      ph: 'C',
+      name: 'host 0',
+      ts: S,
+      pid: THREADS_PID,
+      tid: 1,
+      args: { busyPercent: 10, lagMaxMs: 1, commandQueueMs: 2, commandQueueMaxMs: 7 },
+    },
     {
       ph: 'X',
       name: 'events → coordinator',
@@ -128,8 +135,13 @@ describe('summarizeTrace', () => {
       { name: 'coordinator', busy: 30, max: 40, lag: 9, commands: 1 },
     );
     assert.deepEqual(
-      { batches: host?.eventBatches, mean: host?.queueMeanMs, max: host?.queueMaxMs },
-      { batches: 2, mean: 3, max: 4 },
+      {
+        batches: host?.eventBatches,
+        mean: host?.queueMeanMs,
+        max: host?.queueMaxMs,
+        commands: host?.commandQueueMaxMs,
+      },
+      { batches: 2, mean: 3, max: 4, commands: 7 },
     );
     // 99 % of 200 pieces is the 198th, verified at 4 s (the fast peers' last); the tail (the slow
     // peer's 2) ends at 10 s.

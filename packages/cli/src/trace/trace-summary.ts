@@ -32,6 +32,8 @@ export interface ThreadSummary {
   readonly eventBatches: number;
   readonly queueMeanMs: number | null;
   readonly queueMaxMs: number | null;
+  /** Longest wait of a command batch for this host before it was read, ms (hosts only). */
+  readonly commandQueueMaxMs: number | null;
   /** Command batches the coordinator posted (coordinator only). */
   readonly commandBatches: number;
 }
@@ -121,6 +123,10 @@ function threadSummaries(events: readonly Event[], names: Map<string, string>): 
       );
       const batches = mine.filter((event) => event.ph === 'X' && event.name === 'events → coordinator');
       const queue = numbers(batches, 'queueMs');
+      const commandQueue = numbers(
+        mine.filter((event) => event.ph === 'C'),
+        'commandQueueMaxMs',
+      );
       return {
         name: names.get(`${THREADS_PID}/${tid}`) ?? `thread ${tid}`,
         busyPercent: busy.length > 0 ? round(mean(busy)) : null,
@@ -129,6 +135,7 @@ function threadSummaries(events: readonly Event[], names: Map<string, string>): 
         eventBatches: batches.length,
         queueMeanMs: queue.length > 0 ? round(mean(queue)) : null,
         queueMaxMs: queue.length > 0 ? round(Math.max(...queue)) : null,
+        commandQueueMaxMs: commandQueue.length > 0 ? round(Math.max(...commandQueue)) : null,
         commandBatches: mine.filter((event) => event.ph === 'i' && event.name.startsWith('commands →'))
           .length,
       };
@@ -264,7 +271,11 @@ export function formatTraceSummary(summary: TraceSummary): string {
         : thread.commandBatches > 0
           ? `, ${thread.commandBatches} command batches`
           : '';
-    lines.push(`  ${thread.name}: ${busy}${lag}${batches}`);
+    const commands =
+      thread.commandQueueMaxMs !== null
+        ? `, command batches waited up to ${thread.commandQueueMaxMs} ms`
+        : '';
+    lines.push(`  ${thread.name}: ${busy}${lag}${batches}${commands}`);
   }
   lines.push(`slowest peers (${summary.slowestPeers.length} of ${summary.peers} that sent data):`);
   summary.slowestPeers.forEach((peer, rank) => {

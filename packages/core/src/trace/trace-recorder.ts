@@ -143,6 +143,8 @@ export class TraceRecorder {
         lagMaxMs: round(host.eventLoopLagMaxMs),
       };
       if (host.eventLoopUtilization !== undefined) args.busyPercent = round(host.eventLoopUtilization * 100);
+      if (host.commandQueueMs !== undefined) args.commandQueueMs = round(host.commandQueueMs);
+      if (host.commandQueueMaxMs !== undefined) args.commandQueueMaxMs = round(host.commandQueueMaxMs);
       this.buffer.push({
         ph: 'C',
         name: `host ${index}`,

@@ -418,7 +418,11 @@ export class ThreadActorSystem implements ActorSystem {
         else if (command.type === 'connect' && command.relay) transfer.push(command.relay);
         else if (command.type === 'recycle') transfer.push(...command.buffers);
       }
-      host.port.postMessage({ commands }, transfer);
+      // A trace on: the send time, so the host can tell how long the batch waited to be read.
+      const batch = this.#batchTrace
+        ? { commands, sentAt: performance.timeOrigin + performance.now() }
+        : { commands };
+      host.port.postMessage(batch, transfer);
       host.traffic.commandBatches++;
       host.traffic.commands += commands.length;
       if (this.#batchTrace) this.#batchTrace.commandBatch(host.index, commands.length);

@@ -92,6 +92,8 @@ export class PeerHost implements ActorSink {
   readonly #lag: IntervalHistogram;
   /** The event loop's busy time at the last `stats` call (busy share since then is reported). */
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
+  /** Queueing delay of the command batches stamped `sentAt` since the last `stats` call (a trace is on). */
+  #commandQueue = { sum: 0, count: 0, max: 0 };
   readonly buffers: BufferPool;
   #shutDown = false;
 
@@ -138,7 +140,10 @@ export class PeerHost implements ActorSink {
     this.#lag.reset();
     const elu = performance.eventLoopUtilization(this.#elu);
     this.#elu = performance.eventLoopUtilization();
+    const queue = this.#commandQueue;
+    this.#commandQueue = { sum: 0, count: 0, max: 0 };
     return {
+      ...(queue.count > 0 ? { commandQueueMs: queue.sum / queue.count, commandQueueMaxMs: queue.max } : {}),
       actors: this.#actors.size + this.#webSeeds.size,
       torrents: this.#torrents.size,
       bytesReceived: this.#bytesReceived,
@@ -251,7 +256,14 @@ export class PeerHost implements ActorSink {
     let commands: HostCommand[];
     try {
       // Thread boundary: nothing from another thread is trusted before it passes its schema.
-      commands = parseHostCommandBatch(value).commands;
+      const batch = parseHostCommandBatch(value);
+      commands = batch.commands;
+      if (batch.sentAt !== undefined) {
+        const delay = Math.max(0, performance.timeOrigin + performance.now() - batch.sentAt);
+        this.#commandQueue.sum += delay;
+        this.#commandQueue.count++;
+        this.#commandQueue.max = Math.max(this.#commandQueue.max, delay);
+      }
     } catch (error) {
       this.#reject(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
       return;
