@@ -187,4 +187,22 @@ describe('tork download --trace', { timeout: 90_000 }, () => {
     assert.match(text.stdout, new RegExp(`1\\. peer 127\\.0\\.0\\.1:${slowPort}`));
     assert.match(text.stdout, /last 1 %: /);
   });
+
+  it('refuses a --trace file it could not write before starting (exit 2)', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        torkMain,
+        'download',
+        dataset.torrentPath,
+        '--out',
+        join(work, 'never'),
+        '--trace',
+        join(work, 'no/such/dir/t.json'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /--trace: cannot write in .*no\/such\/dir \[TORK_ERR_USAGE\]/);
+  });
 });

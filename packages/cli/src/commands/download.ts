@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_ENCRYPTION_POLICY,
@@ -277,6 +278,13 @@ export async function runDownload(
     selection = selectionRequest(parsed.values);
     if (parsed.values['metrics-listen'] !== undefined)
       metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
+    // The trace is written at the end: a directory that cannot take it is said now, not after the run.
+    if (parsed.values.trace !== undefined) {
+      const dir = dirname(resolve(parsed.values.trace));
+      await access(dir, constants.W_OK).catch(() => {
+        throw new TorkError(TorkErrorCode.USAGE, `--trace: cannot write in ${dir}`);
+      });
+    }
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
