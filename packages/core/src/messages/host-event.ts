@@ -164,7 +164,10 @@ export type HostEvent = z.infer<typeof HostEvent>;
 
 export const HostEventBatch = z.object({
   events: z.array(HostEvent),
-  /** When the host posted the batch: its `performance.timeOrigin + now()`, ms (the trace's queueing delay). */
+  /**
+   * When the host posted the batch: its `performance.timeOrigin + now()`, ms (the trace's queueing
+   * delay). Only while the coordinator stamps its command batches (a trace is on).
+   */
   sentAt: z.number().optional(),
 });
 export type HostEventBatch = z.infer<typeof HostEventBatch>;

@@ -94,6 +94,8 @@ export class PeerHost implements ActorSink {
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   /** Queueing delay of the command batches stamped `sentAt` since the last `stats` call (a trace is on). */
   #commandQueue = { sum: 0, count: 0, max: 0 };
+  /** The last command batch was stamped: the coordinator is tracing, so event batches are stamped too. */
+  #traced = false;
   readonly buffers: BufferPool;
   #shutDown = false;
 
@@ -233,8 +235,12 @@ export class PeerHost implements ActorSink {
     this.#events = [];
     this.#transfer = [];
     // Thread boundary: pieces' ArrayBuffers are transferred (moved), never structured-cloned.
-    // `sentAt`: one number per turn, so a trace can show how long the batch waited to be read.
-    this.#port.postMessage({ events, sentAt: performance.timeOrigin + performance.now() }, transfer);
+    // A trace on (the coordinator stamps its batches): `sentAt`, so it can show how long this one
+    // waited to be read. Off: nothing added.
+    this.#port.postMessage(
+      this.#traced ? { events, sentAt: performance.timeOrigin + performance.now() } : { events },
+      transfer,
+    );
   }
 
   #tick(): void {
@@ -258,6 +264,7 @@ export class PeerHost implements ActorSink {
       // Thread boundary: nothing from another thread is trusted before it passes its schema.
       const batch = parseHostCommandBatch(value);
       commands = batch.commands;
+      this.#traced = batch.sentAt !== undefined;
       if (batch.sentAt !== undefined) {
         const delay = Math.max(0, performance.timeOrigin + performance.now() - batch.sentAt);
         this.#commandQueue.sum += delay;
