@@ -61,6 +61,7 @@ describe('tork COMMAND --help', () => {
       'info',
       'create',
       'bench',
+      'trace-summary',
     ]);
     const { status, stdout } = run(['--help']);
     assert.equal(status, 0);

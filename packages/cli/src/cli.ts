@@ -8,6 +8,7 @@ import { downloadHelp, seedHelp } from './commands/download-options.js';
 import { infoHelp, runInfo } from './commands/info.js';
 import { remoteHelp, runRemote } from './commands/remote.js';
 import { runStream, streamHelp } from './commands/stream.js';
+import { runTraceSummary, traceSummaryHelp } from './commands/trace-summary.js';
 import type { AnyCommandHelp } from './help.js';
 import { type CliIo, ExitCode, processIo } from './io.js';
 
@@ -22,6 +23,7 @@ export const commandHelp: Readonly<Record<string, AnyCommandHelp>> = {
   info: infoHelp,
   create: createHelp,
   bench: benchHelp,
+  'trace-summary': traceSummaryHelp,
 };
 
 const usage = `tork: a BitTorrent client on worker-thread actors
@@ -59,6 +61,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return runCreate(rest, io);
     case 'bench':
       return runBenchCommand(rest, io);
+    case 'trace-summary':
+      return runTraceSummary(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -25,6 +25,8 @@ export class EventLoopWatchdog {
   readonly #timer: NodeJS.Timeout;
   readonly #stats: () => Promise<HostStats[]>;
   #last: readonly HostStats[] = [];
+  /** Told of every sample (a trace records the hosts' busy share and lag). */
+  onSample: ((hosts: readonly HostStats[]) => void) | undefined;
 
   /** `stats`: the hosts' counters (`ThreadActorSystem.stats`); `intervalMs` default 1,000. */
   constructor(stats: () => Promise<HostStats[]>, intervalMs = 1_000) {
@@ -62,6 +64,7 @@ export class EventLoopWatchdog {
     try {
       const hosts = await this.#stats();
       this.#last = hosts;
+      this.onSample?.(hosts);
       hosts.forEach((host, index) => {
         this.#hostsMax[index] = Math.max(this.#hostsMax[index] ?? 0, host.eventLoopLagMaxMs);
       });

@@ -140,6 +140,7 @@ export {
 } from './scheduler/priority-tiers.js';
 export { createRng, type Rng, randomInt } from './scheduler/rng.js';
 export * from './selection/index.js';
+export * from './trace/index.js';
 export * from './tracker/index.js';
 export * from './utp/index.js';
 export { peerIdVersionDigits, TORK_CLIENT_NAME, TORK_VERSION } from './version.js';

@@ -27,6 +27,7 @@ export {
   type LsdStats,
 } from './coordinator/lsd.js';
 export {
+  type BatchTrace,
   type HostTraffic,
   ThreadActorSystem,
   type ThreadActorSystemOptions,

@@ -4,10 +4,10 @@ import { dhtHelp, dhtOptions } from './dht-options.js';
 import { selectHelp, selectOptions } from './select-options.js';
 
 export const downloadUsage =
-  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--web-seed URL]... [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--metrics-listen [HOST:]PORT] [--json] [--quiet]';
+  'usage: tork download <file.torrent|magnet> --out DIR [--select LIST] [--select-glob PATTERN]... [--save-torrent FILE] [--seed [--seed-ratio R] [--seed-time T]] [--peer host:port]... [--port N] [--max-peers N] [--workers N] [--upload-slots N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--web-seed URL]... [--max-download RATE] [--max-upload RATE] [--sequential] [--peers] [--metrics-listen [HOST:]PORT] [--trace FILE] [--json] [--quiet]';
 
 export const seedUsage =
-  'usage: tork seed <file.torrent> --data DIR [--select LIST] [--select-glob PATTERN]... [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--metrics-listen [HOST:]PORT] [--json] [--quiet]';
+  'usage: tork seed <file.torrent> --data DIR [--select LIST] [--select-glob PATTERN]... [--port N] [--seed-ratio R] [--seed-time T] [--peer host:port]... [--max-peers N] [--workers N] [--no-trackers] [--no-dht] [--dht-bootstrap host:port,…] [--no-lsd] [--no-pex] [--encryption prefer|require|disable] [--transport both|tcp|utp] [--max-upload RATE] [--metrics-listen [HOST:]PORT] [--trace FILE] [--json] [--quiet]';
 
 /** Defaults of `tork download` and `tork seed`, shown by `--help` too. */
 export const DEFAULT_PORT = 6881;
@@ -18,6 +18,7 @@ export const DEFAULT_LISTEN_HOST = '0.0.0.0';
 /** The options `tork download` and `tork seed` share. */
 const commonOptions = {
   'metrics-listen': { type: 'string' },
+  trace: { type: 'string' },
   'seed-ratio': { type: 'string' },
   'seed-time': { type: 'string' },
   'upload-slots': { type: 'string' },
@@ -68,6 +69,11 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   'metrics-listen': {
     arg: '[HOST:]PORT',
     text: 'serve Prometheus metrics at http://HOST:PORT/metrics while running (HOST default 127.0.0.1)',
+    default: 'none',
+  },
+  trace: {
+    arg: 'FILE',
+    text: 'write a trace of the run (Chrome Trace Event JSON: Perfetto, chrome://tracing; see tork trace-summary)',
     default: 'none',
   },
   peer: { arg: 'host:port', text: 'connect to this peer too ([v6]:port for IPv6)', default: 'none' },

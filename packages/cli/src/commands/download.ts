@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_ENCRYPTION_POLICY,
@@ -20,6 +21,7 @@ import {
   TorkErrorCode,
   type Torrent,
   TRANSPORT_POLICIES,
+  TraceRecorder,
   type TransportPolicy,
   torrentFile,
   toTorkError,
@@ -36,6 +38,7 @@ import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
 import { injectTestDelay } from '../test-inject-delay.js';
+import { writeTrace } from '../trace/write-trace.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
@@ -277,6 +280,13 @@ export async function runDownload(
     selection = selectionRequest(parsed.values);
     if (parsed.values['metrics-listen'] !== undefined)
       metricsListen = parseMetricsListen(parsed.values['metrics-listen']);
+    // The trace is written at the end: a directory that cannot take it is said now, not after the run.
+    if (parsed.values.trace !== undefined) {
+      const dir = dirname(resolve(parsed.values.trace));
+      await access(dir, constants.W_OK).catch(() => {
+        throw new TorkError(TorkErrorCode.USAGE, `--trace: cannot write in ${dir}`);
+      });
+    }
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
@@ -334,6 +344,9 @@ export async function runDownload(
   }
   if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
   const actors = await ThreadActorSystem.start({ workers });
+  const traceFile = parsed.values.trace !== undefined ? resolve(parsed.values.trace) : undefined;
+  const trace = traceFile !== undefined ? new TraceRecorder() : undefined;
+  actors.traceBatches(trace);
   const hasher = new HashPool({ threads: workers });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
@@ -367,8 +380,18 @@ export async function runDownload(
     if (udpThread.state === 'running') actors.useUtp(utp.dial);
   }
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
-  engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport, rateLimits });
+  engine = new Engine({
+    actors,
+    port: listener.port,
+    hasher,
+    discovery,
+    encryption,
+    transport,
+    rateLimits,
+    ...(trace ? { trace } : {}),
+  });
   const watchdog = new EventLoopWatchdog(() => actors.stats());
+  if (trace) watchdog.onSample = (hosts) => trace.hostStats(hosts);
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
   let udpStats: UdpHostStats | undefined;
@@ -386,7 +409,19 @@ export async function runDownload(
     await udpThread.close();
     await lsd?.close();
     await hasher.close();
+    if (trace && traceFile !== undefined && !traceWritten) {
+      traceWritten = true;
+      await writeTrace(traceFile, trace);
+      const droppedEvents = trace.buffer.dropped;
+      const written = { path: traceFile, events: trace.buffer.size, droppedEvents };
+      if (json) io.stdout(`${JSON.stringify({ event: 'trace-written', time: Date.now(), ...written })}\n`);
+      else if (!quiet)
+        io.stdout(
+          `trace: ${traceFile} (${written.events} events${droppedEvents > 0 ? `, ${droppedEvents} older ones dropped` : ''}; tork trace-summary ${traceFile})\n`,
+        );
+    }
   };
+  let traceWritten = false;
   const cpuStart = process.cpuUsage();
   let interrupted = false;
   let errorReported = false;

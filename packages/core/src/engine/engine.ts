@@ -10,6 +10,8 @@ import { mseTorrentKey } from '../mse/mse-handshake.js';
 import type { PieceHasher } from '../resume/piece-hasher.js';
 import { defaultResumeDir } from '../resume/resume-store.js';
 import { type FilePriority, selectOnlyPriorities } from '../selection/file-priorities.js';
+import type { TraceCounterSources, TraceRecorder } from '../trace/trace-recorder.js';
+import { TracingActorSystem } from '../trace/tracing-actor-system.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
 import { hybridV2WireHash } from './hybrid-hashes.js';
@@ -81,6 +83,12 @@ export interface EngineOptions {
    * unchoke on top. Default: none (each torrent has its own slots).
    */
   readonly uploadSlots?: number;
+  /**
+   * Records a trace (Chrome Trace Event format) of the run: peers, pieces, the coordinator's event
+   * loop, the disk queue and bytes in flight; write `trace.toJSON()` after `close()`. Default:
+   * none (the actor system is used directly, nothing is recorded).
+   */
+  readonly trace?: TraceRecorder;
 }
 
 /** `EngineOptions.maxPeers` default: as many as one torrent may have (`--max-peers` takes up to 10,000). */
@@ -167,8 +175,25 @@ export class Engine {
   readonly transport: TransportPolicy;
   #peerLimits: EnginePeerLimits;
 
+  readonly #trace: { readonly recorder: TraceRecorder; readonly sources: TraceCounterSources } | undefined;
+
   constructor(options: EngineOptions) {
-    this.#actors = options.actors;
+    if (options.trace) {
+      const tracing = new TracingActorSystem(options.actors, options.trace);
+      this.#actors = tracing;
+      const sources: TraceCounterSources = {
+        diskQueuedBytes: () => {
+          let bytes = 0;
+          for (const torrent of this.#torrents.values()) bytes += torrent.diskQueuedBytes;
+          return bytes;
+        },
+        bytesInFlight: () => tracing.bytesInFlight,
+      };
+      this.#trace = { recorder: options.trace, sources };
+      options.trace.start(sources);
+    } else {
+      this.#actors = options.actors;
+    }
     this.peerId = options.peerId ?? generatePeerId();
     this.port = options.port ?? 6881;
     this.#hasher = options.hasher;
@@ -464,6 +489,7 @@ export class Engine {
     await Promise.all([...this.#torrents.values()].map((torrent) => torrent.stop()));
     this.#torrents.clear();
     this.#rates.close();
+    this.#trace?.recorder.stop(this.#trace.sources);
     await this.#actors.close();
   }
 

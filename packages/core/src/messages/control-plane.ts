@@ -91,6 +91,14 @@ export const HostStats = z.object({
   /** Event-loop delay of the host thread, ms (mean and max since the last `stats` call). */
   eventLoopLagMs: z.number().nonnegative(),
   eventLoopLagMaxMs: z.number().nonnegative(),
+  /** Share of the time the host thread was busy (0..1) since the last `stats` call. Default: unknown. */
+  eventLoopUtilization: z.number().min(0).max(1).optional(),
+  /**
+   * Queueing delay of the command batches that carried a `sentAt` (a trace is on), ms: mean and
+   * max since the last `stats` call. Absent when none did.
+   */
+  commandQueueMs: z.number().nonnegative().optional(),
+  commandQueueMaxMs: z.number().nonnegative().optional(),
   /** Command batches refused because they failed their schema (never acted on). */
   rejectedBatches: count,
   lastRejection: PlainTorkError.nullable(),

@@ -268,5 +268,12 @@ export const HostCommand = z.discriminatedUnion('type', [
 ]);
 export type HostCommand = z.infer<typeof HostCommand>;
 
-export const HostCommandBatch = z.object({ commands: z.array(HostCommand) });
+export const HostCommandBatch = z.object({
+  commands: z.array(HostCommand),
+  /**
+   * When the coordinator posted the batch (`performance.timeOrigin + now()`, ms); only while a
+   * trace is on: the host then reports the batches' queueing delay in its stats.
+   */
+  sentAt: z.number().optional(),
+});
 export type HostCommandBatch = z.infer<typeof HostCommandBatch>;

@@ -162,5 +162,12 @@ export const HostEvent = z.discriminatedUnion('type', [
 ]);
 export type HostEvent = z.infer<typeof HostEvent>;
 
-export const HostEventBatch = z.object({ events: z.array(HostEvent) });
+export const HostEventBatch = z.object({
+  events: z.array(HostEvent),
+  /**
+   * When the host posted the batch: its `performance.timeOrigin + now()`, ms (the trace's queueing
+   * delay). Only while the coordinator stamps its command batches (a trace is on).
+   */
+  sentAt: z.number().optional(),
+});
 export type HostEventBatch = z.infer<typeof HostEventBatch>;

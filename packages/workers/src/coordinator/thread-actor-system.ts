@@ -50,6 +50,12 @@ export interface ThreadActorSystemOptions {
   readonly utp?: UtpDialer;
 }
 
+/** Who hears of data-plane batches (core's `TraceRecorder` is one). */
+export interface BatchTrace {
+  commandBatch(host: number, commands: number): void;
+  eventBatch(host: number, events: number, sentAtMs: number | undefined): void;
+}
+
 /** Who dials a uTP connection and relays its stream over `relay` (see `UdpHostCommand` `utp-connect`). */
 export type UtpDialer = (host: string, port: number, relay: MessagePort) => void;
 
@@ -103,11 +109,21 @@ export class ThreadActorSystem implements ActorSystem {
   #flushScheduled = false;
   #closing: Promise<void> | null = null;
   readonly #ready: Promise<void>;
+  /** Told of every data-plane batch when a trace is on (see `traceBatches`); null: no cost. */
+  #batchTrace: BatchTrace | null = null;
 
   /** Starts the threads and waits until every host has its data port. */
   /** Routes `connect`s over uTP to the UDP host (the socket is there); none: uTP is off. */
   useUtp(dialer: UtpDialer | undefined): void {
     this.#utp = dialer;
+  }
+
+  /**
+   * Reports every data-plane batch to `trace` (a `TraceRecorder`): command batches as they are
+   * posted, event batches as they arrive, with the host's send time. Undefined: stop.
+   */
+  traceBatches(trace: BatchTrace | undefined): void {
+    this.#batchTrace = trace ?? null;
   }
 
   static async start(options: ThreadActorSystemOptions = {}): Promise<ThreadActorSystem> {
@@ -402,9 +418,14 @@ export class ThreadActorSystem implements ActorSystem {
         else if (command.type === 'connect' && command.relay) transfer.push(command.relay);
         else if (command.type === 'recycle') transfer.push(...command.buffers);
       }
-      host.port.postMessage({ commands }, transfer);
+      // A trace on: the send time, so the host can tell how long the batch waited to be read.
+      const batch = this.#batchTrace
+        ? { commands, sentAt: performance.timeOrigin + performance.now() }
+        : { commands };
+      host.port.postMessage(batch, transfer);
       host.traffic.commandBatches++;
       host.traffic.commands += commands.length;
+      if (this.#batchTrace) this.#batchTrace.commandBatch(host.index, commands.length);
     }
     if (this.#synthetic.length > 0) {
       const events = this.#synthetic;
@@ -418,6 +439,14 @@ export class ThreadActorSystem implements ActorSystem {
     host.traffic.eventBatches++;
     const sent = (value as { events?: unknown } | null)?.events;
     if (Array.isArray(sent)) host.traffic.events += sent.length;
+    if (this.#batchTrace) {
+      const sentAt = (value as { sentAt?: unknown }).sentAt;
+      this.#batchTrace.eventBatch(
+        host.index,
+        Array.isArray(sent) ? sent.length : 0,
+        typeof sentAt === 'number' && Number.isFinite(sentAt) ? sentAt : undefined,
+      );
+    }
     let events: HostEvent[];
     try {
       // Thread boundary: another thread's events are trusted only once their schema passed, one

@@ -1,4 +1,9 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import {
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  performance,
+} from 'node:perf_hooks';
 import { MessagePort } from 'node:worker_threads';
 import {
   Bitfield,
@@ -85,6 +90,12 @@ export class PeerHost implements ActorSink {
   #rejectedBatches = 0;
   #lastRejection: PlainTorkError | null = null;
   readonly #lag: IntervalHistogram;
+  /** The event loop's busy time at the last `stats` call (busy share since then is reported). */
+  #elu: EventLoopUtilization = performance.eventLoopUtilization();
+  /** Queueing delay of the command batches stamped `sentAt` since the last `stats` call (a trace is on). */
+  #commandQueue = { sum: 0, count: 0, max: 0 };
+  /** The last command batch was stamped: the coordinator is tracing, so event batches are stamped too. */
+  #traced = false;
   readonly buffers: BufferPool;
   #shutDown = false;
 
@@ -129,13 +140,19 @@ export class PeerHost implements ActorSink {
     const mean = this.#lag.count > 0 ? Math.max(0, this.#lag.mean / 1e6 - LAG_RESOLUTION_MS) : 0;
     const max = this.#lag.count > 0 ? Math.max(0, this.#lag.max / 1e6 - LAG_RESOLUTION_MS) : 0;
     this.#lag.reset();
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
+    const queue = this.#commandQueue;
+    this.#commandQueue = { sum: 0, count: 0, max: 0 };
     return {
+      ...(queue.count > 0 ? { commandQueueMs: queue.sum / queue.count, commandQueueMaxMs: queue.max } : {}),
       actors: this.#actors.size + this.#webSeeds.size,
       torrents: this.#torrents.size,
       bytesReceived: this.#bytesReceived,
       bytesSent: this.#bytesSent,
       eventLoopLagMs: mean,
       eventLoopLagMaxMs: max,
+      eventLoopUtilization: Math.min(1, Math.max(0, elu.utilization)),
       rejectedBatches: this.#rejectedBatches,
       bufferPoolBytes: this.buffers.bytes,
       buffersReused: this.buffers.reused,
@@ -218,7 +235,12 @@ export class PeerHost implements ActorSink {
     this.#events = [];
     this.#transfer = [];
     // Thread boundary: pieces' ArrayBuffers are transferred (moved), never structured-cloned.
-    this.#port.postMessage({ events }, transfer);
+    // A trace on (the coordinator stamps its batches): `sentAt`, so it can show how long this one
+    // waited to be read. Off: nothing added.
+    this.#port.postMessage(
+      this.#traced ? { events, sentAt: performance.timeOrigin + performance.now() } : { events },
+      transfer,
+    );
   }
 
   #tick(): void {
@@ -240,7 +262,15 @@ export class PeerHost implements ActorSink {
     let commands: HostCommand[];
     try {
       // Thread boundary: nothing from another thread is trusted before it passes its schema.
-      commands = parseHostCommandBatch(value).commands;
+      const batch = parseHostCommandBatch(value);
+      commands = batch.commands;
+      this.#traced = batch.sentAt !== undefined;
+      if (batch.sentAt !== undefined) {
+        const delay = Math.max(0, performance.timeOrigin + performance.now() - batch.sentAt);
+        this.#commandQueue.sum += delay;
+        this.#commandQueue.count++;
+        this.#commandQueue.max = Math.max(this.#commandQueue.max, delay);
+      }
     } catch (error) {
       this.#reject(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
       return;
