@@ -1,5 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -27,7 +26,15 @@ import {
   v2PieceChecks,
   withPieceLayers,
 } from '@tork/core';
-import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
+import {
+  availableCores,
+  defaultPeerHosts,
+  HashPool,
+  Listener,
+  ThreadActorSystem,
+  UdpHostThread,
+  UtpService,
+} from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
@@ -35,6 +42,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
+import { StartupTimes, sinceStartMs } from '../progress/startup-times.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
@@ -94,9 +102,33 @@ interface Reporter {
   finish(): void;
 }
 
-function jsonReporter(io: CliIo): Reporter {
-  const emit = (event: string, data: object) =>
+/**
+ * NDJSON events. The first `peer-connected` and the first `piece-verified` carry `sinceStartMs`
+ * (ms since the process started), and the first verified piece is followed by one `startup` event
+ * with every start-up phase's time (`StartupTimes`): where a slow start went.
+ */
+function jsonReporter(io: CliIo, startup: StartupTimes): Reporter {
+  const write = (event: string, data: object) =>
     io.stdout(`${JSON.stringify({ event, time: Date.now(), ...data })}\n`);
+  let startupPrinted = false;
+  const printStartup = () => {
+    if (startupPrinted) return;
+    startupPrinted = true;
+    write('startup', startup.toJson());
+  };
+  const emit = (event: string, data: object) => {
+    if (event === 'peer-connected' && startup.mark('firstPeer')) {
+      write(event, { ...data, sinceStartMs: sinceStartMs() });
+    } else if (event === 'piece-verified' && startup.mark('firstPiece')) {
+      write(event, { ...data, sinceStartMs: sinceStartMs() });
+      printStartup();
+    } else {
+      if (event === 'tracker-peers') startup.mark('trackerPeers');
+      // Nothing verified in this run (all resumed, or it failed): the phases reached still print.
+      if (event === 'done' || event === 'error') printStartup();
+      write(event, data);
+    }
+  };
   return {
     attach: (torrent) => attachJsonEvents(torrent, emit),
     attachFetch: (fetch) => attachJsonFetchEvents(fetch, emit),
@@ -199,6 +231,8 @@ export async function runDownload(
   const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
   const usage = help.usage;
   if (printedHelp(args, io, help)) return ExitCode.OK;
+  const startup = new StartupTimes();
+  startup.mark('modulesLoaded');
   let meta: Metainfo | undefined;
   let magnet: Magnet | undefined;
   let torrentBytes: Uint8Array | undefined;
@@ -259,7 +293,7 @@ export async function runDownload(
     peers = (parsed.values.peer ?? []).map(parsePeerAddress);
     port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
-    workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
+    workers = intOption(parsed.values.workers, 'workers', 1, 64, defaultPeerHosts());
     dht = dhtConfig(parsed.values);
     encryption = encryptionPolicy(parsed.values.encryption);
     transport = transportPolicy(parsed.values.transport);
@@ -304,12 +338,13 @@ export async function runDownload(
     if (torkError.code === TorkErrorCode.USAGE) io.stderr(`${usage}\n`);
     return ExitCode.BAD_INPUT;
   }
+  startup.mark('parsed');
 
   const json = parsed.values.json;
   const quiet = parsed.values.quiet;
   const tty = !json && !quiet && Boolean(process.stdout.isTTY);
   const reporter: Reporter | undefined = json
-    ? jsonReporter(io)
+    ? jsonReporter(io, startup)
     : quiet
       ? undefined
       : textReporter(io, tty, parsed.values.peers);
@@ -330,9 +365,15 @@ export async function runDownload(
     io.stderr(`${name}: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
     return ExitCode.FAILURE;
   }
-  if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
+  startup.mark('listening');
+  if (json)
+    io.stdout(
+      `${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port, sinceStartMs: sinceStartMs() })}\n`,
+    );
   const actors = await ThreadActorSystem.start({ workers });
-  const hasher = new HashPool({ threads: workers });
+  startup.mark('threadsStarted');
+  // Hashing comes in bursts (the resume check, verified pieces): by default one thread per core.
+  const hasher = new HashPool({ threads: parsed.values.workers !== undefined ? workers : availableCores() });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
     : undefined;
@@ -366,6 +407,7 @@ export async function runDownload(
   }
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
   engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport, rateLimits });
+  startup.mark('engineReady');
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
@@ -475,6 +517,7 @@ export async function runDownload(
       if (fetched.v2 !== undefined && fetched.v2.pieceLayers.size > 0)
         torrentBytes = withPieceLayers(torrentBytes, fetched.v2.pieceLayers);
     }
+    startup.mark('added');
     meta = torrent.meta as Metainfo;
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
       await writeFile(resolve(parsed.values['save-torrent']), torrentBytes);
