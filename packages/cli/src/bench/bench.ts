@@ -102,6 +102,9 @@ export interface RunResult extends Figures {
   readonly hostStallMs: number | null;
   /** [seconds, bytes written] every 200 ms. */
   readonly timeline: Array<[number, number]>;
+  /** ms from the downloader's process start to its first connected peer / first verified piece (tork, libtorrent). */
+  readonly firstPeerMs: number | null;
+  readonly firstPieceMs: number | null;
 }
 
 export interface GroupSummary extends Figures {
@@ -394,6 +397,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         }),
         ...receivedBytes(measure.output),
         timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
+        ...measure.startup,
       };
       runs.push(result);
       options.onRun?.(result);

@@ -13,6 +13,7 @@ import {
 } from '../bench/bench.js';
 import type { ClientName } from '../bench/download.js';
 import { TORRENT_FORMATS, type TorrentFormat } from '../bench/formats.js';
+import { startupLines } from '../bench/startup-times.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
@@ -155,6 +156,7 @@ function table(report: BenchReport): string {
         fixed(m.seederCpuSeconds, 2),
       ].join(' '),
     );
+  lines.push(...startupLines(report.runs));
   if (report.ratios.length > 0) {
     lines.push('', 'ratios (tork / other, medians)');
     for (const r of report.ratios)

@@ -370,8 +370,11 @@ export async function runDownload(
     io.stdout(
       `${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port, sinceStartMs: sinceStartMs() })}\n`,
     );
-  const actors = await ThreadActorSystem.start({ workers });
-  startup.mark('threadsStarted');
+  // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
+  // and the hash pool: start-up waits for the slowest of them, not for their sum.
+  const actorsStarting = ThreadActorSystem.start({ workers });
+  // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.
+  actorsStarting.catch(() => {});
   // Hashing comes in bursts (the resume check, verified pieces): by default one thread per core.
   const hasher = new HashPool({ threads: parsed.values.workers !== undefined ? workers : availableCores() });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
@@ -402,9 +405,11 @@ export async function runDownload(
       },
     });
     await utp.start();
-    // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
-    if (udpThread.state === 'running') actors.useUtp(utp.dial);
   }
+  const actors = await actorsStarting;
+  startup.mark('threadsStarted');
+  // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
+  if (utp && udpThread.state === 'running') actors.useUtp(utp.dial);
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
   engine = new Engine({ actors, port: listener.port, hasher, discovery, encryption, transport, rateLimits });
   startup.mark('engineReady');
