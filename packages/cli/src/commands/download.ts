@@ -42,7 +42,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
-import { StartupTimes, sinceStartMs } from '../progress/startup-times.js';
+import { StartupTimes } from '../progress/startup-times.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
 import { type DhtConfig, dhtConfig, openDht } from './dht-options.js';
 import type { DownloadExtension } from './download-extension.js';
@@ -117,17 +117,21 @@ function jsonReporter(io: CliIo, startup: StartupTimes): Reporter {
     write('startup', startup.toJson());
   };
   const emit = (event: string, data: object) => {
-    if (event === 'peer-connected' && startup.mark('firstPeer')) {
-      write(event, { ...data, sinceStartMs: sinceStartMs() });
-    } else if (event === 'piece-verified' && startup.mark('firstPiece')) {
-      write(event, { ...data, sinceStartMs: sinceStartMs() });
-      printStartup();
-    } else {
-      if (event === 'tracker-peers') startup.mark('trackerPeers');
-      // Nothing verified in this run (all resumed, or it failed): the phases reached still print.
-      if (event === 'done' || event === 'error') printStartup();
-      write(event, data);
+    const first =
+      event === 'peer-connected'
+        ? startup.mark('firstPeer')
+        : event === 'piece-verified'
+          ? startup.mark('firstPiece')
+          : undefined;
+    if (first !== undefined) {
+      write(event, { ...data, sinceStartMs: first });
+      if (event === 'piece-verified') printStartup();
+      return;
     }
+    if (event === 'tracker-peers') startup.mark('trackerPeers');
+    // Nothing verified in this run (all resumed, or it failed): the phases reached still print.
+    if (event === 'done' || event === 'error') printStartup();
+    write(event, data);
   };
   return {
     attach: (torrent) => attachJsonEvents(torrent, emit),
@@ -365,10 +369,10 @@ export async function runDownload(
     io.stderr(`${name}: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
     return ExitCode.FAILURE;
   }
-  startup.mark('listening');
+  const listeningMs = startup.mark('listening');
   if (json)
     io.stdout(
-      `${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port, sinceStartMs: sinceStartMs() })}\n`,
+      `${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port, sinceStartMs: listeningMs })}\n`,
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.

@@ -30,11 +30,12 @@ export function sinceStartMs(): number {
 export class StartupTimes {
   readonly #marks: Partial<Record<StartupPhase, number>> = {};
 
-  /** Records the phase's time the first time only; returns whether this was the first time. */
-  mark(phase: StartupPhase): boolean {
-    if (this.#marks[phase] !== undefined) return false;
-    this.#marks[phase] = sinceStartMs();
-    return true;
+  /** Records the phase's time the first time only; returns that time then, undefined after. */
+  mark(phase: StartupPhase): number | undefined {
+    if (this.#marks[phase] !== undefined) return undefined;
+    const ms = sinceStartMs();
+    this.#marks[phase] = ms;
+    return ms;
   }
 
   /** The phases reached, each as `<phase>Ms`. */
