@@ -75,7 +75,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   'max-peers': { arg: 'N', text: 'peers connected at most, 1 to 10000', default: String(DEFAULT_MAX_PEERS) },
   workers: {
     arg: 'N',
-    text: 'peer host threads, 1 to 64 (and hashing threads; by default those are one per available core)',
+    text: 'peer host threads, 1 to 64 (hashing: one thread per available core, or N if fewer)',
     default: PEER_HOSTS,
   },
   'no-trackers': {

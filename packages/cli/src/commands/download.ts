@@ -379,8 +379,14 @@ export async function runDownload(
   const actorsStarting = ThreadActorSystem.start({ workers });
   // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.
   actorsStarting.catch(() => {});
-  // Hashing comes in bursts (the resume check, verified pieces): by default one thread per core.
-  const hasher = new HashPool({ threads: parsed.values.workers !== undefined ? workers : availableCores() });
+  // Hashing comes in bursts (the resume check, verified pieces): one thread per core, fewer when
+  // --workers asks for fewer; never more than the cores (each thread costs its module load).
+  const hasher = new HashPool({
+    threads: Math.min(
+      parsed.values.workers !== undefined ? workers : Number.POSITIVE_INFINITY,
+      availableCores(),
+    ),
+  });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
     : undefined;
