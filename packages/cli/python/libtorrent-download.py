@@ -7,6 +7,7 @@ the torrent's (the bench's) tracker. Prints one JSON line at the end and exits 0
 (every piece downloaded and hash-checked), 3 on SIGTERM.
 """
 import json
+import os
 import signal
 import sys
 import time
@@ -25,15 +26,48 @@ session = lt.session({
     'allow_multiple_connections_per_ip': True,
     'enable_outgoing_utp': False,
     'enable_incoming_utp': False,
-    'alert_mask': 0,
+    # Piece alerts only: the time of the first verified piece.
+    'alert_mask': lt.alert.category_t.piece_progress_notification,
 })
 params = lt.add_torrent_params()
 params.ti = lt.torrent_info(torrent)
 params.save_path = save_path
 handle = session.add_torrent(params)
 started = time.time()
+# ms since this process started (as tork's sinceStartMs): the first peer connected, the first piece verified.
+try:
+    with open('/proc/self/stat') as stat_file:
+        ticks = int(stat_file.read().rsplit(')', 1)[1].split()[19])
+    with open('/proc/uptime') as uptime_file:
+        uptime = float(uptime_file.read().split()[0])
+    process_start = time.time() - (uptime - ticks / os.sysconf('SC_CLK_TCK'))
+except (OSError, ValueError, IndexError):
+    process_start = started
+firsts = {}
+
+
+def read_alerts():
+    for alert in session.pop_alerts():
+        if isinstance(alert, lt.piece_finished_alert) and 'firstPieceMs' not in firsts:
+            firsts['firstPieceMs'] = round((time.time() - process_start) * 1000, 1)
+
+
+def handshaken(peer):
+    return not peer.flags & (lt.peer_info.connecting | lt.peer_info.handshake)
+
+
+# These bindings have no peer_connected_alert: until the first peer has finished its handshake the
+# peer list is polled every 5 ms (as close as the alert would be), then alerts every 50 ms.
 while not handle.status().is_seeding:
-    time.sleep(0.05)
+    if 'firstPeerMs' not in firsts:
+        session.wait_for_alert(5)
+        if any(handshaken(peer) for peer in handle.get_peer_info()):
+            firsts['firstPeerMs'] = round((time.time() - process_start) * 1000, 1)
+    else:
+        session.wait_for_alert(50)
+    read_alerts()
+read_alerts()
 status = handle.status()
 print(json.dumps({'event': 'done', 'seconds': round(time.time() - started, 3),
-                  'downloaded': status.total_payload_download, 'peers': status.num_peers}), flush=True)
+                  'downloaded': status.total_payload_download, 'peers': status.num_peers,
+                  'startup': firsts}), flush=True)

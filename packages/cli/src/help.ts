@@ -5,10 +5,17 @@
  */
 import { availableParallelism } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { availableCores, defaultPeerHosts } from '@tork/workers/available-cores';
 import type { CliIo } from './io.js';
 
 /** How `--help` shows a default of `os.availableParallelism()`. */
 export const CORES = `${availableParallelism()}, the cores available`;
+
+/**
+ * How `--help` shows the default number of peer hosts (`--workers`): `defaultPeerHosts()`, the
+ * cores available (affinity mask, capped by a cgroup CPU quota) but the coordinator's, at least 1.
+ */
+export const PEER_HOSTS = `${defaultPeerHosts()}: the ${availableCores()} cores available (affinity, cgroup quota) less 1 for the coordinator, at least 1`;
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string];
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;

@@ -1,5 +1,12 @@
 /** Defined by core's schemas (they cross a thread); re-exported where the threads are. */
 export type { HostStats, PeerHostSettings, PeerHostWorkerData } from '@tork/core';
+export {
+  type AvailableCoresSources,
+  availableCores,
+  cgroupCpuLimit,
+  cgroupV1CpuLimit,
+  defaultPeerHosts,
+} from './coordinator/available-cores.js';
 export { DhtService, type DhtServiceEvent, type DhtServiceOptions } from './coordinator/dht-service.js';
 export {
   defaultDhtBootstrap,

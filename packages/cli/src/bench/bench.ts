@@ -126,6 +126,9 @@ export interface RunResult extends Figures {
   readonly excessUploadedBytes: number | null;
   /** [seconds, bytes written] every 100 ms (SAMPLE_MS). */
   readonly timeline: Array<[number, number]>;
+  /** ms from the downloader's process start to its first connected peer / first verified piece (tork, libtorrent). */
+  readonly firstPeerMs: number | null;
+  readonly firstPieceMs: number | null;
 }
 
 export interface GroupSummary extends Figures {
@@ -454,6 +457,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             ? Math.max(0, seederUploadedBytes.reduce((a: number, b) => a + (b ?? 0), 0) - dataset.length)
             : null,
         timeline: measure.samples.map(([t, bytes]) => [round(t, 2), bytes]),
+        ...measure.startup,
       };
       runs.push(result);
       options.onRun?.(result);

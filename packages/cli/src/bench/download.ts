@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, procPeakRssKiB, procWriteBytes, stopChild, track } from './proc.js';
+import { type StartupFigures, StartupWatch } from './startup-times.js';
 import { pythonDir } from './swarm.js';
 
 /**
@@ -41,6 +42,8 @@ export interface DownloadMeasure {
   /** [seconds since start, bytes written so far] every SAMPLE_MS (page-cache bytes dirtied: /proc/<pid>/io write_bytes). */
   readonly samples: Array<[number, number]>;
   readonly output: string;
+  /** Time to first peer and first verified piece (tork, libtorrent; null where not printed). */
+  readonly startup: StartupFigures;
 }
 
 /** The downloader's command line (without the rusage wrapper). */
@@ -119,6 +122,8 @@ export async function measureDownload(
     output = (output + chunk.toString()).slice(-8192);
   };
   child.stdout!.on('data', keep);
+  const startupWatch = new StartupWatch();
+  child.stdout!.on('data', (chunk: Buffer) => startupWatch.feed(chunk));
   child.stderr!.on('data', keep);
   let pid = wrapped ? 0 : child.pid!;
   let usage: { status: number; wall: number; user: number; sys: number; maxrssKiB: number } | undefined;
@@ -159,6 +164,7 @@ export async function measureDownload(
       source: 'wait4',
       samples,
       output,
+      startup: startupWatch.figures(),
     };
   }
   return {
@@ -170,5 +176,6 @@ export async function measureDownload(
     source: 'proc',
     samples,
     output,
+    startup: startupWatch.figures(),
   };
 }

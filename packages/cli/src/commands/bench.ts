@@ -23,6 +23,7 @@ import {
   type SavedReport,
 } from '../bench/gate.js';
 import { parseSeederRates, type SeederRates } from '../bench/seeder-rates.js';
+import { startupLines } from '../bench/startup-times.js';
 import type { SeederKind } from '../bench/swarm.js';
 import { findProgram } from '../demo/seeders.js';
 import { parseSize } from '../format.js';
@@ -195,6 +196,7 @@ function table(report: BenchReport): string {
         maybe(m.excessUploadedBytes === null ? null : m.excessUploadedBytes / 2 ** 20, 1),
       ].join(' '),
     );
+  lines.push(...startupLines(report.runs));
   if (report.ratios.length > 0) {
     lines.push('', 'ratios (tork / other, medians)');
     for (const r of report.ratios)

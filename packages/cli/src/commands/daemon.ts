@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core';
+import { defaultPeerHosts } from '@tork/workers/available-cores';
 import { intOption, oneLine } from '../args.js';
 import { isLoopbackHost } from '../daemon/api-guard.js';
 import { MAX_API_MAX_PEERS, MAX_API_UPLOAD_SLOTS } from '../daemon/api-schemas.js';
@@ -14,7 +15,7 @@ import { EventHub } from '../daemon/event-hub.js';
 import { DAEMON_ROUTE_MODULES } from '../daemon/route-modules.js';
 import { sharedThreadStats } from '../daemon/thread-sampler.js';
 import { DEFAULT_DAEMON_MAX_PEERS, TorrentRegistry } from '../daemon/torrent-registry.js';
-import { CORES, type CommandHelp, printedHelp } from '../help.js';
+import { type CommandHelp, PEER_HOSTS, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { dhtConfig, dhtHelp, dhtOptions } from './dht-options.js';
 import { rateOption } from './download.js';
@@ -77,7 +78,7 @@ export const daemonHelp: CommandHelp<typeof options> = {
       default: String(DEFAULT_PORT),
     },
     'listen-host': { arg: 'HOST', text: 'address to accept peers on', default: DEFAULT_LISTEN_HOST },
-    workers: { arg: 'N', text: 'peer worker threads', default: CORES },
+    workers: { arg: 'N', text: 'peer worker threads', default: PEER_HOSTS },
     'max-download': {
       arg: 'RATE',
       text: 'cap on all torrents together, e.g. 10MiB (the API can change it)',
@@ -155,7 +156,7 @@ export async function runDaemon(args: readonly string[], io: CliIo): Promise<Exi
       {
         port: intOption(values.port, 'port', 0, 65535, DEFAULT_PORT),
         host: values['listen-host'] ?? DEFAULT_LISTEN_HOST,
-        workers: intOption(values.workers, 'workers', 1, 64, availableParallelism()),
+        workers: intOption(values.workers, 'workers', 1, 64, defaultPeerHosts()),
         dht: dhtConfig(values),
         rateLimits: {
           ...(maxDownload !== undefined ? { download: maxDownload } : {}),

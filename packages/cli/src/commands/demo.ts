@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDataset, seederDataDir, verifyDownload } from '../demo/dataset.js';
 import { findProgram, type Seeder, startAria2Seeder, startTorkSeeder } from '../demo/seeders.js';
 import { formatBytes, parseSize } from '../format.js';
-import { CORES, type CommandHelp, type OptionHelp, printedHelp } from '../help.js';
+import { type CommandHelp, type OptionHelp, PEER_HOSTS, printedHelp } from '../help.js';
 import { type CliIo, ExitCode } from '../io.js';
 import { formatRate } from '../progress/render.js';
 import { runDownload } from './download.js';
@@ -49,7 +49,7 @@ export const demoHelp: CommandHelp<typeof options> = {
     workers: {
       arg: 'N',
       text: "the downloader's worker threads, 1 to 64",
-      default: CORES,
+      default: PEER_HOSTS,
     },
     'seeder-workers': { arg: 'N', text: "each tork seeder's worker threads, 1 to 64" },
     aria2c: { text: 'seed with aria2c processes instead of tork' },
@@ -184,7 +184,7 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<ExitC
     const downloadArgs = [dataset.torrentPath, '--out', outDir, '--no-trackers', '--no-lsd', '--no-dht'];
     downloadArgs.push('--port', '0', '--listen-host', '127.0.0.1');
     for (const seeder of seeders) downloadArgs.push('--peer', `127.0.0.1:${seeder.port}`);
-    downloadArgs.push('--workers', values.workers ?? String(availableParallelism()));
+    if (values.workers !== undefined) downloadArgs.push('--workers', values.workers);
     if (values.json) downloadArgs.push('--json');
     if (values.quiet) downloadArgs.push('--quiet');
     const cpuStart = process.cpuUsage();

@@ -1,5 +1,5 @@
 import { DEFAULT_METADATA_TIMEOUT_MS, DEFAULT_TRANSPORT_POLICY } from '@tork/core';
-import { CORES, type CommandHelp } from '../help.js';
+import { type CommandHelp, PEER_HOSTS } from '../help.js';
 import { dhtHelp, dhtOptions } from './dht-options.js';
 import { selectHelp, selectOptions } from './select-options.js';
 
@@ -81,8 +81,8 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   'max-peers': { arg: 'N', text: 'peers connected at most, 1 to 10000', default: String(DEFAULT_MAX_PEERS) },
   workers: {
     arg: 'N',
-    text: 'worker threads for peers and hashing, 1 to 64',
-    default: CORES,
+    text: 'peer host threads, 1 to 64 (hashing: one thread per available core, or N if fewer)',
+    default: PEER_HOSTS,
   },
   'no-trackers': {
     text: "announce to no tracker: peers come from --peer, the magnet's x.pe, the DHT, PEX, LSD and incoming ones",

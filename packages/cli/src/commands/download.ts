@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -29,7 +28,15 @@ import {
   v2PieceChecks,
   withPieceLayers,
 } from '@tork/core';
-import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
+import {
+  availableCores,
+  defaultPeerHosts,
+  HashPool,
+  Listener,
+  ThreadActorSystem,
+  UdpHostThread,
+  UtpService,
+} from '@tork/workers';
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
@@ -37,6 +44,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
+import { StartupTimes } from '../progress/startup-times.js';
 import { injectTestDelay } from '../test-inject-delay.js';
 import { writeTrace } from '../trace/write-trace.js';
 import { type EventLoopReport, EventLoopWatchdog } from '../watchdog.js';
@@ -98,9 +106,37 @@ interface Reporter {
   finish(): void;
 }
 
-function jsonReporter(io: CliIo): Reporter {
-  const emit = (event: string, data: object) =>
+/**
+ * NDJSON events. The first `peer-connected` and the first `piece-verified` carry `sinceStartMs`
+ * (ms since the process started), and the first verified piece is followed by one `startup` event
+ * with every start-up phase's time (`StartupTimes`): where a slow start went.
+ */
+function jsonReporter(io: CliIo, startup: StartupTimes): Reporter {
+  const write = (event: string, data: object) =>
     io.stdout(`${JSON.stringify({ event, time: Date.now(), ...data })}\n`);
+  let startupPrinted = false;
+  const printStartup = () => {
+    if (startupPrinted) return;
+    startupPrinted = true;
+    write('startup', startup.toJson());
+  };
+  const emit = (event: string, data: object) => {
+    const first =
+      event === 'peer-connected'
+        ? startup.mark('firstPeer')
+        : event === 'piece-verified'
+          ? startup.mark('firstPiece')
+          : undefined;
+    if (first !== undefined) {
+      write(event, { ...data, sinceStartMs: first });
+      if (event === 'piece-verified') printStartup();
+      return;
+    }
+    if (event === 'tracker-peers') startup.mark('trackerPeers');
+    // Nothing verified in this run (all resumed, or it failed): the phases reached still print.
+    if (event === 'done' || event === 'error') printStartup();
+    write(event, data);
+  };
   return {
     attach: (torrent) => attachJsonEvents(torrent, emit),
     attachFetch: (fetch) => attachJsonFetchEvents(fetch, emit),
@@ -203,6 +239,8 @@ export async function runDownload(
   const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
   const usage = help.usage;
   if (printedHelp(args, io, help)) return ExitCode.OK;
+  const startup = new StartupTimes();
+  startup.mark('modulesLoaded');
   if (mode === 'download') injectTestDelay();
   let meta: Metainfo | undefined;
   let magnet: Magnet | undefined;
@@ -264,7 +302,7 @@ export async function runDownload(
     peers = (parsed.values.peer ?? []).map(parsePeerAddress);
     port = intOption(parsed.values.port, 'port', 0, 65535, DEFAULT_PORT);
     maxPeers = intOption(parsed.values['max-peers'], 'max-peers', 1, 10_000, DEFAULT_MAX_PEERS);
-    workers = intOption(parsed.values.workers, 'workers', 1, 64, availableParallelism());
+    workers = intOption(parsed.values.workers, 'workers', 1, 64, defaultPeerHosts());
     dht = dhtConfig(parsed.values);
     encryption = encryptionPolicy(parsed.values.encryption);
     transport = transportPolicy(parsed.values.transport);
@@ -316,12 +354,13 @@ export async function runDownload(
     if (torkError.code === TorkErrorCode.USAGE) io.stderr(`${usage}\n`);
     return ExitCode.BAD_INPUT;
   }
+  startup.mark('parsed');
 
   const json = parsed.values.json;
   const quiet = parsed.values.quiet;
   const tty = !json && !quiet && Boolean(process.stdout.isTTY);
   const reporter: Reporter | undefined = json
-    ? jsonReporter(io)
+    ? jsonReporter(io, startup)
     : quiet
       ? undefined
       : textReporter(io, tty, parsed.values.peers);
@@ -342,12 +381,26 @@ export async function runDownload(
     io.stderr(`${name}: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
     return ExitCode.FAILURE;
   }
-  if (json) io.stdout(`${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port })}\n`);
-  const actors = await ThreadActorSystem.start({ workers });
+  const listeningMs = startup.mark('listening');
+  if (json)
+    io.stdout(
+      `${JSON.stringify({ event: 'listening', time: Date.now(), port: listener.port, sinceStartMs: listeningMs })}\n`,
+    );
+  // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
+  // and the hash pool: start-up waits for the slowest of them, not for their sum.
+  const actorsStarting = ThreadActorSystem.start({ workers });
+  // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.
+  actorsStarting.catch(() => {});
+  // Hashing comes in bursts (the resume check, verified pieces): one thread per core, fewer when
+  // --workers asks for fewer; never more than the cores (each thread costs its module load).
+  const hasher = new HashPool({
+    threads: Math.min(
+      parsed.values.workers !== undefined ? workers : Number.POSITIVE_INFINITY,
+      availableCores(),
+    ),
+  });
   const traceFile = parsed.values.trace !== undefined ? resolve(parsed.values.trace) : undefined;
   const trace = traceFile !== undefined ? new TraceRecorder() : undefined;
-  actors.traceBatches(trace);
-  const hasher = new HashPool({ threads: workers });
   const lsd = lsdEnabled({ lsd: parsed.values.lsd, noLsd: parsed.values['no-lsd'] }, meta?.private ?? false)
     ? await openLsd(name, io, parsed.values['listen-host'])
     : undefined;
@@ -376,9 +429,12 @@ export async function runDownload(
       },
     });
     await utp.start();
-    // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
-    if (udpThread.state === 'running') actors.useUtp(utp.dial);
   }
+  const actors = await actorsStarting;
+  actors.traceBatches(trace);
+  startup.mark('threadsStarted');
+  // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
+  if (utp && udpThread.state === 'running') actors.useUtp(utp.dial);
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
   engine = new Engine({
     actors,
@@ -390,6 +446,7 @@ export async function runDownload(
     rateLimits,
     ...(trace ? { trace } : {}),
   });
+  startup.mark('engineReady');
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   if (trace) watchdog.onSample = (hosts) => trace.hostStats(hosts);
   let eventLoop: EventLoopReport | undefined;
@@ -512,6 +569,7 @@ export async function runDownload(
       if (fetched.v2 !== undefined && fetched.v2.pieceLayers.size > 0)
         torrentBytes = withPieceLayers(torrentBytes, fetched.v2.pieceLayers);
     }
+    startup.mark('added');
     meta = torrent.meta as Metainfo;
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
       await writeFile(resolve(parsed.values['save-torrent']), torrentBytes);

@@ -38,12 +38,14 @@ export type RelayMessage = z.infer<typeof RelayMessage>;
 /** Unacknowledged bytes after which a relay side stops sending (reads paused, writes held). */
 export const RELAY_WINDOW_BYTES = 4 * 1024 * 1024;
 
-const compiled = z.compile(RelayMessage);
+// Compiled at first use (start-up time: most threads never see a relay message).
+let compiled: ReturnType<typeof z.compile<typeof RelayMessage>> | undefined;
 
 /** Parses one relay message on arrival; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseRelayMessage(value: unknown): RelayMessage {
   // The hot case (a chunk) is checked without zod's machinery.
   if (value instanceof ArrayBuffer) return value;
+  compiled ??= z.compile(RelayMessage);
   const result = compiled.safeParse(value);
   if (result.success) return result.data;
   throw new TorkError(

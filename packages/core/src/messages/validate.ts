@@ -6,18 +6,27 @@ import { HostCommandBatch } from './host-command.js';
 import { HostEvent, HostEventBatch } from './host-event.js';
 import { UdpHostCommand, UdpHostEvent, UdpHostWorkerData } from './udp-host.js';
 
-// Compiled once: every batch crossing a thread is parsed on arrival, so parsing is on the hot path.
-const compiledCommands = z.compile(HostCommandBatch);
-const compiledEvents = z.compile(HostEventBatch);
-const compiledEvent = z.compile(HostEvent);
-const compiledHashJob = z.compile(HashJob);
-const compiledHashJobResult = z.compile(HashJobResult);
-const compiledWorkerData = z.compile(PeerHostWorkerData);
-const compiledHostStats = z.compile(HostStats);
-const compiledPlainError = z.compile(PlainTorkError);
-const compiledUdpHostCommand = z.compile(UdpHostCommand);
-const compiledUdpHostEvent = z.compile(UdpHostEvent);
-const compiledUdpHostWorkerData = z.compile(UdpHostWorkerData);
+// Compiled once, at first use: every batch crossing a thread is parsed on arrival, so parsing is on
+// the hot path; but compiling all of them costs ~150 ms of start-up in every thread (main, each peer
+// host, hash worker, UDP host), and each thread uses only a few (docs/performance.md "Start-up").
+function lazyCompile<S extends z.ZodType>(schema: S): () => ReturnType<typeof z.compile<S>> {
+  let compiled: ReturnType<typeof z.compile<S>> | undefined;
+  return () => {
+    compiled ??= z.compile(schema);
+    return compiled;
+  };
+}
+const compiledCommands = lazyCompile(HostCommandBatch);
+const compiledEvents = lazyCompile(HostEventBatch);
+const compiledEvent = lazyCompile(HostEvent);
+const compiledHashJob = lazyCompile(HashJob);
+const compiledHashJobResult = lazyCompile(HashJobResult);
+const compiledWorkerData = lazyCompile(PeerHostWorkerData);
+const compiledHostStats = lazyCompile(HostStats);
+const compiledPlainError = lazyCompile(PlainTorkError);
+const compiledUdpHostCommand = lazyCompile(UdpHostCommand);
+const compiledUdpHostEvent = lazyCompile(UdpHostEvent);
+const compiledUdpHostWorkerData = lazyCompile(UdpHostWorkerData);
 
 /** Most events one host batch may carry: a host's batch is one event-loop turn's events. */
 export const MAX_EVENTS_PER_BATCH = 100_000;
@@ -41,12 +50,12 @@ function describe(error: z.ZodError, direction: string, prefix: (string | number
 
 /** Parses a coordinator → host batch on arrival in the host; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostCommandBatch(value: unknown): HostCommandBatch {
-  return check(compiledCommands, value, 'coordinator→host');
+  return check(compiledCommands(), value, 'coordinator→host');
 }
 
 /** Parses a whole host → coordinator batch, all or nothing; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostEventBatch(value: unknown): HostEventBatch {
-  return check(compiledEvents, value, 'host→coordinator');
+  return check(compiledEvents(), value, 'host→coordinator');
 }
 
 /**
@@ -73,7 +82,7 @@ export function parseHostEvents(value: unknown): { events: HostEvent[]; rejected
   const events: HostEvent[] = [];
   const rejected: TorkError[] = [];
   for (let i = 0; i < list.length; i++) {
-    const result = compiledEvent.safeParse(list[i]);
+    const result = compiledEvent().safeParse(list[i]);
     if (result.success) events.push(result.data);
     else rejected.push(describe(result.error, direction, ['events', i]));
   }
@@ -82,40 +91,40 @@ export function parseHostEvents(value: unknown): { events: HostEvent[]; rejected
 
 /** Parses a hash job on arrival in a hash pool worker; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHashJob(value: unknown): HashJob {
-  return check(compiledHashJob, value, 'coordinator→hash worker');
+  return check(compiledHashJob(), value, 'coordinator→hash worker');
 }
 
 /** Parses a hash job's result on arrival from the pool; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHashJobResult(value: unknown): HashJobResult {
-  return check(compiledHashJobResult, value, 'hash worker→coordinator');
+  return check(compiledHashJobResult(), value, 'hash worker→coordinator');
 }
 
 /** Parses a peer host's `workerData` in its thread, before the host starts; throws TORK_ERR_THREAD_MESSAGE. */
 export function parsePeerHostWorkerData(value: unknown): PeerHostWorkerData {
-  return check(compiledWorkerData, value ?? {}, 'coordinator→host workerData');
+  return check(compiledWorkerData(), value ?? {}, 'coordinator→host workerData');
 }
 
 /** Parses a host's answer to the control plane's `stats` call; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostStats(value: unknown): HostStats {
-  return check(compiledHostStats, value, 'host→coordinator stats');
+  return check(compiledHostStats(), value, 'host→coordinator stats');
 }
 
 /** Parses an error a thread reports as plain data (a host's error report); throws TORK_ERR_THREAD_MESSAGE. */
 export function parsePlainError(value: unknown): PlainTorkError {
-  return check(compiledPlainError, value, 'error report');
+  return check(compiledPlainError(), value, 'error report');
 }
 
 /** Parses a command on arrival in the UDP host thread; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostCommand(value: unknown): UdpHostCommand {
-  return check(compiledUdpHostCommand, value, 'coordinator→udp host');
+  return check(compiledUdpHostCommand(), value, 'coordinator→udp host');
 }
 
 /** Parses a UDP host event on arrival in the coordinator; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostEvent(value: unknown): UdpHostEvent {
-  return check(compiledUdpHostEvent, value, 'udp host→coordinator');
+  return check(compiledUdpHostEvent(), value, 'udp host→coordinator');
 }
 
 /** Parses the UDP host's `workerData` in its thread, before the socket is bound; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostWorkerData(value: unknown): UdpHostWorkerData {
-  return check(compiledUdpHostWorkerData, value, 'coordinator→udp host workerData');
+  return check(compiledUdpHostWorkerData(), value, 'coordinator→udp host workerData');
 }

@@ -160,9 +160,22 @@ const ScrapeBody = z.object({
 
 const PeerList = z.array(DictPeer, { message: 'expected a compact string or a list of peers' });
 
-const compiledAnnounce = z.compile(AnnounceBody);
-const compiledPeerList = z.compile(PeerList);
-const compiledScrape = z.compile(ScrapeBody);
+// Compiled at first use: every thread loads this module, few talk to a tracker (start-up time).
+let compiled:
+  | {
+      announce: ReturnType<typeof z.compile<typeof AnnounceBody>>;
+      peerList: ReturnType<typeof z.compile<typeof PeerList>>;
+      scrape: ReturnType<typeof z.compile<typeof ScrapeBody>>;
+    }
+  | undefined;
+function schemas(): NonNullable<typeof compiled> {
+  compiled ??= {
+    announce: z.compile(AnnounceBody),
+    peerList: z.compile(PeerList),
+    scrape: z.compile(ScrapeBody),
+  };
+  return compiled;
+}
 
 function protocolError(message: string, details: Record<string, string | number> = {}): never {
   throw new TorkError(TorkErrorCode.TRACKER_PROTOCOL, message, details);
@@ -241,12 +254,12 @@ function latin1(bytes: Uint8Array): string {
 
 /** Parses an announce reply body (BEP 3, compact BEP 23, `peers6` BEP 7). */
 export function parseAnnounceBody(bytes: Uint8Array, limits: HttpBodyLimits = {}): AnnounceResponse {
-  const body = check(compiledAnnounce, decodeReply(bytes, 'announce', limits), 'announce');
+  const body = check(schemas().announce, decodeReply(bytes, 'announce', limits), 'announce');
   const peers: PeerAddress[] = [];
   if (body.peers instanceof Uint8Array) {
     peers.push(...decodeCompactPeers(body.peers, 4));
   } else if (body.peers !== undefined) {
-    check(compiledPeerList, body.peers, 'announce', ['peers']).forEach((peer, index) => {
+    check(schemas().peerList, body.peers, 'announce', ['peers']).forEach((peer, index) => {
       const host = dictPeerHost(peer.ip, index);
       if (peer.port !== 0) peers.push({ host, port: peer.port });
     });
@@ -284,7 +297,7 @@ export function parseScrapeBody(
   infoHashes: readonly Uint8Array[],
   limits: HttpBodyLimits = {},
 ): ScrapeResponse {
-  const body = check(compiledScrape, decodeReply(bytes, 'scrape', limits), 'scrape');
+  const body = check(schemas().scrape, decodeReply(bytes, 'scrape', limits), 'scrape');
   const result = new Map<string, ScrapeStats>();
   for (const hash of infoHashes) {
     const name = bencodeKeyName(hash);

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
   type ActorSystem,
@@ -20,9 +19,10 @@ import {
 import * as Comlink from 'comlink';
 import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import { defaultPeerHosts } from './available-cores.js';
 
 export interface ThreadActorSystemOptions {
-  /** Peer host threads; each hosts many actors. Default: `os.availableParallelism()`. */
+  /** Peer host threads; each hosts many actors. Default: `defaultPeerHosts()` (the cores available but one, at least 1). */
   readonly workers?: number;
   /**
    * Passed to every host (timeouts, queue depths, tick interval): what can cross to a thread in its
@@ -142,7 +142,7 @@ export class ThreadActorSystem implements ActorSystem {
     this.#onError = options.onError ?? ((error) => console.error(`tork: ${error.code}: ${error.message}`));
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
     this.#utp = options.utp;
-    const count = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+    const count = Math.max(1, Math.floor(options.workers ?? defaultPeerHosts()));
     const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
     const settings = PeerHostSettingsSchema.safeParse(options.host ?? {});
     if (!settings.success) {

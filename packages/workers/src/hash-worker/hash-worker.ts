@@ -1,4 +1,9 @@
-import { type HashJobResult, hashPiecesOnDisk, parseHashJob, TorkErrorCode, toTorkError } from '@tork/core';
+// Deep imports, not the @tork/core barrel: a hash thread needs these few modules, and loading the
+// whole barrel cost each thread ~0.4 s of CPU at start (docs/architecture.md "Start-up").
+import { hashPiecesOnDisk } from '@tork/core/internal/disk/hash-pieces-on-disk.js';
+import { TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { HashJobResult } from '@tork/core/internal/messages/hash-job.js';
+import { parseHashJob } from '@tork/core/internal/messages/validate.js';
 
 /**
  * Piscina worker: SHA-1 of each piece (and its BEP 52 merkle check when the job carries

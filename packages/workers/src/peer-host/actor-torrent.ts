@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  type Bitfield,
-  type HashServer,
-  type SwarmPeer,
-  type TorrentInfoHashes,
-  v2PieceFileBytes,
-  verifyV2Piece,
-} from '@tork/core';
+import type { Bitfield } from '@tork/core/internal/bitfield.js';
+import type { SwarmPeer } from '@tork/core/internal/messages/host-command.js';
+import { v2PieceFileBytes, verifyV2Piece } from '@tork/core/internal/metainfo/v2-piece-checks.js';
+import type { HashServer } from '@tork/core/internal/wire/hash-serving.js';
+import type { TorrentInfoHashes } from '@tork/core/internal/wire/wire-info-hash.js';
 import type { RateAllowance } from './rate-allowance.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { HostStats } from '@tork/core';
+import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
 import type { HostErrorReporter } from './peer-host.js';
 
 /**

@@ -4,7 +4,7 @@
  * on `parentPort`, its data plane is the MessagePort handed over by `attach`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { parsePeerHostWorkerData } from '@tork/core';
+import { parsePeerHostWorkerData } from '@tork/core/internal/messages/validate.js';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import { UtMetadata } from './extensions/ut-metadata.js';

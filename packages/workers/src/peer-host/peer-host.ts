@@ -5,19 +5,13 @@ import {
   performance,
 } from 'node:perf_hooks';
 import { MessagePort } from 'node:worker_threads';
-import {
-  Bitfield,
-  type HostCommand,
-  type HostEvent,
-  type HostStats,
-  type PlainTorkError,
-  parseHostCommandBatch,
-  type SwarmPeer,
-  TorkError,
-  TorkErrorCode,
-  toTorkError,
-  V2_PIECE_CHECK_SIZE,
-} from '@tork/core';
+import { Bitfield } from '@tork/core/internal/bitfield.js';
+import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
+import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
+import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
+import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
+import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';

@@ -1,4 +1,4 @@
-import type { HostEvent } from '@tork/core';
+import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { WireWriter } from './wire-writer.js';

@@ -1,4 +1,4 @@
-import type { RateDirection } from '@tork/core';
+import type { RateDirection } from '@tork/core/internal/engine/rate-governor.js';
 
 /** A waiting host asks again after this long without a grant (the actor it named may have closed). */
 export const RATE_REASK_MS = 250;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { WireMessageId } from '@tork/core';
+import { WireMessageId } from '@tork/core/internal/wire/messages.js';
 import type { BufferPool } from './buffer-pool.js';
 
 /** Bytes reserved per run buffer: 64 request messages. */

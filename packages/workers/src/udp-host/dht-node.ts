@@ -7,10 +7,10 @@ import {
   DHT_MAX_PEERS_PER_LOOKUP,
   DHT_MAX_STORED_PEERS,
   DHT_PEER_TTL_MS,
-  type DhtBootstrapAddress,
-  type DhtContact,
-  type PeerAddress,
-} from '@tork/core';
+} from '@tork/core/internal/dht/dht-limits.js';
+import type { DhtContact } from '@tork/core/internal/dht/dht-state.js';
+import type { DhtBootstrapAddress } from '@tork/core/internal/messages/udp-host.js';
+import type { PeerAddress } from '@tork/core/internal/tracker/types.js';
 import DHT from 'bittorrent-dht';
 import { ShimSocket } from './shim-socket.js';
 

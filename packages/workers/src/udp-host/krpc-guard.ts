@@ -1,16 +1,15 @@
+import { decodeBencode, encodeBencode } from '@tork/core/internal/bencode/bencode.js';
 import {
   DHT_MAX_PENDING_QUERIES,
   DHT_PENDING_QUERY_TTL_MS,
   DHT_QUERIES_PER_IP_PER_SECOND,
   DHT_QUERY_BURST_PER_IP,
   DHT_RATE_LIMITED_IPS,
-  decodeBencode,
-  encodeBencode,
   MAX_KRPC_DATAGRAM_BYTES,
   MAX_VALUES_IN_OUR_REPLY,
   MAX_VALUES_PER_REPLY,
-  sanitizeKrpc,
-} from '@tork/core';
+} from '@tork/core/internal/dht/dht-limits.js';
+import { sanitizeKrpc } from '@tork/core/internal/dht/krpc.js';
 import type { OwnAddress } from './own-address.js';
 import { PerKeyRateLimiter } from './rate-limiter.js';
 

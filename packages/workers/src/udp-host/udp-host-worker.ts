@@ -4,13 +4,9 @@
  * `parentPort` only, in core's `UdpHost*` messages.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import {
-  parseUdpHostCommand,
-  parseUdpHostWorkerData,
-  TorkErrorCode,
-  toTorkError,
-  type UdpHostEvent,
-} from '@tork/core';
+import { TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { UdpHostEvent } from '@tork/core/internal/messages/udp-host.js';
+import { parseUdpHostCommand, parseUdpHostWorkerData } from '@tork/core/internal/messages/validate.js';
 import { UdpHost } from './udp-host.js';
 
 if (parentPort === null) throw new Error('udp-host-worker.js must run as a worker thread');

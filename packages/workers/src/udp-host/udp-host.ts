@@ -1,17 +1,15 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
-import {
-  type DhtContact,
-  MAX_DHT_STATE_NODES,
-  TorkError,
-  TorkErrorCode,
-  toTorkError,
-  type UdpHostCommand,
-  type UdpHostEvent,
-  type UdpHostStats,
-  type UdpHostWorkerData,
-} from '@tork/core';
+import { MAX_DHT_STATE_NODES } from '@tork/core/internal/dht/dht-limits.js';
+import type { DhtContact } from '@tork/core/internal/dht/dht-state.js';
+import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type {
+  UdpHostCommand,
+  UdpHostEvent,
+  UdpHostStats,
+  UdpHostWorkerData,
+} from '@tork/core/internal/messages/udp-host.js';
 import { classifyDatagram } from './datagram-demux.js';
 import { DhtNode } from './dht-node.js';
 import { KrpcGuard } from './krpc-guard.js';

@@ -1,15 +1,14 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { parseRelayMessage, RELAY_WINDOW_BYTES } from '@tork/core/internal/messages/relay-message.js';
+import type { UtpHostSettings } from '@tork/core/internal/messages/udp-host.js';
+import { UtpConnection } from '@tork/core/internal/utp/utp-connection.js';
+import type { UtpConnectionOptions } from '@tork/core/internal/utp/utp-connection-options.js';
 import {
   decodeUtpPacket,
   encodeUtpPacket,
-  parseRelayMessage,
-  RELAY_WINDOW_BYTES,
-  UtpConnection,
-  type UtpConnectionOptions,
-  type UtpHostSettings,
   type UtpPacket,
   UtpType,
-} from '@tork/core';
+} from '@tork/core/internal/utp/utp-packet.js';
 
 /** uTP connections at once on the socket, dialled and accepted. */
 export const UTP_MAX_CONNECTIONS = 2_000;

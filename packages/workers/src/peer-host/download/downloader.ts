@@ -1,11 +1,7 @@
-import {
-  type Bitfield,
-  BLOCK_LENGTH,
-  type ReleaseReason,
-  TorkError,
-  TorkErrorCode,
-  WireMessageId,
-} from '@tork/core';
+import type { Bitfield } from '@tork/core/internal/bitfield.js';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { ReleaseReason } from '@tork/core/internal/messages/host-event.js';
+import { BLOCK_LENGTH, WireMessageId } from '@tork/core/internal/wire/messages.js';
 import { pieceDataSize, pieceSize, verifyPiece } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BLOCK_LENGTH } from '@tork/core';
+import { BLOCK_LENGTH } from '@tork/core/internal/wire/messages.js';
 import { allocatePieceBuffer } from '../buffer-pool.js';
 
 const WANTED = 0;

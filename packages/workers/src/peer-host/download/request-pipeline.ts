@@ -1,4 +1,4 @@
-import { BLOCK_LENGTH } from '@tork/core';
+import { BLOCK_LENGTH } from '@tork/core/internal/wire/messages.js';
 import { RateMeter, type RateMeterOptions } from '../rate-meter.js';
 
 export interface RequestPipelineOptions {

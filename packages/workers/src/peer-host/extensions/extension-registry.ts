@@ -1,4 +1,6 @@
-import { decodeBencode, encodeBencode, type HostEvent, TorkError, TorkErrorCode } from '@tork/core';
+import { decodeBencode, encodeBencode } from '@tork/core/internal/bencode/bencode.js';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 

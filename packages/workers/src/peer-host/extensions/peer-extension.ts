@@ -1,4 +1,5 @@
-import type { HostEvent, TorkError } from '@tork/core';
+import type { TorkError } from '@tork/core/internal/errors.js';
+import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 
 /**

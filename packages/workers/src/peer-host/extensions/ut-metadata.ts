@@ -1,3 +1,5 @@
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import { metadataMatches } from '@tork/core/internal/metainfo/metadata-hashes.js';
 import {
   decodeMetadataMessage,
   encodeMetadataData,
@@ -5,12 +7,9 @@ import {
   encodeMetadataRequest,
   MAX_METADATA_BYTES,
   METADATA_PIECE_BYTES,
-  metadataMatches,
   metadataPieceCount,
   metadataPieceSize,
-  TorkError,
-  TorkErrorCode,
-} from '@tork/core';
+} from '@tork/core/internal/wire/ut-metadata.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 
 /** Metadata pieces requested from one peer at once. */

@@ -1,3 +1,4 @@
+import type { SwarmPeer } from '@tork/core/internal/messages/host-command.js';
 import {
   decodePexMessage,
   encodePexMessage,
@@ -5,8 +6,7 @@ import {
   PEX_MAX_ADDED,
   PEX_MAX_DROPPED,
   type PexPeer,
-  type SwarmPeer,
-} from '@tork/core';
+} from '@tork/core/internal/wire/ut-pex.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 
 /** BEP 11: peer exchange messages go out about once a minute; we send at most one a minute. */

@@ -1,4 +1,5 @@
-import { Bitfield, TorkError, TorkErrorCode } from '@tork/core';
+import { Bitfield } from '@tork/core/internal/bitfield.js';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
 import type { PeerLink } from '../peer-link.js';
 
 /**

@@ -1,26 +1,24 @@
 import type { MessagePort } from 'node:worker_threads';
+import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
+import type { DialEncryption } from '@tork/core/internal/mse/encryption-policy.js';
+import type { MseStreams } from '@tork/core/internal/mse/mse-handshake.js';
+import { TORK_CLIENT_NAME } from '@tork/core/internal/version.js';
+import { WireDecoder } from '@tork/core/internal/wire/decoder.js';
 import {
-  type ActorStats,
-  type DialEncryption,
-  describePeerId,
   encodeBitfield,
   encodeExtended,
-  encodeHandshake,
   encodeHaveAll,
   encodeHaveNone,
-  HANDSHAKE_LENGTH,
+} from '@tork/core/internal/wire/encoder.js';
+import { encodeHandshake, HANDSHAKE_LENGTH } from '@tork/core/internal/wire/handshake.js';
+import {
   type HashRange,
-  type HostEvent,
-  type MseStreams,
   PIECE_MESSAGE_TYPES,
-  TORK_CLIENT_NAME,
-  TorkError,
-  TorkErrorCode,
-  toTorkError,
-  WireDecoder,
   type WireMessage,
   WireMessageId,
-} from '@tork/core';
+} from '@tork/core/internal/wire/messages.js';
+import { describePeerId } from '@tork/core/internal/wire/peer-id.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { Downloader } from '../download/downloader.js';

@@ -1,5 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
-import { type DialEncryption, MseMethod, type MseStreams, Rc4 } from '@tork/core';
+import type { DialEncryption } from '@tork/core/internal/mse/encryption-policy.js';
+import { MseMethod, type MseStreams } from '@tork/core/internal/mse/mse-handshake.js';
+import { Rc4 } from '@tork/core/internal/mse/rc4.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { dialTransport } from '../transport/dial-transport.js';
 import { mseDialTransport } from '../transport/mse-dial-transport.js';

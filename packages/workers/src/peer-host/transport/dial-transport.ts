@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { TorkError, TorkErrorCode } from '@tork/core';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 

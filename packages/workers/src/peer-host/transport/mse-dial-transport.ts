@@ -1,12 +1,7 @@
-import {
-  type DialEncryption,
-  MseInitiator,
-  MseMethod,
-  type Rc4,
-  TorkError,
-  TorkErrorCode,
-  toTorkError,
-} from '@tork/core';
+import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { DialEncryption } from '@tork/core/internal/mse/encryption-policy.js';
+import { MseInitiator, MseMethod } from '@tork/core/internal/mse/mse-handshake.js';
+import type { Rc4 } from '@tork/core/internal/mse/rc4.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 import { encryptingTransport } from './rc4-transport.js';

@@ -1,4 +1,5 @@
-import type { ConnectionEncryption, TorkError } from '@tork/core';
+import type { TorkError } from '@tork/core/internal/errors.js';
+import type { ConnectionEncryption } from '@tork/core/internal/mse/encryption-policy.js';
 
 /** What a transport tells the session it carries. */
 export interface TransportHandlers {

@@ -1,4 +1,4 @@
-import type { Rc4 } from '@tork/core';
+import type { Rc4 } from '@tork/core/internal/mse/rc4.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 

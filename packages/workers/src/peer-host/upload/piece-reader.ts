@@ -15,18 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import {
-  type DiskFs,
-  FileLayout,
-  type FileSpan,
-  HandleCache,
-  type HandleLease,
-  nodeDiskFs,
-  readFully,
-  TorkError,
-  TorkErrorCode,
-  verifyV2Piece,
-} from '@tork/core';
+import { type DiskFs, nodeDiskFs } from '@tork/core/internal/disk/disk-fs.js';
+import { HandleCache, type HandleLease } from '@tork/core/internal/disk/handle-cache.js';
+import { readFully } from '@tork/core/internal/disk/piece-span.js';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import { FileLayout, type FileSpan } from '@tork/core/internal/metainfo/file-layout.js';
+import { verifyV2Piece } from '@tork/core/internal/metainfo/v2-piece-checks.js';
 
 /** Default LRU byte budget for cached whole pieces: 32 MiB. */
 export const DEFAULT_READER_CACHE_BYTES = 32 * 1024 * 1024;

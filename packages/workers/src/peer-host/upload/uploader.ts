@@ -1,4 +1,5 @@
-import { TorkError, TorkErrorCode, toTorkError, WireMessageId } from '@tork/core';
+import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import { WireMessageId } from '@tork/core/internal/wire/messages.js';
 import { type BlockReader, pieceSize } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { RateMeter } from '../rate-meter.js';

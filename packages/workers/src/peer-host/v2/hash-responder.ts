@@ -5,20 +5,19 @@
  * within a per-second budget of hashes and of unsent bytes, like block requests are bounded by
  * the upload queue; a peer that floods requests is dropped.
  */
+
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { WireDecoder } from '@tork/core/internal/wire/decoder.js';
+import { encodeHandshake } from '@tork/core/internal/wire/handshake.js';
+import { encodeHashes, encodeHashReject } from '@tork/core/internal/wire/hash-messages.js';
+import type { HashServer } from '@tork/core/internal/wire/hash-serving.js';
+import type { HashRange } from '@tork/core/internal/wire/messages.js';
 import {
-  encodeHandshake,
-  encodeHashes,
-  encodeHashReject,
-  type HashRange,
-  type HashServer,
   type InfoHashVersion,
   matchWireInfoHash,
   speaksV2,
-  TorkError,
-  TorkErrorCode,
   type TorrentInfoHashes,
-  type WireDecoder,
-} from '@tork/core';
+} from '@tork/core/internal/wire/wire-info-hash.js';
 
 /** Hashes (32 bytes each) served to one peer per second; a request past it is rejected. */
 export const DEFAULT_MAX_SERVED_HASHES_PER_SECOND = 65_536;

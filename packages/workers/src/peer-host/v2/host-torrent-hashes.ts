@@ -1,10 +1,7 @@
-import {
-  type HashServer,
-  type HostCommand,
-  TorkError,
-  TorkErrorCode,
-  type TorrentInfoHashes,
-} from '@tork/core';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { HostCommand } from '@tork/core/internal/messages/host-command.js';
+import type { HashServer } from '@tork/core/internal/wire/hash-serving.js';
+import type { TorrentInfoHashes } from '@tork/core/internal/wire/wire-info-hash.js';
 import { buildHashServer } from './torrent-hash-server.js';
 
 type AddTorrent = Extract<HostCommand, { type: 'add-torrent' }>;

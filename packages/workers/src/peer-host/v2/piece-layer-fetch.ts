@@ -1,16 +1,10 @@
-import {
-  checkHashProof,
-  encodeHashRequest,
-  type HashesMessage,
-  type HashRange,
-  type HashRejectMessage,
-  type HostEvent,
-  matchWireInfoHash,
-  speaksV2,
-  TorkError,
-  TorkErrorCode,
-  type WireDecoder,
-} from '@tork/core';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
+import type { WireDecoder } from '@tork/core/internal/wire/decoder.js';
+import { encodeHashRequest } from '@tork/core/internal/wire/hash-messages.js';
+import { checkHashProof } from '@tork/core/internal/wire/hash-proof.js';
+import type { HashesMessage, HashRange, HashRejectMessage } from '@tork/core/internal/wire/messages.js';
+import { matchWireInfoHash, speaksV2 } from '@tork/core/internal/wire/wire-info-hash.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 
 /**

@@ -1,13 +1,8 @@
-import {
-  HashServer,
-  type HostFile,
-  merkleTreeHeight,
-  pieceLayerOf,
-  ServedMerkleTree,
-  TorkError,
-  TorkErrorCode,
-  V2_PIECE_CHECK_SIZE,
-} from '@tork/core';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { HostFile } from '@tork/core/internal/messages/host-command.js';
+import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
+import { merkleTreeHeight, pieceLayerOf } from '@tork/core/internal/wire/hash-proof.js';
+import { HashServer, ServedMerkleTree } from '@tork/core/internal/wire/hash-serving.js';
 
 const HASH_BYTES = 32;
 

@@ -1,15 +1,14 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import { parseContentRange } from '@tork/core/internal/webseed/content-range.js';
 import {
-  parseContentRange,
-  TorkError,
-  TorkErrorCode,
   WEB_SEED_CONNECT_TIMEOUT_MS,
   WEB_SEED_FIRST_BYTE_TIMEOUT_MS,
   WEB_SEED_MAX_REDIRECTS,
   WEB_SEED_MAX_SKIP_BYTES,
   WEB_SEED_STALL_TIMEOUT_MS,
-} from '@tork/core';
+} from '@tork/core/internal/webseed/web-seed-limits.js';
 
 /** Timeouts and caps of one span fetch; defaults are the `WEB_SEED_*` limits. */
 export interface SpanFetchLimits {

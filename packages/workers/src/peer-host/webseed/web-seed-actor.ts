@@ -1,19 +1,15 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
+import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
+import { TORK_CLIENT_NAME, TORK_VERSION } from '@tork/core/internal/version.js';
 import {
-  type ActorStats,
-  type HostEvent,
-  TORK_CLIENT_NAME,
-  TORK_VERSION,
-  TorkError,
-  TorkErrorCode,
-  toTorkError,
   WEB_SEED_MAX_IN_FLIGHT,
   WEB_SEED_MIN_BYTES_PER_SECOND,
   WEB_SEED_PIECE_BASE_MS,
   webSeedBackoffMs,
-} from '@tork/core';
+} from '@tork/core/internal/webseed/web-seed-limits.js';
 import { type ActorTorrent, pieceSize, verifyPiece } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { RateMeter } from '../rate-meter.js';
