@@ -7,14 +7,13 @@
  * is rate-limited so that the bad peer gets pieces to spoil.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Metainfo, parseMetainfo } from '@tork/core';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 import { requireLibtorrentPython, runTork, startCorruptPeer, startLibtorrentSeeder } from './support.js';
 
 const PIECE = 32_768;
@@ -29,25 +28,12 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-bad-peer-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, FILES);
 });
 after(() => rm(work, { recursive: true, force: true }));
 
 async function libtorrentTorrent(python: string, flags: string, out: string): Promise<void> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, ${PIECE}, flags=${flags})`,
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  await libtorrentCreate(python, { dataDir, flags, pieceLength: PIECE, out });
 }
 
 /** The torrent's payload bytes [start, start + length): file bytes, zeros for pad files. */

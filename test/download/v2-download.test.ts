@@ -4,14 +4,13 @@
  * its merkle subtree against the piece layers. The seeder is stopped by PID.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseMetainfo } from '@tork/core';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 import { requireLibtorrentPython, runTork, startLibtorrentSeeder, type TorkRun } from './support.js';
 
 /** Three files: several pieces with a short tail, less than one block, one piece and a bit. */
@@ -26,26 +25,13 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-download-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, FILES);
 });
 after(() => rm(work, { recursive: true, force: true }));
 
 /** libtorrent's create_torrent with `flags` (0: hybrid, v2_only) over `dataDir/set`, 64 KiB pieces. */
 async function libtorrentTorrent(python: string, flags: string, out: string): Promise<void> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, 65536, flags=${flags})`,
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  await libtorrentCreate(python, { dataDir, flags, pieceLength: 65536, out });
 }
 
 /**

@@ -7,9 +7,8 @@
  * download completes from the honest libtorrent seeder beside it. Seeders are stopped by PID.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +23,7 @@ import {
   uncleCount,
   WireDecoder,
 } from '@tork/core';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 import { requireLibtorrentPython, runTork, startLibtorrentSeeder, type TorkRun } from './support.js';
 
 const PIECE = 16_384;
@@ -39,26 +39,13 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-magnet-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, FILES);
 });
 after(() => rm(work, { recursive: true, force: true }));
 
 /** libtorrent's create_torrent with `flags` (0: hybrid, v2_only) over `dataDir/set`, 16 KiB pieces. */
 async function libtorrentTorrent(python: string, flags: string, out: string): Promise<Metainfo> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, ${PIECE}, flags=${flags})`,
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  await libtorrentCreate(python, { dataDir, flags, pieceLength: PIECE, out });
   return parseMetainfo(readFileSync(out));
 }
 

@@ -5,9 +5,7 @@
  * by SHA-1 and merkle for the hybrid — keeps them all and fetches only the rest, byte-identical.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +17,7 @@ import {
   startLibtorrentSeeder,
   type TorkEvent,
 } from '../download/support.js';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 
 const PIECE = 65_536;
 const FILES: [string, number][] = [
@@ -34,25 +33,12 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-kill-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, FILES);
 });
 after(() => rm(work, { recursive: true, force: true }));
 
 async function libtorrentTorrent(python: string, flags: string, out: string): Promise<void> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, ${PIECE}, flags=${flags})`,
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  await libtorrentCreate(python, { dataDir, flags, pieceLength: PIECE, out });
 }
 
 async function killAndResume(t: TestContext, flags: string, version: 2 | 'hybrid'): Promise<void> {

@@ -3,10 +3,7 @@
  * torrents of it (libtorrent writes the pad files and piece layers as it would for users).
  */
 import '../support/hermetic.js';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 
 /** Piece length of the torrents made here: 64 KiB (four 16 KiB merkle leaves a piece). */
 export const V2_PIECE = 65_536;
@@ -21,8 +18,7 @@ export const V2_FILES: [string, number][] = [
 
 /** Writes `V2_FILES` with random bytes under `dataDir/set` (the torrent's top directory). */
 export function writeV2Set(dataDir: string): void {
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of V2_FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, V2_FILES);
 }
 
 /**
@@ -36,18 +32,11 @@ export function libtorrentTorrent(
   out: string,
   tracker?: string,
 ): Promise<void> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, ${V2_PIECE}, flags=${flags})`,
-    ...(tracker ? [`ct.add_tracker(${JSON.stringify(tracker)})`] : []),
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  return new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  return libtorrentCreate(python, {
+    dataDir,
+    flags,
+    pieceLength: V2_PIECE,
+    out,
+    ...(tracker ? { tracker } : {}),
+  });
 }

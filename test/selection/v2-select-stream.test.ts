@@ -6,9 +6,7 @@
  * source while it downloads. Pad files never appear on disk. Seeders stopped by PID.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -16,6 +14,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Metainfo, parseMetainfo } from '@tork/core';
 import { requireLibtorrentPython, runTork, startLibtorrentSeeder } from '../download/support.js';
 import { startTork } from '../seed/support.js';
+import { libtorrentCreate, writeRandomSet } from '../support/libtorrent-create.js';
 
 const PIECE = 32_768;
 const FILES: [string, number][] = [
@@ -30,25 +29,12 @@ let dataDir: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-v2-select-'));
   dataDir = join(work, 'seed');
-  mkdirSync(join(dataDir, 'set'), { recursive: true });
-  for (const [name, length] of FILES) writeFileSync(join(dataDir, 'set', name), randomBytes(length));
+  writeRandomSet(dataDir, FILES);
 });
 after(() => rm(work, { recursive: true, force: true }));
 
 async function libtorrentTorrent(python: string, flags: string, out: string): Promise<Metainfo> {
-  const script = [
-    'import sys, libtorrent as lt',
-    'fs = lt.file_storage()',
-    `lt.add_files(fs, sys.argv[1] + '/set')`,
-    `ct = lt.create_torrent(fs, ${PIECE}, flags=${flags})`,
-    'lt.set_piece_hashes(ct, sys.argv[1])',
-    `open(sys.argv[2], 'wb').write(lt.bencode(ct.generate()))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) =>
-    execFile(python, ['-c', script, dataDir, out], { timeout: 30_000 }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(),
-    ),
-  );
+  await libtorrentCreate(python, { dataDir, flags, pieceLength: PIECE, out });
   return parseMetainfo(readFileSync(out));
 }
 
