@@ -185,11 +185,15 @@ describe('daemon API: hostile input', { timeout: 120_000 }, () => {
 
   it(`at most ${MAX_EVENT_CLIENTS} event-stream clients; the next gets a 503`, async () => {
     const controllers: AbortController[] = [];
+    // Held to the end: undici cancels the body of a Response that is garbage-collected, which closes
+    // its connection and frees the daemon's place (a CI run once counted 8 clients of 16).
+    const responses: Response[] = [];
     try {
       for (let i = 0; i < MAX_EVENT_CLIENTS; i++) {
         const controller = new AbortController();
         controllers.push(controller);
         const response = await fetch(`${daemon.url}/api/v1/events`, { signal: controller.signal });
+        responses.push(response);
         assert.equal(response.status, 200);
         assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
       }
@@ -203,6 +207,7 @@ describe('daemon API: hostile input', { timeout: 120_000 }, () => {
       assertError({ status: refused.status, json: await refused.json() }, 503, 'TORK_ERR_LIMIT_EXCEEDED');
     } finally {
       for (const controller of controllers) controller.abort();
+      responses.length = 0; // released only now
     }
   });
 
