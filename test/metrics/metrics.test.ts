@@ -258,7 +258,13 @@ describe('loading', () => {
       }
       for (const match of text.matchAll(/^import\s+'([^']+)'/gm)) packages.add(match[1]!);
     };
-    walk(join(cli, 'main.js'));
+    // main.js picks its command's code by dynamic import: `download`/`seed` load
+    // commands/download.js, the others cli.js. Both are start-up paths.
+    const main = readFileSync(join(cli, 'main.js'), 'utf8');
+    for (const entry of ['./commands/download.js', './cli.js']) {
+      assert.ok(main.includes(`import('${entry}')`), `main.js loads ${entry}`);
+      walk(join(cli, entry));
+    }
     assert.ok(seen.has(join(cli, 'commands/download.js')), 'the walk reaches tork download');
     assert.ok(seen.has(join(cli, 'metrics/metrics-listen.js')), 'and the --metrics-listen option');
     assert.ok(!seen.has(join(cli, 'metrics/metrics.js')), 'not the metrics module');

@@ -57,7 +57,15 @@ describe('published packages (pnpm pack)', () => {
         const paths = typeof target === 'string' ? [target] : Object.values(target as Record<string, string>);
         for (const path of paths) {
           const file = path.replace(/^\.\//, '');
-          if (file !== 'package.json') assert.ok(files.includes(file), `export ${path} not shipped`);
+          if (file === 'package.json') continue;
+          if (file.includes('*')) {
+            // A subpath pattern (`./internal/*.js` → `./dist/*.js`): something must ship under it.
+            const [prefix, suffix] = file.split('*') as [string, string];
+            assert.ok(
+              files.some((shipped) => shipped.startsWith(prefix) && shipped.endsWith(suffix)),
+              `export ${path} matches no shipped file`,
+            );
+          } else assert.ok(files.includes(file), `export ${path} not shipped`);
         }
       }
       const deps = { ...manifest.dependencies, ...manifest.peerDependencies };
