@@ -199,35 +199,31 @@ function table(report: BenchReport): string {
   lines.push(...startupLines(report.runs));
   if (report.ratios.length > 0) {
     lines.push('', 'ratios (tork / other, medians)');
-    for (const r of report.ratios)
-      lines.push(
-        [
-          `${r.tork} / ${r.other}`.padEnd(42),
-          fixed(r.wallSeconds, 2),
-          fixed(r.mbPerSecond, 2),
-          fixed(r.cpuSeconds, 2),
-          fixed(r.cpuSecondsPerGiB, 2),
-          fixed(r.peakRssMiB, 2),
-          fixed(r.seederCpuSeconds, 2),
-        ].join(' '),
-      );
+    for (const r of report.ratios) lines.push(ratioLine(`${r.tork} / ${r.other}`, r));
   }
   if (report.formatRatios.length > 0) {
     lines.push('', 'formats (this format / v1, medians, same client and seeders)');
-    for (const r of report.formatRatios)
-      lines.push(
-        [
-          `${r.group}`.padEnd(42),
-          fixed(r.wallSeconds, 2),
-          fixed(r.mbPerSecond, 2),
-          fixed(r.cpuSeconds, 2),
-          fixed(r.cpuSecondsPerGiB, 2),
-          fixed(r.peakRssMiB, 2),
-          fixed(r.seederCpuSeconds, 2),
-        ].join(' '),
-      );
+    for (const r of report.formatRatios) lines.push(ratioLine(r.group, r));
   }
   return `${lines.join('\n')}\n`;
+}
+
+type RatioFigures = Record<
+  'wallSeconds' | 'mbPerSecond' | 'cpuSeconds' | 'cpuSecondsPerGiB' | 'peakRssMiB' | 'seederCpuSeconds',
+  number
+>;
+
+/** One line of a ratio table: its label, then each figure to two places. */
+function ratioLine(label: string, r: RatioFigures): string {
+  const figures = [
+    r.wallSeconds,
+    r.mbPerSecond,
+    r.cpuSeconds,
+    r.cpuSecondsPerGiB,
+    r.peakRssMiB,
+    r.seederCpuSeconds,
+  ];
+  return [label.padEnd(42), ...figures.map((value) => fixed(value, 2))].join(' ');
 }
 
 /**

@@ -4,8 +4,6 @@
  * `v2OnlyFields` before its v1 path and `v2Fields` after it.
  */
 import { createHash } from 'node:crypto';
-import { TorkError, TorkErrorCode } from '../errors.js';
-import { MAX_PATH_RENAMES } from './limits.js';
 import type { Metainfo, MetainfoFile } from './metainfo.js';
 import {
   checkHybridFiles,
@@ -22,7 +20,7 @@ import {
   checkRelativePath,
   checkRelativePathBytes,
 } from './safe-path.js';
-import { renameDuplicates, sanitizeComponent, sanitizePath } from './sanitize-path.js';
+import { renameDuplicatePaths, sanitizeComponent, sanitizePath } from './sanitize-path.js';
 
 /** Per-file v2 data of a torrent. */
 export interface MetainfoV2 {
@@ -174,23 +172,7 @@ function sanitizeTreePaths(
     });
     file.path = path;
   });
-  const { paths, renamed } = renameDuplicates(layout.map((file) => ({ path: file.path, skip: file.pad })));
-  if (renamed.length > MAX_PATH_RENAMES) {
-    throw new TorkError(
-      TorkErrorCode.UNSAFE_PATH,
-      `${renamed.length} files share their path with another file (at most ${MAX_PATH_RENAMES} are renamed)`,
-      { renamed: renamed.length },
-    );
-  }
-  for (const index of renamed) {
-    const before = layout[index]!.path.join('/');
-    layout[index]!.path = [...paths[index]!];
-    warnings.add({
-      kind: 'path-renamed',
-      fileIndex: index,
-      message: `file ${index}: ${quoted(before)} is taken by another file or directory; renamed ${quoted(paths[index]!.join('/'))}`,
-    });
-  }
+  renameDuplicatePaths(layout, warnings);
 }
 
 /** A v2-only torrent's 20-byte swarm id: the v2 info-hash truncated (BEP 52). */

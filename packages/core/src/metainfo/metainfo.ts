@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { type BencodeLimits, decodeBencodePrefix, findTopLevelSpan } from '../bencode/index.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { MAX_ANNOUNCE_URLS, MAX_METAINFO_TRAILING_BYTES, MAX_PATH_RENAMES, MAX_WEB_SEEDS } from './limits.js';
+import { MAX_ANNOUNCE_URLS, MAX_METAINFO_TRAILING_BYTES, MAX_WEB_SEEDS } from './limits.js';
 import { isDict, parseInfo, type RawFileEntry, type RawInfo } from './metainfo-schema.js';
 import { type MetainfoV2Fields, v1OnlyFields, v2Fields, v2OnlyFields } from './metainfo-v2-model.js';
 import { type MetainfoWarning, quoted, WarningList } from './metainfo-warnings.js';
@@ -16,7 +16,7 @@ import {
   checkRelativePath,
   checkRelativePathBytes,
 } from './safe-path.js';
-import { renameDuplicates, sanitizeComponent, sanitizePath } from './sanitize-path.js';
+import { renameDuplicatePaths, sanitizeComponent, sanitizePath } from './sanitize-path.js';
 import { decodeUtf8Lenient, decodeUtf8Strict } from './utf8.js';
 
 /** One file of the torrent, in torrent order (pad files included). */
@@ -339,23 +339,7 @@ function buildFiles(
     offset = addLength(offset, draft.length);
   });
   checkDuplicateEntries(drafts);
-  const { paths, renamed } = renameDuplicates(drafts.map((file) => ({ path: file.path, skip: file.pad })));
-  if (renamed.length > MAX_PATH_RENAMES) {
-    throw new TorkError(
-      TorkErrorCode.UNSAFE_PATH,
-      `${renamed.length} files share their path with another file (at most ${MAX_PATH_RENAMES} are renamed)`,
-      { renamed: renamed.length },
-    );
-  }
-  for (const index of renamed) {
-    const before = drafts[index]!.path.join('/');
-    drafts[index]!.path = paths[index]!;
-    state.warnings.add({
-      kind: 'path-renamed',
-      fileIndex: index,
-      message: `file ${index}: ${quoted(before)} is taken by another file or directory; renamed ${quoted(paths[index]!.join('/'))}`,
-    });
-  }
+  renameDuplicatePaths(drafts, state.warnings);
   const files = drafts.map((draft, index) => {
     checkRelativePathBytes([name, ...draft.path], { fileIndex: index, field: `info.files[${index}].path` });
     const file: MetainfoFile = {

@@ -15,7 +15,9 @@
  *   directory), are renamed `base.N.ext`.
  * Every result passes `unsafeComponentReason`, which `resolveInside` checks again before any write.
  */
-import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import { MAX_PATH_COMPONENT_BYTES, MAX_PATH_RENAMES } from './limits.js';
+import { quoted, type WarningList } from './metainfo-warnings.js';
 import { utf8SequenceLength } from './utf8.js';
 
 /**
@@ -176,4 +178,32 @@ export function renameDuplicates(
     renamed.push(index);
   });
   return { paths, renamed };
+}
+
+/**
+ * Renames in place the files whose path another file or directory already takes (`renameDuplicates`,
+ * pads skipped), with a `path-renamed` warning each; more than MAX_PATH_RENAMES renames refuse the
+ * torrent. Shared by the v1 file list and the v2 file tree.
+ */
+export function renameDuplicatePaths(
+  files: Array<{ path: readonly string[]; readonly pad: boolean }>,
+  warnings: WarningList,
+): void {
+  const { paths, renamed } = renameDuplicates(files.map((file) => ({ path: file.path, skip: file.pad })));
+  if (renamed.length > MAX_PATH_RENAMES) {
+    throw new TorkError(
+      TorkErrorCode.UNSAFE_PATH,
+      `${renamed.length} files share their path with another file (at most ${MAX_PATH_RENAMES} are renamed)`,
+      { renamed: renamed.length },
+    );
+  }
+  for (const index of renamed) {
+    const before = files[index]!.path.join('/');
+    files[index]!.path = [...paths[index]!];
+    warnings.add({
+      kind: 'path-renamed',
+      fileIndex: index,
+      message: `file ${index}: ${quoted(before)} is taken by another file or directory; renamed ${quoted(paths[index]!.join('/'))}`,
+    });
+  }
 }
