@@ -33,7 +33,9 @@ import {
   defaultPeerHosts,
   HashPool,
   Listener,
+  type PeerHostThread,
   ThreadActorSystem,
+  threadCode,
   UdpHostThread,
   UtpService,
 } from '@tork/workers';
@@ -118,7 +120,8 @@ function jsonReporter(io: CliIo, startup: StartupTimes): Reporter {
   const printStartup = () => {
     if (startupPrinted) return;
     startupPrinted = true;
-    write('startup', startup.toJson());
+    // threadCode: whether the threads ran bundles (a build without them starts slower).
+    write('startup', { ...startup.toJson(), threadCode: threadCode() });
   };
   const emit = (event: string, data: object) => {
     const first =
@@ -234,6 +237,8 @@ export async function runDownload(
   io: CliIo,
   mode: 'download' | 'seed' = 'download',
   extension?: DownloadExtension,
+  /** Peer host threads main.js started before loading this code (`prestartPeerHosts`); adopted when they fit. */
+  peerHosts?: readonly PeerHostThread[],
 ): Promise<ExitCode> {
   const name = extension?.name ?? `tork ${mode}`;
   const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
@@ -388,7 +393,10 @@ export async function runDownload(
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.
-  const actorsStarting = ThreadActorSystem.start({ workers });
+  const actorsStarting = ThreadActorSystem.start({
+    workers,
+    ...(peerHosts ? { prestarted: peerHosts } : {}),
+  });
   // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.
   actorsStarting.catch(() => {});
   // Hashing comes in bursts (the resume check, verified pieces): one thread per core, fewer when

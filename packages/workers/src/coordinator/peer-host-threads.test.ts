@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  peerHostWorkerData,
+  prestartPeerHosts,
+  startPeerHostThread,
+  workersFromArgs,
+} from './peer-host-threads.js';
+import { ThreadActorSystem } from './thread-actor-system.js';
+
+describe('workersFromArgs', () => {
+  it('reads --workers N and --workers=N in the option range, else leaves it to the parser', () => {
+    assert.equal(workersFromArgs(['x.torrent', '--workers', '3', '--out', 'd']), 3);
+    assert.equal(workersFromArgs(['--workers=8']), 8);
+    assert.equal(workersFromArgs(['--workers', '2', '--workers', '4']), 4, 'the last one wins, as parseArgs');
+    assert.equal(workersFromArgs(['x.torrent']), undefined);
+    for (const bad of ['0', '65', '-1', '2.5', 'many', '']) {
+      assert.equal(workersFromArgs(['--workers', bad]), undefined, bad);
+    }
+    assert.equal(workersFromArgs(['--workers']), undefined);
+    assert.equal(workersFromArgs(['--', '--workers', '3']), undefined, 'after --: a positional');
+  });
+});
+
+describe('prestarted peer hosts', () => {
+  it('are adopted by a ThreadActorSystem asking for the same hosts, and serve', async () => {
+    const threads = prestartPeerHosts(2);
+    const system = await ThreadActorSystem.start({ workers: 2, prestarted: threads });
+    try {
+      assert.deepEqual(
+        system.threadIds,
+        threads.map((thread) => thread.worker.threadId),
+        'the prestarted threads are the hosts',
+      );
+      const stats = await system.stats();
+      assert.equal(stats.length, 2);
+    } finally {
+      await system.close();
+    }
+    await Promise.all(threads.map((thread) => thread.exited));
+  });
+
+  it('are not adopted for another count (their buffer budget differs): ended, fresh hosts start', async () => {
+    const threads = prestartPeerHosts(2);
+    const system = await ThreadActorSystem.start({ workers: 1, prestarted: threads });
+    try {
+      assert.equal(system.hostCount, 1);
+      const ids = new Set(threads.map((thread) => thread.worker.threadId));
+      assert.ok(!ids.has(system.threadIds[0]!), 'a fresh thread');
+      const codes = await Promise.all(threads.map((thread) => thread.exited));
+      assert.equal(codes.length, 2, 'both prestarted threads ended');
+      assert.equal((await system.stats()).length, 1);
+    } finally {
+      await system.close();
+    }
+  });
+
+  it('one that died before it was adopted is replaced by a fresh thread', async () => {
+    const broken = startPeerHostThread(
+      new URL('data:text/javascript,throw new Error("no code here")'),
+      peerHostWorkerData(0, 1),
+    );
+    assert.equal(await broken.exited, 1);
+    assert.match(String(broken.error()?.message), /no code here/, 'its error was kept');
+    const system = await ThreadActorSystem.start({ workers: 1, prestarted: [broken] });
+    try {
+      assert.notEqual(system.threadIds[0], -1);
+      assert.equal((await system.stats()).length, 1, 'a fresh host serves');
+    } finally {
+      await system.close();
+    }
+  });
+});
