@@ -7,8 +7,11 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'download' || command === 'seed') {
   // The peer host threads start first, from a module of Node built-ins: they load their code on
   // one core while this thread loads its own (below) on the other.
-  const { prestartPeerHosts, workersFromArgs } = await import('@tork/workers/peer-host-threads');
-  const peerHosts = prestartPeerHosts(workersFromArgs(rest));
+  const { eagerPeerHosts, prestartPeerHosts, workersFromArgs } = await import(
+    '@tork/workers/peer-host-threads'
+  );
+  const workers = workersFromArgs(rest);
+  const peerHosts = prestartPeerHosts(workers, eagerPeerHosts(workers));
   // One bundled module (scripts/bundle.mjs, written by `pnpm run build`) loads in a quarter of the
   // time of the ~300 compiled modules it holds; those stay the fallback of a plain `tsc -b` build.
   const bundle = new URL('./bundle/download.js', import.meta.url);

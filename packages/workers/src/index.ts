@@ -34,6 +34,7 @@ export {
   type LsdStats,
 } from './coordinator/lsd.js';
 export {
+  eagerPeerHosts,
   type PeerHostThread,
   peerHostWorkerData,
   prestartPeerHosts,
@@ -42,6 +43,7 @@ export {
 } from './coordinator/peer-host-threads.js';
 export {
   type BatchTrace,
+  GROW_BUSY_SHARE,
   type HostTraffic,
   ThreadActorSystem,
   type ThreadActorSystemOptions,

@@ -31,6 +31,7 @@ import {
 import {
   availableCores,
   defaultPeerHosts,
+  eagerPeerHosts,
   HashPool,
   Listener,
   type PeerHostThread,
@@ -393,8 +394,10 @@ export async function runDownload(
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.
+  // Hosts above the cores start only when measured load finds a core for them (onDemandFrom).
   const actorsStarting = ThreadActorSystem.start({
     workers,
+    onDemandFrom: eagerPeerHosts(workers),
     ...(peerHosts ? { prestarted: peerHosts } : {}),
   });
   // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.

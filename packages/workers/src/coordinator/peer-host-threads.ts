@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PeerHostSettings, PeerHostWorkerData } from '@tork/core/internal/messages/control-plane.js';
 import { threadEntry } from '../shared/thread-entry.js';
-import { defaultPeerHosts } from './available-cores.js';
+import { availableCores, defaultPeerHosts } from './available-cores.js';
 
 /** Spare piece buffers kept by all hosts together (see BufferPool), and the least one host keeps. */
 export const SYSTEM_POOL_BYTES = 64 * 1024 * 1024;
@@ -62,19 +62,28 @@ export function startPeerHostThread(entry: URL, workerData: PeerHostWorkerData):
 }
 
 /**
- * Starts `count` hosts (default: `defaultPeerHosts()`) with default settings, unreferenced until
- * ThreadActorSystem adopts them (`ThreadActorSystemOptions.prestarted`): a command that ends
- * before (a usage error, `--help`) exits without waiting for them; `stopUnadopted` ends them.
+ * Starts the first `started` of `count` hosts (default: `defaultPeerHosts()`, all of them) with
+ * default settings, unreferenced until ThreadActorSystem adopts them
+ * (`ThreadActorSystemOptions.prestarted`): a command that ends before (a usage error, `--help`)
+ * exits without waiting for them, and main.js terminates those not adopted.
  */
-export function prestartPeerHosts(count = defaultPeerHosts()): PeerHostThread[] {
+export function prestartPeerHosts(count = defaultPeerHosts(), started = count): PeerHostThread[] {
   const entry = peerHostEntry();
   const threads: PeerHostThread[] = [];
-  for (let index = 0; index < count; index++) {
+  for (let index = 0; index < Math.min(count, started); index++) {
     const thread = startPeerHostThread(entry, peerHostWorkerData(index, count));
     thread.worker.unref();
     threads.push(thread);
   }
   return threads;
+}
+
+/**
+ * The hosts `tork download` starts at once for `--workers N` (default `defaultPeerHosts()`): at most
+ * the cores available; the rest start on demand (`ThreadActorSystemOptions.onDemandFrom`).
+ */
+export function eagerPeerHosts(workers = defaultPeerHosts()): number {
+  return Math.min(workers, availableCores());
 }
 
 /**

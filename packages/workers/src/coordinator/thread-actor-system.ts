@@ -19,7 +19,7 @@ import {
 import * as Comlink from 'comlink';
 import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import { defaultPeerHosts } from './available-cores.js';
+import { availableCores, defaultPeerHosts } from './available-cores.js';
 import {
   type PeerHostThread,
   peerHostEntry,
@@ -60,7 +60,17 @@ export interface ThreadActorSystemOptions {
    * `i` gets here; the others are terminated and started afresh. Default: none.
    */
   readonly prestarted?: readonly PeerHostThread[];
+  /**
+   * Hosts from this index on start only when measured load asks for one (see `stats`): every
+   * running host busy at least `GROW_BUSY_SHARE` of the time while the process leaves a core idle.
+   * `tork download` passes the cores available, so `--workers` above the cores adds threads only
+   * where there is a core for them. Default: none (all `workers` hosts start at once).
+   */
+  readonly onDemandFrom?: number;
 }
+
+/** A host counts as saturated, for starting one more on demand, from this busy share (0..1). */
+export const GROW_BUSY_SHARE = 0.9;
 
 /** Who hears of data-plane batches (core's `TraceRecorder` is one). */
 export interface BatchTrace {
@@ -85,6 +95,8 @@ interface HostSlot {
   alive: boolean;
   /** Data-plane traffic with this host since it started (see `traffic()`). */
   readonly traffic: HostTraffic;
+  /** Busy share (0..1) at the last `stats` call; 0 until measured. */
+  busy: number;
 }
 
 /** A host's data-plane traffic as the coordinator saw it: batches and messages each way. */
@@ -105,6 +117,13 @@ export interface HostTraffic {
  */
 export class ThreadActorSystem implements ActorSystem {
   readonly #hosts: HostSlot[] = [];
+  /** `workers`: the most hosts; those from `onDemandFrom` on start when load asks (`#maybeGrow`). */
+  readonly #maxHosts: number;
+  readonly #entry: URL;
+  readonly #hostSettings: PeerHostSettings | undefined;
+  /** Process CPU time and wall time at the last `stats` call: the share of the cores in use. */
+  #lastCpu = process.cpuUsage();
+  #lastCpuAt = performance.now();
   readonly #actorHost = new Map<number, HostSlot>();
   readonly #onError: (error: TorkError) => void;
   readonly #shutdownTimeoutMs: number;
@@ -161,7 +180,11 @@ export class ThreadActorSystem implements ActorSystem {
       );
     }
     const prestarted: (PeerHostThread | undefined)[] = [...(options.prestarted ?? [])];
-    for (let index = 0; index < count; index++) {
+    this.#maxHosts = count;
+    this.#entry = entry;
+    this.#hostSettings = options.host;
+    const eager = Math.min(count, Math.max(1, Math.floor(options.onDemandFrom ?? count)));
+    for (let index = 0; index < eager; index++) {
       const workerData = peerHostWorkerData(index, count, options.host);
       const early = prestarted[index];
       // threadId -1: the thread has already ended (a message to it would be dropped, and the
@@ -234,9 +257,39 @@ export class ThreadActorSystem implements ActorSystem {
 
   /** Every host's counters, over the control plane (each answer checked against its schema). */
   async stats(): Promise<HostStats[]> {
-    return Promise.all(
-      this.#hosts.filter((host) => host.alive).map(async (host) => parseHostStats(await host.api.stats())),
+    const live = this.#hosts.filter((host) => host.alive);
+    const stats = await Promise.all(live.map(async (host) => parseHostStats(await host.api.stats())));
+    live.forEach((host, i) => {
+      host.busy = stats[i]?.eventLoopUtilization ?? host.busy;
+    });
+    this.#maybeGrow(live);
+    return stats;
+  }
+
+  /**
+   * Starts one more host (up to `workers`) when every running one was busy at least
+   * GROW_BUSY_SHARE since the last `stats` call and the whole process used less than all cores
+   * but one: a thread where no core is free only adds start-up and switching cost (docs/performance.md
+   * "Threads"). It takes the next connections (`#route` prefers the least loaded host).
+   */
+  #maybeGrow(live: readonly HostSlot[]): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage(this.#lastCpu);
+    const wallMs = now - this.#lastCpuAt;
+    this.#lastCpu = process.cpuUsage();
+    this.#lastCpuAt = now;
+    if (this.#closing || this.#hosts.length >= this.#maxHosts || live.length === 0 || wallMs < 100) return;
+    const coresUsed = (cpu.user + cpu.system) / 1000 / wallMs;
+    if (live.some((host) => host.busy < GROW_BUSY_SHARE)) return;
+    if (coresUsed > availableCores() - 1) return;
+    const index = this.#hosts.length;
+    const thread = startPeerHostThread(
+      this.#entry,
+      peerHostWorkerData(index, this.#maxHosts, this.#hostSettings),
     );
+    const host = this.#startHost(thread, index);
+    this.#hosts.push(host);
+    host.attached.catch((error: unknown) => this.#onError(toTorkError(error, TorkErrorCode.INTERNAL)));
   }
 
   /**
@@ -321,6 +374,7 @@ export class ThreadActorSystem implements ActorSystem {
       queue: [],
       alive: true,
       traffic: { commandBatches: 0, commands: 0, eventBatches: 0, events: 0 },
+      busy: 0,
     };
     // Thread boundary (data plane): events arrive batched on our end of the channel.
     port1.on('message', (value: unknown) => this.#onBatch(host, value));
@@ -378,9 +432,17 @@ export class ThreadActorSystem implements ActorSystem {
           this.#utp(command.host, command.port, port1);
           command = { ...command, relay: port2 };
         }
+        // The least loaded host: actors weighted by the host's measured busy share, so a host
+        // whose peers are slow (or idle) takes more of them than one whose peers keep it busy.
         let best: HostSlot | undefined;
+        let bestLoad = Number.POSITIVE_INFINITY;
         for (const host of this.#hosts) {
-          if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
+          if (!host.alive) continue;
+          const load = (host.actors.size + 1) * (0.5 + host.busy);
+          if (load < bestLoad) {
+            best = host;
+            bestLoad = load;
+          }
         }
         if (best === undefined) {
           const error = new TorkError(TorkErrorCode.INTERNAL, 'no peer host thread is running');
