@@ -51,6 +51,9 @@ for (const entry of threadEntries) {
 await build({
   ...common,
   entryPoints: { download: mustExist(join(cliDist, 'download-entry.js')) },
+  // piscina finds its own worker file beside its module (__dirname): it stays a package, which is
+  // why @tork/cli depends on it directly.
+  external: ['piscina'],
   outdir: join(cliDist, 'bundle'),
   // What download.ts imports only when asked (metrics' prom-client, the extension, the trace
   // writer) stays in chunks of its own, loaded when it is used, as unbundled.
