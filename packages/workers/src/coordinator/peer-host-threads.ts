@@ -24,16 +24,20 @@ export interface PeerHostThread {
   readonly error: () => Error | undefined;
 }
 
-/** The data host `index` of `count` starts with: one buffer budget split between the hosts. */
+/**
+ * The data host `index` starts with: the system's buffer budget split between the `sharing` hosts
+ * that start at once (`min(workers, onDemandFrom)`); a host started on demand later gets the same
+ * share, so the budget grows with the hosts that actually run, not with `--workers`.
+ */
 export function peerHostWorkerData(
   index: number,
-  count: number,
+  sharing: number,
   host?: PeerHostSettings,
 ): PeerHostWorkerData {
   return {
     index,
     options: {
-      bufferPoolBytes: Math.max(MIN_HOST_POOL_BYTES, Math.floor(SYSTEM_POOL_BYTES / count)),
+      bufferPoolBytes: Math.max(MIN_HOST_POOL_BYTES, Math.floor(SYSTEM_POOL_BYTES / sharing)),
       ...host,
     },
   };
@@ -71,7 +75,7 @@ export function prestartPeerHosts(count = defaultPeerHosts(), started = count): 
   const entry = peerHostEntry();
   const threads: PeerHostThread[] = [];
   for (let index = 0; index < Math.min(count, started); index++) {
-    const thread = startPeerHostThread(entry, peerHostWorkerData(index, count));
+    const thread = startPeerHostThread(entry, peerHostWorkerData(index, Math.min(count, started)));
     thread.worker.unref();
     threads.push(thread);
   }

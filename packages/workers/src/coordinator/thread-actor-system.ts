@@ -119,6 +119,8 @@ export class ThreadActorSystem implements ActorSystem {
   readonly #hosts: HostSlot[] = [];
   /** `workers`: the most hosts; those from `onDemandFrom` on start when load asks (`#maybeGrow`). */
   readonly #maxHosts: number;
+  /** The hosts started at once: they split the buffer budget (see `peerHostWorkerData`). */
+  readonly #sharing: number;
   readonly #entry: URL;
   readonly #hostSettings: PeerHostSettings | undefined;
   /** Process CPU time and wall time at the last `stats` call: the share of the cores in use. */
@@ -184,8 +186,9 @@ export class ThreadActorSystem implements ActorSystem {
     this.#entry = entry;
     this.#hostSettings = options.host;
     const eager = Math.min(count, Math.max(1, Math.floor(options.onDemandFrom ?? count)));
+    this.#sharing = eager;
     for (let index = 0; index < eager; index++) {
-      const workerData = peerHostWorkerData(index, count, options.host);
+      const workerData = peerHostWorkerData(index, eager, options.host);
       const early = prestarted[index];
       // threadId -1: the thread has already ended (a message to it would be dropped, and the
       // ports inside it never closed), so a fresh one replaces it.
@@ -285,7 +288,7 @@ export class ThreadActorSystem implements ActorSystem {
     const index = this.#hosts.length;
     const thread = startPeerHostThread(
       this.#entry,
-      peerHostWorkerData(index, this.#maxHosts, this.#hostSettings),
+      peerHostWorkerData(index, this.#sharing, this.#hostSettings),
     );
     const host = this.#startHost(thread, index);
     this.#hosts.push(host);
