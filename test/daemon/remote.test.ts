@@ -97,14 +97,18 @@ describe('tork remote', { timeout: 180_000 }, () => {
     // to start on a loaded machine): the pause below must land before the end.
     const progress = async () =>
       torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json).progress;
-    await waitFor('the first bytes', 60_000, async () => ((await progress()) > 0 ? true : undefined));
+    // Mid-download, the detail shows the seeder among the peers: read in the same poll as the
+    // progress (a CI run under load saw an empty list when it was read after `tork remote list`,
+    // a node process that took seconds to start, by which time the download could have ended).
+    let seen: string[] = [];
+    await waitFor('the first bytes, with the seeder among the peers', 60_000, async () => {
+      const detail = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
+      seen = detail.peerList.map((peer) => peer.address);
+      return detail.progress > 0 && seen.includes(`127.0.0.1:${seeder.port}`) ? true : undefined;
+    }).catch((error) => {
+      throw new Error(`${(error as Error).message}; peers last seen: ${JSON.stringify(seen)}`);
+    });
     assert.equal((await list()).length, 1, 'tork remote list shows the torrent');
-    // Mid-download, the detail shows the seeder among the peers.
-    const during = torrentDetail.parse((await api(daemon.url, 'GET', `/api/v1/torrents/${id}`)).json);
-    assert.ok(
-      during.peerList.some((peer) => peer.address === `127.0.0.1:${seeder.port}`),
-      JSON.stringify(during.peerList),
-    );
 
     // /metrics on the API listener: valid Prometheus text whose byte count moves with the download.
     const scrape = async () => {

@@ -413,9 +413,10 @@ describe('hostile peers next to a good seeder', { concurrency: 4 }, () => {
 
   it('a peer that accepts requests and never answers: requests move elsewhere, peer dropped', async (t) => {
     // The good seeder is paced (~40 s download): the mute peer holds its pieces past the 30 s snub
-    // timeout, and the download must still complete within a minute.
+    // timeout, and the download must still complete. The bound is a hang detector, not a speed
+    // test: pieces left with the mute peer would never arrive; a loaded CI machine took 66 s.
     const outcome = await scenario(t, 'never-answers', { throttle: GOOD_RATE });
-    assert.ok(outcome.run.seconds < 60, `completed in ${outcome.run.seconds} s (< 60 s)`);
+    assert.ok(outcome.run.seconds < 100, `completed in ${outcome.run.seconds} s (< 100 s)`);
     const requests = outcome.hostile.connections.reduce((sum, c) => sum + c.requests, 0);
     t.diagnostic(`tork sent the mute peer ${requests} requests`);
     assert.ok(requests > 0, 'tork asked the mute peer for blocks');

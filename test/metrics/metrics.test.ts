@@ -4,7 +4,7 @@
  * answers GET only. The same module over a real download: `metrics-download.test.ts`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -259,12 +259,34 @@ describe('loading', () => {
       for (const match of text.matchAll(/^import\s+'([^']+)'/gm)) packages.add(match[1]!);
     };
     // main.js picks its command's code by dynamic import: `download`/`seed` load
-    // commands/download.js, the others cli.js. Both are start-up paths.
+    // download-entry.js (or its bundle, below), the others cli.js. Both are start-up paths.
     const main = readFileSync(join(cli, 'main.js'), 'utf8');
-    for (const entry of ['./commands/download.js', './cli.js']) {
+    for (const entry of ['./download-entry.js', './cli.js']) {
       assert.ok(main.includes(`import('${entry}')`), `main.js loads ${entry}`);
       walk(join(cli, entry));
     }
+    // The bundle of the same (scripts/bundle.mjs): the entry and the chunks it imports statically
+    // (esbuild names every bundled package's files in a comment: node_modules/prom-client/…).
+    assert.ok(main.includes("'./bundle/download.js'"), 'main.js loads the bundle when it exists');
+    const bundleDir = join(cli, 'bundle');
+    const bundled = new Set<string>();
+    const walkBundle = (file: string) => {
+      if (bundled.has(file)) return;
+      bundled.add(file);
+      const text = readFileSync(file, 'utf8');
+      assert.ok(!text.includes('node_modules/prom-client/'), `${file} holds prom-client`);
+      for (const match of text.matchAll(/^import\s[^;]*?from\s+"(\.\/[^"]+)"/gms))
+        walkBundle(join(dirname(file), match[1]!));
+    };
+    walkBundle(join(bundleDir, 'download.js'));
+    assert.ok(bundled.size > 1, `the bundle's start-up chunks: ${[...bundled].join(', ')}`);
+    const lazy = readdirSync(bundleDir).filter(
+      (name) => name.endsWith('.js') && !bundled.has(join(bundleDir, name)),
+    );
+    assert.ok(
+      lazy.some((name) => readFileSync(join(bundleDir, name), 'utf8').includes('node_modules/prom-client/')),
+      `prom-client is in a chunk loaded on demand (${lazy.join(', ')})`,
+    );
     assert.ok(seen.has(join(cli, 'commands/download.js')), 'the walk reaches tork download');
     assert.ok(seen.has(join(cli, 'metrics/metrics-listen.js')), 'and the --metrics-listen option');
     assert.ok(!seen.has(join(cli, 'metrics/metrics.js')), 'not the metrics module');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Dataset, ensureDataset } from '@tork/cli';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireLibtorrentPython, runTork, startLibtorrentSeeder, torkMain } from '../download/support.js';
 import type { StartedProgram } from '../support/programs.js';
 

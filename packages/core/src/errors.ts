@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One error taxonomy for all of tork. Every parser, codec and client throws only `TorkError`,

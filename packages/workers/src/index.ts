@@ -34,7 +34,16 @@ export {
   type LsdStats,
 } from './coordinator/lsd.js';
 export {
+  eagerPeerHosts,
+  type PeerHostThread,
+  peerHostWorkerData,
+  prestartPeerHosts,
+  startPeerHostThread,
+  workersFromArgs,
+} from './coordinator/peer-host-threads.js';
+export {
   type BatchTrace,
+  GROW_BUSY_SHARE,
   type HostTraffic,
   ThreadActorSystem,
   type ThreadActorSystemOptions,
@@ -57,6 +66,7 @@ export type { PeerActorOptions, PeerSessionOptions } from './peer-host/session/p
 export type { PieceReaderOptions } from './peer-host/upload/piece-reader.js';
 export type { UploaderOptions } from './peer-host/upload/uploader.js';
 export { type NodeMessageTarget, nodeEndpoint } from './shared/comlink-node-adapter.js';
+export { type ThreadCode, threadCode, threadEntry } from './shared/thread-entry.js';
 export { classifyDatagram, type DatagramKind } from './udp-host/datagram-demux.js';
 export { UdpHost, type UdpHostEmit, type UdpHostOptions } from './udp-host/udp-host.js';
 export {

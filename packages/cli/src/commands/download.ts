@@ -31,9 +31,12 @@ import {
 import {
   availableCores,
   defaultPeerHosts,
+  eagerPeerHosts,
   HashPool,
   Listener,
+  type PeerHostThread,
   ThreadActorSystem,
+  threadCode,
   UdpHostThread,
   UtpService,
 } from '@tork/workers';
@@ -118,7 +121,8 @@ function jsonReporter(io: CliIo, startup: StartupTimes): Reporter {
   const printStartup = () => {
     if (startupPrinted) return;
     startupPrinted = true;
-    write('startup', startup.toJson());
+    // threadCode: whether the threads ran bundles (a build without them starts slower).
+    write('startup', { ...startup.toJson(), threadCode: threadCode() });
   };
   const emit = (event: string, data: object) => {
     const first =
@@ -234,6 +238,8 @@ export async function runDownload(
   io: CliIo,
   mode: 'download' | 'seed' = 'download',
   extension?: DownloadExtension,
+  /** Peer host threads main.js started before loading this code (`prestartPeerHosts`); adopted when they fit. */
+  peerHosts?: readonly PeerHostThread[],
 ): Promise<ExitCode> {
   const name = extension?.name ?? `tork ${mode}`;
   const help: AnyCommandHelp = extension?.help ?? (mode === 'seed' ? seedHelp : downloadHelp);
@@ -388,7 +394,12 @@ export async function runDownload(
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.
-  const actorsStarting = ThreadActorSystem.start({ workers });
+  // Hosts above the cores start only when measured load finds a core for them (onDemandFrom).
+  const actorsStarting = ThreadActorSystem.start({
+    workers,
+    onDemandFrom: eagerPeerHosts(workers),
+    ...(peerHosts ? { prestarted: peerHosts } : {}),
+  });
   // Awaited below; this handler only keeps a failure from being reported as unhandled meanwhile.
   actorsStarting.catch(() => {});
   // Hashing comes in bursts (the resume check, verified pieces): one thread per core, fewer when
@@ -422,19 +433,27 @@ export async function runDownload(
     io,
     json ? 'json' : quiet ? 'quiet' : 'text',
   );
-  if (utp) {
+  const startUtp = async (actors: ThreadActorSystem): Promise<void> => {
+    if (!utp) return;
     udpThread.listen({
       error: (error, fatal) => {
         if (fatal && !json && !quiet) io.stderr(`${name}: uTP: ${oneLine(error)} (continuing over TCP)\n`);
       },
     });
     await utp.start();
-  }
+    // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
+    if (udpThread.state === 'running') actors.useUtp(utp.dial);
+  };
+  // uTP alone: nothing can connect without it, so the engine waits for the UDP host.
+  if (transport === 'utp') await startUtp(await actorsStarting);
   const actors = await actorsStarting;
   actors.traceBatches(trace);
   startup.mark('threadsStarted');
-  // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
-  if (utp && udpThread.state === 'running') actors.useUtp(utp.dial);
+  // With TCP as well, the UDP host starts once the peer hosts run, and nobody waits for it: TCP is
+  // dialled first, and its thread's start (~0.2 s on 2 cores) would otherwise delay every first
+  // connection (docs/performance.md "Start-up"). A uTP fallback dial before it is up ends at once
+  // ("uTP is off") and the peer is retried later like any failed dial.
+  if (transport === 'both') void startUtp(actors).catch(() => {});
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
   engine = new Engine({
     actors,

@@ -2,7 +2,7 @@
  * Every body the daemon's API reads or writes, as zod schemas: requests are parsed with them (a
  * mismatch is a 400 with TORK_ERR_API_BAD_REQUEST), responses are built to them (and checked in tests).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { filePrioritySchema } from './daemon-state.js';
 
 /** Largest request body (bytes): a large .torrent in base64 fits; more is refused with 413. */

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '@tork/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The state file's name inside `--state DIR`. */
 export const STATE_FILE = 'torrents.json';

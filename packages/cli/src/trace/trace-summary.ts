@@ -1,5 +1,5 @@
 import { PEER_PID_BASE, THREADS_PID, TorkError, TorkErrorCode } from '@tork/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What `tork trace-summary` reads: the JSON object form of the Trace Event format, as tork writes it. */
 export const TraceFileInput = z.object({

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { MAX_DHT_STATE_FILE_BYTES, MAX_DHT_STATE_NODES } from './dht-limits.js';
 

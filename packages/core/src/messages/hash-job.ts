@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlainTorkError } from '../errors.js';
 import { V2_PIECE_CHECK_SIZE } from '../metainfo/v2-piece-checks.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
 import { MAX_HASHES_PER_MESSAGE, MAX_PROOF_LAYERS } from '../wire/hash-messages.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_HASHES_PER_MESSAGE } from '../wire/hash-messages.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';

@@ -1,5 +1,5 @@
 import { MessagePort } from 'node:worker_threads';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isPexAddress } from '../wire/ut-pex.js';
 
 /** Coordinator-assigned id of one peer connection, unique within an engine. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DHT_MAX_PEERS_PER_LOOKUP, MAX_DHT_BOOTSTRAP_NODES, MAX_DHT_STATE_NODES } from '../dht/dht-limits.js';
 import { DhtContact, DhtId, UdpPort } from '../dht/dht-state.js';
 import { MessagePortSchema, PlainError, TorrentId } from './schema-helpers.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlainTorkError, TorkError, TorkErrorCode } from '../errors.js';
 import { HostStats, PeerHostWorkerData } from './control-plane.js';
 import { HashJob, HashJobResult } from './hash-job.js';

@@ -4,7 +4,7 @@
  * torrents get wrong without harm (trackers, comments, `path.utf-8`) are left `unknown` here and
  * read leniently there.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { MAX_FILES, MAX_PIECE_LENGTH } from './limits.js';
 

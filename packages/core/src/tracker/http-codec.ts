@@ -3,7 +3,7 @@
  * parsers. Parsers throw only TorkError (TRACKER_FAILURE, TRACKER_PROTOCOL).
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeBencode } from '../bencode/index.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import { byteCountToBigInt } from './announce-request.js';

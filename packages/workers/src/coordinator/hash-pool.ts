@@ -10,6 +10,7 @@ import {
   V2_PIECE_CHECK_SIZE,
 } from '@tork/core';
 import { Piscina } from 'piscina';
+import { threadEntry } from '../shared/thread-entry.js';
 
 export interface HashPoolOptions {
   /** Worker threads in the pool. Default: `os.availableParallelism()`. */
@@ -42,9 +43,9 @@ export class HashPool {
   constructor(options: HashPoolOptions = {}) {
     const threads = Math.max(1, options.threads ?? availableParallelism());
     this.#piecesPerJob = Math.max(1, options.piecesPerJob ?? 16);
-    // The worker is resolved relative to this compiled file, so the shipped CLI needs no TS loader.
+    // The worker is compiled JS (bundled when the build wrote one), so the shipped CLI needs no TS loader.
     this.#pool = new Piscina({
-      filename: new URL('../hash-worker/hash-worker.js', import.meta.url).href,
+      filename: threadEntry('hash-worker.js', 'hash-worker/hash-worker.js').href,
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 2_000,

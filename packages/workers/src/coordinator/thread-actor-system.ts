@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import {
   type ActorSystem,
   type HostCommand,
@@ -19,7 +19,13 @@ import {
 import * as Comlink from 'comlink';
 import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import { defaultPeerHosts } from './available-cores.js';
+import { availableCores, defaultPeerHosts } from './available-cores.js';
+import {
+  type PeerHostThread,
+  peerHostEntry,
+  peerHostWorkerData,
+  startPeerHostThread,
+} from './peer-host-threads.js';
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `defaultPeerHosts()` (the cores available but one, at least 1). */
@@ -36,8 +42,8 @@ export interface ThreadActorSystemOptions {
    */
   readonly onError?: (error: TorkError) => void;
   /**
-   * The worker entry each host thread runs. Default: `peer-host/peer-host-worker.js` of this
-   * package's compiled output. Tests point it at a misbehaving host.
+   * The worker entry each host thread runs. Default: this package's `bundle/peer-host-worker.js`
+   * when the build wrote it, else `peer-host/peer-host-worker.js` (see `threadEntry`). Tests point it at a misbehaving host.
    */
   readonly hostEntry?: URL;
   /** How long `close()` waits for a host's orderly shutdown before terminating it, ms. Default: 2,000. */
@@ -48,7 +54,23 @@ export interface ThreadActorSystemOptions {
    * end at once with TORK_ERR_IO 'uTP is off'). Also settable later with `useUtp`.
    */
   readonly utp?: UtpDialer;
+  /**
+   * Host threads started earlier (`prestartPeerHosts`, by `tork download` before it loaded the
+   * rest of its code). One is adopted as host `i` when it was started with exactly the data host
+   * `i` gets here; the others are terminated and started afresh. Default: none.
+   */
+  readonly prestarted?: readonly PeerHostThread[];
+  /**
+   * Hosts from this index on start only when measured load asks for one (see `stats`): every
+   * running host busy at least `GROW_BUSY_SHARE` of the time while the process leaves a core idle.
+   * `tork download` passes the cores available, so `--workers` above the cores adds threads only
+   * where there is a core for them. Default: none (all `workers` hosts start at once).
+   */
+  readonly onDemandFrom?: number;
 }
+
+/** A host counts as saturated, for starting one more on demand, from this busy share (0..1). */
+export const GROW_BUSY_SHARE = 0.9;
 
 /** Who hears of data-plane batches (core's `TraceRecorder` is one). */
 export interface BatchTrace {
@@ -58,10 +80,6 @@ export interface BatchTrace {
 
 /** Who dials a uTP connection and relays its stream over `relay` (see `UdpHostCommand` `utp-connect`). */
 export type UtpDialer = (host: string, port: number, relay: MessagePort) => void;
-
-/** Spare piece buffers kept by all hosts together (see BufferPool), and the least one host keeps. */
-const SYSTEM_POOL_BYTES = 64 * 1024 * 1024;
-const MIN_HOST_POOL_BYTES = 8 * 1024 * 1024;
 
 interface HostSlot {
   readonly index: number;
@@ -77,6 +95,8 @@ interface HostSlot {
   alive: boolean;
   /** Data-plane traffic with this host since it started (see `traffic()`). */
   readonly traffic: HostTraffic;
+  /** Busy share (0..1) at the last `stats` call; 0 until measured. */
+  busy: number;
 }
 
 /** A host's data-plane traffic as the coordinator saw it: batches and messages each way. */
@@ -97,6 +117,15 @@ export interface HostTraffic {
  */
 export class ThreadActorSystem implements ActorSystem {
   readonly #hosts: HostSlot[] = [];
+  /** `workers`: the most hosts; those from `onDemandFrom` on start when load asks (`#maybeGrow`). */
+  readonly #maxHosts: number;
+  /** The hosts started at once: they split the buffer budget (see `peerHostWorkerData`). */
+  readonly #sharing: number;
+  readonly #entry: URL;
+  readonly #hostSettings: PeerHostSettings | undefined;
+  /** Process CPU time and wall time at the last `stats` call: the share of the cores in use. */
+  #lastCpu = process.cpuUsage();
+  #lastCpuAt = performance.now();
   readonly #actorHost = new Map<number, HostSlot>();
   readonly #onError: (error: TorkError) => void;
   readonly #shutdownTimeoutMs: number;
@@ -143,7 +172,7 @@ export class ThreadActorSystem implements ActorSystem {
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 2_000;
     this.#utp = options.utp;
     const count = Math.max(1, Math.floor(options.workers ?? defaultPeerHosts()));
-    const entry = options.hostEntry ?? new URL('../peer-host/peer-host-worker.js', import.meta.url);
+    const entry = options.hostEntry ?? peerHostEntry();
     const settings = PeerHostSettingsSchema.safeParse(options.host ?? {});
     if (!settings.success) {
       const issue = settings.error.issues[0];
@@ -152,15 +181,29 @@ export class ThreadActorSystem implements ActorSystem {
         `peer host options: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
       );
     }
-    for (let index = 0; index < count; index++) {
-      // One budget of spare piece buffers for the whole system, split between the hosts: more
-      // threads must not mean more memory held idle.
-      const host: PeerHostSettings = {
-        bufferPoolBytes: Math.max(MIN_HOST_POOL_BYTES, Math.floor(SYSTEM_POOL_BYTES / count)),
-        ...options.host,
-      };
-      this.#hosts.push(this.#startHost(entry, index, host));
+    const prestarted: (PeerHostThread | undefined)[] = [...(options.prestarted ?? [])];
+    this.#maxHosts = count;
+    this.#entry = entry;
+    this.#hostSettings = options.host;
+    const eager = Math.min(count, Math.max(1, Math.floor(options.onDemandFrom ?? count)));
+    this.#sharing = eager;
+    for (let index = 0; index < eager; index++) {
+      const workerData = peerHostWorkerData(index, eager, options.host);
+      const early = prestarted[index];
+      // threadId -1: the thread has already ended (a message to it would be dropped, and the
+      // ports inside it never closed), so a fresh one replaces it.
+      const adopt =
+        early !== undefined &&
+        early.worker.threadId !== -1 &&
+        options.hostEntry === undefined &&
+        sameData(early.workerData, workerData);
+      if (adopt) prestarted[index] = undefined;
+      const thread = adopt ? early : startPeerHostThread(entry, workerData);
+      thread.worker.ref();
+      this.#hosts.push(this.#startHost(thread, index));
     }
+    // Started for a different count or settings: not used.
+    for (const unused of prestarted) if (unused !== undefined) void unused.worker.terminate();
     this.#ready = Promise.all(this.#hosts.map((host) => host.attached)).then(() => {});
     // A failed start is reported by `ready()`/`start()`; do not also crash on an unhandled rejection.
     this.#ready.catch(() => {});
@@ -168,6 +211,11 @@ export class ThreadActorSystem implements ActorSystem {
 
   get hostCount(): number {
     return this.#hosts.length;
+  }
+
+  /** The hosts' thread ids, in host order (which threads run them: a prestarted one keeps its id). */
+  get threadIds(): readonly number[] {
+    return this.#hosts.map((host) => host.worker.threadId);
   }
 
   /** Resolves once every host thread has started and taken its data port. */
@@ -212,9 +260,39 @@ export class ThreadActorSystem implements ActorSystem {
 
   /** Every host's counters, over the control plane (each answer checked against its schema). */
   async stats(): Promise<HostStats[]> {
-    return Promise.all(
-      this.#hosts.filter((host) => host.alive).map(async (host) => parseHostStats(await host.api.stats())),
+    const live = this.#hosts.filter((host) => host.alive);
+    const stats = await Promise.all(live.map(async (host) => parseHostStats(await host.api.stats())));
+    live.forEach((host, i) => {
+      host.busy = stats[i]?.eventLoopUtilization ?? host.busy;
+    });
+    this.#maybeGrow(live);
+    return stats;
+  }
+
+  /**
+   * Starts one more host (up to `workers`) when every running one was busy at least
+   * GROW_BUSY_SHARE since the last `stats` call and the whole process used less than all cores
+   * but one: a thread where no core is free only adds start-up and switching cost (docs/performance.md
+   * "Threads"). It takes the next connections (`#route` prefers the least loaded host).
+   */
+  #maybeGrow(live: readonly HostSlot[]): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage(this.#lastCpu);
+    const wallMs = now - this.#lastCpuAt;
+    this.#lastCpu = process.cpuUsage();
+    this.#lastCpuAt = now;
+    if (this.#closing || this.#hosts.length >= this.#maxHosts || live.length === 0 || wallMs < 100) return;
+    const coresUsed = (cpu.user + cpu.system) / 1000 / wallMs;
+    if (live.some((host) => host.busy < GROW_BUSY_SHARE)) return;
+    if (coresUsed > availableCores() - 1) return;
+    const index = this.#hosts.length;
+    const thread = startPeerHostThread(
+      this.#entry,
+      peerHostWorkerData(index, this.#sharing, this.#hostSettings),
     );
+    const host = this.#startHost(thread, index);
+    this.#hosts.push(host);
+    host.attached.catch((error: unknown) => this.#onError(toTorkError(error, TorkErrorCode.INTERNAL)));
   }
 
   /**
@@ -251,13 +329,8 @@ export class ThreadActorSystem implements ActorSystem {
     this.#actorHost.clear();
   }
 
-  #startHost(entry: URL, index: number, options: PeerHostSettings): HostSlot {
-    const workerData: PeerHostWorkerData = { index, options };
-    // The entry is compiled .js resolved relative to this file: the shipped CLI and the tests run the same.
-    // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
-    // applies to string input only and would stop every worker from starting.
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker = startWorker(entry, workerData, execArgv);
+  #startHost(thread: PeerHostThread, index: number): HostSlot {
+    const { worker } = thread;
     const api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
     const { port1, port2 } = new MessageChannel();
     // Thread boundary: a host's error report is plain data from another thread, checked first.
@@ -276,19 +349,18 @@ export class ThreadActorSystem implements ActorSystem {
       Comlink.transfer(port2, [port2]) as unknown as MessagePort,
       Comlink.proxy(report) as unknown as (error: PlainTorkError) => void,
     );
-    // comlink never settles a call whose thread died: a host that fails to start must not hang `start()`.
-    const exited = new Promise<never>((_, reject) => {
-      worker.once('exit', (code) =>
-        reject(
-          new TorkError(
-            TorkErrorCode.INTERNAL,
-            `peer host thread ${index} exited (code ${code}) before it started`,
-            {
-              host: index,
-              exitCode: code,
-            },
-          ),
-        ),
+    // comlink never settles a call whose thread died: a host that fails to start must not hang
+    // `start()`. `thread.exited` was listened for since the thread started (a prestarted thread
+    // may have ended before it was adopted).
+    const exited = thread.exited.then((code): never => {
+      throw new TorkError(
+        TorkErrorCode.INTERNAL,
+        `peer host thread ${index} exited (code ${code}) before it started`,
+        {
+          host: index,
+          exitCode: code,
+          ...(thread.error() ? { cause: thread.error()!.message } : {}),
+        },
       );
     });
     const attached = Promise.race([attaching, exited]);
@@ -305,13 +377,14 @@ export class ThreadActorSystem implements ActorSystem {
       queue: [],
       alive: true,
       traffic: { commandBatches: 0, commands: 0, eventBatches: 0, events: 0 },
+      busy: 0,
     };
     // Thread boundary (data plane): events arrive batched on our end of the channel.
     port1.on('message', (value: unknown) => this.#onBatch(host, value));
     worker.on('error', (error) => {
       this.#onError(toTorkError(error, TorkErrorCode.INTERNAL, `peer host thread ${index} failed`));
     });
-    worker.on('exit', (code) => this.#hostExited(host, code));
+    void thread.exited.then((code) => this.#hostExited(host, code));
     return host;
   }
 
@@ -362,9 +435,17 @@ export class ThreadActorSystem implements ActorSystem {
           this.#utp(command.host, command.port, port1);
           command = { ...command, relay: port2 };
         }
+        // The least loaded host: actors weighted by the host's measured busy share, so a host
+        // whose peers are slow (or idle) takes more of them than one whose peers keep it busy.
         let best: HostSlot | undefined;
+        let bestLoad = Number.POSITIVE_INFINITY;
         for (const host of this.#hosts) {
-          if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
+          if (!host.alive) continue;
+          const load = (host.actors.size + 1) * (0.5 + host.busy);
+          if (load < bestLoad) {
+            best = host;
+            bestLoad = load;
+          }
         }
         if (best === undefined) {
           const error = new TorkError(TorkErrorCode.INTERNAL, 'no peer host thread is running');
@@ -475,22 +556,9 @@ export class ThreadActorSystem implements ActorSystem {
   }
 }
 
-/**
- * A worker with the process's flags, minus those a worker refuses: process-wide V8 flags such as
- * `--trace-gc` or `--max-semi-space-size` would otherwise stop `node --trace-gc tork …` outright.
- */
-function startWorker(entry: URL, workerData: PeerHostWorkerData, execArgv: string[]): Worker {
-  try {
-    return new Worker(entry, { workerData, execArgv });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    const refused = String((error as Error).message.split('flags:')[1] ?? '')
-      .split(',')
-      .map((flag) => flag.trim().split('=')[0]!)
-      .filter(Boolean);
-    const kept = execArgv.filter((arg) => !refused.includes(arg.split('=')[0]!));
-    return new Worker(entry, { workerData, execArgv: kept });
-  }
+/** Whether two hosts' start data are the same (settings are flat: numbers and booleans). */
+function sameData(a: PeerHostWorkerData, b: PeerHostWorkerData): boolean {
+  return a.index === b.index && JSON.stringify(a.options ?? {}) === JSON.stringify(b.options ?? {});
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -12,6 +12,7 @@ import {
   type UdpHostStats,
   type UdpHostWorkerData,
 } from '@tork/core';
+import { threadEntry } from '../shared/thread-entry.js';
 
 export interface UdpHostThreadOptions {
   /** The TCP listener's host: the UDP socket binds it too (an IPv6 host binds 0.0.0.0). */
@@ -48,7 +49,7 @@ export interface UdpHostListener {
   readonly error?: (error: TorkError, fatal: boolean) => void;
 }
 
-const WORKER_ENTRY = new URL('../udp-host/udp-host-worker.js', import.meta.url);
+const WORKER_ENTRY = threadEntry('udp-host-worker.js', 'udp-host/udp-host-worker.js');
 
 /**
  * The UDP host thread, from the coordinator: one socket on the torrent port serving the DHT and

@@ -4,7 +4,7 @@
  * checked in tests). Like Transmission, argument keys a method does not know are ignored (stripped);
  * a known key of the wrong type is refused with a result string.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_API_MAX_PEERS } from '../api-schemas.js';
 
 /** Requests name a method, may carry arguments, and may carry a tag the answer repeats. */

@@ -8,14 +8,16 @@
  *   arrive;
  * - `crash`: the thread exits on the first command batch, as a host that hit a fatal bug would;
  * - `bad-stats`: `stats` answers with negative counters;
- * - `bad-report`: on attach it reports an error that is not a TorkError's plain form.
+ * - `bad-report`: on attach it reports an error that is not a TorkError's plain form;
+ * - `saturated` / `idle`: well-behaved, its `stats` say its event loop was busy 95 % / 10 % of the
+ *   time (for the on-demand start of more hosts).
  */
 import { parentPort } from 'node:worker_threads';
 import type { HostStats } from '@tork/core';
 import { nodeEndpoint, type PeerHostApi } from '@tork/workers';
 import * as Comlink from 'comlink';
 
-export type RogueMode = 'malformed' | 'mixed' | 'crash' | 'bad-stats' | 'bad-report';
+export type RogueMode = 'malformed' | 'mixed' | 'crash' | 'bad-stats' | 'bad-report' | 'saturated' | 'idle';
 
 const goodStats: HostStats = {
   actors: 0,
@@ -56,6 +58,9 @@ export function runRogueHost(mode: RogueMode): void {
         case 'bad-report':
           void report?.({ code: 'EIO', message: 42, details: [] } as never);
           break;
+        case 'saturated':
+        case 'idle':
+          break;
         default:
           dataPort.postMessage({
             events: [{ type: 'piece', actorId: 1, index: 0, data: 'not an ArrayBuffer' }],
@@ -64,7 +69,14 @@ export function runRogueHost(mode: RogueMode): void {
       }
       dataPort.on('message', () => {});
     },
-    stats: () => (mode === 'bad-stats' ? { ...goodStats, actors: -1 } : goodStats),
+    stats: () =>
+      mode === 'bad-stats'
+        ? { ...goodStats, actors: -1 }
+        : mode === 'saturated'
+          ? { ...goodStats, eventLoopUtilization: 0.95 }
+          : mode === 'idle'
+            ? { ...goodStats, eventLoopUtilization: 0.1 }
+            : goodStats,
     shutdown() {},
   };
 

@@ -1,0 +1,3 @@
+import { runRogueHost } from './rogue-host.js';
+
+runRogueHost('idle');
