@@ -70,6 +70,14 @@ export interface PieceSchedulerOptions {
    * Change later with `setPiecePriorities`. Default: every piece 2 (normal).
    */
   priorities?: Uint8Array;
+  /**
+   * Runs of neighbouring pieces: a peer's next pick is the piece after its last one while that
+   * piece is as rare as any it has (rarest-first still decides between runs). The peer fetches,
+   * and the coordinator receives, writes and journals, neighbours together: with small pieces one
+   * write per run instead of one per piece. Default: true for pieces of at most
+   * `SMALL_PIECE_BYTES` (64 KiB), false above (one piece is already a large write).
+   */
+  contiguous?: boolean;
 }
 
 /** Per-call options of `assign`. */

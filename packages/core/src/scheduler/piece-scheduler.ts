@@ -50,6 +50,12 @@ const SPARSE_FRACTION = 1 / 16;
  * candidates like any other, so a bounded look only costs preference, never a piece.
  */
 export const RETRY_SCAN_LIMIT = 256;
+/**
+ * Pieces of at most this size are assigned in runs (see `PieceSchedulerOptions.contiguous`): a
+ * 16 KiB piece is one block, and what the coordinator pays per piece (a write, a journal entry, a
+ * thread hop) is paid once per run when neighbours arrive together.
+ */
+export const SMALL_PIECE_BYTES = 64 * 1024;
 
 const CANDIDATE = 0;
 const ASSIGNED = 1;
@@ -68,6 +74,8 @@ interface PeerState {
   readonly failed: Set<number>;
   /** Scan units (`unitOf`) where it has pieces, while it is sparse; undefined once dense. */
   units: number[] | undefined;
+  /** The piece after its last pick: tried first by the next pick (contiguous runs), -1 for none. */
+  next: number;
 }
 
 /**
@@ -97,6 +105,8 @@ export class PieceScheduler {
   readonly endgameMaxBytes: number;
   readonly endgameIdleOnly: boolean;
   readonly banAfterFailures: number;
+  /** Runs of neighbouring pieces per peer (see `PieceSchedulerOptions.contiguous`). */
+  readonly contiguous: boolean;
   /** Urgent pieces and sequential mode, consulted before rarest-first (see `PieceOrder`). */
   readonly order: PieceOrder;
 
@@ -150,6 +160,7 @@ export class PieceScheduler {
     this.#lastPieceSize = length - (pieceCount - 1) * pieceLength;
     this.#rng = options.rng;
     this.order = options.order ?? new PieceOrder();
+    this.contiguous = options.contiguous ?? pieceLength <= SMALL_PIECE_BYTES;
     this.order.attach(pieceCount);
     this.maxBytesInFlight = positive(
       'maxBytesInFlight',
@@ -213,6 +224,7 @@ export class PieceScheduler {
       wanted: 0,
       failed: new Set(),
       units: [],
+      next: -1,
     };
     this.#peers.set(peer, state);
     if (bitfield !== undefined) this.peerBitfield(peer, bitfield);
@@ -328,6 +340,7 @@ export class PieceScheduler {
     while (picked.length < maxPieces && this.#primaryFits()) {
       let index = this.#pickRetry(peer, p);
       if (index < 0) index = this.order.pick(this.#candidates, this.#candidateWords, p.bits, p.words, accept);
+      if (index < 0 && this.contiguous) index = this.#pickNext(p, accept);
       if (index < 0) {
         // Random start only where it cannot jump a tier (candidates of one priority).
         if (this.#verifiedCount < this.initialRandomPieces && this.#tiers.singleTier) {
@@ -356,6 +369,7 @@ export class PieceScheduler {
       }
       if (index < 0) break;
       this.#take(index, peer, p);
+      p.next = index + 1;
       picked.push(index);
     }
     if (
@@ -660,6 +674,36 @@ export class PieceScheduler {
       if (p.bits.has(index) && this.#acceptable(peer, index)) return index;
     }
     return -1;
+  }
+
+  /**
+   * The piece after the peer's last pick, when it is as good a pick as rarest-first would make: a
+   * candidate it has, in the lowest tier-and-availability bucket holding any piece it has (equally
+   * rare). So a peer fetches runs of neighbours, which arrive, are written and are journalled
+   * together; pieces that rarest-first would rank higher break the run. -1 when it is not.
+   */
+  #pickNext(p: PeerState, accept: ((index: number) => boolean) | undefined): number {
+    const index = p.next;
+    if (index < 0 || index >= this.pieceCount) return -1;
+    if (!this.#candidates.has(index) || !p.bits.has(index)) return -1;
+    if (accept !== undefined && !accept(index)) return -1;
+    const priority = this.#priority[index]!;
+    const availability = this.#availability[index]!;
+    // No piece of a higher tier, or rarer in this tier, that the peer has.
+    for (let tier = TOP_PRIORITY; tier >= priority; tier--) {
+      const buckets = this.#tiers.tier(tier);
+      const end = tier === priority ? availability : buckets.length;
+      for (let level = 1; level < end; level++) {
+        const bucket = buckets[level];
+        if (bucket !== undefined && bucket.bits.count > 0 && this.#anyCommon(bucket, p)) return -1;
+      }
+    }
+    return index;
+  }
+
+  /** The peer has some piece of `bucket`: a word-at-a-time AND, stopping at the first hit. */
+  #anyCommon(bucket: Bucket, p: PeerState): boolean {
+    return findCommon(bucket.bits, bucket.words, p.bits, p.words, () => 0, undefined, p.units) >= 0;
   }
 
   #assignDuplicates(peer: number, p: PeerState, maxPieces: number, picked: number[]): void {
