@@ -46,6 +46,12 @@ export interface PieceSchedulerOptions {
    */
   maxBytesInFlight?: number;
   /**
+   * The same budget counted in pieces (endgame copies aside): a new piece is assigned only while
+   * fewer than this many are assigned or unwritten. What bounds memory with small pieces, where
+   * each piece costs a buffer and bookkeeping whatever its size. Default 2,048.
+   */
+  maxPiecesInFlight?: number;
+  /**
    * While fewer pieces than this are verified, picks are random instead of rarest-first: the
    * rarest pieces are the slowest to get, and we need a first few complete pieces to trade.
    * Default 4.

@@ -492,3 +492,23 @@ describe('PieceScheduler: runs of neighbours (small pieces)', () => {
     );
   });
 });
+
+describe('PieceScheduler: the piece budget', () => {
+  it('never has more than maxPiecesInFlight pieces assigned or unwritten, however large the byte budget', () => {
+    const s = scheduler(10_000, { maxPiecesInFlight: 300 });
+    assert.equal(s.maxBytesInFlight, 64 * 1024 * KiB);
+    for (let peer = 1; peer <= 4; peer++) s.addPeer(peer, bits(10_000, range(0, 10_000)));
+    const held = new Map<number, number[]>();
+    for (let peer = 1; peer <= 4; peer++) held.set(peer, s.assign(peer, 200));
+    assert.equal(s.piecesInFlight, 300);
+    assert.deepEqual(s.assign(1, 10), []);
+    // Verified but not written still counts; written frees the slot.
+    const [first] = held.get(1)!;
+    assert.equal(s.verified(first!, 1).accepted, true);
+    assert.deepEqual(s.assign(2, 10), []);
+    s.written(first!);
+    assert.equal(s.assign(2, 10).length, 1);
+    assert.equal(s.piecesInFlight, 300);
+    checkSchedulerInvariants(s);
+  });
+});

@@ -36,6 +36,13 @@ export type {
 } from './piece-scheduler-types.js';
 
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/**
+ * Default for `maxPiecesInFlight`: 2,048 pieces (32 MiB of 16 KiB pieces; no limit in practice
+ * for pieces of 32 KiB and more, which the byte budget caps first). Every piece in flight is a
+ * buffer in a host plus bookkeeping on both threads: with 16 KiB pieces the 64 MiB byte budget
+ * alone allowed 4,096 of them, which pushed peak RSS past 300 MiB.
+ */
+export const DEFAULT_MAX_PIECES_IN_FLIGHT = 2_048;
 export const DEFAULT_INITIAL_RANDOM_PIECES = 4;
 export const DEFAULT_ENDGAME_COPIES = 2;
 export const DEFAULT_BAN_AFTER_FAILURES = 3;
@@ -100,6 +107,7 @@ export class PieceScheduler {
   readonly pieceLength: number;
   readonly length: number;
   readonly maxBytesInFlight: number;
+  readonly maxPiecesInFlight: number;
   readonly initialRandomPieces: number;
   readonly endgameCopies: number;
   readonly endgameMaxBytes: number;
@@ -134,6 +142,8 @@ export class PieceScheduler {
   #pendingWrites = 0;
   /** Bytes of assigned (counted once per piece) and pending-write pieces. */
   #primaryBytes = 0;
+  /** Pieces counted in #primaryBytes (assigned once, or pending write). */
+  #primaryPieces = 0;
   /** Bytes of endgame copies beyond the first. */
   #duplicateBytes = 0;
   /** Bytes of pending-write pieces (part of #primaryBytes). */
@@ -166,6 +176,12 @@ export class PieceScheduler {
       'maxBytesInFlight',
       options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT,
     );
+    this.maxPiecesInFlight = nonNegativeInt(
+      'maxPiecesInFlight',
+      options.maxPiecesInFlight ?? DEFAULT_MAX_PIECES_IN_FLIGHT,
+    );
+    if (this.maxPiecesInFlight < 1)
+      throw new TorkError(TorkErrorCode.USAGE, 'maxPiecesInFlight must be at least 1');
     this.initialRandomPieces = nonNegativeInt(
       'initialRandomPieces',
       options.initialRandomPieces ?? DEFAULT_INITIAL_RANDOM_PIECES,
@@ -471,6 +487,7 @@ export class PieceScheduler {
     this.#pendingWrites--;
     this.#pendingWriteBytes -= this.pieceSize(index);
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
   }
 
   /**
@@ -488,6 +505,7 @@ export class PieceScheduler {
     this.#pendingWriteBytes -= this.pieceSize(index);
     this.#verifiedCount--;
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
     this.#makeCandidate(index);
     const interesting: number[] = [];
     if (this.#priority[index] === 0) {
@@ -557,6 +575,11 @@ export class PieceScheduler {
   get inEndgame(): boolean {
     const unavailable = this.#tiers.unavailable;
     return this.#assignees.size > 0 && this.#candidates.count === unavailable;
+  }
+
+  /** Pieces assigned or verified but not yet written, endgame copies not counted. */
+  get piecesInFlight(): number {
+    return this.#primaryPieces;
   }
 
   /** Bytes assigned or verified but not yet written, endgame copies included. */
@@ -654,7 +677,11 @@ export class PieceScheduler {
   #primaryFits(): boolean {
     // Checked with a full piece length before the pick: conservative by at most the last piece's
     // shortfall, and it keeps `primary ≤ max(maxBytesInFlight, pieceLength)`.
-    return this.#primaryBytes === 0 || this.#primaryBytes + this.pieceLength <= this.maxBytesInFlight;
+    return (
+      this.#primaryBytes === 0 ||
+      (this.#primaryBytes + this.pieceLength <= this.maxBytesInFlight &&
+        this.#primaryPieces < this.maxPiecesInFlight)
+    );
   }
 
   /**
@@ -730,6 +757,7 @@ export class PieceScheduler {
     this.#assignees.set(index, [peer]);
     p.pieces.add(index);
     this.#primaryBytes += this.pieceSize(index);
+    this.#primaryPieces++;
   }
 
   /** Removes one holder; returns true when the piece became a candidate again. */
@@ -746,6 +774,7 @@ export class PieceScheduler {
     }
     this.#assignees.delete(index);
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
     this.#makeCandidate(index);
     return true;
   }
