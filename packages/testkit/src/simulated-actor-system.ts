@@ -198,6 +198,7 @@ export class SimulatedActorSystem implements ActorSystem {
       have: 0,
       choke: 0,
       piece: 0,
+      pieces: 0,
       'hash-failed': 0,
       released: 0,
       stats: 0,
@@ -413,7 +414,7 @@ export class SimulatedActorSystem implements ActorSystem {
 
   /** Keeps track of what the coordinator knows, for the strict checks. */
   #told(event: HostEvent): void {
-    if (event.type === 'stats') return;
+    if (event.type === 'stats' || event.type === 'pieces') return;
     const actor = this.#actors.get(event.actorId);
     if (actor === undefined) return;
     switch (event.type) {

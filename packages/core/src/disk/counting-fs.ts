@@ -48,6 +48,7 @@ export class CountingFs implements DiskFs {
     return {
       read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
       write: (buffer, offset, length, position) => handle.write(buffer, offset, length, position),
+      ...(handle.writev ? { writev: (buffers, position) => handle.writev!(buffers, position) } : {}),
       stat: () => handle.stat(),
       truncate: (length) => handle.truncate(length),
       sync: () => handle.sync(),

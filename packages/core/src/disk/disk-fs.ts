@@ -23,6 +23,11 @@ export interface DiskFileHandle {
     length: number,
     position: number,
   ): Promise<{ bytesWritten: number }>;
+  /**
+   * Writes `buffers` back to back from `position` in one call (pwritev). Optional: without it the
+   * disk writer writes them one by one. Node's FileHandle has it.
+   */
+  writev?(buffers: readonly Uint8Array[], position: number): Promise<{ bytesWritten: number }>;
   stat(): Promise<DiskStats>;
   truncate(length: number): Promise<void>;
   sync(): Promise<void>;

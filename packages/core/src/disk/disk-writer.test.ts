@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { FaultyFs, Gate, readBack, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
 import type { DiskLayout } from './disk-layout.js';
-import { DiskWriter } from './disk-writer.js';
+import { DiskWriter, MAX_COALESCED_WRITE_BYTES } from './disk-writer.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -230,7 +230,8 @@ describe('DiskWriter: writes and reads', () => {
         highest = Math.max(highest, writer.queuedBytes);
       }
     })();
-    while (gate.waiting < 2) await new Promise((resolve) => setImmediate(resolve));
+    // The first pieces go out as one run of neighbours (written part by part: no writev here).
+    while (gate.waiting < 1) await new Promise((resolve) => setImmediate(resolve));
     assert.equal(writer.queuedBytes, cap);
     assert.equal(writer.needsDrain, true);
     let below = false;
@@ -251,6 +252,38 @@ describe('DiskWriter: writes and reads', () => {
     await assert.rejects(writer.whenBelow(0), isCode(TorkErrorCode.USAGE));
     const data = await readFile(join(out, 'x'));
     for (let i = 0; i < 40; i++) assert.equal(data[i * pieceLength + 7], i);
+    await writer.close();
+  });
+
+  it('writes neighbouring 16 KiB pieces together: far fewer write calls than pieces, capped per call', async () => {
+    const out = await tempDir();
+    const pieceLength = 16 * KiB;
+    // 3 files (the middle one starts mid-piece) and 600 pieces: runs cross file boundaries.
+    const layout = multi(
+      [
+        [['a'], 3 * MiB + 5_000],
+        [['b'], 4 * MiB],
+        [['c'], 600 * pieceLength - 7 * MiB - 5_000],
+      ],
+      pieceLength,
+    );
+    const bytes = content(layout);
+    const writer = await DiskWriter.open({ root: out, layout });
+    const count = writer.layout.pieceCount;
+    assert.equal(count, 600);
+    // Two interleaved ascending runs (two peers), queued in one task like one event batch.
+    const order: number[] = [];
+    for (let i = 0; i < count / 2; i++) order.push(i, count / 2 + i);
+    await writeAll(writer, layout, bytes, order);
+    assert.equal(writer.piecesWritten, count);
+    // One call per file touched per run; runs of at most MAX_COALESCED_WRITE_BYTES (64 pieces here).
+    assert.ok(writer.writeCalls <= 20, `${writer.writeCalls} write calls for ${count} pieces`);
+    assert.ok(writer.writeCalls >= Math.ceil((count * pieceLength) / MAX_COALESCED_WRITE_BYTES));
+    for (const [f, name] of ['a', 'b', 'c'].entries()) {
+      const start = [0, 3 * MiB + 5_000, 7 * MiB + 5_000][f]!;
+      const data = new Uint8Array(await readFile(join(out, 'tor', name)));
+      assert.deepEqual(data, bytes.subarray(start, start + data.length));
+    }
     await writer.close();
   });
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import type { ActorEvent, ActorStats, HostEvent } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
 import { v2PieceChecks } from '../metainfo/v2-piece-checks.js';
@@ -14,6 +14,7 @@ import type { TraceCounterSources, TraceRecorder } from '../trace/trace-recorder
 import { TracingActorSystem } from '../trace/tracing-actor-system.js';
 import { generatePeerId } from '../wire/peer-id.js';
 import type { ActorSystem } from './actor-system.js';
+import { CommandBatch } from './command-batch.js';
 import { hybridV2WireHash } from './hybrid-hashes.js';
 import {
   DEFAULT_METADATA_TIMEOUT_MS,
@@ -103,7 +104,13 @@ export interface EnginePeerLimits {
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
 interface ActorOwner {
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void;
+  handleEvent(event: ActorEvent): void;
+  /**
+   * A verified piece that came packed with others (`pieces`): `data` is a view of the shared
+   * buffer; `release` once it is written or dropped (the buffer goes back when all are released).
+   * Absent: the owner takes no pieces (a metadata fetch) and they are released at once.
+   */
+  handlePiece?(actorId: number, index: number, data: Uint8Array, release: () => void): void;
   handleStats(stats: ActorStats): void;
 }
 
@@ -512,14 +519,52 @@ export class Engine {
     };
   }
 
+  /** Packed pieces' shared buffers going back to their hosts, once per turn (see `unpackPieces`). */
+  #recycler: CommandBatch | undefined;
+
+  #unpack(event: Extract<HostEvent, { type: 'pieces' }>): void {
+    unpackPieces(
+      event,
+      (actorId) => this.#byActor.get(actorId),
+      (actorId, buffer) => {
+        this.#recycler ??= new CommandBatch(this.#actors);
+        this.#recycler.recycle(actorId, buffer);
+      },
+    );
+  }
+
   #dispatch(events: readonly HostEvent[]): void {
     for (const event of events) {
       if (event.type === 'stats') {
         for (const stats of event.actors) this.#byActor.get(stats.actorId)?.handleStats(stats);
+      } else if (event.type === 'pieces') {
+        this.#unpack(event);
       } else {
         this.#byActor.get(event.actorId)?.handleEvent(event);
       }
     }
+  }
+}
+
+/**
+ * Hands each piece of a host's packed `pieces` event to its actor's owner as a view of the shared
+ * buffer, which goes back to the host (`recycle`, by the first piece's actor) once every piece in
+ * it is released. An entry outside the buffer is dropped (a host bug, never trusted).
+ */
+function unpackPieces(
+  event: Extract<HostEvent, { type: 'pieces' }>,
+  owner: (actorId: number) => ActorOwner | undefined,
+  recycle: (actorId: number, buffer: ArrayBuffer) => void,
+): void {
+  const buffer = event.data;
+  let pending = event.pieces.length;
+  const release = (): void => {
+    if (--pending === 0) recycle(event.pieces[0]!.actorId, buffer);
+  };
+  for (const { actorId, index, offset, length } of event.pieces) {
+    const to = owner(actorId);
+    if (to?.handlePiece === undefined || offset + length > buffer.byteLength) release();
+    else to.handlePiece(actorId, index, new Uint8Array(buffer, offset, length), release);
   }
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import type { ActorEvent, ActorStats } from '../messages/host-event.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { magnetInfoHashes, metadataMatches } from '../metainfo/metadata-hashes.js';
 import { type Metainfo, parseMetainfo } from '../metainfo/metainfo.js';
@@ -193,7 +193,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
   }
 
   /** @internal Events of this fetch's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: ActorEvent): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {

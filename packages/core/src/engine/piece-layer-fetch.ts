@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import type { ActorEvent, ActorStats } from '../messages/host-event.js';
 import { MERKLE_HASH_SIZE } from '../metainfo/merkle-tree.js';
 import { type Metainfo, metainfoWithV2 } from '../metainfo/metainfo.js';
 import { pieceLayerRequests } from '../wire/hash-proof.js';
@@ -207,7 +207,7 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
   }
 
   /** @internal Events of this fetch's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: ActorEvent): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Bitfield } from '../bitfield.js';
 import type { DiskWriter } from '../disk/disk-writer.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '../errors.js';
-import type { ActorStats, HostEvent } from '../messages/host-event.js';
+import type { ActorEvent, ActorStats } from '../messages/host-event.js';
 import type { TorrentResume } from '../resume/torrent-resume.js';
 import { AssignmentPolicy } from '../scheduler/assignment-policy.js';
 import { PieceOrder } from '../scheduler/piece-order.js';
@@ -327,7 +327,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   /** @internal Events from this torrent's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: ActorEvent): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {
@@ -381,9 +381,13 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         if (!event.choked && peer.amInterested) peer.usefulAt = Date.now();
         this.#fill(peer);
         return;
-      case 'piece':
-        this.#onPiece(peer, event.index, event.data);
+      case 'piece': {
+        const data = event.data;
+        this.#onPiece(peer, event.index, new Uint8Array(data), () =>
+          this.#commands.recycle(peer.actorId, data),
+        );
         return;
+      }
       case 'rate-need':
         this.rates.need(peer.actorId, event.direction);
         return;
@@ -453,9 +457,18 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     );
   }
 
-  #onPiece(peer: PeerRecord, index: number, data: ArrayBuffer): void {
+  /** @internal A verified piece that came packed with others (see Engine `unpackPieces`). */
+  handlePiece(actorId: number, index: number, data: Uint8Array, release: () => void): void {
+    const peer = this.#book.get(actorId);
+    if (!peer) release();
+    else this.#onPiece(peer, index, data, release);
+  }
+
+  /** `release`: the buffer under `data` may go back to its host (written, or not wanted). */
+  #onPiece(peer: PeerRecord, index: number, data: Uint8Array, release: () => void): void {
     const size = this.#scheduler.pieceSize(index);
     if (data.byteLength !== size) {
+      release();
       this.#book.close(peer, `piece ${index} of ${data.byteLength} bytes, expected ${size}`);
       return;
     }
@@ -466,7 +479,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     if (!result.accepted) {
       this.#tally.wastedBytes += size;
       this.#tally.duplicatePieces++;
-      this.#commands.recycle(peer.actorId, data);
+      release();
       return;
     }
     peer.piecesReceived++;
@@ -485,7 +498,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
       const other = this.#book.get(actorId);
       if (other) this.#updateInterest(other);
     }
-    this.#disk!.write(index, new Uint8Array(data)).then(
+    this.#disk!.write(index, data).then(
       () => {
         this.#scheduler.written(index);
         this.#tally.writtenBytes += size;
@@ -495,7 +508,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.emit('piece-written', { index });
         this.#resume?.pieceWritten(index);
         // The writer is done with the buffer: back to the host that filled it, for the next piece.
-        this.#commands.recycle(peer.actorId, data);
+        release();
         // Each completed write frees budget and queue room: top peers up again.
         if (this.#scheduler.isComplete) this.#complete();
         else this.#fillAll();

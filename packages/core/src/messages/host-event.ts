@@ -13,6 +13,15 @@ const PexAddress = z.object({ host: PexHost, port: z.number().int().min(1).max(6
 export const ReleaseReason = z.enum(['choked', 'snubbed', 'peer-lacks']);
 export type ReleaseReason = z.infer<typeof ReleaseReason>;
 
+/**
+ * Verified pieces of torrents whose piece length is at most this leave a host packed together (the `pieces` event) rather
+ * than one transferred buffer each; at most MAX_PIECES_PER_EVENT pieces and MAX_PIECE_BATCH_BYTES
+ * bytes per event (a host turn with more sends several).
+ */
+export const SMALL_PIECE_EVENT_BYTES = 32 * 1024;
+export const MAX_PIECES_PER_EVENT = 256;
+export const MAX_PIECE_BATCH_BYTES = 1024 * 1024;
+
 /** Per-actor counters, sent about once a second in one `stats` event per host. */
 export const ActorStats = z.object({
   actorId: ActorId,
@@ -134,6 +143,27 @@ export const HostEvent = z.discriminatedUnion('type', [
     index: PieceIndex,
     data: z.instanceof(ArrayBuffer),
   }),
+  /**
+   * Verified pieces of a small-piece torrent (piece length ≤ SMALL_PIECE_EVENT_BYTES), packed back to back into one transferred
+   * buffer per host turn: with 16 KiB pieces a transferred buffer per piece, and its trip back
+   * (`recycle`), were a thread hop's worth of work per 16 KiB. Each entry says whose piece lies
+   * where; the buffer goes back (`recycle`) once every piece in it is written or dropped.
+   */
+  z.object({
+    type: z.literal('pieces'),
+    data: z.instanceof(ArrayBuffer),
+    pieces: z
+      .array(
+        z.object({
+          actorId: ActorId,
+          index: PieceIndex,
+          offset: z.number().int().nonnegative().max(MAX_PIECE_BATCH_BYTES),
+          length: z.number().int().positive().max(SMALL_PIECE_EVENT_BYTES),
+        }),
+      )
+      .min(1)
+      .max(MAX_PIECES_PER_EVENT),
+  }),
   /** A piece that failed SHA-1: fetch it again elsewhere; repeated failures ban the peer. */
   z.object({ type: z.literal('hash-failed'), actorId: ActorId, index: PieceIndex }),
   /** Assigned pieces the actor gives back (choked, stalled, peer lacks them) for reassignment. */
@@ -161,6 +191,8 @@ export const HostEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('closed'), actorId: ActorId, error: PlainError }),
 ]);
 export type HostEvent = z.infer<typeof HostEvent>;
+/** An event of one actor (not a host's `stats`, nor a host's packed `pieces`, which the Engine unpacks). */
+export type ActorEvent = Exclude<HostEvent, { type: 'stats' } | { type: 'pieces' }>;
 
 export const HostEventBatch = z.object({
   events: z.array(HostEvent),

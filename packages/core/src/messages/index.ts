@@ -7,7 +7,15 @@ export {
 } from './control-plane.js';
 export { HashJob, HashJobResult, MAX_HASH_JOB_PIECES, PieceSpanOnDiskSchema } from './hash-job.js';
 export { HostCommand, HostCommandBatch, HostFile, MAX_TORRENT_PEERS, SwarmPeer } from './host-command.js';
-export { ActorStats, HostEvent, HostEventBatch, ReleaseReason } from './host-event.js';
+export {
+  ActorStats,
+  HostEvent,
+  HostEventBatch,
+  MAX_PIECE_BATCH_BYTES,
+  MAX_PIECES_PER_EVENT,
+  ReleaseReason,
+  SMALL_PIECE_EVENT_BYTES,
+} from './host-event.js';
 export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
 export {
   DhtBootstrapAddress,

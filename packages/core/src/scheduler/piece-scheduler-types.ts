@@ -46,6 +46,12 @@ export interface PieceSchedulerOptions {
    */
   maxBytesInFlight?: number;
   /**
+   * The same budget counted in pieces (endgame copies aside): a new piece is assigned only while
+   * fewer than this many are assigned or unwritten. What bounds memory with small pieces, where
+   * each piece costs a buffer and bookkeeping whatever its size. Default 2,048.
+   */
+  maxPiecesInFlight?: number;
+  /**
    * While fewer pieces than this are verified, picks are random instead of rarest-first: the
    * rarest pieces are the slowest to get, and we need a first few complete pieces to trade.
    * Default 4.
@@ -70,6 +76,14 @@ export interface PieceSchedulerOptions {
    * Change later with `setPiecePriorities`. Default: every piece 2 (normal).
    */
   priorities?: Uint8Array;
+  /**
+   * Runs of neighbouring pieces: a peer's next pick is the piece after its last one while that
+   * piece is as rare as any it has (rarest-first still decides between runs). The peer fetches,
+   * and the coordinator receives, writes and journals, neighbours together: with small pieces one
+   * write per run instead of one per piece. Default: true for pieces of at most
+   * `SMALL_PIECE_BYTES` (64 KiB), false above (one piece is already a large write).
+   */
+  contiguous?: boolean;
 }
 
 /** Per-call options of `assign`. */

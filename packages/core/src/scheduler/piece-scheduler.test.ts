@@ -452,3 +452,63 @@ describe('PieceScheduler: hash failures', () => {
     checkSchedulerInvariants(s);
   });
 });
+
+describe('PieceScheduler: runs of neighbours (small pieces)', () => {
+  it('gives a peer runs of neighbouring pieces, continued by its next pick, one piece per call too', () => {
+    const s = scheduler(4_000);
+    s.addPeer(1, bits(4_000, range(0, 4_000)));
+    s.addPeer(2, bits(4_000, range(0, 4_000)));
+    const first = s.assign(1, 50);
+    for (let i = 1; i < first.length; i++) assert.equal(first[i], first[0]! + i, `run broken at ${i}`);
+    const other = s.assign(2, 50);
+    // A refill of one piece continues the run where the peer's last pick stopped.
+    assert.deepEqual(s.assign(1, 1), [first.at(-1)! + 1]);
+    assert.deepEqual(s.assign(2, 1), [other.at(-1)! + 1]);
+    checkSchedulerInvariants(s);
+  });
+
+  it('a rarer piece the peer has breaks the run (rarest-first first), and large pieces are picked alone', () => {
+    const s = scheduler(1_000);
+    s.addPeer(1, bits(1_000, range(0, 1_000)));
+    s.addPeer(2, bits(1_000, range(0, 1_000)));
+    const [a] = s.assign(1, 1);
+    // Peer 3 arrives with every piece but 900 and 901: those two are now the rarest.
+    s.addPeer(
+      3,
+      bits(
+        1_000,
+        range(0, 1_000).filter((i) => i !== 900 && i !== 901),
+      ),
+    );
+    assert.deepEqual(s.assign(1, 2).sort(), [900, 901]);
+    assert.notEqual(a, 899);
+    const large = scheduler(2_000, { pieceLength: 1024 * KiB });
+    assert.equal(large.contiguous, false);
+    large.addPeer(1, bits(2_000, range(0, 2_000)));
+    const picked = large.assign(1, 20);
+    assert.ok(
+      picked.some((index, i) => i > 0 && index !== picked[i - 1]! + 1),
+      'large pieces stay random',
+    );
+  });
+});
+
+describe('PieceScheduler: the piece budget', () => {
+  it('never has more than maxPiecesInFlight pieces assigned or unwritten, however large the byte budget', () => {
+    const s = scheduler(10_000, { maxPiecesInFlight: 300 });
+    assert.equal(s.maxBytesInFlight, 64 * 1024 * KiB);
+    for (let peer = 1; peer <= 4; peer++) s.addPeer(peer, bits(10_000, range(0, 10_000)));
+    const held = new Map<number, number[]>();
+    for (let peer = 1; peer <= 4; peer++) held.set(peer, s.assign(peer, 200));
+    assert.equal(s.piecesInFlight, 300);
+    assert.deepEqual(s.assign(1, 10), []);
+    // Verified but not written still counts; written frees the slot.
+    const [first] = held.get(1)!;
+    assert.equal(s.verified(first!, 1).accepted, true);
+    assert.deepEqual(s.assign(2, 10), []);
+    s.written(first!);
+    assert.equal(s.assign(2, 10).length, 1);
+    assert.equal(s.piecesInFlight, 300);
+    checkSchedulerInvariants(s);
+  });
+});

@@ -36,6 +36,13 @@ export type {
 } from './piece-scheduler-types.js';
 
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/**
+ * Default for `maxPiecesInFlight`: 2,048 pieces (32 MiB of 16 KiB pieces; no limit in practice
+ * for pieces of 32 KiB and more, which the byte budget caps first). Every piece in flight is a
+ * buffer in a host plus bookkeeping on both threads: with 16 KiB pieces the 64 MiB byte budget
+ * alone allowed 4,096 of them, which pushed peak RSS past 300 MiB.
+ */
+export const DEFAULT_MAX_PIECES_IN_FLIGHT = 2_048;
 export const DEFAULT_INITIAL_RANDOM_PIECES = 4;
 export const DEFAULT_ENDGAME_COPIES = 2;
 export const DEFAULT_BAN_AFTER_FAILURES = 3;
@@ -50,6 +57,12 @@ const SPARSE_FRACTION = 1 / 16;
  * candidates like any other, so a bounded look only costs preference, never a piece.
  */
 export const RETRY_SCAN_LIMIT = 256;
+/**
+ * Pieces of at most this size are assigned in runs (see `PieceSchedulerOptions.contiguous`): a
+ * 16 KiB piece is one block, and what the coordinator pays per piece (a write, a journal entry, a
+ * thread hop) is paid once per run when neighbours arrive together.
+ */
+export const SMALL_PIECE_BYTES = 64 * 1024;
 
 const CANDIDATE = 0;
 const ASSIGNED = 1;
@@ -68,6 +81,8 @@ interface PeerState {
   readonly failed: Set<number>;
   /** Scan units (`unitOf`) where it has pieces, while it is sparse; undefined once dense. */
   units: number[] | undefined;
+  /** The piece after its last pick: tried first by the next pick (contiguous runs), -1 for none. */
+  next: number;
 }
 
 /**
@@ -92,11 +107,14 @@ export class PieceScheduler {
   readonly pieceLength: number;
   readonly length: number;
   readonly maxBytesInFlight: number;
+  readonly maxPiecesInFlight: number;
   readonly initialRandomPieces: number;
   readonly endgameCopies: number;
   readonly endgameMaxBytes: number;
   readonly endgameIdleOnly: boolean;
   readonly banAfterFailures: number;
+  /** Runs of neighbouring pieces per peer (see `PieceSchedulerOptions.contiguous`). */
+  readonly contiguous: boolean;
   /** Urgent pieces and sequential mode, consulted before rarest-first (see `PieceOrder`). */
   readonly order: PieceOrder;
 
@@ -124,6 +142,8 @@ export class PieceScheduler {
   #pendingWrites = 0;
   /** Bytes of assigned (counted once per piece) and pending-write pieces. */
   #primaryBytes = 0;
+  /** Pieces counted in #primaryBytes (assigned once, or pending write). */
+  #primaryPieces = 0;
   /** Bytes of endgame copies beyond the first. */
   #duplicateBytes = 0;
   /** Bytes of pending-write pieces (part of #primaryBytes). */
@@ -150,11 +170,18 @@ export class PieceScheduler {
     this.#lastPieceSize = length - (pieceCount - 1) * pieceLength;
     this.#rng = options.rng;
     this.order = options.order ?? new PieceOrder();
+    this.contiguous = options.contiguous ?? pieceLength <= SMALL_PIECE_BYTES;
     this.order.attach(pieceCount);
     this.maxBytesInFlight = positive(
       'maxBytesInFlight',
       options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT,
     );
+    this.maxPiecesInFlight = nonNegativeInt(
+      'maxPiecesInFlight',
+      options.maxPiecesInFlight ?? DEFAULT_MAX_PIECES_IN_FLIGHT,
+    );
+    if (this.maxPiecesInFlight < 1)
+      throw new TorkError(TorkErrorCode.USAGE, 'maxPiecesInFlight must be at least 1');
     this.initialRandomPieces = nonNegativeInt(
       'initialRandomPieces',
       options.initialRandomPieces ?? DEFAULT_INITIAL_RANDOM_PIECES,
@@ -213,6 +240,7 @@ export class PieceScheduler {
       wanted: 0,
       failed: new Set(),
       units: [],
+      next: -1,
     };
     this.#peers.set(peer, state);
     if (bitfield !== undefined) this.peerBitfield(peer, bitfield);
@@ -328,6 +356,7 @@ export class PieceScheduler {
     while (picked.length < maxPieces && this.#primaryFits()) {
       let index = this.#pickRetry(peer, p);
       if (index < 0) index = this.order.pick(this.#candidates, this.#candidateWords, p.bits, p.words, accept);
+      if (index < 0 && this.contiguous) index = this.#pickNext(p, accept);
       if (index < 0) {
         // Random start only where it cannot jump a tier (candidates of one priority).
         if (this.#verifiedCount < this.initialRandomPieces && this.#tiers.singleTier) {
@@ -356,6 +385,7 @@ export class PieceScheduler {
       }
       if (index < 0) break;
       this.#take(index, peer, p);
+      p.next = index + 1;
       picked.push(index);
     }
     if (
@@ -457,6 +487,7 @@ export class PieceScheduler {
     this.#pendingWrites--;
     this.#pendingWriteBytes -= this.pieceSize(index);
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
   }
 
   /**
@@ -474,6 +505,7 @@ export class PieceScheduler {
     this.#pendingWriteBytes -= this.pieceSize(index);
     this.#verifiedCount--;
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
     this.#makeCandidate(index);
     const interesting: number[] = [];
     if (this.#priority[index] === 0) {
@@ -543,6 +575,11 @@ export class PieceScheduler {
   get inEndgame(): boolean {
     const unavailable = this.#tiers.unavailable;
     return this.#assignees.size > 0 && this.#candidates.count === unavailable;
+  }
+
+  /** Pieces assigned or verified but not yet written, endgame copies not counted. */
+  get piecesInFlight(): number {
+    return this.#primaryPieces;
   }
 
   /** Bytes assigned or verified but not yet written, endgame copies included. */
@@ -640,7 +677,11 @@ export class PieceScheduler {
   #primaryFits(): boolean {
     // Checked with a full piece length before the pick: conservative by at most the last piece's
     // shortfall, and it keeps `primary ≤ max(maxBytesInFlight, pieceLength)`.
-    return this.#primaryBytes === 0 || this.#primaryBytes + this.pieceLength <= this.maxBytesInFlight;
+    return (
+      this.#primaryBytes === 0 ||
+      (this.#primaryBytes + this.pieceLength <= this.maxBytesInFlight &&
+        this.#primaryPieces < this.maxPiecesInFlight)
+    );
   }
 
   /**
@@ -660,6 +701,36 @@ export class PieceScheduler {
       if (p.bits.has(index) && this.#acceptable(peer, index)) return index;
     }
     return -1;
+  }
+
+  /**
+   * The piece after the peer's last pick, when it is as good a pick as rarest-first would make: a
+   * candidate it has, in the lowest tier-and-availability bucket holding any piece it has (equally
+   * rare). So a peer fetches runs of neighbours, which arrive, are written and are journalled
+   * together; pieces that rarest-first would rank higher break the run. -1 when it is not.
+   */
+  #pickNext(p: PeerState, accept: ((index: number) => boolean) | undefined): number {
+    const index = p.next;
+    if (index < 0 || index >= this.pieceCount) return -1;
+    if (!this.#candidates.has(index) || !p.bits.has(index)) return -1;
+    if (accept !== undefined && !accept(index)) return -1;
+    const priority = this.#priority[index]!;
+    const availability = this.#availability[index]!;
+    // No piece of a higher tier, or rarer in this tier, that the peer has.
+    for (let tier = TOP_PRIORITY; tier >= priority; tier--) {
+      const buckets = this.#tiers.tier(tier);
+      const end = tier === priority ? availability : buckets.length;
+      for (let level = 1; level < end; level++) {
+        const bucket = buckets[level];
+        if (bucket !== undefined && bucket.bits.count > 0 && this.#anyCommon(bucket, p)) return -1;
+      }
+    }
+    return index;
+  }
+
+  /** The peer has some piece of `bucket`: a word-at-a-time AND, stopping at the first hit. */
+  #anyCommon(bucket: Bucket, p: PeerState): boolean {
+    return findCommon(bucket.bits, bucket.words, p.bits, p.words, () => 0, undefined, p.units) >= 0;
   }
 
   #assignDuplicates(peer: number, p: PeerState, maxPieces: number, picked: number[]): void {
@@ -686,6 +757,7 @@ export class PieceScheduler {
     this.#assignees.set(index, [peer]);
     p.pieces.add(index);
     this.#primaryBytes += this.pieceSize(index);
+    this.#primaryPieces++;
   }
 
   /** Removes one holder; returns true when the piece became a candidate again. */
@@ -702,6 +774,7 @@ export class PieceScheduler {
     }
     this.#assignees.delete(index);
     this.#primaryBytes -= this.pieceSize(index);
+    this.#primaryPieces--;
     this.#makeCandidate(index);
     return true;
   }

@@ -124,6 +124,13 @@ export class TracingActorSystem implements ActorSystem {
   #event(event: HostEvent): void {
     if (!('actorId' in event)) {
       if (event.type === 'stats') this.#stats(event.actors);
+      else if (event.type === 'pieces') {
+        const now = traceNowUs();
+        for (const { actorId, index } of event.pieces) {
+          const peer = this.#peers.get(actorId);
+          if (peer) this.#pieceEnd(actorId, peer, index, now, 'verified');
+        }
+      }
       return;
     }
     const peer = this.#peers.get(event.actorId);

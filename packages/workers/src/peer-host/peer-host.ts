@@ -9,7 +9,12 @@ import { Bitfield } from '@tork/core/internal/bitfield.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
-import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
+import {
+  type HostEvent,
+  MAX_PIECE_BATCH_BYTES,
+  MAX_PIECES_PER_EVENT,
+  SMALL_PIECE_EVENT_BYTES,
+} from '@tork/core/internal/messages/host-event.js';
 import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
 import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
 import type { ActorTorrent } from './actor-torrent.js';
@@ -40,6 +45,8 @@ export interface PeerHostOptions {
   readonly webSeed?: WebSeedOptions;
 }
 
+/** Packed pieces' buffers are whole multiples of this (see `#pack`). */
+const PACK_UNIT_BYTES = 64 * 1024;
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 20;
 /** How long a replaced upload reader stays open for reads already queued on it. */
@@ -75,6 +82,11 @@ export class PeerHost implements ActorSink {
   #report: HostErrorReporter | null = null;
   #events: HostEvent[] = [];
   #transfer: ArrayBuffer[] = [];
+  /** This turn's small verified pieces, packed into `pieces` events at the flush. */
+  #small: Array<Extract<HostEvent, { type: 'piece' }>> = [];
+  /** `pieces` events sent, and the pieces in them (stats for tests and traces). */
+  #packedEvents = 0;
+  #packedPieces = 0;
   readonly #dirty = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
@@ -169,6 +181,7 @@ export class PeerHost implements ActorSink {
     this.#torrents.clear();
     this.#events = [];
     this.#transfer = [];
+    this.#small = [];
     this.#dirty.clear();
     this.#lag.disable();
     this.#port?.close();
@@ -184,9 +197,19 @@ export class PeerHost implements ActorSink {
 
   emit(event: HostEvent, transfer?: ArrayBuffer): void {
     if (this.#shutDown) return;
+    // By the torrent's piece length, not this piece's size: a torrent's pieces all travel one way.
+    if (event.type === 'piece' && this.#pieceLengthOf(event.actorId) <= SMALL_PIECE_EVENT_BYTES) {
+      this.#small.push(event);
+      this.#scheduleFlush();
+      return;
+    }
     this.#events.push(event);
     if (transfer) this.#transfer.push(transfer);
     this.#scheduleFlush();
+  }
+
+  #pieceLengthOf(actorId: number): number {
+    return (this.#actors.get(actorId) ?? this.#webSeeds.get(actorId))?.torrent.pieceLength ?? Infinity;
   }
 
   schedule(actor: PeerSession): void {
@@ -223,6 +246,7 @@ export class PeerHost implements ActorSink {
     }
     this.#dirty.clear();
     this.#flushScheduled = false;
+    if (this.#small.length > 0) this.#pack();
     if (this.#events.length === 0 || this.#port === null) return;
     const events = this.#events;
     const transfer = this.#transfer;
@@ -235,6 +259,55 @@ export class PeerHost implements ActorSink {
       this.#traced ? { events, sentAt: performance.timeOrigin + performance.now() } : { events },
       transfer,
     );
+  }
+
+  /**
+   * Copies this turn's small pieces back to back into shared buffers (one per
+   * MAX_PIECES_PER_EVENT pieces or MAX_PIECE_BATCH_BYTES), each sent as one `pieces` event ahead
+   * of the turn's other events (a piece verified before its actor closed stays before `closed`).
+   * The pieces' own buffers stay here, for the next pieces: one copy of 16 KiB costs less than
+   * moving a buffer to the coordinator and back.
+   */
+  #pack(): void {
+    const small = this.#small;
+    this.#small = [];
+    const packed: HostEvent[] = [];
+    for (let from = 0; from < small.length; ) {
+      let to = from;
+      let bytes = 0;
+      while (
+        to < small.length &&
+        to - from < MAX_PIECES_PER_EVENT &&
+        bytes + small[to]!.data.byteLength <= MAX_PIECE_BATCH_BYTES
+      ) {
+        bytes += small[to]!.data.byteLength;
+        to++;
+      }
+      // Whole 64 KiB units (16 sizes at most), so the pool can hand them out again.
+      const size = Math.ceil(bytes / PACK_UNIT_BYTES) * PACK_UNIT_BYTES;
+      const data = this.buffers.take(size);
+      const view = new Uint8Array(data);
+      const pieces: Array<{ actorId: number; index: number; offset: number; length: number }> = [];
+      let offset = 0;
+      for (let i = from; i < to; i++) {
+        const piece = small[i]!;
+        view.set(new Uint8Array(piece.data), offset);
+        pieces.push({ actorId: piece.actorId, index: piece.index, offset, length: piece.data.byteLength });
+        offset += piece.data.byteLength;
+        this.buffers.give(piece.data);
+      }
+      packed.push({ type: 'pieces', data, pieces });
+      this.#transfer.push(data);
+      this.#packedEvents++;
+      this.#packedPieces += to - from;
+      from = to;
+    }
+    this.#events = packed.concat(this.#events);
+  }
+
+  /** `pieces` events sent and the pieces packed in them, since the start. */
+  get packed(): { events: number; pieces: number } {
+    return { events: this.#packedEvents, pieces: this.#packedPieces };
   }
 
   #tick(): void {
