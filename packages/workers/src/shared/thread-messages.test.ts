@@ -96,7 +96,7 @@ const stats = {
   uploadStalled: false,
 };
 
-const events = (piece: ArrayBuffer): HostEvent[] => [
+const events = (piece: ArrayBuffer, packed: ArrayBuffer): HostEvent[] => [
   {
     type: 'connected',
     actorId: 1,
@@ -109,6 +109,14 @@ const events = (piece: ArrayBuffer): HostEvent[] => [
   { type: 'have', actorId: 1, pieces: [4, 5] },
   { type: 'choke', actorId: 1, choked: false },
   { type: 'piece', actorId: 1, index: 0, data: piece },
+  {
+    type: 'pieces',
+    data: packed,
+    pieces: [
+      { actorId: 1, index: 2, offset: 0, length: 16_384 },
+      { actorId: 1, index: 3, offset: 16_384, length: 16_384 },
+    ],
+  },
   { type: 'hash-failed', actorId: 1, index: 1 },
   { type: 'peer-interest', actorId: 1, interested: true },
   { type: 'peer-info', actorId: 1, listenPort: 6881, client: 'rtorrent 0.9.8' },
@@ -177,11 +185,17 @@ describe('thread messages across a real worker boundary', () => {
   it('every HostEvent kind parses on the other side and comes back equal; a piece is moved, not copied', async () => {
     const piece = new ArrayBuffer(64 * 1024);
     new Uint8Array(piece).fill(0x5a);
-    const sent = events(piece);
+    const packed = new ArrayBuffer(32 * 1024);
+    new Uint8Array(packed).fill(0x3c);
+    const sent = events(piece, packed);
     assert.deepEqual(sent.map((event) => event.type).sort(), kinds(HostEvent as never));
-    const expected = events(new Uint8Array(64 * 1024).fill(0x5a).buffer);
-    const reply = roundTrip({ events: sent }, [piece]);
+    const expected = events(
+      new Uint8Array(64 * 1024).fill(0x5a).buffer,
+      new Uint8Array(32 * 1024).fill(0x3c).buffer,
+    );
+    const reply = roundTrip({ events: sent }, [piece, packed]);
     assert.equal(piece.byteLength, 0, 'the piece buffer was transferred (detached here)');
+    assert.equal(packed.byteLength, 0, 'so was the packed pieces buffer');
     const value = await reply;
     assert.ok(value.ok, JSON.stringify(value));
     assert.deepEqual(value.batch, { events: expected });
