@@ -90,6 +90,13 @@ export const HostCommand = z.discriminatedUnion('type', [
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
     have: Bytes,
     /**
+     * Wall-clock ms before which `have` was not yet verified (checked, or trusted from resume state):
+     * a file whose last change (mtime and ctime) lies well before it still holds the verified bytes,
+     * so its pieces are served without hashing them again. Default: none (each read is hashed until
+     * the host verified the piece itself).
+     */
+    haveSinceMs: z.number().nonnegative().optional(),
+    /**
      * The torrent's files in order, for reading pieces to upload. Empty: this torrent serves
      * nothing (every request is refused).
      */

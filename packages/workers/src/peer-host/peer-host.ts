@@ -327,6 +327,9 @@ export class PeerHost implements ActorSink {
             existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
               ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
               recycle: true,
+              ...(command.haveSinceMs !== undefined
+                ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
+                : {}),
               ...this.#options.reader,
             });
             setTimeout(() => void old.close(), READER_SWAP_GRACE_MS).unref();
@@ -356,6 +359,9 @@ export class PeerHost implements ActorSink {
                   ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
                   // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
+                  ...(command.haveSinceMs !== undefined
+                    ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
+                    : {}),
                   ...this.#options.reader,
                 })
               : null,
