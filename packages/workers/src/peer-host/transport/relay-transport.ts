@@ -61,22 +61,42 @@ export function relayTransport(
     }
   });
   port.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
+  /** chunks[from..to) copied into one buffer from the pool (it comes back with the ack). */
+  const sendCopy = (chunks: readonly Uint8Array[], from: number, to: number) => {
+    let bytes = 0;
+    for (let i = from; i < to; i++) bytes += chunks[i]!.length;
+    const capacity = relayCapacity(bytes);
+    const buffer = pool ? pool.take(capacity) : new ArrayBuffer(capacity);
+    const out = new Uint8Array(buffer);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      out.set(chunks[i]!, at);
+      at += chunks[i]!.length;
+    }
+    // Thread boundary: the gathered bytes are transferred, not cloned.
+    port.postMessage({ type: 'data', buffer, length: bytes }, [buffer]);
+  };
   return {
     write(chunks, bytes, owned) {
       if (closed || bytes === 0) return;
-      // One buffer per write, from the pool (it comes back with the coordinator's ack).
-      const capacity = relayCapacity(bytes);
-      const buffer = pool ? pool.take(capacity) : new ArrayBuffer(capacity);
-      const out = new Uint8Array(buffer);
-      let at = 0;
-      for (const chunk of chunks) {
-        out.set(chunk, at);
-        at += chunk.length;
-      }
-      if (owned && pool) for (const gathered of owned) pool.give(gathered);
       pending += bytes;
-      // Thread boundary: the gathered bytes are transferred, not cloned.
-      port.postMessage({ type: 'data', buffer, length: bytes }, [buffer]);
+      // A chunk that is the whole start of a gather buffer we own, and the only chunk in it, is
+      // moved as it is (it comes back with the coordinator's ack): served blocks cross the relay
+      // without a copy. The other chunks are gathered, in order, into pooled buffers.
+      const movable = owned && owned.length > 0 && pool ? movableChunks(chunks, owned) : null;
+      let start = 0;
+      for (let i = 0; i <= chunks.length; i++) {
+        if (i < chunks.length && !movable?.has(chunks[i]!)) continue;
+        if (i > start) sendCopy(chunks, start, i);
+        if (i < chunks.length) {
+          const chunk = chunks[i]!;
+          const length = chunk.length;
+          // Thread boundary: the gather buffer is transferred, not cloned.
+          port.postMessage({ type: 'data', buffer: chunk.buffer, length }, [chunk.buffer as ArrayBuffer]);
+        }
+        start = i + 1;
+      }
+      if (owned && pool) for (const gathered of owned) if (gathered.byteLength > 0) pool.give(gathered);
     },
     get pending() {
       return pending;
@@ -101,6 +121,21 @@ export function relayTransport(
       port.close();
     },
   };
+}
+
+/**
+ * The chunks that may be moved instead of copied: each starts an owned buffer and is the only
+ * chunk in it (moving the buffer detaches every view of it).
+ */
+function movableChunks(chunks: readonly Uint8Array[], owned: readonly ArrayBuffer[]): Set<Uint8Array> {
+  const ownedSet = new Set<ArrayBufferLike>(owned);
+  const uses = new Map<ArrayBufferLike, number>();
+  for (const chunk of chunks) uses.set(chunk.buffer, (uses.get(chunk.buffer) ?? 0) + 1);
+  const movable = new Set<Uint8Array>();
+  for (const chunk of chunks)
+    if (chunk.byteOffset === 0 && ownedSet.has(chunk.buffer) && uses.get(chunk.buffer) === 1)
+      movable.add(chunk);
+  return movable;
 }
 
 /** Relay buffers come in power-of-two sizes from 64 KiB, so the pool finds one again. */
