@@ -4,7 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
 import { parseRelayMessage } from '@tork/core/internal/messages/relay-message.js';
 import { BufferPool } from '../buffer-pool.js';
-import { relayTransport } from './relay-transport.js';
+import { RELAY_ACK_DELAY_MS, RELAY_ACK_EAGER_BYTES, relayTransport } from './relay-transport.js';
 
 const handlers = {
   onConnect: () => {},
@@ -68,6 +68,46 @@ describe('relayTransport', () => {
       const moved = messages[1] as { buffer: ArrayBuffer; length: number };
       assert.equal(moved.buffer.byteLength, 256 * 1024, 'the gather buffer itself arrived');
       assert.equal(moved.length, 1000);
+    } finally {
+      transport.destroy();
+      port2.close();
+    }
+  });
+
+  it('acks few consumed bytes within RELAY_ACK_DELAY_MS, many in the same turn', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const transport = relayTransport(port1, handlers, new BufferPool());
+    const acks: Array<{ bytes: number; at: number }> = [];
+    port2.on('message', (value: unknown) => {
+      const message = parseRelayMessage(value);
+      if (!(message instanceof ArrayBuffer) && message.type === 'ack')
+        acks.push({ bytes: message.bytes, at: performance.now() });
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      const start = performance.now();
+      for (let i = 0; i < 10; i++) {
+        transport.consumed(17);
+        await turn();
+      }
+      assert.ok(acks.length <= 1, `10 small reads: ${acks.length} acks so far`);
+      await new Promise((resolve) => setTimeout(resolve, RELAY_ACK_DELAY_MS * 5));
+      assert.equal(
+        acks.reduce((sum, ack) => sum + ack.bytes, 0),
+        170,
+        'every consumed byte acknowledged',
+      );
+      assert.ok(acks.length <= 2, `${acks.length} acks for 10 small reads`);
+      assert.ok(acks[0]!.at - start >= RELAY_ACK_DELAY_MS - 2, 'the small ones waited for the delay');
+      acks.length = 0;
+      transport.consumed(RELAY_ACK_EAGER_BYTES);
+      // Two turns: setImmediate, then the message's delivery on this thread.
+      for (let i = 0; i < 5 && acks.length === 0; i++) await turn();
+      assert.deepEqual(
+        acks.map((ack) => ack.bytes),
+        [RELAY_ACK_EAGER_BYTES],
+        'acknowledged within a few turns, not after the delay',
+      );
     } finally {
       transport.destroy();
       port2.close();

@@ -4,10 +4,15 @@ import { parseRelayMessage } from '@tork/core/internal/messages/relay-message.js
 import type { BufferPool } from '../buffer-pool.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 
+/** Consumed bytes acknowledged in the same turn once this many are unacknowledged: 64 KiB. */
+export const RELAY_ACK_EAGER_BYTES = 64 * 1024;
+/** Fewer consumed bytes are acknowledged within this many ms: 20. */
+export const RELAY_ACK_DELAY_MS = 20;
+
 /**
  * The session's end of a relayed connection. Bytes out are gathered into one ArrayBuffer per
  * write and transferred (one copy: the price of the relay); bytes in arrive as transferred
- * chunks. Acks are batched once per event-loop turn. The far end is the Listener (an accepted TCP
+ * chunks. Acks are batched (RELAY_ACK_EAGER_BYTES, RELAY_ACK_DELAY_MS). The far end is the Listener (an accepted TCP
  * connection) or the UDP host (a uTP connection, accepted or dialled: a dialled one says `open`
  * once the peer answered, which is the session's `onConnect`).
  */
@@ -20,17 +25,23 @@ export function relayTransport(
   let pending = 0;
   let unacked = 0;
   let ackScheduled = false;
+  let ackTimer: NodeJS.Timeout | undefined;
   const close = (error: TorkError) => {
     if (closed) return;
     closed = true;
+    clearTimeout(ackTimer);
     port.close();
     handlers.onClose(error);
   };
   const sendAck = () => {
     ackScheduled = false;
+    if (ackTimer !== undefined) {
+      clearTimeout(ackTimer);
+      ackTimer = undefined;
+    }
     if (closed || unacked === 0) return;
-    // Thread boundary: what we consumed reopens the Listener's window (it pauses the socket at
-    // RELAY_WINDOW_BYTES unacknowledged); one ack per turn, a few numbers, cloned.
+    // Thread boundary: what we consumed reopens the far end's window (it pauses the socket at
+    // RELAY_WINDOW_BYTES unacknowledged); a few numbers, cloned.
     port.postMessage({ type: 'ack', bytes: unacked });
     unacked = 0;
   };
@@ -104,14 +115,22 @@ export function relayTransport(
     consumed(bytes) {
       if (closed) return;
       unacked += bytes;
-      if (!ackScheduled) {
-        ackScheduled = true;
-        setImmediate(sendAck);
+      // A serving session receives only requests (17 bytes a block): acking them every turn cost
+      // a message per block served. Acks go at once past RELAY_ACK_EAGER_BYTES (far below the
+      // window, so the far end never pauses a healthy stream), else within RELAY_ACK_DELAY_MS.
+      if (unacked >= RELAY_ACK_EAGER_BYTES) {
+        if (!ackScheduled) {
+          ackScheduled = true;
+          setImmediate(sendAck);
+        }
+      } else if (ackTimer === undefined && !ackScheduled) {
+        ackTimer = setTimeout(sendAck, RELAY_ACK_DELAY_MS);
       }
     },
     destroy() {
       if (closed) return;
       closed = true;
+      clearTimeout(ackTimer);
       try {
         // Thread boundary: the Listener ends the socket after writing what we sent before this.
         port.postMessage({ type: 'end', reason: 'closed by peer actor' });
