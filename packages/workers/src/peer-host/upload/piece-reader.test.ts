@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -364,6 +364,39 @@ describe('PieceReader', () => {
         assert.equal(trusting.hashed, 2, 'the file changed: its pieces are hashed');
       } finally {
         await Promise.all([trusting.close(), early.close(), some.close()]);
+      }
+    }));
+
+  it('never trusts again a file seen to change, even one whose times look old (a rename into place)', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(
+        dir,
+        [
+          { name: 'a', length: 32 },
+          { name: 'b', length: 32 },
+        ],
+        16,
+      );
+      // Every file's times count as old here (the verification lies in the future): only the
+      // change itself, seen by the reader, can withdraw the trust.
+      const pieces = reader(fixture, {
+        cacheBytes: 0,
+        maxOpenFiles: 1,
+        racyMarginMs: 20,
+        trusted: { pieces: Uint8Array.of(0xf0), sinceMs: Date.now() + 60_000 },
+      });
+      try {
+        assert.deepEqual(await pieces.read(0), fixture.piece(0));
+        assert.equal(pieces.hashed, 0);
+        const other = join(dir, 'other');
+        await writeFile(other, randomBytes(32));
+        await rename(other, fixture.files[0]!.path!);
+        // b's handle takes the only slot, so a is opened afresh: the new inode.
+        assert.deepEqual(await pieces.read(2), fixture.piece(2));
+        await assert.rejects(pieces.read(0), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        assert.equal(pieces.hashed, 1);
+      } finally {
+        await pieces.close();
       }
     }));
 

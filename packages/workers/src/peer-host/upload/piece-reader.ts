@@ -145,6 +145,8 @@ export class PieceReader {
   #verifiedAt: Uint32Array;
   /** Per file: its stat when last read; grows to the file count at most. */
   readonly #versions = new Map<number, FileVersion>();
+  /** Files whose stat changed (or could not be read) since this reader first saw them. */
+  readonly #changedFiles = new Set<number>();
   #epoch = 0;
   readonly #racyMarginMs: number;
   /** `trusted.pieces` (a copy) and the time before which their files must have last changed. */
@@ -384,13 +386,18 @@ export class PieceReader {
   #observe(fileIndex: number, stats: DiskStats | undefined, readStart: number): SeenFile {
     if (stats?.mtimeMs === undefined || stats.ctimeMs === undefined) {
       this.#versions.delete(fileIndex);
+      this.#changedFiles.add(fileIndex);
       return { since: this.#nextEpoch(), settled: false, old: false };
     }
     const key = `${stats.size}:${stats.dev}:${stats.ino}:${stats.mtimeMs}:${stats.ctimeMs}`;
     const changed = Math.max(stats.ctimeMs, stats.mtimeMs);
     let version = this.#versions.get(fileIndex);
     if (version === undefined || version.key !== key) {
-      version = { key, since: this.#nextEpoch(), old: changed < this.#trustedBeforeMs };
+      // A file seen to change while we read it (another inode renamed into place keeps its old
+      // times on some file systems) is never trusted from `trusted` again.
+      if (version !== undefined) this.#changedFiles.add(fileIndex);
+      const old = changed < this.#trustedBeforeMs && !this.#changedFiles.has(fileIndex);
+      version = { key, since: this.#nextEpoch(), old };
       this.#versions.set(fileIndex, version);
     }
     return { since: version.since, settled: changed < readStart - this.#racyMarginMs, old: version.old };
