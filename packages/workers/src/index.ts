@@ -35,7 +35,9 @@ export {
 } from './coordinator/lsd.js';
 export {
   type BatchTrace,
+  type HostedIncoming,
   type HostTraffic,
+  hasReusePort,
   ThreadActorSystem,
   type ThreadActorSystemOptions,
   type UtpDialer,

@@ -103,7 +103,7 @@ export interface EnginePeerLimits {
 
 /** A torrent or a magnet's metadata fetch: what an actor's events go to. */
 interface ActorOwner {
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void;
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' | 'incoming' }>): void;
   handleStats(stats: ActorStats): void;
 }
 
@@ -516,6 +516,8 @@ export class Engine {
     for (const event of events) {
       if (event.type === 'stats') {
         for (const stats of event.actors) this.#byActor.get(stats.actorId)?.handleStats(stats);
+      } else if (event.type === 'incoming') {
+        // The actor system answers these itself (ThreadActorSystem.listen); none reach here.
       } else {
         this.#byActor.get(event.actorId)?.handleEvent(event);
       }

@@ -193,7 +193,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEventMap> {
   }
 
   /** @internal Events of this fetch's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' | 'incoming' }>): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {

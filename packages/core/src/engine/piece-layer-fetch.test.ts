@@ -153,7 +153,8 @@ function context(actors: HashPeers, owner: () => PieceLayerFetch): TorrentContex
   const byActor = new Set<number>();
   actors.onEvents((events) => {
     for (const event of events)
-      if (event.type !== 'stats' && byActor.has(event.actorId)) owner().handleEvent(event);
+      if (event.type !== 'stats' && event.type !== 'incoming' && byActor.has(event.actorId))
+        owner().handleEvent(event);
   });
   return {
     actors,

@@ -207,7 +207,7 @@ export class PieceLayerFetch extends EventEmitter<PieceLayerFetchEventMap> {
   }
 
   /** @internal Events of this fetch's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' | 'incoming' }>): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {

@@ -327,7 +327,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   }
 
   /** @internal Events from this torrent's actors, routed by the Engine. */
-  handleEvent(event: Exclude<HostEvent, { type: 'stats' }>): void {
+  handleEvent(event: Exclude<HostEvent, { type: 'stats' | 'incoming' }>): void {
     const peer = this.#book.get(event.actorId);
     if (!peer) return;
     switch (event.type) {

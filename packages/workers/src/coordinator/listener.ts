@@ -40,6 +40,12 @@ export interface ListenerOptions {
    * full or stopped).
    */
   readonly onPeer: (peer: IncomingPeer) => boolean;
+  /**
+   * Bind with `reusePort` (Node >= 22.12 / 23.1 only, see `hasReusePort`), so the peer hosts can
+   * bind the same port and accept themselves (`ThreadActorSystem.listen`); then `stopAccepting`.
+   * Default: false.
+   */
+  readonly reusePort?: boolean;
   /** Longest wait for the peer's 68-byte handshake, ms. Default: 10,000. */
   readonly handshakeTimeoutMs?: number;
   /** Connections still handshaking at once; more are closed at once. Default: 64. */
@@ -89,6 +95,8 @@ export class Listener {
   #relayedOut = 0;
   #encrypted = 0;
   #closed = false;
+  #accepting = true;
+  #port = 0;
 
   private constructor(server: Server, options: ListenerOptions) {
     this.#server = server;
@@ -110,17 +118,32 @@ export class Listener {
           ),
         ),
       );
-      server.listen(options.port ?? 6881, options.host ?? '0.0.0.0', () => resolve());
+      const at = { port: options.port ?? 6881, host: options.host ?? '0.0.0.0' };
+      // `reusePort` is not in Node 20's types; the caller checked the version.
+      server.listen((options.reusePort ? { ...at, reusePort: true } : at) as never, () => resolve());
     });
     // After a successful bind an error on the server is not fatal to the engine.
     server.on('error', () => {});
+    const address = server.address();
+    listener.#port = typeof address === 'object' && address !== null ? address.port : 0;
     return listener;
   }
 
   /** The bound port. */
   get port(): number {
-    const address = this.#server.address();
-    return typeof address === 'object' && address !== null ? address.port : 0;
+    return this.#port;
+  }
+
+  /**
+   * Stops accepting (the peer hosts do, on the same port: `reusePort`); connections relayed now
+   * go on. Connections the kernel had queued for this socket, not yet accepted, are reset: peers
+   * dial again.
+   */
+  stopAccepting(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    // Not awaited: `close` calls back only once every connection it accepted has ended.
+    this.#server.close();
   }
 
   stats(): ListenerStats {
@@ -140,6 +163,8 @@ export class Listener {
     this.#closed = true;
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
+    if (!this.#accepting) return;
+    this.#accepting = false;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 

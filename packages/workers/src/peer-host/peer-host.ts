@@ -8,6 +8,7 @@ import { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '@tork/core/internal/bitfield.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
+import { HostListenOptions } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
 import type { HostEvent } from '@tork/core/internal/messages/host-event.js';
 import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
@@ -15,6 +16,7 @@ import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-check
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
+import type { HostListener } from './host-listener.js';
 import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
@@ -92,6 +94,8 @@ export class PeerHost implements ActorSink {
   #traced = false;
   readonly buffers: BufferPool;
   #shutDown = false;
+  /** This host's own listening socket (`listen`, Node >= 22.12); null: the coordinator relays. */
+  #listener: HostListener | null = null;
 
   /**
    * `extensions`: the BEP 10 extensions every session offers its peer (functions, so not part of
@@ -128,6 +132,32 @@ export class PeerHost implements ActorSink {
     this.#ticker = setInterval(() => this.#tick(), tickMs);
   }
 
+  /**
+   * Listens on the engine's TCP port beside the coordinator and the other hosts (`reusePort`):
+   * connections accepted here are offered to the coordinator (`incoming` event) and, once it
+   * answers with an `accept`, run on this socket. The caller checked that Node has `reusePort`.
+   */
+  async listen(value: unknown): Promise<void> {
+    // Thread boundary (control plane): checked like any other message.
+    const options = HostListenOptions.parse(value);
+    if (this.#shutDown || this.#listener) return;
+    // Loaded only here: hosts of a Node without `reusePort` never pay for the module.
+    const { HostListener } = await import('./host-listener.js');
+    const { mseTorrentKey } = await import('@tork/core/internal/mse/mse-handshake.js');
+    this.#listener = await HostListener.listen({
+      ...options,
+      findMseTorrent: (key) => {
+        for (const torrent of this.#torrents.values()) {
+          if (Buffer.compare(Buffer.from(mseTorrentKey(torrent.infoHash)), Buffer.from(key)) === 0)
+            return torrent.infoHash;
+        }
+        return undefined;
+      },
+      onIncoming: (connection, infoHashHex, address, encrypted) =>
+        this.emit({ type: 'incoming', connection, infoHashHex, address, encrypted }),
+    });
+  }
+
   stats(): HostStats {
     // The histogram's samples include its own 20 ms sampling interval: only what lies beyond it
     // is delay.
@@ -152,6 +182,7 @@ export class PeerHost implements ActorSink {
       buffersReused: this.buffers.reused,
       buffersAllocated: this.buffers.allocated,
       lastRejection: this.#lastRejection,
+      ...(this.#listener ? { acceptedInHost: this.#listener.accepted } : {}),
     };
   }
 
@@ -161,6 +192,7 @@ export class PeerHost implements ActorSink {
     this.#shutDown = true;
     if (this.#ticker) clearInterval(this.#ticker);
     this.#ticker = null;
+    this.#listener?.close();
     for (const actor of [...this.#actors.values()]) actor.destroy();
     this.#actors.clear();
     for (const seed of this.#webSeeds.values()) seed.destroy();
@@ -452,17 +484,26 @@ export class PeerHost implements ActorSink {
             { actorId: command.actorId },
           );
         }
+        const held =
+          command.type === 'accept' && command.hosted
+            ? this.#listener?.take(command.hosted.connection)
+            : undefined;
         const torrent = this.#torrents.get(command.torrentId);
-        if (!torrent) {
-          if (command.type === 'accept') command.relay.close();
-          else command.relay?.close();
+        if (!torrent || (command.type === 'accept' && !command.relay && !held)) {
+          command.relay?.close();
+          held?.socket.destroy();
           this.emit({
             type: 'closed',
             actorId: command.actorId,
-            error: new TorkError(
-              TorkErrorCode.INTERNAL,
-              `${command.type}: unknown torrent ${command.torrentId}`,
-              { torrentId: command.torrentId },
+            error: (torrent
+              ? new TorkError(TorkErrorCode.IO, 'connection closed before a torrent took it')
+              : new TorkError(
+                  TorkErrorCode.INTERNAL,
+                  `${command.type}: unknown torrent ${command.torrentId}`,
+                  {
+                    torrentId: command.torrentId,
+                  },
+                )
             ).toPlain(),
           });
           return;
@@ -477,9 +518,14 @@ export class PeerHost implements ActorSink {
             return;
           }
           actor.connect(command.host, command.port, command.encryption, command.relay);
-        } else actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
+        } else if (held) actor.accept(held.address, held.socket, held.initial, held.mse);
+        else if (command.relay)
+          actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
         return;
       }
+      case 'refuse-incoming':
+        this.#listener?.refuse(command.connection);
+        return;
       case 'rate-limits':
         this.#torrents.get(command.torrentId)?.rates.setLimits(command.download, command.upload);
         return;
