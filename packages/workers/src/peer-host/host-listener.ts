@@ -70,6 +70,12 @@ export class HostListener {
     return listener;
   }
 
+  /** The bound port. */
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
   /** Connections taken by actors so far. */
   get accepted(): number {
     return this.#accepted;
