@@ -405,8 +405,10 @@ export class ThreadActorSystem implements ActorSystem {
         }
         let best: HostSlot | undefined;
         // A connection a host accepted itself runs there: its socket cannot move.
-        if (command.type === 'accept' && command.hosted) best = this.#hosts[command.hosted.host];
-        else
+        if (command.type === 'accept' && command.hosted) {
+          const holder = this.#hosts[command.hosted.host];
+          best = holder?.alive ? holder : undefined;
+        } else
           for (const host of this.#hosts) {
             if (host.alive && (best === undefined || host.actors.size < best.actors.size)) best = host;
           }

@@ -144,14 +144,23 @@ export class PeerHost implements ActorSink {
     // Loaded only here: hosts of a Node without `reusePort` never pay for the module.
     const { HostListener } = await import('./host-listener.js');
     const { mseTorrentKey } = await import('@tork/core/internal/mse/mse-handshake.js');
+    const { wireInfoHash } = await import('@tork/core/internal/wire/wire-info-hash.js');
+    // HASH('req2', info-hash) of every hash a peer may name (v1, and a hybrid's or v2's truncated
+    // v2), computed once per torrent as torrents arrive; a removed torrent's keys stay, and the
+    // coordinator refuses its connections.
+    const keys = new Map<string, Uint8Array>();
+    const known = new Set<string>();
     this.#listener = await HostListener.listen({
       ...options,
       findMseTorrent: (key) => {
         for (const torrent of this.#torrents.values()) {
-          if (Buffer.compare(Buffer.from(mseTorrentKey(torrent.infoHash)), Buffer.from(key)) === 0)
-            return torrent.infoHash;
+          if (known.has(torrent.id)) continue;
+          known.add(torrent.id);
+          const v2 = torrent.infoHashes?.v2;
+          for (const hash of [torrent.infoHash, ...(v2 ? [wireInfoHash(v2)] : [])])
+            keys.set(Buffer.from(mseTorrentKey(hash)).toString('hex'), hash);
         }
-        return undefined;
+        return keys.get(Buffer.from(key).toString('hex'));
       },
       onIncoming: (connection, infoHashHex, address, encrypted) =>
         this.emit({ type: 'incoming', connection, infoHashHex, address, encrypted }),
