@@ -8,12 +8,12 @@
  * the hosts, none relayed. The Node 20 relay path is what the other seed tests run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { waitForSeeders } from '../download/support.js';
+import { torkMain, waitForSeeders } from '../download/support.js';
 import { requireNewerNode } from '../support/newer-node.js';
 import { startOpentracker } from '../support/opentracker.js';
 import { freePort, requireProgram } from '../support/programs.js';
@@ -144,5 +144,32 @@ describe('peer hosts accept themselves on Node >= 22.12 (reusePort)', { concurre
     assert.deepEqual(await compareSet(sourceTop, join(out, SET_NAME)), [], 'every file byte-identical');
     const inHosts = await acceptedInHosts(seeder);
     assert.equal(inHosts, 1, 'the one connection was accepted in a peer host');
+  });
+
+  it('a second tork on the same fixed port still fails with "address in use" (reusePort would share it)', async (t) => {
+    const node = requireNewerNode(t);
+    if (!node) return;
+    const torrent = join(work, 'port.torrent');
+    torkCreate(sourceTop, 'http://127.0.0.1:1/announce', torrent);
+    const first = await startSeeder(t, node, torrent, ['--no-trackers']);
+    const second = spawnSync(
+      node,
+      [
+        torkMain,
+        'seed',
+        torrent,
+        '--data',
+        dataDir,
+        '--no-trackers',
+        '--port',
+        String(first.port),
+        '--listen-host',
+        '127.0.0.1',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.notEqual(second.status, 0, `the second seeder exits non-zero\n${second.stdout}\n${second.stderr}`);
+    assert.match(second.stderr, /address in use/);
   });
 });

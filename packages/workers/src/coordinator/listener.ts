@@ -105,28 +105,44 @@ export class Listener {
 
   /** Binds and starts accepting; rejects with TORK_ERR_IO when the port cannot be bound. */
   static async listen(options: ListenerOptions): Promise<Listener> {
+    const at = { port: options.port ?? 6881, host: options.host ?? '0.0.0.0' };
+    // With `reusePort` a second tork (same user) on a fixed port would bind it too and silently
+    // share its connections: a plain bind first still fails with "address in use" then.
+    if (options.reusePort && at.port !== 0) {
+      const probe = createServer();
+      await Listener.#bind(probe, at, at);
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
     const server = createServer({ noDelay: true, pauseOnConnect: false });
     const listener = new Listener(server, options);
     server.on('connection', (socket) => listener.#onConnection(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new TorkError(
-            TorkErrorCode.IO,
-            `cannot listen on port ${options.port ?? 6881}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`,
-            { port: options.port ?? 6881, cause: error.code ?? null },
-          ),
-        ),
-      );
-      const at = { port: options.port ?? 6881, host: options.host ?? '0.0.0.0' };
-      // `reusePort` is not in Node 20's types; the caller checked the version.
-      server.listen((options.reusePort ? { ...at, reusePort: true } : at) as never, () => resolve());
-    });
+    // `reusePort` is not in Node 20's types; the caller checked the version.
+    await Listener.#bind(server, (options.reusePort ? { ...at, reusePort: true } : at) as never, at);
     // After a successful bind an error on the server is not fatal to the engine.
     server.on('error', () => {});
     const address = server.address();
     listener.#port = typeof address === 'object' && address !== null ? address.port : 0;
     return listener;
+  }
+
+  static #bind(
+    server: Server,
+    listenOptions: { port: number; host: string },
+    at: { port: number },
+  ): Promise<void> {
+    const options = { port: at.port };
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new TorkError(
+            TorkErrorCode.IO,
+            `cannot listen on port ${options.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`,
+            { port: options.port, cause: error.code ?? null },
+          ),
+        ),
+      );
+      server.listen(listenOptions, () => resolve());
+    });
   }
 
   /** The bound port. */
