@@ -43,6 +43,8 @@ function checkReport(report: Record<string, unknown>, groups: readonly string[],
       assert.ok((run[figure] as number) > 0, `${run.group}.${figure} = ${run[figure]} is positive`);
     }
     assert.ok((run.seederCpuSeconds as number) >= 0);
+    assert.equal(typeof run.seederCpuSecondsPerGiB, 'number', `${run.group}.seederCpuSecondsPerGiB`);
+    assert.ok((run.seederCpuSecondsPerGiB as number) >= 0);
     if (run.client === 'tork' || run.client === 'tork-baseline' || run.client === 'tork-variant') {
       // The watchdog's figures: present, non-negative; no bound is asserted (timing).
       assert.equal(typeof run.coordinatorStallMs, 'number', `${run.group}.coordinatorStallMs`);
@@ -156,6 +158,48 @@ describe('tork bench', () => {
       assert.equal(lines.length, 1, `${args.join(' ')}: one line, got ${JSON.stringify(stderr)}`);
       assert.match(lines[0]!, /^tork bench: --baseline .*packages\/cli\/dist\/main\.js/);
     }
+  });
+
+  it('tork-baseline seeders: the other build seeds too, and each tork swarm is held against libtorrent seeders', async (t) => {
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
+    const { status, report, stderr } = await runBench(t, [
+      ...SMALL,
+      '--seeders',
+      'tork,tork-baseline,libtorrent',
+      '--compare',
+      'libtorrent',
+      '--baseline',
+      tork,
+    ]);
+    assert.equal(status, 0, stderr);
+    const groups = ['tork', 'tork-baseline', 'libtorrent'].flatMap((seeders) =>
+      ['tork', 'tork-baseline', 'libtorrent'].map((client) => `${client}@${seeders}`),
+    );
+    checkReport(report, groups, stderr);
+    for (const run of report.runs as Array<Record<string, unknown>>) {
+      // Every seeder kind here counts its uploads: CPU per GiB is per GiB they served.
+      const served = (run.seederUploadedBytes as number[]).reduce((a, b) => a + b, 0);
+      assert.ok(served >= 8 << 20, `${run.group}: seeders uploaded ${served} bytes`);
+      assert.ok((run.seederCpuSecondsPerGiB as number) > 0, `${run.group}: seeder CPU per GiB`);
+    }
+    const seederRatios = report.seederRatios as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      seederRatios.map((r) => [r.group, r.libtorrent]),
+      ['tork', 'tork-baseline'].flatMap((seeders) =>
+        ['tork', 'tork-baseline', 'libtorrent'].map((client) => [
+          `${client}@${seeders}`,
+          `${client}@libtorrent`,
+        ]),
+      ),
+    );
+    for (const ratio of seederRatios) assert.ok((ratio.seederCpuSecondsPerGiB as number) > 0);
+  });
+
+  it('refuses tork-baseline seeders without --baseline PATH', async (t) => {
+    const { status, stderr } = await bench(t, ['--seeders', 'tork-baseline', '--runs', '1']);
+    assert.equal(status, 2, stderr);
+    assert.match(stderr, /--seeders tork-baseline needs --baseline PATH/);
   });
 
   it('refuses --rate-limit with tork seeders', async (t) => {

@@ -134,6 +134,9 @@ describe('file-system faults', { timeout: 300_000 }, () => {
     // The seeder to be damaged gets a real copy of the data (the good one serves the cache).
     const badData = join(work, 'bad-seeder');
     await cp(join(dataset.dataDir, dataset.name), join(badData, dataset.name), { recursive: true });
+    // Older than the seeder's racy margin (2 s) when it starts: it trusts what its start-up check
+    // verified and serves those pieces without hashing them again, until their files change.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     const bad = await startTorkSeeder(dataset.torrentPath, badData);
     t.after(() => bad.stop());
 

@@ -142,16 +142,17 @@ export function killOnExit(child: ChildProcess): void {
 }
 
 /**
- * Starts `tork <command> …args --json` on loopback and waits for its `listening` event. Returns
+ * Starts `tork <command> …args --json` on loopback and waits for its `listening` event; run by
+ * `options.node` (default: this Node). Returns
  * at once after that; the caller stops it (in an after hook) with `stop()`.
  */
 export async function startTork(
   command: 'seed' | 'download' | 'stream',
   args: readonly string[],
-  options: { listenTimeoutMs?: number } = {},
+  options: { listenTimeoutMs?: number; node?: string } = {},
 ): Promise<TorkProcess> {
   const child = spawn(
-    process.execPath,
+    options.node ?? process.execPath,
     [torkMain, command, ...args, '--port', '0', '--listen-host', '127.0.0.1', '--json'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -191,8 +191,10 @@ export class SimulatedActorSystem implements ActorSystem {
       'rate-limits': 0,
       'rate-grant': 0,
       'web-seed': 0,
+      'refuse-incoming': 0,
     },
     events: {
+      incoming: 0,
       connected: 0,
       bitfield: 0,
       have: 0,
@@ -414,7 +416,7 @@ export class SimulatedActorSystem implements ActorSystem {
 
   /** Keeps track of what the coordinator knows, for the strict checks. */
   #told(event: HostEvent): void {
-    if (event.type === 'stats' || event.type === 'pieces') return;
+    if (event.type === 'stats' || event.type === 'pieces' || event.type === 'incoming') return;
     const actor = this.#actors.get(event.actorId);
     if (actor === undefined) return;
     switch (event.type) {
@@ -475,6 +477,9 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'rate-limits':
         // The sim meters nothing: its peers' speeds are the model's.
+        return;
+      case 'refuse-incoming':
+        this.#violate('refuse-incoming: the sim accepts no connections');
         return;
       default:
         break;

@@ -44,7 +44,9 @@ export {
 export {
   type BatchTrace,
   GROW_BUSY_SHARE,
+  type HostedIncoming,
   type HostTraffic,
+  hasReusePort,
   ThreadActorSystem,
   type ThreadActorSystemOptions,
   type UtpDialer,

@@ -74,6 +74,11 @@ export interface Figures {
   readonly cpuSecondsPerGiB: number;
   readonly peakRssMiB: number;
   readonly seederCpuSeconds: number;
+  /**
+   * The seeders' CPU seconds per GiB they served: seederCpuSeconds ÷ the payload they uploaded
+   * during the run (the data set's length when a seeder cannot tell).
+   */
+  readonly seederCpuSecondsPerGiB: number;
 }
 
 export interface RunResult extends Figures {
@@ -188,6 +193,11 @@ export interface BenchReport {
    * With `--format` v1 and another format: that format's median figure divided by v1's, same
    * client, seeders and set (`group` ÷ `v1`). Empty without v1 or with it alone.
    */
+  /**
+   * The same downloader's median figure with tork (or tork-baseline) seeders divided by its median
+   * with libtorrent seeders, same format and set (`group` ÷ `libtorrent`): the cost of serving.
+   */
+  readonly seederRatios: Array<{ group: string; libtorrent: string } & Record<keyof Figures, number>>;
   readonly formatRatios: Array<
     { group: string; v1: string; client: ClientName; format: TorrentFormat } & Record<keyof Figures, number>
   >;
@@ -201,6 +211,7 @@ const FIGURES: Array<keyof Figures> = [
   'cpuSecondsPerGiB',
   'peakRssMiB',
   'seederCpuSeconds',
+  'seederCpuSecondsPerGiB',
 ];
 
 export function median(values: readonly number[]): number {
@@ -210,6 +221,13 @@ export function median(values: readonly number[]): number {
 }
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** What the seeders served in a run: the sum of their uploads, or `fallback` when one cannot tell. */
+export function servedBytes(uploaded: ReadonlyArray<number | null>, fallback: number): number {
+  if (uploaded.length === 0 || uploaded.some((v) => v === null)) return fallback;
+  const sum = uploaded.reduce((a: number, b) => a + (b ?? 0), 0);
+  return sum > 0 ? sum : fallback;
+}
 
 /** The median of the values present; null when none is. */
 function medianOrNull(values: ReadonlyArray<number | null>): number | null {
@@ -353,6 +371,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         aria2c: options.aria2c,
         host,
         log,
+        ...(options.baseline ? { baselineMain: options.baseline.path } : {}),
       });
       swarms.set(kind, swarm);
       log(
@@ -398,7 +417,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const bad =
         measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
       // tork seeders report their totals in ~1 s progress events: let the last one arrive.
-      if (swarm.kind === 'tork')
+      if (swarm.kind === 'tork' || swarm.kind === 'tork-baseline')
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, ended + 1_500 - Date.now())));
       const uploadedAfter = await swarm.uploaded();
       await rm(outDir, { recursive: true, force: true });
@@ -438,6 +457,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         cpuSecondsPerGiB: round(cpuSeconds / gib),
         peakRssMiB: round(measure.peakRssKiB / 1024, 1),
         seederCpuSeconds: round(seederCpuSeconds, 2),
+        seederCpuSecondsPerGiB: round(
+          seederCpuSeconds / (servedBytes(seederUploadedBytes, dataset.length) / 2 ** 30),
+        ),
         measuredBy: measure.source,
         verified: bad.length === 0,
         exitStatus: measure.status,
@@ -562,6 +584,28 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         >),
       });
 
+  const seederRatios: BenchReport['seederRatios'] = [];
+  const withoutSeeders = (group: string) => group.replace(/@\S+/, '');
+  for (const summary of medians.filter((m) => m.seeders === 'tork' || m.seeders === 'tork-baseline')) {
+    const other = medians.find(
+      (m) =>
+        m.seeders === 'libtorrent' &&
+        m.set === summary.set &&
+        m.client === summary.client &&
+        m.format === summary.format &&
+        withoutSeeders(m.group) === withoutSeeders(summary.group),
+    );
+    if (!other) continue;
+    seederRatios.push({
+      group: summary.group,
+      libtorrent: other.group,
+      ...(Object.fromEntries(FIGURES.map((f) => [f, other[f] ? round(summary[f] / other[f]) : 0])) as Record<
+        keyof Figures,
+        number
+      >),
+    });
+  }
+
   const formatRatios: BenchReport['formatRatios'] = [];
   const withoutFormat = (group: string) => group.replace(/ format=\S+/, '');
   for (const summary of medians.filter((m) => m.format !== 'v1')) {
@@ -667,6 +711,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     runs,
     medians,
     ratios,
+    seederRatios,
     formatRatios,
     ok: runs.length > 0 && runs.every((run) => run.verified),
   };

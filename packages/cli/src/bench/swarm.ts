@@ -5,7 +5,8 @@ import { type Dataset, seederDataDir } from '../demo/dataset.js';
 import { freePort, torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, stopChild, track } from './proc.js';
 
-export type SeederKind = 'tork' | 'libtorrent' | 'aria2c';
+/** `tork-baseline`: `tork seed` of the `--baseline` build (its own hard-linked data dirs). */
+export type SeederKind = 'tork' | 'tork-baseline' | 'libtorrent' | 'aria2c';
 
 /** The python helpers shipped next to dist/ (dist/bench/swarm.js → python/). */
 export const pythonDir = fileURLToPath(new URL('../../python/', import.meta.url));
@@ -34,6 +35,8 @@ export interface SwarmOptions {
   readonly aria2c?: string;
   readonly host: string;
   readonly log: (line: string) => void;
+  /** tork-baseline only: the other build's packages/cli/dist/main.js. Default: none. */
+  readonly baselineMain?: string;
 }
 
 function sumCpu(pids: readonly number[]): number {
@@ -105,17 +108,26 @@ async function libtorrentSwarm(
 }
 
 /** `tork seed` child processes, one per seeder, each on its own hard-linked data dir (resume lock). */
-async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
+async function torkSwarm(
+  dataset: Dataset,
+  torrent: string,
+  options: SwarmOptions,
+  kind: 'tork' | 'tork-baseline',
+): Promise<Swarm> {
+  const main = kind === 'tork' ? torkMain : options.baselineMain;
+  if (!main) throw new Error('tork-baseline seeders need --baseline PATH (another build)');
   const children: ChildProcess[] = [];
   const uploaded: number[] = [];
   const ports: number[] = [];
   const start = async (index: number) => {
-    const dir = await seederDataDir(dataset, index);
+    const dir = await seederDataDir(dataset, index, kind === 'tork' ? 'seeder' : 'baseline-seeder');
     const child = track(
       spawn(
         process.execPath,
         [
-          torkMain,
+          // Node flags for the seeders alone, e.g. '--cpu-prof --cpu-prof-dir=DIR' (NODE_OPTIONS refuses it).
+          ...(process.env.TORK_BENCH_SEEDER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+          main,
           'seed',
           torrent,
           '--data',
@@ -190,7 +202,7 @@ async function torkSwarm(dataset: Dataset, torrent: string, options: SwarmOption
   }
   const pids = children.map((child) => child.pid!);
   return {
-    kind: 'tork',
+    kind,
     ports,
     pids,
     cpuSeconds: () => sumCpu(pids),
@@ -287,5 +299,5 @@ export function startSwarm(
   if (torrents.length !== 1) throw new Error(`${kind} seeders seed one torrent, not ${torrents.length}`);
   const torrent = torrents[0]!;
   if (kind === 'aria2c') return aria2Swarm(dataset, torrent, options);
-  return torkSwarm(dataset, torrent, options);
+  return torkSwarm(dataset, torrent, options, kind);
 }

@@ -32,7 +32,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|tork-baseline|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -72,7 +72,7 @@ export const benchHelp: CommandHelp<typeof options> = {
     workers: { arg: 'N', text: "tork downloader's --workers, 1 to 64", default: "tork's own (the cores)" },
     seeders: {
       arg: 'KINDS',
-      text: 'seeder kinds, comma-separated: tork, libtorrent, aria2c (each its own swarm)',
+      text: 'seeder kinds, comma-separated: tork, tork-baseline (`tork seed` of the --baseline build), libtorrent, aria2c (each its own swarm)',
     },
     compare: {
       arg: 'CLIENTS',
@@ -132,7 +132,7 @@ export const benchHelp: CommandHelp<typeof options> = {
   },
 };
 
-const SEEDERS: readonly SeederKind[] = ['tork', 'libtorrent', 'aria2c'];
+const SEEDERS: readonly SeederKind[] = ['tork', 'tork-baseline', 'libtorrent', 'aria2c'];
 const CLIENTS: readonly ClientName[] = ['aria2c', 'libtorrent'];
 
 /** A python 3 that can import libtorrent (Debian's /usr/bin/python3 first: pyenv shims lack it). */
@@ -166,6 +166,7 @@ function runLine(run: RunResult): string {
     fixed(run.cpuSecondsPerGiB, 2),
     fixed(run.peakRssMiB, 0),
     fixed(run.seederCpuSeconds, 2),
+    fixed(run.seederCpuSecondsPerGiB, 2),
     fixed(run.otherCpuSeconds, 2),
     maybe(run.firstPieceSeconds, 2),
     maybe(run.lastPercentSeconds, 2),
@@ -176,7 +177,7 @@ function runLine(run: RunResult): string {
   ].join(' ');
 }
 
-const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'othr CPU'.padStart(8)} ${'1st pc s'.padStart(8)} ${'last1% s'.padStart(8)} ${'xtra MiB'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
+const HEADER = `${'download'.padEnd(42)} ${'wall s'.padStart(8)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU s/GiB'.padStart(8)} ${'RSS MiB'.padStart(8)} ${'seed CPU'.padStart(8)} ${'seed/GiB'.padStart(8)} ${'othr CPU'.padStart(8)} ${'1st pc s'.padStart(8)} ${'last1% s'.padStart(8)} ${'xtra MiB'.padStart(8)}  verified  (tork: longest loop stall coordinator/host)`;
 
 function table(report: BenchReport): string {
   const lines = ['', 'medians', HEADER];
@@ -190,6 +191,7 @@ function table(report: BenchReport): string {
         fixed(m.cpuSecondsPerGiB, 2),
         fixed(m.peakRssMiB, 0),
         fixed(m.seederCpuSeconds, 2),
+        fixed(m.seederCpuSecondsPerGiB, 2),
         ''.padStart(8),
         maybe(m.firstPieceSeconds, 2),
         maybe(m.lastPercentSeconds, 2),
@@ -201,6 +203,10 @@ function table(report: BenchReport): string {
     lines.push('', 'ratios (tork / other, medians)');
     for (const r of report.ratios) lines.push(ratioLine(`${r.tork} / ${r.other}`, r));
   }
+  if (report.seederRatios.length > 0) {
+    lines.push('', 'seeders (tork seeders / libtorrent seeders, same downloader, medians)');
+    for (const r of report.seederRatios) lines.push(ratioLine(`${r.group} / ${r.libtorrent}`, r));
+  }
   if (report.formatRatios.length > 0) {
     lines.push('', 'formats (this format / v1, medians, same client and seeders)');
     for (const r of report.formatRatios) lines.push(ratioLine(r.group, r));
@@ -209,7 +215,13 @@ function table(report: BenchReport): string {
 }
 
 type RatioFigures = Record<
-  'wallSeconds' | 'mbPerSecond' | 'cpuSeconds' | 'cpuSecondsPerGiB' | 'peakRssMiB' | 'seederCpuSeconds',
+  | 'wallSeconds'
+  | 'mbPerSecond'
+  | 'cpuSeconds'
+  | 'cpuSecondsPerGiB'
+  | 'peakRssMiB'
+  | 'seederCpuSeconds'
+  | 'seederCpuSecondsPerGiB',
   number
 >;
 
@@ -222,6 +234,7 @@ function ratioLine(label: string, r: RatioFigures): string {
     r.cpuSecondsPerGiB,
     r.peakRssMiB,
     r.seederCpuSeconds,
+    r.seederCpuSecondsPerGiB,
   ];
   return [label.padEnd(42), ...figures.map((value) => fixed(value, 2))].join(' ');
 }
@@ -252,7 +265,7 @@ function checkFormats(
     return `--format ${which} needs a power-of-two --piece-size (BEP 52), got ${pieceLength} bytes`;
   if (seeders.includes('aria2c') || compare.includes('aria2c'))
     return `--format ${which}: aria2c does not speak BitTorrent v2 (BEP 52); use --seeders libtorrent and --compare libtorrent`;
-  if (seeders.includes('tork') && formats.length > 1)
+  if ((seeders.includes('tork') || seeders.includes('tork-baseline')) && formats.length > 1)
     return `--format ${formats.join(',')}: a tork seeder seeds one torrent; several formats need --seeders libtorrent`;
   return { formats };
 }
@@ -354,7 +367,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   const seeders = values.seeders.split(',').filter(Boolean) as SeederKind[];
   const compare = values.compare.split(',').filter(Boolean) as ClientName[];
   if (seeders.length === 0 || seeders.some((s) => !SEEDERS.includes(s)))
-    return bad('--seeders takes tork, libtorrent, aria2c (comma-separated)');
+    return bad('--seeders takes tork, tork-baseline, libtorrent, aria2c (comma-separated)');
   if (compare.some((c) => !CLIENTS.includes(c)))
     return bad('--compare takes aria2c, libtorrent (comma-separated)');
   const formatError = checkFormats(values.format, pieceLength, seeders, compare);
@@ -395,6 +408,10 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     return ExitCode.BAD_INPUT;
   }
   if (baseline) log(`bench: baseline: tork ${baseline.version} at ${baseline.path} (tork-baseline)`);
+  if (seeders.includes('tork-baseline') && !baseline)
+    return bad(
+      "--seeders tork-baseline needs --baseline PATH (another tork build's …/packages/cli/dist/main.js)",
+    );
 
   let seederRates: SeederRates | undefined;
   if (values['seeder-rates'] !== undefined) {
@@ -411,7 +428,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
     );
   if (seederRates && rateLimit) return bad('--seeder-rates and --rate-limit contradict: give one');
 
-  if (rateLimit && seeders.includes('tork'))
+  if (rateLimit && (seeders.includes('tork') || seeders.includes('tork-baseline')))
     return bad(
       '--rate-limit is not supported with tork seeders (tork seed has no upload cap): use --seeders libtorrent or aria2c',
     );

@@ -33,6 +33,7 @@ import {
   defaultPeerHosts,
   eagerPeerHosts,
   HashPool,
+  hasReusePort,
   Listener,
   type PeerHostThread,
   ThreadActorSystem,
@@ -375,10 +376,14 @@ export async function runDownload(
   let engine: Engine | undefined;
   let listener: Listener;
   const listenHost = parsed.values['listen-host'] ?? DEFAULT_LISTEN_HOST;
+  // Node >= 22.12: the peer hosts accept on the port themselves (no relay); TORK_HOST_ACCEPT=0 keeps
+  // the coordinator's relay (for comparisons).
+  const hostAccept = hasReusePort() && process.env.TORK_HOST_ACCEPT !== '0';
   try {
     listener = await Listener.listen({
       port,
       host: listenHost,
+      reusePort: hostAccept,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
       encryption,
       findMseTorrent: (key) => engine?.torrentForMseKey(key),
@@ -466,15 +471,36 @@ export async function runDownload(
     ...(trace ? { trace } : {}),
   });
   startup.mark('engineReady');
+  if (hostAccept) {
+    try {
+      await actors.listen({ port: listener.port, host: listenHost, encryption }, (peer) =>
+        engine ? engine.acceptIncoming(peer) : false,
+      );
+      listener.stopAccepting();
+    } catch (error) {
+      // The coordinator's Listener still accepts (and relays): slower, not broken.
+      if (!json && !quiet)
+        io.stderr(`${name}: peer hosts cannot listen: ${oneLine(toTorkError(error, TorkErrorCode.IO))}\n`);
+    }
+  }
   const watchdog = new EventLoopWatchdog(() => actors.stats());
   if (trace) watchdog.onSample = (hosts) => trace.hostStats(hosts);
   let eventLoop: EventLoopReport | undefined;
   /** The UDP host's last counters (uTP connections, retransmissions), read just before it closes. */
   let udpStats: UdpHostStats | undefined;
   let metrics: Awaited<ReturnType<typeof openMetrics>> | undefined;
+  /** Connections accepted: relayed by the coordinator's Listener, or by the peer hosts themselves. */
+  let incoming: { relayed: number; inHosts: number } | undefined;
   const closeAll = async () => {
     await metrics?.close();
     await extension?.close();
+    if (incoming === undefined) {
+      const hosts = await actors.stats().catch(() => []);
+      incoming = {
+        relayed: listener.stats().accepted,
+        inHosts: hosts.reduce((sum, host) => sum + (host.acceptedInHost ?? 0), 0),
+      };
+    }
     // Before the hosts go: their last delay figures are read over the control plane.
     eventLoop ??= await watchdog.stop();
     await listener.close();
@@ -622,7 +648,9 @@ export async function runDownload(
     }
     if (json) {
       const udp = udpStats ? { udp: udpStats } : {};
-      io.stdout(`${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop, ...udp })}\n`);
+      io.stdout(
+        `${JSON.stringify({ event: 'stopped', time: Date.now(), ...last, eventLoop, ...udp, ...(incoming ? { incoming } : {}) })}\n`,
+      );
     }
     if (!json && !quiet && final.downloadedBytes > 0) {
       const seconds = final.elapsedMs / 1000;

@@ -1,5 +1,12 @@
 import { Engine, type RateLimits } from '@tork/core';
-import { HashPool, Listener, ThreadActorSystem, UdpHostThread, UtpService } from '@tork/workers';
+import {
+  HashPool,
+  hasReusePort,
+  Listener,
+  ThreadActorSystem,
+  UdpHostThread,
+  UtpService,
+} from '@tork/workers';
 import { type DhtConfig, openDht } from '../commands/dht-options.js';
 import type { CliIo } from '../io.js';
 
@@ -32,9 +39,12 @@ export interface EngineStack {
 
 export async function openEngineStack(options: EngineStackOptions, io: CliIo): Promise<EngineStack> {
   let engine: Engine | undefined;
+  // Node >= 22.12: the peer hosts accept on the port themselves (see `tork download`).
+  const hostAccept = hasReusePort() && process.env.TORK_HOST_ACCEPT !== '0';
   const listener = await Listener.listen({
     port: options.port,
     host: options.host,
+    reusePort: hostAccept,
     onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
     findMseTorrent: (key) => engine?.torrentForMseKey(key),
   });
@@ -63,6 +73,17 @@ export async function openEngineStack(options: EngineStackOptions, io: CliIo): P
     rateLimits: options.rateLimits,
   });
   const built = engine;
+  if (hostAccept) {
+    try {
+      await actors.listen({ port: listener.port, host: options.host, encryption: 'prefer' }, (peer) =>
+        built.acceptIncoming(peer),
+      );
+      listener.stopAccepting();
+    } catch (error) {
+      // The coordinator's Listener still accepts (and relays): slower, not broken.
+      io.stderr(`tork daemon: peer hosts cannot listen: ${(error as Error).message}\n`);
+    }
+  }
   return {
     engine: built,
     listener,

@@ -127,13 +127,13 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
 }
 
 /**
- * A data directory of its own for seeder `index` (`<cache>/<name>/seeder-<index>`, kept with the
+ * A data directory of its own for seeder `index` (`<cache>/<name>/<prefix>-<index>`, prefix `seeder` by default; kept with the
  * cache): the data set's files hard-linked (copied where links fail), so seeders share the bytes
  * but not the state tork writes next to them (`.tork/`, resume state). Symlinks would not do: tork
  * refuses data reached through a link out of its directory.
  */
-export async function seederDataDir(dataset: Dataset, index: number): Promise<string> {
-  const dir = join(dirname(dataset.dataDir), `seeder-${index}`);
+export async function seederDataDir(dataset: Dataset, index: number, prefix = 'seeder'): Promise<string> {
+  const dir = join(dirname(dataset.dataDir), `${prefix}-${index}`);
   for (const file of dataset.files) {
     const source = join(dataset.dataDir, dataset.name, ...file.path);
     const target = join(dir, dataset.name, ...file.path);

@@ -10,6 +10,9 @@ export interface DiskStats {
   readonly size: number;
   readonly dev: number;
   readonly ino: number;
+  /** Last modification / status change, ms with a fraction (Node's Stats have them; fakes may not). */
+  readonly mtimeMs?: number;
+  readonly ctimeMs?: number;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;

@@ -27,6 +27,8 @@ export function addTorrentCommand(
     ...(v2 && meta.infoHashV2 ? { infoHashV2: meta.infoHashV2 } : {}),
     ...(v2 && meta.v2 ? { v2PiecesRoots: piecesRootsOf(meta) } : {}),
     have,
+    // `have` was checked or resumed in this thread's lifetime: after its time origin.
+    haveSinceMs: Math.floor(performance.timeOrigin),
     listenPort: ctx.port,
     private: meta.private ?? false,
     ...(meta.infoBytes && !meta.private ? { info: meta.infoBytes } : {}),

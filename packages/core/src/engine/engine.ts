@@ -539,6 +539,8 @@ export class Engine {
         for (const stats of event.actors) this.#byActor.get(stats.actorId)?.handleStats(stats);
       } else if (event.type === 'pieces') {
         this.#unpack(event);
+      } else if (event.type === 'incoming') {
+        // The actor system answers these itself (ThreadActorSystem.listen); none reach here.
       } else {
         this.#byActor.get(event.actorId)?.handleEvent(event);
       }

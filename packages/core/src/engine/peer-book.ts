@@ -36,8 +36,13 @@ export const DEFAULT_USELESS_AFTER_SECONDS = 60;
 export interface IncomingConnection {
   /** `host:port` of the remote end. */
   readonly address: string;
-  /** The actor's end of the relay (moved to the peer host). */
-  readonly relay: MessagePort;
+  /** The actor's end of the relay (moved to the peer host); absent for a `hosted` connection. */
+  readonly relay?: MessagePort;
+  /**
+   * A connection a peer host accepted on its own socket and holds (`incoming` event): the host's
+   * index and the connection's id there. The actor is placed on that host.
+   */
+  readonly hosted?: { readonly host: number; readonly connection: number };
   /** Bytes read so far, the peer's handshake first (decrypted when `mse` is set). */
   readonly initial: Uint8Array;
   /** The Listener ran an MSE handshake: the streams' states for the actor. */
@@ -295,7 +300,10 @@ export class PeerBook {
       actorId,
       torrentId: this.#ctx.torrentId,
       address: incoming.address,
-      relay: incoming.relay,
+      ...(incoming.relay ? { relay: incoming.relay } : {}),
+      ...(incoming.hosted
+        ? { hosted: { host: incoming.hosted.host, connection: incoming.hosted.connection } }
+        : {}),
       initial: incoming.initial,
       ...(incoming.mse ? { mse: incoming.mse } : {}),
       ...(incoming.transport === 'utp' ? { transport: 'utp' as const } : {}),

@@ -153,7 +153,12 @@ function context(actors: HashPeers, owner: () => PieceLayerFetch): TorrentContex
   const byActor = new Set<number>();
   actors.onEvents((events) => {
     for (const event of events)
-      if (event.type !== 'stats' && event.type !== 'pieces' && byActor.has(event.actorId))
+      if (
+        event.type !== 'stats' &&
+        event.type !== 'pieces' &&
+        event.type !== 'incoming' &&
+        byActor.has(event.actorId)
+      )
         owner().handleEvent(event);
   });
   return {

@@ -106,5 +106,19 @@ export const HostStats = z.object({
   bufferPoolBytes: z.number().nonnegative(),
   buffersReused: count,
   buffersAllocated: count,
+  /** Connections this host accepted on its own socket (`reusePort`) and ran; absent: none. */
+  acceptedInHost: count.optional(),
 });
 export type HostStats = z.infer<typeof HostStats>;
+
+/**
+ * What a peer host's `listen` call carries (control plane): the engine's TCP port and address,
+ * bound again by the host with `reusePort`, and the encryption policy its handshakes follow.
+ */
+export const HostListenOptions = z.object({
+  port: z.number().int().min(1).max(65535),
+  host: z.string().min(1).max(255),
+  encryption: z.enum(['prefer', 'require', 'disable']),
+  handshakeTimeoutMs: z.number().int().positive().optional(),
+});
+export type HostListenOptions = z.infer<typeof HostListenOptions>;

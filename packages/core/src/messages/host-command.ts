@@ -90,6 +90,13 @@ export const HostCommand = z.discriminatedUnion('type', [
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
     have: Bytes,
     /**
+     * Wall-clock ms before which `have` was not yet verified (checked, or trusted from resume state):
+     * a file whose last change (mtime and ctime) lies well before it still holds the verified bytes,
+     * so its pieces are served without hashing them again. Default: none (each read is hashed until
+     * the host verified the piece itself).
+     */
+    haveSinceMs: z.number().nonnegative().optional(),
+    /**
      * The torrent's files in order, for reading pieces to upload. Empty: this torrent serves
      * nothing (every request is refused).
      */
@@ -179,7 +186,16 @@ export const HostCommand = z.discriminatedUnion('type', [
     torrentId: TorrentId,
     /** `host:port` of the remote end, for errors and the peer list. */
     address: z.string().min(1).max(300),
-    relay: MessagePortSchema,
+    /** The relay's actor end; absent when `hosted` names a connection the host accepted itself. */
+    relay: MessagePortSchema.optional(),
+    /**
+     * A connection the host accepted on its own socket (`reusePort`) and holds under this id
+     * (see the `incoming` event): the actor takes that socket; no relay, `initial` is empty.
+     * `host` is the host's index: the actor system places the actor there.
+     */
+    hosted: z
+      .object({ host: z.number().int().nonnegative(), connection: z.number().int().nonnegative() })
+      .optional(),
     initial: Bytes,
     /**
      * The Listener ran an MSE handshake (`initial` is already decrypted): the streams' states,
@@ -189,6 +205,8 @@ export const HostCommand = z.discriminatedUnion('type', [
     /** What carries the relayed stream: a TCP socket (the Listener's) or uTP (the UDP host's). Default: tcp. */
     transport: z.enum(['tcp', 'utp']).optional(),
   }),
+  /** A connection the host accepted itself (`incoming` event) that no torrent takes: close it. */
+  z.object({ type: z.literal('refuse-incoming'), connection: z.number().int().nonnegative() }),
   /**
    * Run a web seed (BEP 19: an HTTP(S) server holding the torrent's files) as a new actor. Why a
    * command of its own: it has no peer address and no handshake; the actor fetches its assigned

@@ -189,10 +189,23 @@ export const HostEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stats'), actors: z.array(ActorStats) }),
   /** The connection is gone; every piece still assigned to it is free again. */
   z.object({ type: z.literal('closed'), actorId: ActorId, error: PlainError }),
+  /**
+   * The host accepted a connection on its own listening socket (`reusePort`, Node >= 22.12) and
+   * read the peer's handshake: the connection waits, paused, under `connection` until the
+   * coordinator answers with an `accept` naming it (a new actor) or a `refuse-incoming` (full,
+   * banned, unknown torrent). Consumed by the actor system, never seen by torrents.
+   */
+  z.object({
+    type: z.literal('incoming'),
+    connection: z.number().int().nonnegative(),
+    infoHashHex: z.string().regex(/^[0-9a-f]{40}$/),
+    address: z.string().min(1).max(300),
+    encrypted: z.boolean(),
+  }),
 ]);
 export type HostEvent = z.infer<typeof HostEvent>;
-/** An event of one actor (not a host's `stats`, nor a host's packed `pieces`, which the Engine unpacks). */
-export type ActorEvent = Exclude<HostEvent, { type: 'stats' } | { type: 'pieces' }>;
+/** An event of one actor (not a host's `stats`, its packed `pieces`, which the Engine unpacks, nor an `incoming` connection, which the actor system answers). */
+export type ActorEvent = Exclude<HostEvent, { type: 'stats' } | { type: 'pieces' } | { type: 'incoming' }>;
 
 export const HostEventBatch = z.object({
   events: z.array(HostEvent),

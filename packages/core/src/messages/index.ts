@@ -1,4 +1,5 @@
 export {
+  HostListenOptions,
   HostStats,
   PeerActorSettings,
   PeerHostSettings,

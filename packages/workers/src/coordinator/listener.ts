@@ -40,6 +40,12 @@ export interface ListenerOptions {
    * full or stopped).
    */
   readonly onPeer: (peer: IncomingPeer) => boolean;
+  /**
+   * Bind with `reusePort` (Node >= 22.12 / 23.1 only, see `hasReusePort`), so the peer hosts can
+   * bind the same port and accept themselves (`ThreadActorSystem.listen`); then `stopAccepting`.
+   * Default: false.
+   */
+  readonly reusePort?: boolean;
   /** Longest wait for the peer's 68-byte handshake, ms. Default: 10,000. */
   readonly handshakeTimeoutMs?: number;
   /** Connections still handshaking at once; more are closed at once. Default: 64. */
@@ -89,6 +95,8 @@ export class Listener {
   #relayedOut = 0;
   #encrypted = 0;
   #closed = false;
+  #accepting = true;
+  #port = 0;
 
   private constructor(server: Server, options: ListenerOptions) {
     this.#server = server;
@@ -97,30 +105,61 @@ export class Listener {
 
   /** Binds and starts accepting; rejects with TORK_ERR_IO when the port cannot be bound. */
   static async listen(options: ListenerOptions): Promise<Listener> {
+    const at = { port: options.port ?? 6881, host: options.host ?? '0.0.0.0' };
+    // With `reusePort` a second tork (same user) on a fixed port would bind it too and silently
+    // share its connections: a plain bind first still fails with "address in use" then.
+    if (options.reusePort && at.port !== 0) {
+      const probe = createServer();
+      await Listener.#bind(probe, at, at);
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
     const server = createServer({ noDelay: true, pauseOnConnect: false });
     const listener = new Listener(server, options);
     server.on('connection', (socket) => listener.#onConnection(socket));
-    await new Promise<void>((resolve, reject) => {
+    // `reusePort` is not in Node 20's types; the caller checked the version.
+    await Listener.#bind(server, (options.reusePort ? { ...at, reusePort: true } : at) as never, at);
+    // After a successful bind an error on the server is not fatal to the engine.
+    server.on('error', () => {});
+    const address = server.address();
+    listener.#port = typeof address === 'object' && address !== null ? address.port : 0;
+    return listener;
+  }
+
+  static #bind(
+    server: Server,
+    listenOptions: { port: number; host: string },
+    at: { port: number },
+  ): Promise<void> {
+    const options = { port: at.port };
+    return new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           new TorkError(
             TorkErrorCode.IO,
-            `cannot listen on port ${options.port ?? 6881}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`,
-            { port: options.port ?? 6881, cause: error.code ?? null },
+            `cannot listen on port ${options.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`,
+            { port: options.port, cause: error.code ?? null },
           ),
         ),
       );
-      server.listen(options.port ?? 6881, options.host ?? '0.0.0.0', () => resolve());
+      server.listen(listenOptions, () => resolve());
     });
-    // After a successful bind an error on the server is not fatal to the engine.
-    server.on('error', () => {});
-    return listener;
   }
 
   /** The bound port. */
   get port(): number {
-    const address = this.#server.address();
-    return typeof address === 'object' && address !== null ? address.port : 0;
+    return this.#port;
+  }
+
+  /**
+   * Stops accepting (the peer hosts do, on the same port: `reusePort`); connections relayed now
+   * go on. Connections the kernel had queued for this socket, not yet accepted, are reset: peers
+   * dial again.
+   */
+  stopAccepting(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    // Not awaited: `close` calls back only once every connection it accepted has ended.
+    this.#server.close();
   }
 
   stats(): ListenerStats {
@@ -140,6 +179,8 @@ export class Listener {
     this.#closed = true;
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
+    if (!this.#accepting) return;
+    this.#accepting = false;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 

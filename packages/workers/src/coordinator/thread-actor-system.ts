@@ -1,8 +1,10 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import {
   type ActorSystem,
+  type EncryptionPolicy,
   type HostCommand,
   type HostEvent,
+  HostListenOptions,
   type HostStats,
   type PeerHostSettings,
   PeerHostSettings as PeerHostSettingsSchema,
@@ -26,6 +28,24 @@ import {
   peerHostWorkerData,
   startPeerHostThread,
 } from './peer-host-threads.js';
+
+/** A connection a peer host accepted on its own socket, as `listen`'s `onIncoming` sees it. */
+export interface HostedIncoming {
+  readonly infoHashHex: string;
+  readonly address: string;
+  /** Empty: the host keeps what it read. */
+  readonly initial: Uint8Array;
+  readonly hosted: { readonly host: number; readonly connection: number };
+}
+
+/**
+ * Node's `net.Server.listen` has `reusePort` from 22.12 (22.x) and 23.1: then every peer host
+ * can accept on the engine's port itself. Node 20 has none (the coordinator's Listener relays).
+ */
+export function hasReusePort(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
 
 export interface ThreadActorSystemOptions {
   /** Peer host threads; each hosts many actors. Default: `defaultPeerHosts()` (the cores available but one, at least 1). */
@@ -119,6 +139,8 @@ export class ThreadActorSystem implements ActorSystem {
   readonly #hosts: HostSlot[] = [];
   /** `workers`: the most hosts; those from `onDemandFrom` on start when load asks (`#maybeGrow`). */
   readonly #maxHosts: number;
+  /** What `listen` told the hosts: a host started on demand later listens with it too. */
+  #listenOptions: HostListenOptions | undefined;
   /** The hosts started at once: they split the buffer budget (see `peerHostWorkerData`). */
   readonly #sharing: number;
   readonly #entry: URL;
@@ -138,6 +160,8 @@ export class ThreadActorSystem implements ActorSystem {
   #flushScheduled = false;
   #closing: Promise<void> | null = null;
   readonly #ready: Promise<void>;
+  /** Answers the hosts' `incoming` connections (see `listen`); null: every one is refused. */
+  #onIncoming: ((peer: HostedIncoming) => boolean) | null = null;
   /** Told of every data-plane batch when a trace is on (see `traceBatches`); null: no cost. */
   #batchTrace: BatchTrace | null = null;
 
@@ -207,6 +231,26 @@ export class ThreadActorSystem implements ActorSystem {
     this.#ready = Promise.all(this.#hosts.map((host) => host.attached)).then(() => {});
     // A failed start is reported by `ready()`/`start()`; do not also crash on an unhandled rejection.
     this.#ready.catch(() => {});
+  }
+
+  /**
+   * Every host listens on `port` too, with `reusePort` (Node >= 22.12 / 23.1, see
+   * `hasReusePort`): a connection a host accepts is offered to `onIncoming` (production:
+   * `engine.acceptIncoming`, which counts and limits it as it does the Listener's) and, when taken,
+   * runs on that host's own socket; refused, the host closes it. Rejects with TORK_ERR_IO when a
+   * host cannot bind.
+   */
+  async listen(
+    options: { port: number; host: string; encryption: EncryptionPolicy },
+    onIncoming: (peer: HostedIncoming) => boolean,
+  ): Promise<void> {
+    this.#onIncoming = onIncoming;
+    this.#listenOptions = HostListenOptions.parse(options);
+    await Promise.all(
+      this.#hosts
+        .filter((host) => host.alive)
+        .map((host) => host.api.listen(HostListenOptions.parse(options))),
+    );
   }
 
   get hostCount(): number {
@@ -293,6 +337,9 @@ export class ThreadActorSystem implements ActorSystem {
     const host = this.#startHost(thread, index);
     this.#hosts.push(host);
     host.attached.catch((error: unknown) => this.#onError(toTorkError(error, TorkErrorCode.INTERNAL)));
+    const listening = this.#listenOptions;
+    // Best effort: a host that cannot bind still serves dialled and relayed peers.
+    if (listening) void host.api.listen(listening).catch(() => {});
   }
 
   /**
@@ -438,13 +485,19 @@ export class ThreadActorSystem implements ActorSystem {
         // The least loaded host: actors weighted by the host's measured busy share, so a host
         // whose peers are slow (or idle) takes more of them than one whose peers keep it busy.
         let best: HostSlot | undefined;
-        let bestLoad = Number.POSITIVE_INFINITY;
-        for (const host of this.#hosts) {
-          if (!host.alive) continue;
-          const load = (host.actors.size + 1) * (0.5 + host.busy);
-          if (load < bestLoad) {
-            best = host;
-            bestLoad = load;
+        // A connection a host accepted itself runs there: its socket cannot move.
+        if (command.type === 'accept' && command.hosted) {
+          const holder = this.#hosts[command.hosted.host];
+          best = holder?.alive ? holder : undefined;
+        } else {
+          let bestLoad = Number.POSITIVE_INFINITY;
+          for (const host of this.#hosts) {
+            if (!host.alive) continue;
+            const load = (host.actors.size + 1) * (0.5 + host.busy);
+            if (load < bestLoad) {
+              best = host;
+              bestLoad = load;
+            }
           }
         }
         if (best === undefined) {
@@ -468,6 +521,9 @@ export class ThreadActorSystem implements ActorSystem {
         host?.queue.push(command);
         return;
       }
+      case 'refuse-incoming':
+        // Only `#incoming` makes these, queued on the host that holds the connection.
+        return;
       default: {
         // An actor that already closed: the coordinator raced its `closed` event; nothing to do.
         const host = this.#actorHost.get(command.actorId);
@@ -495,8 +551,9 @@ export class ThreadActorSystem implements ActorSystem {
       // Recycled piece buffers are moved the same way.
       const transfer: Array<MessagePort | ArrayBuffer> = [];
       for (const command of commands) {
-        if (command.type === 'accept') transfer.push(command.relay);
-        else if (command.type === 'connect' && command.relay) transfer.push(command.relay);
+        if (command.type === 'accept') {
+          if (command.relay) transfer.push(command.relay);
+        } else if (command.type === 'connect' && command.relay) transfer.push(command.relay);
         else if (command.type === 'recycle') transfer.push(...command.buffers);
       }
       // A trace on: the send time, so the host can tell how long the batch waited to be read.
@@ -540,13 +597,37 @@ export class ThreadActorSystem implements ActorSystem {
       this.#onError(toTorkError(error, TorkErrorCode.THREAD_MESSAGE));
       return;
     }
+    let incoming = false;
     for (const event of events) {
-      if (event.type === 'closed' && this.#actorHost.get(event.actorId) === host) {
+      if (event.type === 'incoming') {
+        incoming = true;
+        this.#incoming(host, event);
+      } else if (event.type === 'closed' && this.#actorHost.get(event.actorId) === host) {
         this.#actorHost.delete(event.actorId);
         host.actors.delete(event.actorId);
       }
     }
-    this.#deliver(events);
+    this.#deliver(incoming ? events.filter((event) => event.type !== 'incoming') : events);
+  }
+
+  /** A host accepted a connection itself: the coordinator's limits decide; refused, it is closed. */
+  #incoming(host: HostSlot, event: Extract<HostEvent, { type: 'incoming' }>): void {
+    let taken = false;
+    try {
+      taken =
+        this.#onIncoming?.({
+          infoHashHex: event.infoHashHex,
+          address: event.address,
+          initial: new Uint8Array(0),
+          hosted: { host: host.index, connection: event.connection },
+        }) ?? false;
+    } catch {
+      taken = false;
+    }
+    if (!taken) {
+      host.queue.push({ type: 'refuse-incoming', connection: event.connection });
+      this.#scheduleFlush();
+    }
   }
 
   #deliver(events: HostEvent[]): void {

@@ -14,6 +14,8 @@ export interface PeerHostApi {
   attach(dataPort: MessagePort, report?: HostErrorReporter): void;
   /** The host's counters (checked against core's `HostStats` schema when they arrive). */
   stats(): HostStats;
+  /** Listens on the engine's port too (`reusePort`; a `HostListenOptions`, checked on arrival). */
+  listen(options: unknown): Promise<void>;
   /** Drops every connection and closes the data port; the thread can then be terminated. */
   shutdown(): void;
 }

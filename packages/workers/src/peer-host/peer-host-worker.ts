@@ -24,6 +24,7 @@ const host = new PeerHost(data.options ?? {}, [new UtMetadata(), new UtPexExtens
 const api: PeerHostApi = {
   attach: (dataPort, report) => host.attach(dataPort, report),
   stats: () => host.stats(),
+  listen: (options) => host.listen(options),
   shutdown: () => host.shutdown(),
 };
 

@@ -8,6 +8,7 @@ import { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '@tork/core/internal/bitfield.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
+import { HostListenOptions } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
 import {
   type HostEvent,
@@ -20,6 +21,7 @@ import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-check
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
+import type { HostListener } from './host-listener.js';
 import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
@@ -104,6 +106,8 @@ export class PeerHost implements ActorSink {
   #traced = false;
   readonly buffers: BufferPool;
   #shutDown = false;
+  /** This host's own listening socket (`listen`, Node >= 22.12); null: the coordinator relays. */
+  #listener: HostListener | null = null;
 
   /**
    * `extensions`: the BEP 10 extensions every session offers its peer (functions, so not part of
@@ -140,6 +144,41 @@ export class PeerHost implements ActorSink {
     this.#ticker = setInterval(() => this.#tick(), tickMs);
   }
 
+  /**
+   * Listens on the engine's TCP port beside the coordinator and the other hosts (`reusePort`):
+   * connections accepted here are offered to the coordinator (`incoming` event) and, once it
+   * answers with an `accept`, run on this socket. The caller checked that Node has `reusePort`.
+   */
+  async listen(value: unknown): Promise<void> {
+    // Thread boundary (control plane): checked like any other message.
+    const options = HostListenOptions.parse(value);
+    if (this.#shutDown || this.#listener) return;
+    // Loaded only here: hosts of a Node without `reusePort` never pay for the module.
+    const { HostListener } = await import('./host-listener.js');
+    const { mseTorrentKey } = await import('@tork/core/internal/mse/mse-handshake.js');
+    const { wireInfoHash } = await import('@tork/core/internal/wire/wire-info-hash.js');
+    // HASH('req2', info-hash) of every hash a peer may name (v1, and a hybrid's or v2's truncated
+    // v2), computed once per torrent as torrents arrive; a removed torrent's keys stay, and the
+    // coordinator refuses its connections.
+    const keys = new Map<string, Uint8Array>();
+    const known = new Set<string>();
+    this.#listener = await HostListener.listen({
+      ...options,
+      findMseTorrent: (key) => {
+        for (const torrent of this.#torrents.values()) {
+          if (known.has(torrent.id)) continue;
+          known.add(torrent.id);
+          const v2 = torrent.infoHashes?.v2;
+          for (const hash of [torrent.infoHash, ...(v2 ? [wireInfoHash(v2)] : [])])
+            keys.set(Buffer.from(mseTorrentKey(hash)).toString('hex'), hash);
+        }
+        return keys.get(Buffer.from(key).toString('hex'));
+      },
+      onIncoming: (connection, infoHashHex, address, encrypted) =>
+        this.emit({ type: 'incoming', connection, infoHashHex, address, encrypted }),
+    });
+  }
+
   stats(): HostStats {
     // The histogram's samples include its own 20 ms sampling interval: only what lies beyond it
     // is delay.
@@ -164,6 +203,7 @@ export class PeerHost implements ActorSink {
       buffersReused: this.buffers.reused,
       buffersAllocated: this.buffers.allocated,
       lastRejection: this.#lastRejection,
+      ...(this.#listener ? { acceptedInHost: this.#listener.accepted } : {}),
     };
   }
 
@@ -173,6 +213,7 @@ export class PeerHost implements ActorSink {
     this.#shutDown = true;
     if (this.#ticker) clearInterval(this.#ticker);
     this.#ticker = null;
+    this.#listener?.close();
     for (const actor of [...this.#actors.values()]) actor.destroy();
     this.#actors.clear();
     for (const seed of this.#webSeeds.values()) seed.destroy();
@@ -400,6 +441,9 @@ export class PeerHost implements ActorSink {
             existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
               ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
               recycle: true,
+              ...(command.haveSinceMs !== undefined
+                ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
+                : {}),
               ...this.#options.reader,
             });
             setTimeout(() => void old.close(), READER_SWAP_GRACE_MS).unref();
@@ -429,6 +473,9 @@ export class PeerHost implements ActorSink {
                   ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
                   // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
+                  ...(command.haveSinceMs !== undefined
+                    ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
+                    : {}),
                   ...this.#options.reader,
                 })
               : null,
@@ -519,17 +566,26 @@ export class PeerHost implements ActorSink {
             { actorId: command.actorId },
           );
         }
+        const held =
+          command.type === 'accept' && command.hosted
+            ? this.#listener?.take(command.hosted.connection)
+            : undefined;
         const torrent = this.#torrents.get(command.torrentId);
-        if (!torrent) {
-          if (command.type === 'accept') command.relay.close();
-          else command.relay?.close();
+        if (!torrent || (command.type === 'accept' && !command.relay && !held)) {
+          command.relay?.close();
+          held?.socket.destroy();
           this.emit({
             type: 'closed',
             actorId: command.actorId,
-            error: new TorkError(
-              TorkErrorCode.INTERNAL,
-              `${command.type}: unknown torrent ${command.torrentId}`,
-              { torrentId: command.torrentId },
+            error: (torrent
+              ? new TorkError(TorkErrorCode.IO, 'connection closed before a torrent took it')
+              : new TorkError(
+                  TorkErrorCode.INTERNAL,
+                  `${command.type}: unknown torrent ${command.torrentId}`,
+                  {
+                    torrentId: command.torrentId,
+                  },
+                )
             ).toPlain(),
           });
           return;
@@ -544,9 +600,14 @@ export class PeerHost implements ActorSink {
             return;
           }
           actor.connect(command.host, command.port, command.encryption, command.relay);
-        } else actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
+        } else if (held) actor.accept(held.address, held.socket, held.initial, held.mse);
+        else if (command.relay)
+          actor.accept(command.address, command.relay, command.initial, command.mse, command.transport);
         return;
       }
+      case 'refuse-incoming':
+        this.#listener?.refuse(command.connection);
+        return;
       case 'rate-limits':
         this.#torrents.get(command.torrentId)?.rates.setLimits(command.download, command.upload);
         return;

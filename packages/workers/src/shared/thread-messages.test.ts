@@ -74,6 +74,7 @@ const commands: HostCommand[] = [
       { actorId: 3, host: '2001:db8::1', port: 51413, flags: 0 },
     ],
   },
+  { type: 'refuse-incoming', connection: 7 },
 ];
 /** `accept` carries a MessagePort, which cannot be echoed back: core's validate.test.ts covers it. */
 const NOT_ECHOED = ['accept'];
@@ -150,6 +151,13 @@ const events = (piece: ArrayBuffer, packed: ArrayBuffer): HostEvent[] => [
     type: 'closed',
     actorId: 1,
     error: { code: 'TORK_ERR_IO', message: 'connection refused', details: { peer: '127.0.0.1:1' } },
+  },
+  {
+    type: 'incoming',
+    connection: 7,
+    infoHashHex: 'ab'.repeat(20),
+    address: '127.0.0.1:51413',
+    encrypted: true,
   },
 ];
 

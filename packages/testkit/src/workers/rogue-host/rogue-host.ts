@@ -36,6 +36,7 @@ const goodStats: HostStats = {
 export function runRogueHost(mode: RogueMode): void {
   if (parentPort === null) throw new Error('a rogue host must run as a worker thread');
   const api: PeerHostApi = {
+    async listen() {},
     attach(dataPort, report) {
       switch (mode) {
         case 'crash':

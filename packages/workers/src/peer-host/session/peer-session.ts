@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
@@ -203,7 +204,7 @@ export class PeerSession implements PeerLink {
    */
   accept(
     address: string,
-    relay: MessagePort,
+    relay: MessagePort | Socket,
     initial: Uint8Array,
     mse?: MseStreams,
     transport: 'tcp' | 'utp' = 'tcp',

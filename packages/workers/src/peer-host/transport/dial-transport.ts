@@ -32,14 +32,33 @@ export function dialTransport(
     },
   });
   socket.setNoDelay(true);
+  socket.on('connect', () => handlers.onConnect());
+  return socketTransport(socket, handlers, pool, false);
+}
+
+/**
+ * A connected socket as a session's transport: a dialled one (above) or one a host accepted on
+ * its own listening socket (`reusePort`, see HostListener), which is resumed here: it was held
+ * paused while the coordinator decided whether a torrent takes it.
+ */
+export function socketTransport(
+  socket: Socket,
+  handlers: TransportHandlers,
+  pool: BufferPool | undefined,
+  accepted: boolean,
+): PeerTransport {
   let closed = false;
   const close = (error: TorkError) => {
     if (closed) return;
     closed = true;
     handlers.onClose(error);
   };
-  socket.on('connect', () => handlers.onConnect());
   socket.on('drain', () => handlers.onDrain());
+  // A dialled socket reads through `onread` (above); an accepted one through 'data' events.
+  if (accepted) {
+    socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+    socket.resume();
+  }
   socket.on('error', (error) => close(socketError(error)));
   socket.on('close', () => close(new TorkError(TorkErrorCode.IO, 'connection closed by peer')));
   return {

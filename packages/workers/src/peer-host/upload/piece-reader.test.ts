@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -279,6 +279,163 @@ describe('PieceReader', () => {
         await writeFile(path, fixture.payload);
         assert.deepEqual(await pieces.read(1), fixture.piece(1));
         assert.equal(pieces.cachedBytes, 32);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('hashes a piece again only when one of its files changed since it verified it', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(
+        dir,
+        [
+          { name: 'a', length: 24 },
+          { name: 'b', length: 40 },
+        ],
+        16,
+      );
+      const path = fixture.files[1]!.path!;
+      // No cache: every read goes to disk; the files were written just now (racily recent).
+      const racy = reader(fixture, { cacheBytes: 0 });
+      const settledReader = reader(fixture, { cacheBytes: 0, racyMarginMs: 20 });
+      try {
+        await racy.read(1);
+        await racy.read(1);
+        assert.equal(racy.hashed, 2, 'a file changed within the racy margin: every read hashed');
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        for (let i = 0; i < 3; i++) assert.deepEqual(await settledReader.read(1), fixture.piece(1));
+        assert.equal(settledReader.hashed, 1, 'verified once, then trusted while a and b stay unchanged');
+        // Piece 1 spans a and b: one byte of b changes (same size, same inode).
+        const file = await open(path, 'r+');
+        await file.write(Uint8Array.of(fixture.payload[24]! ^ 0xff), 0, 1, 0);
+        await file.close();
+        await assert.rejects(settledReader.read(1), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        await assert.rejects(settledReader.read(1), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        assert.equal(settledReader.hashed, 3, 'the changed file is hashed at every read');
+        // Repaired: served again, hashed until the repair is older than the margin, then trusted.
+        await writeFile(path, fixture.payload.subarray(24));
+        assert.deepEqual(await settledReader.read(1), fixture.piece(1));
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        assert.deepEqual(await settledReader.read(1), fixture.piece(1));
+        const hashed = settledReader.hashed;
+        assert.deepEqual(await settledReader.read(1), fixture.piece(1));
+        assert.equal(settledReader.hashed, hashed, 'trusted again');
+      } finally {
+        await racy.close();
+        await settledReader.close();
+      }
+    }));
+
+  it('serves pieces verified before it (trusted) without hashing until their file changes', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 16);
+      const path = fixture.files[0]!.path!;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const all = Uint8Array.of(0xf0);
+      const trusting = reader(fixture, {
+        cacheBytes: 0,
+        racyMarginMs: 20,
+        trusted: { pieces: all, sinceMs: Date.now() },
+      });
+      // Verified before the file's last change: nothing to trust.
+      const early = reader(fixture, {
+        cacheBytes: 0,
+        racyMarginMs: 20,
+        trusted: { pieces: all, sinceMs: 0 },
+      });
+      // Only pieces 0 and 2 were verified.
+      const some = reader(fixture, {
+        cacheBytes: 0,
+        racyMarginMs: 20,
+        trusted: { pieces: Uint8Array.of(0xa0), sinceMs: Date.now() },
+      });
+      try {
+        for (let i = 0; i < 4; i++) assert.deepEqual(await trusting.read(i), fixture.piece(i));
+        assert.equal(trusting.hashed, 0);
+        for (let i = 0; i < 4; i++) assert.deepEqual(await early.read(i), fixture.piece(i));
+        assert.equal(early.hashed, 4);
+        for (let i = 0; i < 4; i++) assert.deepEqual(await some.read(i), fixture.piece(i));
+        assert.equal(some.hashed, 2, 'pieces 1 and 3');
+        const file = await open(path, 'r+');
+        await file.write(Uint8Array.of(fixture.payload[40]! ^ 0xff), 0, 1, 40);
+        await file.close();
+        await assert.rejects(trusting.read(2), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        assert.deepEqual(await trusting.read(0), fixture.piece(0), 'an unchanged piece, hashed now');
+        assert.equal(trusting.hashed, 2, 'the file changed: its pieces are hashed');
+      } finally {
+        await Promise.all([trusting.close(), early.close(), some.close()]);
+      }
+    }));
+
+  it('never trusts again a file seen to change, even one whose times look old (a rename into place)', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(
+        dir,
+        [
+          { name: 'a', length: 32 },
+          { name: 'b', length: 32 },
+        ],
+        16,
+      );
+      // Every file's times count as old here (the verification lies in the future): only the
+      // change itself, seen by the reader, can withdraw the trust.
+      const pieces = reader(fixture, {
+        cacheBytes: 0,
+        maxOpenFiles: 1,
+        racyMarginMs: 20,
+        trusted: { pieces: Uint8Array.of(0xf0), sinceMs: Date.now() + 60_000 },
+      });
+      try {
+        assert.deepEqual(await pieces.read(0), fixture.piece(0));
+        assert.equal(pieces.hashed, 0);
+        const other = join(dir, 'other');
+        await writeFile(other, randomBytes(32));
+        await rename(other, fixture.files[0]!.path!);
+        // b's handle takes the only slot, so a is opened afresh: the new inode.
+        assert.deepEqual(await pieces.read(2), fixture.piece(2));
+        await assert.rejects(pieces.read(0), isTorkError(TorkErrorCode.IO, 'corrupt'));
+        assert.equal(pieces.hashed, 1);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
+  it('trusts nothing when the file system cannot tell its times', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 32 }], 16);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const fs = new CountingFs();
+      const noTimes: DiskFs = {
+        mkdir: (path, options) => fs.mkdir(path, options),
+        lstat: (path) => fs.lstat(path),
+        realpath: (path) => fs.realpath(path),
+        open: async (path, flags, mode) => {
+          const handle = await fs.open(path, flags, mode);
+          return {
+            ...handle,
+            stat: async () => {
+              const { size, dev, ino } = await handle.stat();
+              return {
+                size,
+                dev,
+                ino,
+                isFile: () => true,
+                isDirectory: () => false,
+                isSymbolicLink: () => false,
+              };
+            },
+          };
+        },
+      };
+      const pieces = reader(fixture, {
+        fs: noTimes,
+        cacheBytes: 0,
+        racyMarginMs: 20,
+        trusted: { pieces: Uint8Array.of(0xc0), sinceMs: Date.now() },
+      });
+      try {
+        for (let i = 0; i < 3; i++) await pieces.read(0);
+        assert.equal(pieces.hashed, 3);
       } finally {
         await pieces.close();
       }

@@ -3,9 +3,15 @@
  * and kept in a small LRU, so peer sessions can answer block requests without a disk read per block.
  *
  * A piece is read whole (not block by block) because peers ask for a piece's blocks one after the
- * other, and the SHA-1 can only be checked over the whole piece. It is checked on every read from
- * disk: the file may have been changed, truncated or replaced since it was verified, and serving
- * bytes that no longer match the hash would get us banned by the peer (and spread bad data).
+ * other, and the SHA-1 can only be checked over the whole piece. The file may have been changed,
+ * truncated or replaced since it was verified, and serving bytes that no longer match the hash
+ * would get us banned by the peer (and spread bad data). So a piece read from disk is hashed
+ * unless this reader verified it before and none of its files changed since: after every read the
+ * file is fstat'ed (size, inode, device, mtime, ctime), and a piece verified at a file's current
+ * stat is trusted again. A write moves ctime (which no one can set back); a verification is only
+ * remembered when every file's ctime is older than `racyMarginMs` before the read began, so a
+ * write in the same clock tick as the one before the verification cannot go unseen (git's "racily
+ * clean" rule). Hashing every re-read was a third of a seeder's CPU (docs/performance.md).
  *
  * Everything is bounded: cached bytes (`cacheBytes`), open descriptors (`maxOpenFiles`), reads in
  * flight (`maxConcurrentReads`, so also the memory of pieces being read: at most
@@ -15,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type DiskFs, nodeDiskFs } from '@tork/core/internal/disk/disk-fs.js';
+import { type DiskFs, type DiskStats, nodeDiskFs } from '@tork/core/internal/disk/disk-fs.js';
 import { HandleCache, type HandleLease } from '@tork/core/internal/disk/handle-cache.js';
 import { readFully } from '@tork/core/internal/disk/piece-span.js';
 import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
@@ -28,6 +34,8 @@ export const DEFAULT_READER_CACHE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_READER_MAX_OPEN_FILES = 32;
 /** Default bound on whole-piece disk reads in flight: 4. */
 export const DEFAULT_READER_MAX_CONCURRENT_READS = 4;
+/** Default age a file's last change must have before a verification against it is remembered: 2 s. */
+export const DEFAULT_READER_RACY_MARGIN_MS = 2_000;
 
 const SHA1_LENGTH = 20;
 
@@ -75,6 +83,37 @@ export interface PieceReaderOptions {
    * macrotask: copy them out at once (the session's wire writer does). Default: false.
    */
   readonly recycle?: boolean;
+  /**
+   * A piece's verification is remembered (and the piece served again without hashing while its
+   * files' stat stays the same) only when each file's last change (ctime) lies more than this many
+   * ms before the read began. Default 2000 (`DEFAULT_READER_RACY_MARGIN_MS`); tests lower it.
+   */
+  readonly racyMarginMs?: number;
+  /**
+   * Pieces verified by someone else (the start-up check or resume state, BEP 3 bit order) at or
+   * after `sinceMs` (wall clock): while each of a piece's files was last changed (mtime and ctime)
+   * more than `racyMarginMs` before `sinceMs`, its bytes are those verified and it is served
+   * without hashing. Default: none (each piece is hashed at its first read).
+   */
+  readonly trusted?: { readonly pieces: Uint8Array; readonly sinceMs: number };
+}
+
+/** What one fstat of a file told: its identity and times, and the epoch it was first seen at. */
+interface FileVersion {
+  key: string;
+  /** Unchanged since before the `trusted` pieces were verified. */
+  old: boolean;
+  /** The epoch at which `key` was first observed (pieces verified after it may be trusted). */
+  since: number;
+}
+
+/** A file as seen by the fstat after a read (`#observe`). */
+interface SeenFile {
+  readonly since: number;
+  /** Last changed more than the racy margin before the read began. */
+  readonly settled: boolean;
+  /** Last changed before the `trusted` pieces were verified. */
+  readonly old: boolean;
 }
 
 interface CachedPiece {
@@ -101,6 +140,18 @@ export class PieceReader {
   #freeBytes = 0;
   #hits = 0;
   #misses = 0;
+  #hashed = 0;
+  /** Per piece: the epoch it was verified at (0: never, or forgotten). One number per piece. */
+  #verifiedAt: Uint32Array;
+  /** Per file: its stat when last read; grows to the file count at most. */
+  readonly #versions = new Map<number, FileVersion>();
+  /** Files whose stat changed (or could not be read) since this reader first saw them. */
+  readonly #changedFiles = new Set<number>();
+  #epoch = 0;
+  readonly #racyMarginMs: number;
+  /** `trusted.pieces` (a copy) and the time before which their files must have last changed. */
+  readonly #trusted: Uint8Array | null;
+  readonly #trustedBeforeMs: number;
   #closing: Promise<void> | undefined;
   /** BEP 52 piece checks (v2 and hybrid), or null. */
   readonly #v2: Uint8Array | null;
@@ -126,6 +177,10 @@ export class PieceReader {
     }
     this.#cacheBytes = count('cacheBytes', options.cacheBytes ?? DEFAULT_READER_CACHE_BYTES, 0);
     this.#recycle = options.recycle === true;
+    this.#racyMarginMs = count('racyMarginMs', options.racyMarginMs ?? DEFAULT_READER_RACY_MARGIN_MS, 0);
+    this.#verifiedAt = new Uint32Array(this.#layout.pieceCount);
+    this.#trusted = options.trusted ? Uint8Array.from(options.trusted.pieces) : null;
+    this.#trustedBeforeMs = (options.trusted?.sinceMs ?? 0) - this.#racyMarginMs;
     const maxOpenFiles = count('maxOpenFiles', options.maxOpenFiles ?? DEFAULT_READER_MAX_OPEN_FILES, 1);
     const maxReads = count(
       'maxConcurrentReads',
@@ -164,6 +219,11 @@ export class PieceReader {
   /** `read`/`readBlock` calls that had to wait for the disk (a call joining a read in flight counts). */
   get misses(): number {
     return this.#misses;
+  }
+
+  /** Pieces read from disk and hashed (the rest were trusted: verified before, files unchanged). */
+  get hashed(): number {
+    return this.#hashed;
   }
 
   /**
@@ -260,20 +320,41 @@ export class PieceReader {
     const spans = this.#layout.spans(index);
     try {
       this.#checkOpen();
+      const readStart = Date.now();
       // Its own ArrayBuffer, never a slice of Node's shared pool: the piece may stay cached for long
       // and its buffer must not pin (or expose) unrelated bytes.
       const piece = this.#allocate(size);
+      // The newest epoch at which one of the piece's files was seen changed, and whether each file's
+      // last change is old enough for a verification against it to be remembered.
+      let changedSince = 0;
+      let settled = true;
+      let old = true;
       for (const span of spans) {
-        if (span.pad) piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
-        else await this.#readSpan(index, span, piece);
+        if (span.pad) {
+          piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
+          continue;
+        }
+        const seen = await this.#readSpan(index, span, piece, readStart);
+        changedSince = Math.max(changedSince, seen.since);
+        settled &&= seen.settled;
+        old &&= seen.old;
       }
-      const expected = this.#hashes.subarray(index * SHA1_LENGTH, (index + 1) * SHA1_LENGTH);
-      const v1Ok = this.#hashes.length === 0 || createHash('sha1').update(piece).digest().equals(expected);
-      if (!v1Ok || (this.#v2 !== null && !verifyV2Piece(this.#v2, index, piece))) {
-        throw new TorkError(TorkErrorCode.IO, `piece ${index} on disk no longer matches its hash`, {
-          piece: index,
-          cause: 'corrupt',
-        });
+      const verifiedAt = this.#verifiedAt[index]!;
+      const trusted =
+        (verifiedAt !== 0 && verifiedAt > changedSince) ||
+        (old && this.#trusted !== null && ((this.#trusted[index >> 3]! >> (7 - (index & 7))) & 1) === 1);
+      if (!trusted) {
+        this.#hashed++;
+        const expected = this.#hashes.subarray(index * SHA1_LENGTH, (index + 1) * SHA1_LENGTH);
+        const v1Ok = this.#hashes.length === 0 || createHash('sha1').update(piece).digest().equals(expected);
+        if (!v1Ok || (this.#v2 !== null && !verifyV2Piece(this.#v2, index, piece))) {
+          this.#verifiedAt[index] = 0;
+          throw new TorkError(TorkErrorCode.IO, `piece ${index} on disk no longer matches its hash`, {
+            piece: index,
+            cause: 'corrupt',
+          });
+        }
+        this.#verifiedAt[index] = settled ? this.#nextEpoch() : 0;
       }
       if (this.#closing === undefined) this.#store(index, piece);
       return piece;
@@ -287,7 +368,42 @@ export class PieceReader {
     }
   }
 
-  async #readSpan(index: number, span: FileSpan, piece: Uint8Array): Promise<void> {
+  /** The next epoch; at 2³²−1 every memory is dropped and counting starts again. */
+  #nextEpoch(): number {
+    if (this.#epoch >= 0xffff_fffe) {
+      this.#verifiedAt.fill(0);
+      for (const version of this.#versions.values()) version.since = 0;
+      this.#epoch = 0;
+    }
+    return ++this.#epoch;
+  }
+
+  /**
+   * Records what an fstat after a read told about file `fileIndex`: the epoch its current state was
+   * first seen at (a new state: now), and whether its last change is older than the racy margin.
+   * A stat without times (a test fake) or a failed one trusts nothing.
+   */
+  #observe(fileIndex: number, stats: DiskStats | undefined, readStart: number): SeenFile {
+    if (stats?.mtimeMs === undefined || stats.ctimeMs === undefined) {
+      this.#versions.delete(fileIndex);
+      this.#changedFiles.add(fileIndex);
+      return { since: this.#nextEpoch(), settled: false, old: false };
+    }
+    const key = `${stats.size}:${stats.dev}:${stats.ino}:${stats.mtimeMs}:${stats.ctimeMs}`;
+    const changed = Math.max(stats.ctimeMs, stats.mtimeMs);
+    let version = this.#versions.get(fileIndex);
+    if (version === undefined || version.key !== key) {
+      // A file seen to change while we read it (another inode renamed into place keeps its old
+      // times on some file systems) is never trusted from `trusted` again.
+      if (version !== undefined) this.#changedFiles.add(fileIndex);
+      const old = changed < this.#trustedBeforeMs && !this.#changedFiles.has(fileIndex);
+      version = { key, since: this.#nextEpoch(), old };
+      this.#versions.set(fileIndex, version);
+    }
+    return { since: version.since, settled: changed < readStart - this.#racyMarginMs, old: version.old };
+  }
+
+  async #readSpan(index: number, span: FileSpan, piece: Uint8Array, readStart: number): Promise<SeenFile> {
     const path = this.#files[span.fileIndex]!.path!;
     const details = { piece: index, fileIndex: span.fileIndex, path };
     let lease: HandleLease;
@@ -311,6 +427,9 @@ export class PieceReader {
           { ...details, operation: 'read', cause: 'short' },
         );
       }
+      // After the read: a write that began before this returns shows in ctime (written first).
+      const stats = await lease.handle.stat().catch(() => undefined);
+      return this.#observe(span.fileIndex, stats, readStart);
     } finally {
       lease.release();
     }
