@@ -22,6 +22,8 @@ export interface LossyUdpRelayOptions {
 export interface LossyUdpRelayStats {
   forwarded: number;
   dropped: number;
+  /** Dropped uTP ST_DATA datagrams from the client (the side that is not `target`): what it must resend. */
+  droppedClientData: number;
   duplicated: number;
   reordered: number;
 }
@@ -38,7 +40,13 @@ export async function startLossyUdpRelay(
 ): Promise<LossyUdpRelay> {
   const socket = dgram.createSocket('udp4');
   const random = createRng(options.seed ?? 1);
-  const stats: LossyUdpRelayStats = { forwarded: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  const stats: LossyUdpRelayStats = {
+    forwarded: 0,
+    dropped: 0,
+    droppedClientData: 0,
+    duplicated: 0,
+    reordered: 0,
+  };
   const timers = new Set<NodeJS.Timeout>();
   let client: { address: string; port: number } | undefined;
   let closed = false;
@@ -52,6 +60,8 @@ export async function startLossyUdpRelay(
     if (!to) return;
     if (random() < options.drop) {
       stats.dropped++;
+      // uTP's type is the header's high nibble; ST_DATA (0) carries bytes that must be resent.
+      if (!fromTarget && bytes.length > 0 && bytes[0]! >> 4 === 0) stats.droppedClientData++;
       return;
     }
     stats.forwarded++;

@@ -163,7 +163,16 @@ describe('uTP with libtorrent', { timeout: 240_000 }, () => {
     assert.ok(relay.stats.dropped > 20, `relay: ${JSON.stringify(relay.stats)}`);
     assert.ok(relay.stats.reordered > 20 && relay.stats.duplicated > 10, JSON.stringify(relay.stats));
     const udp = stopped?.udp as { utpRetransmits: number; utpDuplicates: number } | undefined;
-    assert.ok(udp && udp.utpRetransmits > 0, `tork resent what was lost: ${JSON.stringify(udp)}`);
+    assert.ok(udp, 'the UDP host counters');
+    // tork is the downloader: it sends few data datagrams (requests), and only a dropped one of
+    // those must be resent (a dropped ack is not). The relay's RNG is seeded but the packet order
+    // is timing: a run may drop none of tork's (a CI run did, with 6,434 datagrams relayed).
+    if (relay.stats.droppedClientData > 0)
+      assert.ok(
+        udp.utpRetransmits > 0,
+        `tork resent what was lost: ${JSON.stringify({ udp, relay: relay.stats })}`,
+      );
+    else t.diagnostic(`the relay dropped none of tork's data datagrams: ${JSON.stringify(relay.stats)}`);
     assert.ok(udp.utpDuplicates > 0, `tork counted the duplicates: ${JSON.stringify(udp)}`);
   });
 });
