@@ -97,6 +97,9 @@ describe('tork download/seed and the DHT', () => {
     await tcpOnly.stop();
     assert.ok(!tcpOnly.events.some((event) => event.event.startsWith('dht-')), tcpOnly.transcript());
     const tork = await seed(t, privateTorrent, ['--dht-bootstrap=', '--dht-state', state]);
+    // The UDP host starts beside the download (nobody waits for it under `both`): its event says when.
+    const utpListening = await tork.waitFor('utp-listening', 30_000);
+    assert.equal(utpListening.port, tork.port);
     assert.equal(await udpFree(tork.port), false, 'uTP holds UDP on the torrent port');
     await tork.stop();
     assert.ok(!tork.events.some((event) => event.event.startsWith('dht-')), tork.transcript());

@@ -438,23 +438,34 @@ export async function runDownload(
     io,
     json ? 'json' : quiet ? 'quiet' : 'text',
   );
-  // The UDP host starts beside the peer hosts and the engine waits for it: a uTP dial or a uTP
-  // peer arriving before its socket listens would fail. (Not waiting cut ~0.2 s from the first
-  // peer under `both`, but a uTP-only peer given by hand then met "uTP is off" and tests that check
-  // the socket after start-up raced it: docs/performance.md "Start-up, second pass".)
+  // The UDP host (uTP, DHT) starts beside the peer hosts, and under `both` nobody waits for it: its
+  // thread's start (~0.2 s on 2 cores) would delay every first TCP connection (docs/performance.md
+  // "Start-up, third pass"). A uTP dial before its socket listens is queued by UdpHostThread and
+  // sent when it does; if it never does (the port taken), the dial ends with "uTP is off" and `both`
+  // dials TCP instead. It is waited for with uTP alone (nothing can connect without it) and by
+  // `tork seed`, whose peers come to it over either transport as soon as it runs (a uTP SYN before
+  // the socket listens is lost); a seeder's first second matters less than a download's.
+  let utpStarting: Promise<void> | undefined;
   if (utp) {
     udpThread.listen({
+      listening: (udpPort) => {
+        const sinceStart = startup.mark('utpListening');
+        if (json)
+          io.stdout(
+            `${JSON.stringify({ event: 'utp-listening', time: Date.now(), port: udpPort, sinceStartMs: sinceStart })}\n`,
+          );
+      },
       error: (error, fatal) => {
         if (fatal && !json && !quiet) io.stderr(`${name}: uTP: ${oneLine(error)} (continuing over TCP)\n`);
       },
     });
-    await utp.start();
+    utpStarting = utp.start();
+    if (transport === 'utp' || mode === 'seed') await utpStarting;
   }
   const actors = await actorsStarting;
   actors.traceBatches(trace);
   startup.mark('threadsStarted');
-  // No UDP socket (the port taken): uTP dials end at once and `both` dials TCP instead.
-  if (utp && udpThread.state === 'running') actors.useUtp(utp.dial);
+  if (utp && udpThread.state !== 'failed') actors.useUtp(utp.dial);
   const discovery = [...(dhtService ? [dhtService] : []), ...(lsd ? [lsd] : [])];
   engine = new Engine({
     actors,
@@ -502,6 +513,8 @@ export async function runDownload(
     await listener.close();
     utp?.close();
     await engine.close();
+    // A stop during start-up: the UDP host's counters once it listens (or failed), not none.
+    await utpStarting;
     udpStats ??= await udpThread.stats();
     await dhtService?.close();
     await udpThread.close();

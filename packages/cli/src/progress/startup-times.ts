@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
  * code runs), `parsed` (options and .torrent read), `listening` (TCP port bound), `threadsStarted`
  * (peer hosts up), `engineReady`, `added` (storage opened, resume check done, announce sent),
  * `trackerPeers` (first tracker answer), `firstPeer` (first peer connected), `firstPiece` (first
- * piece verified).
+ * piece verified). Beside them, not on the way to the first peer under `--transport both`:
+ * `utpListening` (the UDP host's socket listens).
  */
 export type StartupPhase =
   | 'modulesLoaded'
@@ -16,7 +17,8 @@ export type StartupPhase =
   | 'added'
   | 'trackerPeers'
   | 'firstPeer'
-  | 'firstPiece';
+  | 'firstPiece'
+  | 'utpListening';
 
 /** Milliseconds since the process started (performance.timeOrigin), one decimal. */
 export function sinceStartMs(): number {

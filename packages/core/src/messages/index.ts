@@ -40,4 +40,6 @@ export {
   parseUdpHostCommand,
   parseUdpHostEvent,
   parseUdpHostWorkerData,
+  precompileHostCommandParser,
+  precompileHostEventParser,
 } from './validate.js';

@@ -28,6 +28,24 @@ const compiledUdpHostCommand = lazyCompile(UdpHostCommand);
 const compiledUdpHostEvent = lazyCompile(UdpHostEvent);
 const compiledUdpHostWorkerData = lazyCompile(UdpHostWorkerData);
 
+/**
+ * Compiles the coordinator→host batch parser now (a peer host, once it is ready and waiting for
+ * its first batch): compiling at the first batch's arrival put 10–16 ms on the way to the first
+ * peer (docs/performance.md "Start-up, third pass"). Later calls do nothing.
+ */
+export function precompileHostCommandParser(): void {
+  compiledCommands();
+}
+
+/**
+ * Compiles the host→coordinator event parser now (the coordinator, once its first dials are out
+ * and it waits for the network): compiling at the first events' arrival put 20–26 ms on the way
+ * to the first peer. Later calls do nothing.
+ */
+export function precompileHostEventParser(): void {
+  compiledEvent();
+}
+
 /** Most events one host batch may carry: a host's batch is one event-loop turn's events. */
 export const MAX_EVENTS_PER_BATCH = 100_000;
 
