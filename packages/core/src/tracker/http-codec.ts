@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import * as z from 'zod';
 import { decodeBencode } from '../bencode/index.js';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { WarmingParser } from '../messages/warming-parser.js';
 import { byteCountToBigInt } from './announce-request.js';
 import { decodeCompactPeers, formatIPv6, parseIPv6 } from './compact-peers.js';
 import { printableText } from './printable.js';
@@ -160,21 +161,15 @@ const ScrapeBody = z.object({
 
 const PeerList = z.array(DictPeer, { message: 'expected a compact string or a list of peers' });
 
-// Compiled at first use: every thread loads this module, few talk to a tracker (start-up time).
-let compiled:
-  | {
-      announce: ReturnType<typeof z.compile<typeof AnnounceBody>>;
-      peerList: ReturnType<typeof z.compile<typeof PeerList>>;
-      scrape: ReturnType<typeof z.compile<typeof ScrapeBody>>;
-    }
-  | undefined;
-function schemas(): NonNullable<typeof compiled> {
-  compiled ??= {
-    announce: z.compile(AnnounceBody),
-    peerList: z.compile(PeerList),
-    scrape: z.compile(ScrapeBody),
-  };
-  return compiled;
+// A tracker answers once per announce interval: zod's own parser does (a compile would cost more
+// than it saves, and the first answer is on the way to the first peer); see WarmingParser.
+const parsers = {
+  announce: new WarmingParser(AnnounceBody),
+  peerList: new WarmingParser(PeerList),
+  scrape: new WarmingParser(ScrapeBody),
+};
+function schemas(): typeof parsers {
+  return parsers;
 }
 
 function protocolError(message: string, details: Record<string, string | number> = {}): never {
@@ -219,7 +214,12 @@ function decodeReply(bytes: Uint8Array, what: string, limits: HttpBodyLimits): R
   return dict;
 }
 
-function check<T>(schema: z.ZodType<T>, value: unknown, what: string, prefix: readonly string[] = []): T {
+function check<T>(
+  schema: { safeParse(value: unknown): z.ZodSafeParseResult<T> },
+  value: unknown,
+  what: string,
+  prefix: readonly string[] = [],
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
