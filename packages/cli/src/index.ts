@@ -15,3 +15,4 @@ export {
 export { type Aria2SeederOptions, type Seeder, startAria2Seeder } from './demo/seeders.js';
 export type { AnyCommandHelp, OptionHelp, OptionSpecs } from './help.js';
 export { type CliIo, ExitCode } from './io.js';
+export { TORK_NODE_FLAGS, torkNodeFlags } from './node-flags.js';

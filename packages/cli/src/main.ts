@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The shebang's flags are TORK_NODE_FLAGS (node-flags.ts): test/cli/node-flags.test.ts keeps them equal.
 import { existsSync } from 'node:fs';
 
 // `download` and `seed` load only their own code: the other commands (daemon, web, bench, remote,

@@ -4,8 +4,9 @@
  * Node built-ins): a thread then loads its code on one core while the coordinator loads its own on
  * the other, and start-up waits for the slower of the two instead of their sum.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { PeerHostSettings, PeerHostWorkerData } from '@tork/core/internal/messages/control-plane.js';
+import { startWorker } from '../shared/start-worker.js';
 import { threadEntry } from '../shared/thread-entry.js';
 import { availableCores, defaultPeerHosts } from './available-cores.js';
 
@@ -53,10 +54,8 @@ export function peerHostEntry(): URL {
  * process) and kept for whoever adopts it.
  */
 export function startPeerHostThread(entry: URL, workerData: PeerHostWorkerData): PeerHostThread {
-  // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e`)
-  // applies to string input only and would stop every worker from starting.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  const worker = startWorker(entry, workerData, execArgv);
+  // The process's flags, less those a worker refuses (startWorker).
+  const worker = startWorker(entry, { workerData });
   let error: Error | undefined;
   worker.on('error', (raised) => {
     error ??= raised;
@@ -105,22 +104,4 @@ export function workersFromArgs(args: readonly string[]): number | undefined {
   if (value === undefined || !/^\d+$/.test(value)) return undefined;
   const count = Number(value);
   return count >= 1 && count <= 64 ? count : undefined;
-}
-
-/**
- * A worker with the process's flags, minus those a worker refuses: process-wide V8 flags such as
- * `--trace-gc` or `--max-semi-space-size` would otherwise stop `node --trace-gc tork …` outright.
- */
-function startWorker(entry: URL, workerData: PeerHostWorkerData, execArgv: string[]): Worker {
-  try {
-    return new Worker(entry, { workerData, execArgv });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    const refused = String((error as Error).message.split('flags:')[1] ?? '')
-      .split(',')
-      .map((flag) => flag.trim().split('=')[0]!)
-      .filter(Boolean);
-    const kept = execArgv.filter((arg) => !refused.includes(arg.split('=')[0]!));
-    return new Worker(entry, { workerData, execArgv: kept });
-  }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type MessagePort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import {
   type DhtContact,
   parseUdpHostEvent,
@@ -12,6 +12,7 @@ import {
   type UdpHostStats,
   type UdpHostWorkerData,
 } from '@tork/core';
+import { startWorker } from '../shared/start-worker.js';
 import { threadEntry } from '../shared/thread-entry.js';
 
 export interface UdpHostThreadOptions {
@@ -188,8 +189,8 @@ export class UdpHostThread {
     } catch (error) {
       throw new TorkError(TorkErrorCode.USAGE, `UDP host settings refused: ${(error as Error).message}`);
     }
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker = new Worker(WORKER_ENTRY, { workerData, execArgv });
+    // The process's flags, less those a worker refuses (`tork`'s V8 flags: startWorker).
+    const worker = startWorker(WORKER_ENTRY, { workerData });
     this.#worker = worker;
     worker.on('message', (raw: unknown) => this.#onMessage(raw));
     worker.on('error', (error) => this.#fail(toTorkError(error, TorkErrorCode.DHT)));
