@@ -15,4 +15,3 @@ export {
 export { type Aria2SeederOptions, type Seeder, startAria2Seeder } from './demo/seeders.js';
 export type { AnyCommandHelp, OptionHelp, OptionSpecs } from './help.js';
 export { type CliIo, ExitCode } from './io.js';
-export { TORK_NODE_FLAGS, torkNodeFlags } from './node-flags.js';

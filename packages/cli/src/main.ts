@@ -1,5 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// The shebang's flags are TORK_NODE_FLAGS (node-flags.ts): test/cli/node-flags.test.ts keeps them equal.
+#!/usr/bin/env node
 import { existsSync } from 'node:fs';
 
 // `download` and `seed` load only their own code: the other commands (daemon, web, bench, remote,

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { torkMain } from '../demo/seeders.js';
-import { torkNodeFlags } from '../node-flags.js';
 import { procCpuSeconds, procPeakRssKiB, procWriteBytes, stopChild, track } from './proc.js';
 import { type StartupFigures, StartupWatch } from './startup-times.js';
 import { pythonDir } from './swarm.js';
@@ -56,8 +55,6 @@ export function downloadCommand(spec: DownloadSpec): [string, string[]] {
       return [
         process.execPath,
         [
-          // As the `tork` launcher runs it (its shebang's flags).
-          ...torkNodeFlags(),
           spec.client === 'tork-baseline' ? spec.baseline! : torkMain,
           'download',
           spec.torrent,

@@ -3,7 +3,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Dataset, seederDataDir } from '../demo/dataset.js';
 import { freePort, torkMain } from '../demo/seeders.js';
-import { torkNodeFlags } from '../node-flags.js';
 import { procCpuSeconds, stopChild, track } from './proc.js';
 
 /** `tork-baseline`: `tork seed` of the `--baseline` build (its own hard-linked data dirs). */
@@ -128,8 +127,6 @@ async function torkSwarm(
         [
           // Node flags for the seeders alone, e.g. '--cpu-prof --cpu-prof-dir=DIR' (NODE_OPTIONS refuses it).
           ...(process.env.TORK_BENCH_SEEDER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
-          // As the `tork` launcher runs it (its shebang's flags).
-          ...torkNodeFlags(),
           main,
           'seed',
           torrent,

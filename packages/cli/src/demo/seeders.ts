@@ -4,7 +4,6 @@ import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { torkNodeFlags } from '../node-flags.js';
 
 /** A seeder process of a real client on 127.0.0.1, stopped by PID. */
 export interface Seeder {
@@ -160,8 +159,6 @@ export async function startTorkSeeder(
   const child = spawn(
     process.execPath,
     [
-      // As the `tork` launcher runs it (its shebang's flags).
-      ...torkNodeFlags(),
       torkMain,
       'seed',
       torrentPath,
