@@ -40,6 +40,6 @@ export {
   parseUdpHostCommand,
   parseUdpHostEvent,
   parseUdpHostWorkerData,
+  precompileCoordinatorParsers,
   precompileHostCommandParser,
-  precompileHostEventParser,
 } from './validate.js';

@@ -38,7 +38,7 @@ export function precompileHostCommandParser(): void {
  * ms on the way to the first peer) and the command batch parser its sends are checked with.
  * Later calls do nothing.
  */
-export function precompileHostEventParser(): void {
+export function precompileCoordinatorParsers(): void {
   eventParser.compile();
   // The coordinator checks its own command batches before sending them (ThreadActorSystem.send).
   commandsParser.compile();

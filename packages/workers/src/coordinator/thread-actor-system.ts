@@ -14,7 +14,7 @@ import {
   parseHostEvents,
   parseHostStats,
   parsePlainError,
-  precompileHostEventParser,
+  precompileCoordinatorParsers,
   TorkError,
   TorkErrorCode,
   toTorkError,
@@ -568,7 +568,7 @@ export class ThreadActorSystem implements ActorSystem {
       // will need (compiling it when they arrive put ~20 ms on the way to the first peer).
       if (!this.#eventParserWarm && commands.some((c) => c.type === 'connect' || c.type === 'accept')) {
         this.#eventParserWarm = true;
-        setImmediate(precompileHostEventParser);
+        setImmediate(precompileCoordinatorParsers);
       }
       host.traffic.commandBatches++;
       host.traffic.commands += commands.length;
