@@ -168,9 +168,6 @@ const parsers = {
   peerList: new WarmingParser(PeerList),
   scrape: new WarmingParser(ScrapeBody),
 };
-function schemas(): typeof parsers {
-  return parsers;
-}
 
 function protocolError(message: string, details: Record<string, string | number> = {}): never {
   throw new TorkError(TorkErrorCode.TRACKER_PROTOCOL, message, details);
@@ -254,12 +251,12 @@ function latin1(bytes: Uint8Array): string {
 
 /** Parses an announce reply body (BEP 3, compact BEP 23, `peers6` BEP 7). */
 export function parseAnnounceBody(bytes: Uint8Array, limits: HttpBodyLimits = {}): AnnounceResponse {
-  const body = check(schemas().announce, decodeReply(bytes, 'announce', limits), 'announce');
+  const body = check(parsers.announce, decodeReply(bytes, 'announce', limits), 'announce');
   const peers: PeerAddress[] = [];
   if (body.peers instanceof Uint8Array) {
     peers.push(...decodeCompactPeers(body.peers, 4));
   } else if (body.peers !== undefined) {
-    check(schemas().peerList, body.peers, 'announce', ['peers']).forEach((peer, index) => {
+    check(parsers.peerList, body.peers, 'announce', ['peers']).forEach((peer, index) => {
       const host = dictPeerHost(peer.ip, index);
       if (peer.port !== 0) peers.push({ host, port: peer.port });
     });
@@ -297,7 +294,7 @@ export function parseScrapeBody(
   infoHashes: readonly Uint8Array[],
   limits: HttpBodyLimits = {},
 ): ScrapeResponse {
-  const body = check(schemas().scrape, decodeReply(bytes, 'scrape', limits), 'scrape');
+  const body = check(parsers.scrape, decodeReply(bytes, 'scrape', limits), 'scrape');
   const result = new Map<string, ScrapeStats>();
   for (const hash of infoHashes) {
     const name = bencodeKeyName(hash);

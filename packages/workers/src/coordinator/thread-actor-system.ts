@@ -159,8 +159,8 @@ export class ThreadActorSystem implements ActorSystem {
   /** Events made up on this side (a dead host's actors), delivered on the next turn. */
   #synthetic: HostEvent[] = [];
   #flushScheduled = false;
-  /** The host event parser is compiled (or about to be): see `#flush`. */
-  #eventParserWarm = false;
+  /** The coordinator's parsers are compiled (or about to be): see `#flush`. */
+  #parsersWarmed = false;
   #closing: Promise<void> | null = null;
   readonly #ready: Promise<void>;
   /** Answers the hosts' `incoming` connections (see `listen`); null: every one is refused. */
@@ -566,8 +566,8 @@ export class ThreadActorSystem implements ActorSystem {
       host.port.postMessage(batch, transfer);
       // The first connections are out: while the network answers, compile the parser their events
       // will need (compiling it when they arrive put ~20 ms on the way to the first peer).
-      if (!this.#eventParserWarm && commands.some((c) => c.type === 'connect' || c.type === 'accept')) {
-        this.#eventParserWarm = true;
+      if (!this.#parsersWarmed && commands.some((c) => c.type === 'connect' || c.type === 'accept')) {
+        this.#parsersWarmed = true;
         setImmediate(precompileCoordinatorParsers);
       }
       host.traffic.commandBatches++;
