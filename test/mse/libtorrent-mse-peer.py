@@ -8,7 +8,8 @@ obfuscated header then plaintext), `enabled` (libtorrent's default: both ways, e
 (plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, 127.0.0.1 only. The transport is
 TCP only unless LT_TRANSPORT says `utp` (uTP only, both ways: TCP neither dialled nor accepted) or
 `both` (libtorrent's default: uTP tried first). The uTP interop tests use this script too.
-Seed: prints {"event":"ready"}, then a line per second with its peers. Download: dials each PEER
+Seed: prints {"event":"ready"} (after LT_START_DELAY seconds paused, if set, {"event":"started"}),
+then a line per second with its peers. Download: dials each PEER
 (host:port), prints {"event":"done","peers":[...]} and exits 0 once complete, 2 on timeout.
 Each peer: {"address","client","rc4","plaintextEncrypted","utp","downloaded","uploaded"}. Exits on SIGTERM.
 """
@@ -58,6 +59,16 @@ params.ti = lt.torrent_info(torrent)
 params.save_path = directory
 if mode == 'seed':
     params.flags |= lt.torrent_flags.seed_mode
+# Not auto-managed: an auto-managed torrent is added paused and started at the session's next
+# tick (~0.5 s), and until then libtorrent drops every connection for it (even the encrypted
+# handshake, which it cannot match to a torrent). LT_START_DELAY (seconds) keeps the torrent
+# paused that long after "ready", on purpose: a peer that listens before its torrent runs.
+start_delay = float(os.environ.get('LT_START_DELAY', '0'))
+params.flags &= ~lt.torrent_flags.auto_managed
+if start_delay > 0:
+    params.flags |= lt.torrent_flags.paused
+else:
+    params.flags &= ~lt.torrent_flags.paused
 handle = session.add_torrent(params)
 
 seen = {}
@@ -84,6 +95,10 @@ def emit(event, **data):
 
 if mode == 'seed':
     emit('ready')
+    if start_delay > 0:
+        time.sleep(start_delay)
+        handle.resume()
+        emit('started')
     while True:
         time.sleep(1)
         emit('peers', peers=peers())

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, verifyDownload } from '@tork/cli';
 import { interopDataset, type TorkEvent } from '../download/support.js';
-import { requireLibtorrent, startTork } from '../seed/support.js';
+import { exitWithin, requireLibtorrent, startTork } from '../seed/support.js';
 import {
   libtorrentDownloadDone,
   startLibtorrentDownloader,
@@ -36,6 +36,17 @@ async function torkDownloads(
   label: string,
   encryption?: string,
 ): Promise<TorkEvent[]> {
+  const events = await torkDownloadEvents(t, seederPort, label, encryption);
+  return events.filter((event) => event.event === 'peer-connected');
+}
+
+/** tork downloads from one libtorrent seeder, every file checked; returns all its events. */
+async function torkDownloadEvents(
+  t: TestContext,
+  seederPort: number,
+  label: string,
+  encryption?: string,
+): Promise<TorkEvent[]> {
   const out = join(work, label);
   const tork = await startTork('download', [
     dataset.torrentPath,
@@ -48,10 +59,11 @@ async function torkDownloads(
     ...(encryption ? ['--encryption', encryption] : []),
   ]);
   t.after(() => tork.stop());
-  const { status } = await tork.exited;
+  // Bounded: a download that never ends fails here, with what tork saw, not at the file's timeout.
+  const { status } = await exitWithin(tork, 90_000);
   assert.equal(status, 0, tork.transcript());
   assert.deepEqual(await verifyDownload(dataset, out), [], 'every file byte-identical');
-  return tork.events.filter((event) => event.event === 'peer-connected');
+  return tork.events;
 }
 
 describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
@@ -71,6 +83,27 @@ describe('MSE/PE with libtorrent', { timeout: 180_000 }, () => {
     const connected = await torkDownloads(t, port, 'from-forced-plaintext');
     assert.ok(connected.length > 0);
     for (const event of connected) assert.equal(event.encryption, 'plaintext', JSON.stringify(event));
+  });
+
+  it('a forced-RC4 seeder that listens 3 s before its torrent runs: MSE and plain turned away, then RC4 again', async (t) => {
+    const python = requireLibtorrent(t);
+    if (!python) return;
+    // libtorrent drops the encrypted handshake (it cannot match a paused torrent) and then the
+    // plain one (it requires encryption): one passing MSE failure must not cost the peer for good.
+    const { port } = await startLibtorrentSeeder(t, python, dataset, 'forced-rc4', 'tcp', 3);
+    const events = await torkDownloadEvents(t, port, 'from-late-forced-rc4');
+    const transcript = JSON.stringify(events.filter((event) => event.event.startsWith('peer-')));
+    const dropped = events.filter((event) => event.event === 'peer-disconnected');
+    const phase = (event: TorkEvent) => (event.reason as { details?: { phase?: string } }).details?.phase;
+    const firstMse = dropped.findIndex((event) => phase(event) === 'mse');
+    assert.ok(firstMse >= 0, `an encrypted dial turned away while paused: ${transcript}`);
+    assert.ok(
+      dropped.slice(firstMse).some((event) => phase(event) === 'handshake'),
+      `then a plain one turned away at its handshake: ${transcript}`,
+    );
+    const connected = events.filter((event) => event.event === 'peer-connected');
+    assert.ok(connected.length > 0, transcript);
+    for (const event of connected) assert.equal(event.encryption, 'rc4', JSON.stringify(event));
   });
 
   it('tork --encryption require gets RC4 from a libtorrent with its default settings', async (t) => {

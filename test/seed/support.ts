@@ -279,3 +279,23 @@ export function requireLibtorrent(t: TestContext): string | undefined {
 }
 
 export const LIBTORRENT_DOWNLOADER = join(root, 'test/seed/libtorrent-download.py');
+
+/**
+ * Waits for `tork` to exit on its own; after `timeoutMs` it is stopped and this fails with its
+ * transcript, so a download that never ends fails its own test (not the whole file's timeout).
+ */
+export async function exitWithin(
+  tork: TorkProcess,
+  timeoutMs: number,
+): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  const result = await Promise.race([tork.exited, late]);
+  clearTimeout(timer);
+  if (result !== 'late') return result;
+  const transcript = tork.transcript();
+  await tork.stop();
+  throw new Error(`tork did not finish within ${timeoutMs} ms\n${transcript}`);
+}

@@ -27,24 +27,29 @@ export interface LibtorrentPeerInfo {
   uploaded: number;
 }
 
-function env(transport: LibtorrentTransport): NodeJS.ProcessEnv {
-  return { ...process.env, LT_TRANSPORT: transport };
+function env(transport: LibtorrentTransport, startDelaySeconds = 0): NodeJS.ProcessEnv {
+  return { ...process.env, LT_TRANSPORT: transport, LT_START_DELAY: String(startDelaySeconds) };
 }
 
-/** A libtorrent seeder of `data`; ready once it accepts (a uTP-only one says so: no TCP port to probe). */
+/**
+ * A libtorrent seeder of `data`; ready once it accepts (a uTP-only one says so: no TCP port to
+ * probe). `startDelaySeconds`: its torrent stays paused that long after it listens (libtorrent
+ * turns every connection for it away meanwhile). Default: 0, running at once.
+ */
 export async function startLibtorrentSeeder(
   t: TestContext,
   python: string,
   data: Dataset,
   policy: LibtorrentPolicy,
   transport: LibtorrentTransport = 'tcp',
+  startDelaySeconds = 0,
 ): Promise<{ port: number; seeder: StartedProgram }> {
   const port = await freePort();
   const seeder = await startProgram(
     python,
     [LIBTORRENT_PEER_SCRIPT, 'seed', data.torrentPath, data.dataDir, String(port), policy],
     {
-      env: env(transport),
+      env: env(transport, startDelaySeconds),
       ready: async (output) =>
         transport === 'utp' ? output.includes('"event": "ready"') : tcpPortOpen('127.0.0.1', port),
       readyTimeoutMs: 15_000,

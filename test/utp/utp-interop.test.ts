@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { interopDataset, type TorkEvent } from '../download/support.js';
-import { requireLibtorrent, startTork } from '../seed/support.js';
+import { exitWithin, requireLibtorrent, startTork } from '../seed/support.js';
 import {
   type LibtorrentPeerInfo,
   libtorrentDownloadDone,
@@ -59,7 +59,8 @@ async function torkDownloads(
     ...extra,
   ]);
   t.after(() => tork.stop());
-  const { status } = await tork.exited;
+  // Bounded: a download that never ends fails here, with what tork saw, not at the file's timeout.
+  const { status } = await exitWithin(tork, 120_000);
   assert.equal(status, 0, tork.transcript());
   assert.deepEqual(await verifyDownload(data, out), [], 'every file byte-identical');
   return {

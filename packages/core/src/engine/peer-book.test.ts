@@ -170,7 +170,7 @@ describe('PeerBook', () => {
     assert.deepEqual(dials(sent), ['127.0.0.5:6881'], 'dialled once, never again while the twin lives');
   });
 
-  it('prefer: dials encrypted; a failed MSE handshake is followed at once by a plain dial, and the address stays plain', () => {
+  it('prefer: dials encrypted; a failed MSE handshake is followed at once by a plain dial; plain refused at its handshake, encrypted again', () => {
     const { peers, sent } = book(7000, '11'.repeat(20), 'tcp');
     const connects = () =>
       sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
@@ -186,13 +186,62 @@ describe('PeerBook', () => {
     peers.connectMore(10);
     assert.equal(connects().length, 2, 'dialled again at once');
     assert.equal(connects()[1]?.encryption, undefined, 'in plain BitTorrent');
-    // A failure of the plain connection is an ordinary one: backoff, still plain.
-    const second = [...peers.values()][0]!;
-    peers.closed(second, { code: 'TORK_ERR_IO', message: 'refused', details: {} }, 20);
+    // A transport failure of the plain connection is an ordinary one: backoff, still plain.
+    peers.closed([...peers.values()][0]!, { code: 'TORK_ERR_IO', message: 'refused', details: {} }, 20);
     peers.connectMore(30);
     assert.equal(connects().length, 2, 'backs off');
     peers.connectMore(5_000);
-    assert.equal(connects()[2]?.encryption, undefined);
+    assert.equal(connects()[2]?.encryption, undefined, 'plain still');
+    // The peer closes the plain handshake (it requires encryption; its MSE failure was passing).
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_IO', message: 'connection closed by peer', details: { phase: 'handshake' } },
+      5_010,
+    );
+    peers.connectMore(5_020);
+    assert.equal(connects().length, 3, 'a failure: it backs off');
+    peers.connectMore(60_000);
+    assert.equal(connects()[3]?.encryption, 'prefer', 'encrypted again');
+    // A peer with no MSE that closed a plain connection at the handshake for another reason is
+    // dialled plain again right after the next MSE failure: it is never lost.
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_IO', message: 'reset', details: { phase: 'mse' } },
+      60_010,
+    );
+    peers.connectMore(60_010);
+    assert.equal(connects()[4]?.encryption, undefined, 'plain at once');
+  });
+
+  it('prefer, transport both: a plain dial closed at its handshake is followed at once by an encrypted one over uTP', () => {
+    const { peers, sent } = book();
+    const connects = () =>
+      sent.filter((c): c is Extract<HostCommand, { type: 'connect' }> => c.type === 'connect');
+    peers.addFromTracker([{ host: '127.0.0.16', port: 6881 }], 0);
+    peers.connectMore(0);
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_IO', message: 'closed', details: { phase: 'mse' } },
+      10,
+    );
+    peers.connectMore(10);
+    assert.deepEqual(
+      [connects()[1]?.encryption, connects()[1]?.transport],
+      [undefined, undefined],
+      'plain over TCP',
+    );
+    // libtorrent with incoming TCP off accepts and closes: this transport, or plain, is refused.
+    peers.closed(
+      [...peers.values()][0]!,
+      { code: 'TORK_ERR_IO', message: 'connection closed by peer', details: { phase: 'handshake' } },
+      20,
+    );
+    peers.connectMore(20);
+    assert.deepEqual(
+      [connects()[2]?.encryption, connects()[2]?.transport],
+      ['prefer', 'utp'],
+      'encrypted over uTP, at once',
+    );
   });
 
   it('require: every dial is encrypted, a failed MSE handshake is an ordinary failure; disable: none is', () => {

@@ -272,6 +272,7 @@ export class PeerBook {
       for (const address of this.#pool.take(room, now)) {
         const peer = this.#add(address.host, address.port, false, now, address.source);
         peer.dialled = dialEncryption(this.#ctx.encryption ?? 'prefer', address.plainRetry);
+        peer.plainRetry = address.plainRetry;
         peer.dialledTransport = dialTransportKind(this.#ctx.transport ?? 'both', address.transport);
         this.#ctx.send({
           type: 'connect',
@@ -371,17 +372,27 @@ export class PeerBook {
     if (peer.source === 'webseed') return banned;
     // We dialled our own listening port (a tracker lists us among the peers): never again.
     if (error.details.self) this.#pool.ban(peer.key);
-    // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain.
+    const otherTransport =
+      !peer.incoming && (this.#ctx.transport ?? 'both') === 'both'
+        ? peer.dialledTransport === 'tcp'
+          ? 'utp'
+          : 'tcp'
+        : undefined;
+    // `prefer`: an encrypted dial that failed at its MSE handshake is tried again in plain; a plain
+    // one that the peer then closed at the BitTorrent handshake, encrypted again (they alternate;
+    // under `both` the other transport is tried too: the peer may not take this one).
     if (peer.dialled === 'prefer' && !peer.connected && error.details.phase === 'mse') {
       this.#pool.encryptionFailed(peer.key, now);
     } else if (
-      !peer.incoming &&
+      peer.plainRetry &&
       !peer.connected &&
-      (this.#ctx.transport ?? 'both') === 'both' &&
-      isTransportFailure(error)
+      error.details.phase === 'handshake' &&
+      (this.#ctx.encryption ?? 'prefer') === 'prefer'
     ) {
+      this.#pool.plainFailed(peer.key, now, otherTransport);
+    } else if (otherTransport && !peer.connected && isTransportFailure(error)) {
       // `both`: a peer that refuses or ignores one transport may speak the other (uTP-only peers).
-      this.#pool.transportFailed(peer.key, peer.dialledTransport === 'tcp' ? 'utp' : 'tcp', now);
+      this.#pool.transportFailed(peer.key, otherTransport, now);
     } else this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
     if (peer.aliasKey !== undefined) this.#pool.unalias(peer.aliasKey, now);
     return banned;

@@ -83,6 +83,31 @@ describe('PeerPool', () => {
     assert.deepEqual(pool.take(1, 2_019), []);
     assert.equal(pool.take(1, 2_020)[0]?.plainRetry, true, 'and stays plain');
   });
+  it('a plain retry the peer closes at its handshake goes back to encrypted, after backoff: the two alternate', () => {
+    const pool = new PeerPool();
+    pool.add([{ host: '127.0.0.9', port: 9 }], 'tracker', 0);
+    pool.take(1, 0);
+    // The MSE handshake failed (a forced-encryption peer whose torrent was still starting).
+    pool.encryptionFailed('127.0.0.9:9', 10);
+    assert.equal(pool.take(1, 10)[0]?.plainRetry, true);
+    // The peer closed the plain handshake: it wants encryption after all.
+    pool.plainFailed('127.0.0.9:9', 20);
+    assert.deepEqual(pool.take(1, 2_019), [], 'a failure: it backs off');
+    assert.equal(pool.take(1, 2_020)[0]?.plainRetry, false, 'encrypted again');
+    pool.encryptionFailed('127.0.0.9:9', 2_030);
+    assert.equal(pool.take(1, 2_030)[0]?.plainRetry, true, 'and plain again at once');
+    pool.plainFailed('127.0.0.9:9', 2_040);
+    assert.deepEqual(pool.take(1, 6_039), [], 'the second round backs off twice as long');
+    assert.equal(pool.take(1, 6_040)[0]?.plainRetry, false);
+    // Rounds count as failures: a learnt address that refuses both is dropped in the end.
+    for (let round = 0; round < 4; round++) {
+      pool.encryptionFailed('127.0.0.9:9', 1_000_000 * (round + 1));
+      pool.take(1, 1_000_000 * (round + 1));
+      pool.plainFailed('127.0.0.9:9', 1_000_000 * (round + 1));
+      pool.take(1, 1_000_000 * (round + 2) - 1);
+    }
+    assert.equal(pool.size, 0, 'dropped after maxFailures rounds');
+  });
   it('a transport failure switches the transport: at once the first time, with backoff after; a connection resets it', () => {
     const pool = new PeerPool();
     pool.add([{ host: '127.0.0.9', port: 8 }], 'tracker', 0);

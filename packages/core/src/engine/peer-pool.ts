@@ -30,7 +30,11 @@ interface Entry {
   lastSeen: number;
   /** Live connections that are this peer without having been dialled here (see `alias`). */
   aliases: number;
-  /** An encrypted dial failed at its MSE handshake: dial plain BitTorrent from now on. */
+  /**
+   * Dial plain BitTorrent next: the last encrypted dial failed at its MSE handshake. Cleared when a
+   * plain dial is closed during its handshake (a peer that requires encryption), so the two
+   * alternate and one failed MSE handshake never costs a peer for good.
+   */
   plainRetry: boolean;
   /** The transport to dial next (`--transport both`): the one that worked, or the other after a failure. */
   transport: PeerTransportKind | undefined;
@@ -175,7 +179,7 @@ export class PeerPool {
 
   /**
    * An encrypted dial failed during its MSE handshake (the peer closed it, or answered garbage):
-   * the address is dialled again at once, in plain BitTorrent, and plain from then on. Not a
+   * the address is dialled again at once, in plain BitTorrent, and plain while that works. Not a
    * failure: a client that does not speak MSE is a good peer.
    */
   encryptionFailed(key: string, now: number): void {
@@ -184,6 +188,23 @@ export class PeerPool {
     entry.state = 'idle';
     entry.plainRetry = true;
     entry.notBefore = now;
+  }
+
+  /**
+   * A plain dial (after a failed MSE handshake) was closed during its BitTorrent handshake: the
+   * peer wants encryption after all (the MSE failure was passing: a torrent still starting, a
+   * peer restarting), or it does not take this transport (libtorrent closes a connection over a
+   * transport it has turned off). Encrypted next; with `other` (`--transport both`) over the other
+   * transport as `transportFailed` says, else after the usual backoff. A failure either way, so
+   * an address that refuses everything keeps backing off (a learnt one is dropped after
+   * `maxFailures`).
+   */
+  plainFailed(key: string, now: number, other?: PeerTransportKind): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.plainRetry = false;
+    if (other) this.transportFailed(key, other, now);
+    else this.disconnected(key, true, now);
   }
 
   /**

@@ -33,6 +33,8 @@ export class PeerRecord implements PolicyPeer {
   listenPort: number | undefined = undefined;
   /** How we dialled it (an outgoing connection): `none`, or an MSE handshake first. */
   dialled: DialEncryption = 'none';
+  /** Dialled plain because the last encrypted dial failed at its MSE handshake (`prefer`). */
+  plainRetry = false;
   /** Over what we dialled it (an outgoing connection). */
   dialledTransport: PeerTransportKind = 'tcp';
   /** What the connection uses, once its handshake is done. */

@@ -114,6 +114,46 @@ describe('peer host thread: control plane over comlink, data plane on a MessageP
     assert.ok(stats.bytesSent >= 68, 'the handshake went out');
     assert.ok(stats.eventLoopLagMs >= 0);
   });
+
+  it('a peer that hangs up on our handshake: closed with phase handshake; a refused dial: no phase', async () => {
+    // Hangs up once it has read our handshake, as a peer requiring encryption does with a plain one.
+    const hangUp = createServer((socket) => socket.once('data', () => socket.destroy()));
+    hangUp.listen(0, '127.0.0.1');
+    await once(hangUp, 'listening');
+    const refusing = createServer();
+    refusing.listen(0, '127.0.0.1');
+    await once(refusing, 'listening');
+    const refusedPort = (refusing.address() as { port: number }).port;
+    await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    try {
+      port.postMessage({
+        commands: [
+          {
+            type: 'connect',
+            actorId: 4,
+            torrentId,
+            host: '127.0.0.1',
+            port: (hangUp.address() as { port: number }).port,
+          },
+          { type: 'connect', actorId: 5, torrentId, host: '127.0.0.1', port: refusedPort },
+        ],
+      });
+      const closedOf = (actorId: number) =>
+        events.find((event) => event.type === 'closed' && event.actorId === actorId);
+      const deadline = Date.now() + 5_000;
+      while ((!closedOf(4) || !closedOf(5)) && Date.now() < deadline) await sleep(10);
+      const hungUp = closedOf(4);
+      assert.ok(hungUp?.type === 'closed', 'the hung-up dial closed');
+      assert.equal(hungUp.error.code, TorkErrorCode.IO);
+      assert.equal(hungUp.error.details.phase, 'handshake', JSON.stringify(hungUp.error));
+      const refused = closedOf(5);
+      assert.ok(refused?.type === 'closed', 'the refused dial closed');
+      assert.equal(refused.error.details.cause, 'ECONNREFUSED');
+      assert.equal(refused.error.details.phase, undefined, 'never connected: the transport failed');
+    } finally {
+      hangUp.close();
+    }
+  });
 });
 
 describe('peer host thread start', () => {

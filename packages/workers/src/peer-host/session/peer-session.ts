@@ -376,8 +376,23 @@ export class PeerSession implements PeerLink {
       onConnect: () => this.#onConnect(),
       onData: (chunk) => this.#onData(chunk),
       onDrain: () => this.#uploader.serve(),
-      onClose: (error) => this.close(this.#withPeer(error)),
+      onClose: (error) => this.close(this.#withPeer(this.#duringHandshake(error))),
     };
+  }
+
+  /**
+   * A dialled connection the peer closed after it was up but before its BitTorrent handshake came:
+   * tagged `phase: 'handshake'`, so the coordinator can tell "refused our handshake" (a peer that
+   * requires encryption closes a plain one) from a transport that never worked.
+   */
+  #duringHandshake(error: TorkError): TorkError {
+    if (this.#incoming || this.#state !== 'handshaking' || error.details.phase !== undefined) return error;
+    return new TorkError(
+      error.code,
+      error.message,
+      { ...error.details, phase: 'handshake' },
+      { cause: error },
+    );
   }
 
   #onConnect(): void {
