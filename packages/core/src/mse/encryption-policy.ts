@@ -2,7 +2,8 @@
  * How a client treats message stream encryption (MSE/PE), as `--encryption` says:
  * - `prefer` (default): accept plain and encrypted connections; dial encrypted (offering RC4 or
  *   plaintext after the encrypted header), and dial the same address again in plain BitTorrent
- *   once if the encrypted handshake fails (a client that does not speak MSE closes it);
+ *   at once if the encrypted handshake fails (a client that does not speak MSE closes it); if the
+ *   peer closes that plain handshake, encrypted again after a backoff (see `PeerPool.plainFailed`);
  * - `require`: encrypted only, RC4 only, both ways: a plain incoming handshake is refused;
  * - `disable`: plain only: an encrypted incoming handshake is refused, nothing is dialled encrypted.
  */
