@@ -335,17 +335,9 @@ export async function runDownload(
     if (file.startsWith('magnet:')) {
       magnet = parseMagnet(file);
     } else {
-      const bytes = await readFile(file).catch((error: unknown) => {
-        throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
-      });
-      torrentBytes = bytes;
-      try {
-        meta = parseMetainfo(bytes);
-      } catch (error) {
-        // Name the file, as `tork info` does: the line must say which input is bad.
-        const bad = toTorkError(error, TorkErrorCode.METAINFO);
-        throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
-      }
+      const read = await readTorrentFile(file, parsed.values['save-torrent'] !== undefined);
+      meta = read.meta;
+      torrentBytes = read.bytes;
       // v2-only pieces are checked against the piece layers; fetching layers from peers is not wired yet.
       if (meta.version === 2 && v2PieceChecks(meta) === undefined) {
         throw new TorkError(
@@ -628,6 +620,9 @@ export async function runDownload(
     if (parsed.values['save-torrent'] !== undefined && torrentBytes !== undefined) {
       await writeFile(resolve(parsed.values['save-torrent']), torrentBytes);
     }
+    // This function lives as long as the download: what it holds is held that long (a 200,000-piece
+    // .torrent is ~4 MB).
+    torrentBytes = undefined;
     await extension?.running(torrent, json ? 'json' : quiet ? 'quiet' : 'text');
     const final = await torrent.whenDone();
     if (extension && !interrupted) {
@@ -724,4 +719,26 @@ function seedUntil(
     check();
     timer = setInterval(check, 250);
   });
+}
+
+/**
+ * Reads and parses a .torrent file; its bytes are returned only when `keepBytes` (`--save-torrent`).
+ * A function of its own so that the bytes read are not left in a register of the command's
+ * long-lived async function: a large .torrent would be held for the whole download.
+ */
+async function readTorrentFile(
+  file: string,
+  keepBytes: boolean,
+): Promise<{ meta: Metainfo; bytes?: Uint8Array }> {
+  const bytes = await readFile(file).catch((error: unknown) => {
+    throw toTorkError(error, TorkErrorCode.IO, `cannot read ${file}`);
+  });
+  try {
+    const meta = parseMetainfo(bytes);
+    return keepBytes ? { meta, bytes } : { meta };
+  } catch (error) {
+    // Name the file, as `tork info` does: the line must say which input is bad.
+    const bad = toTorkError(error, TorkErrorCode.METAINFO);
+    throw new TorkError(bad.code, `${file}: ${bad.message}`, bad.details, { cause: bad });
+  }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostCommand } from '@tork/core';
 import { rogueHostWorkerUrl } from '@tork/testkit';
+import { HOST_THREAD_YOUNG_GENERATION_MB } from '../shared/start-worker.js';
 import { availableCores } from './available-cores.js';
 import {
   peerHostWorkerData,
@@ -37,6 +38,14 @@ describe('prestarted peer hosts', () => {
       );
       const stats = await system.stats();
       assert.equal(stats.length, 2);
+      for (const thread of threads) {
+        // docs/limits.md: each host's young generation is capped (not V8's default of 48 MiB).
+        assert.equal(
+          thread.worker.resourceLimits?.maxYoungGenerationSizeMb,
+          HOST_THREAD_YOUNG_GENERATION_MB,
+          'the young generation limit',
+        );
+      }
     } finally {
       await system.close();
     }

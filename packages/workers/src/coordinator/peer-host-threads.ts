@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { PeerHostSettings, PeerHostWorkerData } from '@tork/core/internal/messages/control-plane.js';
-import { startWorker } from '../shared/start-worker.js';
+import { HOST_THREAD_YOUNG_GENERATION_MB, startWorker } from '../shared/start-worker.js';
 import { threadEntry } from '../shared/thread-entry.js';
 import { availableCores, defaultPeerHosts } from './available-cores.js';
 
@@ -54,8 +54,11 @@ export function peerHostEntry(): URL {
  * process) and kept for whoever adopts it.
  */
 export function startPeerHostThread(entry: URL, workerData: PeerHostWorkerData): PeerHostThread {
-  // The process's flags, less those a worker refuses (startWorker).
-  const worker = startWorker(entry, { workerData });
+  // The process's flags, less those a worker refuses (startWorker); a small young generation.
+  const worker = startWorker(entry, {
+    workerData,
+    resourceLimits: { maxYoungGenerationSizeMb: HOST_THREAD_YOUNG_GENERATION_MB },
+  });
   let error: Error | undefined;
   worker.on('error', (raised) => {
     error ??= raised;

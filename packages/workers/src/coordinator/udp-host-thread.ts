@@ -12,7 +12,7 @@ import {
   type UdpHostStats,
   type UdpHostWorkerData,
 } from '@tork/core';
-import { startWorker } from '../shared/start-worker.js';
+import { HOST_THREAD_YOUNG_GENERATION_MB, startWorker } from '../shared/start-worker.js';
 import { threadEntry } from '../shared/thread-entry.js';
 
 export interface UdpHostThreadOptions {
@@ -190,7 +190,10 @@ export class UdpHostThread {
       throw new TorkError(TorkErrorCode.USAGE, `UDP host settings refused: ${(error as Error).message}`);
     }
     // The process's flags, less those a worker refuses (`tork`'s V8 flags: startWorker).
-    const worker = startWorker(WORKER_ENTRY, { workerData });
+    const worker = startWorker(WORKER_ENTRY, {
+      workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: HOST_THREAD_YOUNG_GENERATION_MB },
+    });
     this.#worker = worker;
     worker.on('message', (raw: unknown) => this.#onMessage(raw));
     worker.on('error', (error) => this.#fail(toTorkError(error, TorkErrorCode.DHT)));

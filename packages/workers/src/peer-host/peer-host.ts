@@ -441,6 +441,8 @@ export class PeerHost implements ActorSink {
             existing.reader = new PieceReader(command.files, command.pieceLength, command.pieceHashes, {
               ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
               recycle: true,
+              // This thread's own array (structured clone), never transferred: kept, not copied.
+              keepHashes: true,
               ...(command.haveSinceMs !== undefined
                 ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
                 : {}),
@@ -473,6 +475,9 @@ export class PeerHost implements ActorSink {
                   ...(command.v2PieceChecks ? { v2PieceChecks: command.v2PieceChecks } : {}),
                   // Actors copy blocks into their wire writer at once: evicted buffers can be reused.
                   recycle: true,
+                  // The command's array is this thread's own (structured clone) and stays in the
+                  // torrent record: shared, not copied.
+                  keepHashes: true,
                   ...(command.haveSinceMs !== undefined
                     ? { trusted: { pieces: have.bytes, sinceMs: command.haveSinceMs } }
                     : {}),
