@@ -25,6 +25,7 @@ export class EventLoopWatchdog {
   readonly #timer: NodeJS.Timeout;
   readonly #stats: () => Promise<HostStats[]>;
   #last: readonly HostStats[] = [];
+  #watching = true;
   /** Told of every sample (a trace records the hosts' busy share and lag). */
   onSample: ((hosts: readonly HostStats[]) => void) | undefined;
 
@@ -46,6 +47,11 @@ export class EventLoopWatchdog {
     return this.#last;
   }
 
+  /** Whether the coordinator's delay histogram runs now (while some host has a connection). */
+  get watching(): boolean {
+    return this.#watching;
+  }
+
   /** Samples the hosts one last time and stops watching. */
   async stop(): Promise<EventLoopReport> {
     clearInterval(this.#timer);
@@ -64,6 +70,15 @@ export class EventLoopWatchdog {
     try {
       const hosts = await this.#stats();
       this.#last = hosts;
+      // The coordinator's histogram (a 10 ms timer: most of an idle seeder's CPU) runs while some
+      // host has a connection, and from the start (peers connect then): with no peer, a stall
+      // starves nobody.
+      const active = hosts.some((host) => host.actors > 0);
+      if (active !== this.#watching) {
+        this.#watching = active;
+        if (active) this.#coordinator.enable();
+        else this.#coordinator.disable();
+      }
       this.onSample?.(hosts);
       hosts.forEach((host, index) => {
         this.#hostsMax[index] = Math.max(this.#hostsMax[index] ?? 0, host.eventLoopLagMaxMs);

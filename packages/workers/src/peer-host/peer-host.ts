@@ -98,6 +98,7 @@ export class PeerHost implements ActorSink {
   #rejectedBatches = 0;
   #lastRejection: PlainTorkError | null = null;
   readonly #lag: IntervalHistogram;
+  #lagOn = false;
   /** The event loop's busy time at the last `stats` call (busy share since then is reported). */
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   /** Queueing delay of the command batches stamped `sentAt` since the last `stats` call (a trace is on). */
@@ -123,7 +124,19 @@ export class PeerHost implements ActorSink {
       buffers: this.buffers,
     };
     this.#lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-    this.#lag.enable();
+  }
+
+  /**
+   * The lag histogram runs only while the host has connections (checked as actors come and at
+   * every tick): its 20 ms timer was half of an idle seeder's CPU, and with no peer there is
+   * nothing a stall could starve.
+   */
+  #watchLag(): void {
+    const active = this.#actors.size + this.#webSeeds.size > 0;
+    if (active === this.#lagOn || this.#shutDown) return;
+    this.#lagOn = active;
+    if (active) this.#lag.enable();
+    else this.#lag.disable();
   }
 
   /** Starts serving commands from `port` (the data plane); `report` receives host-level errors. */
@@ -352,6 +365,7 @@ export class PeerHost implements ActorSink {
   }
 
   #tick(): void {
+    this.#watchLag();
     const now = performance.now();
     for (const actor of this.#actors.values()) actor.tick(now);
     for (const torrent of this.#torrents.values()) torrent.rates.tick(now);
@@ -559,6 +573,7 @@ export class PeerHost implements ActorSink {
           this.#options.webSeed,
         );
         this.#webSeeds.set(seed.id, seed);
+        this.#watchLag();
         seed.start();
         return;
       }
@@ -597,6 +612,7 @@ export class PeerHost implements ActorSink {
         }
         const actor = new PeerSession(command.actorId, torrent, this, this.#options.actor, this.#extensions);
         this.#actors.set(actor.id, actor);
+        this.#watchLag();
         torrent.actors.add(actor);
         if (command.type === 'connect') {
           if (command.transport === 'utp' && !command.relay) {
