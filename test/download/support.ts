@@ -18,13 +18,7 @@ import {
   HttpTrackerClient,
   WireDecoder,
 } from '@tork/core';
-import {
-  findProgram,
-  freePort,
-  type StartedProgram,
-  startProgram,
-  tcpPortOpen,
-} from '../support/programs.js';
+import { findProgram, type StartedProgram, startListeningProgram } from '../support/programs.js';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const torkMain = join(root, 'packages/cli/dist/main.js');
@@ -145,15 +139,17 @@ export async function startLibtorrentSeeder(
   dataDir: string,
   options: { uploadLimit?: number } = {},
 ): Promise<StartedProgram & { port: number }> {
-  const port = await freePort();
   const script = join(root, 'test/support/libtorrent-seeder.py');
-  const args = [script, torrentPath, dataDir, String(port)];
+  const args = [script, torrentPath, dataDir, '0'];
   if (options.uploadLimit) args.push(String(options.uploadLimit));
-  const program = await startProgram(python, args, {
-    ready: () => tcpPortOpen('127.0.0.1', port),
+  // The script listens on a kernel-chosen port, one for TCP and uTP, and prints `ready PORT`.
+  return startListeningProgram(python, args, {
+    portFrom: (output) => {
+      const match = /^ready (\d+)$/m.exec(output);
+      return match ? Number(match[1]) : undefined;
+    },
     readyTimeoutMs: 15_000,
   });
-  return Object.assign(program, { port });
 }
 
 /** Waits until the tracker counts `seeders` complete peers for the info-hash. */

@@ -3,12 +3,15 @@
   python3 libtorrent-mse-peer.py seed TORRENT DATA_DIR PORT POLICY
   python3 libtorrent-mse-peer.py download TORRENT SAVE_DIR PORT POLICY PEER[,PEER...] TIMEOUT_SECONDS
 
+PORT 0: a kernel-chosen one, the same for TCP and uTP (see test/support/libtorrent_listen.py;
+exits 4 when libtorrent could not listen on one port for both: start it again).
+
 POLICY: `forced-rc4` (in/out pe_forced, RC4 only), `forced-plaintext` (pe_forced, the
 obfuscated header then plaintext), `enabled` (libtorrent's default: both ways, either), `disabled`
 (plain BitTorrent only). Hermetic: no DHT, LSD, UPnP, NAT-PMP, 127.0.0.1 only. The transport is
 TCP only unless LT_TRANSPORT says `utp` (uTP only, both ways: TCP neither dialled nor accepted) or
 `both` (libtorrent's default: uTP tried first). The uTP interop tests use this script too.
-Seed: prints {"event":"ready"} (after LT_START_DELAY seconds paused, if set, {"event":"started"}),
+Seed: prints {"event":"ready","port":PORT} (after LT_START_DELAY seconds paused, if set, {"event":"started"}),
 then a line per second with its peers. Download: dials each PEER
 (host:port), prints {"event":"done","peers":[...]} and exits 0 once complete, 2 on timeout.
 Each peer: {"address","client","rc4","plaintextEncrypted","utp","downloaded","uploaded"}. Exits on SIGTERM.
@@ -20,6 +23,9 @@ import sys
 import time
 
 import libtorrent as lt
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from libtorrent_listen import LISTEN_ALERTS, listening_port  # noqa: E402
 
 mode = sys.argv[1]
 torrent, directory, port, policy = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
@@ -52,8 +58,10 @@ session = lt.session({
     'in_enc_policy': int(enc_policy),
     'allowed_enc_level': int(enc_level),
     'prefer_rc4': enc_level == lt.enc_level.rc4,
-    'alert_mask': 0,
+    'alert_mask': LISTEN_ALERTS,
 })
+# A seeder is dialled on one port by TCP and uTP alike; a downloader only dials out.
+port = listening_port(session, one_port=mode == 'seed')
 params = lt.add_torrent_params()
 params.ti = lt.torrent_info(torrent)
 params.save_path = directory
@@ -94,13 +102,14 @@ def emit(event, **data):
 
 
 if mode == 'seed':
-    emit('ready')
+    emit('ready', port=port)
     if start_delay > 0:
         time.sleep(start_delay)
         handle.resume()
         emit('started')
     while True:
         time.sleep(1)
+        session.pop_alerts()
         emit('peers', peers=peers())
 
 targets = [(host, int(port)) for host, port in (entry.rsplit(':', 1) for entry in sys.argv[6].split(','))]
@@ -111,6 +120,7 @@ for target in targets:
 last_dial = time.time()
 while time.time() < deadline:
     time.sleep(0.2)
+    session.pop_alerts()
     status = handle.status()
     peers()
     if status.is_seeding:

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Dataset } from '@tork/cli';
 import { root } from '../download/support.js';
-import { freePort, type StartedProgram, startProgram, tcpPortOpen } from './programs.js';
+import { type StartedProgram, startListeningProgram, startProgram } from './programs.js';
 
 export const LIBTORRENT_PEER_SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 
@@ -31,9 +31,24 @@ function env(transport: LibtorrentTransport, startDelaySeconds = 0): NodeJS.Proc
   return { ...process.env, LT_TRANSPORT: transport, LT_START_DELAY: String(startDelaySeconds) };
 }
 
+/** The port in the script's `{"event": "ready", "port": N}` line, once it has printed it. */
+function readyPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"ready"')) continue;
+    try {
+      const event = JSON.parse(line) as { event?: unknown; port?: unknown };
+      if (event.event === 'ready' && typeof event.port === 'number') return event.port;
+    } catch {
+      // A partial line: not ready yet.
+    }
+  }
+  return undefined;
+}
+
 /**
- * A libtorrent seeder of `data`; ready once it accepts (a uTP-only one says so: no TCP port to
- * probe). `startDelaySeconds`: its torrent stays paused that long after it listens (libtorrent
+ * A libtorrent seeder of `data` on a kernel-chosen loopback port, one for TCP and uTP (the script
+ * checks libtorrent's listen alerts and is started again when they differ); ready once it says
+ * it listens. `startDelaySeconds`: its torrent stays paused that long after it listens (libtorrent
  * turns every connection for it away meanwhile). Default: 0, running at once.
  */
 export async function startLibtorrentSeeder(
@@ -44,19 +59,13 @@ export async function startLibtorrentSeeder(
   transport: LibtorrentTransport = 'tcp',
   startDelaySeconds = 0,
 ): Promise<{ port: number; seeder: StartedProgram }> {
-  const port = await freePort();
-  const seeder = await startProgram(
+  const seeder = await startListeningProgram(
     python,
-    [LIBTORRENT_PEER_SCRIPT, 'seed', data.torrentPath, data.dataDir, String(port), policy],
-    {
-      env: env(transport, startDelaySeconds),
-      ready: async (output) =>
-        transport === 'utp' ? output.includes('"event": "ready"') : tcpPortOpen('127.0.0.1', port),
-      readyTimeoutMs: 15_000,
-    },
+    [LIBTORRENT_PEER_SCRIPT, 'seed', data.torrentPath, data.dataDir, '0', policy],
+    { env: env(transport, startDelaySeconds), portFrom: readyPort, readyTimeoutMs: 15_000 },
   );
   t.after(() => seeder.stop());
-  return { port, seeder };
+  return { port: seeder.port, seeder };
 }
 
 /** A libtorrent downloader of `data` into `out` from `peers` (it gives up after `timeoutSeconds`). */
@@ -76,7 +85,7 @@ export async function startLibtorrentDownloader(
       'download',
       data.torrentPath,
       out,
-      String(await freePort()),
+      '0',
       policy,
       peers.join(','),
       String(options.timeoutSeconds ?? 120),

@@ -3,14 +3,16 @@
 UPLOAD_LIMIT (bytes per second, optional) slows it down so a test can act mid-download.
 
 Hermetic: no DHT, LSD, UPnP or NAT-PMP; several peers may share 127.0.0.1. The data is marked as
-had (seed_mode: pieces are hashed on first request instead of a start-up check). Prints 'ready'
-once listening; exits on SIGTERM.
+had (seed_mode: pieces are hashed on first request instead of a start-up check). PORT 0 lets the
+kernel choose (the same for TCP and uTP, or exit 4: see libtorrent_listen.py). Prints
+'ready PORT' once listening; exits on SIGTERM.
 """
 import signal
 import sys
 import time
 
 import libtorrent as lt
+from libtorrent_listen import LISTEN_ALERTS, listening_port
 
 torrent, data_dir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 upload_limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
@@ -21,9 +23,10 @@ session = lt.session({
     'enable_upnp': False,
     'enable_natpmp': False,
     'allow_multiple_connections_per_ip': True,
-    'alert_mask': 0,
+    'alert_mask': LISTEN_ALERTS,
     'upload_rate_limit': upload_limit,
 })
+port = listening_port(session)
 if upload_limit:
     # Loopback peers are in libtorrent's unlimited local class by default: put every address in
     # the global class only, where the limit applies.
@@ -36,6 +39,7 @@ params.save_path = data_dir
 params.flags |= lt.torrent_flags.seed_mode
 session.add_torrent(params)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-print('ready', flush=True)
+print(f'ready {port}', flush=True)
 while True:
     time.sleep(1)
+    session.pop_alerts()

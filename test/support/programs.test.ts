@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { findProgram, freePort, pidAlive, requireProgram, startProgram, tcpPortOpen } from './programs.js';
+import {
+  findProgram,
+  freePort,
+  pidAlive,
+  requireProgram,
+  startListeningProgram,
+  startProgram,
+  tcpPortOpen,
+} from './programs.js';
 
 /** A TestContext stand-in that records skips. */
 function fakeContext(): { t: TestContext; skipped: string[] } {
@@ -68,6 +79,37 @@ describe('test/support/programs', () => {
     assert.equal(program.child.signalCode, 'SIGKILL');
     assert.equal(pidAlive(program.pid), false);
     await program.stop(); // idempotent
+  });
+
+  it('starts a program that names its own port again when it exits before that', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tork-programs-'));
+    try {
+      // The first start exits 4 (as a libtorrent script whose TCP and uTP ports split); the second
+      // listens on a kernel-chosen port and prints it.
+      const script = `const fs = require('fs'); const mark = ${JSON.stringify(join(dir, 'tried'))};
+        if (!fs.existsSync(mark)) { fs.writeFileSync(mark, ''); process.exit(4); }
+        const server = require('net').createServer().listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
+      const program = await startListeningProgram(process.execPath, ['-e', script], {
+        portFrom: (output) => {
+          const match = /^ready (\d+)$/m.exec(output);
+          return match ? Number(match[1]) : undefined;
+        },
+      });
+      try {
+        assert.ok(await tcpPortOpen('127.0.0.1', program.port), `listening on ${program.port}`);
+      } finally {
+        await program.stop();
+      }
+      await assert.rejects(
+        startListeningProgram(process.execPath, ['-e', 'process.exit(4)'], {
+          portFrom: () => undefined,
+          attempts: 2,
+        }),
+        /exited \(code 4/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a program that exits before it is ready, with its output', async () => {

@@ -244,3 +244,28 @@ export async function startProgram(
     throw new Error(`${(error as Error).message}\n--- output ---\n${captured}`, { cause: error });
   }
 }
+
+/**
+ * Starts a program that listens on a port of its own choosing (port 0: no race with a port picked
+ * here and released before it binds) and names it in its output; ready once `portFrom` finds it.
+ * A program that exits first (e.g. a libtorrent script that could not get one port for TCP and
+ * uTP, see test/support/libtorrent_listen.py) is started again, up to `attempts` times.
+ */
+export async function startListeningProgram(
+  command: string,
+  args: readonly string[],
+  options: Omit<StartProgramOptions, 'ready'> & {
+    /** The port the program says it listens on, from its output so far; undefined until then. */
+    readonly portFrom: (output: string) => number | undefined;
+    /** Starts before giving up. Default: 5. */
+    readonly attempts?: number;
+  },
+): Promise<StartedProgram & { readonly port: number }> {
+  return retry(options.attempts ?? 5, async () => {
+    const program = await startProgram(command, args, {
+      ...options,
+      ready: async (output) => options.portFrom(output) !== undefined,
+    });
+    return Object.assign(program, { port: options.portFrom(program.output())! });
+  });
+}
