@@ -422,6 +422,12 @@ describe('UtpConnection', () => {
     sim.run(() => sim.a.closed !== undefined, 20_000);
     assert.ok(isUtpError(sim.a.closed, /^timeout: peer stopped answering$/));
     assert.ok(sim.now - start >= 4000 && sim.now - start <= 5100, `after ${sim.now - start} ms`);
+    // The error says which side was waiting: both windows open, nothing outstanding here.
+    const details = (sim.a.closed as unknown as TorkError).details;
+    assert.ok((details.silentMs as number) >= 4000, JSON.stringify(details));
+    assert.ok((details.advertisedBytes as number) > 0 && (details.peerWindowBytes as number) > 0);
+    assert.equal(details.outstandingPackets, 0);
+    assert.equal(details.heldPackets, 0);
   });
 
   it("a peer that answers but never acknowledges: resent maxRetransmits times, then 'timeout: …'", () => {

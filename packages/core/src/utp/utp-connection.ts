@@ -250,7 +250,21 @@ export class UtpConnection {
       return;
     }
     if (now - this.lastReceivedAt >= this.idleTimeoutMs) {
-      this.fail('timeout: peer stopped answering', { silentMs: Math.round(now - this.lastReceivedAt) });
+      // Both windows and what is outstanding, so that a stall says which side was waiting.
+      const tx = this.tx;
+      this.fail('timeout: peer stopped answering', {
+        silentMs: Math.round(now - this.lastReceivedAt),
+        sinceSentMs: Math.round(now - this.lastSentAt),
+        advertisedBytes: this.rx.advertisedWindow(),
+        ...this.rx.windowState(),
+        ackNr: this.rx.ackNr,
+        peerWindowBytes: tx.peerWindow,
+        cwndBytes: Math.floor(this.congestion.cwnd),
+        outstandingPackets: tx.outstanding(),
+        inFlightBytes: tx.inFlightBytes,
+        queuedBytes: tx.queuedBytes,
+        rtoMs: Math.round(tx.rto),
+      });
       return;
     }
     if (this.tx.outstanding() > 0 && now - this.tx.rtoStart >= this.tx.rto) {

@@ -150,6 +150,11 @@ export class UtpReceiveBuffer {
     return Math.max(0, this.receiveWindowBytes - this.unconsumed - this.heldBytes);
   }
 
+  /** Where the window went, for a timed-out connection's error: delivered unconsumed, held. */
+  windowState(): { unconsumedBytes: number; heldBytes: number; heldPackets: number } {
+    return { unconsumedBytes: this.unconsumed, heldBytes: this.heldBytes, heldPackets: this.heldCount };
+  }
+
   /** The SACK extension for the held packets: bit i is packet ackNr + 2 + i, 4..32 bytes. */
   writeSack(out: Uint8Array, at: number): number {
     const bits = Math.min(this.heldSpan - 1, UTP_MAX_SENT_SACK_BYTES * 8);

@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { TorkError } from '@tork/core/internal/errors.js';
 import { parseRelayMessage, RELAY_WINDOW_BYTES } from '@tork/core/internal/messages/relay-message.js';
 import type { UtpHostSettings } from '@tork/core/internal/messages/udp-host.js';
 import { UtpConnection } from '@tork/core/internal/utp/utp-connection.js';
@@ -262,7 +263,7 @@ export class UtpHost {
       onDrain: () => {},
       onClose: (error) => {
         const found = find();
-        if (found) this.#end(found, error ? error.message : 'connection closed by peer');
+        if (found) this.#end(found, error ? describeUtpClose(error) : 'connection closed by peer');
       },
       ...(settings.connectTimeoutMs ? { connectTimeoutMs: settings.connectTimeoutMs } : {}),
       ...(settings.idleTimeoutMs ? { idleTimeoutMs: settings.idleTimeoutMs } : {}),
@@ -485,4 +486,17 @@ export class UtpHost {
 
 function linkKey(host: string, port: number, connectionId: number): string {
   return `${host}|${port}|${connectionId}`;
+}
+
+/**
+ * A closed connection's reason for the reader's `end` (and so for peer-disconnected): the message
+ * and, for a timeout, the state it was in — which side's window was shut, what was outstanding —
+ * so that a stall in the field says who was waiting. Bounded by the relay schema's 1,000 chars.
+ */
+function describeUtpClose(error: TorkError): string {
+  const details = Object.entries(error.details)
+    .filter(([key]) => key !== 'reason')
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(' ');
+  return (details ? `${error.message} (${details})` : error.message).slice(0, 1_000);
 }
