@@ -71,3 +71,10 @@ status = handle.status()
 print(json.dumps({'event': 'done', 'seconds': round(time.time() - started, 3),
                   'downloaded': status.total_payload_download, 'peers': status.num_peers,
                   'startup': firsts}), flush=True)
+# The session is torn down here, in order, while the interpreter is whole: CI20 saw this process
+# die of SIGSEGV (exit -11) once, and after its result the only work left is the interpreter's
+# teardown, which frees module globals in no set order (a handle or torrent_info after its
+# session). Not os._exit: libtorrent completes its file writes only as the session ends (tried:
+# files differed).
+del handle, params
+del session
