@@ -3,6 +3,7 @@ import {
   DEFAULT_UTP_ACK_EVERY_PACKETS,
   DEFAULT_UTP_CLOSE_LINGER_MS,
   DEFAULT_UTP_CONNECT_TIMEOUT_MS,
+  DEFAULT_UTP_GAP_TIMEOUT_MS,
   DEFAULT_UTP_IDLE_TIMEOUT_MS,
   DEFAULT_UTP_KEEP_ALIVE_MS,
   DEFAULT_UTP_MAX_CWND_BYTES,
@@ -38,7 +39,7 @@ export interface UtpConnectionOptions {
    * The connection is over; called exactly once (never after destroy()). null: orderly end (the
    * peer's FIN received and every byte before it delivered, or our close() finished). Otherwise a
    * TorkError(UTP): 'connection reset by peer', 'timeout: could not connect', 'timeout: peer
-   * stopped answering', 'timeout: peer stopped acknowledging'.
+   * stopped answering', 'timeout: peer stopped resending', 'timeout: peer stopped acknowledging'.
    */
   readonly onClose: (error: TorkError | null) => void;
   /** Random source in [0, 1) for the connection id and initial seq. Default Math.random. */
@@ -55,6 +56,12 @@ export interface UtpConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** Nothing from the peer this long: onClose('timeout: peer stopped answering'). Default 60,000 ms. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Nothing from the peer this long while packets past a gap are held (at least
+   * UTP_GAP_TIMEOUT_RTT_FACTOR smoothed RTTs): onClose('timeout: peer stopped resending').
+   * Default 10,000 ms (DEFAULT_UTP_GAP_TIMEOUT_MS).
+   */
+  readonly gapTimeoutMs?: number;
   /** An ST_STATE goes out when nothing was sent this long. Default 15,000 ms. */
   readonly keepAliveMs?: number;
   /** One packet resent this many times without an ACK: onClose('timeout: …'). Default 6. */
@@ -84,6 +91,7 @@ export interface ResolvedUtpConnectionOptions {
   readonly targetMicros: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly gapTimeoutMs: number;
   readonly keepAliveMs: number;
   readonly maxRetransmits: number;
   readonly minRtoMs: number;
@@ -140,6 +148,12 @@ export function resolveUtpConnectionOptions(options: UtpConnectionOptions): Reso
     1,
     86_400_000,
   );
+  const gapTimeoutMs = checkOption(
+    'gapTimeoutMs',
+    options.gapTimeoutMs ?? DEFAULT_UTP_GAP_TIMEOUT_MS,
+    1,
+    24 * 3600_000,
+  );
   const keepAliveMs = checkOption(
     'keepAliveMs',
     options.keepAliveMs ?? DEFAULT_UTP_KEEP_ALIVE_MS,
@@ -185,6 +199,7 @@ export function resolveUtpConnectionOptions(options: UtpConnectionOptions): Reso
     targetMicros,
     connectTimeoutMs,
     idleTimeoutMs,
+    gapTimeoutMs,
     keepAliveMs,
     maxRetransmits,
     minRtoMs,

@@ -109,6 +109,8 @@ class Sim {
   readonly b: Endpoint = this.endpoint();
   /** Drop every datagram sent by this side while set. */
   readonly mute = { a: false, b: false };
+  /** Drop the datagrams sent by this side that this says to. */
+  readonly drop: { a?: (packet: UtpPacket) => boolean; b?: (packet: UtpPacket) => boolean } = {};
   sniff = false;
   /** Datagrams handed to the link per side. */
   readonly datagrams = { a: 0, b: 0 };
@@ -168,6 +170,7 @@ class Sim {
     const copy = datagram.slice();
     if (this.sniff) this[from].sent.push(decodeUtpPacket(copy));
     if (this.mute[from]) return;
+    if (this.drop[from]?.(decodeUtpPacket(copy))) return;
     const link = this.link;
     if (link.loss > 0 && this.random() < link.loss) return;
     const copies = link.duplicate > 0 && this.random() < link.duplicate ? 2 : 1;
@@ -428,6 +431,44 @@ describe('UtpConnection', () => {
     assert.ok((details.advertisedBytes as number) > 0 && (details.peerWindowBytes as number) > 0);
     assert.equal(details.outstandingPackets, 0);
     assert.equal(details.heldPackets, 0);
+  });
+
+  it("a peer that sent past a packet and fell silent without resending it: 'timeout: peer stopped resending' after gapTimeoutMs, not the idle timeout", () => {
+    // libtorrent gives a packet up after 3 transmissions and then says nothing at all (no RESET):
+    // CI saw a lossy relay drop one packet three times and the download wait the 60 s idle timeout.
+    const sim = new Sim({}, { idleTimeoutMs: 60_000 }).connect();
+    const b = sim.b.conn!;
+    let lost = -1;
+    sim.drop.b = (packet) => {
+      if (packet.type !== UtpType.data) return false;
+      if (lost < 0) lost = (packet.seq + 2) & 0xffff;
+      return packet.seq === lost;
+    };
+    b.write(randomBytes(20 * 1400, 5));
+    sim.run(() => sim.a.conn!.stats.outOfOrderReceived >= 5, 5_000);
+    sim.mute.b = true;
+    const start = sim.now;
+    sim.run(() => sim.a.closed !== undefined, 70_000);
+    assert.ok(isUtpError(sim.a.closed, /^timeout: peer stopped resending$/), String(sim.a.closed));
+    const waited = sim.now - start;
+    assert.ok(waited >= 10_000 && waited <= 10_100, `after ${waited} ms (DEFAULT_UTP_GAP_TIMEOUT_MS 10 s)`);
+    const details = (sim.a.closed as unknown as TorkError).details;
+    assert.ok((details.heldPackets as number) >= 5, JSON.stringify(details));
+
+    // The same loss with a peer that resends: the gap fills and the connection lives on.
+    const live = new Sim({}, { idleTimeoutMs: 60_000 }).connect();
+    let first = -1;
+    let dropped = 0;
+    live.drop.b = (packet) => {
+      if (packet.type !== UtpType.data) return false;
+      if (first < 0) first = (packet.seq + 2) & 0xffff;
+      // Its first three transmissions are lost, as in CI; ours resends past that.
+      return packet.seq === first && dropped++ < 3;
+    };
+    live.b.conn!.write(randomBytes(20 * 1400, 5));
+    live.run(() => live.a.receivedBytes === 20 * 1400, 30_000);
+    assert.equal(live.a.receivedBytes, 20 * 1400);
+    assert.equal(live.a.closed, undefined);
   });
 
   it("a peer that answers but never acknowledges: resent maxRetransmits times, then 'timeout: …'", () => {

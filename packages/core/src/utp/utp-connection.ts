@@ -3,6 +3,7 @@ import { UtpCongestion } from './utp-congestion.js';
 import { resolveUtpConnectionOptions, type UtpConnectionOptions } from './utp-connection-options.js';
 import { createUtpConnectionStats, type UtpConnectionStats } from './utp-connection-stats.js';
 import {
+  UTP_GAP_TIMEOUT_RTT_FACTOR,
   UTP_MAX_PACKETS_IN_FLIGHT,
   UTP_SEND_BUFFER_HARD_CAP_FACTOR,
   UTP_SYN_RESEND_MS,
@@ -55,6 +56,7 @@ export class UtpConnection {
   private readonly maxCwnd: number;
   private readonly connectTimeoutMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly gapTimeoutMs: number;
   private readonly keepAliveMs: number;
   private readonly maxRetransmits: number;
   private readonly ackEvery: number;
@@ -98,6 +100,7 @@ export class UtpConnection {
     this.maxCwnd = o.maxCwnd;
     this.connectTimeoutMs = o.connectTimeoutMs;
     this.idleTimeoutMs = o.idleTimeoutMs;
+    this.gapTimeoutMs = o.gapTimeoutMs;
     this.keepAliveMs = o.keepAliveMs;
     this.maxRetransmits = o.maxRetransmits;
     this.closeLingerMs = o.closeLingerMs;
@@ -249,22 +252,18 @@ export class UtpConnection {
       this.finish(null);
       return;
     }
-    if (now - this.lastReceivedAt >= this.idleTimeoutMs) {
-      // Both windows and what is outstanding, so that a stall says which side was waiting.
-      const tx = this.tx;
-      this.fail('timeout: peer stopped answering', {
-        silentMs: Math.round(now - this.lastReceivedAt),
-        sinceSentMs: Math.round(now - this.lastSentAt),
-        advertisedBytes: this.rx.advertisedWindow(),
-        ...this.rx.windowState(),
-        ackNr: this.rx.ackNr,
-        peerWindowBytes: tx.peerWindow,
-        cwndBytes: Math.floor(this.congestion.cwnd),
-        outstandingPackets: tx.outstanding(),
-        inFlightBytes: tx.inFlightBytes,
-        queuedBytes: tx.queuedBytes,
-        rtoMs: Math.round(tx.rto),
-      });
+    const silentMs = now - this.lastReceivedAt;
+    if (silentMs >= this.idleTimeoutMs) {
+      this.failSilent('timeout: peer stopped answering', now);
+      return;
+    }
+    if (
+      this.rx.heldCount > 0 &&
+      silentMs >= Math.max(this.gapTimeoutMs, UTP_GAP_TIMEOUT_RTT_FACTOR * this.tx.srtt)
+    ) {
+      // It sent past a packet we never got and has not resent it: its end of the connection has
+      // given up (libtorrent does so silently after 3 transmissions of one packet).
+      this.failSilent('timeout: peer stopped resending', now);
       return;
     }
     if (this.tx.outstanding() > 0 && now - this.tx.rtoStart >= this.tx.rto) {
@@ -556,6 +555,24 @@ export class UtpConnection {
 
   private isClosed(): boolean {
     return this._state === 'closed';
+  }
+
+  /** A silence timeout, with where both windows and the outstanding packets stood: who waited. */
+  private failSilent(reason: string, now: number): void {
+    const tx = this.tx;
+    this.fail(reason, {
+      silentMs: Math.round(now - this.lastReceivedAt),
+      sinceSentMs: Math.round(now - this.lastSentAt),
+      advertisedBytes: this.rx.advertisedWindow(),
+      ...this.rx.windowState(),
+      ackNr: this.rx.ackNr,
+      peerWindowBytes: tx.peerWindow,
+      cwndBytes: Math.floor(this.congestion.cwnd),
+      outstandingPackets: tx.outstanding(),
+      inFlightBytes: tx.inFlightBytes,
+      queuedBytes: tx.queuedBytes,
+      rtoMs: Math.round(tx.rto),
+    });
   }
 
   private fail(reason: string, details: Record<string, number | string>): void {

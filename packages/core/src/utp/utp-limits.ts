@@ -35,6 +35,17 @@ export const UTP_SYN_RESEND_MS = 1000;
  */
 export const DEFAULT_UTP_IDLE_TIMEOUT_MS = 60_000;
 /**
+ * Nothing from the peer this long while we hold packets past a gap (ones it sent after one we never
+ * got): the connection fails ('timeout: peer stopped resending'). A live sender resends its oldest
+ * unacknowledged packet on its RTO; libtorrent gives a packet up after 3 transmissions (about 5 s)
+ * and then falls silent without a RESET, so without this a lost packet and its two resends cost
+ * the whole idle timeout (CI, a lossy relay under load: 60 s). Longer paths get
+ * UTP_GAP_TIMEOUT_RTT_FACTOR × the smoothed RTT when that is more.
+ */
+export const DEFAULT_UTP_GAP_TIMEOUT_MS = 10_000;
+/** The gap timeout is at least this many smoothed RTTs (a 1 s RTT path waits 16 s). */
+export const UTP_GAP_TIMEOUT_RTT_FACTOR = 16;
+/**
  * An ST_STATE is sent when nothing was sent for this long: keeps the peer's idle timer and NAT
  * mappings alive (UDP mappings are often dropped after 30 s, so half of that).
  */
