@@ -4,7 +4,7 @@
                                         [--connect HOST:PORT]...
 
 Hermetic: no DHT, LSD, UPnP or NAT-PMP, TCP only (no uTP: tork speaks TCP), listens on
-127.0.0.1:PORT only; several peers may share 127.0.0.1. Peer exchange (ut_pex) is libtorrent's
+127.0.0.1:PORT only (0: a kernel-chosen port, printed first as {"event": "ready", "port": n}); several peers may share 127.0.0.1. Peer exchange (ut_pex) is libtorrent's
 default plugin. Seeds stay connected to seeds (close_redundant_connections off), so seeders that
 are told to --connect to each other know each other and list each other in their PEX messages.
 
@@ -19,11 +19,15 @@ SIGTERM.
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import time
 
 import libtorrent as lt
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from libtorrent_listen import LISTEN_ALERTS, listening_port  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument('torrent')
@@ -47,9 +51,12 @@ session = lt.session({
     'enable_outgoing_utp': False,
     'enable_incoming_utp': False,
     'close_redundant_connections': False,
-    'alert_mask': 0,
+    'alert_mask': LISTEN_ALERTS,
     'upload_rate_limit': args.upload_limit,
 })
+# TCP only, so wherever libtorrent put its (disabled) uTP socket does not matter.
+port = listening_port(session, one_port=False)
+print(json.dumps({'event': 'ready', 'port': port}), flush=True)
 if args.upload_limit:
     # Loopback peers are in libtorrent's unlimited local class by default: put every address in
     # the global class only, where the limit applies.
@@ -108,3 +115,4 @@ while True:
         'seen': seen,
     }), flush=True)
     time.sleep(0.5)
+    session.pop_alerts()

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { requireLibtorrentPython, root, runTork, type TorkEvent, type TorkRun } from '../download/support.js';
-import { freePort, type StartedProgram, startProgram, tcpPortOpen } from '../support/programs.js';
+import { type StartedProgram, startListeningProgram } from '../support/programs.js';
 
 const SCRIPT = join(root, 'test/pex/libtorrent-pex-peer.py');
 /** 8 MiB + a short last piece, in 64 KiB pieces. */
@@ -79,16 +79,20 @@ async function startPeer(
   python: string,
   options: { seed: boolean; uploadLimit?: number; connect?: readonly string[]; dir?: string },
 ): Promise<LibtorrentPeer> {
-  const port = await freePort();
   const dir = options.dir ?? (options.seed ? dataset.dataDir : await mkdtemp(join(work, 'lt-')));
-  const args = [SCRIPT, dataset.torrentPath, dir, String(port)];
+  // Port 0: the kernel's choice, which nothing can take between pick and bind; it says which.
+  const args = [SCRIPT, dataset.torrentPath, dir, '0'];
   if (options.seed) args.push('--seed');
   if (options.uploadLimit) args.push('--upload-limit', String(options.uploadLimit));
   for (const address of options.connect ?? []) args.push('--connect', address);
-  const program = await startProgram(python, args, {
-    ready: () => tcpPortOpen('127.0.0.1', port),
+  const program = await startListeningProgram(python, args, {
+    portFrom: (output) => {
+      const match = /"event": "ready", "port": (\d+)/.exec(output);
+      return match ? Number(match[1]) : undefined;
+    },
     readyTimeoutMs: 15_000,
   });
+  const port = program.port;
   t.after(() => program.stop());
   const status = (): LtStatus | undefined => {
     const lines = program.output().split('\n');
@@ -96,7 +100,8 @@ async function startPeer(
       const line = lines[i]!.trim();
       if (!line.startsWith('{')) continue;
       try {
-        return JSON.parse(line) as LtStatus;
+        const parsed = JSON.parse(line) as LtStatus & { event?: string };
+        if (parsed.event === 'status') return parsed;
       } catch {
         // Cut by the capture window, or not a status line: an older one will do.
       }

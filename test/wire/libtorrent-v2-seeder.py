@@ -4,8 +4,8 @@
 
 MODE: `v2` (create_torrent v2_only) or `hybrid` (libtorrent's default: v1 and v2). Writes
 DIR/data/a.bin (FILE_LENGTH random bytes), creates the torrent with PIECE_LENGTH pieces, seeds it
-on 127.0.0.1:PORT, then prints one line {"event": "ready", "infoHashV1": hex or null,
-"infoHashV2": hex, "pieceLength": n, "files": [{"root": hex, "length": n, "pieceLayer": hex}]}.
+on 127.0.0.1:PORT (0: a kernel-chosen one), then prints one line {"event": "ready", "infoHashV1": hex or null,
+"infoHashV2": hex, "pieceLength": n, "listenPort": n, "files": [{"root": hex, "length": n, "pieceLayer": hex}]}.
 Hermetic: no DHT, LSD, UPnP, NAT-PMP, 127.0.0.1 only, TCP only. Exits on SIGTERM.
 """
 import json

@@ -30,7 +30,7 @@ import {
 } from '@tork/core';
 import { root } from '../download/support.js';
 import { requireLibtorrent } from '../seed/support.js';
-import { freePort, startProgram, tcpPortOpen } from '../support/programs.js';
+import { startProgram, tcpPortOpen } from '../support/programs.js';
 
 /** `run`, its failure carrying libtorrent's output (its alerts say why it closed a connection). */
 async function withOutput(output: () => string, run: () => Promise<void>): Promise<void> {
@@ -68,12 +68,12 @@ async function startSeeder(
 ): Promise<{ port: number; info: SeederInfo; output: () => string }> {
   const dir = await mkdtemp(join(tmpdir(), 'tork-v2wire-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const port = await freePort();
+  // Port 0: the kernel's choice, which nothing can take between pick and bind; it says which.
   const seeder = await startProgram(
     python,
-    [SCRIPT, dir, String(port), mode, String(PIECE_LENGTH), String(FILE_LENGTH)],
+    [SCRIPT, dir, '0', mode, String(PIECE_LENGTH), String(FILE_LENGTH)],
     {
-      ready: async (output) => output.includes('"event": "ready"') && (await tcpPortOpen('127.0.0.1', port)),
+      ready: async (output) => output.includes('"event": "ready"'),
       readyTimeoutMs: 30_000,
     },
   );
@@ -83,7 +83,9 @@ async function startSeeder(
     .split('\n')
     .find((text) => text.includes('"event": "ready"'));
   assert.ok(line, seeder.output());
-  return { port, info: JSON.parse(line) as SeederInfo, output: () => seeder.output() };
+  const info = JSON.parse(line) as SeederInfo;
+  assert.ok(info.listenPort > 0 && (await tcpPortOpen('127.0.0.1', info.listenPort)), seeder.output());
+  return { port: info.listenPort, info, output: () => seeder.output() };
 }
 
 /** A plain TCP connection and the messages tork's decoder makes of what libtorrent sends. */
