@@ -37,6 +37,12 @@ params = lt.add_torrent_params()
 params.ti = lt.torrent_info(torrent)
 params.save_path = data_dir
 params.flags |= lt.torrent_flags.seed_mode
+# Not auto-managed: an auto-managed torrent is added paused and started at the session's next tick
+# (~0.5 s), and until then libtorrent drops every connection for it. A test that dials the seeder
+# started last at once lost that connection and redialled too late (CI23: the trace test's slow
+# seeder got no piece before the download ended, so trace-summary could not name it).
+params.flags &= ~lt.torrent_flags.auto_managed
+params.flags &= ~lt.torrent_flags.paused
 session.add_torrent(params)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 print(f'ready {port}', flush=True)
