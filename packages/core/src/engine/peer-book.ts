@@ -253,8 +253,11 @@ export class PeerBook {
     return ignored;
   }
 
-  /** Dials ready addresses while under both limits. Returns true when the torrent wants more addresses. */
-  connectMore(now: number): boolean {
+  /**
+   * Dials ready addresses while under both limits (`seeding`: not the peers last seen as seeds).
+   * Returns true when the torrent wants more addresses.
+   */
+  connectMore(now: number, seeding = false): boolean {
     let connecting = 0;
     let webSeeds = 0;
     for (const peer of this.#peers.values()) {
@@ -269,7 +272,7 @@ export class PeerBook {
       this.#ctx.engineRoom?.() ?? Number.POSITIVE_INFINITY,
     );
     if (room > 0) {
-      for (const address of this.#pool.take(room, now)) {
+      for (const address of this.#pool.take(room, now, seeding)) {
         const peer = this.#add(address.host, address.port, false, now, address.source);
         peer.dialled = dialEncryption(this.#ctx.encryption ?? 'prefer', address.plainRetry);
         peer.plainRetry = address.plainRetry;
@@ -395,6 +398,12 @@ export class PeerBook {
       this.#pool.transportFailed(peer.key, otherTransport, now);
     } else this.#pool.disconnected(peer.key, peer.piecesReceived === 0, now);
     if (peer.aliasKey !== undefined) this.#pool.unalias(peer.aliasKey, now);
+    // A connection that got as far as the peer's pieces says whether it is a seed; one that never
+    // did (refused, a handshake cut short) says nothing, and the last answer stands.
+    if (peer.connected) {
+      this.#pool.lastSeenSeed(peer.key, peer.seed);
+      if (peer.aliasKey !== undefined) this.#pool.lastSeenSeed(peer.aliasKey, peer.seed);
+    }
     return banned;
   }
 

@@ -25,6 +25,29 @@ describe('PeerPool', () => {
     assert.deepEqual(delays, [1_000, 2_000, 4_000, 8_000, 8_000]);
   });
 
+  it('while seeding, an address last seen as a seed is not dialled; downloading, it is', () => {
+    const pool = new PeerPool({ baseBackoffMs: 1_000 });
+    pool.add([{ host: '127.0.0.1', port: 1 }], 'incoming', 0);
+    pool.add([{ host: '127.0.0.1', port: 2 }], 'incoming', 0);
+    const seed = peerKey('127.0.0.1', 1);
+    const leecher = peerKey('127.0.0.1', 2);
+    assert.equal(pool.take(5, 0, true).length, 2, 'nothing known yet: both are candidates');
+    pool.lastSeenSeed(seed, true);
+    pool.lastSeenSeed(leecher, false);
+    pool.disconnected(seed, false, 0);
+    pool.disconnected(leecher, false, 0);
+    assert.deepEqual(
+      pool.take(5, 10_000, true).map((address) => address.port),
+      [2],
+      'seeding: the seed is left alone',
+    );
+    assert.deepEqual(
+      pool.take(5, 10_000, false).map((address) => address.port),
+      [1],
+      'downloading again: a seed is worth dialling',
+    );
+  });
+
   it('drops tracker addresses after repeated failures but keeps manual ones', () => {
     const pool = new PeerPool({ maxFailures: 2, baseBackoffMs: 1 });
     pool.add([{ host: 'a', port: 1 }], 'tracker', 0);

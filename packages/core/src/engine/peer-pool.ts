@@ -40,6 +40,8 @@ interface Entry {
   transport: PeerTransportKind | undefined;
   /** The last dial's transport failed and the other was tried at once; reset when one connects. */
   transportSwitched: boolean;
+  /** Its last connection ended with it holding every piece: no use to a torrent that is seeding. */
+  seed: boolean;
 }
 
 export interface PeerAddress {
@@ -99,16 +101,23 @@ export class PeerPool {
         plainRetry: false,
         transport: undefined,
         transportSwitched: false,
+        seed: false,
       });
       added++;
     }
     return added;
   }
 
-  /** Up to `max` addresses ready to dial now, marked as connecting. Fewest failures first. */
+  /**
+   * Up to `max` addresses ready to dial now, marked as connecting. Fewest failures first. While
+   * `seeding`, not the peers last seen with every piece (libtorrent's rule too): two seeds have
+   * nothing to trade, and a downloader that finished and left was redialled by every seeder of the
+   * bench, then tried over uTP for 3 s, for as long as the seeders ran.
+   */
   take(
     max: number,
     now: number,
+    seeding = false,
   ): Array<
     PeerAddress & {
       readonly source: PeerSource;
@@ -118,7 +127,13 @@ export class PeerPool {
   > {
     const ready: Entry[] = [];
     for (const entry of this.#entries.values()) {
-      if (entry.state === 'idle' && !entry.banned && entry.aliases === 0 && entry.notBefore <= now)
+      if (
+        entry.state === 'idle' &&
+        !entry.banned &&
+        entry.aliases === 0 &&
+        entry.notBefore <= now &&
+        !(seeding && entry.seed)
+      )
         ready.push(entry);
     }
     ready.sort((a, b) => a.failures - b.failures);
@@ -229,6 +244,12 @@ export class PeerPool {
     if (!entry || entry.aliases === 0) return;
     entry.aliases--;
     if (entry.aliases === 0) entry.notBefore = Math.max(entry.notBefore, now + this.#baseBackoffMs);
+  }
+
+  /** What this address's last connection showed: the peer held every piece, or not. */
+  lastSeenSeed(key: string, seed: boolean): void {
+    const entry = this.#entries.get(key);
+    if (entry) entry.seed = seed;
   }
 
   /** Never dial this address again for this torrent. */

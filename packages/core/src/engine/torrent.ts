@@ -373,6 +373,15 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
           }
           this.#scheduler.peerHave(peer.actorId, index);
         }
+        // A leecher that completes through its `have`s is a seed as much as one whose bitfield
+        // said so: the choker passes it over, and its address is not redialled while we seed.
+        if (!peer.seed && this.#scheduler.peerIsSeed(peer.actorId)) {
+          peer.seed = true;
+          if (this.#state !== 'downloading') {
+            this.#book.close(peer, 'both seeds: nothing to trade');
+            return;
+          }
+        }
         this.#updateInterest(peer);
         this.#fill(peer);
         return;
@@ -555,7 +564,7 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #connectMore(): void {
     if (this.#state !== 'downloading' && this.#state !== 'seeding') return;
     const now = Date.now();
-    if (this.#book.connectMore(now)) {
+    if (this.#book.connectMore(now, this.#state === 'seeding')) {
       this.#announcer?.requestPeers(now);
       this.#discovery.lookup();
     }

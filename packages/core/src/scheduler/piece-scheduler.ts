@@ -246,6 +246,11 @@ export class PieceScheduler {
     if (bitfield !== undefined) this.peerBitfield(peer, bitfield);
   }
 
+  /** The peer holds every piece (its bitfield and `have`s so far); false for an unknown peer. */
+  peerIsSeed(peer: number): boolean {
+    return this.#peers.get(peer)?.bits.complete ?? false;
+  }
+
   /** The peer announced a piece (`have`). Ignored for unknown (already removed) peers. */
   peerHave(peer: number, index: number): void {
     this.#checkIndex(index);

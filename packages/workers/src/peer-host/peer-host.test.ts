@@ -154,6 +154,84 @@ describe('peer host thread: control plane over comlink, data plane on a MessageP
       hangUp.close();
     }
   });
+
+  it("a peer's last haves reach the coordinator before its close; our last haves go out before our FIN", async () => {
+    const handshake = (infoHashByte: number, peerIdByte: number) =>
+      Buffer.concat([
+        Buffer.from([19]),
+        Buffer.from('BitTorrent protocol'),
+        Buffer.alloc(8),
+        Buffer.alloc(20, infoHashByte),
+        Buffer.alloc(20, peerIdByte),
+      ]);
+    const have = (index: number) => Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, index]);
+    // P completes (its haves for all 3 pieces) and hangs up in the same write: a downloader done.
+    const finishing = createServer((socket) =>
+      socket.once('data', () =>
+        socket.end(Buffer.concat([handshake(0xcd, 0x11), have(0), have(1), have(2)])),
+      ),
+    );
+    // Q stays and records what it reads, and whether the connection ended with a FIN.
+    let received = Buffer.alloc(0);
+    let ended = false;
+    const staying = createServer((socket) => {
+      socket.once('data', () => socket.write(handshake(0xcd, 0x12)));
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+      });
+      socket.on('end', () => {
+        ended = true;
+      });
+      socket.on('error', () => {});
+    });
+    for (const server of [finishing, staying]) {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+    }
+    const portOf = (server: Server) => (server.address() as { port: number }).port;
+    try {
+      port.postMessage({
+        commands: [
+          { type: 'connect', actorId: 6, torrentId, host: '127.0.0.1', port: portOf(finishing) },
+          { type: 'connect', actorId: 7, torrentId, host: '127.0.0.1', port: portOf(staying) },
+        ],
+      });
+      const indexOf = (match: (event: HostEvent) => boolean) => events.findIndex(match);
+      const deadline = Date.now() + 5_000;
+      const closed6 = () => indexOf((event) => event.type === 'closed' && event.actorId === 6);
+      const open7 = () => indexOf((event) => event.type === 'connected' && event.actorId === 7);
+      while ((closed6() < 0 || open7() < 0) && Date.now() < deadline) await sleep(10);
+      assert.ok(closed6() >= 0, 'the finishing peer closed');
+      const haves = events.flatMap((event, at) =>
+        event.type === 'have' && event.actorId === 6 && at < closed6() ? event.pieces : [],
+      );
+      assert.deepEqual(
+        haves.sort(),
+        [0, 1, 2],
+        JSON.stringify(events.filter((e) => 'actorId' in e && e.actorId === 6)),
+      );
+
+      // We verified piece 0 and the coordinator closes the connection in the same batch (a
+      // download that ends): the have still goes, then a FIN, not a reset.
+      assert.ok(open7() >= 0, 'the staying peer connected');
+      const before = received.length;
+      port.postMessage({
+        commands: [
+          { type: 'have', torrentId, pieces: [0] },
+          { type: 'close', actorId: 7, reason: 'torrent done' },
+        ],
+      });
+      while (!ended && Date.now() < deadline) await sleep(10);
+      assert.ok(ended, 'a FIN after the last messages');
+      assert.ok(
+        received.subarray(before).includes(have(0)),
+        `our have(0) went out: ${received.subarray(before).toString('hex')}`,
+      );
+    } finally {
+      finishing.close();
+      staying.close();
+    }
+  });
 });
 
 describe('peer host thread start', () => {

@@ -261,7 +261,13 @@ export class PeerSession implements PeerLink {
     if (this.#state === 'closed') return;
     // Final counters first: the periodic stats would miss up to a second of transfer.
     if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
-    this.#shutdown();
+    // The `have`s read in this turn still go, before `closed`: a downloader that sends its last
+    // ones and hangs up is known to have left complete (a seeder does not redial it).
+    this.#pieces.flush();
+    // The coordinator's close (both seeds, torrent done or stopped, rotated out) is orderly: this
+    // turn's messages still go, the last `have`s among them, so the peer learns we completed (a
+    // seeder that never saw our last pieces took us for a leecher and redialled us when we left).
+    this.#shutdown(this.#state === 'open' && error.code === TorkErrorCode.ABORTED);
     this.#extensions.close();
     this.#sink.emit({ type: 'closed', actorId: this.id, error: error.toPlain() });
     this.#sink.removed(this);
@@ -629,15 +635,21 @@ export class PeerSession implements PeerLink {
 
   // --- teardown and errors ---
 
-  #shutdown(): void {
+  /** `orderly`: write what this turn queued, then end after it (FIN) instead of cutting the connection. */
+  #shutdown(orderly = false): void {
+    const transport = this.#transport;
+    if (orderly && transport !== null && this.writer.size > 0) {
+      const { chunks, bytes, owned } = this.writer.take();
+      transport.write(chunks, bytes, owned);
+    }
     this.#state = 'closed';
     this.#downloader.close();
     this.writer.clear();
     this.#uploader.clear();
     this.#pieces.clear();
-    const transport = this.#transport;
     this.#transport = null;
-    transport?.destroy();
+    if (orderly && transport?.end) transport.end();
+    else transport?.destroy();
   }
 
   /** Closes on a deadline: `timeout: <why>`, with `cause` in the details when given. */

@@ -5,6 +5,8 @@ import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 
 /** Bytes read from a socket per call: one buffer per thread, shared by every dialled socket. */
 const READ_BUFFER_BYTES = 256 * 1024;
+/** An ended socket the peer does not close in turn is destroyed after this many ms. */
+export const SOCKET_END_GRACE_MS = 2_000;
 let readBuffer: Buffer | undefined;
 
 /**
@@ -87,6 +89,13 @@ export function socketTransport(
       return socket.writableLength;
     },
     consumed() {},
+    end() {
+      if (closed) return;
+      closed = true;
+      // FIN after the queued bytes (a socket's destroy drops what Node has not handed the kernel).
+      socket.end();
+      setTimeout(() => socket.destroy(), SOCKET_END_GRACE_MS).unref();
+    },
     destroy() {
       closed = true;
       socket.destroy();

@@ -98,6 +98,11 @@ export function mseDialTransport(
       failed = true;
       inner.destroy();
     },
+    end: () => {
+      failed = true;
+      if (outer?.end) outer.end();
+      else inner.destroy();
+    },
     get negotiating() {
       return up && outer === null;
     },

@@ -35,6 +35,11 @@ export interface PeerTransport {
   consumed(bytes: number): void;
   /** Closes the connection without calling `onClose`. */
   destroy(): void;
+  /**
+   * Closes after what was written reaches the peer (a socket's FIN; the relay's `end` does that
+   * already), without calling `onClose`. Default: destroy().
+   */
+  end?(): void;
   /** An MSE handshake is under way (the session is still `connecting`). Default: false. */
   readonly negotiating?: boolean;
   /** What the stream uses (MSE's choice, or `none`). Default: none. */

@@ -54,6 +54,7 @@ export function encryptingTransport(
     },
     consumed: (bytes) => inner.consumed(bytes),
     destroy: () => inner.destroy(),
+    end: () => (inner.end ? inner.end() : inner.destroy()),
     encryption,
   };
 }
