@@ -2,25 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
-import { tempDir } from '@tork/testkit';
-import type { HostCommand } from '../messages/host-command.js';
-import type { HostEvent } from '../messages/host-event.js';
+import { ScriptedActorSystem, tempDir } from '@tork/testkit';
 import { encodeTorrentV2 } from '../metainfo/create-torrent-v2.js';
 import { fileMerkle } from '../metainfo/merkle-tree.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
 import { mseTorrentKey } from '../mse/mse-handshake.js';
-import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
 import { hybridV2WireHash } from './hybrid-hashes.js';
-
-class MuteActorSystem implements ActorSystem {
-  readonly commands: HostCommand[] = [];
-  send(commands: readonly HostCommand[]): void {
-    this.commands.push(...commands);
-  }
-  onEvents(_handler: (events: readonly HostEvent[]) => void): void {}
-  async close(): Promise<void> {}
-}
 
 const PIECE = 16_384;
 
@@ -52,7 +40,7 @@ describe("a hybrid's truncated v2 hash leads to it", () => {
     assert.equal(meta.version, 'hybrid');
     const v2Wire = hybridV2WireHash(meta)!;
     assert.deepEqual([...v2Wire], [...meta.infoHashV2!.subarray(0, 20)]);
-    const actors = new MuteActorSystem();
+    const actors = new ScriptedActorSystem();
     const engine = new Engine({ actors, port: 6881 });
     try {
       await engine.add({

@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildTorrent, tempDir } from '@tork/testkit';
+import { buildTorrent, ScriptedActorSystem, tempDir } from '@tork/testkit';
 import { isTorkError, TorkErrorCode } from '../errors.js';
-import type { HostCommand } from '../messages/host-command.js';
-import type { HostEvent } from '../messages/host-event.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
 import type { PeerAddress } from '../tracker/types.js';
-import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
 import { type DiscoveryTorrent, type PeerDiscovery, TorrentDiscovery } from './peer-discovery.js';
-
-/** Takes every command and never answers. */
-class MuteActorSystem implements ActorSystem {
-  readonly commands: HostCommand[] = [];
-  send(commands: readonly HostCommand[]): void {
-    this.commands.push(...commands);
-  }
-  onEvents(_handler: (events: readonly HostEvent[]) => void): void {}
-  async close(): Promise<void> {}
-}
 
 /** A discovery service that records joins and lets the test hand out peers. */
 class FakeLsd implements PeerDiscovery {
@@ -38,7 +25,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('peer discovery as the only peer source', () => {
   it('a public torrent without trackers or --peer starts on discovery alone and dials what it finds', async () => {
     const built = buildTorrent({ length: 100_000, pieceLength: 16_384, name: 'public.bin' });
-    const actors = new MuteActorSystem();
+    const actors = new ScriptedActorSystem();
     const lsd = new FakeLsd();
     const engine = new Engine({ actors, port: 6881, discovery: [lsd] });
     const events: Array<{ peers: number; added: number }> = [];
@@ -72,7 +59,7 @@ describe('peer discovery as the only peer source', () => {
   it('a private torrent never joins, and without trackers or --peer has no peer source (BEP 27)', async () => {
     const built = buildTorrent({ length: 100_000, pieceLength: 16_384, name: 'private.bin', private: true });
     const lsd = new FakeLsd();
-    const engine = new Engine({ actors: new MuteActorSystem(), port: 6881, discovery: [lsd] });
+    const engine = new Engine({ actors: new ScriptedActorSystem(), port: 6881, discovery: [lsd] });
     const errors: string[] = [];
     const torrent = await engine.add(
       {

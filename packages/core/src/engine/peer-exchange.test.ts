@@ -7,38 +7,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
-import { buildTorrent, tempDir } from '@tork/testkit';
-import type { HostCommand } from '../messages/host-command.js';
-import type { HostEvent } from '../messages/host-event.js';
+import { buildTorrent, ScriptedActorSystem as ScriptedActors, tempDir } from '@tork/testkit';
 import { parseMetainfo } from '../metainfo/metainfo.js';
 import { PexFlag } from '../wire/ut-pex.js';
-import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
 import { addressScope, PeerExchange } from './peer-exchange.js';
 import { PeerRecord } from './peer-record.js';
 import type { TorrentEventMap } from './torrent-events.js';
 
-/** Records commands; the test plays the hosts' part with `emit`. */
-class ScriptedActorSystem implements ActorSystem {
-  readonly commands: HostCommand[] = [];
-  #handler: ((events: readonly HostEvent[]) => void) | undefined;
-  send(commands: readonly HostCommand[]): void {
-    this.commands.push(...commands);
-  }
-  onEvents(handler: (events: readonly HostEvent[]) => void): void {
-    this.#handler = handler;
-  }
-  emit(...events: HostEvent[]): void {
-    this.#handler?.(events);
-  }
-  async close(): Promise<void> {}
-
-  of<T extends HostCommand['type']>(type: T): Extract<HostCommand, { type: T }>[] {
-    return this.commands.filter(
-      (command): command is Extract<HostCommand, { type: T }> => command.type === type,
-    );
-  }
-
+/** The shared scripted system, and which actor was dialled where. */
+class ScriptedActorSystem extends ScriptedActors {
   /** The actor dialled to host:port. */
   dialled(host: string, port: number): number | undefined {
     return this.of('connect').find((command) => command.host === host && command.port === port)?.actorId;

@@ -2,28 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildTorrent, tempDir } from '@tork/testkit';
+import { buildTorrent, ScriptedActorSystem, tempDir } from '@tork/testkit';
 import type { HostCommand } from '../messages/host-command.js';
-import type { HostEvent } from '../messages/host-event.js';
 import { parseMetainfo } from '../metainfo/metainfo.js';
-import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
-
-/** Records the commands; the test plays the hosts' events. */
-class ScriptedActorSystem implements ActorSystem {
-  readonly commands: HostCommand[] = [];
-  #handler: ((events: readonly HostEvent[]) => void) | undefined;
-  send(commands: readonly HostCommand[]): void {
-    this.commands.push(...commands);
-  }
-  onEvents(handler: (events: readonly HostEvent[]) => void): void {
-    this.#handler = handler;
-  }
-  emit(events: readonly HostEvent[]): void {
-    this.#handler?.(events);
-  }
-  async close(): Promise<void> {}
-}
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -53,7 +35,7 @@ describe('Torrent: a peer that completes through its haves', () => {
       assert.equal(torrent.progress().state, 'seeding');
       const actorId = connect.actorId;
       const pieceCount = 7;
-      actors.emit([
+      actors.emit(
         {
           type: 'connected',
           actorId,
@@ -64,17 +46,17 @@ describe('Torrent: a peer that completes through its haves', () => {
         },
         // Pieces 0..4 of 7: a leecher.
         { type: 'bitfield', actorId, bitfield: Uint8Array.from([0b1111_1000]) },
-      ]);
+      );
       await tick();
       const closedAs = (reason: RegExp) =>
         actors.commands.some(
           (command) => command.type === 'close' && command.actorId === actorId && reason.test(command.reason),
         );
       assert.equal(closedAs(/both seeds/), false, 'a leecher stays');
-      actors.emit([{ type: 'have', actorId, pieces: [5] }]);
+      actors.emit({ type: 'have', actorId, pieces: [5] });
       await tick();
       assert.equal(closedAs(/both seeds/), false, 'one piece short: still a leecher');
-      actors.emit([{ type: 'have', actorId, pieces: [pieceCount - 1] }]);
+      actors.emit({ type: 'have', actorId, pieces: [pieceCount - 1] });
       await tick();
       assert.ok(closedAs(/both seeds: nothing to trade/), JSON.stringify(actors.commands.slice(-3)));
     } finally {

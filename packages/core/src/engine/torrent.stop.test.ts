@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildTorrent, tempDir } from '@tork/testkit';
-import type { HostCommand } from '../messages/host-command.js';
-import type { HostEvent } from '../messages/host-event.js';
+import { buildTorrent, ScriptedActorSystem, tempDir } from '@tork/testkit';
 import { parseMetainfo } from '../metainfo/metainfo.js';
-import type { ActorSystem } from './actor-system.js';
 import { Engine } from './engine.js';
-
-/** Takes every command and never answers: its actors never report `closed`. */
-class MuteActorSystem implements ActorSystem {
-  readonly commands: HostCommand[] = [];
-  send(commands: readonly HostCommand[]): void {
-    this.commands.push(...commands);
-  }
-  onEvents(_handler: (events: readonly HostEvent[]) => void): void {}
-  async close(): Promise<void> {}
-}
 
 describe('Torrent.stop', () => {
   it('waits for its actors final counters at most STOP_PEERS_WAIT_MS (1 s), even when none answer', async () => {
     const built = buildTorrent({ length: 100_000, pieceLength: 16_384, name: 'stop.bin' });
-    const actors = new MuteActorSystem();
+    // Takes every command and never answers (nothing is emitted): its actors never report `closed`.
+    const actors = new ScriptedActorSystem();
     const engine = new Engine({ actors, port: 0 });
     const torrent = await engine.add({
       meta: parseMetainfo(built.bytes),

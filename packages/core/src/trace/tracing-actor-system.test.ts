@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ActorSystem } from '../engine/actor-system.js';
+import { ScriptedActorSystem } from '@tork/testkit';
 import type { HostCommand } from '../messages/host-command.js';
 import type { HostEvent } from '../messages/host-event.js';
 import { PEER_PID_BASE, TraceRecorder } from './trace-recorder.js';
 import { TracingActorSystem } from './tracing-actor-system.js';
-
-/** An actor system that only remembers what it was sent and lets the test deliver events. */
-class LoopbackActors implements ActorSystem {
-  readonly sent: HostCommand[] = [];
-  #handler: ((events: readonly HostEvent[]) => void) | undefined;
-  send(commands: readonly HostCommand[]): void {
-    this.sent.push(...commands);
-  }
-  onEvents(handler: (events: readonly HostEvent[]) => void): void {
-    this.#handler = handler;
-  }
-  deliver(events: HostEvent[]): void {
-    this.#handler?.(events);
-  }
-  async close(): Promise<void> {}
-}
 
 const torrentId = 'aa'.repeat(20);
 const error = { code: 'TORK_ERR_IO' as const, message: 'peer went away', details: {} };
@@ -51,7 +35,7 @@ function connected(actorId: number): HostEvent {
 
 describe('TracingActorSystem', () => {
   it('passes commands and events through and records peers, pieces, endgame copies and disconnects', async () => {
-    const inner = new LoopbackActors();
+    const inner = new ScriptedActorSystem();
     const trace = new TraceRecorder();
     const tracing = new TracingActorSystem(inner, trace);
     const seen: HostEvent[] = [];
@@ -62,21 +46,21 @@ describe('TracingActorSystem', () => {
       { type: 'connect', actorId: 2, torrentId, host: '127.0.0.1', port: 7002 },
     ];
     tracing.send(commands);
-    assert.deepEqual(inner.sent, commands);
-    inner.deliver([connected(1), connected(2), { type: 'choke', actorId: 1, choked: false }]);
+    assert.deepEqual(inner.commands, commands);
+    inner.emit(connected(1), connected(2), { type: 'choke', actorId: 1, choked: false });
     tracing.send([
       { type: 'assign', actorId: 1, pieces: [0, 2] },
       { type: 'assign', actorId: 2, pieces: [2] },
     ]);
     // Piece 0 (1,000 bytes) and the short last piece 2 (500 bytes), counted once though two peers fetch it.
     assert.equal(tracing.bytesInFlight, 1500);
-    inner.deliver([
+    inner.emit(
       { type: 'piece', actorId: 2, index: 2, data: new ArrayBuffer(500) },
       { type: 'released', actorId: 1, pieces: [0], reason: 'choked' },
-    ]);
+    );
     tracing.send([{ type: 'unassign', actorId: 1, pieces: [2] }]);
     assert.equal(tracing.bytesInFlight, 0);
-    inner.deliver([{ type: 'closed', actorId: 1, error }]);
+    inner.emit({ type: 'closed', actorId: 1, error });
     assert.equal(seen.length, 6);
     await tracing.close();
 
@@ -119,7 +103,7 @@ describe('TracingActorSystem', () => {
   });
 
   it('turns stats into rate and request counters, and snub spans', () => {
-    const inner = new LoopbackActors();
+    const inner = new ScriptedActorSystem();
     const trace = new TraceRecorder();
     const tracing = new TracingActorSystem(inner, trace);
     tracing.onEvents(() => {});
@@ -147,8 +131,8 @@ describe('TracingActorSystem', () => {
           },
         ],
       }) as HostEvent;
-    inner.deliver([connected(1), stats(true)]);
-    inner.deliver([stats(false)]);
+    inner.emit(connected(1), stats(true));
+    inner.emit(stats(false));
     const events = trace.toJSON().traceEvents;
     const requests = events.find((e) => e.ph === 'C' && e.name === 'requests');
     // 4 blocks of 16 KiB outstanding at 16 KiB/s: a request waits about 4 s.
