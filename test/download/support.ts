@@ -18,7 +18,7 @@ import {
   HttpTrackerClient,
   WireDecoder,
 } from '@tork/core';
-import { findProgram, type StartedProgram, startListeningProgram } from '../support/programs.js';
+import { findProgram, readyPort, type StartedProgram, startListeningProgram } from '../support/programs.js';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const torkMain = join(root, 'packages/cli/dist/main.js');
@@ -142,14 +142,8 @@ export async function startLibtorrentSeeder(
   const script = join(root, 'test/support/libtorrent-seeder.py');
   const args = [script, torrentPath, dataDir, '0'];
   if (options.uploadLimit) args.push(String(options.uploadLimit));
-  // The script listens on a kernel-chosen port, one for TCP and uTP, and prints `ready PORT`.
-  return startListeningProgram(python, args, {
-    portFrom: (output) => {
-      const match = /^ready (\d+)$/m.exec(output);
-      return match ? Number(match[1]) : undefined;
-    },
-    readyTimeoutMs: 15_000,
-  });
+  // The script listens on a kernel-chosen port, one for TCP and uTP, and says which.
+  return startListeningProgram(python, args, { portFrom: readyPort, readyTimeoutMs: 15_000 });
 }
 
 /** Waits until the tracker counts `seeders` complete peers for the info-hash. */

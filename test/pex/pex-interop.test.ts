@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Dataset, ensureDataset, verifyDownload } from '@tork/cli';
 import { requireLibtorrentPython, root, runTork, type TorkEvent, type TorkRun } from '../download/support.js';
-import { type StartedProgram, startListeningProgram } from '../support/programs.js';
+import { readyPort, type StartedProgram, startListeningProgram } from '../support/programs.js';
 
 const SCRIPT = join(root, 'test/pex/libtorrent-pex-peer.py');
 /** 8 MiB + a short last piece, in 64 KiB pieces. */
@@ -86,10 +86,7 @@ async function startPeer(
   if (options.uploadLimit) args.push('--upload-limit', String(options.uploadLimit));
   for (const address of options.connect ?? []) args.push('--connect', address);
   const program = await startListeningProgram(python, args, {
-    portFrom: (output) => {
-      const match = /"event": "ready", "port": (\d+)/.exec(output);
-      return match ? Number(match[1]) : undefined;
-    },
+    portFrom: readyPort,
     readyTimeoutMs: 15_000,
   });
   const port = program.port;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Dataset } from '@tork/cli';
 import { root } from '../download/support.js';
-import { type StartedProgram, startListeningProgram, startProgram } from './programs.js';
+import { readyPort, type StartedProgram, startListeningProgram, startProgram } from './programs.js';
 
 export const LIBTORRENT_PEER_SCRIPT = join(root, 'test/mse/libtorrent-mse-peer.py');
 
@@ -29,20 +29,6 @@ export interface LibtorrentPeerInfo {
 
 function env(transport: LibtorrentTransport, startDelaySeconds = 0): NodeJS.ProcessEnv {
   return { ...process.env, LT_TRANSPORT: transport, LT_START_DELAY: String(startDelaySeconds) };
-}
-
-/** The port in the script's `{"event": "ready", "port": N}` line, once it has printed it. */
-function readyPort(output: string): number | undefined {
-  for (const line of output.split('\n')) {
-    if (!line.includes('"ready"')) continue;
-    try {
-      const event = JSON.parse(line) as { event?: unknown; port?: unknown };
-      if (event.event === 'ready' && typeof event.port === 'number') return event.port;
-    } catch {
-      // A partial line: not ready yet.
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -5,8 +5,9 @@ UPLOAD_LIMIT (bytes per second, optional) slows it down so a test can act mid-do
 Hermetic: no DHT, LSD, UPnP or NAT-PMP; several peers may share 127.0.0.1. The data is marked as
 had (seed_mode: pieces are hashed on first request instead of a start-up check). PORT 0 lets the
 kernel choose (the same for TCP and uTP, or exit 4: see libtorrent_listen.py). Prints
-'ready PORT' once listening; exits on SIGTERM.
+{"event": "ready", "port": PORT} once listening; exits on SIGTERM.
 """
+import json
 import signal
 import sys
 import time
@@ -45,7 +46,7 @@ params.flags &= ~lt.torrent_flags.auto_managed
 params.flags &= ~lt.torrent_flags.paused
 session.add_torrent(params)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-print(f'ready {port}', flush=True)
+print(json.dumps({'event': 'ready', 'port': port}), flush=True)
 while True:
     time.sleep(1)
     session.pop_alerts()

@@ -246,6 +246,23 @@ export async function startProgram(
 }
 
 /**
+ * The port in a program's `{"event": "ready", "port": N}` line (the test's libtorrent scripts
+ * print one once they listen), or undefined until it has printed it.
+ */
+export function readyPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"ready"')) continue;
+    try {
+      const event = JSON.parse(line) as { event?: unknown; port?: unknown };
+      if (event.event === 'ready' && typeof event.port === 'number') return event.port;
+    } catch {
+      // A partial line: not ready yet.
+    }
+  }
+  return undefined;
+}
+
+/**
  * Starts a program that listens on a port of its own choosing (port 0: no race with a port picked
  * here and released before it binds) and names it in its output; ready once `portFrom` finds it.
  * A program that exits first (e.g. a libtorrent script that could not get one port for TCP and

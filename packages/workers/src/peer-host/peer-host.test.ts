@@ -4,7 +4,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { PeerHostWorkerData } from '@tork/core';
-import { type HostEvent, type PlainTorkError, parseHostEventBatch, TorkErrorCode } from '@tork/core';
+import {
+  encodeHandshake,
+  encodeHave,
+  type HostEvent,
+  type PlainTorkError,
+  parseHostEventBatch,
+  TorkErrorCode,
+} from '@tork/core';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import type { PeerHostApi } from './peer-host-api.js';
@@ -156,15 +163,14 @@ describe('peer host thread: control plane over comlink, data plane on a MessageP
   });
 
   it("a peer's last haves reach the coordinator before its close; our last haves go out before our FIN", async () => {
+    // Plain BitTorrent (no reserved bits): no extension or fast-extension exchange to play.
     const handshake = (infoHashByte: number, peerIdByte: number) =>
-      Buffer.concat([
-        Buffer.from([19]),
-        Buffer.from('BitTorrent protocol'),
-        Buffer.alloc(8),
-        Buffer.alloc(20, infoHashByte),
-        Buffer.alloc(20, peerIdByte),
-      ]);
-    const have = (index: number) => Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, index]);
+      encodeHandshake({
+        infoHash: new Uint8Array(20).fill(infoHashByte),
+        peerId: new Uint8Array(20).fill(peerIdByte),
+        reserved: new Uint8Array(8),
+      });
+    const have = (index: number) => Buffer.from(encodeHave(index));
     // P completes (its haves for all 3 pieces) and hangs up in the same write: a downloader done.
     const finishing = createServer((socket) =>
       socket.once('data', () =>

@@ -283,14 +283,7 @@ export class PeerSession implements PeerLink {
   /** End of the event-loop turn: write this turn's messages, emit batched `have`s. */
   flush(): void {
     this.#pieces.flush();
-    const transport = this.#transport;
-    if (transport === null || this.#state === 'closed' || this.writer.size === 0) return;
-    const { chunks, bytes, owned } = this.writer.take();
-    transport.write(chunks, bytes, owned);
-    if (bytes > 0) {
-      this.#lastSent = performance.now();
-      this.#sink.countBytes(0, bytes);
-    }
+    if (this.#state === 'closed' || !this.#writeQueued()) return;
     // Serving stops at the high-water mark; what was queued has left, so go on if there is room.
     this.#uploader.serve();
   }
@@ -637,11 +630,8 @@ export class PeerSession implements PeerLink {
 
   /** `orderly`: write what this turn queued, then end after it (FIN) instead of cutting the connection. */
   #shutdown(orderly = false): void {
+    if (orderly) this.#writeQueued();
     const transport = this.#transport;
-    if (orderly && transport !== null && this.writer.size > 0) {
-      const { chunks, bytes, owned } = this.writer.take();
-      transport.write(chunks, bytes, owned);
-    }
     this.#state = 'closed';
     this.#downloader.close();
     this.writer.clear();
@@ -650,6 +640,19 @@ export class PeerSession implements PeerLink {
     this.#transport = null;
     if (orderly && transport?.end) transport.end();
     else transport?.destroy();
+  }
+
+  /** Hands the writer's queued messages to the transport; false when there was nothing to write. */
+  #writeQueued(): boolean {
+    const transport = this.#transport;
+    if (transport === null || this.writer.size === 0) return false;
+    const { chunks, bytes, owned } = this.writer.take();
+    transport.write(chunks, bytes, owned);
+    if (bytes > 0) {
+      this.#lastSent = performance.now();
+      this.#sink.countBytes(0, bytes);
+    }
+    return true;
   }
 
   /** Closes on a deadline: `timeout: <why>`, with `cause` in the details when given. */
