@@ -33,6 +33,7 @@ export {
   HANDSHAKE_LENGTH,
   type Handshake,
   type HandshakeOptions,
+  PROTOCOL_BYTES,
   PROTOCOL_STRING,
   parseHandshake,
 } from './handshake.js';

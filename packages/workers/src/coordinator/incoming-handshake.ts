@@ -7,6 +7,7 @@ import {
   type MseResult,
   type MseStreams,
   mseStreams,
+  PROTOCOL_BYTES,
   parseHandshake,
 } from '@tork/core';
 
@@ -71,14 +72,23 @@ export class IncomingHandshake {
   #push(chunk: Uint8Array): IncomingHandshakeStep {
     const { encryption, findMseTorrent } = this.#options;
     let send: readonly Uint8Array[] = NOTHING;
+    let mseBytes: Uint8Array | null = null;
     if (this.#mse) {
       // After the MSE handshake: the rest of the peer's BitTorrent handshake, decrypted.
       const plain = new Uint8Array(chunk);
       this.#mse.decrypt?.transform(plain);
       this.#append(plain);
-    } else if (this.#responder || (this.#buffered.length === 0 && chunk.length > 0 && chunk[0] !== 19)) {
-      // Not the BitTorrent protocol string's length byte: an MSE handshake (Ya), or garbage.
-      if (!this.#responder) {
+    } else if (this.#responder) {
+      mseBytes = chunk;
+    } else {
+      // Undecided: the bytes so far, raw, until they tell a plain handshake from MSE's Ya.
+      this.#append(chunk);
+      const opening = plainOpening(this.#buffered);
+      if (opening === 'undecided') return { send };
+      if (opening === 'plain') {
+        if (encryption === 'require') return { send, refused: true };
+      } else {
+        // An MSE handshake (Ya), or garbage the responder refuses.
         if (encryption === 'disable' || !findMseTorrent) return { send, refused: true };
         this.#responder = new MseResponder({
           findTorrent: findMseTorrent,
@@ -87,9 +97,13 @@ export class IncomingHandshake {
           // libtorrent does by default; the peer's own policy may still insist on RC4.
           prefer: MseMethod.plaintext,
         });
+        mseBytes = this.#buffered;
+        this.#buffered = new Uint8Array(0);
       }
+    }
+    if (mseBytes && this.#responder) {
       try {
-        const step = this.#responder.push(chunk);
+        const step = this.#responder.push(mseBytes);
         send = step.send;
         if (!step.done) return { send };
         this.#mse = step.done;
@@ -98,9 +112,6 @@ export class IncomingHandshake {
         // A bad key, a torrent we do not have, padding over the cap: refused.
         return { send, refused: true };
       }
-    } else {
-      if (encryption === 'require') return { send, refused: true };
-      this.#append(chunk);
     }
     const buffered = this.#buffered;
     try {
@@ -131,4 +142,19 @@ export class IncomingHandshake {
     next.set(chunk, this.#buffered.length);
     this.#buffered = next;
   }
+}
+
+/** "\x13BitTorrent protocol": the 20 bytes every plain handshake opens with. */
+const PLAIN_OPENING = Uint8Array.of(PROTOCOL_BYTES.length, ...PROTOCOL_BYTES);
+
+/**
+ * Whether a connection's first bytes open a plain handshake. All 20 bytes are compared, not only
+ * the first: an MSE public key (Ya) is random and starts with 19 once in 256 connections; judged
+ * by that byte alone, those encrypted peers were refused as broken plain handshakes (libtorrent
+ * also compares the whole string).
+ */
+function plainOpening(bytes: Uint8Array): 'plain' | 'mse' | 'undecided' {
+  const end = Math.min(bytes.length, PLAIN_OPENING.length);
+  for (let i = 0; i < end; i++) if (bytes[i] !== PLAIN_OPENING[i]) return 'mse';
+  return end === PLAIN_OPENING.length ? 'plain' : 'undecided';
 }
