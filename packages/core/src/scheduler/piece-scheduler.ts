@@ -526,7 +526,10 @@ export class PieceScheduler {
   // ---- queries ----
 
   pieceSize(index: number): number {
-    return index === this.pieceCount - 1 ? this.#lastPieceSize : this.pieceLength;
+    // Both sizes read on every call: a branch only the last piece takes has no type feedback
+    // when V8 optimises, and the last piece then deoptimised every function that inlined this.
+    const last = this.#lastPieceSize;
+    return index === this.pieceCount - 1 ? last : this.pieceLength;
   }
 
   /** Wanted pieces (priority above 0) not verified yet. */

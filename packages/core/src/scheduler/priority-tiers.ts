@@ -37,7 +37,9 @@ export class PriorityTiers {
     if (buckets === undefined || tier === PRIORITY_SKIP) {
       throw new TorkError(TorkErrorCode.INTERNAL, `no bucket for priority tier ${tier}`, { tier });
     }
-    let bucket = buckets[availability];
+    // Checked against the length first: a read past the end deoptimises the optimised callers
+    // once (V8's "out of bounds"), the first time a piece is seen by more peers than any before.
+    let bucket = availability < buckets.length ? buckets[availability] : undefined;
     if (bucket === undefined) {
       for (let a = buckets.length; a <= availability; a++) {
         if (buckets[a] !== undefined) continue;

@@ -22,6 +22,7 @@ import {
 import * as Comlink from 'comlink';
 import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import { DOUBLE_ZERO } from '../shared/double-zero.js';
 import { availableCores, defaultPeerHosts } from './available-cores.js';
 import {
   type PeerHostThread,
@@ -427,7 +428,7 @@ export class ThreadActorSystem implements ActorSystem {
       queue: [],
       alive: true,
       traffic: { commandBatches: 0, commands: 0, eventBatches: 0, events: 0 },
-      busy: 0,
+      busy: DOUBLE_ZERO,
     };
     // Thread boundary (data plane): events arrive batched on our end of the channel.
     port1.on('message', (value: unknown) => this.#onBatch(host, value));

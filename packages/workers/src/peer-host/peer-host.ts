@@ -18,6 +18,7 @@ import {
 } from '@tork/core/internal/messages/host-event.js';
 import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
 import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
+import { DOUBLE_ZERO } from '../shared/double-zero.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
@@ -92,7 +93,7 @@ export class PeerHost implements ActorSink {
   readonly #dirty = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
-  #lastStats = 0;
+  #lastStats = DOUBLE_ZERO;
   #bytesReceived = 0;
   #bytesSent = 0;
   #rejectedBatches = 0;

@@ -20,6 +20,7 @@ import {
   WireMessageId,
 } from '@tork/core/internal/wire/messages.js';
 import { describePeerId } from '@tork/core/internal/wire/peer-id.js';
+import { DOUBLE_ZERO } from '../../shared/double-zero.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { Downloader } from '../download/downloader.js';
@@ -81,7 +82,7 @@ export class PeerSession implements PeerLink {
   #incoming = false;
   #state: State = 'connecting';
   #address = '';
-  #deadline = 0;
+  #deadline = DOUBLE_ZERO;
   #lastReceived: number;
   #lastSent: number;
   #fast = false;
@@ -89,10 +90,10 @@ export class PeerSession implements PeerLink {
   #firstMessage = true;
   #bitfieldSent = false;
   /** When the handshake completed: the first-message deadline counts from there. */
-  #openedAt = 0;
+  #openedAt = DOUBLE_ZERO;
   /** Redundant messages in the current one-second window, and when it began. */
   #redundant = 0;
-  #redundantSince = 0;
+  #redundantSince = DOUBLE_ZERO;
 
   // Options, resolved once.
   readonly #connectTimeoutMs: number;
