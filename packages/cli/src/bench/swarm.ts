@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Dataset, seederDataDir } from '../demo/dataset.js';
-import { freePort, torkMain } from '../demo/seeders.js';
+import { spawnOnFreePort, torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, stopChild, track } from './proc.js';
 
 /** `tork-baseline`: `tork seed` of the `--baseline` build (its own hard-linked data dirs). */
@@ -216,43 +216,55 @@ async function torkSwarm(
 async function aria2Swarm(dataset: Dataset, torrent: string, options: SwarmOptions): Promise<Swarm> {
   const children: ChildProcess[] = [];
   const ports: number[] = [];
+  const pids: number[] = [];
   const stop = () => Promise.all(children.map((child) => stopChild(child))).then(() => undefined);
   try {
-    for (let i = 0; i < options.count; i++) {
-      const port = await freePort();
-      const child = track(
-        spawn(
-          options.aria2c!,
-          [
-            '--seed-ratio=0.0',
-            '--bt-seed-unverified=true',
-            '--enable-dht=false',
-            '--enable-dht6=false',
-            '--bt-enable-lpd=false',
-            '--enable-peer-exchange=false',
-            '--bt-exclude-tracker=*',
-            '--file-allocation=none',
-            '--bt-max-peers=0',
-            `--listen-port=${port}`,
-            '--quiet=true',
-            '--console-log-level=error',
-            '--auto-save-interval=0',
-            ...(options.rateLimit ? [`--max-upload-limit=${options.rateLimit}`] : []),
-            `--dir=${dataset.dataDir}`,
-            torrent,
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-      children.push(child);
-      ports.push(port);
+    // Started together; each waits until it listens on its port itself (spawnOnFreePort).
+    const started = Array.from({ length: options.count }, () =>
+      spawnOnFreePort(
+        (port) => {
+          const child = track(
+            spawn(
+              options.aria2c!,
+              [
+                '--seed-ratio=0.0',
+                '--bt-seed-unverified=true',
+                '--enable-dht=false',
+                '--enable-dht6=false',
+                '--bt-enable-lpd=false',
+                '--enable-peer-exchange=false',
+                '--bt-exclude-tracker=*',
+                '--file-allocation=none',
+                '--bt-max-peers=0',
+                `--listen-port=${port}`,
+                '--quiet=true',
+                '--console-log-level=error',
+                '--auto-save-interval=0',
+                ...(options.rateLimit ? [`--max-upload-limit=${options.rateLimit}`] : []),
+                `--dir=${dataset.dataDir}`,
+                torrent,
+              ],
+              { stdio: 'ignore' },
+            ),
+          );
+          // Every child started is stopped by `stop`, a replaced one (stolen port) too.
+          children.push(child);
+          return child;
+        },
+        'aria2c seeder',
+        30_000,
+      ),
+    );
+    // Settled, not raced: a seeder still starting when another fails is stopped too.
+    for (const outcome of await Promise.allSettled(started)) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      ports.push(outcome.value.port);
+      pids.push(outcome.value.child.pid!);
     }
-    await waitListening(ports, 30_000);
   } catch (error) {
     await stop();
     throw error;
   }
-  const pids = children.map((child) => child.pid!);
   return {
     kind: 'aria2c',
     ports,
@@ -261,28 +273,6 @@ async function aria2Swarm(dataset: Dataset, torrent: string, options: SwarmOptio
     uploaded: async () => ports.map(() => undefined),
     stop,
   };
-}
-
-async function waitListening(ports: readonly number[], timeoutMs: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const open = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      const done = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-    });
-  const deadline = Date.now() + timeoutMs;
-  for (const port of ports) {
-    while (!(await open(port))) {
-      if (Date.now() > deadline)
-        throw new Error(`seeder on port ${port} not listening within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 /**

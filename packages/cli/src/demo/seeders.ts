@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { listensOn } from './listening-pid.js';
 
 /** A seeder process of a real client on 127.0.0.1, stopped by PID. */
 export interface Seeder {
@@ -71,6 +72,40 @@ async function waitForPort(
   throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
+/** Ports tried by `spawnOnFreePort` when the one picked turns out held by another process. */
+export const SEEDER_PORT_ATTEMPTS = 5;
+
+/**
+ * Starts `start(port)` on a port from `pickPort` (default: a free loopback port) and waits until
+ * that process itself listens there. A port picked free can be taken by another process before
+ * the program binds it; aria2c then goes on without an IPv4 listener, and a connect to
+ * 127.0.0.1:port reaches the other process. So the listener's owner is checked (/proc), and on a
+ * stolen port the program is stopped and started again on another, up to SEEDER_PORT_ATTEMPTS.
+ */
+export async function spawnOnFreePort(
+  start: (port: number) => ChildProcess,
+  what: string,
+  timeoutMs: number,
+  pickPort: () => Promise<number> = freePort,
+): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    const child = start(port);
+    try {
+      await waitForPort(child, port, timeoutMs, what);
+    } catch (error) {
+      await stopper(child)();
+      throw error;
+    }
+    // undefined: /proc cannot tell (not Linux); the connect above is all there is.
+    if (listensOn(child.pid!, port) !== false) return { child, port };
+    await stopper(child)();
+    if (attempt >= SEEDER_PORT_ATTEMPTS) {
+      throw new Error(`${what}: 127.0.0.1:${port} was held by another process (${attempt} ports tried)`);
+    }
+  }
+}
+
 /** Stops `child` by PID: SIGTERM, SIGKILL after 3 s; waits for `exit` (or `close`: its output read too). */
 function stopper(child: ChildProcess, until: 'exit' | 'close' = 'exit'): () => Promise<void> {
   let closed = false;
@@ -96,6 +131,8 @@ function stopper(child: ChildProcess, until: 'exit' | 'close' = 'exit'): () => P
 export interface Aria2SeederOptions {
   /** Announce to the torrent's trackers (HTTP only: aria2c speaks UDP trackers only through DHT). Default: false. */
   readonly useTrackers?: boolean;
+  /** Picks the listen port (tests: a port already taken, to see another one tried). Default: a free loopback port. */
+  readonly pickPort?: () => Promise<number>;
   /** More aria2c arguments, e.g. `--max-upload-limit=2M`. Default: none. */
   readonly extraArgs?: readonly string[];
 }
@@ -106,30 +143,34 @@ export async function startAria2Seeder(
   dataDir: string,
   options: Aria2SeederOptions = {},
 ): Promise<Seeder> {
-  const port = await freePort();
-  const child = spawn(
-    aria2c,
-    [
-      '--seed-ratio=0.0',
-      '--bt-seed-unverified=true',
-      '--enable-dht=false',
-      '--enable-dht6=false',
-      '--bt-enable-lpd=false',
-      '--enable-peer-exchange=false',
-      ...(options.useTrackers ? [] : ['--bt-exclude-tracker=*']),
-      '--file-allocation=none',
-      '--bt-max-peers=0',
-      `--listen-port=${port}`,
-      '--quiet=true',
-      '--console-log-level=error',
-      '--auto-save-interval=0',
-      `--dir=${dataDir}`,
-      ...(options.extraArgs ?? []),
-      torrentPath,
-    ],
-    { stdio: 'ignore' },
+  const { child, port } = await spawnOnFreePort(
+    (port) =>
+      spawn(
+        aria2c,
+        [
+          '--seed-ratio=0.0',
+          '--bt-seed-unverified=true',
+          '--enable-dht=false',
+          '--enable-dht6=false',
+          '--bt-enable-lpd=false',
+          '--enable-peer-exchange=false',
+          ...(options.useTrackers ? [] : ['--bt-exclude-tracker=*']),
+          '--file-allocation=none',
+          '--bt-max-peers=0',
+          `--listen-port=${port}`,
+          '--quiet=true',
+          '--console-log-level=error',
+          '--auto-save-interval=0',
+          `--dir=${dataDir}`,
+          ...(options.extraArgs ?? []),
+          torrentPath,
+        ],
+        { stdio: 'ignore' },
+      ),
+    'aria2c',
+    15_000,
+    options.pickPort,
   );
-  await waitForPort(child, port, 15_000, 'aria2c');
   return { client: 'aria2c', port, pid: child.pid!, stop: stopper(child) };
 }
 

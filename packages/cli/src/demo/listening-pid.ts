@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/**
+ * Whether process `pid` holds the IPv4 TCP socket listening on `port` (on 127.0.0.1 or 0.0.0.0),
+ * read from /proc; undefined where /proc cannot tell (not Linux, or the process is gone).
+ *
+ * Why: a seeder given a port that another process took in the meantime may still start. aria2c,
+ * whose IPv4 bind fails, goes on listening on IPv6 alone, and a connect to 127.0.0.1:port then
+ * reaches the other process: "listening" would be a false positive.
+ */
+export function listensOn(pid: number, port: number): boolean | undefined {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const line of table.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    if (fields.length < 10 || fields[3] !== '0A') continue;
+    const [address, localPort] = fields[1]!.split(':');
+    if (localPort !== portHex || (address !== '0100007F' && address !== '00000000')) continue;
+    inodes.add(fields[9]!);
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined && inodes.has(inode)) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
