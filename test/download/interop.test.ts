@@ -5,8 +5,10 @@
  * Every program is started on a free port and stopped by PID.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -244,6 +246,39 @@ describe('faults in the swarm', () => {
     const failure = run.events.find((event) => event.event === 'tracker-error');
     assert.ok(failure, 'a tracker-error event');
     assert.match(JSON.stringify(failure), /TORK_ERR_TRACKER/);
+  });
+});
+
+describe('an aria2c seeder on a port another process took', () => {
+  it('is started again on another port, and the download comes from aria2c', async (t) => {
+    const aria2c = aria2(t);
+    if (!aria2c) return;
+    // The port is held before aria2c starts on it: aria2c's IPv4 bind fails, it keeps running on
+    // IPv6 alone, and 127.0.0.1:port answers from this server, not from aria2c.
+    const thief = createServer((socket) => socket.destroy());
+    thief.listen(0, '127.0.0.1');
+    await once(thief, 'listening');
+    const taken = (thief.address() as AddressInfo).port;
+    t.after(() => thief.close());
+    const picks = [taken];
+    const seeders: Seeder[] = [];
+    t.after(() => stopAll(seeders));
+    seeders.push(
+      await startAria2Seeder(aria2c, dataset.torrentPath, dataset.dataDir, {
+        pickPort: async () => picks.shift() ?? freePort(),
+      }),
+    );
+    assert.notEqual(seeders[0]!.port, taken);
+    const out = join(work, 'out-stolen-port');
+    const run = await runTork([
+      dataset.torrentPath,
+      '--out',
+      out,
+      '--no-trackers',
+      '--peer',
+      `127.0.0.1:${seeders[0]!.port}`,
+    ]);
+    await assertComplete(t, run, out);
   });
 });
 
