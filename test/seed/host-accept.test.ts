@@ -22,12 +22,14 @@ import {
   killOnExit,
   LIBTORRENT_DOWNLOADER,
   requireLibtorrent,
-  SET_NAME,
   startTork,
   type TorkProcess,
   torkCreate,
   writeSeedSet,
 } from './support.js';
+
+/** This file's own torrent name, so its own info-hash (writeSeedSet). */
+const NAME = 'seedset-host-accept';
 
 const DOWNLOAD_TIMEOUT_MS = 90_000;
 
@@ -39,7 +41,7 @@ let infoHash: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-host-accept-'));
   dataDir = join(work, 'data');
-  sourceTop = await writeSeedSet(dataDir);
+  sourceTop = await writeSeedSet(dataDir, NAME);
   infoHash = torkCreate(sourceTop, 'http://127.0.0.1:1/announce', join(work, 'probe.torrent')).infoHash;
 });
 after(() => (process.env.TORK_KEEP_WORK ? undefined : rm(work, { recursive: true, force: true })));
@@ -112,7 +114,7 @@ describe('peer hosts accept themselves on Node >= 22.12 (reusePort)', { concurre
     });
     const last = stdout.trim().split('\n').at(-1) ?? '';
     assert.equal(status, 0, `libtorrent exited ${status}\n${last}\n${stderr}\n${seeder.transcript()}`);
-    assert.deepEqual(await compareSet(sourceTop, join(out, SET_NAME)), [], 'every file byte-identical');
+    assert.deepEqual(await compareSet(sourceTop, join(out, NAME)), [], 'every file byte-identical');
     const inHosts = await acceptedInHosts(seeder);
     assert.ok(inHosts >= 1, `libtorrent's connection was accepted in a peer host (${inHosts})`);
   });
@@ -141,7 +143,7 @@ describe('peer hosts accept themselves on Node >= 22.12 (reusePort)', { concurre
     const connected = await downloader.waitFor('peer-connected', 1_000);
     assert.equal(connected.encryption, 'rc4', `RC4 both ways\n${downloader.transcript()}`);
     await downloader.stop();
-    assert.deepEqual(await compareSet(sourceTop, join(out, SET_NAME)), [], 'every file byte-identical');
+    assert.deepEqual(await compareSet(sourceTop, join(out, NAME)), [], 'every file byte-identical');
     const inHosts = await acceptedInHosts(seeder);
     assert.equal(inHosts, 1, 'the one connection was accepted in a peer host');
   });

@@ -19,12 +19,14 @@ import {
   LIBTORRENT_DOWNLOADER,
   requireLibtorrent,
   SET_LENGTH,
-  SET_NAME,
   startTork,
   type TorkProcess,
   torkCreate,
   writeSeedSet,
 } from './support.js';
+
+/** This file's own torrent name, so its own info-hash (writeSeedSet). */
+const NAME = 'seedset-interop';
 
 /** Longest a downloader may take for the 24 MiB set on loopback. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -37,7 +39,7 @@ let infoHash: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-seed-interop-'));
   dataDir = join(work, 'data');
-  sourceTop = await writeSeedSet(dataDir);
+  sourceTop = await writeSeedSet(dataDir, NAME);
   // The info-hash does not depend on the announce URL: learn it first, to whitelist it.
   const probe = torkCreate(sourceTop, 'http://127.0.0.1:1/announce', join(work, 'probe.torrent'));
   infoHash = probe.infoHash;
@@ -230,7 +232,7 @@ async function aria2Case(t: TestContext, seederCount: number): Promise<void> {
     `aria2c exited ${run.status} (${run.signal}${run.stalled ? ', killed: stalled' : ''}) after ${run.seconds} s\n${run.stdout}\n${run.stderr}\n` +
       `--- aria2c log tail ---\n${await logTail()}\n--- seeders ---\n${seeders.map((s) => s.transcript()).join('\n')}`,
   );
-  assert.deepEqual(await compareSet(sourceTop, join(out, SET_NAME)), [], 'every file byte-identical');
+  assert.deepEqual(await compareSet(sourceTop, join(out, NAME)), [], 'every file byte-identical');
   const total = uploaded.reduce((sum, bytes) => sum + bytes, 0);
   assert.ok(
     total >= SET_LENGTH,
@@ -270,7 +272,7 @@ async function libtorrentCase(t: TestContext, seederCount: number): Promise<void
   );
   assert.ok(last && last.event === 'done', String(lines.at(-1)));
   assert.equal(last.infoHash, infoHash, "libtorrent's info-hash equals tork's");
-  assert.deepEqual(await compareSet(sourceTop, join(out, SET_NAME)), [], 'every file byte-identical');
+  assert.deepEqual(await compareSet(sourceTop, join(out, NAME)), [], 'every file byte-identical');
   const total = uploaded.reduce((sum, bytes) => sum + bytes, 0);
   assert.ok(
     total >= SET_LENGTH,

@@ -50,9 +50,15 @@ async function writeDeterministic(path: string, size: number, label: string): Pr
   }
 }
 
-/** Writes the data set as `dataDir/SET_NAME/...`, the layout `tork seed --data dataDir` reads. */
-export async function writeSeedSet(dataDir: string): Promise<string> {
-  const top = join(dataDir, SET_NAME);
+/**
+ * Writes the data set as `dataDir/<name>/...`, the layout `tork seed --data dataDir` reads. Each
+ * test file passes a name of its own: the name is in the info dict, so each file's swarm has its
+ * own info-hash. With one info-hash for all, a libtorrent of one file that redialled an address
+ * from its peer list, after the port had gone to another file's tork seeder, joined that swarm,
+ * and PEX handed it on (CI29: seed-interop's libtorrent saw a libtorrent peer).
+ */
+export async function writeSeedSet(dataDir: string, name: string = SET_NAME): Promise<string> {
+  const top = join(dataDir, name);
   for (const file of SET_FILES) await writeDeterministic(join(top, file.path), file.size, file.path);
   return top;
 }

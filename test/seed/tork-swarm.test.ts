@@ -12,15 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { waitForSeeders } from '../download/support.js';
 import { startOpentracker } from '../support/opentracker.js';
 import { requireProgram } from '../support/programs.js';
-import {
-  compareSet,
-  SET_LENGTH,
-  SET_NAME,
-  startTork,
-  type TorkProcess,
-  torkCreate,
-  writeSeedSet,
-} from './support.js';
+import { compareSet, SET_LENGTH, startTork, type TorkProcess, torkCreate, writeSeedSet } from './support.js';
+
+/** This file's own torrent name, so its own info-hash (writeSeedSet). */
+const NAME = 'seedset-swarm';
 
 const DOWNLOADERS = 4;
 /** Longest wait for every downloader to finish the 24 MiB set. */
@@ -34,7 +29,7 @@ let infoHash: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-swarm-'));
   dataDir = join(work, 'data');
-  sourceTop = await writeSeedSet(dataDir);
+  sourceTop = await writeSeedSet(dataDir, NAME);
   infoHash = torkCreate(sourceTop, 'http://127.0.0.1:1/announce', join(work, 'probe.torrent')).infoHash;
 });
 after(() => (process.env.TORK_KEEP_WORK ? undefined : rm(work, { recursive: true, force: true })));
@@ -88,7 +83,7 @@ describe('a tork-only swarm via opentracker', () => {
     for (const [i, done] of dones.entries()) {
       assert.equal(done.verifiedPieces, done.pieceCount, `downloader ${i} verified every piece`);
       assert.deepEqual(
-        await compareSet(sourceTop, join(work, `out-${i}`, SET_NAME)),
+        await compareSet(sourceTop, join(work, `out-${i}`, NAME)),
         [],
         `downloader ${i}: every file byte-identical`,
       );
