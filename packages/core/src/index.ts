@@ -20,6 +20,7 @@ export {
 } from './disk/hash-pieces-on-disk.js';
 export { PART_COPY_CHUNK_BYTES, PART_DIR_NAME } from './disk/part-file.js';
 export { type PieceSpanOnDisk, type ReadableHandle, readFully } from './disk/piece-span.js';
+export { DOUBLE_ZERO } from './double-zero.js';
 export type { ActorSystem } from './engine/actor-system.js';
 export { Announcer, type AnnouncerOptions } from './engine/announcer.js';
 export {

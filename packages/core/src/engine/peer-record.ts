@@ -1,3 +1,4 @@
+import { DOUBLE_ZERO } from '../double-zero.js';
 import type { ActorStats } from '../messages/host-event.js';
 import type { ConnectionEncryption, DialEncryption } from '../mse/encryption-policy.js';
 import type { PolicyPeer } from '../scheduler/assignment-policy.js';
@@ -22,8 +23,8 @@ export class PeerRecord implements PolicyPeer {
   /** Last time the peer was useful: unchoked us with something we need, or delivered a piece. */
   usefulAt: number;
   piecesReceived = 0;
-  /** See PolicyPeer: its rate when it last had work. */
-  knownRate = 0;
+  /** See PolicyPeer: its rate when it last had work (a double: DOUBLE_ZERO). */
+  knownRate = DOUBLE_ZERO;
   /** It gave pieces back as snubbed and has delivered none since: it gets no new ones. */
   snubbedByRelease = false;
   closing = false;

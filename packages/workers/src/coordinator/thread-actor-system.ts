@@ -19,10 +19,10 @@ import {
   TorkErrorCode,
   toTorkError,
 } from '@tork/core';
+import { DOUBLE_ZERO } from '@tork/core/internal/double-zero.js';
 import * as Comlink from 'comlink';
 import type { PeerHostApi } from '../peer-host/peer-host-api.js';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
-import { DOUBLE_ZERO } from '../shared/double-zero.js';
 import { availableCores, defaultPeerHosts } from './available-cores.js';
 import {
   type PeerHostThread,

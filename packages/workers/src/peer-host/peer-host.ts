@@ -6,6 +6,7 @@ import {
 } from 'node:perf_hooks';
 import { MessagePort } from 'node:worker_threads';
 import { Bitfield } from '@tork/core/internal/bitfield.js';
+import { DOUBLE_ZERO } from '@tork/core/internal/double-zero.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
 import { HostListenOptions } from '@tork/core/internal/messages/control-plane.js';
@@ -18,7 +19,6 @@ import {
 } from '@tork/core/internal/messages/host-event.js';
 import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
 import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
-import { DOUBLE_ZERO } from '../shared/double-zero.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
@@ -94,8 +94,9 @@ export class PeerHost implements ActorSink {
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
   #lastStats = DOUBLE_ZERO;
-  #bytesReceived = 0;
-  #bytesSent = 0;
+  // Past 2 GiB these leave V8's small-integer range: doubles from the start (DOUBLE_ZERO).
+  #bytesReceived = DOUBLE_ZERO;
+  #bytesSent = DOUBLE_ZERO;
   #rejectedBatches = 0;
   #lastRejection: PlainTorkError | null = null;
   readonly #lag: IntervalHistogram;
@@ -207,8 +208,9 @@ export class PeerHost implements ActorSink {
       ...(queue.count > 0 ? { commandQueueMs: queue.sum / queue.count, commandQueueMaxMs: queue.max } : {}),
       actors: this.#actors.size + this.#webSeeds.size,
       torrents: this.#torrents.size,
-      bytesReceived: this.#bytesReceived,
-      bytesSent: this.#bytesSent,
+      // + 0: -0 (nothing counted yet) is reported as 0.
+      bytesReceived: this.#bytesReceived + 0,
+      bytesSent: this.#bytesSent + 0,
       eventLoopLagMs: mean,
       eventLoopLagMaxMs: max,
       eventLoopUtilization: Math.min(1, Math.max(0, elu.utilization)),

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
+import { DOUBLE_ZERO } from '@tork/core/internal/double-zero.js';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
 import type { DialEncryption } from '@tork/core/internal/mse/encryption-policy.js';
@@ -20,7 +21,6 @@ import {
   WireMessageId,
 } from '@tork/core/internal/wire/messages.js';
 import { describePeerId } from '@tork/core/internal/wire/peer-id.js';
-import { DOUBLE_ZERO } from '../../shared/double-zero.js';
 import type { ActorTorrent } from '../actor-torrent.js';
 import type { BufferPool } from '../buffer-pool.js';
 import { Downloader } from '../download/downloader.js';
