@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Dataset, seederDataDir } from '../demo/dataset.js';
-import { spawnOnFreePort, torkMain } from '../demo/seeders.js';
+import { aria2SeederArgs, spawnOnFreePort, torkMain } from '../demo/seeders.js';
 import { procCpuSeconds, stopChild, track } from './proc.js';
 
 /** `tork-baseline`: `tork seed` of the `--baseline` build (its own hard-linked data dirs). */
@@ -226,24 +226,9 @@ async function aria2Swarm(dataset: Dataset, torrent: string, options: SwarmOptio
           const child = track(
             spawn(
               options.aria2c!,
-              [
-                '--seed-ratio=0.0',
-                '--bt-seed-unverified=true',
-                '--enable-dht=false',
-                '--enable-dht6=false',
-                '--bt-enable-lpd=false',
-                '--enable-peer-exchange=false',
-                '--bt-exclude-tracker=*',
-                '--file-allocation=none',
-                '--bt-max-peers=0',
-                `--listen-port=${port}`,
-                '--quiet=true',
-                '--console-log-level=error',
-                '--auto-save-interval=0',
-                ...(options.rateLimit ? [`--max-upload-limit=${options.rateLimit}`] : []),
-                `--dir=${dataset.dataDir}`,
-                torrent,
-              ],
+              aria2SeederArgs(port, torrent, dataset.dataDir, {
+                extraArgs: options.rateLimit ? [`--max-upload-limit=${options.rateLimit}`] : [],
+              }),
               { stdio: 'ignore' },
             ),
           );

@@ -31,6 +31,13 @@ const listenOrIdle = (port: number) =>
     { stdio: 'ignore' },
   );
 
+/** `listenOrIdle`, each child's pid noted in `started`. */
+const recorded = (started: number[]) => (port: number) => {
+  const child = listenOrIdle(port);
+  started.push(child.pid!);
+  return child;
+};
+
 /** Kills what a failed assertion would leave running (a live child keeps the test process up). */
 const killAll = (pids: readonly number[]) => {
   for (const pid of pids) {
@@ -72,11 +79,7 @@ describe('a seeder listens on its port itself', { skip: onLinux ? false : 'reads
     const started: number[] = [];
     try {
       const { child, port } = await spawnOnFreePort(
-        (p) => {
-          const c = listenOrIdle(p);
-          started.push(c.pid!);
-          return c;
-        },
+        recorded(started),
         'test listener',
         10_000,
         async () => picks.shift() ?? freePort(),
@@ -96,16 +99,7 @@ describe('a seeder listens on its port itself', { skip: onLinux ? false : 'reads
     const started: number[] = [];
     try {
       await assert.rejects(
-        spawnOnFreePort(
-          (p) => {
-            const c = listenOrIdle(p);
-            started.push(c.pid!);
-            return c;
-          },
-          'test listener',
-          10_000,
-          async () => taken,
-        ),
+        spawnOnFreePort(recorded(started), 'test listener', 10_000, async () => taken),
         /held by another process \(5 ports tried\)/,
       );
       assert.equal(started.length, SEEDER_PORT_ATTEMPTS);

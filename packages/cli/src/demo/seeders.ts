@@ -137,6 +137,37 @@ export interface Aria2SeederOptions {
   readonly extraArgs?: readonly string[];
 }
 
+/**
+ * aria2c's command line for a hermetic seeder of `torrentPath` on `port`: no DHT, LPD or PEX, no
+ * trackers unless `useTrackers`, data from `dataDir` trusted as complete, quiet; `extraArgs` last
+ * before the torrent.
+ */
+export function aria2SeederArgs(
+  port: number,
+  torrentPath: string,
+  dataDir: string,
+  options: Pick<Aria2SeederOptions, 'useTrackers' | 'extraArgs'> = {},
+): string[] {
+  return [
+    '--seed-ratio=0.0',
+    '--bt-seed-unverified=true',
+    '--enable-dht=false',
+    '--enable-dht6=false',
+    '--bt-enable-lpd=false',
+    '--enable-peer-exchange=false',
+    ...(options.useTrackers ? [] : ['--bt-exclude-tracker=*']),
+    '--file-allocation=none',
+    '--bt-max-peers=0',
+    `--listen-port=${port}`,
+    '--quiet=true',
+    '--console-log-level=error',
+    '--auto-save-interval=0',
+    `--dir=${dataDir}`,
+    ...(options.extraArgs ?? []),
+    torrentPath,
+  ];
+}
+
 export async function startAria2Seeder(
   aria2c: string,
   torrentPath: string,
@@ -144,29 +175,7 @@ export async function startAria2Seeder(
   options: Aria2SeederOptions = {},
 ): Promise<Seeder> {
   const { child, port } = await spawnOnFreePort(
-    (port) =>
-      spawn(
-        aria2c,
-        [
-          '--seed-ratio=0.0',
-          '--bt-seed-unverified=true',
-          '--enable-dht=false',
-          '--enable-dht6=false',
-          '--bt-enable-lpd=false',
-          '--enable-peer-exchange=false',
-          ...(options.useTrackers ? [] : ['--bt-exclude-tracker=*']),
-          '--file-allocation=none',
-          '--bt-max-peers=0',
-          `--listen-port=${port}`,
-          '--quiet=true',
-          '--console-log-level=error',
-          '--auto-save-interval=0',
-          `--dir=${dataDir}`,
-          ...(options.extraArgs ?? []),
-          torrentPath,
-        ],
-        { stdio: 'ignore' },
-      ),
+    (port) => spawn(aria2c, aria2SeederArgs(port, torrentPath, dataDir, options), { stdio: 'ignore' }),
     'aria2c',
     15_000,
     options.pickPort,
