@@ -167,7 +167,11 @@ export class PieceScheduler {
     this.pieceCount = pieceCount;
     this.pieceLength = pieceLength;
     this.length = length;
-    this.#lastPieceSize = length - (pieceCount - 1) * pieceLength;
+    // A small integer, not a double: past 2^31 bytes `length` is a heap number, the difference
+    // came out as one too, and adding it to the byte counters below turned them into doubles
+    // mid-download (V8 then deprecated this class's hidden class and deoptimised its callers).
+    const lastPieceSize = length - (pieceCount - 1) * pieceLength;
+    this.#lastPieceSize = lastPieceSize <= 0x3fff_ffff ? lastPieceSize | 0 : lastPieceSize;
     this.#rng = options.rng;
     this.order = options.order ?? new PieceOrder();
     this.contiguous = options.contiguous ?? pieceLength <= SMALL_PIECE_BYTES;

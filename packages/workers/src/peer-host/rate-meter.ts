@@ -1,3 +1,5 @@
+import { DOUBLE_ZERO } from '@tork/core/internal/double-zero.js';
+
 export interface RateMeterOptions {
   /** Span the rate is averaged over, ms. Default: 5,000. */
   readonly windowMs?: number;
@@ -21,8 +23,10 @@ export class RateMeter {
   readonly #created: number;
   #head = 0;
   #headStart: number;
-  #sum = 0;
-  #total = 0;
+  // Doubles from the start (DOUBLE_ZERO): the buckets are a Float64Array, and the first bucket
+  // subtracted made #sum a double, deprecating the class mid-download.
+  #sum = DOUBLE_ZERO;
+  #total = DOUBLE_ZERO;
 
   constructor(now: number, options: RateMeterOptions = {}) {
     const windowMs = Math.max(1, options.windowMs ?? 5_000);
@@ -36,7 +40,7 @@ export class RateMeter {
 
   /** Every byte ever added. */
   get total(): number {
-    return this.#total;
+    return this.#total + 0;
   }
 
   add(bytes: number, now: number): void {
@@ -52,7 +56,7 @@ export class RateMeter {
     const count = this.#buckets.length;
     const covered = (count - 1) * this.#bucketMs + (now - this.#headStart);
     const elapsed = Math.max(this.#minElapsedMs, Math.min(covered, now - this.#created));
-    return (this.#sum * 1000) / elapsed;
+    return (this.#sum * 1000) / elapsed + 0;
   }
 
   #advance(now: number): void {
