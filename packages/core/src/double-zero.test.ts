@@ -39,3 +39,29 @@ describe('DOUBLE_ZERO', () => {
     assert.deepEqual(JSON.parse(out), { smiKeepsMap: false, doubleKeepsMap: true, zeroBack: true });
   });
 });
+
+describe('byte counts past 2^31 stay small integers where they can', () => {
+  it("PieceScheduler's last piece size (length a heap number) is a small integer, so its counters stay small integers", () => {
+    const schedulerUrl = new URL('./scheduler/piece-scheduler.js', import.meta.url).href;
+    const rngUrl = new URL('./scheduler/rng.js', import.meta.url).href;
+    const check = `
+const { PieceScheduler } = await import(${JSON.stringify(schedulerUrl)});
+const { createRng } = await import(${JSON.stringify(rngUrl)});
+const pieceLength = 1 << 20;
+const length = 2 ** 31 + 12_345; // a heap number, past V8's small integers
+const pieceCount = Math.ceil(length / pieceLength);
+const scheduler = new PieceScheduler({ pieceCount, pieceLength, length, rng: createRng(1) });
+const last = scheduler.pieceSize(pieceCount - 1);
+console.log(JSON.stringify({ last, smi: %IsSmi(last) }));
+`;
+    const out = execFileSync(
+      process.execPath,
+      ['--allow-natives-syntax', '--input-type=module', '-e', check],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.deepEqual(JSON.parse(out), { last: 12_345, smi: true });
+  });
+});
