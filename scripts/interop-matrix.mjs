@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureDataset } from '../packages/cli/dist/index.js';
+import { ensureDataset, startAria2Seeder } from '../packages/cli/dist/index.js';
 import { decodeBencode, encodeBencode, parseMetainfo } from '../packages/core/dist/index.js';
 import { compareTrees, linkTree, startRtorrent, startTransmission } from '../test/dist/clients/support.js';
 import { startTork } from '../test/dist/seed/support.js';
@@ -169,27 +169,10 @@ const clients = {
   },
   aria2c: {
     async seed(dir) {
-      const port = await freePort();
-      const p = await startProgram(
-        findProgram('aria2c'),
-        [
-          '--seed-ratio=0.0',
-          '--bt-seed-unverified=true',
-          '--enable-dht=false',
-          '--enable-dht6=false',
-          '--bt-enable-lpd=false',
-          '--enable-peer-exchange=false',
-          '--file-allocation=none',
-          '--bt-max-peers=0',
-          `--listen-port=${port}`,
-          '--auto-save-interval=0',
-          '--console-log-level=error',
-          `--dir=${dir}`,
-          torrent,
-        ],
-        { ready: () => tcpPortOpen('127.0.0.1', port) },
-      );
-      return { address: '127.0.0.1', port, stop: () => p.stop() };
+      // The package's aria2c seeder: the same hermetic flags, and restarted on another port if
+      // the one picked was taken before aria2c bound it (it would answer from IPv6 alone).
+      const seeder = await startAria2Seeder(findProgram('aria2c'), torrent, dir, { useTrackers: true });
+      return { address: '127.0.0.1', port: seeder.port, stop: () => seeder.stop() };
     },
     async leech(dir) {
       const port = await freePort();
