@@ -192,6 +192,7 @@ export class SimulatedActorSystem implements ActorSystem {
       'rate-grant': 0,
       'web-seed': 0,
       'refuse-incoming': 0,
+      'report-stats': 0,
     },
     events: {
       incoming: 0,
@@ -260,6 +261,8 @@ export class SimulatedActorSystem implements ActorSystem {
   /** The action the queue handed out and the driver has not run yet. */
   #due: (() => void) | undefined;
   #clockAt = 0;
+  /** Until when the torrent reports its counters itself (`report-stats`), virtual ms. */
+  #statsAskedUntil = 0;
   #closed = false;
   #torrentId: string | undefined;
   #pieceLength = 0;
@@ -477,6 +480,11 @@ export class SimulatedActorSystem implements ActorSystem {
         return;
       case 'rate-limits':
         // The sim meters nothing: its peers' speeds are the model's.
+        return;
+      case 'report-stats':
+        // Like a peer host: the counters now, and none in the heartbeat while the torrent asks.
+        this.#statsAskedUntil = this.now + 2 * command.intervalMs;
+        this.#emitStats();
         return;
       case 'refuse-incoming':
         this.#violate('refuse-incoming: the sim accepts no connections');
@@ -898,6 +906,10 @@ export class SimulatedActorSystem implements ActorSystem {
       if (index >= 0 && peer.actor?.state === 'open')
         this.#emit({ type: 'have', actorId: peer.actor.id, pieces: [index] });
     }
+    if (this.now >= this.#statsAskedUntil) this.#emitStats();
+  }
+
+  #emitStats(): void {
     const actors: ActorStats[] = [];
     for (const actor of this.#actors.values()) if (actor.state === 'open') actors.push(this.#stats(actor));
     if (actors.length > 0) this.#emit({ type: 'stats', actors });

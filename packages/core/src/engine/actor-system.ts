@@ -9,7 +9,7 @@ import type { HostEvent } from '../messages/host-event.js';
 export interface ActorSystem {
   /**
    * Queues commands; they are delivered in order, batched per host. `add-torrent`,
-   * `remove-torrent`, `have` and `torrent-peers` go to every host; `connect` picks a host; the
+   * `remove-torrent`, `have`, `torrent-peers`, `rate-limits` and `report-stats` go to every host; `connect` picks a host; the
    * rest are routed to the host that owns the actor.
    */
   send(commands: readonly HostCommand[]): void;

@@ -583,6 +583,13 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
     const swarm = this.#pex.update(this.#book.values());
     if (swarm) this.#commands.send(swarm);
     this.emit('progress', this.progress());
+    // The next tick's counters, taken now by every host: one report per host per tick, so each
+    // progress event's byte counters are a tick apart (see `report-stats`).
+    this.#commands.send({
+      type: 'report-stats',
+      torrentId: this.meta.infoHashHex,
+      intervalMs: Math.max(1, Math.ceil(this.#options.tickMs ?? DEFAULT_TICK_MS)),
+    });
     this.#commands.flush();
   }
 

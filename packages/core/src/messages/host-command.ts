@@ -270,6 +270,20 @@ export const HostCommand = z.discriminatedUnion('type', [
       .positive()
       .max(64 * 1024 * 1024),
   }),
+  /**
+   * The torrent's tick: every host answers at once with one `stats` event for the torrent's
+   * actors, and leaves them out of its own periodic `stats` while the torrent keeps asking (until
+   * twice `intervalMs` has passed without a request). Why: the torrent's progress reads the
+   * counters once per tick; a host's own 1 s timer drifted against that tick, so a progress event
+   * saw no report from a host, or two, and the upload counter went up by 0 or 8 MiB a second on a
+   * steady 4 MiB/s. Sent to every host.
+   */
+  z.object({
+    type: z.literal('report-stats'),
+    torrentId: TorrentId,
+    /** How often the torrent asks, ms. */
+    intervalMs: z.number().int().positive().max(3_600_000),
+  }),
   /** We verified a piece: every actor of the torrent tells its peer (`have`). */
   z.object({ type: z.literal('have'), torrentId: TorrentId, pieces: z.array(PieceIndex).min(1) }),
   z.object({ type: z.literal('close'), actorId: ActorId, reason: z.string() }),

@@ -117,6 +117,21 @@ describe('thread message schemas', () => {
     );
   });
 
+  it('report-stats: a torrent and a whole number of milliseconds, at most an hour', () => {
+    const torrentId = 'ab'.repeat(20);
+    parseHostCommandBatch({ commands: [{ type: 'report-stats', torrentId, intervalMs: 1_000 }] });
+    for (const intervalMs of [0, -1, 0.5, 3_600_001, Number.NaN, '1000'])
+      rejects(
+        () => parseHostCommandBatch({ commands: [{ type: 'report-stats', torrentId, intervalMs }] }),
+        /commands\.0\.intervalMs/,
+      );
+    rejects(
+      () =>
+        parseHostCommandBatch({ commands: [{ type: 'report-stats', torrentId: 'xy', intervalMs: 1_000 }] }),
+      /commands\.0\.torrentId/,
+    );
+  });
+
   it('keeps the good events of a batch with a malformed one, the verified piece included', () => {
     const data = new ArrayBuffer(32);
     const { events, rejected } = parseHostEvents({

@@ -470,6 +470,7 @@ export class ThreadActorSystem implements ActorSystem {
       case 'have':
       case 'torrent-peers':
       case 'rate-limits':
+      case 'report-stats':
         for (const host of this.#hosts) if (host.alive) host.queue.push(command);
         return;
       case 'connect':

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import type { PeerHostWorkerData } from '@tork/core';
-import {
-  encodeHandshake,
-  encodeHave,
-  type HostEvent,
-  type PlainTorkError,
-  parseHostEventBatch,
-  TorkErrorCode,
-} from '@tork/core';
-import * as Comlink from 'comlink';
-import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
+import { type MessagePort, Worker } from 'node:worker_threads';
+import { encodeHandshake, encodeHave, type HostEvent, type PlainTorkError, TorkErrorCode } from '@tork/core';
+import type * as Comlink from 'comlink';
+import { startHostThread } from './host-thread-fixture.js';
 import type { PeerHostApi } from './peer-host-api.js';
 
 const torrentId = 'cd'.repeat(20);
@@ -48,18 +40,11 @@ describe('peer host thread: control plane over comlink, data plane on a MessageP
     const address = server.address();
     assert.ok(address && typeof address === 'object');
     serverPort = address.port;
-    const workerData: PeerHostWorkerData = { index: 0, options: { tickMs: 25 } };
-    worker = new Worker(new URL('./peer-host-worker.js', import.meta.url), { workerData });
-    api = Comlink.wrap<PeerHostApi>(nodeEndpoint(worker));
-    const channel = new MessageChannel();
-    port = channel.port1;
-    port.on('message', (value: unknown) => events.push(...parseHostEventBatch(value).events));
-    await api.attach(
-      Comlink.transfer(channel.port2, [channel.port2]) as unknown as MessagePort,
-      Comlink.proxy((error: PlainTorkError) => {
-        reports.push(error);
-      }) as unknown as (error: PlainTorkError) => void,
-    );
+    ({ worker, api, port } = await startHostThread(
+      { tickMs: 25 },
+      (batch) => events.push(...batch),
+      (error) => reports.push(error),
+    ));
   });
 
   after(async () => {

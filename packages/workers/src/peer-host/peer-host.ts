@@ -12,6 +12,7 @@ import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
 import { HostListenOptions } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
 import {
+  type ActorStats,
   type HostEvent,
   MAX_PIECE_BATCH_BYTES,
   MAX_PIECES_PER_EVENT,
@@ -64,6 +65,11 @@ interface HostTorrent extends ActorTorrent {
   reader: PieceReader | null;
   readonly actors: Set<PeerSession>;
   swarm: readonly SwarmPeer[];
+  /**
+   * Until when (performance.now, ms) the coordinator reports this torrent's counters itself
+   * (`report-stats`): its actors are left out of the periodic `stats` until then.
+   */
+  statsAskedUntil: number;
 }
 
 /**
@@ -375,11 +381,26 @@ export class PeerHost implements ActorSink {
     const statsEvery = this.#options.statsIntervalMs ?? 1_000;
     if (this.#actors.size + this.#webSeeds.size > 0 && now - this.#lastStats >= statsEvery) {
       this.#lastStats = now;
-      const actors = [];
-      for (const actor of this.#actors.values()) actors.push(actor.stats(now));
-      for (const seed of this.#webSeeds.values()) actors.push(seed.stats(now));
-      this.emit({ type: 'stats', actors });
+      const actors: ActorStats[] = [];
+      for (const torrent of this.#torrents.values())
+        if (torrent.statsAskedUntil <= now) for (const actor of torrent.actors) actors.push(actor.stats(now));
+      for (const seed of this.#webSeeds.values())
+        if ((this.#torrents.get(seed.torrent.id)?.statsAskedUntil ?? 0) <= now) actors.push(seed.stats(now));
+      if (actors.length > 0) this.emit({ type: 'stats', actors });
     }
+  }
+
+  /** `report-stats`: the torrent's counters now, and none of them in the periodic stats for a while. */
+  #reportStats(torrentId: string, intervalMs: number): void {
+    const torrent = this.#torrents.get(torrentId);
+    if (!torrent) return;
+    const now = performance.now();
+    torrent.statsAskedUntil = now + 2 * intervalMs;
+    const actors: ActorStats[] = [];
+    for (const actor of torrent.actors) actors.push(actor.stats(now));
+    for (const seed of this.#webSeeds.values())
+      if (seed.torrent.id === torrentId) actors.push(seed.stats(now));
+    if (actors.length > 0) this.emit({ type: 'stats', actors });
   }
 
   #onBatch(value: unknown): void {
@@ -503,6 +524,7 @@ export class PeerHost implements ActorSink {
               : null,
           actors: new Set(),
           rates: this.#rateAllowance(),
+          statsAskedUntil: DOUBLE_ZERO,
         });
         return;
       }
@@ -530,6 +552,7 @@ export class PeerHost implements ActorSink {
           reader: null,
           actors: new Set(),
           rates: this.#rateAllowance(),
+          statsAskedUntil: DOUBLE_ZERO,
         });
         return;
       }
@@ -667,6 +690,9 @@ export class PeerHost implements ActorSink {
         if (fresh.length > 0) for (const actor of torrent.actors) actor.sendHave(fresh);
         return;
       }
+      case 'report-stats':
+        this.#reportStats(command.torrentId, command.intervalMs);
+        return;
       case 'torrent-peers': {
         const torrent = this.#torrents.get(command.torrentId);
         if (torrent) torrent.swarm = command.peers;

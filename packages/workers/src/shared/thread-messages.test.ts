@@ -55,6 +55,7 @@ const commands: HostCommand[] = [
     proofLayers: 7,
   },
   { type: 'rate-limits', torrentId: hex(0xab), download: true, upload: false },
+  { type: 'report-stats', torrentId: hex(0xab), intervalMs: 1_000 },
   {
     type: 'web-seed',
     actorId: 4,
