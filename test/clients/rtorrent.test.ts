@@ -31,7 +31,7 @@ describe('rtorrent and tork', { timeout: 300_000 }, () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'tork-rtorrent-'));
-    dataset = await interopDataset();
+    dataset = await interopDataset('rtorrent');
     const opentracker = findProgram('opentracker');
     if (!opentracker || !findProgram('rtorrent')) return; // each test skips (or fails under CI)
     infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;

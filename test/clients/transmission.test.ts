@@ -26,7 +26,7 @@ describe('Transmission and tork', { timeout: 300_000 }, () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'tork-transmission-'));
-    dataset = await interopDataset();
+    dataset = await interopDataset('transmission');
   });
   after(() => rm(work, { recursive: true, force: true }));
 

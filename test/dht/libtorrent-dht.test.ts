@@ -33,7 +33,7 @@ after(() => rm(work, { recursive: true, force: true }));
 let seeded: Promise<{ dht: LibtorrentDht; dataset: Dataset }> | undefined;
 function seededDht(python: string): Promise<{ dht: LibtorrentDht; dataset: Dataset }> {
   seeded ??= (async () => {
-    const dataset = await interopDataset();
+    const dataset = await interopDataset('libtorrent-dht');
     const dht = await startLibtorrentDht(python, 8, {
       torrent: dataset.torrentPath,
       dataDir: dataset.dataDir,

@@ -35,7 +35,7 @@ let infoHashHex: string;
 let work: string;
 
 before(async () => {
-  dataset = await interopDataset();
+  dataset = await interopDataset('download-interop');
   infoHashHex = parseMetainfo(readFileSync(dataset.torrentPath)).infoHashHex;
   work = await mkdtemp(join(tmpdir(), 'tork-interop-'));
 });

@@ -18,6 +18,7 @@ import {
   HttpTrackerClient,
   WireDecoder,
 } from '@tork/core';
+import { datasetView } from '../support/dataset-view.js';
 import { findProgram, readyPort, type StartedProgram, startListeningProgram } from '../support/programs.js';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -31,13 +32,16 @@ export const torkMain = join(root, 'packages/cli/dist/main.js');
 export const INTEROP_SIZE = 64 * 1024 * 1024 + 12_345;
 export const INTEROP_PIECE = 256 * 1024;
 
-export function interopDataset(): Promise<Dataset> {
-  return ensureDataset(join(tmpdir(), 'tork-interop-cache'), {
+/** The interop data set as test file `owner` (a short kebab-case name of its own) sees it. */
+export async function interopDataset(owner: string): Promise<Dataset> {
+  const shared = await ensureDataset(join(tmpdir(), 'tork-interop-cache'), {
     size: INTEROP_SIZE,
     files: 12,
     pieceLength: INTEROP_PIECE,
     seed: 3,
   });
+  // Each test file under its own name, so its own info-hash: see `datasetView`.
+  return datasetView(shared, owner);
 }
 
 /** The same torrent (same info, same info-hash) with other trackers. */

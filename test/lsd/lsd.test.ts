@@ -162,7 +162,7 @@ describe('local service discovery (BEP 14) in a private network namespace', { ti
   it('a seeder and a downloader meet through LSD alone, the download is byte-identical, a private torrent is never announced', async (t) => {
     const netns = await privateNetns(t);
     if (!netns) return;
-    const dataset = await interopDataset();
+    const dataset = await interopDataset('lsd');
     const seedData = join(work, 'seed-data');
     await linkTree(dataset.dataDir, seedData);
     const all: Array<{ stop(): Promise<void> }> = [];

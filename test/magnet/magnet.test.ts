@@ -32,7 +32,7 @@ let infoHash: string;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-magnet-'));
-  dataset = await interopDataset();
+  dataset = await interopDataset('magnet');
   infoHash = parseMetainfo(await readFile(dataset.torrentPath)).infoHashHex;
 });
 after(() => rm(work, { recursive: true, force: true }));

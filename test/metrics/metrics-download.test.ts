@@ -29,7 +29,7 @@ let dataset: Dataset;
 let work: string;
 
 before(async () => {
-  dataset = await interopDataset();
+  dataset = await interopDataset('metrics-download');
   work = await mkdtemp(join(tmpdir(), 'tork-metrics-'));
 });
 after(() => rm(work, { recursive: true, force: true }));

@@ -25,7 +25,7 @@ let work: string;
 let dataset: Dataset;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-mse-'));
-  dataset = await interopDataset();
+  dataset = await interopDataset('mse-interop');
 });
 after(() => rm(work, { recursive: true, force: true }));
 

@@ -30,7 +30,7 @@ function run(python: string, args: readonly string[]): Promise<{ code: number | 
 test('a libtorrent test seeder whose UDP port is taken exits 4 instead of listening for uTP elsewhere', async (t) => {
   const python = await requireLibtorrentPython(t);
   if (!python) return;
-  const dataset = await interopDataset();
+  const dataset = await interopDataset('libtorrent-listen');
   const udp = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   t.after(() => udp.close());

@@ -25,7 +25,7 @@ let work: string;
 let dataset: Dataset;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-utp-hostile-'));
-  dataset = await interopDataset();
+  dataset = await interopDataset('utp-hostile');
 });
 after(() => rm(work, { recursive: true, force: true }));
 

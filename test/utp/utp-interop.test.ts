@@ -26,7 +26,7 @@ let work: string;
 let dataset: Dataset;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'tork-utp-'));
-  dataset = await interopDataset();
+  dataset = await interopDataset('utp-interop');
 });
 after(() => rm(work, { recursive: true, force: true }));
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodeBencode } from '@tork/core';
@@ -72,7 +72,47 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
   );
   if (ready) return { ...dataset, cached: true };
 
-  await rm(root, { recursive: true, force: true });
+  // Made under a name of this process's own and renamed into place complete: two processes that
+  // find no cache at once (test files run two at a time) each make their own, and neither reads
+  // the other's half-written files; the second rename finds the first one's set and keeps it.
+  const building = `${root}.${process.pid}-${randomUUID()}.tmp`;
+  await rm(building, { recursive: true, force: true });
+  await made(building, name, files, options, seed);
+  try {
+    await rename(building, root);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+      await rm(building, { recursive: true, force: true });
+      throw error;
+    }
+    if (
+      await stat(marker).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      await rm(building, { recursive: true, force: true });
+      return { ...dataset, cached: true };
+    }
+    // An incomplete set without its marker (an older version's, or one cut short): replaced.
+    await rm(root, { recursive: true, force: true });
+    await rename(building, root);
+  }
+  return { ...dataset, cached: false };
+}
+
+/** Writes the data set's files, its torrent and its `complete` marker under `root`. */
+async function made(
+  root: string,
+  name: string,
+  files: ReadonlyArray<{ path: string[]; length: number }>,
+  options: DatasetOptions,
+  seed: number,
+): Promise<void> {
+  const dataDir = join(root, 'data');
+  const torrentPath = join(root, `${name}.torrent`);
+  const marker = join(root, 'complete');
   const key = createHash('sha256').update(`tork-demo-${seed}`).digest().subarray(0, 16);
   const keystream = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
   const hashes: Buffer[] = [];
@@ -120,10 +160,8 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
     torrent.announce = options.announce[0];
     torrent['announce-list'] = [options.announce];
   }
-  await writeFile(`${torrentPath}.tmp`, encodeBencode(torrent));
-  await rename(`${torrentPath}.tmp`, torrentPath);
+  await writeFile(torrentPath, encodeBencode(torrent));
   await writeFile(marker, '');
-  return { ...dataset, cached: false };
 }
 
 /**
