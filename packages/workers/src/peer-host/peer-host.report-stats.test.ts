@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { PlainTorkError } from '@tork/core';
 import type * as Comlink from 'comlink';
-import { startHostThread } from './host-thread-fixture.js';
+import { startHostThread } from './host-thread.test.fixture.js';
 import type { PeerHostApi } from './peer-host-api.js';
 
 const STATS_EVERY_MS = 100;
