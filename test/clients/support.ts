@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { sha1File } from '../seed/support.js';
-import { freePort, type StartedProgram, startProgram, tcpPortOpen } from '../support/programs.js';
+import { freePort, retry, type StartedProgram, startProgram, tcpPortOpen } from '../support/programs.js';
 
 export const RTORRENT_ADDRESS = '127.0.0.4';
 export const TRANSMISSION_ADDRESS = '127.0.0.5';
@@ -65,36 +65,40 @@ export async function startRtorrent(
   const session = join(work, 'session');
   await mkdir(session, { recursive: true });
   await mkdir(dataDir, { recursive: true });
-  const port = await freePort({ host: RTORRENT_ADDRESS, protocols: ['tcp'] });
-  const doneFile = join(work, 'finished');
-  const config = join(work, 'rtorrent.rc');
-  await writeFile(
-    config,
-    [
-      `directory.default.set = ${dataDir}`,
-      `session.path.set = ${session}`,
-      `network.port_range.set = ${port}-${port}`,
-      'network.port_random.set = no',
-      `network.bind_address.set = ${RTORRENT_ADDRESS}`,
-      `network.local_address.set = ${RTORRENT_ADDRESS}`,
-      // Nothing that could reach beyond the machine.
-      'dht.mode.set = disable',
-      'protocol.pex.set = no',
-      'trackers.use_udp.set = no',
-      'system.daemon.set = true',
-      `method.set_key = event.download.finished, tork_test, "execute.nothrow = touch, ${doneFile}"`,
-      `log.open_file = "main", ${join(work, 'rtorrent.log')}`,
-      'log.add_output = "info", "main"',
-      `load.start = ${torrent}`,
-      '',
-    ].join('\n'),
-  );
-  const program = await startProgram(bin, ['-n', '-o', `import=${config}`], {
-    env: { ...process.env, HOME: work, TERM: 'dumb' },
-    ready: () => tcpPortOpen(RTORRENT_ADDRESS, port),
-    readyTimeoutMs: 15_000,
+  // A port another process took between the pick and rtorrent's bind: another port (`listens`).
+  return retry(3, async () => {
+    const port = await freePort({ host: RTORRENT_ADDRESS, protocols: ['tcp'] });
+    const doneFile = join(work, 'finished');
+    const config = join(work, 'rtorrent.rc');
+    await writeFile(
+      config,
+      [
+        `directory.default.set = ${dataDir}`,
+        `session.path.set = ${session}`,
+        `network.port_range.set = ${port}-${port}`,
+        'network.port_random.set = no',
+        `network.bind_address.set = ${RTORRENT_ADDRESS}`,
+        `network.local_address.set = ${RTORRENT_ADDRESS}`,
+        // Nothing that could reach beyond the machine.
+        'dht.mode.set = disable',
+        'protocol.pex.set = no',
+        'trackers.use_udp.set = no',
+        'system.daemon.set = true',
+        `method.set_key = event.download.finished, tork_test, "execute.nothrow = touch, ${doneFile}"`,
+        `log.open_file = "main", ${join(work, 'rtorrent.log')}`,
+        'log.add_output = "info", "main"',
+        `load.start = ${torrent}`,
+        '',
+      ].join('\n'),
+    );
+    const program = await startProgram(bin, ['-n', '-o', `import=${config}`], {
+      env: { ...process.env, HOME: work, TERM: 'dumb' },
+      ready: () => tcpPortOpen(RTORRENT_ADDRESS, port),
+      readyTimeoutMs: 15_000,
+      listens: { port, address: RTORRENT_ADDRESS },
+    });
+    return clientOf(program, RTORRENT_ADDRESS, port, doneFile, 'rtorrent');
   });
-  return clientOf(program, RTORRENT_ADDRESS, port, doneFile, 'rtorrent');
 }
 
 /**
@@ -114,35 +118,41 @@ export async function startTransmission(
   const configDir = join(work, 'config');
   await mkdir(configDir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
-  const port = await freePort({ protocols: utp ? ['tcp', 'udp'] : ['tcp'] });
-  await writeFile(
-    join(configDir, 'settings.json'),
-    JSON.stringify({
-      'dht-enabled': false,
-      'lpd-enabled': false,
-      'pex-enabled': false,
-      'port-forwarding-enabled': false,
-      'utp-enabled': utp,
-      'blocklist-enabled': false,
-      'bind-address-ipv4': TRANSMISSION_ADDRESS,
-      'bind-address-ipv6': '::1',
-      'rpc-enabled': false,
-      'speed-limit-down-enabled': false,
-      'speed-limit-up-enabled': false,
-      'peer-port': port,
-      encryption,
-    }),
-  );
-  const doneFile = join(work, 'finished');
-  const script = join(work, 'finished.sh');
-  await writeFile(script, `#!/bin/sh\ntouch '${doneFile}'\n`);
-  await chmod(script, 0o755);
-  const program = await startProgram(
-    bin,
-    ['-g', configDir, '-w', dataDir, '-p', String(port), '-f', script, torrent],
-    { ready: () => tcpPortOpen(TRANSMISSION_ADDRESS, port), readyTimeoutMs: 15_000 },
-  );
-  return clientOf(program, TRANSMISSION_ADDRESS, port, doneFile, 'transmission-cli');
+  return retry(3, async () => {
+    const port = await freePort({ protocols: utp ? ['tcp', 'udp'] : ['tcp'] });
+    await writeFile(
+      join(configDir, 'settings.json'),
+      JSON.stringify({
+        'dht-enabled': false,
+        'lpd-enabled': false,
+        'pex-enabled': false,
+        'port-forwarding-enabled': false,
+        'utp-enabled': utp,
+        'blocklist-enabled': false,
+        'bind-address-ipv4': TRANSMISSION_ADDRESS,
+        'bind-address-ipv6': '::1',
+        'rpc-enabled': false,
+        'speed-limit-down-enabled': false,
+        'speed-limit-up-enabled': false,
+        'peer-port': port,
+        encryption,
+      }),
+    );
+    const doneFile = join(work, 'finished');
+    const script = join(work, 'finished.sh');
+    await writeFile(script, `#!/bin/sh\ntouch '${doneFile}'\n`);
+    await chmod(script, 0o755);
+    const program = await startProgram(
+      bin,
+      ['-g', configDir, '-w', dataDir, '-p', String(port), '-f', script, torrent],
+      {
+        ready: () => tcpPortOpen(TRANSMISSION_ADDRESS, port),
+        readyTimeoutMs: 15_000,
+        listens: { port, address: TRANSMISSION_ADDRESS },
+      },
+    );
+    return clientOf(program, TRANSMISSION_ADDRESS, port, doneFile, 'transmission-cli');
+  });
 }
 
 /**

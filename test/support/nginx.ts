@@ -73,7 +73,7 @@ export async function startNginx(
         '-g',
         `daemon off; master_process off; pid ${join(prefix, 'nginx.pid')}; error_log stderr;`,
       ],
-      { ready: () => tcpPortOpen('127.0.0.1', port), readyTimeoutMs: 10_000 },
+      { ready: () => tcpPortOpen('127.0.0.1', port), readyTimeoutMs: 10_000, listens: { port } },
     );
     t.after(() => program.stop());
     return { port, url: `http://127.0.0.1:${port}/`, program };

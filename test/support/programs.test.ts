@@ -7,6 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import {
   findProgram,
   freePort,
+  PORT_HELD_MESSAGE,
   pidAlive,
   requireProgram,
   startListeningProgram,
@@ -79,6 +80,41 @@ describe('test/support/programs', () => {
     assert.equal(program.child.signalCode, 'SIGKILL');
     assert.equal(pidAlive(program.pid), false);
     await program.stop(); // idempotent
+  });
+
+  it('listens: a program whose port another process holds does not pass for ready, and is stopped', async () => {
+    const thief = net.createServer();
+    await new Promise<void>((resolve) => thief.listen(0, '127.0.0.1', resolve));
+    const taken = (thief.address() as net.AddressInfo).port;
+    // Tries the port, and stays up without it (as aria2c does when its IPv4 bind fails).
+    const script = (port: number) =>
+      `console.log('pid ' + process.pid); const s = require('net').createServer(); s.on('error', () => {}); s.listen(${port}, '127.0.0.1'); setInterval(() => {}, 1000);`;
+    try {
+      let failure: Error | undefined;
+      await startProgram(process.execPath, ['-e', script(taken)], {
+        // Once it has started (and printed its pid), the probe is answered: by the other process.
+        ready: async (output) => /^pid /m.test(output) && tcpPortOpen('127.0.0.1', taken),
+        listens: { port: taken },
+      }).then(
+        (program) => program.stop(), // a regression: it passed for ready; stopped, and the test fails
+        (error: Error) => {
+          failure = error;
+        },
+      );
+      assert.ok(failure, 'the start failed');
+      assert.match(failure.message, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 ${PORT_HELD_MESSAGE}`));
+      const pid = Number(/^pid (\d+)$/m.exec(failure.message)?.[1]);
+      assert.ok(pid > 0, failure.message);
+      assert.equal(pidAlive(pid), false, 'the program was stopped');
+      const own = await freePort({ protocols: ['tcp'] });
+      const program = await startProgram(process.execPath, ['-e', script(own)], {
+        ready: () => tcpPortOpen('127.0.0.1', own),
+        listens: { port: own },
+      });
+      await program.stop();
+    } finally {
+      thief.close();
+    }
   });
 
   it('starts a program that names its own port again when it exits before that', async () => {

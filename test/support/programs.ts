@@ -24,6 +24,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { listensOn } from '@tork/cli';
 
 /** Output kept per program (stdout and stderr interleaved), for error messages. */
 export const MAX_CAPTURED_OUTPUT = 64 * 1024;
@@ -141,7 +142,17 @@ export interface StartProgramOptions {
   readonly pollIntervalMs?: number;
   /** Wait after SIGTERM before SIGKILL when stopping, in ms. Default: 3,000. */
   readonly stopGraceMs?: number;
+  /**
+   * The TCP port (on `address`, default 127.0.0.1) the program must listen on itself. Once `ready`
+   * says yes, /proc must show this PID holding that listener: a program whose port another process
+   * took may still start without it, and a probe of the port then reaches the other process. Such
+   * a start fails (`PORT_HELD_MESSAGE`): the caller retries on another port. Default: not checked.
+   */
+  readonly listens?: { readonly port: number; readonly address?: string };
 }
+
+/** How a start fails when `listens` finds its port held by another process. */
+export const PORT_HELD_MESSAGE = 'is held by another process';
 
 export interface StartedProgram {
   readonly pid: number;
@@ -234,7 +245,12 @@ export async function startProgram(
     for (;;) {
       if (!running())
         throw new Error(`${describe} exited (code ${child.exitCode}, signal ${child.signalCode})`);
-      if (!options.ready || (await options.ready(captured))) return program;
+      if (!options.ready || (await options.ready(captured))) {
+        const listens = options.listens;
+        if (listens && listensOn(pid, listens.port, listens.address) === false)
+          throw new Error(`port ${listens.port} on ${listens.address ?? '127.0.0.1'} ${PORT_HELD_MESSAGE}`);
+        return program;
+      }
       if (performance.now() > deadline)
         throw new Error(`${describe} not ready after ${options.readyTimeoutMs ?? 10_000} ms`);
       await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 50));

@@ -12,6 +12,7 @@ export {
   ensureDataset,
   verifyDownload,
 } from './demo/dataset.js';
+export { listensOn } from './demo/listening-pid.js';
 export { type Aria2SeederOptions, type Seeder, startAria2Seeder } from './demo/seeders.js';
 export type { AnyCommandHelp, OptionHelp, OptionSpecs } from './help.js';
 export { type CliIo, ExitCode } from './io.js';

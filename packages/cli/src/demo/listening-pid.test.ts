@@ -73,6 +73,28 @@ describe('a seeder listens on its port itself', { skip: onLinux ? false : 'reads
     }
   });
 
+  it('listensOn another loopback address: that address or 0.0.0.0, never 127.0.0.1 for it', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.4');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const any = createServer();
+    any.listen(0, '0.0.0.0');
+    await once(any, 'listening');
+    const anyPort = (any.address() as { port: number }).port;
+    try {
+      assert.equal(listensOn(process.pid, port, '127.0.0.4'), true);
+      assert.equal(listensOn(process.pid, port), false, 'not on 127.0.0.1');
+      assert.equal(listensOn(process.pid, port, '127.0.0.5'), false);
+      assert.equal(listensOn(process.pid, anyPort, '127.0.0.5'), true, '0.0.0.0 serves every address');
+      assert.throws(() => listensOn(process.pid, port, '::1'), /not an IPv4 address/);
+      assert.throws(() => listensOn(process.pid, port, '127.0.0.256'), /not an IPv4 address/);
+    } finally {
+      server.close();
+      any.close();
+    }
+  });
+
   it('spawnOnFreePort: a port held by another process is given up (its program stopped) for the next', async () => {
     const { server, port: taken } = await listen();
     const picks = [taken];

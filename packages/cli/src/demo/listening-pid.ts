@@ -1,14 +1,26 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
- * Whether process `pid` holds the IPv4 TCP socket listening on `port` (on 127.0.0.1 or 0.0.0.0),
- * read from /proc; undefined where /proc cannot tell (not Linux, or the process is gone).
+ * Whether process `pid` holds the IPv4 TCP socket listening on `port` (on `address`, default
+ * 127.0.0.1, or on 0.0.0.0), read from /proc; undefined where /proc cannot tell (not Linux, or the
+ * process is gone).
  *
- * Why: a seeder given a port that another process took in the meantime may still start. aria2c,
+ * Why: a program given a port that another process took in the meantime may still start. aria2c,
  * whose IPv4 bind fails, goes on listening on IPv6 alone, and a connect to 127.0.0.1:port then
  * reaches the other process: "listening" would be a false positive.
  */
-export function listensOn(pid: number, port: number): boolean | undefined {
+export function listensOn(pid: number, port: number, address = '127.0.0.1'): boolean | undefined {
+  // /proc/net/tcp writes an IPv4 address as the hex of its 32 bits in host (little-endian) order.
+  const octets = address.split('.').map(Number);
+  if (
+    octets.length !== 4 ||
+    octets.some((octet) => !(octet >= 0 && octet <= 255) || !Number.isInteger(octet))
+  )
+    throw new RangeError(`listensOn: not an IPv4 address: ${address}`);
+  const wanted = octets
+    .reverse()
+    .map((octet) => octet.toString(16).toUpperCase().padStart(2, '0'))
+    .join('');
   let table: string;
   try {
     table = readFileSync('/proc/net/tcp', 'utf8');
@@ -21,8 +33,8 @@ export function listensOn(pid: number, port: number): boolean | undefined {
     const fields = line.trim().split(/\s+/);
     // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
     if (fields.length < 10 || fields[3] !== '0A') continue;
-    const [address, localPort] = fields[1]!.split(':');
-    if (localPort !== portHex || (address !== '0100007F' && address !== '00000000')) continue;
+    const [local, localPort] = fields[1]!.split(':');
+    if (localPort !== portHex || (local !== wanted && local !== '00000000')) continue;
     inodes.add(fields[9]!);
   }
   if (inodes.size === 0) return false;
