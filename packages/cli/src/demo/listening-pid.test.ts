@@ -88,6 +88,20 @@ describe('a seeder listens on its port itself', { skip: onLinux ? false : 'reads
       assert.equal(listensOn(process.pid, port, '127.0.0.5'), false);
       assert.equal(listensOn(process.pid, anyPort, '127.0.0.5'), true, '0.0.0.0 serves every address');
       assert.throws(() => listensOn(process.pid, port, '::1'), /not an IPv4 address/);
+      // An IPv6 socket on the v4-mapped address (as rtorrent listens) counts; `::` alone does not.
+      const mapped = createServer();
+      mapped.listen(0, '::ffff:127.0.0.4');
+      await once(mapped, 'listening');
+      const v6any = createServer();
+      v6any.listen({ port: 0, host: '::', ipv6Only: true });
+      await once(v6any, 'listening');
+      try {
+        assert.equal(listensOn(process.pid, (mapped.address() as { port: number }).port, '127.0.0.4'), true);
+        assert.equal(listensOn(process.pid, (v6any.address() as { port: number }).port), false);
+      } finally {
+        mapped.close();
+        v6any.close();
+      }
       assert.throws(() => listensOn(process.pid, port, '127.0.0.256'), /not an IPv4 address/);
     } finally {
       server.close();
