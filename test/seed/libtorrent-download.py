@@ -5,7 +5,7 @@
 Hermetic: no DHT, LSD, UPnP or NAT-PMP, TCP only (no uTP); listens on 127.0.0.1:PORT only; several peers may share
 127.0.0.1. Finds peers through the torrent's tracker. Prints one JSON line per second
 ({"event": "status", ...}) and a last line {"event": "done"|"timeout", ...} with the info-hash
-libtorrent computed and the peers it saw; exits 0 once seeding (download complete and checked),
+libtorrent computed and the peers it saw (not itself); exits 0 once seeding (download complete and checked),
 2 on timeout. Exits on SIGTERM.
 """
 import json
@@ -65,8 +65,14 @@ last_print = 0.0
 while True:
     for alert in session.pop_alerts():
         alerts.append(f'{type(alert).__name__}: {alert.message()}')
+    # The tracker lists this downloader too, and libtorrent dials it once before the handshake's
+    # peer id shows the connection is to itself: that peer is not reported (CI37 saw it, "libtorrent
+    # 2.0.8" at our own port, while the tork seeders alone served the data).
+    own = f'127.0.0.1:{session.listen_port()}'
     for peer in handle.get_peer_info():
         key = f'{peer.ip[0]}:{peer.ip[1]}'
+        if key == own:
+            continue
         entry = peers.setdefault(key, {'address': key, 'client': '', 'downloaded': 0})
         entry['client'] = peer.client.decode('utf-8', 'replace') if isinstance(peer.client, bytes) else str(peer.client)
         entry['downloaded'] = max(entry['downloaded'], peer.total_download)
