@@ -82,6 +82,8 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #uploadSlots: number;
   #state: TorrentState = 'starting';
   #tick: NodeJS.Timeout | undefined;
+  /** A `#fillAll` is queued for the end of this microtask checkpoint (`#fillAllSoon`). */
+  #fillQueued = false;
   #startedAt = Date.now();
   #verifiedBatch: number[] = [];
   #haveBatch: number[] = [];
@@ -518,9 +520,10 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
         this.#resume?.pieceWritten(index);
         // The writer is done with the buffer: back to the host that filled it, for the next piece.
         release();
-        // Each completed write frees budget and queue room: top peers up again.
+        // Each completed write frees budget and queue room: top peers up again, once for the
+        // whole run of writes that completed together.
         if (this.#scheduler.isComplete) this.#complete();
-        else this.#fillAll();
+        else this.#fillAllSoon();
       },
       (error: unknown) => this.#fail(toTorkError(error, TorkErrorCode.IO)),
     );
@@ -559,6 +562,20 @@ export class Torrent extends EventEmitter<TorrentEventMap> {
   #fillAll(): void {
     if (this.#state !== 'downloading') return;
     for (const peer of this.#policy.fillOrder(this.#book.values())) this.#fill(peer);
+  }
+
+  /**
+   * `#fillAll` once the current callbacks are done. The disk writer settles a run of neighbouring
+   * pieces (up to 256 of 16 KiB) in one loop, so their completions arrive together: a fill per
+   * completion walked every peer once per piece, a fill for the run walks them once.
+   */
+  #fillAllSoon(): void {
+    if (this.#fillQueued) return;
+    this.#fillQueued = true;
+    queueMicrotask(() => {
+      this.#fillQueued = false;
+      this.#fillAll();
+    });
   }
 
   #connectMore(): void {
