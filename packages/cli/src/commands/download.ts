@@ -375,6 +375,8 @@ export async function runDownload(
     listener = await Listener.listen({
       port,
       host: listenHost,
+      // uTP and the DHT bind the same number for UDP: with --port 0, one free for both.
+      udpTwin: true,
       reusePort: hostAccept,
       onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
       encryption,
@@ -438,6 +440,8 @@ export async function runDownload(
   // `tork seed`, whose peers come to it over either transport as soon as it runs (a uTP SYN before
   // the socket listens is lost); a seeder's first second matters less than a download's.
   let utpStarting: Promise<void> | undefined;
+  /** Why the UDP host could not listen (its port taken, say); undefined while it can. */
+  let utpFailure: TorkError | undefined;
   if (utp) {
     udpThread.listen({
       listening: (udpPort) => {
@@ -448,7 +452,9 @@ export async function runDownload(
           );
       },
       error: (error, fatal) => {
-        if (fatal && !json && !quiet) io.stderr(`${name}: uTP: ${oneLine(error)} (continuing over TCP)\n`);
+        if (fatal) utpFailure = error;
+        if (fatal && transport !== 'utp' && !json && !quiet)
+          io.stderr(`${name}: uTP: ${oneLine(error)} (continuing over TCP)\n`);
       },
     });
     utpStarting = utp.start();
@@ -537,6 +543,14 @@ export async function runDownload(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    // uTP alone and no UDP socket: no peer could ever be reached. Said now, not after a timeout.
+    if (transport === 'utp' && udpThread.state === 'failed') {
+      throw new TorkError(
+        TorkErrorCode.IO,
+        `--transport utp: cannot listen for uTP on UDP port ${listener.port}: ${utpFailure?.message ?? 'the UDP host did not start'}`,
+        { port: listener.port, ...(utpFailure ? { cause: utpFailure.code } : {}) },
+      );
+    }
     if (metricsListen) {
       const sources = { engine, hostTraffic: () => actors.traffic(), udpStats: () => udpThread.stats() };
       metrics = await openMetrics(metricsListen, { ...sources, hostStats: () => watchdog.lastHostStats });

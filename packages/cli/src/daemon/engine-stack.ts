@@ -45,6 +45,8 @@ export async function openEngineStack(options: EngineStackOptions, io: CliIo): P
     port: options.port,
     host: options.host,
     reusePort: hostAccept,
+    // uTP and the DHT bind the same number for UDP: with port 0, one free for both.
+    udpTwin: true,
     onPeer: (peer) => engine?.acceptIncoming(peer) ?? false,
     findMseTorrent: (key) => engine?.torrentForMseKey(key),
   });

@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
   type EncryptionPolicy,
@@ -29,6 +30,41 @@ export interface IncomingPeer {
   readonly transport?: 'tcp' | 'utp';
 }
 
+/** Kernel-chosen ports tried for one whose UDP twin is free too (`udpTwin`). */
+export const LISTEN_PORT_ATTEMPTS = 8;
+
+/**
+ * Binds with `bind` until `twinFree` says the port's UDP twin is free, at most `attempts` times;
+ * each port given up is closed, and the last one is kept whatever its twin.
+ */
+export async function withFreeTwin<T extends { readonly port: number; close(): Promise<void> }>(
+  bind: () => Promise<T>,
+  twinFree: (port: number) => Promise<boolean>,
+  attempts: number,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const bound = await bind();
+    if (attempt >= attempts || (await twinFree(bound.port))) return bound;
+    await bound.close();
+  }
+}
+
+/** Whether a UDP socket can bind `host:port` now (closed again at once). */
+function udpPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    socket.once('error', () => {
+      try {
+        socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      resolve(false);
+    });
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
+  });
+}
+
 export interface ListenerOptions {
   /** TCP port; 0 picks a free one (see `port` after `listen`). Default: 6881. */
   readonly port?: number;
@@ -46,6 +82,13 @@ export interface ListenerOptions {
    * Default: false.
    */
   readonly reusePort?: boolean;
+  /**
+   * The same port number is bound for UDP too (uTP and the DHT share it). With `port` 0, a
+   * kernel-chosen TCP port whose UDP twin another process holds is given up for another, at most
+   * `LISTEN_PORT_ATTEMPTS` times (the last one is kept: uTP is then off, TCP works). A fixed port
+   * is never changed. Default: false.
+   */
+  readonly udpTwin?: boolean;
   /** Longest wait for the peer's 68-byte handshake, ms. Default: 10,000. */
   readonly handshakeTimeoutMs?: number;
   /** Connections still handshaking at once; more are closed at once. Default: 64. */
@@ -113,16 +156,24 @@ export class Listener {
       await Listener.#bind(probe, at, at);
       await new Promise<void>((resolve) => probe.close(() => resolve()));
     }
-    const server = createServer({ noDelay: true, pauseOnConnect: false });
-    const listener = new Listener(server, options);
-    server.on('connection', (socket) => listener.#onConnection(socket));
-    // `reusePort` is not in Node 20's types; the caller checked the version.
-    await Listener.#bind(server, (options.reusePort ? { ...at, reusePort: true } : at) as never, at);
-    // After a successful bind an error on the server is not fatal to the engine.
-    server.on('error', () => {});
-    const address = server.address();
-    listener.#port = typeof address === 'object' && address !== null ? address.port : 0;
-    return listener;
+    // Why a probe, not the UDP socket itself: the UDP host binds it in its own thread, and Node
+    // cannot hand a socket to a thread. The probe is closed at once; the host binds ~0.2 s later.
+    return withFreeTwin(
+      async () => {
+        const server = createServer({ noDelay: true, pauseOnConnect: false });
+        const listener = new Listener(server, options);
+        server.on('connection', (socket) => listener.#onConnection(socket));
+        // `reusePort` is not in Node 20's types; the caller checked the version.
+        await Listener.#bind(server, (options.reusePort ? { ...at, reusePort: true } : at) as never, at);
+        // After a successful bind an error on the server is not fatal to the engine.
+        server.on('error', () => {});
+        const address = server.address();
+        listener.#port = typeof address === 'object' && address !== null ? address.port : 0;
+        return listener;
+      },
+      (port) => udpPortFree(at.host, port),
+      options.udpTwin && at.port === 0 ? LISTEN_PORT_ATTEMPTS : 1,
+    );
   }
 
   static #bind(
