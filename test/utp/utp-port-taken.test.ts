@@ -13,6 +13,16 @@ import { after, before, describe, it } from 'node:test';
 import { root, runTork } from '../download/support.js';
 
 const sample = join(root, 'examples/sample.torrent');
+/** Loopback only, nothing discovered; one dead peer to dial. */
+const offline = [
+  '--listen-host',
+  '127.0.0.1',
+  '--no-trackers',
+  '--no-dht',
+  '--no-lsd',
+  '--peer',
+  '127.0.0.1:9',
+];
 
 describe('tork download --transport utp, its UDP port taken', { timeout: 60_000 }, () => {
   let work: string;
@@ -27,22 +37,7 @@ describe('tork download --transport utp, its UDP port taken', { timeout: 60_000 
     const port = holder.address().port;
     try {
       const run = await runTork(
-        [
-          sample,
-          '--out',
-          join(work, 'fixed'),
-          '--transport',
-          'utp',
-          '--port',
-          String(port),
-          '--listen-host',
-          '127.0.0.1',
-          '--no-trackers',
-          '--no-dht',
-          '--no-lsd',
-          '--peer',
-          '127.0.0.1:9',
-        ],
+        [sample, '--out', join(work, 'fixed'), '--transport', 'utp', '--port', String(port), ...offline],
         { timeoutMs: 30_000 },
       );
       assert.equal(run.status, 1, run.stderr);
@@ -62,29 +57,13 @@ describe('tork download --transport utp, its UDP port taken', { timeout: 60_000 
   });
 
   it('--port 0: listens for uTP on the port it chose', async () => {
-    const run = await runTork(
-      [
-        sample,
-        '--out',
-        join(work, 'any'),
-        '--transport',
-        'utp',
-        '--listen-host',
-        '127.0.0.1',
-        '--no-trackers',
-        '--no-dht',
-        '--no-lsd',
-        '--peer',
-        '127.0.0.1:9',
-      ],
-      {
-        timeoutMs: 30_000,
-        // Listening for uTP is all this case needs to see: then it is stopped.
-        onEvent: (event, pid) => {
-          if (event.event === 'utp-listening') process.kill(pid, 'SIGTERM');
-        },
+    const run = await runTork([sample, '--out', join(work, 'any'), '--transport', 'utp', ...offline], {
+      timeoutMs: 30_000,
+      // Listening for uTP is all this case needs to see: then it is stopped.
+      onEvent: (event, pid) => {
+        if (event.event === 'utp-listening') process.kill(pid, 'SIGTERM');
       },
-    );
+    });
     const tcp = run.events.find((event) => event.event === 'listening');
     const udp = run.events.find((event) => event.event === 'utp-listening');
     assert.ok(tcp && udp, `${JSON.stringify(run.events)}\n${run.stderr}`);
