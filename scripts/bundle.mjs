@@ -4,8 +4,8 @@
 // zod's, ~0.25–0.45 s); one bundled file of only what is imported costs a quarter of that
 // (docs/architecture.md "Start-up"). The compiled modules stay the fallback: main.js and
 // @tork/workers' threadEntry pick a bundle only when it exists.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -48,16 +48,33 @@ for (const entry of threadEntries) {
 }
 // `tork download` / `tork seed`: what main.js imports for them, as one module. The other commands
 // (daemon, bench, remote, …) load the compiled modules: their start-up is not on anyone's clock.
-await build({
+const cliBundle = join(cliDist, 'bundle');
+const { metafile } = await build({
   ...common,
+  metafile: true,
   entryPoints: { download: mustExist(join(cliDist, 'download-entry.js')) },
   // piscina finds its own worker file beside its module (__dirname): it stays a package, which is
   // why @tork/cli depends on it directly.
   external: ['piscina'],
-  outdir: join(cliDist, 'bundle'),
+  outdir: cliBundle,
   // What download.ts imports only when asked (metrics' prom-client, the extension, the trace
   // writer) stays in chunks of its own, loaded when it is used, as unbundled.
   splitting: true,
   chunkNames: 'chunk-[hash]',
 });
-console.log(`bundled ${threadEntries.length + 1} entries in ${Math.round(performance.now() - started)} ms`);
+// Chunks are named by their content hash: an incremental build writes new ones beside those of
+// the builds before, and `pnpm pack` of a working tree would ship them all. What this build did not
+// write goes.
+// The metafile's paths are relative to the working directory.
+const written = new Set(Object.keys(metafile.outputs).map((path) => relative(cliBundle, resolve(path))));
+let stale = 0;
+for (const name of readdirSync(cliBundle)) {
+  if (name.startsWith('chunk-') && !written.has(name)) {
+    rmSync(join(cliBundle, name));
+    stale++;
+  }
+}
+console.log(
+  `bundled ${threadEntries.length + 1} entries in ${Math.round(performance.now() - started)} ms` +
+    (stale > 0 ? `; ${stale} stale chunk files removed` : ''),
+);

@@ -68,6 +68,20 @@ describe('published packages (pnpm pack)', () => {
           } else assert.ok(files.includes(file), `export ${path} not shipped`);
         }
       }
+      // Bundle chunks are named by content hash: one no bundle file imports is left from an
+      // earlier build (scripts/bundle.mjs removes them) and would ship for nothing.
+      const chunks = files.filter((file) => /^dist\/bundle\/chunk-[^/]+\.js$/.test(file));
+      const bundles = files.filter((file) => /^dist\/bundle\/[^/]+\.js$/.test(file));
+      const sources = await Promise.all(
+        bundles.map((file) => readFile(`${root}packages/${name}/${file}`, 'utf8')),
+      );
+      for (const chunk of chunks) {
+        const base = chunk.split('/').pop()!;
+        assert.ok(
+          sources.some((source, i) => bundles[i] !== chunk && source.includes(`./${base}`)),
+          `${chunk} is imported by no bundle file (left from an earlier build)`,
+        );
+      }
       const deps = { ...manifest.dependencies, ...manifest.peerDependencies };
       assert.equal(deps['@tork/testkit'], undefined, 'a shipped package depends on the test kit');
     });
