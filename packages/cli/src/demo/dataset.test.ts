@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseMetainfo } from '@tork/core';
-import { type Dataset, ensureDataset } from './dataset.js';
+import { ABANDONED_BUILD_MS, type Dataset, ensureDataset } from './dataset.js';
 
 const options = { size: 3 << 20, files: 6, pieceLength: 65_536, seed: 5 };
 
@@ -77,6 +77,25 @@ describe('ensureDataset', () => {
     } finally {
       child.kill();
     }
+  });
+
+  it("removes half-made sets a killed process left long ago, and no one else's", async () => {
+    const wanted = { ...options, seed: 8 };
+    const name = `tork-demo-v2-${wanted.size}-${wanted.files}-${wanted.pieceLength}-${wanted.seed}`;
+    const abandoned = join(cache, `${name}.1-dead.tmp`);
+    const running = join(cache, `${name}.2-alive.tmp`);
+    const other = join(cache, 'other-set.3-dead.tmp');
+    for (const dir of [abandoned, running, other]) await mkdir(dir, { recursive: true });
+    const longAgo = new Date(Date.now() - ABANDONED_BUILD_MS - 60_000);
+    await utimes(abandoned, longAgo, longAgo);
+    await utimes(other, longAgo, longAgo);
+    await ensureDataset(cache, wanted);
+    const left = await readdir(cache);
+    assert.equal(left.includes(`${name}.1-dead.tmp`), false, 'the abandoned build is gone');
+    assert.ok(left.includes(`${name}.2-alive.tmp`), 'a build in progress (recent) is kept');
+    assert.ok(left.includes('other-set.3-dead.tmp'), "another set's leftovers are not this call's");
+    await rm(running, { recursive: true });
+    await rm(other, { recursive: true });
   });
 
   it('replaces a set left without its marker (cut short, or an older version)', async () => {

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodeBencode } from '@tork/core';
 
@@ -75,8 +75,8 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
   // Made under a name of this process's own and renamed into place complete: two processes that
   // find no cache at once (test files run two at a time) each make their own, and neither reads
   // the other's half-written files; the second rename finds the first one's set and keeps it.
+  await removeAbandoned(cacheDir, name);
   const building = `${root}.${process.pid}-${randomUUID()}.tmp`;
-  await rm(building, { recursive: true, force: true });
   await made(building, name, files, options, seed);
   try {
     await rename(building, root);
@@ -100,6 +100,24 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
     await rename(building, root);
   }
   return { ...dataset, cached: false };
+}
+
+/** A half-made set older than this was abandoned (its process was killed): a 2 GiB set takes ~10 s. */
+export const ABANDONED_BUILD_MS = 60 * 60 * 1000;
+
+/** Removes `<name>.*.tmp` builds of this set that a killed process left in the cache long ago. */
+async function removeAbandoned(cacheDir: string, name: string): Promise<void> {
+  const entries = await readdir(cacheDir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const entry of entries) {
+    if (!entry.startsWith(`${name}.`) || !entry.endsWith('.tmp')) continue;
+    const path = join(cacheDir, entry);
+    const since = await stat(path).then(
+      (info) => now - info.mtimeMs,
+      () => 0,
+    );
+    if (since > ABANDONED_BUILD_MS) await rm(path, { recursive: true, force: true });
+  }
 }
 
 /** Writes the data set's files, its torrent and its `complete` marker under `root`. */
