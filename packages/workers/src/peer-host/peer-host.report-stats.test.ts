@@ -4,14 +4,9 @@
  * of the same counters, on clocks that drift apart, made a progress event see no report or two).
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { MessagePort, Worker } from 'node:worker_threads';
 import type { PlainTorkError } from '@tork/core';
-import type * as Comlink from 'comlink';
-import { startHostThread } from './host-thread.test.fixture.js';
-import type { PeerHostApi } from './peer-host-api.js';
+import { type HostThread, silentPeer, startHostThread } from './host-thread.test.fixture.js';
 
 const STATS_EVERY_MS = 100;
 const ASK_EVERY_MS = 400;
@@ -38,21 +33,18 @@ interface Arrival {
 }
 
 describe('peer host: stats on request (report-stats)', { timeout: 30_000 }, () => {
-  let worker: Worker;
-  let api: Comlink.Remote<PeerHostApi>;
-  let port: MessagePort;
-  let server: Server;
-  const accepted: Socket[] = [];
+  let host: HostThread;
+  let api: HostThread['api'];
+  let port: HostThread['port'];
+  let peer: Awaited<ReturnType<typeof silentPeer>>;
   const arrivals: Arrival[] = [];
   const reports: PlainTorkError[] = [];
 
   before(async () => {
     // Accepts and stays silent: the actors wait in their handshake, long past this test.
-    server = createServer((socket) => accepted.push(socket));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const serverPort = (server.address() as { port: number }).port;
-    ({ worker, api, port } = await startHostThread(
+    peer = await silentPeer();
+    const serverPort = peer.port;
+    host = await startHostThread(
       { tickMs: 25, statsIntervalMs: STATS_EVERY_MS, actor: { handshakeTimeoutMs: 60_000 } },
       (events) => {
         for (const event of events)
@@ -60,7 +52,8 @@ describe('peer host: stats on request (report-stats)', { timeout: 30_000 }, () =
             arrivals.push({ at: performance.now(), actors: event.actors.map((stats) => stats.actorId) });
       },
       (error) => reports.push(error),
-    ));
+    );
+    ({ api, port } = host);
     port.postMessage({
       commands: [
         asked,
@@ -73,11 +66,8 @@ describe('peer host: stats on request (report-stats)', { timeout: 30_000 }, () =
   });
 
   after(async () => {
-    await api.shutdown();
-    port.close();
-    await worker.terminate();
-    for (const socket of accepted) socket.destroy();
-    server.close();
+    await host.stop();
+    peer.close();
   });
 
   it('answers at once for the torrent asked, and reports it only on request while it keeps asking', async () => {

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type MessagePort, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { encodeHandshake, encodeHave, type HostEvent, type PlainTorkError, TorkErrorCode } from '@tork/core';
-import type * as Comlink from 'comlink';
-import { startHostThread } from './host-thread.test.fixture.js';
-import type { PeerHostApi } from './peer-host-api.js';
+import { type HostThread, silentPeer, startHostThread } from './host-thread.test.fixture.js';
 
 const torrentId = 'cd'.repeat(20);
 const addTorrent = {
@@ -24,35 +22,30 @@ const addTorrent = {
 describe('peer host thread: control plane over comlink, data plane on a MessagePort', {
   timeout: 30_000,
 }, () => {
-  let worker: Worker;
-  let api: Comlink.Remote<PeerHostApi>;
-  let port: MessagePort;
-  let server: Server;
+  let host: HostThread;
+  let api: HostThread['api'];
+  let port: HostThread['port'];
+  let peer: Awaited<ReturnType<typeof silentPeer>>;
   let serverPort = 0;
-  const accepted: Socket[] = [];
+  let accepted: Socket[] = [];
   const reports: PlainTorkError[] = [];
   const events: HostEvent[] = [];
 
   before(async () => {
-    server = createServer((socket) => accepted.push(socket));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    assert.ok(address && typeof address === 'object');
-    serverPort = address.port;
-    ({ worker, api, port } = await startHostThread(
+    peer = await silentPeer();
+    serverPort = peer.port;
+    accepted = peer.accepted;
+    host = await startHostThread(
       { tickMs: 25 },
       (batch) => events.push(...batch),
       (error) => reports.push(error),
-    ));
+    );
+    ({ api, port } = host);
   });
 
   after(async () => {
-    await api.shutdown();
-    port.close();
-    await worker.terminate();
-    for (const socket of accepted) socket.destroy();
-    server.close();
+    await host.stop();
+    peer.close();
   });
 
   it('rejects a malformed batch as a whole, reports TORK_ERR_THREAD_MESSAGE, and does nothing', async () => {
