@@ -77,7 +77,7 @@ export async function ensureDataset(cacheDir: string, options: DatasetOptions): 
   // the other's half-written files; the second rename finds the first one's set and keeps it.
   await removeAbandoned(cacheDir, name);
   const building = `${root}.${process.pid}-${randomUUID()}.tmp`;
-  await made(building, name, files, options, seed);
+  await writeSet(building, name, files, options, seed);
   try {
     await rename(building, root);
   } catch (error) {
@@ -121,7 +121,7 @@ async function removeAbandoned(cacheDir: string, name: string): Promise<void> {
 }
 
 /** Writes the data set's files, its torrent and its `complete` marker under `root`. */
-async function made(
+async function writeSet(
   root: string,
   name: string,
   files: ReadonlyArray<{ path: string[]; length: number }>,
