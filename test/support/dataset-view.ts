@@ -1,6 +1,6 @@
-import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Dataset } from '@tork/cli';
+import { type Dataset, linkDatasetFiles } from '@tork/cli';
 import { decodeBencode, encodeBencode } from '@tork/core';
 
 /**
@@ -32,13 +32,7 @@ export async function datasetView(shared: Dataset, owner: string): Promise<Datas
 
   const building = `${root}.${process.pid}.tmp`;
   await rm(building, { recursive: true, force: true });
-  for (const file of shared.files) {
-    const to = join(building, 'data', name, ...file.path);
-    await mkdir(dirname(to), { recursive: true });
-    const from = join(shared.dataDir, shared.name, ...file.path);
-    // A file system without hard links: a copy (as `seederDataDir` does).
-    await link(from, to).catch(() => copyFile(from, to));
-  }
+  await linkDatasetFiles(shared, join(building, 'data'), name);
   const torrent = decodeBencode(await readFile(shared.torrentPath)) as { info: Record<string, unknown> };
   torrent.info.name = name;
   await writeFile(join(building, `${name}.torrent`), encodeBencode(torrent));

@@ -10,6 +10,7 @@ export {
   type DatasetOptions,
   datasetFileSizes,
   ensureDataset,
+  linkDatasetFiles,
   verifyDownload,
 } from './demo/dataset.js';
 export { listensOn } from './demo/listening-pid.js';

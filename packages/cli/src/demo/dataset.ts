@@ -190,16 +190,25 @@ async function writeSet(
  */
 export async function seederDataDir(dataset: Dataset, index: number, prefix = 'seeder'): Promise<string> {
   const dir = join(dirname(dataset.dataDir), `${prefix}-${index}`);
+  await linkDatasetFiles(dataset, dir, dataset.name);
+  return dir;
+}
+
+/**
+ * The data set's files hard-linked under `<dir>/<name>/…` (copied where links fail): the same
+ * bytes, with no copy, under a directory (and a torrent name) of the caller's. A file already
+ * linked to the set's is kept; any other file in its place is replaced.
+ */
+export async function linkDatasetFiles(dataset: Dataset, dir: string, name: string): Promise<void> {
   for (const file of dataset.files) {
     const source = join(dataset.dataDir, dataset.name, ...file.path);
-    const target = join(dir, dataset.name, ...file.path);
+    const target = join(dir, name, ...file.path);
     const [from, to] = await Promise.all([stat(source), stat(target).catch(() => undefined)]);
     if (to && to.ino === from.ino && to.dev === from.dev) continue;
     await mkdir(dirname(target), { recursive: true });
     await rm(target, { force: true });
     await link(source, target).catch(() => copyFile(source, target));
   }
-  return dir;
 }
 
 /**
