@@ -13,6 +13,8 @@ import type { RateAllowance } from './rate-allowance.js';
  */
 export interface BlockReader {
   readBlock(index: number, begin: number, length: number): Promise<Uint8Array>;
+  /** The block at once if its piece is cached, else `undefined` (then `readBlock`). Optional. */
+  cachedBlock?(index: number, begin: number, length: number): Uint8Array | undefined;
 }
 
 /** A torrent as a host knows it: what a session needs to talk about it and verify its pieces. */

@@ -186,6 +186,40 @@ describe('PieceReader', () => {
       }
     }));
 
+  it('answers cachedBlock at once for a cached piece only (a hit), and undefined for anything readBlock would read or refuse', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 40 }], 16);
+      const fs = new CountingFs();
+      const pieces = reader(fixture, { fs });
+      try {
+        assert.equal(pieces.cachedBlock(0, 0, 4), undefined, 'not read yet');
+        assert.deepEqual([pieces.hits, pieces.misses, fs.opens], [0, 0, 0], 'and nothing read for it');
+        await pieces.read(0);
+        assert.deepEqual(pieces.cachedBlock(0, 4, 8), fixture.piece(0).subarray(4, 12));
+        assert.deepEqual([pieces.hits, pieces.misses], [1, 1]);
+        // The same view readBlock gives, and the same bounds: what readBlock refuses is undefined here.
+        assert.deepEqual(pieces.cachedBlock(0, 4, 8), await pieces.readBlock(0, 4, 8));
+        for (const [index, begin, length] of [
+          [0, -1, 4],
+          [0, 0, 0],
+          [0, 0, 17],
+          [0, 12, 5],
+          [0, 0.5, 4],
+          [-1, 0, 1],
+          [3, 0, 1],
+          [1.5, 0, 1],
+          [Number.NaN, 0, 1],
+        ] as const) {
+          assert.equal(pieces.cachedBlock(index, begin, length), undefined, `${index}: ${begin}+${length}`);
+        }
+        assert.equal(pieces.cachedBlock(1, 0, 4), undefined, 'piece 1 is not cached');
+        assert.deepEqual([pieces.hits, pieces.misses], [3, 1], 'the refusals count as neither');
+      } finally {
+        await pieces.close();
+      }
+      assert.equal(pieces.cachedBlock(0, 0, 4), undefined, 'closed');
+    }));
+
   it('evicts the least recently used piece and never holds more than cacheBytes', () =>
     withDir(async (dir) => {
       const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 9 + 5 }], 16);

@@ -270,13 +270,7 @@ export class PieceReader {
   async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
     this.#checkOpen();
     const size = this.#layout.pieceSize(index);
-    if (
-      !Number.isInteger(begin) ||
-      !Number.isInteger(length) ||
-      begin < 0 ||
-      length < 1 ||
-      begin + length > size
-    ) {
+    if (!blockFits(begin, length, size)) {
       throw new TorkError(
         TorkErrorCode.OUT_OF_RANGE,
         `block ${begin}+${length} lies outside piece ${index} of ${size} bytes`,
@@ -284,6 +278,28 @@ export class PieceReader {
       );
     }
     const piece = await this.read(index);
+    return piece.subarray(begin, begin + length);
+  }
+
+  /**
+   * `readBlock`'s bytes at once when piece `index` is cached (a hit, counted as one), without a
+   * promise: a seeder serves most blocks from the cache, and two awaits per 16 KiB block were a
+   * measurable part of its CPU. `undefined` when the piece is not cached, the block does not fit
+   * it, or the reader is closed: then `readBlock` reads it, or gives the error. Same rules for the
+   * view as `read`.
+   */
+  cachedBlock(index: number, begin: number, length: number): Uint8Array | undefined {
+    if (
+      this.#closing !== undefined ||
+      !Number.isInteger(index) ||
+      index < 0 ||
+      index >= this.#layout.pieceCount
+    )
+      return undefined;
+    if (!blockFits(begin, length, this.#layout.pieceSize(index))) return undefined;
+    const piece = this.#lookup(index);
+    if (piece === undefined) return undefined;
+    this.#hits++;
     return piece.subarray(begin, begin + length);
   }
 
@@ -557,4 +573,11 @@ class ReadSlots {
     this.#queue = [];
     for (const waiter of queue) waiter.reject(error);
   }
+}
+
+/** `begin` and `length` are integers, `begin >= 0`, `length >= 1`, and the block lies inside a piece of `size` bytes. */
+function blockFits(begin: number, length: number, size: number): boolean {
+  return (
+    Number.isInteger(begin) && Number.isInteger(length) && begin >= 0 && length >= 1 && begin + length <= size
+  );
 }

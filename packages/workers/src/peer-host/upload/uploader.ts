@@ -3,7 +3,7 @@ import { WireMessageId } from '@tork/core/internal/wire/messages.js';
 import { type BlockReader, pieceSize } from '../actor-torrent.js';
 import type { PeerLink } from '../peer-link.js';
 import { RateMeter } from '../rate-meter.js';
-import { UploadQueue } from './upload-queue.js';
+import { type BlockRequest, UploadQueue } from './upload-queue.js';
 
 /**
  * The `reqq` we advertise: twice libtorrent's `max_allowed_in_request_queue` (2,000). Transmission
@@ -242,7 +242,16 @@ export class Uploader {
     const reader = this.#peer.torrent.reader;
     if (reader === null) return;
     this.#serving = true;
-    void this.#serveLoop(reader);
+    // Blocks of cached pieces (most of a seeder's) are served here and now, without a promise;
+    // the first that needs the disk hands the rest to #serveLoop. `#serving` is cleared in the same
+    // turn when nothing waits for the disk: a request that arrives next must find it clear.
+    const miss = this.#serveCached(reader);
+    if (miss !== undefined) {
+      void this.#serveLoop(reader, miss);
+      return;
+    }
+    this.#serving = false;
+    this.#chokeAfterOverflow();
   }
 
   /**
@@ -279,9 +288,13 @@ export class Uploader {
     this.#queue.clear();
   }
 
-  async #serveLoop(reader: BlockReader): Promise<void> {
+  /** Serves blocks from the disk, one at a time, and the cached ones after each, until none is left to serve. */
+  async #serveLoop(reader: BlockReader, first: BlockRequest): Promise<void> {
     try {
-      await this.#serveQueued(reader);
+      for (let request: BlockRequest | undefined = first; request !== undefined; ) {
+        if (!(await this.#readAndSend(reader, request))) break;
+        request = this.#serveCached(reader);
+      }
     } finally {
       // Synchronously at the loop's end: a flush right after may start it again.
       this.#serving = false;
@@ -289,42 +302,67 @@ export class Uploader {
     this.#chokeAfterOverflow();
   }
 
-  async #serveQueued(reader: BlockReader): Promise<void> {
-    const peer = this.#peer;
-    while (peer.open && !this.#amChoking && !this.#overflowChoked && this.#queue.size > 0) {
-      if (peer.unsent >= this.#highWater) return; // resumed on drain
-      // A capped torrent: a block's worth of allowance before each block served (RateAllowance).
-      const next = this.#queue.peek();
-      if (next && !peer.torrent.rates.take('upload', next.length, peer.id, this.#wake)) return;
-      const request = this.#queue.shift()!;
-      let block: Uint8Array;
-      try {
-        // The torrent's current reader: it is replaced when files move (see PeerHost, add-torrent).
-        block = await (peer.torrent.reader ?? reader).readBlock(request.index, request.begin, request.length);
-      } catch (error) {
-        if (!peer.open) return;
-        const failure = toTorkError(error, TorkErrorCode.IO);
-        // Never serve it again from this host; the coordinator decides whether to fetch it anew.
-        peer.torrent.have.clear(request.index);
-        peer.emit({
-          type: 'unreadable',
-          actorId: peer.id,
-          index: request.index,
-          error: failure.toPlain(),
-        });
-        if (peer.fast)
-          peer.writer.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
-        peer.schedule();
-        continue;
-      }
-      // Choked or closed while reading: the request was cleared (and rejected) already.
-      if (!peer.open || this.#amChoking || this.#overflowChoked) return;
-      // Copied into the writer at once: the read cache may reuse the piece's buffer from here on.
-      peer.writer.pushPiece(request.index, request.begin, block);
-      const now = performance.now();
-      this.#meter.add(block.length, now);
-      this.#lastProgress = now;
-      peer.schedule();
+  /** Serves requests while their pieces are cached; returns the first that needs the disk (already off the queue). */
+  #serveCached(reader: BlockReader): BlockRequest | undefined {
+    for (let request = this.#nextRequest(); request !== undefined; request = this.#nextRequest()) {
+      // The torrent's current reader: it is replaced when files move (see PeerHost, add-torrent).
+      const current = this.#peer.torrent.reader ?? reader;
+      const block = current.cachedBlock?.(request.index, request.begin, request.length);
+      if (block === undefined) return request;
+      this.#send(request, block);
     }
+    return undefined;
+  }
+
+  /** The next request to serve, off the queue with its upload allowance taken; undefined while serving must pause. */
+  #nextRequest(): BlockRequest | undefined {
+    const peer = this.#peer;
+    if (!peer.open || this.#amChoking || this.#overflowChoked || this.#queue.size === 0) return undefined;
+    if (peer.unsent >= this.#highWater) return undefined; // resumed on drain
+    // A capped torrent: a block's worth of allowance before each block served (RateAllowance).
+    const next = this.#queue.peek()!;
+    if (!peer.torrent.rates.take('upload', next.length, peer.id, this.#wake)) return undefined;
+    return this.#queue.shift();
+  }
+
+  /**
+   * Reads the block from disk and sends it. False when the session closed or choked meanwhile
+   * (the request was cleared, and rejected, already). An unreadable piece is reported, and
+   * rejected under BEP 6; serving goes on (true).
+   */
+  async #readAndSend(reader: BlockReader, request: BlockRequest): Promise<boolean> {
+    const peer = this.#peer;
+    let block: Uint8Array;
+    try {
+      block = await (peer.torrent.reader ?? reader).readBlock(request.index, request.begin, request.length);
+    } catch (error) {
+      if (!peer.open) return false;
+      const failure = toTorkError(error, TorkErrorCode.IO);
+      // Never serve it again from this host; the coordinator decides whether to fetch it anew.
+      peer.torrent.have.clear(request.index);
+      peer.emit({
+        type: 'unreadable',
+        actorId: peer.id,
+        index: request.index,
+        error: failure.toPlain(),
+      });
+      if (peer.fast)
+        peer.writer.block(WireMessageId.rejectRequest, request.index, request.begin, request.length);
+      peer.schedule();
+      return true;
+    }
+    if (!peer.open || this.#amChoking || this.#overflowChoked) return false;
+    this.#send(request, block);
+    return true;
+  }
+
+  /** Queues the piece message, copied into the writer at once: the read cache may reuse the piece's buffer from here on. */
+  #send(request: BlockRequest, block: Uint8Array): void {
+    const peer = this.#peer;
+    peer.writer.pushPiece(request.index, request.begin, block);
+    const now = performance.now();
+    this.#meter.add(block.length, now);
+    this.#lastProgress = now;
+    peer.schedule();
   }
 }
