@@ -230,13 +230,13 @@ export class Uploader {
     this.#chokeAfterOverflow();
   }
 
+  /** Woken by the rate allowance once more is granted. */
+  readonly #wake = (): void => this.serve();
+
   /**
    * Reads queued blocks (through the host's piece cache) and queues them, while there is room.
    * Called when requests arrive and whenever written bytes have left (flush, drain).
    */
-  /** Woken by the rate allowance once more is granted. */
-  readonly #wake = (): void => this.serve();
-
   serve(): void {
     if (this.#serving || this.#queue.size === 0) return;
     const reader = this.#peer.torrent.reader;
