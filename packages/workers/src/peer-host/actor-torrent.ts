@@ -15,6 +15,8 @@ export interface BlockReader {
   readBlock(index: number, begin: number, length: number): Promise<Uint8Array>;
   /** The block at once if its piece is cached, else `undefined` (then `readBlock`). Optional. */
   cachedBlock?(index: number, begin: number, length: number): Uint8Array | undefined;
+  /** Starts reading piece `index` into the cache, unless it is there or on its way. Optional. */
+  prefetch?(index: number): void;
 }
 
 /** A torrent as a host knows it: what a session needs to talk about it and verify its pieces. */

@@ -220,6 +220,43 @@ describe('PieceReader', () => {
       assert.equal(pieces.cachedBlock(0, 0, 4), undefined, 'closed');
     }));
 
+  it('prefetch reads a piece into the cache once, ignores what it cannot read, and leaves the error to the read that needs it', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 64 }], 16);
+      const fs = new CountingFs(5);
+      const pieces = reader(fixture, { fs });
+      try {
+        pieces.prefetch(1);
+        pieces.prefetch(1); // on its way: no second read
+        assert.equal(pieces.cachedBlock(1, 0, 4), undefined, 'not there yet');
+        while (pieces.cachedBlock(1, 0, 16) === undefined)
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        assert.deepEqual(pieces.cachedBlock(1, 0, 16), fixture.piece(1));
+        pieces.prefetch(1); // cached: no read
+        for (const index of [-1, 4, 1.5, Number.NaN]) pieces.prefetch(index);
+        assert.equal(fs.reads, 1);
+      } finally {
+        await pieces.close();
+      }
+      pieces.prefetch(2); // closed: ignored
+      assert.equal(fs.reads, 1);
+    }));
+
+  it('a prefetch that fails is not cached and rejects nothing; the read after it gives the error', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 32 }], 16);
+      await truncate(fixture.files[0]!.path!, 20); // piece 1 is short now
+      const pieces = reader(fixture);
+      try {
+        pieces.prefetch(1);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(pieces.cachedBlock(1, 0, 4), undefined);
+        await assert.rejects(pieces.read(1), isTorkError(TorkErrorCode.IO, 'short'));
+      } finally {
+        await pieces.close();
+      }
+    }));
+
   it('evicts the least recently used piece and never holds more than cacheBytes', () =>
     withDir(async (dir) => {
       const fixture = await makeTorrent(dir, [{ name: 'f', length: 16 * 9 + 5 }], 16);

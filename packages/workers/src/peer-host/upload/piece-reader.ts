@@ -304,6 +304,23 @@ export class PieceReader {
   }
 
   /**
+   * Starts reading piece `index` into the cache (as `read` does, queued behind the reads in
+   * flight), unless it is cached or being read already; a piece out of range, or a closed reader,
+   * is ignored. What the read finds wrong is left to the `read` that needs the piece: it reads again.
+   */
+  prefetch(index: number): void {
+    if (
+      this.#closing !== undefined ||
+      !Number.isInteger(index) ||
+      index < 0 ||
+      index >= this.#layout.pieceCount
+    )
+      return;
+    if (this.#cache.has(index) || this.#inFlight.has(index)) return;
+    this.read(index).catch(() => {});
+  }
+
+  /**
    * Refuses new reads, fails the queued ones with TORK_ERR_ABORTED, waits for the reads in flight,
    * then closes every handle and empties the cache. Idempotent.
    */

@@ -17,6 +17,17 @@ describe('UploadQueue', () => {
     );
   });
 
+  it('looks ahead with at() without taking anything', () => {
+    const queue = new UploadQueue(10);
+    for (let i = 0; i < 4; i++) queue.offer({ index: i, begin: 0, length: 16_384 }, piece);
+    queue.shift();
+    assert.deepEqual(
+      [queue.at(0)?.index, queue.at(2)?.index, queue.at(3), queue.at(-1)],
+      [1, 3, undefined, undefined],
+    );
+    assert.equal(queue.size, 3);
+  });
+
   it('sorts refusals: invalid, choked, missing', () => {
     const queue = new UploadQueue(10);
     assert.equal(queue.offer({ index: 0, begin: 0, length: 0 }, piece), 'invalid');

@@ -74,6 +74,11 @@ export class UploadQueue {
     return this.#items[this.#head];
   }
 
+  /** The request `offset` places after the next one (0: the next), left in the queue. */
+  at(offset: number): BlockRequest | undefined {
+    return offset >= 0 ? this.#items[this.#head + offset] : undefined;
+  }
+
   shift(): BlockRequest | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head++]!;

@@ -11,7 +11,7 @@ import { BufferPool } from '../buffer-pool.js';
 import type { PeerLink } from '../peer-link.js';
 import { RateAllowance } from '../rate-allowance.js';
 import { WireWriter } from '../wire-writer.js';
-import { Uploader } from './uploader.js';
+import { UPLOAD_READ_AHEAD_BYTES, Uploader } from './uploader.js';
 
 const PIECE = 64 * 1024;
 const BLOCK = 16 * 1024;
@@ -26,6 +26,11 @@ function pieceBytes(index: number): Uint8Array {
 class ScriptedReader implements BlockReader {
   readonly cached = new Set<number>();
   readonly reads: number[] = [];
+  readonly prefetched: number[] = [];
+
+  prefetch(index: number): void {
+    this.prefetched.push(index);
+  }
   readonly #waiting = new Map<number, () => void>();
 
   cachedBlock(index: number, begin: number, length: number): Uint8Array | undefined {
@@ -50,14 +55,18 @@ class ScriptedReader implements BlockReader {
   }
 }
 
-function uploaderWith(reader: BlockReader): { uploader: Uploader; writer: WireWriter } {
+function uploaderWith(
+  reader: BlockReader,
+  pieceLength = PIECE,
+  pieces = PIECES,
+): { uploader: Uploader; writer: WireWriter } {
   const writer = new WireWriter();
-  const have = new Bitfield(PIECES);
-  for (let i = 0; i < PIECES; i++) have.set(i);
+  const have = new Bitfield(pieces);
+  for (let i = 0; i < pieces; i++) have.set(i);
   const torrent = {
-    pieceLength: PIECE,
-    length: PIECE * PIECES,
-    pieceCount: PIECES,
+    pieceLength,
+    length: pieceLength * pieces,
+    pieceCount: pieces,
     have,
     reader,
     rates: new RateAllowance(() => {}),
@@ -158,5 +167,28 @@ describe('Uploader', () => {
       served += servedBlocks(writer).length;
     }
     assert.equal(served, total);
+  });
+
+  it('while a block waits for the disk, reads ahead the pieces of the requests of the same burst behind it, up to UPLOAD_READ_AHEAD_BYTES', async () => {
+    const reader = new ScriptedReader();
+    const { uploader } = uploaderWith(reader, 16 * 1024, 200);
+    // Two blocks of piece 5, then pieces 6, 7, 7, 8…: distinct pieces, each once.
+    for (const index of [5, 5, 6, 7, 7, ...Array.from({ length: 100 }, (_, i) => 8 + i)])
+      uploader.onRequest(index, 0, 8 * 1024);
+    assert.deepEqual(reader.reads, [5], 'the first block read at once, ahead of all');
+    assert.deepEqual(reader.prefetched, [], 'the rest of the burst not decoded yet');
+    await turn();
+    // 1 MiB of 16 KiB pieces with the one being read: the next 63.
+    const ahead = Array.from({ length: UPLOAD_READ_AHEAD_BYTES / (16 * 1024) - 1 }, (_, i) => 6 + i);
+    assert.deepEqual(reader.prefetched, ahead);
+  });
+
+  it('reads nothing ahead for pieces of 1 MiB (one read carries 64 blocks already)', async () => {
+    const reader = new ScriptedReader();
+    const { uploader } = uploaderWith(reader, 1024 * 1024, 4);
+    for (let index = 0; index < 4; index++) uploader.onRequest(index, 0, BLOCK);
+    await turn();
+    assert.deepEqual(reader.reads, [0]);
+    assert.deepEqual(reader.prefetched, []);
   });
 });

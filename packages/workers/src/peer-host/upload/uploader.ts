@@ -18,6 +18,16 @@ export const DEFAULT_MAX_QUEUED_REQUESTS = 8_000;
  * 50 bytes each); blocks are read from the piece cache as they are sent.
  */
 export const DEFAULT_MAX_QUEUED_REQUEST_BYTES = 128 * 1024 * 1024;
+/**
+ * Bytes of pieces read ahead for one peer while a block waits for the disk: the pieces of its next
+ * queued requests, up to 1 MiB with the piece being read. Pieces of 1 MiB or more: none. Small
+ * pieces would otherwise cost a disk round trip each, one after another: 16 KiB pieces were served
+ * at a quarter of libtorrent's rate (docs/performance.md).
+ */
+export const UPLOAD_READ_AHEAD_BYTES = 1024 * 1024;
+/** Queued requests looked at for read-ahead, at most (many may name the same piece). */
+const READ_AHEAD_SCAN = 256;
+
 /** A peer with requests queued that got no block from us for this long is stalled, ms. */
 export const DEFAULT_UPLOAD_STALL_MS = 10_000;
 
@@ -302,6 +312,25 @@ export class Uploader {
     this.#chokeAfterOverflow();
   }
 
+  /**
+   * While `first`'s piece is read, the pieces of the next queued requests are read into the cache
+   * too (UPLOAD_READ_AHEAD_BYTES in all): they are then served from it, without a round trip each.
+   */
+  #readAhead(reader: BlockReader, first: BlockRequest): void {
+    if (reader.prefetch === undefined) return;
+    const torrent = this.#peer.torrent;
+    let bytes = pieceSize(torrent, first.index);
+    let last = first.index;
+    for (let i = 0; i < READ_AHEAD_SCAN && bytes < UPLOAD_READ_AHEAD_BYTES; i++) {
+      const next = this.#queue.at(i);
+      if (next === undefined) return;
+      if (next.index === last) continue;
+      last = next.index;
+      bytes += pieceSize(torrent, next.index);
+      reader.prefetch(next.index);
+    }
+  }
+
   /** Serves requests while their pieces are cached; returns the first that needs the disk (already off the queue). */
   #serveCached(reader: BlockReader): BlockRequest | undefined {
     for (let request = this.#nextRequest(); request !== undefined; request = this.#nextRequest()) {
@@ -332,9 +361,18 @@ export class Uploader {
    */
   async #readAndSend(reader: BlockReader, request: BlockRequest): Promise<boolean> {
     const peer = this.#peer;
+    // This block's read goes first in the reader's queue. The pieces of the requests behind it are
+    // read ahead once this turn's requests are in (a burst arrives in one chunk, decoded at once).
+    const current = peer.torrent.reader ?? reader;
+    const reading = current.readBlock(request.index, request.begin, request.length);
+    if (current.prefetch !== undefined && pieceSize(peer.torrent, request.index) < UPLOAD_READ_AHEAD_BYTES) {
+      reading.catch(() => {}); // awaited below: not unhandled meanwhile
+      await undefined;
+      this.#readAhead(current, request);
+    }
     let block: Uint8Array;
     try {
-      block = await (peer.torrent.reader ?? reader).readBlock(request.index, request.begin, request.length);
+      block = await reading;
     } catch (error) {
       if (!peer.open) return false;
       const failure = toTorkError(error, TorkErrorCode.IO);
