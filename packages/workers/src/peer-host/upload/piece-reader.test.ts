@@ -242,6 +242,25 @@ describe('PieceReader', () => {
       assert.equal(fs.reads, 1);
     }));
 
+  it('reads ahead at most a quarter of the cache at once, whatever is asked', () =>
+    withDir(async (dir) => {
+      const fixture = await makeTorrent(dir, [{ name: 'f', length: 160 }], 16);
+      const fs = new CountingFs(5);
+      const pieces = reader(fixture, { fs, cacheBytes: 128 });
+      try {
+        for (let index = 0; index < 10; index++) pieces.prefetch(index);
+        assert.equal(pieces.prefetchBytes, 32, 'two pieces of 16 bytes: a quarter of 128');
+        while (pieces.prefetchBytes > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+        assert.equal(fs.reads, 2);
+        assert.deepEqual(pieces.cachedBlock(1, 0, 16), fixture.piece(1));
+        assert.equal(pieces.cachedBlock(2, 0, 16), undefined, 'not read ahead: over the bound');
+        pieces.prefetch(2); // room again
+        assert.equal(pieces.prefetchBytes, 16);
+      } finally {
+        await pieces.close();
+      }
+    }));
+
   it('a prefetch that fails is not cached and rejects nothing; the read after it gives the error', () =>
     withDir(async (dir) => {
       const fixture = await makeTorrent(dir, [{ name: 'f', length: 32 }], 16);

@@ -133,6 +133,7 @@ export class PieceReader {
   readonly #layout: FileLayout;
   readonly #hashes: Uint8Array;
   readonly #cacheBytes: number;
+  #prefetchBytes = 0;
   readonly #slots: ReadSlots;
   readonly #handles: HandleCache;
   /** Insertion order is recency: the first entry is the least recently used. */
@@ -305,8 +306,9 @@ export class PieceReader {
 
   /**
    * Starts reading piece `index` into the cache (as `read` does, queued behind the reads in
-   * flight), unless it is cached or being read already; a piece out of range, or a closed reader,
-   * is ignored. What the read finds wrong is left to the `read` that needs the piece: it reads again.
+   * flight), unless it is cached or being read already, or a quarter of `cacheBytes` is being read
+   * ahead already; a piece out of range, or a closed reader, is ignored. What the read finds wrong
+   * is left to the `read` that needs the piece: it reads again.
    */
   prefetch(index: number): void {
     if (
@@ -317,7 +319,21 @@ export class PieceReader {
     )
       return;
     if (this.#cache.has(index) || this.#inFlight.has(index)) return;
-    this.read(index).catch(() => {});
+    // Bounded for the whole reader, whatever the peers ask: a quarter of the cache queued or being
+    // read ahead. More would evict read-ahead pieces before they are served, and queue other
+    // peers' reads behind one peer's read-ahead.
+    const size = this.#layout.pieceSize(index);
+    if (this.#prefetchBytes + size > this.#cacheBytes / 4) return;
+    this.#prefetchBytes += size;
+    const settle = () => {
+      this.#prefetchBytes -= size;
+    };
+    this.read(index).then(settle, settle);
+  }
+
+  /** Bytes of pieces read ahead (`prefetch`) not yet read: at most a quarter of `cacheBytes`. */
+  get prefetchBytes(): number {
+    return this.#prefetchBytes;
   }
 
   /**
