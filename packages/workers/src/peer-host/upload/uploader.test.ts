@@ -191,4 +191,22 @@ describe('Uploader', () => {
     assert.deepEqual(reader.reads, [0]);
     assert.deepEqual(reader.prefetched, []);
   });
+
+  it('serves again after a read of the cache threw (the flag is not left set)', () => {
+    const reader = new ScriptedReader();
+    reader.cached.add(0);
+    let fail = true;
+    const cachedBlock = reader.cachedBlock.bind(reader);
+    reader.cachedBlock = (index, begin, length) => {
+      if (fail) {
+        fail = false;
+        throw new Error('planted');
+      }
+      return cachedBlock(index, begin, length);
+    };
+    const { uploader, writer } = uploaderWith(reader);
+    assert.throws(() => uploader.onRequest(0, 0, BLOCK), /planted/);
+    uploader.onRequest(0, BLOCK, BLOCK);
+    assert.deepEqual(servedBlocks(writer), ['0:16384']);
+  });
 });

@@ -255,7 +255,14 @@ export class Uploader {
     // Blocks of cached pieces (most of a seeder's) are served here and now, without a promise;
     // the first that needs the disk hands the rest to #serveLoop. `#serving` is cleared in the same
     // turn when nothing waits for the disk: a request that arrives next must find it clear.
-    const miss = this.#serveCached(reader);
+    let miss: BlockRequest | undefined;
+    try {
+      miss = this.#serveCached(reader);
+    } catch (error) {
+      // Not left set: the session decides what the error means, and may serve again.
+      this.#serving = false;
+      throw error;
+    }
     if (miss !== undefined) {
       void this.#serveLoop(reader, miss);
       return;
