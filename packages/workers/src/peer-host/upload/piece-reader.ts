@@ -290,13 +290,7 @@ export class PieceReader {
    * view as `read`.
    */
   cachedBlock(index: number, begin: number, length: number): Uint8Array | undefined {
-    if (
-      this.#closing !== undefined ||
-      !Number.isInteger(index) ||
-      index < 0 ||
-      index >= this.#layout.pieceCount
-    )
-      return undefined;
+    if (!this.#openPiece(index)) return undefined;
     if (!blockFits(begin, length, this.#layout.pieceSize(index))) return undefined;
     const piece = this.#lookup(index);
     if (piece === undefined) return undefined;
@@ -311,13 +305,7 @@ export class PieceReader {
    * is left to the `read` that needs the piece: it reads again.
    */
   prefetch(index: number): void {
-    if (
-      this.#closing !== undefined ||
-      !Number.isInteger(index) ||
-      index < 0 ||
-      index >= this.#layout.pieceCount
-    )
-      return;
+    if (!this.#openPiece(index)) return;
     if (this.#cache.has(index) || this.#inFlight.has(index)) return;
     // Bounded for the whole reader, whatever the peers ask: a quarter of the cache queued or being
     // read ahead. More would evict read-ahead pieces before they are served, and queue other
@@ -351,6 +339,13 @@ export class PieceReader {
     await this.#handles.closeAll();
     this.#cache.clear();
     this.#cachedBytes = 0;
+  }
+
+  /** The reader is open and `index` names one of its pieces (the quiet checks of `cachedBlock` and `prefetch`). */
+  #openPiece(index: number): boolean {
+    return (
+      this.#closing === undefined && Number.isInteger(index) && index >= 0 && index < this.#layout.pieceCount
+    );
   }
 
   #checkOpen(): void {
