@@ -208,6 +208,33 @@ describe('tork bench', () => {
     }
   });
 
+  it('--warmup: each swarm first serves unmeasured downloads, reported apart from the runs', async (t) => {
+    const { status, report, stderr } = await runBench(t, [...SMALL, '--warmup', '2']);
+    assert.equal(status, 0, stderr);
+    // The runs and medians are exactly those of a run without warm-ups.
+    checkReport(report, ['tork@tork'], stderr);
+    assert.equal((report.params as { warmup: number }).warmup, 2);
+    const warmups = report.warmups as Array<Record<string, unknown>>;
+    assert.equal(warmups.length, 2);
+    for (const warmup of warmups) {
+      assert.equal(warmup.seeders, 'tork');
+      assert.equal(warmup.client, 'tork');
+      assert.equal(warmup.verified, true, JSON.stringify(warmup));
+      assert.ok((warmup.mbPerSecond as number) > 0 && (warmup.wallSeconds as number) > 0);
+      assert.ok((warmup.seederCpuSeconds as number) >= 0);
+    }
+    assert.match(stderr, /warm-up 1\/2 against tork seeders: [0-9.]+ MB\/s/);
+    assert.match(stderr, /warm-up 2\/2 against tork seeders/);
+    // The runs meet the very seeders that served the warm-ups: one swarm, started once.
+    assert.equal(stderr.match(/starting 3 tork seeders/g)?.length, 1, stderr);
+  });
+
+  it('refuses --warmup outside 0..20', async (t) => {
+    const { status, stderr } = await bench(t, ['--warmup', '21', '--runs', '1']);
+    assert.equal(status, 2, stderr);
+    assert.match(stderr, /--warmup must be 0\.\.20/);
+  });
+
   it('refuses tork-baseline seeders without --baseline PATH', async (t) => {
     const { status, stderr } = await bench(t, ['--seeders', 'tork-baseline', '--runs', '1']);
     assert.equal(status, 2, stderr);

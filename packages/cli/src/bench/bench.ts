@@ -34,6 +34,13 @@ export interface BenchOptions {
   /** This build again with extra `download` flags, each a client of its own (`tork-variant[NAME]`). */
   readonly variants?: readonly Variant[];
   readonly runs: number;
+  /**
+   * `--warmup N`: unmeasured downloads by tork against each seeder swarm before the measured runs.
+   * A fresh tork seeder compiles its serving path (V8's JIT) during its first downloads; warm-ups
+   * let the runs show the seeders' steady state. Downloaders are fresh processes in every run
+   * whatever this is. Default: 0 (the first run meets fresh seeders).
+   */
+  readonly warmup?: number;
   readonly rateLimit: number;
   /**
    * `--seeder-rates LO..HI`: per-seeder upload caps drawn log-uniformly from LO..HI bytes/s with a
@@ -136,6 +143,16 @@ export interface RunResult extends Figures {
   readonly firstPieceMs: number | null;
 }
 
+/** One unmeasured `--warmup` download: enough to see what warming up cost and that it worked. */
+export interface WarmupResult {
+  readonly seeders: SeederKind;
+  readonly client: ClientName;
+  readonly wallSeconds: number;
+  readonly mbPerSecond: number;
+  readonly seederCpuSeconds: number;
+  readonly verified: boolean;
+}
+
 export interface GroupSummary extends Figures {
   /** Medians of the runs that have the figure (null: none has). */
   readonly firstPieceSeconds: number | null;
@@ -169,6 +186,8 @@ export interface BenchReport {
     baseline: Baseline | null;
     variants: Variant[];
     runs: number;
+    /** `--warmup`: unmeasured downloads against each swarm before the runs (0: none). */
+    warmup: number;
     rateLimit: number;
     /** `--seeder-rates`: the range, its seed and the caps drawn for `peers` seeders (null: none). */
     seederRates: (SeederRates & { rates: number[] }) | null;
@@ -186,18 +205,20 @@ export interface BenchReport {
     torrents: FormatTorrent[];
   };
   readonly runs: RunResult[];
+  /** The `--warmup` downloads, in order: not in `runs` nor in any median. */
+  readonly warmups: WarmupResult[];
   readonly medians: GroupSummary[];
   /** tork's median figure divided by the other client's, same seeders, format and set. */
   readonly ratios: Array<{ tork: string; other: string } & Record<keyof Figures, number>>;
-  /**
-   * With `--format` v1 and another format: that format's median figure divided by v1's, same
-   * client, seeders and set (`group` ÷ `v1`). Empty without v1 or with it alone.
-   */
   /**
    * The same downloader's median figure with tork (or tork-baseline) seeders divided by its median
    * with libtorrent seeders, same format and set (`group` ÷ `libtorrent`): the cost of serving.
    */
   readonly seederRatios: Array<{ group: string; libtorrent: string } & Record<keyof Figures, number>>;
+  /**
+   * With `--format` v1 and another format: that format's median figure divided by v1's, same
+   * client, seeders and set (`group` ÷ `v1`). Empty without v1 or with it alone.
+   */
   readonly formatRatios: Array<
     { group: string; v1: string; client: ClientName; format: TorrentFormat } & Record<keyof Figures, number>
   >;
@@ -338,6 +359,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const swarms = new Map<SeederKind, Swarm>();
   let tracker: BenchTracker | undefined;
   const runs: RunResult[] = [];
+  const warmups: WarmupResult[] = [];
   try {
     tracker = await startTracker(host);
     const torrents = new Map<TorrentFormat, string>();
@@ -487,6 +509,49 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
 
     const peersDefault = options.peers;
+    // `--warmup`: each swarm first serves unmeasured downloads by tork (the first format), so that
+    // the measured runs meet seeders whose JIT has compiled the serving path.
+    const warmupCount = options.warmup ?? 0;
+    for (const seeders of options.seeders)
+      for (let w = 0; w < warmupCount; w++) {
+        const swarm = await swarmFor(seeders, peersDefault);
+        tracker!.setPorts(swarm.ports);
+        const outDir = join(workDir, `warmup-${warmups.length}`);
+        await mkdir(outDir, { recursive: true });
+        const seederCpuBefore = swarm.cpuSeconds();
+        try {
+          const measure = await measureDownload(
+            {
+              client: 'tork',
+              torrent: torrents.get(formats[0]!)!,
+              outDir,
+              workers: options.workers,
+              python: options.python,
+              aria2c: options.aria2c,
+              host,
+              timeoutMs: options.timeoutMs,
+            },
+            options.python,
+          );
+          const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+          const bad =
+            measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+          const warmup: WarmupResult = {
+            seeders,
+            client: 'tork',
+            wallSeconds: round(measure.wallSeconds),
+            mbPerSecond: round(dataset.length / 1e6 / measure.wallSeconds, 2),
+            seederCpuSeconds: round(seederCpuSeconds, 2),
+            verified: bad.length === 0,
+          };
+          warmups.push(warmup);
+          log(
+            `bench: warm-up ${w + 1}/${warmupCount} against ${seeders} seeders: ${warmup.mbPerSecond} MB/s, seeders' CPU ${warmup.seederCpuSeconds} s${bad.length > 0 ? `; exit ${measure.status}, ${bad.length} files differ` : ''}`,
+          );
+        } finally {
+          await rm(outDir, { recursive: true, force: true });
+        }
+      }
     // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …),
     // and within a run each format has its turn (v1 by every client, v2 by every client, hybrid …).
     const clients: Array<{ client: ClientName; variant?: Variant }> = [
@@ -693,6 +758,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       baseline: options.baseline ?? null,
       variants: [...(options.variants ?? [])],
       runs: options.runs,
+      warmup: options.warmup ?? 0,
       rateLimit: options.rateLimit,
       seederRates: options.seederRates
         ? { ...options.seederRates, rates: drawSeederRates(options.seederRates, options.peers) }
@@ -709,11 +775,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       torrents: formatTorrents,
     },
     runs,
+    warmups,
     medians,
     ratios,
     seederRatios,
     formatRatios,
-    ok: runs.length > 0 && runs.every((run) => run.verified),
+    ok: runs.length > 0 && runs.every((run) => run.verified) && warmups.every((warmup) => warmup.verified),
   };
 }
 

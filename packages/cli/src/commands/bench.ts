@@ -32,7 +32,7 @@ import { type CliIo, ExitCode } from '../io.js';
 import { datasetHelp } from './demo.js';
 
 export const benchUsage =
-  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|tork-baseline|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
+  'usage: tork bench [--size 2GiB] [--files 40] [--piece-size 1MiB] [--peers 32] [--workers N] [--seeders tork|tork-baseline|libtorrent|aria2c[,…]] [--compare aria2c,libtorrent] [--format v1[,v2,hybrid]] [--runs 3] [--warmup 0] [--scaling] [--latency ms] [--rate-limit 10MiB] [--seeder-rates 1MiB..50MiB[@SEED]] [--churn S] [--cache DIR] [--timeout 600] [--json] [--plot out.svg] [--baseline PATH|FILE.json] [--gate-margin PCT] [--variant NAME=ARGS]...';
 
 const options = {
   size: { type: 'string', default: '2GiB' },
@@ -44,6 +44,7 @@ const options = {
   compare: { type: 'string', default: '' },
   format: { type: 'string', default: 'v1' },
   runs: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '0' },
   scaling: { type: 'boolean', default: false },
   latency: { type: 'string' },
   'rate-limit': { type: 'string' },
@@ -86,6 +87,13 @@ export const benchHelp: CommandHelp<typeof options> = {
         'v2 and hybrid need a power-of-two --piece-size and libtorrent seeders (tork seeders: hybrid alone), and no aria2c',
     },
     runs: { arg: 'N', text: 'runs of every download, 1 to 100; clients alternate within a run' },
+    warmup: {
+      arg: 'N',
+      text:
+        'unmeasured downloads by tork against each seeder swarm before the runs, 0 to 20: the runs then ' +
+        "measure warm seeders (a fresh tork seeder's JIT compiles its serving path during its first downloads); " +
+        'the downloaders are fresh processes whatever N is',
+    },
     scaling: { text: 'add tork alone with --workers 1, 2, … and with 4 to 128 seeders' },
     latency: {
       arg: 'MS',
@@ -347,6 +355,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   const files = Number(values.files);
   const peers = Number(values.peers);
   const runs = Number(values.runs);
+  const warmup = Number(values.warmup);
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   const latencyMs = values.latency === undefined ? 0 : Number(values.latency);
   const rateLimit = values['rate-limit'] === undefined ? 0 : parseSize(values['rate-limit']);
@@ -357,6 +366,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
   if (!Number.isInteger(files) || files < 1 || files > 10_000) return bad('--files must be 1..10000');
   if (!Number.isInteger(peers) || peers < 1 || peers > 256) return bad('--peers must be 1..256');
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) return bad('--runs must be 1..100');
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup > 20) return bad('--warmup must be 0..20');
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
     return bad('--workers must be 1..64');
   if (!Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 10_000)
@@ -498,6 +508,7 @@ export async function runBenchCommand(args: readonly string[], io: CliIo): Promi
       baseline,
       variants,
       runs,
+      warmup,
       rateLimit,
       ...(seederRates ? { seederRates } : {}),
       churnSeconds,
