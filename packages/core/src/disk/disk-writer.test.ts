@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FaultyFs, Gate, readBack, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { type DiskFs, nodeDiskFs } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
-import { DiskWriter, MAX_COALESCED_WRITE_BYTES } from './disk-writer.js';
+import { DiskWriter, MAX_COALESCED_WRITE_BYTES, MAX_WRITE_CALL_BYTES } from './disk-writer.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -276,9 +277,12 @@ describe('DiskWriter: writes and reads', () => {
     for (let i = 0; i < count / 2; i++) order.push(i, count / 2 + i);
     await writeAll(writer, layout, bytes, order);
     assert.equal(writer.piecesWritten, count);
-    // One call per file touched per run; runs of at most MAX_COALESCED_WRITE_BYTES (64 pieces here).
-    assert.ok(writer.writeCalls <= 20, `${writer.writeCalls} write calls for ${count} pieces`);
-    assert.ok(writer.writeCalls >= Math.ceil((count * pieceLength) / MAX_COALESCED_WRITE_BYTES));
+    // Runs of at most MAX_COALESCED_WRITE_BYTES (64 pieces here), each in calls of at most
+    // MAX_WRITE_CALL_BYTES (8 pieces), plus one short call where a run or a file ends.
+    const minCalls = Math.ceil((count * pieceLength) / MAX_WRITE_CALL_BYTES);
+    assert.ok(writer.writeCalls <= minCalls + 20, `${writer.writeCalls} write calls for ${count} pieces`);
+    assert.ok(writer.writeCalls >= minCalls);
+    assert.ok(MAX_COALESCED_WRITE_BYTES >= MAX_WRITE_CALL_BYTES);
     for (const [f, name] of ['a', 'b', 'c'].entries()) {
       const start = [0, 3 * MiB + 5_000, 7 * MiB + 5_000][f]!;
       const data = new Uint8Array(await readFile(join(out, 'tor', name)));
@@ -286,6 +290,71 @@ describe('DiskWriter: writes and reads', () => {
     }
     await writer.close();
   });
+
+  for (const short of [false, true]) {
+    it(`no write call carries more than MAX_WRITE_CALL_BYTES: runs go out in several calls${short ? ' (writev short: the rest buffer by buffer)' : ''}`, async () => {
+      const out = await tempDir();
+      // 48 KiB pieces: a call of 128 KiB ends inside a piece, so pieces are split across calls.
+      const pieceLength = 48 * KiB;
+      const layout = multi(
+        [
+          [['a'], MiB + 5_000],
+          [['b'], 2 * MiB],
+          [['c'], 70 * pieceLength - 3 * MiB - 5_000],
+        ],
+        pieceLength,
+      );
+      const bytes = content(layout);
+      const calls: Array<{ kind: 'write' | 'writev'; bytes: number; buffers: number }> = [];
+      const fs: DiskFs = {
+        ...nodeDiskFs,
+        open: async (path, flags, mode) => {
+          const handle = await openFile(path, flags, mode);
+          return {
+            read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
+            write: (buffer, offset, length, position) => {
+              calls.push({ kind: 'write', bytes: length, buffers: 1 });
+              return handle.write(buffer, offset, length, position);
+            },
+            writev: (buffers, position) => {
+              const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+              calls.push({ kind: 'writev', bytes: total, buffers: buffers.length });
+              // A short writev: only the first buffer and half of the second go down.
+              if (short)
+                return handle.writev(
+                  [buffers[0]!, buffers[1]!.subarray(0, buffers[1]!.length >> 1)],
+                  position,
+                );
+              return handle.writev([...buffers], position);
+            },
+            stat: () => handle.stat(),
+            truncate: (length) => handle.truncate(length),
+            sync: () => handle.sync(),
+            close: () => handle.close(),
+          };
+        },
+      };
+      const writer = await DiskWriter.open({ root: out, layout, fs });
+      await writeAll(writer, layout, bytes);
+      const total = layout.length;
+      assert.ok(calls.length > 0);
+      for (const call of calls) assert.ok(call.bytes <= MAX_WRITE_CALL_BYTES, JSON.stringify(call));
+      assert.ok(writer.writeCalls >= Math.ceil(total / MAX_WRITE_CALL_BYTES), `${writer.writeCalls} calls`);
+      // Neighbours still share calls: some writev spans several pieces' bytes.
+      assert.ok(calls.some((call) => call.kind === 'writev' && call.buffers > 1));
+      if (short)
+        assert.ok(
+          calls.some((call) => call.kind === 'write'),
+          'the short writev was finished by writes',
+        );
+      for (const [f, name] of ['a', 'b', 'c'].entries()) {
+        const start = [0, MiB + 5_000, 3 * MiB + 5_000][f]!;
+        const data = new Uint8Array(await readFile(join(out, 'tor', name)));
+        assert.deepEqual(data, bytes.subarray(start, start + data.length));
+      }
+      await writer.close();
+    });
+  }
 
   it('close waits for queued writes, then refuses new work and closes every handle', async () => {
     const out = await tempDir();
