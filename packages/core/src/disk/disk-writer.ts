@@ -40,7 +40,8 @@ export const MAX_COALESCED_PIECES = 256;
  * host (free page reporting, as on this project's Firecracker machine), large folios come from
  * memory the host must fault in again: writing 1 GiB of new data in 1 MiB calls cost 3.7–6.7 s of
  * kernel time, in 128 KiB calls 0.20–0.29 s (a writev of 1 MiB is as costly as a write of 1 MiB).
- * Where that does not happen the smaller calls cost the same (0.2 s either way, measured).
+ * Where that does not happen the kernel's cost is the same either way (0.2 s), and the 7 more
+ * thread-pool hops per MiB cost tork about 0.2 CPU s per GiB (performance.md, "Large write calls").
  */
 export const MAX_WRITE_CALL_BYTES = 128 * 1024;
 /** Files created or resized at once by `open` (bounded by `maxOpenFiles` too). */
@@ -679,7 +680,7 @@ async function writeSegment(handle: DiskFileHandle, segment: Segment, position: 
       calls++;
       const { bytesWritten } = await handle.writev(buffers, start);
       // Short: the rest buffer by buffer (below), from where it stopped.
-      written = bytesWritten === callBytes ? callBytes : Math.max(0, bytesWritten);
+      written = Math.max(0, bytesWritten);
     } else {
       calls += buffers.length;
     }
