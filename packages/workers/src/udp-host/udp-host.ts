@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { MAX_DHT_STATE_NODES } from '@tork/core/internal/dht/dht-limits.js';
 import type { DhtContact } from '@tork/core/internal/dht/dht-state.js';
@@ -258,5 +258,6 @@ export class UdpHost {
 
 /** The DHT is IPv4 only: an IPv6 listen host binds the IPv4 wildcard. */
 function bindHost(host: string): string {
-  return isIPv6(host) || host === '::' ? '0.0.0.0' : host;
+  // isIP tries the short IPv4 pattern first: Node's IPv6 one costs a few ms to compile per thread.
+  return isIP(host) === 6 || host === '::' ? '0.0.0.0' : host;
 }
