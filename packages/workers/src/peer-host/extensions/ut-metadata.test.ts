@@ -4,6 +4,7 @@
  * three metadata pieces, and that asks for ours.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -314,5 +315,65 @@ describe('ut_metadata (BEP 9) in a session', { timeout: 30_000 }, () => {
     const answers = flood.metadataMessages();
     assert.equal(answers.filter((answer) => answer.type === 'data').length, MAX_METADATA_REQUESTS_PER_SECOND);
     assert.equal(answers.filter((answer) => answer.type === 'reject').length, 36);
+  });
+});
+
+/**
+ * Runs in a fresh process, whose clock (`performance.now()`, as in every thread of it) starts near
+ * 0: 64 requests at once, then, once the process is 1 s old, 36 more. The window the first
+ * request opened is still open then, so those are refused.
+ */
+const YOUNG_PROCESS_FLOOD = `
+const [handlerUrl, coreUrl] = process.argv.slice(1);
+const { UtMetadataHandler } = await import(handlerUrl);
+const { decodeMetadataMessage, encodeMetadataRequest } = await import(coreUrl);
+const answers = { data: 0, reject: 0 };
+const peer = {
+  remoteId: 7,
+  actorId: 1,
+  torrent: { private: false, metadataOnly: false, metadata: new Uint8Array(4 * 16384) },
+  send(payload) { answers[decodeMetadataMessage(payload, 1 << 20).type]++; return true; },
+  emit() {},
+  close() {},
+};
+const handler = new UtMetadataHandler(peer);
+const first = performance.now();
+for (let i = 0; i < 64; i++) handler.onMessage(encodeMetadataRequest(0));
+while (performance.now() < 1000) await new Promise((resolve) => setTimeout(resolve, Math.min(20, 1000 - performance.now())));
+const late = performance.now();
+for (let i = 0; i < 36; i++) handler.onMessage(encodeMetadataRequest(0));
+console.log(JSON.stringify({ ...answers, first, late }));
+`;
+
+describe('ut_metadata: serving rate', () => {
+  it("opens its one-second window at the first request, not at the process's start", async () => {
+    // A loaded machine may start the process or its timer late: then the late requests fall in a
+    // new window and prove nothing, so up to three fresh processes are tried.
+    for (let attempt = 1; ; attempt++) {
+      const child = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          YOUNG_PROCESS_FLOOD,
+          new URL('./ut-metadata.js', import.meta.url).href,
+          import.meta.resolve('@tork/core'),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 0, out);
+      const result = JSON.parse(out) as { data: number; reject: number; first: number; late: number };
+      if (result.first < 1000 && result.late - result.first < 1000) {
+        assert.equal(result.data, MAX_METADATA_REQUESTS_PER_SECOND, out);
+        assert.equal(result.reject, 36, out);
+        return;
+      }
+      assert.ok(attempt < 3, `the process never ran the two bursts within one second: ${out}`);
+    }
   });
 });
