@@ -106,7 +106,8 @@ export class UtpHost {
   #timer: NodeJS.Timeout | undefined;
   #halfOpen = 0;
   #resetBudget = UTP_RESETS_PER_SECOND;
-  #resetWindowStart = 0;
+  /** Start of the RESET budget's one-second window; none yet: the first RESET opens one (as ut_metadata's). */
+  #resetWindowStart = Number.NEGATIVE_INFINITY;
   #closed = false;
   readonly #resetBuffer = new Uint8Array(64);
 
