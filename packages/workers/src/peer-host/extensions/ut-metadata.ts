@@ -62,9 +62,9 @@ export class UtMetadataHandler implements ExtensionHandler {
   #requests = 0;
   /**
    * Start of the current one-second window of served requests. None yet: the first request opens
-   * one. (It was 0, the thread's time origin: a burst that came just before 1 s of the thread's
-   * life was cut in two windows and served up to twice the limit; CI53's flood test saw 100 of
-   * 100 served.)
+   * one. (It was 0, the time origin of `performance.now()`, which is the process's start in every
+   * thread: a burst that came just before the process was 1 s old was cut in two windows and
+   * served up to twice the limit; CI53's flood test saw 100 of 100 served.)
    */
   #requestsSince = Number.NEGATIVE_INFINITY;
 
