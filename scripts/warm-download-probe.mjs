@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Engine, parseMetainfo } from '@tork/core';
 import { ThreadActorSystem } from '@tork/workers';
 import { defaultPeerHosts } from '@tork/workers/available-cores';
+import { parseSize } from '../packages/cli/dist/format.js';
 import { ensureDataset } from '../packages/cli/dist/index.js';
 
 process.env.TORK_HERMETIC = '1';
@@ -38,9 +39,9 @@ const { values } = parseArgs({
   },
 });
 const size = (text) => {
-  const m = /^(\d+)(KiB|MiB|GiB)?$/.exec(text);
-  if (!m) throw new Error(`not a size: ${text}`);
-  return Number(m[1]) * { undefined: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2]];
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new Error(`not a size: ${text}`);
+  return bytes;
 };
 const rounds = Number(values.rounds);
 const seeders = Number(values.seeders);
