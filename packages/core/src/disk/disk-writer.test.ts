@@ -1,14 +1,29 @@
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open as openFile, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open as openFile,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FaultyFs, Gate, readBack, tempDir } from '@tork/testkit';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { type DiskFs, nodeDiskFs } from './disk-fs.js';
+import { type DiskFileHandle, type DiskFs, nodeDiskFs } from './disk-fs.js';
 import type { DiskLayout } from './disk-layout.js';
-import { DiskWriter, MAX_COALESCED_WRITE_BYTES, MAX_WRITE_CALL_BYTES } from './disk-writer.js';
+import {
+  DiskWriter,
+  MAX_COALESCED_WRITE_BYTES,
+  MAX_WRITE_CALL_BYTES,
+  WRITE_CALL_LANES,
+} from './disk-writer.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,6 +65,26 @@ async function writeAll(writer: DiskWriter, layout: DiskLayout, bytes: Uint8Arra
 
 function isCode(code: string) {
   return (error: unknown) => error instanceof TorkError && error.code === code;
+}
+
+/** The real file system, its handles' `write` (and `writev`) replaced by `wrap`'s, given the real handle. */
+function wrappedFs(
+  wrap: (handle: FileHandle) => Pick<DiskFileHandle, 'write'> & Partial<Pick<DiskFileHandle, 'writev'>>,
+): DiskFs {
+  return {
+    ...nodeDiskFs,
+    open: async (path, flags, mode) => {
+      const handle = await openFile(path, flags, mode);
+      return {
+        read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
+        ...wrap(handle),
+        stat: () => handle.stat(),
+        truncate: (length) => handle.truncate(length),
+        sync: () => handle.sync(),
+        close: () => handle.close(),
+      };
+    },
+  };
 }
 
 describe('DiskWriter: files on disk', () => {
@@ -294,7 +329,7 @@ describe('DiskWriter: writes and reads', () => {
   for (const short of [false, true]) {
     it(`no write call carries more than MAX_WRITE_CALL_BYTES: runs go out in several calls${short ? ' (writev short: the rest buffer by buffer)' : ''}`, async () => {
       const out = await tempDir();
-      // 48 KiB pieces: a call of 128 KiB ends inside a piece, so pieces are split across calls.
+      // 48 KiB pieces: a call of 32 KiB ends inside a piece, so pieces are split across calls.
       const pieceLength = 48 * KiB;
       const layout = multi(
         [
@@ -306,34 +341,20 @@ describe('DiskWriter: writes and reads', () => {
       );
       const bytes = content(layout);
       const calls: Array<{ kind: 'write' | 'writev'; bytes: number; buffers: number }> = [];
-      const fs: DiskFs = {
-        ...nodeDiskFs,
-        open: async (path, flags, mode) => {
-          const handle = await openFile(path, flags, mode);
-          return {
-            read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-            write: (buffer, offset, length, position) => {
-              calls.push({ kind: 'write', bytes: length, buffers: 1 });
-              return handle.write(buffer, offset, length, position);
-            },
-            writev: (buffers, position) => {
-              const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-              calls.push({ kind: 'writev', bytes: total, buffers: buffers.length });
-              // A short writev: only the first buffer and half of the second go down.
-              if (short)
-                return handle.writev(
-                  [buffers[0]!, buffers[1]!.subarray(0, buffers[1]!.length >> 1)],
-                  position,
-                );
-              return handle.writev([...buffers], position);
-            },
-            stat: () => handle.stat(),
-            truncate: (length) => handle.truncate(length),
-            sync: () => handle.sync(),
-            close: () => handle.close(),
-          };
+      const fs = wrappedFs((handle) => ({
+        write: (buffer, offset, length, position) => {
+          calls.push({ kind: 'write', bytes: length, buffers: 1 });
+          return handle.write(buffer, offset, length, position);
         },
-      };
+        writev: (buffers, position) => {
+          const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+          calls.push({ kind: 'writev', bytes: total, buffers: buffers.length });
+          // A short writev: only the first buffer and half of the second go down.
+          if (short)
+            return handle.writev([buffers[0]!, buffers[1]!.subarray(0, buffers[1]!.length >> 1)], position);
+          return handle.writev([...buffers], position);
+        },
+      }));
       const writer = await DiskWriter.open({ root: out, layout, fs });
       await writeAll(writer, layout, bytes);
       const total = layout.length;
@@ -355,6 +376,77 @@ describe('DiskWriter: writes and reads', () => {
       await writer.close();
     });
   }
+
+  it('keeps WRITE_CALL_LANES calls of a run in flight; a failed call stops the run only once the others end', async () => {
+    const out = await tempDir();
+    // One file, 1 MiB pieces: each piece is a run of 32 calls.
+    const pieceLength = MiB;
+    const layout = single('x', 4 * MiB, pieceLength);
+    const bytes = content(layout);
+    let inFlight = 0;
+    let peak = 0;
+    // Piece 2's fourth call is held until released; its fifth, started beside it, fails.
+    let holdAt: number | undefined;
+    let failAt: number | undefined;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let failed = false;
+    const started: number[] = [];
+    const fs = wrappedFs((handle) => ({
+      write: async (buffer, offset, length, position) => {
+        started.push(position);
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        try {
+          if (position === holdAt) await held;
+          if (position === failAt) {
+            failed = true;
+            throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+          }
+          return await handle.write(buffer, offset, length, position);
+        } finally {
+          inFlight--;
+        }
+      },
+    }));
+    const writer = await DiskWriter.open({ root: out, layout, fs, maxConcurrentWrites: 1 });
+    await writer.write(0, piece(layout, bytes, 0));
+    await writer.write(1, piece(layout, bytes, 1));
+    assert.equal(peak, WRITE_CALL_LANES, 'the calls of one run overlap, and no more than the lanes');
+    assert.equal(writer.writeCalls, (2 * MiB) / MAX_WRITE_CALL_BYTES);
+    holdAt = 2 * MiB + 3 * MAX_WRITE_CALL_BYTES;
+    failAt = 2 * MiB + 4 * MAX_WRITE_CALL_BYTES;
+    const calls = writer.writeCalls;
+    let settled = false;
+    const outcome = writer.write(2, piece(layout, bytes, 2)).finally(() => {
+      settled = true;
+    });
+    outcome.catch(() => {});
+    for (let i = 0; i < 200 && !failed; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.ok(failed, 'the fifth call ran and failed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(settled, false, 'the run waits for the call still in flight');
+    assert.equal(inFlight, 1);
+    release();
+    await assert.rejects(outcome, (error: unknown) => {
+      assert.ok(error instanceof TorkError && error.code === TorkErrorCode.IO, String(error));
+      assert.equal(error.details.piece, 2);
+      return true;
+    });
+    assert.equal(inFlight, 0);
+    // No call started after the failure: piece 2's first five calls, nothing after them.
+    assert.deepEqual(
+      started.filter((position) => position >= 2 * MiB),
+      [0, 1, 2, 3, 4].map((k) => 2 * MiB + k * MAX_WRITE_CALL_BYTES),
+    );
+    assert.equal(writer.writeCalls, calls, 'a failed run adds no calls');
+    // Pieces written before the failure are on disk, whole.
+    const data = new Uint8Array(await readFile(join(out, 'x')));
+    assert.deepEqual(data.subarray(0, 2 * MiB), bytes.subarray(0, 2 * MiB));
+    await writer.close().catch(() => {});
+  });
 
   it('close waits for queued writes, then refuses new work and closes every handle', async () => {
     const out = await tempDir();

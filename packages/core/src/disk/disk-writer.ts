@@ -35,15 +35,24 @@ export const MAX_COALESCED_WRITE_BYTES = 1024 * 1024;
 export const MAX_COALESCED_PIECES = 256;
 /**
  * Most bytes one write or writev system call carries; a run of neighbours is written in calls of
- * this size, one after another. Linux (6.x, ext4 with large folios) sizes the page-cache folios it
- * allocates for a buffered write by the call's length. On a VM whose freed memory goes back to the
- * host (free page reporting, as on this project's Firecracker machine), large folios come from
- * memory the host must fault in again: writing 1 GiB of new data in 1 MiB calls cost 3.7–6.7 s of
- * kernel time, in 128 KiB calls 0.20–0.29 s (a writev of 1 MiB is as costly as a write of 1 MiB).
- * Where that does not happen the kernel's cost is the same either way (0.2 s), and the 7 more
- * thread-pool hops per MiB cost tork about 0.2 CPU s per GiB (performance.md, "Large write calls").
+ * this size. Linux (6.x, ext4 with large folios) sizes the page-cache folios it allocates for a
+ * buffered write by the call's length, and folios above 32 KiB (order 3, the largest the per-CPU
+ * page lists keep) come from the buddy allocator's high-order blocks. On a VM whose freed memory
+ * goes back to the host (free page reporting, as on this project's Firecracker machine) those
+ * blocks are the reported ones, which the host must fault in again: writing 1 GiB of new data,
+ * two runs at once, cost 3–7 s of kernel time in 64 KiB to 1 MiB calls and 0.5–0.7 s in 32 KiB
+ * calls (2026-12-05; performance.md, "Write calls of 32 KiB"). 128 KiB, measured cheap on an
+ * earlier day, was not on this one. The price is more thread-pool hops: WRITE_CALL_LANES keeps it
+ * small.
  */
-export const MAX_WRITE_CALL_BYTES = 128 * 1024;
+export const MAX_WRITE_CALL_BYTES = 32 * 1024;
+/**
+ * Calls of one segment in flight at once. One at a time, every call pays its own thread-pool
+ * wake-up and completion turn (1 GiB in 32 KiB calls: 1.1–1.2 CPU s); two overlap those costs
+ * (0.7 s); four gained little more (0.65 s) and would fill libuv's 4 threads with one writer's
+ * calls while a second run writes too.
+ */
+export const WRITE_CALL_LANES = 2;
 /** Files created or resized at once by `open` (bounded by `maxOpenFiles` too). */
 const PREPARE_CONCURRENCY = 8;
 
@@ -661,48 +670,38 @@ export class DiskWriter {
   }
 }
 
+/** One write or writev call of a segment: its buffers, their pieces, where it starts. */
+interface WriteCall {
+  readonly buffers: Uint8Array[];
+  readonly pieces: number[];
+  readonly position: number;
+}
+
 /**
- * Writes a segment's parts back to back from `position`, in calls of at most MAX_WRITE_CALL_BYTES:
- * one `writev` per call when the handle has it and the call spans several parts, else one write per
- * part. Returns the calls made (first attempts). A failed write's piece is put on the error
- * (`piece`), for the report.
+ * Writes a segment's parts back to back from `position`, in calls of at most MAX_WRITE_CALL_BYTES
+ * (one `writev` per call when the handle has it and the call spans several parts, else one write
+ * per part), WRITE_CALL_LANES of them in flight. Returns the calls made (first attempts). Settles
+ * only once no call is in flight: on a failure the calls started go on to their end and no new
+ * one starts, then the first failure is thrown, with its piece on it (`piece`), for the report.
  */
 async function writeSegment(handle: DiskFileHandle, segment: Segment, position: number): Promise<number> {
   let calls = 0;
+  // runBounded: no call starts after a failure, and the ones in flight end before it is thrown.
+  await runBounded(planCalls(segment, position), WRITE_CALL_LANES, async (call) => {
+    // Not `+= await`: the other lane's calls would be lost.
+    const made = await writeCall(handle, call);
+    calls += made;
+  });
+  return calls;
+}
+
+/** A segment cut into calls of at most MAX_WRITE_CALL_BYTES, parts split where a call ends. */
+function planCalls(segment: Segment, position: number): WriteCall[] {
+  const plan: WriteCall[] = [];
   let buffers: Uint8Array[] = [];
   let pieces: number[] = [];
   let callBytes = 0;
   let at = position;
-  const flush = async () => {
-    const start = at;
-    let written = 0;
-    if (buffers.length > 1 && handle.writev !== undefined) {
-      calls++;
-      const { bytesWritten } = await handle.writev(buffers, start);
-      // Short: the rest buffer by buffer (below), from where it stopped.
-      written = Math.max(0, bytesWritten);
-    } else {
-      calls += buffers.length;
-    }
-    let offset = 0;
-    for (const [i, data] of buffers.entries()) {
-      const skip = Math.min(data.length, Math.max(0, written - offset));
-      if (skip < data.length) {
-        try {
-          await writeFully(handle, data, skip, data.length - skip, start + offset + skip);
-        } catch (error) {
-          throw Object.assign(error instanceof Error ? error : new Error(String(error)), {
-            piece: pieces[i],
-          });
-        }
-      }
-      offset += data.length;
-    }
-    at = start + callBytes;
-    buffers = [];
-    pieces = [];
-    callBytes = 0;
-  };
   for (const part of segment.parts) {
     for (let offset = 0; offset < part.data.length; ) {
       const take = Math.min(part.data.length - offset, MAX_WRITE_CALL_BYTES - callBytes);
@@ -712,11 +711,53 @@ async function writeSegment(handle: DiskFileHandle, segment: Segment, position: 
       pieces.push(part.job.index);
       callBytes += take;
       offset += take;
-      if (callBytes === MAX_WRITE_CALL_BYTES) await flush();
+      if (callBytes === MAX_WRITE_CALL_BYTES) {
+        plan.push({ buffers, pieces, position: at });
+        at += callBytes;
+        buffers = [];
+        pieces = [];
+        callBytes = 0;
+      }
     }
   }
-  if (callBytes > 0) await flush();
+  if (callBytes > 0) plan.push({ buffers, pieces, position: at });
+  return plan;
+}
+
+/** One planned call; a short writev is finished buffer by buffer. Returns the calls made (first attempts). */
+async function writeCall(handle: DiskFileHandle, call: WriteCall): Promise<number> {
+  const { buffers, pieces, position } = call;
+  let written = 0;
+  let calls: number;
+  if (buffers.length > 1 && handle.writev !== undefined) {
+    calls = 1;
+    try {
+      const { bytesWritten } = await handle.writev(buffers, position);
+      // Short: the rest buffer by buffer (below), from where it stopped.
+      written = Math.max(0, bytesWritten);
+    } catch (error) {
+      throw withPiece(error, pieces[0]!);
+    }
+  } else {
+    calls = buffers.length;
+  }
+  let offset = 0;
+  for (const [i, data] of buffers.entries()) {
+    const skip = Math.min(data.length, Math.max(0, written - offset));
+    if (skip < data.length) {
+      try {
+        await writeFully(handle, data, skip, data.length - skip, position + offset + skip);
+      } catch (error) {
+        throw withPiece(error, pieces[i]!);
+      }
+    }
+    offset += data.length;
+  }
   return calls;
+}
+
+function withPiece(error: unknown, piece: number): Error {
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { piece });
 }
 
 async function writeFully(
