@@ -19,7 +19,7 @@ import {
   UtpType,
 } from '@tork/core';
 import { UdpHost } from './udp-host.js';
-import { UTP_RESETS_PER_SECOND } from './utp-host.js';
+import { UTP_RESETS_PER_SECOND, UtpHost } from './utp-host.js';
 
 /** A SYN as a dialler sends it (BEP 29): its receive id, its first seq. */
 function synPacket(connectionId: number): Uint8Array {
@@ -31,6 +31,20 @@ function synPacket(connectionId: number): Uint8Array {
     windowSize: 1 << 20,
     seq: 1,
     ack: 0,
+    payload: new Uint8Array(0),
+  });
+}
+
+/** A packet without payload of `type` on `connectionId` (seq 1, ack 1, zero window and times). */
+function emptyPacket(type: UtpType, connectionId: number): Uint8Array {
+  return encodeUtpPacket({
+    type,
+    connectionId,
+    timestampMicros: 0,
+    timestampDifferenceMicros: 0,
+    windowSize: 0,
+    seq: 1,
+    ack: 1,
     payload: new Uint8Array(0),
   });
 }
@@ -218,19 +232,7 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
       assert.ok(resets.length > 0 && resets.length <= UTP_RESETS_PER_SECOND, `${resets.length} resets`);
       // Not uTP at all (a bad version, a truncated header): the demultiplexer counts them unknown.
       // uTP with a broken extension chain (one promised and missing, a zero-length SACK): malformed.
-      const header = () =>
-        Buffer.from(
-          encodeUtpPacket({
-            type: UtpType.state,
-            connectionId: 5,
-            timestampMicros: 0,
-            timestampDifferenceMicros: 0,
-            windowSize: 0,
-            seq: 1,
-            ack: 1,
-            payload: new Uint8Array(0),
-          }),
-        );
+      const header = () => Buffer.from(emptyPacket(UtpType.state, 5));
       const promised = header();
       promised[1] = 1;
       const emptySack = Buffer.concat([header(), Buffer.from([0, 0])]);
@@ -308,6 +310,47 @@ describe('uTP in the UDP host', { timeout: 60_000 }, () => {
     } finally {
       await a.udp.close();
       await b.udp.close();
+    }
+  });
+});
+
+describe('uTP RESET budget', () => {
+  it("opens its one-second window at the first RESET, not at the clock's origin", () => {
+    // A clock that starts at 0, as `performance.now()` does in a young process.
+    let clock = 0;
+    let resets = 0;
+    const utp = new UtpHost({
+      settings: {},
+      send: (bytes) => {
+        if (decodeUtpPacket(bytes).type === UtpType.reset) resets++;
+      },
+      onIncoming: () => assert.fail('no connection is opened'),
+      now: () => clock,
+    });
+    // Packets of no connection, each answered with a RESET while the budget lasts.
+    const stray = (count: number) => {
+      for (let id = 0; id < count; id++) {
+        utp.receive(emptyPacket(UtpType.state, 1000 + id), '127.0.0.1', 6881);
+      }
+    };
+    try {
+      // A burst just before the clock reaches 1 s, another just after: one window, one budget.
+      clock = 990;
+      stray(150);
+      clock = 1010;
+      stray(150);
+      assert.equal(resets, UTP_RESETS_PER_SECOND);
+      assert.equal(utp.counters().stray, 300);
+      // The window the first RESET opened (at 990) ends at 1990: a new budget.
+      clock = 1990;
+      stray(150);
+      assert.equal(resets, 2 * UTP_RESETS_PER_SECOND);
+      // A RESET from the peer is never answered, within budget or not.
+      clock = 5000;
+      utp.receive(emptyPacket(UtpType.reset, 7), '127.0.0.1', 6881);
+      assert.equal(resets, 2 * UTP_RESETS_PER_SECOND);
+    } finally {
+      utp.close();
     }
   });
 });
