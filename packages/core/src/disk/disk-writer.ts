@@ -685,13 +685,13 @@ interface WriteCall {
  * one starts, then the first failure is thrown, with its piece on it (`piece`), for the report.
  */
 async function writeSegment(handle: DiskFileHandle, segment: Segment, position: number): Promise<number> {
-  let calls = 0;
+  const plan = planCalls(segment, position);
   // runBounded: no call starts after a failure, and the ones in flight end before it is thrown.
-  await runBounded(planCalls(segment, position), WRITE_CALL_LANES, async (call) => {
-    // Not `+= await`: the other lane's calls would be lost.
-    const made = await writeCall(handle, call);
-    calls += made;
-  });
+  // The task is writeCall itself: each async layer more is a promise and a turn per call.
+  await runBounded(plan, WRITE_CALL_LANES, (call) => writeCall(handle, call));
+  let calls = 0;
+  for (const call of plan)
+    calls += call.buffers.length > 1 && handle.writev !== undefined ? 1 : call.buffers.length;
   return calls;
 }
 
@@ -724,13 +724,11 @@ function planCalls(segment: Segment, position: number): WriteCall[] {
   return plan;
 }
 
-/** One planned call; a short writev is finished buffer by buffer. Returns the calls made (first attempts). */
-async function writeCall(handle: DiskFileHandle, call: WriteCall): Promise<number> {
+/** One planned call (a writev, or a write per buffer); a short writev is finished buffer by buffer. */
+async function writeCall(handle: DiskFileHandle, call: WriteCall): Promise<void> {
   const { buffers, pieces, position } = call;
   let written = 0;
-  let calls: number;
   if (buffers.length > 1 && handle.writev !== undefined) {
-    calls = 1;
     try {
       const { bytesWritten } = await handle.writev(buffers, position);
       // Short: the rest buffer by buffer (below), from where it stopped.
@@ -738,41 +736,25 @@ async function writeCall(handle: DiskFileHandle, call: WriteCall): Promise<numbe
     } catch (error) {
       throw withPiece(error, pieces[0]!);
     }
-  } else {
-    calls = buffers.length;
   }
   let offset = 0;
-  for (const [i, data] of buffers.entries()) {
-    const skip = Math.min(data.length, Math.max(0, written - offset));
-    if (skip < data.length) {
-      try {
-        await writeFully(handle, data, skip, data.length - skip, position + offset + skip);
-      } catch (error) {
-        throw withPiece(error, pieces[i]!);
+  for (let i = 0; i < buffers.length; i++) {
+    const data = buffers[i]!;
+    try {
+      for (let done = Math.min(data.length, Math.max(0, written - offset)); done < data.length; ) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done, position + offset + done);
+        if (bytesWritten <= 0) throw systemError('EIO', 'write made no progress');
+        done += bytesWritten;
       }
+    } catch (error) {
+      throw withPiece(error, pieces[i]!);
     }
     offset += data.length;
   }
-  return calls;
 }
 
 function withPiece(error: unknown, piece: number): Error {
   return Object.assign(error instanceof Error ? error : new Error(String(error)), { piece });
-}
-
-async function writeFully(
-  handle: DiskFileHandle,
-  data: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesWritten } = await handle.write(data, offset + done, length - done, position + done);
-    if (bytesWritten <= 0) throw systemError('EIO', 'write made no progress');
-    done += bytesWritten;
-  }
 }
 
 /** Something replaced the file, or a directory on its path, since open: never write where it now leads. */
