@@ -40,10 +40,10 @@ export const MAX_COALESCED_PIECES = 256;
  * page lists keep) come from the buddy allocator's high-order blocks. On a VM whose freed memory
  * goes back to the host (free page reporting, as on this project's Firecracker machine) those
  * blocks are the reported ones, which the host must fault in again: writing 1 GiB of new data,
- * two runs at once, cost 3–7 s of kernel time in 64 KiB to 1 MiB calls and 0.5–0.7 s in 32 KiB
- * calls (2026-12-05; performance.md, "Write calls of 32 KiB"). 128 KiB, measured cheap on an
- * earlier day, was not on this one. The price is more thread-pool hops: WRITE_CALL_LANES keeps it
- * small.
+ * several calls at once, cost 2.5–7.6 s of kernel time in 64 KiB to 1 MiB calls and 0.5–0.8 s in
+ * 32 KiB calls (2026-12-05; performance.md, "Write calls of 32 KiB"). 128 KiB, measured cheap on
+ * an earlier day, was not on this one. The price is more thread-pool hops: WRITE_CALL_LANES keeps
+ * it small.
  */
 export const MAX_WRITE_CALL_BYTES = 32 * 1024;
 /**
