@@ -28,8 +28,8 @@ export const DEFAULT_MAX_CONCURRENT_WRITES = 2;
  * pieces, one write per piece cost the coordinator ≈ 0.1 ms of its own time each (the promise,
  * the thread-pool hop, the completion turn, the journal entry and the refill that follow it); a
  * run pays the turn, the journal entry and the refill once, and a thread-pool hop per
- * MAX_WRITE_CALL_BYTES. 1 MiB is as much as a large piece, and 256 buffers stay far below IOV_MAX
- * (1024).
+ * MAX_WRITE_CALL_BYTES. 1 MiB is as much as a large piece; a writev holds the buffers of at most
+ * MAX_WRITE_CALL_BYTES, far below IOV_MAX (1024) whatever the piece size.
  */
 export const MAX_COALESCED_WRITE_BYTES = 1024 * 1024;
 export const MAX_COALESCED_PIECES = 256;

@@ -10,6 +10,7 @@ import {
   type UtpPacket,
   UtpType,
 } from '@tork/core/internal/utp/utp-packet.js';
+import { WindowBudget } from '../shared/window-budget.js';
 
 /** uTP connections at once on the socket, dialled and accepted. */
 export const UTP_MAX_CONNECTIONS = 2_000;
@@ -105,9 +106,7 @@ export class UtpHost {
   /** Runs while there are connections: an idle host (a seeder nobody reaches over uTP) never wakes. */
   #timer: NodeJS.Timeout | undefined;
   #halfOpen = 0;
-  #resetBudget = UTP_RESETS_PER_SECOND;
-  /** Start of the RESET budget's one-second window; none yet: the first RESET opens one (as ut_metadata's). */
-  #resetWindowStart = Number.NEGATIVE_INFINITY;
+  readonly #resets = new WindowBudget(UTP_RESETS_PER_SECOND);
   #closed = false;
   readonly #resetBuffer = new Uint8Array(64);
 
@@ -458,13 +457,7 @@ export class UtpHost {
   }
 
   #sendReset(packet: UtpPacket, host: string, port: number): void {
-    const now = this.#now();
-    if (now - this.#resetWindowStart >= 1000) {
-      this.#resetWindowStart = now;
-      this.#resetBudget = UTP_RESETS_PER_SECOND;
-    }
-    if (this.#resetBudget <= 0) return;
-    this.#resetBudget--;
+    if (!this.#resets.take(this.#now())) return;
     // A SYN's id is the one the peer's replies carry; for a stray packet we cannot know which
     // side the peer was (id ± 1), so it gets the id it used, as a hint that is never trusted.
     const connectionId = packet.connectionId;

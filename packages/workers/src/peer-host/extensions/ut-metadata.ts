@@ -10,6 +10,7 @@ import {
   metadataPieceCount,
   metadataPieceSize,
 } from '@tork/core/internal/wire/ut-metadata.js';
+import { WindowBudget } from '../../shared/window-budget.js';
 import type { ExtensionHandler, ExtensionPeer, PeerExtension } from './peer-extension.js';
 
 /** Metadata pieces requested from one peer at once. */
@@ -59,14 +60,8 @@ export class UtMetadataHandler implements ExtensionHandler {
   #done = false;
   #lastProgress = 0;
   #unexpected = 0;
-  #requests = 0;
-  /**
-   * Start of the current one-second window of served requests. None yet: the first request opens
-   * one. (It was 0, the time origin of `performance.now()`, which is the process's start in every
-   * thread: a burst that came just before the process was 1 s old was cut in two windows and
-   * served up to twice the limit; CI53's flood test saw 100 of 100 served.)
-   */
-  #requestsSince = Number.NEGATIVE_INFINITY;
+  /** Requests served per second (its window opens at the first request: see WindowBudget). */
+  readonly #requests = new WindowBudget(MAX_METADATA_REQUESTS_PER_SECOND);
 
   readonly #pieceTimeoutMs: number;
 
@@ -144,14 +139,9 @@ export class UtMetadataHandler implements ExtensionHandler {
 
   #serve(piece: number): void {
     const metadata = this.#peer.torrent.private ? null : this.#peer.torrent.metadata;
-    const now = performance.now();
-    if (now - this.#requestsSince >= 1_000) {
-      this.#requestsSince = now;
-      this.#requests = 0;
-    }
     if (
       metadata === null ||
-      ++this.#requests > MAX_METADATA_REQUESTS_PER_SECOND ||
+      !this.#requests.take(performance.now()) ||
       piece >= metadataPieceCount(metadata.length)
     ) {
       this.#peer.send(encodeMetadataReject(piece));
