@@ -46,6 +46,7 @@ export class CountingFs implements DiskFs {
       }
     };
     return {
+      ...(typeof handle.fd === 'number' ? { fd: handle.fd } : {}),
       read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
       write: (buffer, offset, length, position) => handle.write(buffer, offset, length, position),
       ...(handle.writev ? { writev: (buffers, position) => handle.writev!(buffers, position) } : {}),

@@ -19,6 +19,11 @@ export interface DiskStats {
 }
 
 export interface DiskFileHandle {
+  /**
+   * The descriptor, where there is one (Node's FileHandle has it): the disk writer writes short
+   * segments through it synchronously (`DiskWriterOptions.syncWrites`).
+   */
+  readonly fd?: number;
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   write(
     buffer: Uint8Array,
