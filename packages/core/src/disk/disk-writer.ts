@@ -11,7 +11,7 @@ import type { PieceSpanOnDisk } from './piece-span.js';
 import { type PreparedFile, prepareFile, prepareFiles } from './prepare-files.js';
 import { runBounded } from './run-bounded.js';
 import { SafeTree } from './safe-tree.js';
-import { isLocalFileSystem, SyncWriteGate, writeFullySync } from './sync-write-gate.js';
+import { isLocalFileSystem, SyncIoGate, writeFullySync } from './sync-io-gate.js';
 
 /** Default for `maxOpenFiles`. */
 export const DEFAULT_MAX_OPEN_FILES = 64;
@@ -56,7 +56,7 @@ export const MAX_WRITE_CALL_BYTES = 32 * 1024;
 export const WRITE_CALL_LANES = 2;
 /**
  * Segments of at most this many write calls (256 KiB) are written with `writeSync` on the
- * coordinator while its `SyncWriteGate` is open: for them a hop to libuv's pool and back costs more
+ * coordinator while its `SyncIoGate` is open: for them a hop to libuv's pool and back costs more
  * than the write (256 MiB in 16 KiB pieces: 5.7 % less CPU, 6 pairs; every segment on the
  * coordinator: 8.7 %). Longer ones (a 1 MiB piece is 32 calls) keep the pool: there the kernel's
  * copy runs beside the coordinator's work instead of holding its event loop for half a millisecond
@@ -90,9 +90,9 @@ export interface DiskWriterOptions {
   /**
    * With the default `fs`, where the output directory is on a local file system: write segments of
    * at most SYNC_WRITE_MAX_CALLS calls (small pieces, a file's tail) with `writeSync` on this
-   * thread while such calls are quick (`SyncWriteGate`: a call over SLOW_SYNC_WRITE_MS, or more
-   * than SYNC_WRITE_BUDGET_MS_PER_SECOND in a second, sends them to libuv's pool for
-   * SYNC_WRITE_PAUSE_MS). Elsewhere, with a given `fs`, and for longer segments, every call goes
+   * thread while such calls are quick (`SyncIoGate`: a call over SLOW_SYNC_IO_MS, or more
+   * than SYNC_IO_BUDGET_MS_PER_SECOND in a second, sends them to libuv's pool for
+   * SYNC_IO_PAUSE_MS). Elsewhere, with a given `fs`, and for longer segments, every call goes
    * through the pool. Default: true.
    */
   readonly syncWrites?: boolean;
@@ -152,7 +152,7 @@ export class DiskWriter {
   readonly #where: { readonly tree: SafeTree; readonly layout: DiskLayout };
   readonly #part: PartFile | null;
   /** Whether write calls are made on this thread now (see `syncWrites`). */
-  readonly #gate: SyncWriteGate;
+  readonly #gate: SyncIoGate;
   /** While > 0 no queued write starts (a file is being moved out of the part file). */
   #paused = 0;
   readonly #cache: HandleCache;
@@ -184,7 +184,7 @@ export class DiskWriter {
     fs: CountingFs,
     layout: FileLayout,
     files: Array<PreparedFile | null>,
-    where: { tree: SafeTree; layout: DiskLayout; part: PartFile | null; gate: SyncWriteGate },
+    where: { tree: SafeTree; layout: DiskLayout; part: PartFile | null; gate: SyncIoGate },
   ) {
     this.#where = where;
     this.#part = where.part;
@@ -234,7 +234,7 @@ export class DiskWriter {
     if (!options.layout.isMultiFile && realFiles !== 1) {
       throw new TorkError(TorkErrorCode.USAGE, `a single-file torrent has ${realFiles} files`);
     }
-    const gate = new SyncWriteGate();
+    const gate = new SyncIoGate();
     const fs = new CountingFs(options.fs ?? nodeDiskFs);
     const tree = await SafeTree.open(fs, options.root);
     if (options.fs === undefined && options.syncWrites !== false)
@@ -725,7 +725,7 @@ async function writeSegment(
   handle: DiskFileHandle,
   segment: Segment,
   position: number,
-  gate: SyncWriteGate,
+  gate: SyncIoGate,
 ): Promise<number> {
   const plan = planCalls(segment, position);
   const fd = handle.fd;

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type DiskFileHandle, type DiskFs, nodeDiskFs, TorkError, TorkErrorCode } from '@tork/core';
-import { PieceReader, type PieceReaderOptions, type ReaderFile } from './piece-reader.js';
+import { isLocalFileSystem } from '@tork/core/internal/disk/sync-io-gate.js';
+import {
+  PieceReader,
+  type PieceReaderOptions,
+  type ReaderFile,
+  SYNC_READ_MAX_BYTES,
+} from './piece-reader.js';
 
 async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tork-piece-reader-'));
@@ -705,6 +711,70 @@ describe('PieceReader', () => {
       assert.notEqual(second.buffer, first.buffer);
       assert.notEqual(third.buffer, first.buffer);
       await recycling.close();
+    });
+  });
+});
+
+describe('PieceReader synchronous reads', () => {
+  /** Waits (bounded) for the reader's statfs to answer. */
+  async function settled(reader: PieceReader): Promise<void> {
+    for (let i = 0; i < 100 && !reader.syncReads.allowed; i++) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it(`reads spans of at most SYNC_READ_MAX_BYTES (${SYNC_READ_MAX_BYTES}) and fstats their file on its own thread, on a local file system`, async (t) => {
+    await withDir(async (dir) => {
+      if (!(await isLocalFileSystem(dir))) {
+        t.skip(
+          `${dir} is not on a local file system (statfs type not in the list): reads go through the pool`,
+        );
+        return;
+      }
+      const pieceLength = 16 * 1024;
+      const fx = await makeTorrent(dir, [{ name: 'a', length: 5 * pieceLength }], pieceLength);
+      const reader = new PieceReader(fx.files, pieceLength, fx.hashes);
+      try {
+        await settled(reader);
+        assert.equal(reader.syncReads.allowed, true);
+        for (let i = 0; i < 5; i++) assert.deepEqual(await reader.read(i), fx.piece(i));
+        // A read and an fstat per piece; the cache answers the second round.
+        assert.deepEqual(reader.syncReads, { allowed: true, calls: 10, pauses: 0 });
+        for (let i = 0; i < 5; i++) assert.deepEqual(await reader.read(i), fx.piece(i));
+        assert.equal(reader.syncReads.calls, 10);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+  it('reads larger spans through the pool, and none at all with syncReads: false or a given fs', async (t) => {
+    await withDir(async (dir) => {
+      if (!(await isLocalFileSystem(dir))) {
+        t.skip(
+          `${dir} is not on a local file system (statfs type not in the list): reads go through the pool`,
+        );
+        return;
+      }
+      const large = SYNC_READ_MAX_BYTES * 2;
+      const big = await makeTorrent(dir, [{ name: 'big', length: 2 * large }], large);
+      const reader = new PieceReader(big.files, large, big.hashes);
+      try {
+        await settled(reader);
+        assert.deepEqual(await reader.read(1), big.piece(1));
+        assert.deepEqual(reader.syncReads, { allowed: true, calls: 0, pauses: 0 });
+      } finally {
+        await reader.close();
+      }
+      const small = await makeTorrent(dir, [{ name: 'small', length: 32 * 1024 }], 16 * 1024);
+      for (const options of [{ syncReads: false }, { fs: nodeDiskFs }] satisfies PieceReaderOptions[]) {
+        const off = new PieceReader(small.files, 16 * 1024, small.hashes, options);
+        try {
+          await new Promise((r) => setTimeout(r, 50));
+          assert.deepEqual(await off.read(1), small.piece(1));
+          assert.deepEqual(off.syncReads, { allowed: false, calls: 0, pauses: 0 });
+        } finally {
+          await off.close();
+        }
+      }
     });
   });
 });

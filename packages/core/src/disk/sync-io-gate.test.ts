@@ -8,17 +8,17 @@ import { nodeDiskFs } from './disk-fs.js';
 import { DiskWriter, MAX_WRITE_CALL_BYTES, SYNC_WRITE_MAX_CALLS } from './disk-writer.js';
 import {
   isLocalFileSystem,
-  SLOW_SYNC_WRITE_MS,
-  SYNC_WRITE_BUDGET_MS_PER_SECOND,
-  SYNC_WRITE_PAUSE_MS,
-  SyncWriteGate,
+  SLOW_SYNC_IO_MS,
+  SYNC_IO_BUDGET_MS_PER_SECOND,
+  SYNC_IO_PAUSE_MS,
+  SyncIoGate,
   writeFullySync,
-} from './sync-write-gate.js';
+} from './sync-io-gate.js';
 
 /** A gate on a clock the test moves; `run(ms)` makes a call that takes `ms`. */
-function clockedGate(): { gate: SyncWriteGate; clock: { now: number }; call: (ms: number) => void } {
+function clockedGate(): { gate: SyncIoGate; clock: { now: number }; call: (ms: number) => void } {
   const clock = { now: 10_000 };
-  const gate = new SyncWriteGate({ now: () => clock.now });
+  const gate = new SyncIoGate({ now: () => clock.now });
   gate.allow(true);
   return {
     gate,
@@ -30,9 +30,9 @@ function clockedGate(): { gate: SyncWriteGate; clock: { now: number }; call: (ms
   };
 }
 
-describe('SyncWriteGate', () => {
+describe('SyncIoGate', () => {
   it('is shut until allowed (not a local file system, or not the default fs)', () => {
-    const gate = new SyncWriteGate();
+    const gate = new SyncIoGate();
     assert.equal(gate.open, false);
     gate.allow(true);
     assert.equal(gate.open, true);
@@ -40,21 +40,21 @@ describe('SyncWriteGate', () => {
     assert.equal(gate.open, false);
   });
 
-  it(`a call slower than SLOW_SYNC_WRITE_MS (${SLOW_SYNC_WRITE_MS}) shuts it for SYNC_WRITE_PAUSE_MS (${SYNC_WRITE_PAUSE_MS})`, () => {
+  it(`a call slower than SLOW_SYNC_IO_MS (${SLOW_SYNC_IO_MS}) shuts it for SYNC_IO_PAUSE_MS (${SYNC_IO_PAUSE_MS})`, () => {
     const { gate, clock, call } = clockedGate();
-    call(SLOW_SYNC_WRITE_MS);
+    call(SLOW_SYNC_IO_MS);
     assert.equal(gate.open, true, 'exactly the limit is not slow');
-    call(SLOW_SYNC_WRITE_MS + 0.5);
+    call(SLOW_SYNC_IO_MS + 0.5);
     assert.equal(gate.open, false);
     assert.equal(gate.pauses, 1);
-    clock.now += SYNC_WRITE_PAUSE_MS - 1;
+    clock.now += SYNC_IO_PAUSE_MS - 1;
     assert.equal(gate.open, false);
     clock.now += 1;
     assert.equal(gate.open, true, 'tried again once the pause is over');
     assert.equal(gate.calls, 2);
   });
 
-  it(`more than SYNC_WRITE_BUDGET_MS_PER_SECOND (${SYNC_WRITE_BUDGET_MS_PER_SECOND}) of calls in a second shuts it`, () => {
+  it(`more than SYNC_IO_BUDGET_MS_PER_SECOND (${SYNC_IO_BUDGET_MS_PER_SECOND}) of calls in a second shuts it`, () => {
     const { gate, clock, call } = clockedGate();
     const each = 5;
     // Calls of 5 ms with 5 ms between them: 500 ms of calls in each second, over the budget.
@@ -66,13 +66,13 @@ describe('SyncWriteGate', () => {
     }
     assert.equal(gate.pauses, 1);
     // The budget was crossed by the call that took the sum past it, within the first second.
-    assert.equal(calls, Math.floor(SYNC_WRITE_BUDGET_MS_PER_SECOND / each) + 1);
+    assert.equal(calls, Math.floor(SYNC_IO_BUDGET_MS_PER_SECOND / each) + 1);
   });
 
   it('a budget spent in one second does not carry into the next', () => {
     const { gate, clock, call } = clockedGate();
     const each = 5;
-    const perSecond = Math.floor(SYNC_WRITE_BUDGET_MS_PER_SECOND / each) - 1;
+    const perSecond = Math.floor(SYNC_IO_BUDGET_MS_PER_SECOND / each) - 1;
     for (let second = 0; second < 5; second++) {
       const start = clock.now;
       for (let i = 0; i < perSecond; i++) call(each);
