@@ -46,7 +46,11 @@ export class CountingFs implements DiskFs {
       }
     };
     return {
-      ...(typeof handle.fd === 'number' ? { fd: handle.fd } : {}),
+      // A getter, not a copy: a closed FileHandle's fd reads -1, so a stale wrapper can never
+      // write through a number the kernel has since given to another file.
+      get fd() {
+        return handle.fd;
+      },
       read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
       write: (buffer, offset, length, position) => handle.write(buffer, offset, length, position),
       ...(handle.writev ? { writev: (buffers, position) => handle.writev!(buffers, position) } : {}),

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '@tork/testkit';
+import { CountingFs } from './counting-fs.js';
 import { nodeDiskFs } from './disk-fs.js';
 import { DiskWriter, MAX_WRITE_CALL_BYTES, SYNC_WRITE_MAX_CALLS } from './disk-writer.js';
 import {
@@ -110,6 +111,18 @@ describe('writeFullySync', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe('CountingFs handles', () => {
+  it('report the live descriptor, -1 once closed (never a number the kernel may reuse)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    await writeFile(path, new Uint8Array(1));
+    const handle = await new CountingFs(nodeDiskFs).open(path, constants.O_RDWR);
+    assert.ok(typeof handle.fd === 'number' && handle.fd >= 0);
+    await handle.close();
+    assert.equal(handle.fd, -1);
   });
 });
 
