@@ -25,7 +25,6 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -174,25 +173,15 @@ async function client([mode, torrentPath, outDir, ...peers]) {
 }
 
 async function probe() {
+  // Loaded here, not at the top: the client mode (a fresh process measured whole) must not pay them.
+  const { LIBTORRENT_SETTINGS, probeDataset, startFarm, swarmOptions } = await import('./probe-swarm.mjs');
   const { values } = parseArgs({
     options: {
-      size: { type: 'string', default: '256MiB' },
-      files: { type: 'string', default: '40' },
-      'piece-size': { type: 'string', default: '16KiB' },
-      seeders: { type: 'string', default: '8' },
+      ...swarmOptions,
       runs: { type: 'string', default: '3' },
       writes: { type: 'string', default: 'sync,callback,filehandle' },
-      cache: { type: 'string', default: join(tmpdir(), 'tork-bench-cache') },
-      python: { type: 'string', default: '/usr/bin/python3' },
     },
   });
-  const { parseSize } = await import('../packages/cli/dist/format.js');
-  const { ensureDataset } = await import('../packages/cli/dist/index.js');
-  const size = (text) => {
-    const bytes = parseSize(text);
-    if (bytes === undefined) throw new Error(`not a size: ${text}`);
-    return bytes;
-  };
   const runs = Number(values.runs);
   const seeders = Number(values.seeders);
   const writes = values.writes.split(',');
@@ -200,42 +189,17 @@ async function probe() {
     throw new Error('--runs 1..50, --seeders 1..64');
   for (const mode of writes)
     if (!['sync', 'callback', 'filehandle'].includes(mode)) throw new Error(`--writes: ${mode}?`);
-  const dataset = await ensureDataset(values.cache, {
-    size: size(values.size),
-    files: Number(values.files),
-    pieceLength: size(values['piece-size']),
-  });
+  const dataset = await probeDataset(values);
   const meta = readTorrent(await readFile(dataset.torrentPath));
   const work = join(tmpdir(), `tork-floor-probe-${process.pid}`);
   const python = join(root, 'packages/cli/python');
-  const farm = spawn(
-    values.python,
-    [
-      join(python, 'libtorrent-farm.py'),
-      dataset.torrentPath,
-      dataset.dataDir,
-      String(seeders),
-      '--host',
-      '127.0.0.1',
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  process.on('exit', () => farm.kill('SIGKILL'));
-  const first = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no answer from the farm in 60 s')), 60_000);
-    createInterface({ input: farm.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    });
-  });
-  const peers = JSON.parse(first).ports.map((port) => `127.0.0.1:${port}`);
+  const farm = await startFarm(values.python, dataset, seeders);
+  const peers = farm.ports.map((port) => `127.0.0.1:${port}`);
 
   const LIBTORRENT = `
 import sys, time, libtorrent as lt
 torrent, save = sys.argv[1], sys.argv[2]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'outgoing_interfaces': '127.0.0.1', 'enable_dht': False,
-  'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False, 'allow_multiple_connections_per_ip': True,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False})
+s = lt.session(${LIBTORRENT_SETTINGS})
 p = lt.add_torrent_params(); p.ti = lt.torrent_info(torrent); p.save_path = save
 h = s.add_torrent(p)
 for peer in sys.argv[3:]:
@@ -296,7 +260,7 @@ while not h.status().is_seeding:
       }
     }
   } finally {
-    farm.kill('SIGTERM');
+    farm.child.kill('SIGTERM');
     await rm(work, { recursive: true, force: true });
   }
   const median = (list) => {

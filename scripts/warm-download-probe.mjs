@@ -22,38 +22,23 @@ import { parseArgs } from 'node:util';
 import { Engine, parseMetainfo } from '@tork/core';
 import { ThreadActorSystem } from '@tork/workers';
 import { defaultPeerHosts } from '@tork/workers/available-cores';
-import { parseSize } from '../packages/cli/dist/format.js';
-import { ensureDataset } from '../packages/cli/dist/index.js';
+import { LIBTORRENT_SETTINGS, probeDataset, startFarm, swarmOptions } from './probe-swarm.mjs';
 
 process.env.TORK_HERMETIC = '1';
 const { values } = parseArgs({
   options: {
-    size: { type: 'string', default: '256MiB' },
-    files: { type: 'string', default: '40' },
-    'piece-size': { type: 'string', default: '16KiB' },
-    seeders: { type: 'string', default: '8' },
+    ...swarmOptions,
     rounds: { type: 'string', default: '5' },
     workers: { type: 'string' },
-    cache: { type: 'string', default: join(tmpdir(), 'tork-bench-cache') },
-    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
-const size = (text) => {
-  const bytes = parseSize(text);
-  if (bytes === undefined) throw new Error(`not a size: ${text}`);
-  return bytes;
-};
 const rounds = Number(values.rounds);
 const seeders = Number(values.seeders);
 const workers = values.workers ? Number(values.workers) : defaultPeerHosts();
 if (!(rounds >= 1 && rounds <= 50 && seeders >= 1 && seeders <= 64))
   throw new Error('--rounds 1..50, --seeders 1..64');
 
-const dataset = await ensureDataset(values.cache, {
-  size: size(values.size),
-  files: Number(values.files),
-  pieceLength: size(values['piece-size']),
-});
+const dataset = await probeDataset(values);
 const meta = parseMetainfo(await readFile(dataset.torrentPath));
 const mb = dataset.length / 1e6;
 const gib = dataset.length / 2 ** 30;
@@ -84,24 +69,15 @@ function start(args) {
   return { child, next };
 }
 
-const farm = start([
-  new URL('../packages/cli/python/libtorrent-farm.py', import.meta.url).pathname,
-  dataset.torrentPath,
-  dataset.dataDir,
-  String(seeders),
-  '--host',
-  '127.0.0.1',
-]);
-const { ports } = JSON.parse(await farm.next(60_000));
+const farm = await startFarm(values.python, dataset, seeders);
+const { ports } = farm;
 const peers = ports.map((port) => ({ host: '127.0.0.1', port }));
 
 // One libtorrent session for every round: "download DIR" -> {"wall", "cpu"} once seeding.
 const LIBTORRENT = `
 import json, resource, sys, time, libtorrent as lt
 torrent, ports = sys.argv[1], [int(p) for p in sys.argv[2].split(',')]
-s = lt.session({'listen_interfaces': '127.0.0.1:0', 'outgoing_interfaces': '127.0.0.1', 'enable_dht': False,
-  'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False, 'allow_multiple_connections_per_ip': True,
-  'enable_outgoing_utp': False, 'enable_incoming_utp': False})
+s = lt.session(${LIBTORRENT_SETTINGS})
 info = lt.torrent_info(torrent)
 print(json.dumps({'ready': True}), flush=True)
 for line in sys.stdin:
@@ -164,7 +140,7 @@ const summary = (list) => ({
   cpuSecondsPerGiB: Number((median(list.map((r) => r.cpu)) / gib).toFixed(2)),
 });
 const report = {
-  dataset: { name: dataset.name, length: dataset.length, pieceLength: size(values['piece-size']) },
+  dataset: { name: dataset.name, length: dataset.length, pieceLength: meta.pieceLength },
   seeders,
   workers,
   node: process.version,

@@ -11,7 +11,7 @@ import type { PieceSpanOnDisk } from './piece-span.js';
 import { type PreparedFile, prepareFile, prepareFiles } from './prepare-files.js';
 import { runBounded } from './run-bounded.js';
 import { SafeTree } from './safe-tree.js';
-import { isLocalFileSystem, SyncIoGate, writeFullySync } from './sync-io-gate.js';
+import { isLocalFileSystem, SyncIoGate, type SyncIoStats, writeFullySync } from './sync-io-gate.js';
 
 /** Default for `maxOpenFiles`. */
 export const DEFAULT_MAX_OPEN_FILES = 64;
@@ -293,8 +293,8 @@ export class DiskWriter {
    * Write calls made on this thread (`syncWrites`), whether they may be at all (`allowed`: the
    * default fs on a local file system), and how often a slow call sent them back to the pool.
    */
-  get syncWrites(): { readonly allowed: boolean; readonly calls: number; readonly pauses: number } {
-    return { allowed: this.#gate.allowed, calls: this.#gate.calls, pauses: this.#gate.pauses };
+  get syncWrites(): SyncIoStats {
+    return this.#gate.stats;
   }
 
   /**

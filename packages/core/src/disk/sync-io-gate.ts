@@ -33,6 +33,12 @@ export function isLocalFileSystem(path: string): Promise<boolean> {
   });
 }
 
+export interface SyncIoStats {
+  readonly allowed: boolean;
+  readonly calls: number;
+  readonly pauses: number;
+}
+
 export interface SyncIoGateOptions {
   /** Clock in ms (tests). Default: `performance.now`. */
   readonly now?: () => number;
@@ -69,6 +75,11 @@ export class SyncIoGate {
 
   get allowed(): boolean {
     return this.#allowed;
+  }
+
+  /** What its owner reports: whether calls may be made on the event loop at all, how many were, how often it paused. */
+  get stats(): SyncIoStats {
+    return { allowed: this.#allowed, calls: this.calls, pauses: this.pauses };
   }
 
   /** Whether the next call is made on the event loop. */

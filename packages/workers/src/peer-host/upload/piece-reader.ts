@@ -25,7 +25,12 @@ import { dirname } from 'node:path';
 import { type DiskFs, type DiskStats, nodeDiskFs } from '@tork/core/internal/disk/disk-fs.js';
 import { HandleCache, type HandleLease } from '@tork/core/internal/disk/handle-cache.js';
 import { readFully } from '@tork/core/internal/disk/piece-span.js';
-import { isLocalFileSystem, readFullySync, SyncIoGate } from '@tork/core/internal/disk/sync-io-gate.js';
+import {
+  isLocalFileSystem,
+  readFullySync,
+  SyncIoGate,
+  type SyncIoStats,
+} from '@tork/core/internal/disk/sync-io-gate.js';
 import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
 import { FileLayout, type FileSpan } from '@tork/core/internal/metainfo/file-layout.js';
 import { verifyV2Piece } from '@tork/core/internal/metainfo/v2-piece-checks.js';
@@ -258,8 +263,8 @@ export class PieceReader {
    * Reads made on this thread (`syncReads`; a span's read and its file's fstat count as two),
    * whether they may be at all, and how often a slow call sent them back to the pool.
    */
-  get syncReads(): { readonly allowed: boolean; readonly calls: number; readonly pauses: number } {
-    return { allowed: this.#gate.allowed, calls: this.#gate.calls, pauses: this.#gate.pauses };
+  get syncReads(): SyncIoStats {
+    return this.#gate.stats;
   }
 
   get hashed(): number {
