@@ -41,6 +41,8 @@ interface Entry {
   /** The last progress seen, kept while paused. */
   last?: TorrentProgress;
   error?: { code: string; message: string };
+  /** Which start is the current one: a start given up by a pause must not touch the next one's state. */
+  run: number;
 }
 
 /** A torrent to add, checked by the API's schema first. */
@@ -168,7 +170,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
     this.#sessionPeerLimits = saved.sessionPeerLimits ?? {};
     this.#applySessionPeerLimits();
     for (const record of saved.torrents) {
-      const entry: Entry = { record, fetching: false };
+      const entry: Entry = { record, fetching: false, run: 0 };
       try {
         if (record.metainfo) entry.meta = parseMetainfo(Buffer.from(record.metainfo, 'base64'));
       } catch (error) {
@@ -247,7 +249,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       paused: request.paused,
       addedAt: Date.now(),
     };
-    const entry: Entry = { record, fetching: false, ...(meta ? { meta } : {}) };
+    const entry: Entry = { record, fetching: false, run: 0, ...(meta ? { meta } : {}) };
     this.#entries.set(infoHash, entry);
     await this.#save();
     if (!request.paused) this.#start(entry);
@@ -431,6 +433,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
   /** Adds the torrent to the engine, in the background: a failure is kept in its entry and evented. */
   #start(entry: Entry): void {
     const { record } = entry;
+    const run = ++entry.run;
     const id = record.infoHash;
     const emit = (event: string, data: object) => this.emit('event', { torrentId: id, event, data });
     const common = {
@@ -459,7 +462,7 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       const torrent = await this.#engine.addMagnet({ ...common, magnet }, setup, (fetch) =>
         attachJsonFetchEvents(fetch, emit),
       );
-      entry.fetching = false;
+      if (entry.run === run) entry.fetching = false;
       entry.meta = torrent.meta as Metainfo;
       record.metainfo = Buffer.from(torrentFile(entry.meta.infoBytes, magnet.trackers)).toString('base64');
       // Paused or removed while its metadata was on the way: it stops now.
@@ -467,6 +470,8 @@ export class TorrentRegistry extends EventEmitter<{ event: [TorrentEvent] }> {
       if (this.#entries.get(id) === entry) await this.#save();
     };
     started().catch((error: unknown) => {
+      // A pause gave this start up, and a resume may have begun the next: that one's state stays.
+      if (entry.run !== run) return;
       entry.fetching = false;
       delete entry.torrent;
       if (this.#closed || record.paused || this.#entries.get(id) !== entry) return;

@@ -170,6 +170,8 @@ export class Engine {
   readonly #fetches = new Map<string, MetadataFetch>();
   /** Magnets whose piece layers are being fetched (BEP 52), by info-hash. */
   readonly #layerFetches = new Map<string, PieceLayerFetch>();
+  /** Magnets between `addMagnet`'s call and their torrent's start: `remove` gives them up. */
+  readonly #startingMagnets = new Map<string, { removed: boolean }>();
   /** Who handles an actor's events: its torrent, or a magnet's metadata fetch. */
   readonly #byActor = new Map<number, ActorOwner>();
   #nextActorId = 1;
@@ -270,57 +272,77 @@ export class Engine {
     if (this.#closed) throw new TorkError(TorkErrorCode.USAGE, 'the engine is closed');
     const { magnet } = options;
     const id = magnet.infoHashHex;
-    if (this.#torrents.has(id) || this.#fetches.has(id) || this.#layerFetches.has(id))
+    if (
+      this.#torrents.has(id) ||
+      this.#fetches.has(id) ||
+      this.#layerFetches.has(id) ||
+      this.#startingMagnets.has(id)
+    )
       throw new TorkError(TorkErrorCode.USAGE, `torrent ${id} is already added`);
-    const dir = options.resumeDir ?? defaultResumeDir(options.outDir);
-    const saved = dir === false ? undefined : await readSavedMetadata(dir, id);
-    let meta = saved?.meta;
-    let torrentFile = saved?.torrent;
-    let changed = false;
-    let peers = [...(options.peers ?? []), ...magnet.peers];
-    let metadataFetch: MetadataFetch | undefined;
-    if (meta === undefined) {
-      const fetched = await this.fetchMetadata(
-        {
-          magnet,
-          peers: options.peers,
-          useTrackers: options.useTrackers,
-          trackerClients: options.trackerClients,
-          timeoutMs: options.metadataTimeoutMs,
-          maxPeers: options.maxPeers,
-          tickMs: options.tickMs,
-          pex: options.pex !== false,
-        },
-        (fetch) => {
-          metadataFetch = fetch;
-          onFetch?.(fetch);
-        },
-      );
-      meta = fetched.meta;
-      torrentFile = fetched.torrent;
-      changed = true;
-      peers = [...peers, ...fetched.peers];
-    }
-    if (missingPieceLayers(meta).length > 0 && !this.#closed) {
-      // BEP 9 metadata has no piece layers: ask the peers for them (hash requests) before starting.
-      const layers = await this.#fetchPieceLayers(meta, peers, options, metadataFetch);
-      if (layers !== undefined) {
-        meta = layers.meta;
-        torrentFile = withPieceLayers(torrentFile!, layers.layers);
+    // Known from here on, before the first await: a `remove` in any of the waits below (reading
+    // saved metadata, saving it) gives the magnet up, as it does the fetches.
+    const starting = { removed: false };
+    this.#startingMagnets.set(id, starting);
+    const given = () => {
+      if (starting.removed)
+        throw new TorkError(TorkErrorCode.ABORTED, `torrent ${id} was removed while starting`);
+    };
+    try {
+      const dir = options.resumeDir ?? defaultResumeDir(options.outDir);
+      const saved = dir === false ? undefined : await readSavedMetadata(dir, id);
+      given();
+      let meta = saved?.meta;
+      let torrentFile = saved?.torrent;
+      let changed = false;
+      let peers = [...(options.peers ?? []), ...magnet.peers];
+      let metadataFetch: MetadataFetch | undefined;
+      if (meta === undefined) {
+        const fetched = await this.fetchMetadata(
+          {
+            magnet,
+            peers: options.peers,
+            useTrackers: options.useTrackers,
+            trackerClients: options.trackerClients,
+            timeoutMs: options.metadataTimeoutMs,
+            maxPeers: options.maxPeers,
+            tickMs: options.tickMs,
+            pex: options.pex !== false,
+          },
+          (fetch) => {
+            metadataFetch = fetch;
+            onFetch?.(fetch);
+          },
+        );
+        meta = fetched.meta;
+        torrentFile = fetched.torrent;
         changed = true;
-        const banned = new Set(layers.banned);
-        peers = peers.filter((peer) => !banned.has(addressKey(peer)));
+        peers = [...peers, ...fetched.peers];
       }
+      if (missingPieceLayers(meta).length > 0 && !this.#closed) {
+        // BEP 9 metadata has no piece layers: ask the peers for them (hash requests) before starting.
+        const layers = await this.#fetchPieceLayers(meta, peers, options, metadataFetch);
+        if (layers !== undefined) {
+          meta = layers.meta;
+          torrentFile = withPieceLayers(torrentFile!, layers.layers);
+          changed = true;
+          const banned = new Set(layers.banned);
+          peers = peers.filter((peer) => !banned.has(addressKey(peer)));
+        }
+      }
+      given();
+      if (changed && dir !== false) await saveMetadata(dir, id, torrentFile!);
+      given();
+      if (this.#closed)
+        throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
+      const { magnet: _magnet, metadataTimeoutMs: _timeout, selectFiles, ...rest } = options;
+      const filePriorities =
+        selectFiles?.(meta) ??
+        options.filePriorities ??
+        selectOnlyPriorities(magnet.selectOnly, meta.files.length);
+      return this.add({ ...rest, meta, peers, ...(filePriorities ? { filePriorities } : {}) }, setup);
+    } finally {
+      if (this.#startingMagnets.get(id) === starting) this.#startingMagnets.delete(id);
     }
-    if (changed && dir !== false) await saveMetadata(dir, id, torrentFile!);
-    if (this.#closed)
-      throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
-    const { magnet: _magnet, metadataTimeoutMs: _timeout, selectFiles, ...rest } = options;
-    const filePriorities =
-      selectFiles?.(meta) ??
-      options.filePriorities ??
-      selectOnlyPriorities(magnet.selectOnly, meta.files.length);
-    return this.add({ ...rest, meta, peers, ...(filePriorities ? { filePriorities } : {}) }, setup);
   }
 
   /**
@@ -360,7 +382,7 @@ export class Engine {
         return undefined;
       throw error;
     } finally {
-      this.#layerFetches.delete(id);
+      if (this.#layerFetches.get(id) === fetch) this.#layerFetches.delete(id);
     }
   }
 
@@ -386,7 +408,8 @@ export class Engine {
     try {
       return await fetch.start();
     } finally {
-      this.#fetches.delete(id);
+      // Not another's: a remove forgets this one at once, and the id may be fetched again since.
+      if (this.#fetches.get(id) === fetch) this.#fetches.delete(id);
     }
   }
 
@@ -426,11 +449,23 @@ export class Engine {
   async remove(infoHashHex: string): Promise<boolean> {
     const torrent = this.#torrents.get(infoHashHex);
     if (!torrent) {
+      // Forgotten at once, not when their addMagnet unwinds: the id may be added again right away.
+      const starting = this.#startingMagnets.get(infoHashHex);
+      if (starting) {
+        starting.removed = true;
+        this.#startingMagnets.delete(infoHashHex);
+      }
       const fetch = this.#fetches.get(infoHashHex);
       const layers = this.#layerFetches.get(infoHashHex);
-      if (!fetch && !layers) return false;
-      layers?.stop();
-      await fetch?.stop();
+      if (!fetch && !layers) return starting !== undefined;
+      if (layers) {
+        layers.stop();
+        this.#layerFetches.delete(infoHashHex);
+      }
+      if (fetch) {
+        this.#fetches.delete(infoHashHex);
+        await fetch.stop();
+      }
       return true;
     }
     try {

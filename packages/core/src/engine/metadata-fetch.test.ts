@@ -214,6 +214,33 @@ describe('a magnet link through the Engine (metadata phase, BEP 9)', { timeout: 
     await engine.close();
   });
 
+  it('Engine.remove gives up a magnet still starting (before its fetch exists): addMagnet rejects, the id is free', async () => {
+    const engine = new Engine({
+      actors: new MetadataPeers(() => null),
+      peerId: new Uint8Array(20).fill(9),
+      port: 0,
+    });
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:5`);
+    const outDir = await tempDir('tork-magnet-');
+    const add = () =>
+      engine.addMagnet({ magnet, outDir, useTrackers: false, tickMs: 20 }).then(
+        () => 'resolved',
+        (error: unknown) => (error instanceof TorkError ? `${error.code}: ${error.message}` : 'other'),
+      );
+    // The same turn: addMagnet is still reading saved metadata, no fetch is registered yet (the
+    // daemon's pause right after an add).
+    const first = add();
+    assert.equal(await engine.remove(meta.infoHashHex), true, 'the starting magnet counts as the torrent');
+    assert.match(await first, /^TORK_ERR_ABORTED/);
+    assert.equal(await engine.remove(meta.infoHashHex), false, 'forgotten');
+    // Added again, it is taken (not refused as already added), and a remove gives it up.
+    const second = add();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await engine.remove(meta.infoHashHex), true);
+    assert.match(await second, /^TORK_ERR_ABORTED/);
+    await engine.close();
+  });
+
   it('dials the peers a connected peer tells of by PEX, and gets the metadata from them; --no-pex does not', async () => {
     const magnet = parseMagnet(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.9:4`);
     // 127.0.0.9:4 has no metadata, but knows 127.0.0.9:5, which has.
