@@ -1,4 +1,4 @@
-import { readSync, statfs, writeSync, writevSync } from 'node:fs';
+import { statfs, writeSync, writevSync } from 'node:fs';
 
 /**
  * A call on the event loop that takes longer than this (ms) sends calls back to libuv's pool for
@@ -129,24 +129,4 @@ export function writeFullySync(fd: number, buffers: readonly Uint8Array[], posit
     rest = rest.slice(done);
     if (written > 0) rest = [rest[0]!.subarray(written), ...rest.slice(1)];
   }
-}
-
-/**
- * Reads up to `length` bytes at `position` of `fd` into `out` from `offset` with `readSync`, going
- * on after a short read; returns the bytes read (fewer only at the end of the file).
- */
-export function readFullySync(
-  fd: number,
-  out: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-): number {
-  let done = 0;
-  while (done < length) {
-    const read = readSync(fd, out, offset + done, length - done, position + done);
-    if (read <= 0) break;
-    done += read;
-  }
-  return done;
 }

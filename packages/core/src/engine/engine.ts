@@ -283,14 +283,14 @@ export class Engine {
     // saved metadata, saving it) gives the magnet up, as it does the fetches.
     const starting = { removed: false };
     this.#startingMagnets.set(id, starting);
-    const given = () => {
+    const throwIfRemoved = () => {
       if (starting.removed)
         throw new TorkError(TorkErrorCode.ABORTED, `torrent ${id} was removed while starting`);
     };
     try {
       const dir = options.resumeDir ?? defaultResumeDir(options.outDir);
       const saved = dir === false ? undefined : await readSavedMetadata(dir, id);
-      given();
+      throwIfRemoved();
       let meta = saved?.meta;
       let torrentFile = saved?.torrent;
       let changed = false;
@@ -329,9 +329,9 @@ export class Engine {
           peers = peers.filter((peer) => !banned.has(addressKey(peer)));
         }
       }
-      given();
+      throwIfRemoved();
       if (changed && dir !== false) await saveMetadata(dir, id, torrentFile!);
-      given();
+      throwIfRemoved();
       if (this.#closed)
         throw new TorkError(TorkErrorCode.ABORTED, 'the engine closed while the metadata arrived');
       const { magnet: _magnet, metadataTimeoutMs: _timeout, selectFiles, ...rest } = options;

@@ -24,13 +24,8 @@ import { constants, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DiskFs, type DiskStats, nodeDiskFs } from '@tork/core/internal/disk/disk-fs.js';
 import { HandleCache, type HandleLease } from '@tork/core/internal/disk/handle-cache.js';
-import { readFully } from '@tork/core/internal/disk/piece-span.js';
-import {
-  isLocalFileSystem,
-  readFullySync,
-  SyncIoGate,
-  type SyncIoStats,
-} from '@tork/core/internal/disk/sync-io-gate.js';
+import { readFully, readFullySync } from '@tork/core/internal/disk/piece-span.js';
+import { isLocalFileSystem, SyncIoGate, type SyncIoStats } from '@tork/core/internal/disk/sync-io-gate.js';
 import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
 import { FileLayout, type FileSpan } from '@tork/core/internal/metainfo/file-layout.js';
 import { verifyV2Piece } from '@tork/core/internal/metainfo/v2-piece-checks.js';
@@ -49,11 +44,6 @@ export const DEFAULT_READER_MAX_CONCURRENT_READS = 4;
  * copy runs beside the host's work.
  */
 export const SYNC_READ_MAX_BYTES = 256 * 1024;
-/** Resolves in the event loop's next turn (after its I/O), not in this one's microtasks. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Default age a file's last change must have before a verification against it is remembered: 2 s. */
 export const DEFAULT_READER_RACY_MARGIN_MS = 2_000;
 
@@ -263,7 +253,6 @@ export class PieceReader {
     return this.#misses;
   }
 
-  /** Pieces read from disk and hashed (the rest were trusted: verified before, files unchanged). */
   /**
    * Reads made on this thread (`syncReads`; a span's read and its file's fstat count as two),
    * whether they may be at all, and how often a slow call sent them back to the pool.
@@ -272,6 +261,7 @@ export class PieceReader {
     return this.#gate.stats;
   }
 
+  /** Pieces read from disk and hashed (the rest were trusted: verified before, files unchanged). */
   get hashed(): number {
     return this.#hashed;
   }
@@ -422,6 +412,8 @@ export class PieceReader {
       let changedSince = 0;
       let settled = true;
       let old = true;
+      /** A span was read on this thread. */
+      let here = false;
       for (const span of spans) {
         if (span.pad) {
           piece.fill(0, span.pieceOffset, span.pieceOffset + span.length);
@@ -431,7 +423,13 @@ export class PieceReader {
         changedSince = Math.max(changedSince, seen.since);
         settled &&= seen.settled;
         old &&= seen.old;
+        here ||= seen.here;
       }
+      // A piece read on this thread still arrives in a later turn, as one through the pool did: a
+      // serving loop that never ends its turn holds back the turn's writes and reads, and
+      // Transmission fetched 256 KiB pieces at 2.4 MB/s instead of 3.7 (test/clients/transmission.test.ts).
+      // Before the piece is cached: what it evicts is evicted in the turn it is handed out.
+      if (here) await nextTurn();
       const verifiedAt = this.#verifiedAt[index]!;
       const trusted =
         (verifiedAt !== 0 && verifiedAt > changedSince) ||
@@ -496,7 +494,13 @@ export class PieceReader {
     return { since: version.since, settled: changed < readStart - this.#racyMarginMs, old: version.old };
   }
 
-  async #readSpan(index: number, span: FileSpan, piece: Uint8Array, readStart: number): Promise<SeenFile> {
+  /** Reads a span into `piece` and fstats its file; `here`: on this thread (see `syncReads`). */
+  async #readSpan(
+    index: number,
+    span: FileSpan,
+    piece: Uint8Array,
+    readStart: number,
+  ): Promise<SeenFile & { readonly here: boolean }> {
     const path = this.#files[span.fileIndex]!.path!;
     const details = { piece: index, fileIndex: span.fileIndex, path };
     let lease: HandleLease;
@@ -527,12 +531,7 @@ export class PieceReader {
       }
       // After the read: a write that began before this returns shows in ctime (written first).
       const stats = now ? this.#statNow(fd) : await lease.handle.stat().catch(() => undefined);
-      const seen = this.#observe(span.fileIndex, stats, readStart);
-      // A read made here still completes in a later turn, as one through the pool did: a serving
-      // loop that never yields holds back the turn's writes and reads, and Transmission fetched
-      // 256 KiB pieces at 2.4 MB/s instead of 3.7 (test/clients/transmission.test.ts).
-      if (now) await nextTurn();
-      return seen;
+      return { ...this.#observe(span.fileIndex, stats, readStart), here: now };
     } finally {
       lease.release();
     }
@@ -669,4 +668,9 @@ function blockFits(begin: number, length: number, size: number): boolean {
   return (
     Number.isInteger(begin) && Number.isInteger(length) && begin >= 0 && length >= 1 && begin + length <= size
   );
+}
+
+/** Resolves in the event loop's next turn (after its I/O), not among this turn's microtasks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
