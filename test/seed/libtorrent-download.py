@@ -9,6 +9,7 @@ libtorrent computed and the peers it saw (not itself); exits 0 once seeding (dow
 2 on timeout. Exits on SIGTERM.
 """
 import json
+import random
 import signal
 import sys
 import time
@@ -17,6 +18,8 @@ import libtorrent as lt
 
 torrent, save_path, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
+# Our own peer-id prefix, unique to this run: a connection to ourselves shows it on both its ends.
+FINGERPRINT = f'-LD{random.randrange(10_000):04d}-'
 
 session = lt.session({
     'listen_interfaces': f'127.0.0.1:{port}',
@@ -29,6 +32,7 @@ session = lt.session({
     # tork speaks TCP only: an outgoing uTP attempt first costs ~3 s before libtorrent falls back.
     'enable_outgoing_utp': False,
     'enable_incoming_utp': False,
+    'peer_fingerprint': FINGERPRINT,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification,
 })
 info = lt.torrent_info(torrent)
@@ -66,12 +70,13 @@ while True:
     for alert in session.pop_alerts():
         alerts.append(f'{type(alert).__name__}: {alert.message()}')
     # The tracker lists this downloader too, and libtorrent dials it once before the handshake's
-    # peer id shows the connection is to itself: that peer is not reported (CI37 saw it, "libtorrent
-    # 2.0.8" at our own port, while the tork seeders alone served the data).
+    # peer id shows the connection is to itself: neither end of it is reported. CI37 saw the dialling
+    # end ("libtorrent 2.0.8" at our own port), CI69 the accepting end (from an ephemeral port),
+    # while the tork seeders alone served the data: our own address, or our peer-id prefix.
     own = f'127.0.0.1:{session.listen_port()}'
     for peer in handle.get_peer_info():
         key = f'{peer.ip[0]}:{peer.ip[1]}'
-        if key == own:
+        if key == own or peer.pid.to_bytes().startswith(FINGERPRINT.encode()):
             continue
         entry = peers.setdefault(key, {'address': key, 'client': '', 'downloaded': 0})
         entry['client'] = peer.client.decode('utf-8', 'replace') if isinstance(peer.client, bytes) else str(peer.client)
