@@ -26,6 +26,11 @@ export interface ResumeFs {
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  /**
+   * Names in a directory. Optional: without it, temp files left by crashed saves are not swept
+   * (they are never read, only take space).
+   */
+  readdir?(path: string): Promise<string[]>;
 }
 
 export const nodeResumeFs: ResumeFs = {
@@ -33,6 +38,7 @@ export const nodeResumeFs: ResumeFs = {
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
+  readdir: (path) => fsp.readdir(path),
 };
 
 // O_NOFOLLOW does not exist on Windows; there a planted symlink is the user's own doing.
@@ -42,7 +48,7 @@ export const resumeFlags = {
   read: constants.O_RDONLY | NOFOLLOW,
   /** The journal: created when missing, every write lands at the end. */
   journal: constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | NOFOLLOW,
-  /** The snapshot's temp file: a leftover from a crashed save is simply overwritten. */
+  /** The snapshot's temp file, named per store (see `ResumeStore.tempPath`). */
   temp: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW,
   directory: constants.O_RDONLY,
 } as const;

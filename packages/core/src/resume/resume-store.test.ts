@@ -270,11 +270,16 @@ describe('ResumeStore', () => {
     await store.close();
   });
 
-  it('atomicity: a leftover temp file from a crashed save is ignored and overwritten', async () => {
+  it('atomicity: temp files left by crashed saves are ignored, and swept unless their process lives', async () => {
     const { dir, store } = await fresh();
     await store.save({ verified: bits([0, 1]), pieceLength: PIECE_LENGTH, files: FILES, clean: true });
     await store.close();
-    await writeFile(join(dir, `${HEX}.resume.tmp`), 'TORK-RESUME 1 half-written');
+    // A pid that cannot be running (above Linux's pid_max), the older fixed name, a live writer's.
+    const dead = `${HEX}.resume.${2 ** 23}-1.tmp`;
+    const live = `${HEX}.resume.${process.pid}-999999.tmp`;
+    for (const name of [dead, `${HEX}.resume.tmp`, live]) {
+      await writeFile(join(dir, name), 'TORK-RESUME 1 half-written');
+    }
     const loaded = await reload(dir);
     assert.equal(loaded?.warning, undefined);
     assert.deepEqual(loaded?.pieces, [0, 1]);
@@ -282,6 +287,27 @@ describe('ResumeStore', () => {
     await next.save({ verified: bits([0, 1, 3]), pieceLength: PIECE_LENGTH, files: FILES });
     await next.close();
     assert.deepEqual((await reload(dir))?.pieces, [0, 1, 3]);
+    assert.deepEqual((await readdir(dir)).sort(), [`${HEX}.journal`, `${HEX}.resume`, live]);
+    await next.remove();
+    assert.deepEqual(await readdir(dir), [], 'remove sweeps every temp file of the torrent');
+  });
+
+  it('two stores on one directory (two seeders of one torrent) save at once: every save lands whole', async () => {
+    const { dir } = await fresh();
+    const stores = [ResumeStore.open({ dir, infoHashHex: HEX }), ResumeStore.open({ dir, infoHashHex: HEX })];
+    assert.notEqual(stores[0]!.tempPath, stores[1]!.tempPath);
+    // One temp name for both made the loser's rename fail ENOENT (CI, three `tork seed` at once).
+    const saves: Promise<void>[] = [];
+    for (let round = 0; round < 25; round++) {
+      for (const store of stores) {
+        saves.push(
+          store.save({ verified: bits([0, 1]), pieceLength: PIECE_LENGTH, files: FILES, clean: true }),
+        );
+      }
+    }
+    await Promise.all(saves);
+    await Promise.all(stores.map((store) => store.close()));
+    assert.deepEqual((await reload(dir))?.pieces, [0, 1]);
     assert.deepEqual((await readdir(dir)).sort(), [`${HEX}.journal`, `${HEX}.resume`]);
   });
 
@@ -303,7 +329,7 @@ describe('ResumeStore', () => {
     const loaded = await reload(dir);
     assert.deepEqual(loaded?.pieces, [2]);
     assert.equal(loaded?.clean, true);
-    assert.equal(existsSync(join(dir, `${HEX}.resume.tmp`)), false);
+    assert.equal(existsSync(store.tempPath), false);
     await store.close();
   });
 

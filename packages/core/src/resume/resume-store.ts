@@ -84,11 +84,26 @@ export interface LoadedResume {
 
 type Task<T> = () => Promise<T>;
 
+/** Numbers the stores of this process, so that no two of them share a temp file. */
+let storeSerial = 0;
+
+/** Is `pid` a live process? EPERM means it lives under another user. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return systemCode(error) === 'EPERM';
+  }
+}
+
 const noop = (): void => {};
 
 /**
- * Reads and writes one torrent's resume state. Not safe for two processes on one directory (neither
- * is downloading the same torrent into one directory twice). All writes are serialized internally:
+ * Reads and writes one torrent's resume state. Two processes seeding one torrent from one directory
+ * may share it (each writes its own temp file, and a seeder appends nothing); two downloading into
+ * one directory may not, their journals would interleave (neither is downloading the same torrent
+ * into one directory twice). All writes are serialized internally:
  * journal appends in call order, snapshots in call order, and a snapshot's journal offset is taken
  * at its place in the append order.
  */
@@ -97,6 +112,12 @@ export class ResumeStore {
   readonly infoHashHex: string;
   readonly snapshotPath: string;
   readonly journalPath: string;
+  /**
+   * The snapshot's temp file: `<hex>.resume.<pid>-<serial>.tmp`, one per store. Why not one name per
+   * torrent: two processes seeding one torrent from one directory (each saves a snapshot when it
+   * starts) would truncate and rename each other's temp file, and the loser's rename fails ENOENT.
+   * With one temp file each, every rename is atomic and the last one wins; both snapshots are whole.
+   */
   readonly tempPath: string;
   readonly #fs: ResumeFs;
   #journal: ResumeFileHandle | undefined;
@@ -120,7 +141,7 @@ export class ResumeStore {
     this.infoHashHex = hex;
     this.snapshotPath = join(options.dir, `${hex}.resume`);
     this.journalPath = join(options.dir, `${hex}.journal`);
-    this.tempPath = join(options.dir, `${hex}.resume.tmp`);
+    this.tempPath = join(options.dir, `${hex}.resume.${process.pid}-${++storeSerial}.tmp`);
     this.#fs = options.fs ?? nodeResumeFs;
   }
 
@@ -248,6 +269,7 @@ export class ResumeStore {
           if (systemCode(error) !== 'ENOENT') throw ioError(error, 'remove', path);
         }
       }
+      await this.#sweepTemps(() => true);
     });
     this.#saveTail = task.catch(noop);
     return task;
@@ -321,6 +343,8 @@ export class ResumeStore {
     } catch (error) {
       throw ioError(error, 'create', this.dir);
     }
+    // Once per store: temp files of crashed processes. A live process's file may be mid-save.
+    await this.#sweepTemps((pid) => pid === undefined || !processAlive(pid));
     let journal: ResumeFileHandle;
     try {
       journal = await this.#fs.open(this.journalPath, resumeFlags.journal, 0o644);
@@ -347,6 +371,27 @@ export class ResumeStore {
     }
     this.#journal = journal;
     return journal;
+  }
+
+  /**
+   * Best effort: deletes this torrent's snapshot temp files whose writer `stale` condemns (`pid`
+   * undefined for the name older versions used). A failure only leaves a file that is never read.
+   */
+  async #sweepTemps(stale: (pid: number | undefined) => boolean): Promise<void> {
+    let names: string[];
+    try {
+      names = (await this.#fs.readdir?.(this.dir)) ?? [];
+    } catch {
+      return;
+    }
+    const legacy = `${this.infoHashHex}.resume.tmp`;
+    const ours = new RegExp(`^${this.infoHashHex}\\.resume\\.(\\d+)-\\d+\\.tmp$`);
+    for (const name of names) {
+      const writer = ours.exec(name);
+      if (name !== legacy && !writer) continue;
+      if (!stale(writer ? Number(writer[1]) : undefined)) continue;
+      await this.#fs.unlink(join(this.dir, name)).catch(noop);
+    }
   }
 
   async #closeJournal(): Promise<void> {
