@@ -1,10 +1,52 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { lockResumeState } from './resume-lock.js';
+
+const LOCK_URL = pathToFileURL(fileURLToPath(new URL('resume-lock.js', import.meta.url))).href;
+
+// A child: waits for the common start instant (a busy wait, so that all reach the lock together),
+// tries the lock, says what it got, and holds it until its stdin closes (10 s at most).
+const CHILD = `
+import { lockResumeState } from ${JSON.stringify(LOCK_URL)};
+const [dir, hash, startAt] = process.argv.slice(1);
+setTimeout(() => process.exit(0), 10_000);
+process.stdin.on('end', () => process.exit(0)).resume();
+while (Date.now() < Number(startAt));
+const result = await lockResumeState(dir, hash);
+process.stdout.write(('lock' in result ? 'lock' : 'held') + '\\n');
+`;
+
+/** Starts `count` processes that try the lock at one instant; resolves with what each got. */
+async function race(dir: string, count: number): Promise<string[]> {
+  const startAt = Date.now() + 600;
+  const children = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir, HASH, String(startAt)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  try {
+    return await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<string>((resolve, reject) => {
+            let out = '';
+            child.stdout.on('data', (chunk: Buffer) => {
+              out += chunk.toString();
+              if (out.includes('\n')) resolve(out.trim());
+            });
+            child.on('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+          }),
+      ),
+    );
+  } finally {
+    for (const child of children) child.stdin.end();
+  }
+}
 
 const HASH = 'ab'.repeat(20);
 
@@ -37,6 +79,34 @@ describe('lockResumeState', () => {
       // Garbage in the lock file is stale too.
       await writeFile(path, 'not a pid');
       assert.ok('lock' in (await lockResumeState(dir, HASH)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('processes starting at one instant: exactly one takes the lock', async () => {
+    // The lock once appeared empty for a moment; a process reading it then took it for stale.
+    for (let round = 0; round < 6; round++) {
+      const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
+      try {
+        const got = await race(dir, 6);
+        assert.equal(got.filter((answer) => answer === 'lock').length, 1, `round ${round}: ${got.join(' ')}`);
+        assert.deepEqual(await readdir(dir), [`${HASH}.lock`], 'no temp file left');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('an empty lock file is being made when new, stale when old', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
+    try {
+      const path = join(dir, `${HASH}.lock`);
+      await writeFile(path, '');
+      assert.deepEqual(await lockResumeState(dir, HASH), { heldBy: null });
+      const old = new Date(Date.now() - 60_000);
+      await utimes(path, old, old);
+      assert.ok('lock' in (await lockResumeState(dir, HASH)), 'an old empty lock is taken over');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

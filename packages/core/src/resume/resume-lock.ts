@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TorkError, TorkErrorCode } from '../errors.js';
 
@@ -9,15 +10,25 @@ export interface ResumeLock {
 }
 
 /**
+ * How long an empty lock file counts as held: a process that made it with `open(wx)` (file systems
+ * without hard links) writes its pid a moment later. Older than this, its maker died in between.
+ */
+const EMPTY_LOCK_GRACE_MS = 10_000;
+
+/**
  * Takes `<dir>/<infohash>.lock` (holding our pid), or returns the pid of the live process that
- * holds it. Two processes writing one torrent's snapshot and journal would corrupt each other's
- * claims (and race on the temp file), so the second one runs without resume state. A lock left
- * by a process that no longer exists is taken over.
+ * holds it (null: a process is making it and has not written its pid yet). Two processes writing one torrent's snapshot and journal would corrupt each other's
+ * claims, so the second one runs without resume state. A lock left by a process that no longer
+ * exists is taken over.
+ *
+ * Why a hard link: the lock appears with its pid already in it. Created with `open(wx)` and then
+ * written, it was empty for a moment; a second process starting then (CI: three `tork seed` of one
+ * directory at once) read no pid, took the lock for stale, removed it and took it too.
  */
 export async function lockResumeState(
   dir: string,
   infoHashHex: string,
-): Promise<{ lock: ResumeLock } | { heldBy: number }> {
+): Promise<{ lock: ResumeLock } | { heldBy: number | null }> {
   const path = join(dir, `${infoHashHex.toLowerCase()}.lock`);
   await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new TorkError(TorkErrorCode.IO, `cannot create ${dir}: ${error.code ?? error.message}`, {
@@ -25,12 +36,10 @@ export async function lockResumeState(
       cause: error.code ?? null,
     });
   });
-  // Two attempts: the second after removing a stale lock.
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // A few attempts: after a stale lock was removed, or a lock was released as we read it.
+  for (let attempt = 0; attempt < 4; attempt++) {
     try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await create(path);
       return {
         lock: {
           path,
@@ -47,12 +56,52 @@ export async function lockResumeState(
         });
       }
     }
-    const text = await readFile(path, 'utf8').catch(() => '');
-    const pid = Number.parseInt(text, 10);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) return { heldBy: pid };
+    const holder = await readHolder(path);
+    if (holder === 'gone') continue;
+    if (holder === 'being made') return { heldBy: null };
+    if (holder !== null && holder !== process.pid && alive(holder)) return { heldBy: holder };
     await rm(path, { force: true });
   }
   throw new TorkError(TorkErrorCode.IO, `cannot lock ${path}: taken and released repeatedly`, { path });
+}
+
+/** Makes `path` holding our pid, atomically where the file system has hard links; EEXIST if taken. */
+async function create(path: string): Promise<void> {
+  const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${process.pid}\n`, { flag: 'wx' });
+  try {
+    await link(temp, path);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // FAT, exFAT and some network file systems have no hard links: the old way, with its moment.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(`${process.pid}\n`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The pid in the lock; null for garbage or an empty file older than the grace. */
+async function readHolder(path: string): Promise<number | null | 'gone' | 'being made'> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
+  }
+  if (text === '') {
+    const made = await stat(path).catch(() => null);
+    if (made === null) return 'gone';
+    return Date.now() - made.mtimeMs < EMPTY_LOCK_GRACE_MS ? 'being made' : null;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
 }
 
 function alive(pid: number): boolean {

@@ -292,7 +292,7 @@ describe('ResumeStore', () => {
     assert.deepEqual(await readdir(dir), [], 'remove sweeps every temp file of the torrent');
   });
 
-  it('two stores on one directory (two seeders of one torrent) save at once: every save lands whole', async () => {
+  it('two stores on one directory (two processes past one lock) save at once: every save lands whole', async () => {
     const { dir } = await fresh();
     const stores = [ResumeStore.open({ dir, infoHashHex: HEX }), ResumeStore.open({ dir, infoHashHex: HEX })];
     assert.notEqual(stores[0]!.tempPath, stores[1]!.tempPath);

@@ -100,10 +100,9 @@ function processAlive(pid: number): boolean {
 const noop = (): void => {};
 
 /**
- * Reads and writes one torrent's resume state. Two processes seeding one torrent from one directory
- * may share it (each writes its own temp file, and a seeder appends nothing); two downloading into
- * one directory may not, their journals would interleave (neither is downloading the same torrent
- * into one directory twice). All writes are serialized internally:
+ * Reads and writes one torrent's resume state. One process at a time: `lockResumeState` keeps a
+ * second one away, as two journals would interleave. Should two stores still meet (two processes
+ * taking over one stale lock at once), each writes its own temp file, so neither's save fails. All writes are serialized internally:
  * journal appends in call order, snapshots in call order, and a snapshot's journal offset is taken
  * at its place in the append order.
  */
@@ -114,9 +113,9 @@ export class ResumeStore {
   readonly journalPath: string;
   /**
    * The snapshot's temp file: `<hex>.resume.<pid>-<serial>.tmp`, one per store. Why not one name per
-   * torrent: two processes seeding one torrent from one directory (each saves a snapshot when it
-   * starts) would truncate and rename each other's temp file, and the loser's rename fails ENOENT.
-   * With one temp file each, every rename is atomic and the last one wins; both snapshots are whole.
+   * torrent: two stores on one directory (the lock let two `tork seed` in at once until 2026-12)
+   * truncated and renamed each other's temp file, and the loser's rename failed ENOENT. With one temp
+   * file each, every rename is atomic and the last one wins; both snapshots are whole.
    */
   readonly tempPath: string;
   readonly #fs: ResumeFs;

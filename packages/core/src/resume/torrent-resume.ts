@@ -96,7 +96,7 @@ export class TorrentResume {
     if ('heldBy' in locked) {
       // Another tork (say a second seeder of the same directory) keeps this state: we only read data.
       report.warning(
-        `resume state in ${dir} is kept by process ${locked.heldBy}; this run keeps none and checks the data`,
+        `resume state in ${dir} is kept by ${locked.heldBy === null ? 'another process' : `process ${locked.heldBy}`}; this run keeps none and checks the data`,
       );
       return { resume: new TorrentResume(options), have: await checkAll(meta, disk, checker, report) };
     }
