@@ -6,7 +6,14 @@ import { describe, it } from 'node:test';
 import { tempDir } from '@tork/testkit';
 import { CountingFs } from './counting-fs.js';
 import { nodeDiskFs } from './disk-fs.js';
-import { DiskWriter, MAX_WRITE_CALL_BYTES, SYNC_WRITE_MAX_CALLS } from './disk-writer.js';
+import {
+  DiskWriter,
+  MAX_COALESCED_WRITE_BYTES,
+  MAX_WRITE_CALL_BYTES,
+  SMALL_PIECE_SYNC_WRITE_MAX_CALLS,
+  SYNC_WRITE_MAX_CALLS,
+  syncWriteMaxCallsFor,
+} from './disk-writer.js';
 import {
   isLocalFileSystem,
   SLOW_SYNC_IO_MS,
@@ -213,6 +220,43 @@ describe('DiskWriter with synchronous writes', () => {
       new Uint8Array(await readFile(join(root, 'sizes', 'short'))),
       new Uint8Array(short).fill(9),
     );
+  });
+
+  it(`small pieces: a whole run (${SMALL_PIECE_SYNC_WRITE_MAX_CALLS} calls) on the event loop with syncWriteMaxCalls, through the pool without`, async (t) => {
+    const root = await tempDir();
+    if (!(await isLocalFileSystem(root))) {
+      t.skip(
+        `${root} is not on a local file system (statfs type not in the list): writes go through the pool`,
+      );
+      return;
+    }
+    assert.equal(syncWriteMaxCallsFor(16 * 1024, 64 * 1024), SMALL_PIECE_SYNC_WRITE_MAX_CALLS);
+    assert.equal(syncWriteMaxCallsFor(64 * 1024, 64 * 1024), SMALL_PIECE_SYNC_WRITE_MAX_CALLS);
+    assert.equal(syncWriteMaxCallsFor(128 * 1024, 64 * 1024), SYNC_WRITE_MAX_CALLS);
+    const count = MAX_COALESCED_WRITE_BYTES / (16 * 1024);
+    const run = {
+      name: 'run',
+      isMultiFile: false,
+      pieceLength: 16 * 1024,
+      length: count * 16 * 1024,
+      files: [{ path: ['run'], length: count * 16 * 1024, pad: false }],
+    };
+    const data = Array.from({ length: count }, (_, index) => new Uint8Array(16 * 1024).fill(index));
+    for (const syncWriteMaxCalls of [undefined, SMALL_PIECE_SYNC_WRITE_MAX_CALLS]) {
+      const dir = join(root, String(syncWriteMaxCalls));
+      const disk = await DiskWriter.open({ root: dir, layout: run, syncWriteMaxCalls });
+      try {
+        // Queued in one turn: one run of neighbours, one segment of 1 MiB.
+        await Promise.all(data.map((piece, index) => disk.write(index, piece)));
+        assert.equal(disk.writeCalls, SMALL_PIECE_SYNC_WRITE_MAX_CALLS);
+        assert.equal(disk.syncWrites.calls, syncWriteMaxCalls === undefined ? 0 : disk.writeCalls);
+      } finally {
+        await disk.close();
+      }
+      const written = new Uint8Array(await readFile(join(dir, 'run')));
+      for (const [index, piece] of data.entries())
+        assert.deepEqual(written.subarray(index * 16 * 1024, (index + 1) * 16 * 1024), piece);
+    }
   });
 
   it('makes none with syncWrites: false, nor with a file system of its own', async () => {

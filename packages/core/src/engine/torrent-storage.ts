@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import type { Bitfield } from '../bitfield.js';
-import { DiskWriter } from '../disk/disk-writer.js';
+import { DiskWriter, syncWriteMaxCallsFor } from '../disk/disk-writer.js';
 import { TorrentResume } from '../resume/torrent-resume.js';
+import { SMALL_PIECE_BYTES } from '../scheduler/piece-scheduler.js';
 import { torrentV2Checks } from './add-torrent-command.js';
 import type { TorrentEventMap } from './torrent-events.js';
 import type { TorrentContext, TorrentMeta, TorrentOptions } from './torrent-options.js';
@@ -34,6 +35,8 @@ export async function openTorrentStorage(
     maxQueuedBytes: options.maxQueuedWriteBytes,
     selected: owner.selected,
     partFileName: `${meta.infoHashHex}.parts`,
+    // The scheduler's small pieces, written in runs of neighbours: whole runs on this thread.
+    syncWriteMaxCalls: syncWriteMaxCallsFor(meta.pieceLength, SMALL_PIECE_BYTES),
   });
   opened(disk);
   const v2Checks = torrentV2Checks(meta);
