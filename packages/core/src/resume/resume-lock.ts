@@ -17,9 +17,9 @@ const EMPTY_LOCK_GRACE_MS = 10_000;
 
 /**
  * Takes `<dir>/<infohash>.lock` (holding our pid), or returns the pid of the live process that
- * holds it (null: a process is making it and has not written its pid yet). Two processes writing one torrent's snapshot and journal would corrupt each other's
- * claims, so the second one runs without resume state. A lock left by a process that no longer
- * exists is taken over.
+ * holds it (null: a process is making it and has not written its pid yet). Two processes writing
+ * one torrent's snapshot and journal would corrupt each other's claims, so the second one runs
+ * without resume state. A lock left by a process that no longer exists is taken over.
  *
  * Why a hard link: the lock appears with its pid already in it. Created with `open(wx)` and then
  * written, it was empty for a moment; a second process starting then (CI: three `tork seed` of one
@@ -59,7 +59,7 @@ export async function lockResumeState(
     const holder = await readHolder(path);
     if (holder === 'gone') continue;
     if (holder === 'being made') return { heldBy: null };
-    if (holder !== null && holder !== process.pid && alive(holder)) return { heldBy: holder };
+    if (holder !== null && holder !== process.pid && processAlive(holder)) return { heldBy: holder };
     await rm(path, { force: true });
   }
   throw new TorkError(TorkErrorCode.IO, `cannot lock ${path}: taken and released repeatedly`, { path });
@@ -104,12 +104,12 @@ async function readHolder(path: string): Promise<number | null | 'gone' | 'being
   return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
 }
 
-function alive(pid: number): boolean {
+/** Is `pid` a live process? (EPERM: it exists but is not ours to signal; still alive.) */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: it exists but is not ours to signal; still alive.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -19,6 +19,7 @@ import {
   RESUME_FORMAT_VERSION,
 } from './limits.js';
 import { nodeResumeFs, type ResumeFileHandle, type ResumeFs, resumeFlags } from './resume-fs.js';
+import { processAlive } from './resume-lock.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -87,24 +88,14 @@ type Task<T> = () => Promise<T>;
 /** Numbers the stores of this process, so that no two of them share a temp file. */
 let storeSerial = 0;
 
-/** Is `pid` a live process? EPERM means it lives under another user. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return systemCode(error) === 'EPERM';
-  }
-}
-
 const noop = (): void => {};
 
 /**
  * Reads and writes one torrent's resume state. One process at a time: `lockResumeState` keeps a
  * second one away, as two journals would interleave. Should two stores still meet (two processes
- * taking over one stale lock at once), each writes its own temp file, so neither's save fails. All writes are serialized internally:
- * journal appends in call order, snapshots in call order, and a snapshot's journal offset is taken
- * at its place in the append order.
+ * taking over one stale lock at once), each writes its own temp file, so neither's save fails.
+ * All writes are serialized internally: journal appends in call order, snapshots in call order,
+ * and a snapshot's journal offset is taken at its place in the append order.
  */
 export class ResumeStore {
   readonly dir: string;
