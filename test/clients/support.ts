@@ -151,8 +151,28 @@ export async function startTransmission(
         listens: { port, address: TRANSMISSION_ADDRESS },
       },
     );
+    await outlivesItsVerification(program, doneFile);
     return clientOf(program, TRANSMISSION_ADDRESS, port, doneFile, 'transmission-cli');
   });
+}
+
+/**
+ * transmission-cli 3.00 quits once its 200 ms loop finds the torrent stopped, and a torrent is
+ * stopped for a moment between its start-up check of the data and its restart: a start whose
+ * loop meets that moment ends at once, on its own (CI73: a seeder gone 0.25 s after it started,
+ * before tork dialled it). Waits for the check (a seeder's "finished" script runs at its end; a
+ * leecher's check of empty files is quick), then two loop turns more; a start that did not
+ * survive is retried by the caller (the next one has its resume file, and checks nothing).
+ */
+async function outlivesItsVerification(program: StartedProgram, doneFile: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!existsSync(doneFile) && Date.now() < deadline && program.running())
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  if (!program.running()) {
+    await program.stop();
+    throw new Error(`transmission-cli quit on its own right after starting:\n${program.output()}`);
+  }
 }
 
 /**
