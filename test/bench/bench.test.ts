@@ -227,6 +227,13 @@ describe('tork bench', () => {
     assert.match(stderr, /warm-up 2\/2 against tork seeders/);
     // The runs meet the very seeders that served the warm-ups: one swarm, started once.
     assert.equal(stderr.match(/starting 3 tork seeders/g)?.length, 1, stderr);
+    // And count only their own bytes: the seeders' totals after the last warm-up had settled
+    // before the first run began (they once missed its last second, counted as the run's).
+    for (const run of report.runs as Array<Record<string, unknown>>)
+      assert.ok(
+        (run.excessUploadedBytes as number) < 8 * 2 ** 20 * 0.25,
+        `${run.group}: seeders uploaded ${run.excessUploadedBytes} bytes beyond the set`,
+      );
   });
 
   it('refuses --warmup outside 0..20', async (t) => {

@@ -250,6 +250,15 @@ export function servedBytes(uploaded: ReadonlyArray<number | null>, fallback: nu
   return sum > 0 ? sum : fallback;
 }
 
+/**
+ * tork seeders report their upload totals in progress events about once a second: waits until the
+ * last one after `ended` (ms since the epoch) has arrived. libtorrent seeders answer at once.
+ */
+async function seederTotalsSettled(swarm: { readonly kind: SeederKind }, ended: number): Promise<void> {
+  if (swarm.kind === 'tork' || swarm.kind === 'tork-baseline')
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ended + 1_500 - Date.now())));
+}
+
 /** The median of the values present; null when none is. */
 function medianOrNull(values: ReadonlyArray<number | null>): number | null {
   const present = values.filter((v): v is number => v !== null);
@@ -438,9 +447,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const benchCpu = process.cpuUsage(benchCpuBefore);
       const bad =
         measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
-      // tork seeders report their totals in ~1 s progress events: let the last one arrive.
-      if (swarm.kind === 'tork' || swarm.kind === 'tork-baseline')
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, ended + 1_500 - Date.now())));
+      await seederTotalsSettled(swarm, ended);
       const uploadedAfter = await swarm.uploaded();
       await rm(outDir, { recursive: true, force: true });
       if (bad.length > 0) {
@@ -534,8 +541,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             options.python,
           );
           const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+          const ended = Date.now();
           const bad =
             measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+          // The first run's upload counters start from here: without the wait they missed the
+          // warm-up's last second, which then counted as that run's (1 GiB: 545 MiB "served" twice).
+          await seederTotalsSettled(swarm, ended);
           const warmup: WarmupResult = {
             seeders,
             client: 'tork',
