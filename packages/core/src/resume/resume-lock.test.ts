@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tempDir } from '@tork/testkit';
 import { lockResumeState } from './resume-lock.js';
 
 const LOCK_URL = pathToFileURL(fileURLToPath(new URL('resume-lock.js', import.meta.url))).href;
@@ -52,63 +52,47 @@ const HASH = 'ab'.repeat(20);
 
 describe('lockResumeState', () => {
   it('takes a free lock with our pid, and gives it back', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
-    try {
-      const result = await lockResumeState(join(dir, '.tork'), HASH);
-      assert.ok('lock' in result);
-      assert.equal((await readFile(result.lock.path, 'utf8')).trim(), String(process.pid));
-      await result.lock.release();
-      await assert.rejects(readFile(result.lock.path), { code: 'ENOENT' });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await tempDir('tork-lock-');
+    const result = await lockResumeState(join(dir, '.tork'), HASH);
+    assert.ok('lock' in result);
+    assert.equal((await readFile(result.lock.path, 'utf8')).trim(), String(process.pid));
+    await result.lock.release();
+    await assert.rejects(readFile(result.lock.path), { code: 'ENOENT' });
   });
 
   it('reports the live process holding it, and takes over from a dead one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
-    try {
-      const path = join(dir, `${HASH}.lock`);
-      // The test runner that started us is alive and is not us.
-      await writeFile(path, `${process.ppid}\n`);
-      assert.deepEqual(await lockResumeState(dir, HASH), { heldBy: process.ppid });
-      // A process that has exited: its lock is stale.
-      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-      await writeFile(path, `${dead}\n`);
-      const taken = await lockResumeState(dir, HASH);
-      assert.ok('lock' in taken, 'a stale lock is taken over');
-      // Garbage in the lock file is stale too.
-      await writeFile(path, 'not a pid');
-      assert.ok('lock' in (await lockResumeState(dir, HASH)));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await tempDir('tork-lock-');
+    const path = join(dir, `${HASH}.lock`);
+    // The test runner that started us is alive and is not us.
+    await writeFile(path, `${process.ppid}\n`);
+    assert.deepEqual(await lockResumeState(dir, HASH), { heldBy: process.ppid });
+    // A process that has exited: its lock is stale.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeFile(path, `${dead}\n`);
+    const taken = await lockResumeState(dir, HASH);
+    assert.ok('lock' in taken, 'a stale lock is taken over');
+    // Garbage in the lock file is stale too.
+    await writeFile(path, 'not a pid');
+    assert.ok('lock' in (await lockResumeState(dir, HASH)));
   });
 
   it('processes starting at one instant: exactly one takes the lock', async () => {
     // The lock once appeared empty for a moment; a process reading it then took it for stale.
     for (let round = 0; round < 6; round++) {
-      const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
-      try {
-        const got = await race(dir, 6);
-        assert.equal(got.filter((answer) => answer === 'lock').length, 1, `round ${round}: ${got.join(' ')}`);
-        assert.deepEqual(await readdir(dir), [`${HASH}.lock`], 'no temp file left');
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      const dir = await tempDir('tork-lock-');
+      const got = await race(dir, 6);
+      assert.equal(got.filter((answer) => answer === 'lock').length, 1, `round ${round}: ${got.join(' ')}`);
+      assert.deepEqual(await readdir(dir), [`${HASH}.lock`], 'no temp file left');
     }
   });
 
   it('an empty lock file is being made when new, stale when old', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tork-lock-'));
-    try {
-      const path = join(dir, `${HASH}.lock`);
-      await writeFile(path, '');
-      assert.deepEqual(await lockResumeState(dir, HASH), { heldBy: null });
-      const old = new Date(Date.now() - 60_000);
-      await utimes(path, old, old);
-      assert.ok('lock' in (await lockResumeState(dir, HASH)), 'an old empty lock is taken over');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await tempDir('tork-lock-');
+    const path = join(dir, `${HASH}.lock`);
+    await writeFile(path, '');
+    assert.deepEqual(await lockResumeState(dir, HASH), { heldBy: null });
+    const old = new Date(Date.now() - 60_000);
+    await utimes(path, old, old);
+    assert.ok('lock' in (await lockResumeState(dir, HASH)), 'an old empty lock is taken over');
   });
 });
