@@ -255,4 +255,33 @@ describe('tork seed and download --seed', { timeout: 180_000 }, () => {
       await seeder.stop();
     }
   });
+  it('a seed whose stdout reader goes away (`| head -1`) stops in order and exits 0, no EPIPE crash', async () => {
+    const seeder = new Tork([
+      'seed',
+      torrent,
+      '--data',
+      join(work, 'data'),
+      '--port',
+      '0',
+      '--listen-host',
+      '127.0.0.1',
+      '--no-trackers',
+      '--json',
+    ]);
+    try {
+      await seeder.event('done');
+      // The reader exits, as `head -1` does: the seed's next line (its progress, once a second)
+      // meets a closed pipe.
+      seeder.child.stdout!.destroy();
+      const ended = await Promise.race([
+        seeder.exited,
+        new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000).unref()),
+      ]);
+      assert.notEqual(ended, 'running', 'the seed still ran 20 s after its output closed');
+      assert.doesNotMatch(seeder.stderr, /Unhandled|EPIPE|at /, 'no crash, no stack trace');
+      assert.deepEqual(ended, { status: 0, signal: null }, seeder.stderr);
+    } finally {
+      await seeder.stop();
+    }
+  });
 });

@@ -3,4 +3,4 @@
  * scripts/bundle.mjs writes (dist/bundle/download.js), and main.js's fallback when there is none.
  */
 export { runDownload } from './commands/download.js';
-export { processIo } from './io.js';
+export { processIo, stopWhenStdoutCloses } from './io.js';

@@ -18,10 +18,13 @@ if (command === 'download' || command === 'seed') {
   const entry: typeof import('./download-entry.js') = existsSync(bundle)
     ? await import(bundle.href)
     : await import('./download-entry.js');
+  // The bundle's own copy of io.js: the one whose processIo the command writes through.
+  entry.stopWhenStdoutCloses();
   process.exitCode = await entry.runDownload(rest, entry.processIo, command, undefined, peerHosts);
   // Not adopted (the command ended before it started its engine, or with other settings).
   for (const host of peerHosts) void host.worker.terminate();
 } else {
-  const { runCli } = await import('./cli.js');
+  const [{ runCli }, { stopWhenStdoutCloses }] = await Promise.all([import('./cli.js'), import('./io.js')]);
+  stopWhenStdoutCloses();
   process.exitCode = await runCli(process.argv.slice(2));
 }

@@ -44,7 +44,7 @@ import {
 import { intOption, oneLine, parseDuration, parsePeerAddress } from '../args.js';
 import { formatBytes, parseSize } from '../format.js';
 import { type AnyCommandHelp, printedHelp } from '../help.js';
-import { type CliIo, ExitCode } from '../io.js';
+import { type CliIo, ExitCode, stdoutClosed } from '../io.js';
 import { openMetrics, parseMetricsListen } from '../metrics/metrics-listen.js';
 import { attachJsonEvents, attachJsonFetchEvents } from '../progress/json-events.js';
 import { formatRate, peerTable, statusLine } from '../progress/render.js';
@@ -693,7 +693,8 @@ export async function runDownload(
     reporter?.finish();
     await closeAll().catch(() => {});
     if (interrupted) {
-      io.stderr(`${name}: stopped by signal; verified pieces are on disk\n`);
+      const why = stdoutClosed() ? 'because its output was closed' : 'by signal';
+      io.stderr(`${name}: stopped ${why}; verified pieces are on disk\n`);
       // Streaming ends with Ctrl-C by design: a clean stop.
       return extension ? ExitCode.OK : ExitCode.FAILURE;
     }
