@@ -94,7 +94,9 @@ export const benchHelp: CommandHelp<typeof options> = {
         "measure warm seeders (a fresh tork seeder's JIT compiles its serving path during its first downloads); " +
         'the downloaders are fresh processes whatever N is',
     },
-    scaling: { text: 'add tork alone with --workers 1, 2, … and with 4 to 128 seeders' },
+    scaling: {
+      text: 'add tork alone with --workers 1, 2, … up to the cores, 4 and 8, and with 4 to 128 seeders',
+    },
     latency: {
       arg: 'MS',
       text: 'delay every loopback packet by MS (root, ip and tc: a private network namespace)',

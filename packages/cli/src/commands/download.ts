@@ -393,7 +393,8 @@ export async function runDownload(
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.
-  // Hosts above the cores start only when measured load finds a core for them (onDemandFrom).
+  // Hosts above the default (the cores less the coordinator's) start only when measured load
+  // finds a core for them (onDemandFrom).
   const actorsStarting = ThreadActorSystem.start({
     workers,
     onDemandFrom: eagerPeerHosts(workers),

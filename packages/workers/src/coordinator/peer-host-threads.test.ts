@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import type { HostCommand } from '@tork/core';
 import { rogueHostWorkerUrl } from '@tork/testkit';
 import { HOST_THREAD_YOUNG_GENERATION_MB } from '../shared/start-worker.js';
-import { availableCores } from './available-cores.js';
+import { availableCores, defaultPeerHosts } from './available-cores.js';
 import {
+  eagerPeerHosts,
   peerHostWorkerData,
   prestartPeerHosts,
   startPeerHostThread,
@@ -23,6 +24,17 @@ describe('workersFromArgs', () => {
     }
     assert.equal(workersFromArgs(['--workers']), undefined);
     assert.equal(workersFromArgs(['--', '--workers', '3']), undefined, 'after --: a positional');
+  });
+});
+
+describe('eagerPeerHosts', () => {
+  it("starts at most the default at once (the cores less the coordinator's, at least 1), whatever --workers asks", () => {
+    const cap = defaultPeerHosts();
+    assert.equal(cap, Math.max(1, availableCores() - 1));
+    assert.equal(eagerPeerHosts(), cap);
+    assert.equal(eagerPeerHosts(64), cap, '--workers above the cores: the rest start on demand');
+    assert.equal(eagerPeerHosts(cap + 1), cap);
+    assert.equal(eagerPeerHosts(1), 1);
   });
 });
 
