@@ -47,12 +47,17 @@ for (const entry of threadEntries) {
   });
 }
 // `tork download` / `tork seed`: what main.js imports for them, as one module. The other commands
-// (daemon, bench, remote, …) load the compiled modules: their start-up is not on anyone's clock.
+// (info, remote, daemon, bench, …): cli.js, whose commands are dynamic imports, so each one's code
+// is a chunk loaded when it runs (`tork --version` loads none). One build for both entries: the
+// chunks they share (core, zod) are one file each.
 const cliBundle = join(cliDist, 'bundle');
 const { metafile } = await build({
   ...common,
   metafile: true,
-  entryPoints: { download: mustExist(join(cliDist, 'download-entry.js')) },
+  entryPoints: {
+    download: mustExist(join(cliDist, 'download-entry.js')),
+    cli: mustExist(join(cliDist, 'cli.js')),
+  },
   // piscina finds its own worker file beside its module (__dirname): it stays a package, which is
   // why @tork/cli depends on it directly.
   external: ['piscina'],
@@ -75,6 +80,6 @@ for (const name of readdirSync(cliBundle)) {
   }
 }
 console.log(
-  `bundled ${threadEntries.length + 1} entries in ${Math.round(performance.now() - started)} ms` +
+  `bundled ${threadEntries.length + 2} entries in ${Math.round(performance.now() - started)} ms` +
     (stale > 0 ? `; ${stale} stale chunk files removed` : ''),
 );

@@ -1,11 +1,11 @@
 import '../support/hermetic.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { commandHelp } from '@tork/cli';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -136,5 +136,51 @@ describe('tork COMMAND --help', () => {
     const seed = run(['seed', sample, '--data', tmpdir(), '--seed']);
     assert.equal(seed.status, 2);
     assert.match(seed.stderr, /--seed is for download/);
+  });
+});
+
+describe('tork loads only the command it runs', () => {
+  /** The tork modules (files under packages/) `tork ARGS` loaded, from a resolve hook's log. */
+  function modulesLoadedBy(args: string[], work: string): string[] {
+    const log = join(work, `${args[0]}.log`);
+    const hooks = join(work, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  if (result.url.includes('/packages/')) appendFileSync(process.env.TORK_TEST_MODULE_LOG, result.url + '\\n');
+  return result;
+}`,
+    );
+    const register = join(work, 'register.mjs');
+    writeFileSync(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const result = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, tork, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, TORK_TEST_MODULE_LOG: log },
+    });
+    assert.equal(result.status, 0, `tork ${args.join(' ')}: ${result.stderr}`);
+    return [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
+  }
+
+  /** Bytes of tork code (files under packages/) a command line loaded. */
+  const bytesOf = (urls: string[]) => urls.reduce((sum, url) => sum + statSync(fileURLToPath(url)).size, 0);
+
+  it('--version loads no command, info not the others (each command a chunk of its own)', (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'tork-lazy-test-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const version = bytesOf(modulesLoadedBy(['--version'], work));
+    const info = bytesOf(modulesLoadedBy(['info', sample], work));
+    // --help loads every command's module, for its help text.
+    const everything = bytesOf(modulesLoadedBy(['--help'], work));
+    // Measured: 7.5 KB, 0.93 MB and 1.35 MB (with the bundle); the unbundled fallback loads more
+    // files of the same code.
+    assert.ok(version < 64 * 1024, `--version loaded ${version} bytes of tork code`);
+    assert.ok(info < everything * 0.8, `info loaded ${info} bytes, every command ${everything}`);
   });
 });

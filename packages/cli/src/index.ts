@@ -1,5 +1,6 @@
 export { TORK_VERSION } from '@tork/core';
-export { commandHelp, runCli } from './cli.js';
+export { runCli } from './cli.js';
+export { commandHelp } from './command-help.js';
 export { type InfoJson, infoJson } from './commands/info.js';
 export { ApiClient } from './daemon/api-client.js';
 export * from './daemon/api-schemas.js';

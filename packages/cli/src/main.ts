@@ -24,7 +24,11 @@ if (command === 'download' || command === 'seed') {
   // Not adopted (the command ended before it started its engine, or with other settings).
   for (const host of peerHosts) void host.worker.terminate();
 } else {
-  const [{ runCli }, { stopWhenStdoutCloses }] = await Promise.all([import('./cli.js'), import('./io.js')]);
-  stopWhenStdoutCloses();
-  process.exitCode = await runCli(process.argv.slice(2));
+  // The other commands: one bundled module too, each command's code a chunk loaded when it runs.
+  const bundle = new URL('./bundle/cli.js', import.meta.url);
+  const cli: typeof import('./cli.js') = existsSync(bundle)
+    ? await import(bundle.href)
+    : await import('./cli.js');
+  cli.stopWhenStdoutCloses();
+  process.exitCode = await cli.runCli(process.argv.slice(2));
 }
