@@ -46,10 +46,7 @@ before(async () => {
 });
 after(() => (process.env.TORK_KEEP_WORK ? undefined : rm(work, { recursive: true, force: true })));
 
-/**
- * A seeder run by `node` with `--workers 2` (both hosts at once from 3 cores; on 2, the second only
- * under load); stopped in `t.after`.
- */
+/** A seeder run by `node` with two peer hosts; stopped in `t.after`. */
 async function startSeeder(
   t: TestContext,
   node: string,

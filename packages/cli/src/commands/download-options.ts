@@ -81,7 +81,7 @@ const commonHelp: CommandHelp<typeof commonOptions>['help'] = {
   'max-peers': { arg: 'N', text: 'peers connected at most, 1 to 10000', default: String(DEFAULT_MAX_PEERS) },
   workers: {
     arg: 'N',
-    text: "peer host threads at most, 1 to 64; those above the cores less one (the coordinator's core) start only when the running ones are saturated and a core is idle (hashing: one thread per available core, or N if fewer)",
+    text: 'peer host threads at most, 1 to 64; N above the cores starts the default and the rest only when the running ones are saturated and a core is idle (hashing: one thread per available core, or N if fewer)',
     default: PEER_HOSTS,
   },
   'no-trackers': {

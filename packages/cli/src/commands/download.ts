@@ -393,8 +393,8 @@ export async function runDownload(
     );
   // The peer hosts load their modules in their own threads while this one opens the UDP host, LSD
   // and the hash pool: start-up waits for the slowest of them, not for their sum.
-  // Hosts above the default (the cores less the coordinator's) start only when measured load
-  // finds a core for them (onDemandFrom).
+  // --workers above the cores: the default starts, the rest only when measured load finds a core
+  // for them (onDemandFrom).
   const actorsStarting = ThreadActorSystem.start({
     workers,
     onDemandFrom: eagerPeerHosts(workers),

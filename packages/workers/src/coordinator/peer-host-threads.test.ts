@@ -28,13 +28,14 @@ describe('workersFromArgs', () => {
 });
 
 describe('eagerPeerHosts', () => {
-  it("starts at most the default at once (the cores less the coordinator's, at least 1), whatever --workers asks", () => {
-    const cap = defaultPeerHosts();
-    assert.equal(cap, Math.max(1, availableCores() - 1));
-    assert.equal(eagerPeerHosts(), cap);
-    assert.equal(eagerPeerHosts(64), cap, '--workers above the cores: the rest start on demand');
-    assert.equal(eagerPeerHosts(cap + 1), cap);
-    assert.equal(eagerPeerHosts(1), 1);
+  it('starts --workers N at once up to the cores; above them, the default (cores less one) and the rest on demand', () => {
+    const cores = availableCores();
+    const fallback = defaultPeerHosts();
+    assert.equal(fallback, Math.max(1, cores - 1));
+    assert.equal(eagerPeerHosts(), fallback);
+    for (let workers = 1; workers <= cores; workers++) assert.equal(eagerPeerHosts(workers), workers);
+    assert.equal(eagerPeerHosts(cores + 1), fallback, 'one more than the cores: not one host on every core');
+    assert.equal(eagerPeerHosts(64), fallback);
   });
 });
 

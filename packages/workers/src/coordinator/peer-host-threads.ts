@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import type { PeerHostSettings, PeerHostWorkerData } from '@tork/core/internal/messages/control-plane.js';
 import { HOST_THREAD_YOUNG_GENERATION_MB, startWorker } from '../shared/start-worker.js';
 import { threadEntry } from '../shared/thread-entry.js';
-import { defaultPeerHosts } from './available-cores.js';
+import { availableCores, defaultPeerHosts } from './available-cores.js';
 
 /** Spare piece buffers kept by all hosts together (see BufferPool), and the least one host keeps. */
 export const SYSTEM_POOL_BYTES = 64 * 1024 * 1024;
@@ -85,15 +85,16 @@ export function prestartPeerHosts(count = defaultPeerHosts(), started = count): 
 }
 
 /**
- * The hosts `tork download` starts at once for `--workers N` (default `defaultPeerHosts()`): at most
- * the default, the cores less the coordinator's; the rest start on demand
- * (`ThreadActorSystemOptions.onDemandFrom`). Why not the cores: a host on the coordinator's core
- * costs more than it brings. On 2 cores, 2 hosts from the start took 3–8 % longer and 8 % more CPU
- * than 1 on the 2 GiB / 32-seeder set, and 20 % more CPU on 16 KiB pieces (docs/performance.md,
- * "Issue 17, 2026-12-05, sixth session").
+ * The hosts `tork download` starts at once for `--workers N` (default `defaultPeerHosts()`): N when
+ * the cores can run them all; for more than the cores, the default (the cores less the
+ * coordinator's), and the rest start on demand (`ThreadActorSystemOptions.onDemandFrom`). Why not
+ * the cores then: a host on the coordinator's core costs more than it brings, so asking for more
+ * threads than cores must not buy one. On 2 cores, `--workers 4` and `8` started 2 hosts and took
+ * 4.6 and 8.4 % longer than `--workers 1` on the 2 GiB / 32-seeder set (docs/performance.md,
+ * "Issue 17, 2026-12-05, sixth session"). N up to the cores is taken as asked.
  */
 export function eagerPeerHosts(workers = defaultPeerHosts()): number {
-  return Math.min(workers, defaultPeerHosts());
+  return workers <= availableCores() ? workers : defaultPeerHosts();
 }
 
 /**
