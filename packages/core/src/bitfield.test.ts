@@ -29,4 +29,20 @@ describe('Bitfield', () => {
       (e: unknown) => e instanceof TorkError && e.code === 'TORK_ERR_OUT_OF_RANGE',
     );
   });
+
+  it('setAll sets every piece, as set() one by one would, and never a spare bit', () => {
+    for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 16_337]) {
+      const one = new Bitfield(length);
+      for (let i = 0; i < length; i++) one.set(i);
+      const all = new Bitfield(length);
+      if (length > 0) all.set(length >> 1); // one already set: counted once
+      all.setAll();
+      assert.deepEqual(all.bytes, one.bytes, `length ${length}`);
+      assert.equal(all.count, length);
+      assert.equal(all.complete, true);
+      // What a peer may send: the constructor refuses spare bits.
+      assert.equal(new Bitfield(length, all.bytes).count, length);
+      assert.deepEqual(Bitfield.full(length).bytes, one.bytes);
+    }
+  });
 });

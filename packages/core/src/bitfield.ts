@@ -39,8 +39,20 @@ export class Bitfield {
 
   static full(length: number): Bitfield {
     const field = new Bitfield(length);
-    for (let i = 0; i < length; i++) field.set(i);
+    field.setAll();
     return field;
+  }
+
+  /**
+   * Sets every piece (a have-all, a seed's own field). Why not `set` in a loop: 16,384 calls per
+   * peer for a 16 KiB-piece torrent, in a loop V8 compiles on the spot and then throws away.
+   */
+  setAll(): void {
+    this.bytes.fill(0xff);
+    const spare = this.bytes.length * 8 - this.length;
+    // Spare bits stay clear (BEP 3: a bitfield with them set is refused).
+    if (spare > 0) this.bytes[this.bytes.length - 1] = (0xff << spare) & 0xff;
+    this.#count = this.length;
   }
 
   /** Pieces set. */

@@ -45,7 +45,7 @@ export class PeerPieces {
 
   /** have-all (`all`) or have-none (BEP 6), in place of a bitfield. */
   onHaveAll(all: boolean): void {
-    if (all) for (let i = 0; i < this.bitfield.length; i++) this.bitfield.set(i);
+    if (all) this.bitfield.setAll();
     this.#peer.emit({ type: 'bitfield', actorId: this.#peer.id, bitfield: this.bitfield.bytes.slice() });
   }
 
