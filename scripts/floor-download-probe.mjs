@@ -58,7 +58,6 @@ async function client([mode, torrentPath, outDir, ...peers]) {
     files.push({ start: file.offset, length: file.length, fd, handle });
   }
   const count = meta.pieceCount;
-  const sizeOf = (i) => (i === count - 1 ? meta.length - i * meta.pieceLength : meta.pieceLength);
   let verified = 0;
   let writing = 0;
   const end = () => {
@@ -127,8 +126,6 @@ async function client([mode, torrentPath, outDir, ...peers]) {
   connectPeers(
     meta,
     peers,
-    count,
-    sizeOf,
     (index, bytes) => {
       writePiece(index, bytes);
       verified++;
@@ -140,8 +137,6 @@ async function client([mode, torrentPath, outDir, ...peers]) {
 /** The peer thread of the split modes: every peer, assembly and SHA-1; posts a batch per turn. */
 function peerThread({ torrentPath, peers }) {
   const meta = readTorrent(fs.readFileSync(torrentPath));
-  const count = meta.pieceCount;
-  const sizeOf = (i) => (i === count - 1 ? meta.length - i * meta.pieceLength : meta.pieceLength);
   let batch = [];
   const flush = () => {
     const pieces = batch;
@@ -154,8 +149,6 @@ function peerThread({ torrentPath, peers }) {
   connectPeers(
     meta,
     peers,
-    count,
-    sizeOf,
     (index, bytes) => {
       if (batch.length === 0) setImmediate(flush);
       batch.push({ index, bytes });
@@ -165,7 +158,9 @@ function peerThread({ torrentPath, peers }) {
 }
 
 /** Dials every peer and downloads: `verifiedPiece(index, bytes)` for each piece whose SHA-1 matched. */
-function connectPeers(meta, peers, count, sizeOf, verifiedPiece, end) {
+function connectPeers(meta, peers, verifiedPiece, end) {
+  const count = meta.pieceCount;
+  const sizeOf = meta.pieceSize;
   let next = 0;
   const retry = [];
   const handshake = Buffer.concat([
@@ -423,6 +418,7 @@ function readTorrent(bytes) {
     pieceLength,
     pieceCount: pieces.length / 20,
     pieceHash: (index) => pieces.subarray(index * 20, index * 20 + 20),
+    pieceSize: (index) => (index === pieces.length / 20 - 1 ? offset - index * pieceLength : pieceLength),
     length: offset,
     files,
   };
