@@ -86,6 +86,34 @@ describe('lockResumeState', () => {
     }
   });
 
+  it('processes taking over one stale lock at one instant: exactly one takes it', async () => {
+    // Each read the dead pid, removed the lock and made its own: a later one removed the lock an
+    // earlier one had just made, and both held it.
+    for (let round = 0; round < 6; round++) {
+      const dir = await tempDir('tork-lock-');
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      await writeFile(join(dir, `${HASH}.lock`), `${dead}\n`);
+      const got = await race(dir, 6);
+      assert.equal(got.filter((answer) => answer === 'lock').length, 1, `round ${round}: ${got.join(' ')}`);
+      assert.deepEqual(await readdir(dir), [`${HASH}.lock`], 'no temp or takeover file left');
+    }
+  });
+
+  it("a takeover marker left by a dead process, and dead processes' temp files, are cleared", async () => {
+    const dir = await tempDir('tork-lock-');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeFile(join(dir, `${HASH}.lock`), `${dead}\n`);
+    await writeFile(join(dir, `${HASH}.lock.takeover`), `${dead}\n`);
+    const deadTemp = `${HASH}.lock.${dead}-0badc0de.tmp`;
+    const deadMarkerTemp = `${HASH}.lock.takeover.${dead}-0badc0de.tmp`;
+    // The test runner that started us is alive: its temp file may be in use.
+    const liveTemp = `${HASH}.lock.${process.ppid}-0badc0de.tmp`;
+    for (const name of [deadTemp, deadMarkerTemp, liveTemp]) await writeFile(join(dir, name), '');
+    const result = await lockResumeState(dir, HASH);
+    assert.ok('lock' in result, "taken over past the dead maker's marker");
+    assert.deepEqual((await readdir(dir)).sort(), [`${HASH}.lock`, liveTemp].sort());
+  });
+
   it('an empty lock file is being made when new, stale when old', async () => {
     const dir = await tempDir('tork-lock-');
     const path = join(dir, `${HASH}.lock`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TorkError, TorkErrorCode } from '../errors.js';
 
 /** Held while one process keeps a torrent's resume state in a directory. */
@@ -14,6 +15,12 @@ export interface ResumeLock {
  * without hard links) writes its pid a moment later. Older than this, its maker died in between.
  */
 const EMPTY_LOCK_GRACE_MS = 10_000;
+
+/** Attempts at the lock before giving up (each a few file operations; waits below in between). */
+const LOCK_ATTEMPTS = 50;
+
+/** Wait before the next attempt while another process takes over a stale lock (milliseconds). */
+const TAKEOVER_WAIT_MS = 20;
 
 /**
  * Takes `<dir>/<infohash>.lock` (holding our pid), or returns the pid of the live process that
@@ -36,10 +43,12 @@ export async function lockResumeState(
       cause: error.code ?? null,
     });
   });
-  // A few attempts: after a stale lock was removed, or a lock was released as we read it.
-  for (let attempt = 0; attempt < 4; attempt++) {
+  // Again after a stale lock was removed, a lock was released as we read it, or while another
+  // process takes over a stale one.
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
     try {
       await create(path);
+      await sweepTempFiles(dir, path);
       return {
         lock: {
           path,
@@ -60,9 +69,60 @@ export async function lockResumeState(
     if (holder === 'gone') continue;
     if (holder === 'being made') return { heldBy: null };
     if (holder !== null && holder !== process.pid && processAlive(holder)) return { heldBy: holder };
-    await rm(path, { force: true });
+    if (!(await removeStale(path))) await sleep(TAKEOVER_WAIT_MS);
   }
   throw new TorkError(TorkErrorCode.IO, `cannot lock ${path}: taken and released repeatedly`, { path });
+}
+
+/**
+ * Removes a stale lock (a dead holder's, garbage, or empty for longer than the grace), holding
+ * `<lock>.takeover` while it does; false when another process holds that marker (wait, try again).
+ * Why a marker: processes that find one stale lock at once each removed it and made their own,
+ * and one removed the lock another had just made: both held it. Under the marker the lock is read
+ * again, and only a lock still stale is removed; no one else removes a lock meanwhile (its dead
+ * holder cannot release it, and other takers wait for the marker). A marker whose maker died
+ * mid-takeover is removed by the next process to find it.
+ */
+async function removeStale(path: string): Promise<boolean> {
+  const marker = `${path}.takeover`;
+  try {
+    await create(marker);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const maker = await readHolder(marker);
+    if (maker === null || (typeof maker === 'number' && maker !== process.pid && !processAlive(maker))) {
+      await rm(marker, { force: true });
+    }
+    return false;
+  }
+  try {
+    const holder = await readHolder(path);
+    if (
+      holder === null ||
+      (typeof holder === 'number' && (holder === process.pid || !processAlive(holder)))
+    ) {
+      await rm(path, { force: true });
+    }
+    return true;
+  } finally {
+    await rm(marker, { force: true });
+  }
+}
+
+/**
+ * Removes the lock's and marker's temp files (`<lock>.[takeover.]<pid>-<hex>.tmp`) whose process is
+ * gone: `create` removes its own, unless its process died in between. Best effort.
+ */
+async function sweepTempFiles(dir: string, path: string): Promise<void> {
+  const lockName = basename(path);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(`${lockName}.`) || !name.endsWith('.tmp')) continue;
+    const pid = /^(?:takeover\.)?(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(lockName.length + 1))?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) {
+      await rm(join(dir, name), { force: true }).catch(() => {});
+    }
+  }
 }
 
 /** Makes `path` holding our pid, atomically where the file system has hard links; EEXIST if taken. */
