@@ -236,6 +236,31 @@ describe('tork bench', () => {
       );
   });
 
+  it('--warmup with --compare: each round warms the swarm with every downloader of the runs', async (t) => {
+    const python = await requireLibtorrentPython(t);
+    if (!python) return;
+    const { status, report, stderr } = await runBench(t, [
+      ...SMALL,
+      '--compare',
+      'libtorrent',
+      '--warmup',
+      '1',
+    ]);
+    assert.equal(status, 0, stderr);
+    checkReport(report, ['tork@tork', 'libtorrent@tork'], stderr);
+    const warmups = report.warmups as Array<Record<string, unknown>>;
+    // A tork seeder's serving path for libtorrent's requests is compiled before the runs too.
+    assert.deepEqual(
+      warmups.map((warmup) => [warmup.seeders, warmup.client, warmup.verified]),
+      [
+        ['tork', 'tork', true],
+        ['tork', 'libtorrent', true],
+      ],
+    );
+    assert.match(stderr, /warm-up 1\/1 against tork seeders: [0-9.]+ MB\/s/);
+    assert.match(stderr, /warm-up 1\/1 against tork seeders by libtorrent: [0-9.]+ MB\/s/);
+  });
+
   it('refuses --warmup outside 0..20', async (t) => {
     const { status, stderr } = await bench(t, ['--warmup', '21', '--runs', '1']);
     assert.equal(status, 2, stderr);

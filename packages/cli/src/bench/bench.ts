@@ -35,10 +35,11 @@ export interface BenchOptions {
   readonly variants?: readonly Variant[];
   readonly runs: number;
   /**
-   * `--warmup N`: unmeasured downloads by tork against each seeder swarm before the measured runs.
-   * A fresh tork seeder compiles its serving path (V8's JIT) during its first downloads; warm-ups
-   * let the runs show the seeders' steady state. Downloaders are fresh processes in every run
-   * whatever this is. Default: 0 (the first run meets fresh seeders).
+   * `--warmup N`: N rounds of unmeasured downloads against each seeder swarm before the measured
+   * runs, each round one download by tork and one by each `compare` client. A fresh tork seeder
+   * compiles its serving path (V8's JIT) during its first downloads, and each downloader takes
+   * paths of its own; warm-ups let the runs show the seeders' steady state. Downloaders are fresh
+   * processes in every run whatever this is. Default: 0 (the first run meets fresh seeders).
    */
   readonly warmup?: number;
   readonly rateLimit: number;
@@ -516,53 +517,58 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
 
     const peersDefault = options.peers;
-    // `--warmup`: each swarm first serves unmeasured downloads by tork (the first format), so that
-    // the measured runs meet seeders whose JIT has compiled the serving path.
+    // `--warmup`: each swarm first serves unmeasured downloads (the first format) by every kind of
+    // downloader the runs have, so that the measured runs meet seeders whose JIT has compiled the
+    // serving path each of them takes. Warmed by tork alone, tork seeders served libtorrent's first
+    // measured download at 1.6–1.8× the CPU per GiB of its next ones (docs/performance.md, "Issue
+    // 17, 2026-12-05, sixth session"). tork-variant and tork-baseline download as tork does.
     const warmupCount = options.warmup ?? 0;
+    const warmupClients: ClientName[] = ['tork', ...options.compare];
     for (const seeders of options.seeders)
-      for (let w = 0; w < warmupCount; w++) {
-        const swarm = await swarmFor(seeders, peersDefault);
-        tracker!.setPorts(swarm.ports);
-        const outDir = join(workDir, `warmup-${warmups.length}`);
-        await mkdir(outDir, { recursive: true });
-        const seederCpuBefore = swarm.cpuSeconds();
-        try {
-          const measure = await measureDownload(
-            {
-              client: 'tork',
-              torrent: torrents.get(formats[0]!)!,
-              outDir,
-              workers: options.workers,
-              python: options.python,
-              aria2c: options.aria2c,
-              host,
-              timeoutMs: options.timeoutMs,
-            },
-            options.python,
-          );
-          const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
-          const ended = Date.now();
-          const bad =
-            measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
-          // The first run's upload counters start from here: without the wait they missed the
-          // warm-up's last second, which then counted as that run's (1 GiB: 545 MiB "served" twice).
-          await seederTotalsSettled(swarm, ended);
-          const warmup: WarmupResult = {
-            seeders,
-            client: 'tork',
-            wallSeconds: round(measure.wallSeconds),
-            mbPerSecond: round(dataset.length / 1e6 / measure.wallSeconds, 2),
-            seederCpuSeconds: round(seederCpuSeconds, 2),
-            verified: bad.length === 0,
-          };
-          warmups.push(warmup);
-          log(
-            `bench: warm-up ${w + 1}/${warmupCount} against ${seeders} seeders: ${warmup.mbPerSecond} MB/s, seeders' CPU ${warmup.seederCpuSeconds} s${bad.length > 0 ? `; exit ${measure.status}, ${bad.length} files differ` : ''}`,
-          );
-        } finally {
-          await rm(outDir, { recursive: true, force: true });
+      for (let w = 0; w < warmupCount; w++)
+        for (const client of warmupClients) {
+          const swarm = await swarmFor(seeders, peersDefault);
+          tracker!.setPorts(swarm.ports);
+          const outDir = join(workDir, `warmup-${warmups.length}`);
+          await mkdir(outDir, { recursive: true });
+          const seederCpuBefore = swarm.cpuSeconds();
+          try {
+            const measure = await measureDownload(
+              {
+                client,
+                torrent: torrents.get(formats[0]!)!,
+                outDir,
+                workers: options.workers,
+                python: options.python,
+                aria2c: options.aria2c,
+                host,
+                timeoutMs: options.timeoutMs,
+              },
+              options.python,
+            );
+            const seederCpuSeconds = swarm.cpuSeconds() - seederCpuBefore;
+            const ended = Date.now();
+            const bad =
+              measure.status === 0 ? await verifyDownload(dataset, outDir) : ['(not run: download failed)'];
+            // The first run's upload counters start from here: without the wait they missed the
+            // warm-up's last second, which then counted as that run's (1 GiB: 545 MiB "served" twice).
+            await seederTotalsSettled(swarm, ended);
+            const warmup: WarmupResult = {
+              seeders,
+              client,
+              wallSeconds: round(measure.wallSeconds),
+              mbPerSecond: round(dataset.length / 1e6 / measure.wallSeconds, 2),
+              seederCpuSeconds: round(seederCpuSeconds, 2),
+              verified: bad.length === 0,
+            };
+            warmups.push(warmup);
+            log(
+              `bench: warm-up ${w + 1}/${warmupCount} against ${seeders} seeders${client === 'tork' ? '' : ` by ${client}`}: ${warmup.mbPerSecond} MB/s, seeders' CPU ${warmup.seederCpuSeconds} s${bad.length > 0 ? `; exit ${measure.status}, ${bad.length} files differ` : ''}`,
+            );
+          } finally {
+            await rm(outDir, { recursive: true, force: true });
+          }
         }
-      }
     // The comparison: clients alternate within each run (tork, tork-baseline, aria2c, libtorrent, tork, …),
     // and within a run each format has its turn (v1 by every client, v2 by every client, hybrid …).
     const clients: Array<{ client: ClientName; variant?: Variant }> = [

@@ -90,9 +90,9 @@ export const benchHelp: CommandHelp<typeof options> = {
     warmup: {
       arg: 'N',
       text:
-        'unmeasured downloads by tork against each seeder swarm before the runs, 0 to 20: the runs then ' +
-        "measure warm seeders (a fresh tork seeder's JIT compiles its serving path during its first downloads); " +
-        'the downloaders are fresh processes whatever N is',
+        'rounds of unmeasured downloads against each seeder swarm before the runs, 0 to 20, each round one by tork ' +
+        "and one by each --compare client: the runs then measure warm seeders (a fresh tork seeder's JIT compiles " +
+        'its serving path, for each kind of downloader, during its first downloads); the downloaders are fresh processes whatever N is',
     },
     scaling: {
       text: 'add tork alone with --workers 1, 2, … up to the cores, 4 and 8, and with 4 to 128 seeders',
