@@ -68,7 +68,7 @@ export async function lockResumeState(
     const holder = await readHolder(path);
     if (holder === 'gone') continue;
     if (holder === 'being made') return { heldBy: null };
-    if (holder !== null && holder !== process.pid && processAlive(holder)) return { heldBy: holder };
+    if (!staleHolder(holder)) return { heldBy: holder };
     if (!(await removeStale(path))) await sleep(TAKEOVER_WAIT_MS);
   }
   throw new TorkError(TorkErrorCode.IO, `cannot lock ${path}: taken and released repeatedly`, { path });
@@ -97,12 +97,7 @@ async function removeStale(path: string): Promise<boolean> {
   }
   try {
     const holder = await readHolder(path);
-    if (
-      holder === null ||
-      (typeof holder === 'number' && (holder === process.pid || !processAlive(holder)))
-    ) {
-      await rm(path, { force: true });
-    }
+    if (holder !== 'gone' && holder !== 'being made' && staleHolder(holder)) await rm(path, { force: true });
     return true;
   } finally {
     await rm(marker, { force: true });
@@ -123,6 +118,14 @@ async function sweepTempFiles(dir: string, path: string): Promise<void> {
       await rm(join(dir, name), { force: true }).catch(() => {});
     }
   }
+}
+
+/**
+ * A lock whose holder is garbage (null), gone, or this very pid (a pid reused after a restart, as a
+ * container's pid 1 is) is stale; a live other process holds it.
+ */
+function staleHolder(holder: number | null): boolean {
+  return holder === null || holder === process.pid || !processAlive(holder);
 }
 
 /** Makes `path` holding our pid, atomically where the file system has hard links; EEXIST if taken. */
