@@ -1,5 +1,3 @@
-import * as z from 'zod';
-
 /**
  * One error taxonomy for all of tork. Every parser, codec and client throws only `TorkError`,
  * identified by a stable `code`; callers branch on the code, never on the message.
@@ -84,15 +82,15 @@ export type TorkErrorDetails = Readonly<Record<string, string | number | boolean
 
 /**
  * The plain-data form of a TorkError, as it crosses a thread (in events, hash job results and host
- * error reports: checked against this schema on arrival) or is printed by `--json`. The one plain
- * error shape of tork: the type is inferred from the schema.
+ * error reports: checked on arrival against `PlainTorkErrorSchema`, messages/plain-error.ts, which
+ * must infer exactly this type) or is printed by `--json`. The one plain error shape of tork. Kept
+ * apart from its schema so that every module can import errors without loading zod.
  */
-export const PlainTorkError = z.object({
-  code: z.enum(Object.values(TorkErrorCode) as [TorkErrorCode, ...TorkErrorCode[]]),
-  message: z.string(),
-  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-});
-export type PlainTorkError = z.infer<typeof PlainTorkError>;
+export interface PlainTorkError {
+  code: TorkErrorCode;
+  message: string;
+  details: Record<string, string | number | boolean | null>;
+}
 
 export class TorkError extends Error {
   override readonly name = 'TorkError';

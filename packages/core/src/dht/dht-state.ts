@@ -1,12 +1,12 @@
-import { isIPv4 } from 'node:net';
 import * as z from 'zod';
 import { TorkError, TorkErrorCode } from '../errors.js';
+import { isIpv4Host } from '../messages/message-predicates.js';
 import { MAX_DHT_STATE_FILE_BYTES, MAX_DHT_STATE_NODES } from './dht-limits.js';
 
 /** A DHT node id or info-hash as 40 lowercase hex digits. */
 export const DhtId = z.string().regex(/^[0-9a-f]{40}$/);
 /** An IPv4 literal (the DHT speaks IPv4 only: BEP 32 is not implemented). */
-export const Ipv4Host = z.string().refine((host) => isIPv4(host), { message: 'expected an IPv4 address' });
+export const Ipv4Host = z.string().refine(isIpv4Host, { message: 'expected an IPv4 address' });
 export const UdpPort = z.number().int().min(1).max(65535);
 /** A routing-table contact: node id, address, port. */
 export const DhtContact = z.object({ id: DhtId, host: Ipv4Host, port: UdpPort });

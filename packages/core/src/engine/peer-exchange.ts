@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
-import { type HostCommand, MAX_TORRENT_PEERS, type SwarmPeer } from '../messages/host-command.js';
+import type { HostCommand, SwarmPeer } from '../messages/host-command.js';
+import { MAX_TORRENT_PEERS } from '../messages/message-limits.js';
 import type { PeerAddress } from '../tracker/types.js';
 import { isPexAddress, PexFlag, type PexPeer } from '../wire/ut-pex.js';
 import type { PeerRecord } from './peer-record.js';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PlainTorkError } from '../errors.js';
+import { PlainTorkErrorSchema } from './plain-error.js';
 
 /**
  * The control plane of a peer host thread (comlink calls: attach, stats, shutdown) and the data
@@ -101,7 +101,7 @@ export const HostStats = z.object({
   commandQueueMaxMs: z.number().nonnegative().optional(),
   /** Command batches refused because they failed their schema (never acted on). */
   rejectedBatches: count,
-  lastRejection: PlainTorkError.nullable(),
+  lastRejection: PlainTorkErrorSchema.nullable(),
   /** Piece buffers kept for reuse (bytes), and buffers reused / newly allocated since the start. */
   bufferPoolBytes: z.number().nonnegative(),
   buffersReused: count,

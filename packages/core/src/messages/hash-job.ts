@@ -1,9 +1,10 @@
 import * as z from 'zod';
-import { PlainTorkError } from '../errors.js';
-import { V2_PIECE_CHECK_SIZE } from '../metainfo/v2-piece-checks.js';
+import { MAX_HASH_JOB_PIECES } from './message-limits.js';
+import { v2ChecksMatchPieces } from './message-predicates.js';
+import { PlainTorkErrorSchema } from './plain-error.js';
 
-/** Most pieces one hash job carries (the pool batches far fewer: see `HashPoolOptions.piecesPerJob`). */
-export const MAX_HASH_JOB_PIECES = 4_096;
+export { MAX_HASH_JOB_PIECES };
+
 /** Most spans of one piece: a piece may straddle many small files (one per file it touches). */
 const MAX_SPANS_PER_PIECE = 1_000_000;
 
@@ -29,12 +30,7 @@ export const HashJob = z
     /** False for a v2-only torrent: no SHA-1 to compare with. Default true. */
     sha1: z.boolean().optional(),
   })
-  .refine(
-    (job) => job.v2Checks === undefined || job.v2Checks.length === job.pieces.length * V2_PIECE_CHECK_SIZE,
-    {
-      message: 'v2Checks must hold one record per piece',
-    },
-  );
+  .refine(v2ChecksMatchPieces, { message: 'v2Checks must hold one record per piece' });
 export type HashJob = z.infer<typeof HashJob>;
 
 /**
@@ -49,6 +45,6 @@ export const HashJobResult = z.discriminatedUnion('ok', [
     /** With `v2Checks`: one byte per piece, 1 when its merkle check passed. */
     v2Ok: z.instanceof(ArrayBuffer).optional(),
   }),
-  z.object({ ok: z.literal(false), error: PlainTorkError }),
+  z.object({ ok: z.literal(false), error: PlainTorkErrorSchema }),
 ]);
 export type HashJobResult = z.infer<typeof HashJobResult>;

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { MAX_WEB_SEED_URL_LENGTH } from '../webseed/web-seed-limits.js';
 import { MAX_HASHES_PER_MESSAGE, MAX_PROOF_LAYERS } from '../wire/hash-messages.js';
-import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
+import { MAX_HOST_FILES, MAX_TORRENT_PEERS } from './message-limits.js';
+import { fitsMetadataCap, has32Bytes, has256Bytes, isPiecesRootList } from './message-predicates.js';
 import {
   ActorId,
   Bytes,
@@ -13,11 +14,9 @@ import {
   TorrentId,
 } from './schema-helpers.js';
 
-/** Most files a torrent may list in `add-torrent` (the metainfo parser caps files lower). */
-const MAX_FILES = 1_000_000;
+export { MAX_TORRENT_PEERS };
 
-/** Most peers a `torrent-peers` command lists (`--max-peers` allows 10,000 connections). */
-export const MAX_TORRENT_PEERS = 10_000;
+const MAX_FILES = MAX_HOST_FILES;
 
 /** A connected peer as peer exchange advertises it: its listen address (an IP literal) and BEP 11 flags. */
 export const SwarmPeer = z.object({
@@ -45,7 +44,7 @@ export type HostFile = z.infer<typeof HostFile>;
  * which pieces, interest); the host acts. Batched: one port message carries `{ commands: [...] }`.
  */
 const Rc4StateSchema = z.object({
-  s: Bytes.refine((bytes) => bytes.length === 256, { message: 'expected 256 bytes' }),
+  s: Bytes.refine(has256Bytes, { message: 'expected 256 bytes' }),
   i: z.number().int().min(0).max(255),
   j: z.number().int().min(0).max(255),
 });
@@ -78,13 +77,13 @@ export const HostCommand = z.discriminatedUnion('type', [
      * BEP 52: the full 32-byte SHA-256 info-hash of a v2 or hybrid torrent. A hybrid's peers may
      * name it (truncated) instead of `infoHash` in their handshake. Default: v1 only.
      */
-    infoHashV2: Bytes.refine((bytes) => bytes.length === 32, { message: 'expected 32 bytes' }).optional(),
+    infoHashV2: Bytes.refine(has32Bytes, { message: 'expected 32 bytes' }).optional(),
     /**
      * BEP 52: each file's pieces root, 32 bytes per entry of `files` (all zero for a pad or empty
      * file), so the host can answer hash requests from the piece layers in `v2PieceChecks`.
      * Default: none (every hash request is rejected).
      */
-    v2PiecesRoots: Bytes.refine((bytes) => bytes.length % 32 === 0 && bytes.length <= MAX_FILES * 32, {
+    v2PiecesRoots: Bytes.refine(isPiecesRootList, {
       message: 'expected 32 bytes per file',
     }).optional(),
     /** The pieces we already have (our bitfield, BEP 3 bit order), sent to each peer after the handshake. */
@@ -109,7 +108,7 @@ export const HostCommand = z.discriminatedUnion('type', [
      * The raw info dictionary, served to peers that ask (BEP 9); absent for a private torrent.
      * Default: none served.
      */
-    info: Bytes.refine((bytes) => bytes.length <= MAX_METADATA_BYTES, {
+    info: Bytes.refine(fitsMetadataCap, {
       message: 'info dictionary over MAX_METADATA_BYTES',
     }).optional(),
     /** Peer exchange (BEP 11) with this torrent's peers; never for a private one. Default: false. */

@@ -2,7 +2,10 @@ import * as z from 'zod';
 import { MAX_HASHES_PER_MESSAGE } from '../wire/hash-messages.js';
 import { MAX_METADATA_BYTES } from '../wire/ut-metadata.js';
 import { MAX_PEX_PEERS_PER_MESSAGE } from '../wire/ut-pex.js';
+import { MAX_PIECE_BATCH_BYTES, MAX_PIECES_PER_EVENT, SMALL_PIECE_EVENT_BYTES } from './message-limits.js';
 import { ActorId, Bytes, Bytes32, PexHost, PieceIndex, PlainError } from './schema-helpers.js';
+
+export { MAX_PIECE_BATCH_BYTES, MAX_PIECES_PER_EVENT, SMALL_PIECE_EVENT_BYTES };
 
 const PexAddress = z.object({ host: PexHost, port: z.number().int().min(1).max(65535) });
 
@@ -12,15 +15,6 @@ const PexAddress = z.object({ host: PexHost, port: z.number().int().min(1).max(6
  */
 export const ReleaseReason = z.enum(['choked', 'snubbed', 'peer-lacks']);
 export type ReleaseReason = z.infer<typeof ReleaseReason>;
-
-/**
- * Verified pieces of torrents whose piece length is at most this leave a host packed together (the `pieces` event) rather
- * than one transferred buffer each; at most MAX_PIECES_PER_EVENT pieces and MAX_PIECE_BATCH_BYTES
- * bytes per event (a host turn with more sends several).
- */
-export const SMALL_PIECE_EVENT_BYTES = 32 * 1024;
-export const MAX_PIECES_PER_EVENT = 256;
-export const MAX_PIECE_BATCH_BYTES = 1024 * 1024;
 
 /** Per-actor counters, sent about once a second in one `stats` event per host. */
 export const ActorStats = z.object({

@@ -17,7 +17,12 @@ export {
   ReleaseReason,
   SMALL_PIECE_EVENT_BYTES,
 } from './host-event.js';
-export { parseRelayMessage, RELAY_WINDOW_BYTES, RelayMessage } from './relay-message.js';
+export {
+  MAX_HOST_FILES,
+  RELAY_WINDOW_BYTES,
+} from './message-limits.js';
+export { PlainTorkErrorSchema } from './plain-error.js';
+export { RelayMessage } from './relay-message.js';
 export {
   DhtBootstrapAddress,
   DhtNodeSettings,
@@ -34,12 +39,12 @@ export {
   parseHostCommandBatch,
   parseHostEventBatch,
   parseHostEvents,
+  parseHostListenOptions,
   parseHostStats,
   parsePeerHostWorkerData,
   parsePlainError,
+  parseRelayMessage,
   parseUdpHostCommand,
   parseUdpHostEvent,
   parseUdpHostWorkerData,
-  precompileCoordinatorParsers,
-  precompileHostCommandParser,
 } from './validate.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TorkError, TorkErrorCode } from '../errors.js';
-import { parseRelayMessage, RelayMessage } from './relay-message.js';
+import { RelayMessage } from './relay-message.js';
+import { parseRelayMessage } from './validate.js';
 
 /** What the schema alone says of `value`: the parsed message, or that it refuses it. */
 function bySchema(value: unknown): unknown {

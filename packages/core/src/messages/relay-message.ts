@@ -1,5 +1,8 @@
 import * as z from 'zod';
-import { TorkError, TorkErrorCode } from '../errors.js';
+import { RELAY_WINDOW_BYTES } from './message-limits.js';
+import { dataFitsBuffer } from './message-predicates.js';
+
+export { RELAY_WINDOW_BYTES };
 
 /**
  * The byte stream of an accepted connection, relayed between the coordinator (which owns the
@@ -21,9 +24,7 @@ export const RelayMessage = z.union([
       buffer: z.instanceof(ArrayBuffer),
       length: z.number().int().positive(),
     })
-    .refine((message) => message.length <= message.buffer.byteLength, {
-      message: 'length beyond the buffer',
-    }),
+    .refine(dataFitsBuffer, { message: 'length beyond the buffer' }),
   /** `buffers`: the other side's written buffers, moved back for reuse. */
   z.object({
     type: z.literal('ack'),
@@ -34,36 +35,3 @@ export const RelayMessage = z.union([
   z.object({ type: z.literal('open') }),
 ]);
 export type RelayMessage = z.infer<typeof RelayMessage>;
-
-/** Unacknowledged bytes after which a relay side stops sending (reads paused, writes held). */
-export const RELAY_WINDOW_BYTES = 4 * 1024 * 1024;
-
-// Compiled at first use (start-up time: most threads never see a relay message).
-let compiled: ReturnType<typeof z.compile<typeof RelayMessage>> | undefined;
-
-/** Parses one relay message on arrival; throws TORK_ERR_THREAD_MESSAGE. */
-export function parseRelayMessage(value: unknown): RelayMessage {
-  // The hot case (a chunk) is checked without zod's machinery.
-  if (value instanceof ArrayBuffer) return value;
-  // So is a written buffer (one per session write: zod's walk showed in seeders' profiles); what
-  // this does not accept whole goes to the schema, which decides and words the error.
-  const data = value as { type?: unknown; buffer?: unknown; length?: unknown } | null;
-  if (
-    typeof data === 'object' &&
-    data !== null &&
-    data.type === 'data' &&
-    data.buffer instanceof ArrayBuffer &&
-    Number.isInteger(data.length) &&
-    (data.length as number) > 0 &&
-    (data.length as number) <= data.buffer.byteLength
-  )
-    return { type: 'data', buffer: data.buffer, length: data.length as number };
-  compiled ??= z.compile(RelayMessage);
-  const result = compiled.safeParse(value);
-  if (result.success) return result.data;
-  throw new TorkError(
-    TorkErrorCode.THREAD_MESSAGE,
-    `malformed relay message: ${result.error.issues[0]?.message ?? 'invalid'}`,
-    { direction: 'relay' },
-  );
-}

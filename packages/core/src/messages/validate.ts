@@ -1,81 +1,66 @@
-import * as z from 'zod';
-import { PlainTorkError, TorkError, TorkErrorCode } from '../errors.js';
-import { HostStats, PeerHostWorkerData } from './control-plane.js';
-import { HashJob, HashJobResult } from './hash-job.js';
-import { HostCommandBatch } from './host-command.js';
-import { HostEvent, HostEventBatch } from './host-event.js';
-import { UdpHostCommand, UdpHostEvent, UdpHostWorkerData } from './udp-host.js';
-import { WarmingParser } from './warming-parser.js';
+import type { PlainTorkError } from '../errors.js';
+import { TorkError, TorkErrorCode } from '../errors.js';
+import type { HostListenOptions, HostStats, PeerHostWorkerData } from './control-plane.js';
+import {
+  INVALID,
+  lastFailure,
+  validateHashJob,
+  validateHashJobResult,
+  validateHostCommandBatch,
+  validateHostEvent,
+  validateHostEventBatch,
+  validateHostListenOptions,
+  validateHostStats,
+  validatePeerHostWorkerData,
+  validatePlainTorkError,
+  validateRelayMessage,
+  validateUdpHostCommand,
+  validateUdpHostEvent,
+  validateUdpHostWorkerData,
+} from './generated/message-validators.js';
+import type { HashJob, HashJobResult } from './hash-job.js';
+import type { HostCommandBatch } from './host-command.js';
+import type { HostEvent, HostEventBatch } from './host-event.js';
+import { MAX_EVENTS_PER_BATCH } from './message-limits.js';
+import type { RelayMessage } from './relay-message.js';
+import type { UdpHostCommand, UdpHostEvent, UdpHostWorkerData } from './udp-host.js';
 
-// Every batch crossing a thread is parsed on arrival, so parsing is on the hot path; but compiling
-// all of them costs ~150 ms of start-up in every thread (main, each peer host, hash worker, UDP
-// host), each thread uses only a few, and a compile at the first message was on the way to the
-// first peer: each compiles after a few uses, or when a thread waits (WarmingParser).
-const commandsParser = new WarmingParser(HostCommandBatch);
-const eventsParser = new WarmingParser(HostEventBatch);
-const eventParser = new WarmingParser(HostEvent);
-const hashJobParser = new WarmingParser(HashJob);
-const hashJobResultParser = new WarmingParser(HashJobResult);
-const workerDataParser = new WarmingParser(PeerHostWorkerData);
-const hostStatsParser = new WarmingParser(HostStats);
-const plainErrorParser = new WarmingParser(PlainTorkError);
-const udpHostCommandParser = new WarmingParser(UdpHostCommand);
-const udpHostEventParser = new WarmingParser(UdpHostEvent);
-const udpHostWorkerDataParser = new WarmingParser(UdpHostWorkerData);
+export { MAX_EVENTS_PER_BATCH };
 
-/**
- * Compiles the coordinator→host batch parser now (a peer host, once it is ready and waiting for
- * its first batch): compiling at the first batch's arrival put 10–16 ms on the way to the first
- * peer (docs/performance.md "Start-up, third pass"). Later calls do nothing.
- */
-export function precompileHostCommandParser(): void {
-  commandsParser.compile();
+// Every message crossing a thread is checked on arrival against its zod schema, through the
+// validator generated from that schema at build time (validator-codegen.ts): no thread loads zod,
+// builds schemas or compiles parsers to check a message. These functions turn a rejection into the
+// project's typed error.
+
+function check<T>(validate: (value: unknown) => T | typeof INVALID, value: unknown, direction: string): T {
+  const result = validate(value);
+  if (result !== INVALID) return result;
+  throw describe(direction);
 }
 
-/**
- * Compiles the coordinator's parsers now (once its first dials are out and it waits for the
- * network): the host→coordinator event parser (compiling at the first events' arrival put 20–26
- * ms on the way to the first peer) and the command batch parser its sends are checked with.
- * Later calls do nothing.
- */
-export function precompileCoordinatorParsers(): void {
-  eventParser.compile();
-  // The coordinator checks its own command batches before sending them (ThreadActorSystem.send).
-  commandsParser.compile();
-}
-
-/** Most events one host batch may carry: a host's batch is one event-loop turn's events. */
-export const MAX_EVENTS_PER_BATCH = 100_000;
-
-function check<T>(
-  schema: { safeParse(value: unknown): z.ZodSafeParseResult<T> },
-  value: unknown,
-  direction: string,
-): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw describe(result.error, direction);
-}
-
-function describe(error: z.ZodError, direction: string, prefix: (string | number)[] = []): TorkError {
-  const issue = error.issues[0];
-  const path = [...prefix, ...(issue?.path ?? [])].map(String);
+/** The last validator's failure as TORK_ERR_THREAD_MESSAGE: where, and what was wrong. */
+function describe(direction: string, prefix: ReadonlyArray<string | number> = []): TorkError {
+  const failure = lastFailure();
+  const path = [...prefix, ...failure.path].map(String);
   const where = path.length ? path.join('.') : '(root)';
   return new TorkError(
     TorkErrorCode.THREAD_MESSAGE,
-    `malformed ${direction} message at ${where}: ${issue?.message ?? 'invalid'}`,
-    { direction, path: where },
+    `malformed ${direction} message at ${where}: ${failure.message}`,
+    {
+      direction,
+      path: where,
+    },
   );
 }
 
 /** Parses a coordinator → host batch on arrival in the host; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostCommandBatch(value: unknown): HostCommandBatch {
-  return check(commandsParser, value, 'coordinator→host');
+  return check(validateHostCommandBatch, value, 'coordinator→host');
 }
 
 /** Parses a whole host → coordinator batch, all or nothing; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostEventBatch(value: unknown): HostEventBatch {
-  return check(eventsParser, value, 'host→coordinator');
+  return check(validateHostEventBatch, value, 'host→coordinator');
 }
 
 /**
@@ -88,11 +73,16 @@ export function parseHostEvents(value: unknown): { events: HostEvent[]; rejected
   const direction = 'host→coordinator';
   const list =
     value !== null && typeof value === 'object' ? (value as { events?: unknown }).events : undefined;
-  if (!Array.isArray(list))
-    throw describe(
-      new z.ZodError([{ code: 'custom', path: ['events'], message: 'expected an array', input: list }]),
-      direction,
+  if (!Array.isArray(list)) {
+    throw new TorkError(
+      TorkErrorCode.THREAD_MESSAGE,
+      `malformed ${direction} message at events: expected an array`,
+      {
+        direction,
+        path: 'events',
+      },
     );
+  }
   if (list.length > MAX_EVENTS_PER_BATCH) {
     throw new TorkError(TorkErrorCode.THREAD_MESSAGE, `host batch of ${list.length} events`, {
       direction,
@@ -102,49 +92,78 @@ export function parseHostEvents(value: unknown): { events: HostEvent[]; rejected
   const events: HostEvent[] = [];
   const rejected: TorkError[] = [];
   for (let i = 0; i < list.length; i++) {
-    const result = eventParser.safeParse(list[i]);
-    if (result.success) events.push(result.data);
-    else rejected.push(describe(result.error, direction, ['events', i]));
+    const event = validateHostEvent(list[i]);
+    if (event !== INVALID) events.push(event);
+    else rejected.push(describe(direction, ['events', i]));
   }
   return { events, rejected };
 }
 
 /** Parses a hash job on arrival in a hash pool worker; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHashJob(value: unknown): HashJob {
-  return check(hashJobParser, value, 'coordinator→hash worker');
+  return check(validateHashJob, value, 'coordinator→hash worker');
 }
 
 /** Parses a hash job's result on arrival from the pool; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHashJobResult(value: unknown): HashJobResult {
-  return check(hashJobResultParser, value, 'hash worker→coordinator');
+  return check(validateHashJobResult, value, 'hash worker→coordinator');
 }
 
 /** Parses a peer host's `workerData` in its thread, before the host starts; throws TORK_ERR_THREAD_MESSAGE. */
 export function parsePeerHostWorkerData(value: unknown): PeerHostWorkerData {
-  return check(workerDataParser, value ?? {}, 'coordinator→host workerData');
+  return check(validatePeerHostWorkerData, value ?? {}, 'coordinator→host workerData');
 }
 
 /** Parses a host's answer to the control plane's `stats` call; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseHostStats(value: unknown): HostStats {
-  return check(hostStatsParser, value, 'host→coordinator stats');
+  return check(validateHostStats, value, 'host→coordinator stats');
+}
+
+/** Parses a host's `listen` call (control plane) in the host; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseHostListenOptions(value: unknown): HostListenOptions {
+  return check(validateHostListenOptions, value, 'coordinator→host listen');
 }
 
 /** Parses an error a thread reports as plain data (a host's error report); throws TORK_ERR_THREAD_MESSAGE. */
 export function parsePlainError(value: unknown): PlainTorkError {
-  return check(plainErrorParser, value, 'error report');
+  return check(validatePlainTorkError, value, 'error report');
 }
 
 /** Parses a command on arrival in the UDP host thread; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostCommand(value: unknown): UdpHostCommand {
-  return check(udpHostCommandParser, value, 'coordinator→udp host');
+  return check(validateUdpHostCommand, value, 'coordinator→udp host');
 }
 
 /** Parses a UDP host event on arrival in the coordinator; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostEvent(value: unknown): UdpHostEvent {
-  return check(udpHostEventParser, value, 'udp host→coordinator');
+  return check(validateUdpHostEvent, value, 'udp host→coordinator');
 }
 
 /** Parses the UDP host's `workerData` in its thread, before the socket is bound; throws TORK_ERR_THREAD_MESSAGE. */
 export function parseUdpHostWorkerData(value: unknown): UdpHostWorkerData {
-  return check(udpHostWorkerDataParser, value, 'coordinator→udp host workerData');
+  return check(validateUdpHostWorkerData, value, 'coordinator→udp host workerData');
+}
+
+/** Parses one relay message on arrival; throws TORK_ERR_THREAD_MESSAGE. */
+export function parseRelayMessage(value: unknown): RelayMessage {
+  // The hot case (a chunk) is answered before the validator is called.
+  if (value instanceof ArrayBuffer) return value;
+  // So is a written buffer (one per session write): the union's options before it would each fail
+  // first. What this does not accept whole goes to the validator, which decides and words the error.
+  const data = value as { type?: unknown; buffer?: unknown; length?: unknown } | null;
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    data.type === 'data' &&
+    data.buffer instanceof ArrayBuffer &&
+    Number.isSafeInteger(data.length) &&
+    (data.length as number) > 0 &&
+    (data.length as number) <= data.buffer.byteLength
+  )
+    return { type: 'data', buffer: data.buffer, length: data.length as number };
+  const result = validateRelayMessage(value);
+  if (result !== INVALID) return result;
+  throw new TorkError(TorkErrorCode.THREAD_MESSAGE, `malformed relay message: ${lastFailure().message}`, {
+    direction: 'relay',
+  });
 }

@@ -1,15 +1,19 @@
+// Module paths, not the package index: a peer host loads this (host-listener.ts), and the index
+// would bring the whole engine, zod included, into its bundle.
+import type { EncryptionPolicy } from '@tork/core/internal/mse/encryption-policy.js';
 import {
-  checkHandshakePrefix,
-  type EncryptionPolicy,
-  HANDSHAKE_LENGTH,
   MseMethod,
   MseResponder,
   type MseResult,
   type MseStreams,
   mseStreams,
+} from '@tork/core/internal/mse/mse-handshake.js';
+import {
+  checkHandshakePrefix,
+  HANDSHAKE_LENGTH,
   PROTOCOL_BYTES,
   parseHandshake,
-} from '@tork/core';
+} from '@tork/core/internal/wire/handshake.js';
 
 /** What an incoming connection's first bytes said, once they named a torrent. */
 export interface IncomingHandshakeDone {

@@ -14,7 +14,6 @@ import {
   parseHostEvents,
   parseHostStats,
   parsePlainError,
-  precompileCoordinatorParsers,
   TorkError,
   TorkErrorCode,
   toTorkError,
@@ -160,8 +159,6 @@ export class ThreadActorSystem implements ActorSystem {
   /** Events made up on this side (a dead host's actors), delivered on the next turn. */
   #synthetic: HostEvent[] = [];
   #flushScheduled = false;
-  /** The coordinator's parsers are compiled (or about to be): see `#flush`. */
-  #parsersWarmed = false;
   #closing: Promise<void> | null = null;
   readonly #ready: Promise<void>;
   /** Answers the hosts' `incoming` connections (see `listen`); null: every one is refused. */
@@ -566,12 +563,6 @@ export class ThreadActorSystem implements ActorSystem {
         ? { commands, sentAt: performance.timeOrigin + performance.now() }
         : { commands };
       host.port.postMessage(batch, transfer);
-      // The first connections are out: while the network answers, compile the parser their events
-      // will need (compiling it when they arrive put ~20 ms on the way to the first peer).
-      if (!this.#parsersWarmed && commands.some((c) => c.type === 'connect' || c.type === 'accept')) {
-        this.#parsersWarmed = true;
-        setImmediate(precompileCoordinatorParsers);
-      }
       host.traffic.commandBatches++;
       host.traffic.commands += commands.length;
       if (this.#batchTrace) this.#batchTrace.commandBatch(host.index, commands.length);

@@ -1,5 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { type EncryptionPolicy, type MseStreams, TorkError, TorkErrorCode } from '@tork/core';
+import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
+import type { EncryptionPolicy } from '@tork/core/internal/mse/encryption-policy.js';
+import type { MseStreams } from '@tork/core/internal/mse/mse-handshake.js';
 import { IncomingHandshake } from '../coordinator/incoming-handshake.js';
 
 /** A connection whose handshake named a torrent, held paused until the coordinator answers. */

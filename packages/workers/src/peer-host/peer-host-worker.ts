@@ -4,10 +4,7 @@
  * on `parentPort`, its data plane is the MessagePort handed over by `attach`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  parsePeerHostWorkerData,
-  precompileHostCommandParser,
-} from '@tork/core/internal/messages/validate.js';
+import { parsePeerHostWorkerData } from '@tork/core/internal/messages/validate.js';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/comlink-node-adapter.js';
 import { UtMetadata } from './extensions/ut-metadata.js';
@@ -34,6 +31,3 @@ const api: PeerHostApi = {
 // Thread boundary (control plane): comlink turns the coordinator's calls into messages on
 // parentPort; rare calls, so its per-call overhead does not matter here.
 Comlink.expose(api, nodeEndpoint(parentPort));
-// Ready and idle until the coordinator's first batch: compile its parser now rather than on the
-// first batch's arrival (on the way to the first peer).
-setImmediate(precompileHostCommandParser);

@@ -9,16 +9,14 @@ import { Bitfield } from '@tork/core/internal/bitfield.js';
 import { DOUBLE_ZERO } from '@tork/core/internal/double-zero.js';
 import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
-import { HostListenOptions } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
+import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
 import {
-  type ActorStats,
-  type HostEvent,
   MAX_PIECE_BATCH_BYTES,
   MAX_PIECES_PER_EVENT,
   SMALL_PIECE_EVENT_BYTES,
-} from '@tork/core/internal/messages/host-event.js';
-import { parseHostCommandBatch } from '@tork/core/internal/messages/validate.js';
+} from '@tork/core/internal/messages/message-limits.js';
+import { parseHostCommandBatch, parseHostListenOptions } from '@tork/core/internal/messages/validate.js';
 import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
 import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
@@ -172,7 +170,7 @@ export class PeerHost implements ActorSink {
    */
   async listen(value: unknown): Promise<void> {
     // Thread boundary (control plane): checked like any other message.
-    const options = HostListenOptions.parse(value);
+    const options = parseHostListenOptions(value);
     if (this.#shutDown || this.#listener) return;
     // Loaded only here: hosts of a Node without `reusePort` never pay for the module.
     const { HostListener } = await import('./host-listener.js');

@@ -1,7 +1,8 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { TorkError } from '@tork/core/internal/errors.js';
-import { parseRelayMessage, RELAY_WINDOW_BYTES } from '@tork/core/internal/messages/relay-message.js';
+import { RELAY_WINDOW_BYTES } from '@tork/core/internal/messages/message-limits.js';
 import type { UtpHostSettings } from '@tork/core/internal/messages/udp-host.js';
+import { parseRelayMessage } from '@tork/core/internal/messages/validate.js';
 import { UtpConnection } from '@tork/core/internal/utp/utp-connection.js';
 import type { UtpConnectionOptions } from '@tork/core/internal/utp/utp-connection-options.js';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TorkError, TorkErrorCode } from '@tork/core/internal/errors.js';
-import { parseRelayMessage } from '@tork/core/internal/messages/relay-message.js';
+import { parseRelayMessage } from '@tork/core/internal/messages/validate.js';
 import { BufferPool } from '../buffer-pool.js';
 import { RELAY_ACK_DELAY_MS, RELAY_ACK_EAGER_BYTES, relayTransport } from './relay-transport.js';
 

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { TorkError, TorkErrorCode, toTorkError } from '@tork/core/internal/errors.js';
-import { parseRelayMessage } from '@tork/core/internal/messages/relay-message.js';
+import { parseRelayMessage } from '@tork/core/internal/messages/validate.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { PeerTransport, TransportHandlers } from './peer-transport.js';
 
