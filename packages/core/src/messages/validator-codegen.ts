@@ -48,7 +48,11 @@ type AnySchema = any;
 
 interface Ctx {
   readonly spec: ValidatorModuleSpec;
-  readonly lines: string[];
+  lines: string[];
+  /** Functions generated besides the one being written (a union's variants), to append. */
+  readonly extra: string[];
+  /** The function being written, to name its variants after. */
+  fn: string;
   indent: number;
   vars: number;
   /** Where in the schema tree we are, for build-time errors. */
@@ -594,10 +598,14 @@ function genDiscriminated(ctx: Ctx, def: AnySchema, acc: string, path: readonly 
       (option._zod.def.checks?.length ?? 0) === 0 &&
       option._zod.def.shape[key]?._zod.def.type === 'literal' &&
       (option._zod.def.shape[key]._zod.def.checks?.length ?? 0) === 0;
-    const out = plain
-      ? genObject(ctx, option, acc, path, false, { key, value: [...values][0] })
-      : gen(ctx, option, acc, path);
-    write(ctx, `${v} = ${out};`);
+    // Each variant a function of its own: the compiler optimizes the variants that are hot (a
+    // piece batch, stats), not one function holding every kind of message.
+    const variant = `${ctx.fn}_${String([...values][0]).replace(/[^A-Za-z0-9]/g, '_')}`;
+    inFunction(ctx, variant, 'any', '', false, (root) =>
+      plain ? genObject(ctx, option, root, [], false, { key, value: [...values][0] }) : gen(ctx, option, root, []),
+    );
+    write(ctx, `${v} = ${variant}(${acc});`);
+    write(ctx, `if (${v} === INVALID) return rebase(${pathExpr(path)});`);
     write(ctx, 'break;');
     ctx.indent--;
     write(ctx, '}');
@@ -647,6 +655,37 @@ function genUnion(ctx: Ctx, schema: AnySchema, acc: string, path: readonly strin
   ctx.indent--;
   write(ctx, '}');
   return v;
+}
+
+/**
+ * Writes a function of its own (into `ctx.extra`), then goes back to the one being written:
+ * `body` emits the checks of its input (`root`) and returns the output expression.
+ */
+function inFunction(
+  ctx: Ctx,
+  name: string,
+  type: string,
+  doc: string,
+  exported: boolean,
+  body: (root: string) => string,
+): void {
+  const saved = { lines: ctx.lines, indent: ctx.indent, vars: ctx.vars, fn: ctx.fn };
+  const lines: string[] = [];
+  ctx.lines = lines;
+  ctx.indent = 1;
+  ctx.vars = 0;
+  ctx.fn = name;
+  if (doc) lines.push(doc);
+  lines.push(`${exported ? 'export ' : ''}function ${name}(input: unknown): ${type} | typeof INVALID {`);
+  write(ctx, 'const root: any = input;');
+  const out = body('root');
+  write(ctx, `return ${out};`);
+  lines.push('}', '');
+  ctx.lines = saved.lines;
+  ctx.indent = saved.indent;
+  ctx.vars = saved.vars;
+  ctx.fn = saved.fn;
+  ctx.extra.push(...lines);
 }
 
 /** Counts, by identity, the composite schemas met more than once: each becomes a function of its own. */
@@ -700,18 +739,12 @@ function findShared(spec: ValidatorModuleSpec): Map<AnySchema, string> {
 export function generateValidatorModule(spec: ValidatorModuleSpec): string {
   const shared = findShared(spec);
   const body: string[] = [];
-  const ctx: Ctx = { spec, lines: body, indent: 0, vars: 0, where: [], shared, enums: [] };
+  const ctx: Ctx = { spec, lines: body, extra: [], fn: '', indent: 0, vars: 0, where: [], shared, enums: [] };
   const emitFunction = (name: string, schema: AnySchema, exported: boolean, type: string, doc: string) => {
-    ctx.vars = 0;
     ctx.where.length = 0;
     ctx.where.push(name);
-    body.push(doc);
-    body.push(`${exported ? 'export ' : ''}function ${name}(input: unknown): ${type} | typeof INVALID {`);
-    ctx.indent = 1;
-    write(ctx, 'const root: any = input;');
-    const out = gen(ctx, schema, 'root', [], false);
-    write(ctx, `return ${out};`);
-    body.push('}', '');
+    inFunction(ctx, name, type, doc, exported, (root) => gen(ctx, schema, root, [], false));
+    body.push(...ctx.extra.splice(0));
   };
   const tops = new Set(spec.validators.map((entry) => entry.schema));
   for (const entry of spec.validators)

@@ -69,6 +69,520 @@ function isPlainObject(value: unknown): boolean {
 
 const ENUM_0 = new Set(["TORK_ERR_BENCODE","TORK_ERR_METAINFO","TORK_ERR_UNSAFE_PATH","TORK_ERR_MAGNET","TORK_ERR_METADATA","TORK_ERR_OUT_OF_RANGE","TORK_ERR_WIRE_HANDSHAKE","TORK_ERR_WIRE_PROTOCOL","TORK_ERR_WIRE_TOO_LARGE","TORK_ERR_TRACKER_FAILURE","TORK_ERR_TRACKER_PROTOCOL","TORK_ERR_TRACKER_TIMEOUT","TORK_ERR_TRACKER_UNREACHABLE","TORK_ERR_TRACKER_ALL_FAILED","TORK_ERR_TRACKER_URL","TORK_ERR_LSD_PROTOCOL","TORK_ERR_DHT","TORK_ERR_UTP","TORK_ERR_WEB_SEED","TORK_ERR_LIMIT_EXCEEDED","TORK_ERR_THREAD_MESSAGE","TORK_ERR_USAGE","TORK_ERR_IO","TORK_ERR_ABORTED","TORK_ERR_API_BAD_REQUEST","TORK_ERR_API_NOT_FOUND","TORK_ERR_API_METHOD","TORK_ERR_API_UNAUTHORIZED","TORK_ERR_API_FORBIDDEN","TORK_ERR_API_CONFLICT","TORK_ERR_INTERNAL"]);
 
+function validateHostCommandBatch_add_torrent(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  if (!("infoHash" in root)) return fail(["infoHash"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.infoHash;
+  if (!(P.isBytes(v1))) return fail(["infoHash"], "expected a Uint8Array");
+  if (!P.has20Bytes(v1)) return fail(["infoHash"], "expected 20 bytes", false);
+  if (!("peerId" in root)) return fail(["peerId"], "Invalid input: expected nonoptional, received undefined");
+  const v2 = root.peerId;
+  if (!(P.isBytes(v2))) return fail(["peerId"], "expected a Uint8Array");
+  if (!P.has20Bytes(v2)) return fail(["peerId"], "expected 20 bytes", false);
+  const v3 = root.pieceLength;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 > 0)) return failExpected(["pieceLength"], "number (int, >0)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  const v4 = root.length;
+  if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 > 0)) return failExpected(["length"], "number (int, >0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+  if (!("pieceHashes" in root)) return fail(["pieceHashes"], "Invalid input: expected nonoptional, received undefined");
+  const v5 = root.pieceHashes;
+  if (!(P.isBytes(v5))) return fail(["pieceHashes"], "expected a Uint8Array");
+  const v6 = root.v2PieceChecks;
+  let v7;
+  if (v6 !== undefined) {
+    if (!(P.isBytes(v6))) return fail(["v2PieceChecks"], "expected a Uint8Array");
+    v7 = v6;
+  }
+  const v8 = root.infoHashV2;
+  let v9;
+  if (v8 !== undefined) {
+    if (!(P.isBytes(v8))) return fail(["infoHashV2"], "expected a Uint8Array");
+    if (!P.has32Bytes(v8)) return fail(["infoHashV2"], "expected 32 bytes", false);
+    v9 = v8;
+  }
+  const v10 = root.v2PiecesRoots;
+  let v11;
+  if (v10 !== undefined) {
+    if (!(P.isBytes(v10))) return fail(["v2PiecesRoots"], "expected a Uint8Array");
+    if (!P.isPiecesRootList(v10)) return fail(["v2PiecesRoots"], "expected 32 bytes per file", false);
+    v11 = v10;
+  }
+  if (!("have" in root)) return fail(["have"], "Invalid input: expected nonoptional, received undefined");
+  const v12 = root.have;
+  if (!(P.isBytes(v12))) return fail(["have"], "expected a Uint8Array");
+  const v13 = root.haveSinceMs;
+  let v14;
+  if (v13 !== undefined) {
+    if (!(typeof v13 === "number" && Number.isFinite(v13) && v13 >= 0)) return failExpected(["haveSinceMs"], "number (>=0)", v13, typeof v13 === "number" && Number.isFinite(v13));
+    v14 = v13;
+  }
+  const v15 = root.files;
+  if (!(Array.isArray(v15) && v15.length <= 1000000)) return failExpected(["files"], "array (length <=1000000)", v15, Array.isArray(v15));
+  const v16 = new Array(v15.length);
+  for (let i17 = 0; i17 < v15.length; i17++) {
+    const v18 = v15[i17];
+    if (typeof v18 !== "object" || v18 === null || Array.isArray(v18)) return failExpected(["files", i17], "object", v18);
+    const v19 = v18.path;
+    let v20 = null;
+    if (v19 !== null) {
+      if (!(typeof v19 === "string" && (v19.length >= 2 || (v19.length >= 1 && codePointLength(v19) >= 1)) && (v19.length <= 4096 || codePointLength(v19) <= 4096))) return failExpected(["files", i17, "path"], "string (length >=1, length <=4096)", v19, typeof v19 === "string");
+      v20 = v19;
+    }
+    const v21 = v18.length;
+    if (!(typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21) && Number.isSafeInteger(v21) && v21 >= 0)) return failExpected(["files", i17, "length"], "number (int, >=0)", v21, typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21));
+    const v22 = v18.offset;
+    let v23;
+    if (v22 !== undefined) {
+      if (!(typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22) && Number.isSafeInteger(v22) && v22 >= 0)) return failExpected(["files", i17, "offset"], "number (int, >=0)", v22, typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22));
+      v23 = v22;
+    }
+    const v24: any = { path: v20, length: v21 };
+    if ("offset" in v18) v24.offset = v23;
+    v16[i17] = v24;
+  }
+  const v25 = root.listenPort;
+  let v26;
+  if (v25 !== undefined) {
+    if (!(typeof v25 === "number" && Number.isFinite(v25) && Number.isInteger(v25) && Number.isSafeInteger(v25) && v25 >= 0 && v25 <= 65535)) return failExpected(["listenPort"], "number (int, >=0, <=65535)", v25, typeof v25 === "number" && Number.isFinite(v25) && Number.isInteger(v25));
+    v26 = v25;
+  }
+  const v27 = root.private;
+  let v28;
+  if (v27 !== undefined) {
+    if (!(typeof v27 === "boolean")) return failExpected(["private"], "boolean", v27, false);
+    v28 = v27;
+  }
+  const v29 = root.info;
+  let v30;
+  if (v29 !== undefined) {
+    if (!(P.isBytes(v29))) return fail(["info"], "expected a Uint8Array");
+    if (!P.fitsMetadataCap(v29)) return fail(["info"], "info dictionary over MAX_METADATA_BYTES", false);
+    v30 = v29;
+  }
+  const v31 = root.pex;
+  let v32;
+  if (v31 !== undefined) {
+    if (!(typeof v31 === "boolean")) return failExpected(["pex"], "boolean", v31, false);
+    v32 = v31;
+  }
+  const v33: any = { type: "add-torrent", torrentId: v0, infoHash: v1, peerId: v2, pieceLength: v3, length: v4, pieceHashes: v5, have: v12, files: v16 };
+  if ("v2PieceChecks" in root) v33.v2PieceChecks = v7;
+  if ("infoHashV2" in root) v33.infoHashV2 = v9;
+  if ("v2PiecesRoots" in root) v33.v2PiecesRoots = v11;
+  if ("haveSinceMs" in root) v33.haveSinceMs = v14;
+  if ("listenPort" in root) v33.listenPort = v26;
+  if ("private" in root) v33.private = v28;
+  if ("info" in root) v33.info = v30;
+  if ("pex" in root) v33.pex = v32;
+  return v33;
+}
+
+function validateHostCommandBatch_add_magnet(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  if (!("infoHash" in root)) return fail(["infoHash"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.infoHash;
+  if (!(P.isBytes(v1))) return fail(["infoHash"], "expected a Uint8Array");
+  if (!P.has20Bytes(v1)) return fail(["infoHash"], "expected 20 bytes", false);
+  if (!("peerId" in root)) return fail(["peerId"], "Invalid input: expected nonoptional, received undefined");
+  const v2 = root.peerId;
+  if (!(P.isBytes(v2))) return fail(["peerId"], "expected a Uint8Array");
+  if (!P.has20Bytes(v2)) return fail(["peerId"], "expected 20 bytes", false);
+  const v3 = root.listenPort;
+  let v4;
+  if (v3 !== undefined) {
+    if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 0 && v3 <= 65535)) return failExpected(["listenPort"], "number (int, >=0, <=65535)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+    v4 = v3;
+  }
+  const v5 = root.pex;
+  let v6;
+  if (v5 !== undefined) {
+    if (!(typeof v5 === "boolean")) return failExpected(["pex"], "boolean", v5, false);
+    v6 = v5;
+  }
+  const v7 = root.v2;
+  let v8;
+  if (v7 !== undefined) {
+    if (!(typeof v7 === "boolean")) return failExpected(["v2"], "boolean", v7, false);
+    v8 = v7;
+  }
+  const v9 = root.metadataHashes;
+  let v10;
+  if (v9 !== undefined) {
+    if (typeof v9 !== "object" || v9 === null || Array.isArray(v9)) return failExpected(["metadataHashes"], "object", v9);
+    const v11 = v9.v1;
+    let v12;
+    if (v11 !== undefined) {
+      if (!(P.isBytes(v11))) return fail(["metadataHashes", "v1"], "expected a Uint8Array");
+      if (!P.has20Bytes(v11)) return fail(["metadataHashes", "v1"], "expected 20 bytes", false);
+      v12 = v11;
+    }
+    const v13 = v9.v2;
+    let v14;
+    if (v13 !== undefined) {
+      if (!(P.isBytes(v13))) return fail(["metadataHashes", "v2"], "expected a Uint8Array");
+      if (!P.has32Bytes(v13)) return fail(["metadataHashes", "v2"], "expected 32 bytes", false);
+      v14 = v13;
+    }
+    const v15: any = {  };
+    if ("v1" in v9) v15.v1 = v12;
+    if ("v2" in v9) v15.v2 = v14;
+    v10 = v15;
+  }
+  const v16: any = { type: "add-magnet", torrentId: v0, infoHash: v1, peerId: v2 };
+  if ("listenPort" in root) v16.listenPort = v4;
+  if ("pex" in root) v16.pex = v6;
+  if ("v2" in root) v16.v2 = v8;
+  if ("metadataHashes" in root) v16.metadataHashes = v10;
+  return v16;
+}
+
+function validateHostCommandBatch_fetch_metadata(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1: any = { type: "fetch-metadata", actorId: v0 };
+  return v1;
+}
+
+function validateHostCommandBatch_fetch_hashes(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  if (!("piecesRoot" in root)) return fail(["piecesRoot"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.piecesRoot;
+  if (!(P.isBytes(v1))) return fail(["piecesRoot"], "expected a Uint8Array");
+  if (!P.has32Bytes(v1)) return fail(["piecesRoot"], "expected 32 bytes", false);
+  const v2 = root.fileLength;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 > 0)) return failExpected(["fileLength"], "number (int, >0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3 = root.baseLayer;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 0 && v3 <= 63)) return failExpected(["baseLayer"], "number (int, >=0, <=63)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  const v4 = root.index;
+  if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["index"], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+  const v5 = root.length;
+  if (!(typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5) && Number.isSafeInteger(v5) && v5 >= 2 && v5 <= 512)) return failExpected(["length"], "number (int, >=2, <=512)", v5, typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5));
+  const v6 = root.proofLayers;
+  if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 0 && v6 <= 64)) return failExpected(["proofLayers"], "number (int, >=0, <=64)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
+  const v7: any = { type: "fetch-hashes", actorId: v0, piecesRoot: v1, fileLength: v2, baseLayer: v3, index: v4, length: v5, proofLayers: v6 };
+  return v7;
+}
+
+function validateHostCommandBatch_remove_torrent(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1: any = { type: "remove-torrent", torrentId: v0 };
+  return v1;
+}
+
+function validateHostCommandBatch_connect(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.torrentId;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2 = root.host;
+  if (!(typeof v2 === "string" && (v2.length >= 2 || (v2.length >= 1 && codePointLength(v2) >= 1)) && (v2.length <= 255 || codePointLength(v2) <= 255))) return failExpected(["host"], "string (length >=1, length <=255)", v2, typeof v2 === "string");
+  const v3 = root.port;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 1 && v3 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  const v4 = root.encryption;
+  let v5;
+  if (v4 !== undefined) {
+    if (!((v4 === "none" || v4 === "prefer" || v4 === "require"))) return failExpected(["encryption"], "one of \"none\"|\"prefer\"|\"require\"", v4, false);
+    v5 = v4;
+  }
+  const v6 = root.transport;
+  let v7;
+  if (v6 !== undefined) {
+    if (!((v6 === "tcp" || v6 === "utp"))) return failExpected(["transport"], "one of \"tcp\"|\"utp\"", v6, false);
+    v7 = v6;
+  }
+  const v8 = root.relay;
+  let v9;
+  if (v8 !== undefined) {
+    if (!(P.isMessagePort(v8))) return fail(["relay"], "expected a MessagePort");
+    v9 = v8;
+  }
+  const v10: any = { type: "connect", actorId: v0, torrentId: v1, host: v2, port: v3 };
+  if ("encryption" in root) v10.encryption = v5;
+  if ("transport" in root) v10.transport = v7;
+  if ("relay" in root) v10.relay = v9;
+  return v10;
+}
+
+function validateHostCommandBatch_accept(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.torrentId;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2 = root.address;
+  if (!(typeof v2 === "string" && (v2.length >= 2 || (v2.length >= 1 && codePointLength(v2) >= 1)) && (v2.length <= 300 || codePointLength(v2) <= 300))) return failExpected(["address"], "string (length >=1, length <=300)", v2, typeof v2 === "string");
+  const v3 = root.relay;
+  let v4;
+  if (v3 !== undefined) {
+    if (!(P.isMessagePort(v3))) return fail(["relay"], "expected a MessagePort");
+    v4 = v3;
+  }
+  const v5 = root.hosted;
+  let v6;
+  if (v5 !== undefined) {
+    if (typeof v5 !== "object" || v5 === null || Array.isArray(v5)) return failExpected(["hosted"], "object", v5);
+    const v7 = v5.host;
+    if (!(typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7) && Number.isSafeInteger(v7) && v7 >= 0)) return failExpected(["hosted", "host"], "number (int, >=0)", v7, typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7));
+    const v8 = v5.connection;
+    if (!(typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8) && Number.isSafeInteger(v8) && v8 >= 0)) return failExpected(["hosted", "connection"], "number (int, >=0)", v8, typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8));
+    const v9: any = { host: v7, connection: v8 };
+    v6 = v9;
+  }
+  if (!("initial" in root)) return fail(["initial"], "Invalid input: expected nonoptional, received undefined");
+  const v10 = root.initial;
+  if (!(P.isBytes(v10))) return fail(["initial"], "expected a Uint8Array");
+  const v11 = root.mse;
+  let v12;
+  if (v11 !== undefined) {
+    if (typeof v11 !== "object" || v11 === null || Array.isArray(v11)) return failExpected(["mse"], "object", v11);
+    const v13 = v11.method;
+    let v14: any = INVALID;
+    const near15: ValidationFailure[] = [];
+    v14 = (() => {
+      if (!((v13 === 1))) return failExpected(["mse", "method"], "1", v13, false);
+      return v13;
+    })();
+    if (v14 === INVALID && !failure.aborted) near15.push(failure);
+    if (v14 === INVALID) v14 = (() => {
+      if (!((v13 === 2))) return failExpected(["mse", "method"], "2", v13, false);
+      return v13;
+    })();
+    if (v14 === INVALID && !failure.aborted) near15.push(failure);
+    if (v14 === INVALID) {
+      if (near15.length === 1) { failure = near15[0]!; return INVALID; }
+      return fail(["mse", "method"], "Invalid input: no option of the union matches");
+    }
+    const v16 = v11.encrypt;
+    let v17 = null;
+    if (v16 !== null) {
+      const v18 = shared0(v16);
+      if (v18 === INVALID) return rebase(["mse", "encrypt"]);
+      v17 = v18;
+    }
+    const v19 = v11.decrypt;
+    let v20 = null;
+    if (v19 !== null) {
+      const v21 = shared0(v19);
+      if (v21 === INVALID) return rebase(["mse", "decrypt"]);
+      v20 = v21;
+    }
+    const v22: any = { method: v14, encrypt: v17, decrypt: v20 };
+    v12 = v22;
+  }
+  const v23 = root.transport;
+  let v24;
+  if (v23 !== undefined) {
+    if (!((v23 === "tcp" || v23 === "utp"))) return failExpected(["transport"], "one of \"tcp\"|\"utp\"", v23, false);
+    v24 = v23;
+  }
+  const v25: any = { type: "accept", actorId: v0, torrentId: v1, address: v2, initial: v10 };
+  if ("relay" in root) v25.relay = v4;
+  if ("hosted" in root) v25.hosted = v6;
+  if ("mse" in root) v25.mse = v12;
+  if ("transport" in root) v25.transport = v24;
+  return v25;
+}
+
+function validateHostCommandBatch_refuse_incoming(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.connection;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["connection"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1: any = { type: "refuse-incoming", connection: v0 };
+  return v1;
+}
+
+function validateHostCommandBatch_web_seed(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.torrentId;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2 = root.url;
+  if (!(typeof v2 === "string" && (v2.length >= 2 || (v2.length >= 1 && codePointLength(v2) >= 1)) && (v2.length <= 4096 || codePointLength(v2) <= 4096))) return failExpected(["url"], "string (length >=1, length <=4096)", v2, typeof v2 === "string");
+  const v3 = root.files;
+  if (!(Array.isArray(v3) && v3.length <= 1000000)) return failExpected(["files"], "array (length <=1000000)", v3, Array.isArray(v3));
+  const v4 = new Array(v3.length);
+  for (let i5 = 0; i5 < v3.length; i5++) {
+    const v6 = v3[i5];
+    if (typeof v6 !== "object" || v6 === null || Array.isArray(v6)) return failExpected(["files", i5], "object", v6);
+    const v7 = v6.url;
+    let v8 = null;
+    if (v7 !== null) {
+      if (!(typeof v7 === "string" && (v7.length >= 2 || (v7.length >= 1 && codePointLength(v7) >= 1)) && (v7.length <= 65536 || codePointLength(v7) <= 65536))) return failExpected(["files", i5, "url"], "string (length >=1, length <=65536)", v7, typeof v7 === "string");
+      v8 = v7;
+    }
+    const v9 = v6.length;
+    if (!(typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9) && Number.isSafeInteger(v9) && v9 >= 0)) return failExpected(["files", i5, "length"], "number (int, >=0)", v9, typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9));
+    const v10: any = { url: v8, length: v9 };
+    v4[i5] = v10;
+  }
+  const v11: any = { type: "web-seed", actorId: v0, torrentId: v1, url: v2, files: v4 };
+  return v11;
+}
+
+function validateHostCommandBatch_assign(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["pieces", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5: any = { type: "assign", actorId: v0, pieces: v2 };
+  return v5;
+}
+
+function validateHostCommandBatch_unassign(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["pieces", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5: any = { type: "unassign", actorId: v0, pieces: v2 };
+  return v5;
+}
+
+function validateHostCommandBatch_interest(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.interested;
+  if (!(typeof v1 === "boolean")) return failExpected(["interested"], "boolean", v1, false);
+  const v2: any = { type: "interest", actorId: v0, interested: v1 };
+  return v2;
+}
+
+function validateHostCommandBatch_recycle(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.buffers;
+  if (!(Array.isArray(v1) && v1.length >= 1 && v1.length <= 4096)) return failExpected(["buffers"], "array (length >=1, length <=4096)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(v4 instanceof ArrayBuffer)) return failExpected(["buffers", i3], "ArrayBuffer", v4, false);
+    v2[i3] = v4;
+  }
+  const v5: any = { type: "recycle", actorId: v0, buffers: v2 };
+  return v5;
+}
+
+function validateHostCommandBatch_choke(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.choked;
+  if (!(typeof v1 === "boolean")) return failExpected(["choked"], "boolean", v1, false);
+  const v2: any = { type: "choke", actorId: v0, choked: v1 };
+  return v2;
+}
+
+function validateHostCommandBatch_rate_limits(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.download;
+  if (!(typeof v1 === "boolean")) return failExpected(["download"], "boolean", v1, false);
+  const v2 = root.upload;
+  if (!(typeof v2 === "boolean")) return failExpected(["upload"], "boolean", v2, false);
+  const v3: any = { type: "rate-limits", torrentId: v0, download: v1, upload: v2 };
+  return v3;
+}
+
+function validateHostCommandBatch_rate_grant(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.direction;
+  if (!((v1 === "download" || v1 === "upload"))) return failExpected(["direction"], "one of \"download\"|\"upload\"", v1, false);
+  const v2 = root.bytes;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 > 0 && v2 <= 67108864)) return failExpected(["bytes"], "number (int, >0, <=67108864)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3: any = { type: "rate-grant", actorId: v0, direction: v1, bytes: v2 };
+  return v3;
+}
+
+function validateHostCommandBatch_report_stats(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.intervalMs;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 > 0 && v1 <= 3600000)) return failExpected(["intervalMs"], "number (int, >0, <=3600000)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2: any = { type: "report-stats", torrentId: v0, intervalMs: v1 };
+  return v2;
+}
+
+function validateHostCommandBatch_have(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["pieces", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5: any = { type: "have", torrentId: v0, pieces: v2 };
+  return v5;
+}
+
+function validateHostCommandBatch_close(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.reason;
+  if (!(typeof v1 === "string")) return failExpected(["reason"], "string", v1, false);
+  const v2: any = { type: "close", actorId: v0, reason: v1 };
+  return v2;
+}
+
+function validateHostCommandBatch_torrent_peers(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.peers;
+  if (!(Array.isArray(v1) && v1.length <= 10000)) return failExpected(["peers"], "array (length <=10000)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (typeof v4 !== "object" || v4 === null || Array.isArray(v4)) return failExpected(["peers", i3], "object", v4);
+    const v5 = v4.actorId;
+    if (!(typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5) && Number.isSafeInteger(v5) && v5 >= 0)) return failExpected(["peers", i3, "actorId"], "number (int, >=0)", v5, typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5));
+    const v6 = v4.host;
+    if (!(typeof v6 === "string" && (v6.length <= 64 || codePointLength(v6) <= 64))) return failExpected(["peers", i3, "host"], "string (length <=64)", v6, typeof v6 === "string");
+    if (!P.isPexAddress(v6)) return fail(["peers", i3, "host"], "expected an IP address", false);
+    const v7 = v4.port;
+    if (!(typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7) && Number.isSafeInteger(v7) && v7 >= 1 && v7 <= 65535)) return failExpected(["peers", i3, "port"], "number (int, >=1, <=65535)", v7, typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7));
+    const v8 = v4.flags;
+    if (!(typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8) && Number.isSafeInteger(v8) && v8 >= 0 && v8 <= 255)) return failExpected(["peers", i3, "flags"], "number (int, >=0, <=255)", v8, typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8));
+    const v9: any = { actorId: v5, host: v6, port: v7, flags: v8 };
+    v2[i3] = v9;
+  }
+  const v10: any = { type: "torrent-peers", torrentId: v0, peers: v2 };
+  return v10;
+}
+
 /** Checks a HostCommandBatch: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
 export function validateHostCommandBatch(input: unknown): HostCommandBatch | typeof INVALID {
   const root: any = input;
@@ -84,516 +598,122 @@ export function validateHostCommandBatch(input: unknown): HostCommandBatch | typ
     switch (v4) {
     case "add-torrent":
       {
-        const v6 = v3.torrentId;
-        if (!(typeof v6 === "string" && /^[0-9a-f]{40}$/.test(v6))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v6, typeof v6 === "string");
-        if (!("infoHash" in v3)) return fail(["commands", i2, "infoHash"], "Invalid input: expected nonoptional, received undefined");
-        const v7 = v3.infoHash;
-        if (!(P.isBytes(v7))) return fail(["commands", i2, "infoHash"], "expected a Uint8Array");
-        if (!P.has20Bytes(v7)) return fail(["commands", i2, "infoHash"], "expected 20 bytes", false);
-        if (!("peerId" in v3)) return fail(["commands", i2, "peerId"], "Invalid input: expected nonoptional, received undefined");
-        const v8 = v3.peerId;
-        if (!(P.isBytes(v8))) return fail(["commands", i2, "peerId"], "expected a Uint8Array");
-        if (!P.has20Bytes(v8)) return fail(["commands", i2, "peerId"], "expected 20 bytes", false);
-        const v9 = v3.pieceLength;
-        if (!(typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9) && Number.isSafeInteger(v9) && v9 > 0)) return failExpected(["commands", i2, "pieceLength"], "number (int, >0)", v9, typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9));
-        const v10 = v3.length;
-        if (!(typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10) && Number.isSafeInteger(v10) && v10 > 0)) return failExpected(["commands", i2, "length"], "number (int, >0)", v10, typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10));
-        if (!("pieceHashes" in v3)) return fail(["commands", i2, "pieceHashes"], "Invalid input: expected nonoptional, received undefined");
-        const v11 = v3.pieceHashes;
-        if (!(P.isBytes(v11))) return fail(["commands", i2, "pieceHashes"], "expected a Uint8Array");
-        const v12 = v3.v2PieceChecks;
-        let v13;
-        if (v12 !== undefined) {
-          if (!(P.isBytes(v12))) return fail(["commands", i2, "v2PieceChecks"], "expected a Uint8Array");
-          v13 = v12;
-        }
-        const v14 = v3.infoHashV2;
-        let v15;
-        if (v14 !== undefined) {
-          if (!(P.isBytes(v14))) return fail(["commands", i2, "infoHashV2"], "expected a Uint8Array");
-          if (!P.has32Bytes(v14)) return fail(["commands", i2, "infoHashV2"], "expected 32 bytes", false);
-          v15 = v14;
-        }
-        const v16 = v3.v2PiecesRoots;
-        let v17;
-        if (v16 !== undefined) {
-          if (!(P.isBytes(v16))) return fail(["commands", i2, "v2PiecesRoots"], "expected a Uint8Array");
-          if (!P.isPiecesRootList(v16)) return fail(["commands", i2, "v2PiecesRoots"], "expected 32 bytes per file", false);
-          v17 = v16;
-        }
-        if (!("have" in v3)) return fail(["commands", i2, "have"], "Invalid input: expected nonoptional, received undefined");
-        const v18 = v3.have;
-        if (!(P.isBytes(v18))) return fail(["commands", i2, "have"], "expected a Uint8Array");
-        const v19 = v3.haveSinceMs;
-        let v20;
-        if (v19 !== undefined) {
-          if (!(typeof v19 === "number" && Number.isFinite(v19) && v19 >= 0)) return failExpected(["commands", i2, "haveSinceMs"], "number (>=0)", v19, typeof v19 === "number" && Number.isFinite(v19));
-          v20 = v19;
-        }
-        const v21 = v3.files;
-        if (!(Array.isArray(v21) && v21.length <= 1000000)) return failExpected(["commands", i2, "files"], "array (length <=1000000)", v21, Array.isArray(v21));
-        const v22 = new Array(v21.length);
-        for (let i23 = 0; i23 < v21.length; i23++) {
-          const v24 = v21[i23];
-          if (typeof v24 !== "object" || v24 === null || Array.isArray(v24)) return failExpected(["commands", i2, "files", i23], "object", v24);
-          const v25 = v24.path;
-          let v26 = null;
-          if (v25 !== null) {
-            if (!(typeof v25 === "string" && (v25.length >= 2 || (v25.length >= 1 && codePointLength(v25) >= 1)) && (v25.length <= 4096 || codePointLength(v25) <= 4096))) return failExpected(["commands", i2, "files", i23, "path"], "string (length >=1, length <=4096)", v25, typeof v25 === "string");
-            v26 = v25;
-          }
-          const v27 = v24.length;
-          if (!(typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27) && Number.isSafeInteger(v27) && v27 >= 0)) return failExpected(["commands", i2, "files", i23, "length"], "number (int, >=0)", v27, typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27));
-          const v28 = v24.offset;
-          let v29;
-          if (v28 !== undefined) {
-            if (!(typeof v28 === "number" && Number.isFinite(v28) && Number.isInteger(v28) && Number.isSafeInteger(v28) && v28 >= 0)) return failExpected(["commands", i2, "files", i23, "offset"], "number (int, >=0)", v28, typeof v28 === "number" && Number.isFinite(v28) && Number.isInteger(v28));
-            v29 = v28;
-          }
-          const v30: any = { path: v26, length: v27 };
-          if ("offset" in v24) v30.offset = v29;
-          v22[i23] = v30;
-        }
-        const v31 = v3.listenPort;
-        let v32;
-        if (v31 !== undefined) {
-          if (!(typeof v31 === "number" && Number.isFinite(v31) && Number.isInteger(v31) && Number.isSafeInteger(v31) && v31 >= 0 && v31 <= 65535)) return failExpected(["commands", i2, "listenPort"], "number (int, >=0, <=65535)", v31, typeof v31 === "number" && Number.isFinite(v31) && Number.isInteger(v31));
-          v32 = v31;
-        }
-        const v33 = v3.private;
-        let v34;
-        if (v33 !== undefined) {
-          if (!(typeof v33 === "boolean")) return failExpected(["commands", i2, "private"], "boolean", v33, false);
-          v34 = v33;
-        }
-        const v35 = v3.info;
-        let v36;
-        if (v35 !== undefined) {
-          if (!(P.isBytes(v35))) return fail(["commands", i2, "info"], "expected a Uint8Array");
-          if (!P.fitsMetadataCap(v35)) return fail(["commands", i2, "info"], "info dictionary over MAX_METADATA_BYTES", false);
-          v36 = v35;
-        }
-        const v37 = v3.pex;
-        let v38;
-        if (v37 !== undefined) {
-          if (!(typeof v37 === "boolean")) return failExpected(["commands", i2, "pex"], "boolean", v37, false);
-          v38 = v37;
-        }
-        const v39: any = { type: "add-torrent", torrentId: v6, infoHash: v7, peerId: v8, pieceLength: v9, length: v10, pieceHashes: v11, have: v18, files: v22 };
-        if ("v2PieceChecks" in v3) v39.v2PieceChecks = v13;
-        if ("infoHashV2" in v3) v39.infoHashV2 = v15;
-        if ("v2PiecesRoots" in v3) v39.v2PiecesRoots = v17;
-        if ("haveSinceMs" in v3) v39.haveSinceMs = v20;
-        if ("listenPort" in v3) v39.listenPort = v32;
-        if ("private" in v3) v39.private = v34;
-        if ("info" in v3) v39.info = v36;
-        if ("pex" in v3) v39.pex = v38;
-        v5 = v39;
+        v5 = validateHostCommandBatch_add_torrent(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "add-magnet":
       {
-        const v40 = v3.torrentId;
-        if (!(typeof v40 === "string" && /^[0-9a-f]{40}$/.test(v40))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v40, typeof v40 === "string");
-        if (!("infoHash" in v3)) return fail(["commands", i2, "infoHash"], "Invalid input: expected nonoptional, received undefined");
-        const v41 = v3.infoHash;
-        if (!(P.isBytes(v41))) return fail(["commands", i2, "infoHash"], "expected a Uint8Array");
-        if (!P.has20Bytes(v41)) return fail(["commands", i2, "infoHash"], "expected 20 bytes", false);
-        if (!("peerId" in v3)) return fail(["commands", i2, "peerId"], "Invalid input: expected nonoptional, received undefined");
-        const v42 = v3.peerId;
-        if (!(P.isBytes(v42))) return fail(["commands", i2, "peerId"], "expected a Uint8Array");
-        if (!P.has20Bytes(v42)) return fail(["commands", i2, "peerId"], "expected 20 bytes", false);
-        const v43 = v3.listenPort;
-        let v44;
-        if (v43 !== undefined) {
-          if (!(typeof v43 === "number" && Number.isFinite(v43) && Number.isInteger(v43) && Number.isSafeInteger(v43) && v43 >= 0 && v43 <= 65535)) return failExpected(["commands", i2, "listenPort"], "number (int, >=0, <=65535)", v43, typeof v43 === "number" && Number.isFinite(v43) && Number.isInteger(v43));
-          v44 = v43;
-        }
-        const v45 = v3.pex;
-        let v46;
-        if (v45 !== undefined) {
-          if (!(typeof v45 === "boolean")) return failExpected(["commands", i2, "pex"], "boolean", v45, false);
-          v46 = v45;
-        }
-        const v47 = v3.v2;
-        let v48;
-        if (v47 !== undefined) {
-          if (!(typeof v47 === "boolean")) return failExpected(["commands", i2, "v2"], "boolean", v47, false);
-          v48 = v47;
-        }
-        const v49 = v3.metadataHashes;
-        let v50;
-        if (v49 !== undefined) {
-          if (typeof v49 !== "object" || v49 === null || Array.isArray(v49)) return failExpected(["commands", i2, "metadataHashes"], "object", v49);
-          const v51 = v49.v1;
-          let v52;
-          if (v51 !== undefined) {
-            if (!(P.isBytes(v51))) return fail(["commands", i2, "metadataHashes", "v1"], "expected a Uint8Array");
-            if (!P.has20Bytes(v51)) return fail(["commands", i2, "metadataHashes", "v1"], "expected 20 bytes", false);
-            v52 = v51;
-          }
-          const v53 = v49.v2;
-          let v54;
-          if (v53 !== undefined) {
-            if (!(P.isBytes(v53))) return fail(["commands", i2, "metadataHashes", "v2"], "expected a Uint8Array");
-            if (!P.has32Bytes(v53)) return fail(["commands", i2, "metadataHashes", "v2"], "expected 32 bytes", false);
-            v54 = v53;
-          }
-          const v55: any = {  };
-          if ("v1" in v49) v55.v1 = v52;
-          if ("v2" in v49) v55.v2 = v54;
-          v50 = v55;
-        }
-        const v56: any = { type: "add-magnet", torrentId: v40, infoHash: v41, peerId: v42 };
-        if ("listenPort" in v3) v56.listenPort = v44;
-        if ("pex" in v3) v56.pex = v46;
-        if ("v2" in v3) v56.v2 = v48;
-        if ("metadataHashes" in v3) v56.metadataHashes = v50;
-        v5 = v56;
+        v5 = validateHostCommandBatch_add_magnet(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "fetch-metadata":
       {
-        const v57 = v3.actorId;
-        if (!(typeof v57 === "number" && Number.isFinite(v57) && Number.isInteger(v57) && Number.isSafeInteger(v57) && v57 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v57, typeof v57 === "number" && Number.isFinite(v57) && Number.isInteger(v57));
-        const v58: any = { type: "fetch-metadata", actorId: v57 };
-        v5 = v58;
+        v5 = validateHostCommandBatch_fetch_metadata(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "fetch-hashes":
       {
-        const v59 = v3.actorId;
-        if (!(typeof v59 === "number" && Number.isFinite(v59) && Number.isInteger(v59) && Number.isSafeInteger(v59) && v59 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v59, typeof v59 === "number" && Number.isFinite(v59) && Number.isInteger(v59));
-        if (!("piecesRoot" in v3)) return fail(["commands", i2, "piecesRoot"], "Invalid input: expected nonoptional, received undefined");
-        const v60 = v3.piecesRoot;
-        if (!(P.isBytes(v60))) return fail(["commands", i2, "piecesRoot"], "expected a Uint8Array");
-        if (!P.has32Bytes(v60)) return fail(["commands", i2, "piecesRoot"], "expected 32 bytes", false);
-        const v61 = v3.fileLength;
-        if (!(typeof v61 === "number" && Number.isFinite(v61) && Number.isInteger(v61) && Number.isSafeInteger(v61) && v61 > 0)) return failExpected(["commands", i2, "fileLength"], "number (int, >0)", v61, typeof v61 === "number" && Number.isFinite(v61) && Number.isInteger(v61));
-        const v62 = v3.baseLayer;
-        if (!(typeof v62 === "number" && Number.isFinite(v62) && Number.isInteger(v62) && Number.isSafeInteger(v62) && v62 >= 0 && v62 <= 63)) return failExpected(["commands", i2, "baseLayer"], "number (int, >=0, <=63)", v62, typeof v62 === "number" && Number.isFinite(v62) && Number.isInteger(v62));
-        const v63 = v3.index;
-        if (!(typeof v63 === "number" && Number.isFinite(v63) && Number.isInteger(v63) && Number.isSafeInteger(v63) && v63 >= 0)) return failExpected(["commands", i2, "index"], "number (int, >=0)", v63, typeof v63 === "number" && Number.isFinite(v63) && Number.isInteger(v63));
-        const v64 = v3.length;
-        if (!(typeof v64 === "number" && Number.isFinite(v64) && Number.isInteger(v64) && Number.isSafeInteger(v64) && v64 >= 2 && v64 <= 512)) return failExpected(["commands", i2, "length"], "number (int, >=2, <=512)", v64, typeof v64 === "number" && Number.isFinite(v64) && Number.isInteger(v64));
-        const v65 = v3.proofLayers;
-        if (!(typeof v65 === "number" && Number.isFinite(v65) && Number.isInteger(v65) && Number.isSafeInteger(v65) && v65 >= 0 && v65 <= 64)) return failExpected(["commands", i2, "proofLayers"], "number (int, >=0, <=64)", v65, typeof v65 === "number" && Number.isFinite(v65) && Number.isInteger(v65));
-        const v66: any = { type: "fetch-hashes", actorId: v59, piecesRoot: v60, fileLength: v61, baseLayer: v62, index: v63, length: v64, proofLayers: v65 };
-        v5 = v66;
+        v5 = validateHostCommandBatch_fetch_hashes(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "remove-torrent":
       {
-        const v67 = v3.torrentId;
-        if (!(typeof v67 === "string" && /^[0-9a-f]{40}$/.test(v67))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v67, typeof v67 === "string");
-        const v68: any = { type: "remove-torrent", torrentId: v67 };
-        v5 = v68;
+        v5 = validateHostCommandBatch_remove_torrent(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "connect":
       {
-        const v69 = v3.actorId;
-        if (!(typeof v69 === "number" && Number.isFinite(v69) && Number.isInteger(v69) && Number.isSafeInteger(v69) && v69 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v69, typeof v69 === "number" && Number.isFinite(v69) && Number.isInteger(v69));
-        const v70 = v3.torrentId;
-        if (!(typeof v70 === "string" && /^[0-9a-f]{40}$/.test(v70))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v70, typeof v70 === "string");
-        const v71 = v3.host;
-        if (!(typeof v71 === "string" && (v71.length >= 2 || (v71.length >= 1 && codePointLength(v71) >= 1)) && (v71.length <= 255 || codePointLength(v71) <= 255))) return failExpected(["commands", i2, "host"], "string (length >=1, length <=255)", v71, typeof v71 === "string");
-        const v72 = v3.port;
-        if (!(typeof v72 === "number" && Number.isFinite(v72) && Number.isInteger(v72) && Number.isSafeInteger(v72) && v72 >= 1 && v72 <= 65535)) return failExpected(["commands", i2, "port"], "number (int, >=1, <=65535)", v72, typeof v72 === "number" && Number.isFinite(v72) && Number.isInteger(v72));
-        const v73 = v3.encryption;
-        let v74;
-        if (v73 !== undefined) {
-          if (!((v73 === "none" || v73 === "prefer" || v73 === "require"))) return failExpected(["commands", i2, "encryption"], "one of \"none\"|\"prefer\"|\"require\"", v73, false);
-          v74 = v73;
-        }
-        const v75 = v3.transport;
-        let v76;
-        if (v75 !== undefined) {
-          if (!((v75 === "tcp" || v75 === "utp"))) return failExpected(["commands", i2, "transport"], "one of \"tcp\"|\"utp\"", v75, false);
-          v76 = v75;
-        }
-        const v77 = v3.relay;
-        let v78;
-        if (v77 !== undefined) {
-          if (!(P.isMessagePort(v77))) return fail(["commands", i2, "relay"], "expected a MessagePort");
-          v78 = v77;
-        }
-        const v79: any = { type: "connect", actorId: v69, torrentId: v70, host: v71, port: v72 };
-        if ("encryption" in v3) v79.encryption = v74;
-        if ("transport" in v3) v79.transport = v76;
-        if ("relay" in v3) v79.relay = v78;
-        v5 = v79;
+        v5 = validateHostCommandBatch_connect(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "accept":
       {
-        const v80 = v3.actorId;
-        if (!(typeof v80 === "number" && Number.isFinite(v80) && Number.isInteger(v80) && Number.isSafeInteger(v80) && v80 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v80, typeof v80 === "number" && Number.isFinite(v80) && Number.isInteger(v80));
-        const v81 = v3.torrentId;
-        if (!(typeof v81 === "string" && /^[0-9a-f]{40}$/.test(v81))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v81, typeof v81 === "string");
-        const v82 = v3.address;
-        if (!(typeof v82 === "string" && (v82.length >= 2 || (v82.length >= 1 && codePointLength(v82) >= 1)) && (v82.length <= 300 || codePointLength(v82) <= 300))) return failExpected(["commands", i2, "address"], "string (length >=1, length <=300)", v82, typeof v82 === "string");
-        const v83 = v3.relay;
-        let v84;
-        if (v83 !== undefined) {
-          if (!(P.isMessagePort(v83))) return fail(["commands", i2, "relay"], "expected a MessagePort");
-          v84 = v83;
-        }
-        const v85 = v3.hosted;
-        let v86;
-        if (v85 !== undefined) {
-          if (typeof v85 !== "object" || v85 === null || Array.isArray(v85)) return failExpected(["commands", i2, "hosted"], "object", v85);
-          const v87 = v85.host;
-          if (!(typeof v87 === "number" && Number.isFinite(v87) && Number.isInteger(v87) && Number.isSafeInteger(v87) && v87 >= 0)) return failExpected(["commands", i2, "hosted", "host"], "number (int, >=0)", v87, typeof v87 === "number" && Number.isFinite(v87) && Number.isInteger(v87));
-          const v88 = v85.connection;
-          if (!(typeof v88 === "number" && Number.isFinite(v88) && Number.isInteger(v88) && Number.isSafeInteger(v88) && v88 >= 0)) return failExpected(["commands", i2, "hosted", "connection"], "number (int, >=0)", v88, typeof v88 === "number" && Number.isFinite(v88) && Number.isInteger(v88));
-          const v89: any = { host: v87, connection: v88 };
-          v86 = v89;
-        }
-        if (!("initial" in v3)) return fail(["commands", i2, "initial"], "Invalid input: expected nonoptional, received undefined");
-        const v90 = v3.initial;
-        if (!(P.isBytes(v90))) return fail(["commands", i2, "initial"], "expected a Uint8Array");
-        const v91 = v3.mse;
-        let v92;
-        if (v91 !== undefined) {
-          if (typeof v91 !== "object" || v91 === null || Array.isArray(v91)) return failExpected(["commands", i2, "mse"], "object", v91);
-          const v93 = v91.method;
-          let v94: any = INVALID;
-          const near95: ValidationFailure[] = [];
-          v94 = (() => {
-            if (!((v93 === 1))) return failExpected(["commands", i2, "mse", "method"], "1", v93, false);
-            return v93;
-          })();
-          if (v94 === INVALID && !failure.aborted) near95.push(failure);
-          if (v94 === INVALID) v94 = (() => {
-            if (!((v93 === 2))) return failExpected(["commands", i2, "mse", "method"], "2", v93, false);
-            return v93;
-          })();
-          if (v94 === INVALID && !failure.aborted) near95.push(failure);
-          if (v94 === INVALID) {
-            if (near95.length === 1) { failure = near95[0]!; return INVALID; }
-            return fail(["commands", i2, "mse", "method"], "Invalid input: no option of the union matches");
-          }
-          const v96 = v91.encrypt;
-          let v97 = null;
-          if (v96 !== null) {
-            const v98 = shared0(v96);
-            if (v98 === INVALID) return rebase(["commands", i2, "mse", "encrypt"]);
-            v97 = v98;
-          }
-          const v99 = v91.decrypt;
-          let v100 = null;
-          if (v99 !== null) {
-            const v101 = shared0(v99);
-            if (v101 === INVALID) return rebase(["commands", i2, "mse", "decrypt"]);
-            v100 = v101;
-          }
-          const v102: any = { method: v94, encrypt: v97, decrypt: v100 };
-          v92 = v102;
-        }
-        const v103 = v3.transport;
-        let v104;
-        if (v103 !== undefined) {
-          if (!((v103 === "tcp" || v103 === "utp"))) return failExpected(["commands", i2, "transport"], "one of \"tcp\"|\"utp\"", v103, false);
-          v104 = v103;
-        }
-        const v105: any = { type: "accept", actorId: v80, torrentId: v81, address: v82, initial: v90 };
-        if ("relay" in v3) v105.relay = v84;
-        if ("hosted" in v3) v105.hosted = v86;
-        if ("mse" in v3) v105.mse = v92;
-        if ("transport" in v3) v105.transport = v104;
-        v5 = v105;
+        v5 = validateHostCommandBatch_accept(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "refuse-incoming":
       {
-        const v106 = v3.connection;
-        if (!(typeof v106 === "number" && Number.isFinite(v106) && Number.isInteger(v106) && Number.isSafeInteger(v106) && v106 >= 0)) return failExpected(["commands", i2, "connection"], "number (int, >=0)", v106, typeof v106 === "number" && Number.isFinite(v106) && Number.isInteger(v106));
-        const v107: any = { type: "refuse-incoming", connection: v106 };
-        v5 = v107;
+        v5 = validateHostCommandBatch_refuse_incoming(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "web-seed":
       {
-        const v108 = v3.actorId;
-        if (!(typeof v108 === "number" && Number.isFinite(v108) && Number.isInteger(v108) && Number.isSafeInteger(v108) && v108 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v108, typeof v108 === "number" && Number.isFinite(v108) && Number.isInteger(v108));
-        const v109 = v3.torrentId;
-        if (!(typeof v109 === "string" && /^[0-9a-f]{40}$/.test(v109))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v109, typeof v109 === "string");
-        const v110 = v3.url;
-        if (!(typeof v110 === "string" && (v110.length >= 2 || (v110.length >= 1 && codePointLength(v110) >= 1)) && (v110.length <= 4096 || codePointLength(v110) <= 4096))) return failExpected(["commands", i2, "url"], "string (length >=1, length <=4096)", v110, typeof v110 === "string");
-        const v111 = v3.files;
-        if (!(Array.isArray(v111) && v111.length <= 1000000)) return failExpected(["commands", i2, "files"], "array (length <=1000000)", v111, Array.isArray(v111));
-        const v112 = new Array(v111.length);
-        for (let i113 = 0; i113 < v111.length; i113++) {
-          const v114 = v111[i113];
-          if (typeof v114 !== "object" || v114 === null || Array.isArray(v114)) return failExpected(["commands", i2, "files", i113], "object", v114);
-          const v115 = v114.url;
-          let v116 = null;
-          if (v115 !== null) {
-            if (!(typeof v115 === "string" && (v115.length >= 2 || (v115.length >= 1 && codePointLength(v115) >= 1)) && (v115.length <= 65536 || codePointLength(v115) <= 65536))) return failExpected(["commands", i2, "files", i113, "url"], "string (length >=1, length <=65536)", v115, typeof v115 === "string");
-            v116 = v115;
-          }
-          const v117 = v114.length;
-          if (!(typeof v117 === "number" && Number.isFinite(v117) && Number.isInteger(v117) && Number.isSafeInteger(v117) && v117 >= 0)) return failExpected(["commands", i2, "files", i113, "length"], "number (int, >=0)", v117, typeof v117 === "number" && Number.isFinite(v117) && Number.isInteger(v117));
-          const v118: any = { url: v116, length: v117 };
-          v112[i113] = v118;
-        }
-        const v119: any = { type: "web-seed", actorId: v108, torrentId: v109, url: v110, files: v112 };
-        v5 = v119;
+        v5 = validateHostCommandBatch_web_seed(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "assign":
       {
-        const v120 = v3.actorId;
-        if (!(typeof v120 === "number" && Number.isFinite(v120) && Number.isInteger(v120) && Number.isSafeInteger(v120) && v120 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v120, typeof v120 === "number" && Number.isFinite(v120) && Number.isInteger(v120));
-        const v121 = v3.pieces;
-        if (!(Array.isArray(v121) && v121.length >= 1)) return failExpected(["commands", i2, "pieces"], "array (length >=1)", v121, Array.isArray(v121));
-        const v122 = new Array(v121.length);
-        for (let i123 = 0; i123 < v121.length; i123++) {
-          const v124 = v121[i123];
-          if (!(typeof v124 === "number" && Number.isFinite(v124) && Number.isInteger(v124) && Number.isSafeInteger(v124) && v124 >= 0)) return failExpected(["commands", i2, "pieces", i123], "number (int, >=0)", v124, typeof v124 === "number" && Number.isFinite(v124) && Number.isInteger(v124));
-          v122[i123] = v124;
-        }
-        const v125: any = { type: "assign", actorId: v120, pieces: v122 };
-        v5 = v125;
+        v5 = validateHostCommandBatch_assign(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "unassign":
       {
-        const v126 = v3.actorId;
-        if (!(typeof v126 === "number" && Number.isFinite(v126) && Number.isInteger(v126) && Number.isSafeInteger(v126) && v126 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v126, typeof v126 === "number" && Number.isFinite(v126) && Number.isInteger(v126));
-        const v127 = v3.pieces;
-        if (!(Array.isArray(v127) && v127.length >= 1)) return failExpected(["commands", i2, "pieces"], "array (length >=1)", v127, Array.isArray(v127));
-        const v128 = new Array(v127.length);
-        for (let i129 = 0; i129 < v127.length; i129++) {
-          const v130 = v127[i129];
-          if (!(typeof v130 === "number" && Number.isFinite(v130) && Number.isInteger(v130) && Number.isSafeInteger(v130) && v130 >= 0)) return failExpected(["commands", i2, "pieces", i129], "number (int, >=0)", v130, typeof v130 === "number" && Number.isFinite(v130) && Number.isInteger(v130));
-          v128[i129] = v130;
-        }
-        const v131: any = { type: "unassign", actorId: v126, pieces: v128 };
-        v5 = v131;
+        v5 = validateHostCommandBatch_unassign(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "interest":
       {
-        const v132 = v3.actorId;
-        if (!(typeof v132 === "number" && Number.isFinite(v132) && Number.isInteger(v132) && Number.isSafeInteger(v132) && v132 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v132, typeof v132 === "number" && Number.isFinite(v132) && Number.isInteger(v132));
-        const v133 = v3.interested;
-        if (!(typeof v133 === "boolean")) return failExpected(["commands", i2, "interested"], "boolean", v133, false);
-        const v134: any = { type: "interest", actorId: v132, interested: v133 };
-        v5 = v134;
+        v5 = validateHostCommandBatch_interest(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "recycle":
       {
-        const v135 = v3.actorId;
-        if (!(typeof v135 === "number" && Number.isFinite(v135) && Number.isInteger(v135) && Number.isSafeInteger(v135) && v135 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v135, typeof v135 === "number" && Number.isFinite(v135) && Number.isInteger(v135));
-        const v136 = v3.buffers;
-        if (!(Array.isArray(v136) && v136.length >= 1 && v136.length <= 4096)) return failExpected(["commands", i2, "buffers"], "array (length >=1, length <=4096)", v136, Array.isArray(v136));
-        const v137 = new Array(v136.length);
-        for (let i138 = 0; i138 < v136.length; i138++) {
-          const v139 = v136[i138];
-          if (!(v139 instanceof ArrayBuffer)) return failExpected(["commands", i2, "buffers", i138], "ArrayBuffer", v139, false);
-          v137[i138] = v139;
-        }
-        const v140: any = { type: "recycle", actorId: v135, buffers: v137 };
-        v5 = v140;
+        v5 = validateHostCommandBatch_recycle(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "choke":
       {
-        const v141 = v3.actorId;
-        if (!(typeof v141 === "number" && Number.isFinite(v141) && Number.isInteger(v141) && Number.isSafeInteger(v141) && v141 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v141, typeof v141 === "number" && Number.isFinite(v141) && Number.isInteger(v141));
-        const v142 = v3.choked;
-        if (!(typeof v142 === "boolean")) return failExpected(["commands", i2, "choked"], "boolean", v142, false);
-        const v143: any = { type: "choke", actorId: v141, choked: v142 };
-        v5 = v143;
+        v5 = validateHostCommandBatch_choke(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "rate-limits":
       {
-        const v144 = v3.torrentId;
-        if (!(typeof v144 === "string" && /^[0-9a-f]{40}$/.test(v144))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v144, typeof v144 === "string");
-        const v145 = v3.download;
-        if (!(typeof v145 === "boolean")) return failExpected(["commands", i2, "download"], "boolean", v145, false);
-        const v146 = v3.upload;
-        if (!(typeof v146 === "boolean")) return failExpected(["commands", i2, "upload"], "boolean", v146, false);
-        const v147: any = { type: "rate-limits", torrentId: v144, download: v145, upload: v146 };
-        v5 = v147;
+        v5 = validateHostCommandBatch_rate_limits(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "rate-grant":
       {
-        const v148 = v3.actorId;
-        if (!(typeof v148 === "number" && Number.isFinite(v148) && Number.isInteger(v148) && Number.isSafeInteger(v148) && v148 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v148, typeof v148 === "number" && Number.isFinite(v148) && Number.isInteger(v148));
-        const v149 = v3.direction;
-        if (!((v149 === "download" || v149 === "upload"))) return failExpected(["commands", i2, "direction"], "one of \"download\"|\"upload\"", v149, false);
-        const v150 = v3.bytes;
-        if (!(typeof v150 === "number" && Number.isFinite(v150) && Number.isInteger(v150) && Number.isSafeInteger(v150) && v150 > 0 && v150 <= 67108864)) return failExpected(["commands", i2, "bytes"], "number (int, >0, <=67108864)", v150, typeof v150 === "number" && Number.isFinite(v150) && Number.isInteger(v150));
-        const v151: any = { type: "rate-grant", actorId: v148, direction: v149, bytes: v150 };
-        v5 = v151;
+        v5 = validateHostCommandBatch_rate_grant(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "report-stats":
       {
-        const v152 = v3.torrentId;
-        if (!(typeof v152 === "string" && /^[0-9a-f]{40}$/.test(v152))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v152, typeof v152 === "string");
-        const v153 = v3.intervalMs;
-        if (!(typeof v153 === "number" && Number.isFinite(v153) && Number.isInteger(v153) && Number.isSafeInteger(v153) && v153 > 0 && v153 <= 3600000)) return failExpected(["commands", i2, "intervalMs"], "number (int, >0, <=3600000)", v153, typeof v153 === "number" && Number.isFinite(v153) && Number.isInteger(v153));
-        const v154: any = { type: "report-stats", torrentId: v152, intervalMs: v153 };
-        v5 = v154;
+        v5 = validateHostCommandBatch_report_stats(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "have":
       {
-        const v155 = v3.torrentId;
-        if (!(typeof v155 === "string" && /^[0-9a-f]{40}$/.test(v155))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v155, typeof v155 === "string");
-        const v156 = v3.pieces;
-        if (!(Array.isArray(v156) && v156.length >= 1)) return failExpected(["commands", i2, "pieces"], "array (length >=1)", v156, Array.isArray(v156));
-        const v157 = new Array(v156.length);
-        for (let i158 = 0; i158 < v156.length; i158++) {
-          const v159 = v156[i158];
-          if (!(typeof v159 === "number" && Number.isFinite(v159) && Number.isInteger(v159) && Number.isSafeInteger(v159) && v159 >= 0)) return failExpected(["commands", i2, "pieces", i158], "number (int, >=0)", v159, typeof v159 === "number" && Number.isFinite(v159) && Number.isInteger(v159));
-          v157[i158] = v159;
-        }
-        const v160: any = { type: "have", torrentId: v155, pieces: v157 };
-        v5 = v160;
+        v5 = validateHostCommandBatch_have(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "close":
       {
-        const v161 = v3.actorId;
-        if (!(typeof v161 === "number" && Number.isFinite(v161) && Number.isInteger(v161) && Number.isSafeInteger(v161) && v161 >= 0)) return failExpected(["commands", i2, "actorId"], "number (int, >=0)", v161, typeof v161 === "number" && Number.isFinite(v161) && Number.isInteger(v161));
-        const v162 = v3.reason;
-        if (!(typeof v162 === "string")) return failExpected(["commands", i2, "reason"], "string", v162, false);
-        const v163: any = { type: "close", actorId: v161, reason: v162 };
-        v5 = v163;
+        v5 = validateHostCommandBatch_close(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     case "torrent-peers":
       {
-        const v164 = v3.torrentId;
-        if (!(typeof v164 === "string" && /^[0-9a-f]{40}$/.test(v164))) return failExpected(["commands", i2, "torrentId"], "string (matching /^[0-9a-f]{40}$/)", v164, typeof v164 === "string");
-        const v165 = v3.peers;
-        if (!(Array.isArray(v165) && v165.length <= 10000)) return failExpected(["commands", i2, "peers"], "array (length <=10000)", v165, Array.isArray(v165));
-        const v166 = new Array(v165.length);
-        for (let i167 = 0; i167 < v165.length; i167++) {
-          const v168 = v165[i167];
-          if (typeof v168 !== "object" || v168 === null || Array.isArray(v168)) return failExpected(["commands", i2, "peers", i167], "object", v168);
-          const v169 = v168.actorId;
-          if (!(typeof v169 === "number" && Number.isFinite(v169) && Number.isInteger(v169) && Number.isSafeInteger(v169) && v169 >= 0)) return failExpected(["commands", i2, "peers", i167, "actorId"], "number (int, >=0)", v169, typeof v169 === "number" && Number.isFinite(v169) && Number.isInteger(v169));
-          const v170 = v168.host;
-          if (!(typeof v170 === "string" && (v170.length <= 64 || codePointLength(v170) <= 64))) return failExpected(["commands", i2, "peers", i167, "host"], "string (length <=64)", v170, typeof v170 === "string");
-          if (!P.isPexAddress(v170)) return fail(["commands", i2, "peers", i167, "host"], "expected an IP address", false);
-          const v171 = v168.port;
-          if (!(typeof v171 === "number" && Number.isFinite(v171) && Number.isInteger(v171) && Number.isSafeInteger(v171) && v171 >= 1 && v171 <= 65535)) return failExpected(["commands", i2, "peers", i167, "port"], "number (int, >=1, <=65535)", v171, typeof v171 === "number" && Number.isFinite(v171) && Number.isInteger(v171));
-          const v172 = v168.flags;
-          if (!(typeof v172 === "number" && Number.isFinite(v172) && Number.isInteger(v172) && Number.isSafeInteger(v172) && v172 >= 0 && v172 <= 255)) return failExpected(["commands", i2, "peers", i167, "flags"], "number (int, >=0, <=255)", v172, typeof v172 === "number" && Number.isFinite(v172) && Number.isInteger(v172));
-          const v173: any = { actorId: v169, host: v170, port: v171, flags: v172 };
-          v166[i167] = v173;
-        }
-        const v174: any = { type: "torrent-peers", torrentId: v164, peers: v166 };
-        v5 = v174;
+        v5 = validateHostCommandBatch_torrent_peers(v3);
+        if (v5 === INVALID) return rebase(["commands", i2]);
         break;
       }
     default:
@@ -601,15 +721,15 @@ export function validateHostCommandBatch(input: unknown): HostCommandBatch | typ
     }
     v1[i2] = v5;
   }
-  const v175 = root.sentAt;
-  let v176;
-  if (v175 !== undefined) {
-    if (!(typeof v175 === "number" && Number.isFinite(v175))) return failExpected(["sentAt"], "number", v175, false);
-    v176 = v175;
+  const v6 = root.sentAt;
+  let v7;
+  if (v6 !== undefined) {
+    if (!(typeof v6 === "number" && Number.isFinite(v6))) return failExpected(["sentAt"], "number", v6, false);
+    v7 = v6;
   }
-  const v177: any = { commands: v1 };
-  if ("sentAt" in root) v177.sentAt = v176;
-  return v177;
+  const v8: any = { commands: v1 };
+  if ("sentAt" in root) v8.sentAt = v7;
+  return v8;
 }
 
 /** Checks a HostEventBatch: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
@@ -636,6 +756,371 @@ export function validateHostEventBatch(input: unknown): HostEventBatch | typeof 
   return v7;
 }
 
+function validateHostEvent_connected(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.peerId;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["peerId"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2 = root.client;
+  if (!(typeof v2 === "string" && (v2.length <= 128 || codePointLength(v2) <= 128))) return failExpected(["client"], "string (length <=128)", v2, typeof v2 === "string");
+  const v3 = root.fastExtension;
+  if (!(typeof v3 === "boolean")) return failExpected(["fastExtension"], "boolean", v3, false);
+  const v4 = root.extensionProtocol;
+  if (!(typeof v4 === "boolean")) return failExpected(["extensionProtocol"], "boolean", v4, false);
+  const v5 = root.encryption;
+  let v6;
+  if (v5 !== undefined) {
+    if (!((v5 === "rc4" || v5 === "plaintext" || v5 === "none"))) return failExpected(["encryption"], "one of \"rc4\"|\"plaintext\"|\"none\"", v5, false);
+    v6 = v5;
+  }
+  const v7 = root.transport;
+  let v8;
+  if (v7 !== undefined) {
+    if (!((v7 === "tcp" || v7 === "utp"))) return failExpected(["transport"], "one of \"tcp\"|\"utp\"", v7, false);
+    v8 = v7;
+  }
+  const v9: any = { type: "connected", actorId: v0, peerId: v1, client: v2, fastExtension: v3, extensionProtocol: v4 };
+  if ("encryption" in root) v9.encryption = v6;
+  if ("transport" in root) v9.transport = v8;
+  return v9;
+}
+
+function validateHostEvent_rate_need(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.direction;
+  if (!((v1 === "download" || v1 === "upload"))) return failExpected(["direction"], "one of \"download\"|\"upload\"", v1, false);
+  const v2: any = { type: "rate-need", actorId: v0, direction: v1 };
+  return v2;
+}
+
+function validateHostEvent_peer_info(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.listenPort;
+  let v2 = null;
+  if (v1 !== null) {
+    if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 1 && v1 <= 65535)) return failExpected(["listenPort"], "number (int, >=1, <=65535)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+    v2 = v1;
+  }
+  const v3 = root.client;
+  let v4 = null;
+  if (v3 !== null) {
+    if (!(typeof v3 === "string" && (v3.length <= 64 || codePointLength(v3) <= 64))) return failExpected(["client"], "string (length <=64)", v3, typeof v3 === "string");
+    v4 = v3;
+  }
+  const v5: any = { type: "peer-info", actorId: v0, listenPort: v2, client: v4 };
+  return v5;
+}
+
+function validateHostEvent_metadata_available(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.size;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 > 0 && v1 <= 16777216)) return failExpected(["size"], "number (int, >0, <=16777216)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2: any = { type: "metadata-available", actorId: v0, size: v1 };
+  return v2;
+}
+
+function validateHostEvent_metadata(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  if (!("info" in root)) return fail(["info"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.info;
+  if (!(v1 instanceof ArrayBuffer)) return failExpected(["info"], "ArrayBuffer", v1, false);
+  const v2: any = { type: "metadata", actorId: v0, info: v1 };
+  return v2;
+}
+
+function validateHostEvent_piece_hashes(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  if (!("piecesRoot" in root)) return fail(["piecesRoot"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.piecesRoot;
+  if (!(P.isBytes(v1))) return fail(["piecesRoot"], "expected a Uint8Array");
+  if (!P.has32Bytes(v1)) return fail(["piecesRoot"], "expected 32 bytes", false);
+  const v2 = root.index;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 0)) return failExpected(["index"], "number (int, >=0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3 = root.length;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 2 && v3 <= 512)) return failExpected(["length"], "number (int, >=2, <=512)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  if (!("hashes" in root)) return fail(["hashes"], "Invalid input: expected nonoptional, received undefined");
+  const v4 = root.hashes;
+  if (!(v4 instanceof ArrayBuffer)) return failExpected(["hashes"], "ArrayBuffer", v4, false);
+  const v5: any = { type: "piece-hashes", actorId: v0, piecesRoot: v1, index: v2, length: v3, hashes: v4 };
+  return v5;
+}
+
+function validateHostEvent_hashes_rejected(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  if (!("piecesRoot" in root)) return fail(["piecesRoot"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.piecesRoot;
+  if (!(P.isBytes(v1))) return fail(["piecesRoot"], "expected a Uint8Array");
+  if (!P.has32Bytes(v1)) return fail(["piecesRoot"], "expected 32 bytes", false);
+  const v2 = root.index;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 0)) return failExpected(["index"], "number (int, >=0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3 = root.length;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 2 && v3 <= 512)) return failExpected(["length"], "number (int, >=2, <=512)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  const v4: any = { type: "hashes-rejected", actorId: v0, piecesRoot: v1, index: v2, length: v3 };
+  return v4;
+}
+
+function validateHostEvent_bitfield(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  if (!("bitfield" in root)) return fail(["bitfield"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.bitfield;
+  if (!(P.isBytes(v1))) return fail(["bitfield"], "expected a Uint8Array");
+  const v2: any = { type: "bitfield", actorId: v0, bitfield: v1 };
+  return v2;
+}
+
+function validateHostEvent_have(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["pieces", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5: any = { type: "have", actorId: v0, pieces: v2 };
+  return v5;
+}
+
+function validateHostEvent_choke(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.choked;
+  if (!(typeof v1 === "boolean")) return failExpected(["choked"], "boolean", v1, false);
+  const v2: any = { type: "choke", actorId: v0, choked: v1 };
+  return v2;
+}
+
+function validateHostEvent_peer_interest(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.interested;
+  if (!(typeof v1 === "boolean")) return failExpected(["interested"], "boolean", v1, false);
+  const v2: any = { type: "peer-interest", actorId: v0, interested: v1 };
+  return v2;
+}
+
+function validateHostEvent_unreadable(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.index;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 0)) return failExpected(["index"], "number (int, >=0)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2 = root.error;
+  const v3 = validatePlainTorkError(v2);
+  if (v3 === INVALID) return rebase(["error"]);
+  const v4: any = { type: "unreadable", actorId: v0, index: v1, error: v3 };
+  return v4;
+}
+
+function validateHostEvent_piece(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.index;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 0)) return failExpected(["index"], "number (int, >=0)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  if (!("data" in root)) return fail(["data"], "Invalid input: expected nonoptional, received undefined");
+  const v2 = root.data;
+  if (!(v2 instanceof ArrayBuffer)) return failExpected(["data"], "ArrayBuffer", v2, false);
+  const v3: any = { type: "piece", actorId: v0, index: v1, data: v2 };
+  return v3;
+}
+
+function validateHostEvent_pieces(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  if (!("data" in root)) return fail(["data"], "Invalid input: expected nonoptional, received undefined");
+  const v0 = root.data;
+  if (!(v0 instanceof ArrayBuffer)) return failExpected(["data"], "ArrayBuffer", v0, false);
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1 && v1.length <= 256)) return failExpected(["pieces"], "array (length >=1, length <=256)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (typeof v4 !== "object" || v4 === null || Array.isArray(v4)) return failExpected(["pieces", i3], "object", v4);
+    const v5 = v4.actorId;
+    if (!(typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5) && Number.isSafeInteger(v5) && v5 >= 0)) return failExpected(["pieces", i3, "actorId"], "number (int, >=0)", v5, typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5));
+    const v6 = v4.index;
+    if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 0)) return failExpected(["pieces", i3, "index"], "number (int, >=0)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
+    const v7 = v4.offset;
+    if (!(typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7) && Number.isSafeInteger(v7) && v7 >= 0 && v7 <= 1048576)) return failExpected(["pieces", i3, "offset"], "number (int, >=0, <=1048576)", v7, typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7));
+    const v8 = v4.length;
+    if (!(typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8) && Number.isSafeInteger(v8) && v8 > 0 && v8 <= 32768)) return failExpected(["pieces", i3, "length"], "number (int, >0, <=32768)", v8, typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8));
+    const v9: any = { actorId: v5, index: v6, offset: v7, length: v8 };
+    v2[i3] = v9;
+  }
+  const v10: any = { type: "pieces", data: v0, pieces: v2 };
+  return v10;
+}
+
+function validateHostEvent_hash_failed(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.index;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 0)) return failExpected(["index"], "number (int, >=0)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2: any = { type: "hash-failed", actorId: v0, index: v1 };
+  return v2;
+}
+
+function validateHostEvent_released(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.pieces;
+  if (!(Array.isArray(v1) && v1.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["pieces", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5 = root.reason;
+  if (!((v5 === "choked" || v5 === "snubbed" || v5 === "peer-lacks"))) return failExpected(["reason"], "one of \"choked\"|\"snubbed\"|\"peer-lacks\"", v5, false);
+  const v6: any = { type: "released", actorId: v0, pieces: v2, reason: v5 };
+  return v6;
+}
+
+function validateHostEvent_pex_peers(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.added;
+  if (!(Array.isArray(v1) && v1.length <= 200)) return failExpected(["added"], "array (length <=200)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (typeof v4 !== "object" || v4 === null || Array.isArray(v4)) return failExpected(["added", i3], "object", v4);
+    const v5 = v4.host;
+    if (!(typeof v5 === "string" && (v5.length <= 64 || codePointLength(v5) <= 64))) return failExpected(["added", i3, "host"], "string (length <=64)", v5, typeof v5 === "string");
+    if (!P.isPexAddress(v5)) return fail(["added", i3, "host"], "expected an IP address", false);
+    const v6 = v4.port;
+    if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 1 && v6 <= 65535)) return failExpected(["added", i3, "port"], "number (int, >=1, <=65535)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
+    const v7 = v4.flags;
+    if (!(typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7) && Number.isSafeInteger(v7) && v7 >= 0 && v7 <= 255)) return failExpected(["added", i3, "flags"], "number (int, >=0, <=255)", v7, typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7));
+    const v8: any = { host: v5, port: v6, flags: v7 };
+    v2[i3] = v8;
+  }
+  const v9 = root.dropped;
+  if (!(Array.isArray(v9) && v9.length <= 200)) return failExpected(["dropped"], "array (length <=200)", v9, Array.isArray(v9));
+  const v10 = new Array(v9.length);
+  for (let i11 = 0; i11 < v9.length; i11++) {
+    const v12 = v9[i11];
+    if (typeof v12 !== "object" || v12 === null || Array.isArray(v12)) return failExpected(["dropped", i11], "object", v12);
+    const v13 = v12.host;
+    if (!(typeof v13 === "string" && (v13.length <= 64 || codePointLength(v13) <= 64))) return failExpected(["dropped", i11, "host"], "string (length <=64)", v13, typeof v13 === "string");
+    if (!P.isPexAddress(v13)) return fail(["dropped", i11, "host"], "expected an IP address", false);
+    const v14 = v12.port;
+    if (!(typeof v14 === "number" && Number.isFinite(v14) && Number.isInteger(v14) && Number.isSafeInteger(v14) && v14 >= 1 && v14 <= 65535)) return failExpected(["dropped", i11, "port"], "number (int, >=1, <=65535)", v14, typeof v14 === "number" && Number.isFinite(v14) && Number.isInteger(v14));
+    const v15: any = { host: v13, port: v14 };
+    v10[i11] = v15;
+  }
+  const v16: any = { type: "pex-peers", actorId: v0, added: v2, dropped: v10 };
+  return v16;
+}
+
+function validateHostEvent_stats(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actors;
+  if (!(Array.isArray(v0))) return failExpected(["actors"], "array", v0, false);
+  const v1 = new Array(v0.length);
+  for (let i2 = 0; i2 < v0.length; i2++) {
+    const v3 = v0[i2];
+    if (typeof v3 !== "object" || v3 === null || Array.isArray(v3)) return failExpected(["actors", i2], "object", v3);
+    const v4 = v3.actorId;
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["actors", i2, "actorId"], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    const v5 = v3.downloaded;
+    if (!(typeof v5 === "number" && Number.isFinite(v5) && v5 >= 0)) return failExpected(["actors", i2, "downloaded"], "number (>=0)", v5, typeof v5 === "number" && Number.isFinite(v5));
+    const v6 = v3.uploaded;
+    if (!(typeof v6 === "number" && Number.isFinite(v6) && v6 >= 0)) return failExpected(["actors", i2, "uploaded"], "number (>=0)", v6, typeof v6 === "number" && Number.isFinite(v6));
+    const v7 = v3.downloadRate;
+    if (!(typeof v7 === "number" && Number.isFinite(v7) && v7 >= 0)) return failExpected(["actors", i2, "downloadRate"], "number (>=0)", v7, typeof v7 === "number" && Number.isFinite(v7));
+    const v8 = v3.uploadRate;
+    if (!(typeof v8 === "number" && Number.isFinite(v8) && v8 >= 0)) return failExpected(["actors", i2, "uploadRate"], "number (>=0)", v8, typeof v8 === "number" && Number.isFinite(v8));
+    const v9 = v3.queueDepth;
+    if (!(typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9) && Number.isSafeInteger(v9) && v9 >= 0)) return failExpected(["actors", i2, "queueDepth"], "number (int, >=0)", v9, typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9));
+    const v10 = v3.targetQueueDepth;
+    if (!(typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10) && Number.isSafeInteger(v10) && v10 >= 0)) return failExpected(["actors", i2, "targetQueueDepth"], "number (int, >=0)", v10, typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10));
+    const v11 = v3.peerChoking;
+    if (!(typeof v11 === "boolean")) return failExpected(["actors", i2, "peerChoking"], "boolean", v11, false);
+    const v12 = v3.amInterested;
+    if (!(typeof v12 === "boolean")) return failExpected(["actors", i2, "amInterested"], "boolean", v12, false);
+    const v13 = v3.amChoking;
+    if (!(typeof v13 === "boolean")) return failExpected(["actors", i2, "amChoking"], "boolean", v13, false);
+    const v14 = v3.peerInterested;
+    if (!(typeof v14 === "boolean")) return failExpected(["actors", i2, "peerInterested"], "boolean", v14, false);
+    const v15 = v3.snubbed;
+    if (!(typeof v15 === "boolean")) return failExpected(["actors", i2, "snubbed"], "boolean", v15, false);
+    const v16 = v3.requestsQueued;
+    if (!(typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16) && Number.isSafeInteger(v16) && v16 >= 0)) return failExpected(["actors", i2, "requestsQueued"], "number (int, >=0)", v16, typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16));
+    const v17 = v3.requestsRefused;
+    if (!(typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17) && Number.isSafeInteger(v17) && v17 >= 0)) return failExpected(["actors", i2, "requestsRefused"], "number (int, >=0)", v17, typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17));
+    const v18 = v3.hashRequestsAnswered;
+    let v19;
+    if (v18 !== undefined) {
+      if (!(typeof v18 === "number" && Number.isFinite(v18) && Number.isInteger(v18) && Number.isSafeInteger(v18) && v18 >= 0)) return failExpected(["actors", i2, "hashRequestsAnswered"], "number (int, >=0)", v18, typeof v18 === "number" && Number.isFinite(v18) && Number.isInteger(v18));
+      v19 = v18;
+    }
+    const v20 = v3.hashRequestsRejected;
+    let v21;
+    if (v20 !== undefined) {
+      if (!(typeof v20 === "number" && Number.isFinite(v20) && Number.isInteger(v20) && Number.isSafeInteger(v20) && v20 >= 0)) return failExpected(["actors", i2, "hashRequestsRejected"], "number (int, >=0)", v20, typeof v20 === "number" && Number.isFinite(v20) && Number.isInteger(v20));
+      v21 = v20;
+    }
+    const v22 = v3.uploadStalled;
+    if (!(typeof v22 === "boolean")) return failExpected(["actors", i2, "uploadStalled"], "boolean", v22, false);
+    const v23: any = { actorId: v4, downloaded: v5, uploaded: v6, downloadRate: v7, uploadRate: v8, queueDepth: v9, targetQueueDepth: v10, peerChoking: v11, amInterested: v12, amChoking: v13, peerInterested: v14, snubbed: v15, requestsQueued: v16, requestsRefused: v17, uploadStalled: v22 };
+    if ("hashRequestsAnswered" in v3) v23.hashRequestsAnswered = v19;
+    if ("hashRequestsRejected" in v3) v23.hashRequestsRejected = v21;
+    v1[i2] = v23;
+  }
+  const v24: any = { type: "stats", actors: v1 };
+  return v24;
+}
+
+function validateHostEvent_closed(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.actorId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.error;
+  const v2 = validatePlainTorkError(v1);
+  if (v2 === INVALID) return rebase(["error"]);
+  const v3: any = { type: "closed", actorId: v0, error: v2 };
+  return v3;
+}
+
+function validateHostEvent_incoming(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.connection;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["connection"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.infoHashHex;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["infoHashHex"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2 = root.address;
+  if (!(typeof v2 === "string" && (v2.length >= 2 || (v2.length >= 1 && codePointLength(v2) >= 1)) && (v2.length <= 300 || codePointLength(v2) <= 300))) return failExpected(["address"], "string (length >=1, length <=300)", v2, typeof v2 === "string");
+  const v3 = root.encrypted;
+  if (!(typeof v3 === "boolean")) return failExpected(["encrypted"], "boolean", v3, false);
+  const v4: any = { type: "incoming", connection: v0, infoHashHex: v1, address: v2, encrypted: v3 };
+  return v4;
+}
+
 /** Checks a HostEvent: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
 export function validateHostEvent(input: unknown): HostEvent | typeof INVALID {
   const root: any = input;
@@ -645,367 +1130,122 @@ export function validateHostEvent(input: unknown): HostEvent | typeof INVALID {
   switch (v0) {
   case "connected":
     {
-      const v2 = root.actorId;
-      if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
-      const v3 = root.peerId;
-      if (!(typeof v3 === "string" && /^[0-9a-f]{40}$/.test(v3))) return failExpected(["peerId"], "string (matching /^[0-9a-f]{40}$/)", v3, typeof v3 === "string");
-      const v4 = root.client;
-      if (!(typeof v4 === "string" && (v4.length <= 128 || codePointLength(v4) <= 128))) return failExpected(["client"], "string (length <=128)", v4, typeof v4 === "string");
-      const v5 = root.fastExtension;
-      if (!(typeof v5 === "boolean")) return failExpected(["fastExtension"], "boolean", v5, false);
-      const v6 = root.extensionProtocol;
-      if (!(typeof v6 === "boolean")) return failExpected(["extensionProtocol"], "boolean", v6, false);
-      const v7 = root.encryption;
-      let v8;
-      if (v7 !== undefined) {
-        if (!((v7 === "rc4" || v7 === "plaintext" || v7 === "none"))) return failExpected(["encryption"], "one of \"rc4\"|\"plaintext\"|\"none\"", v7, false);
-        v8 = v7;
-      }
-      const v9 = root.transport;
-      let v10;
-      if (v9 !== undefined) {
-        if (!((v9 === "tcp" || v9 === "utp"))) return failExpected(["transport"], "one of \"tcp\"|\"utp\"", v9, false);
-        v10 = v9;
-      }
-      const v11: any = { type: "connected", actorId: v2, peerId: v3, client: v4, fastExtension: v5, extensionProtocol: v6 };
-      if ("encryption" in root) v11.encryption = v8;
-      if ("transport" in root) v11.transport = v10;
-      v1 = v11;
+      v1 = validateHostEvent_connected(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "rate-need":
     {
-      const v12 = root.actorId;
-      if (!(typeof v12 === "number" && Number.isFinite(v12) && Number.isInteger(v12) && Number.isSafeInteger(v12) && v12 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v12, typeof v12 === "number" && Number.isFinite(v12) && Number.isInteger(v12));
-      const v13 = root.direction;
-      if (!((v13 === "download" || v13 === "upload"))) return failExpected(["direction"], "one of \"download\"|\"upload\"", v13, false);
-      const v14: any = { type: "rate-need", actorId: v12, direction: v13 };
-      v1 = v14;
+      v1 = validateHostEvent_rate_need(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "peer-info":
     {
-      const v15 = root.actorId;
-      if (!(typeof v15 === "number" && Number.isFinite(v15) && Number.isInteger(v15) && Number.isSafeInteger(v15) && v15 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v15, typeof v15 === "number" && Number.isFinite(v15) && Number.isInteger(v15));
-      const v16 = root.listenPort;
-      let v17 = null;
-      if (v16 !== null) {
-        if (!(typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16) && Number.isSafeInteger(v16) && v16 >= 1 && v16 <= 65535)) return failExpected(["listenPort"], "number (int, >=1, <=65535)", v16, typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16));
-        v17 = v16;
-      }
-      const v18 = root.client;
-      let v19 = null;
-      if (v18 !== null) {
-        if (!(typeof v18 === "string" && (v18.length <= 64 || codePointLength(v18) <= 64))) return failExpected(["client"], "string (length <=64)", v18, typeof v18 === "string");
-        v19 = v18;
-      }
-      const v20: any = { type: "peer-info", actorId: v15, listenPort: v17, client: v19 };
-      v1 = v20;
+      v1 = validateHostEvent_peer_info(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "metadata-available":
     {
-      const v21 = root.actorId;
-      if (!(typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21) && Number.isSafeInteger(v21) && v21 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v21, typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21));
-      const v22 = root.size;
-      if (!(typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22) && Number.isSafeInteger(v22) && v22 > 0 && v22 <= 16777216)) return failExpected(["size"], "number (int, >0, <=16777216)", v22, typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22));
-      const v23: any = { type: "metadata-available", actorId: v21, size: v22 };
-      v1 = v23;
+      v1 = validateHostEvent_metadata_available(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "metadata":
     {
-      const v24 = root.actorId;
-      if (!(typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24) && Number.isSafeInteger(v24) && v24 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v24, typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24));
-      if (!("info" in root)) return fail(["info"], "Invalid input: expected nonoptional, received undefined");
-      const v25 = root.info;
-      if (!(v25 instanceof ArrayBuffer)) return failExpected(["info"], "ArrayBuffer", v25, false);
-      const v26: any = { type: "metadata", actorId: v24, info: v25 };
-      v1 = v26;
+      v1 = validateHostEvent_metadata(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "piece-hashes":
     {
-      const v27 = root.actorId;
-      if (!(typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27) && Number.isSafeInteger(v27) && v27 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v27, typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27));
-      if (!("piecesRoot" in root)) return fail(["piecesRoot"], "Invalid input: expected nonoptional, received undefined");
-      const v28 = root.piecesRoot;
-      if (!(P.isBytes(v28))) return fail(["piecesRoot"], "expected a Uint8Array");
-      if (!P.has32Bytes(v28)) return fail(["piecesRoot"], "expected 32 bytes", false);
-      const v29 = root.index;
-      if (!(typeof v29 === "number" && Number.isFinite(v29) && Number.isInteger(v29) && Number.isSafeInteger(v29) && v29 >= 0)) return failExpected(["index"], "number (int, >=0)", v29, typeof v29 === "number" && Number.isFinite(v29) && Number.isInteger(v29));
-      const v30 = root.length;
-      if (!(typeof v30 === "number" && Number.isFinite(v30) && Number.isInteger(v30) && Number.isSafeInteger(v30) && v30 >= 2 && v30 <= 512)) return failExpected(["length"], "number (int, >=2, <=512)", v30, typeof v30 === "number" && Number.isFinite(v30) && Number.isInteger(v30));
-      if (!("hashes" in root)) return fail(["hashes"], "Invalid input: expected nonoptional, received undefined");
-      const v31 = root.hashes;
-      if (!(v31 instanceof ArrayBuffer)) return failExpected(["hashes"], "ArrayBuffer", v31, false);
-      const v32: any = { type: "piece-hashes", actorId: v27, piecesRoot: v28, index: v29, length: v30, hashes: v31 };
-      v1 = v32;
+      v1 = validateHostEvent_piece_hashes(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "hashes-rejected":
     {
-      const v33 = root.actorId;
-      if (!(typeof v33 === "number" && Number.isFinite(v33) && Number.isInteger(v33) && Number.isSafeInteger(v33) && v33 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v33, typeof v33 === "number" && Number.isFinite(v33) && Number.isInteger(v33));
-      if (!("piecesRoot" in root)) return fail(["piecesRoot"], "Invalid input: expected nonoptional, received undefined");
-      const v34 = root.piecesRoot;
-      if (!(P.isBytes(v34))) return fail(["piecesRoot"], "expected a Uint8Array");
-      if (!P.has32Bytes(v34)) return fail(["piecesRoot"], "expected 32 bytes", false);
-      const v35 = root.index;
-      if (!(typeof v35 === "number" && Number.isFinite(v35) && Number.isInteger(v35) && Number.isSafeInteger(v35) && v35 >= 0)) return failExpected(["index"], "number (int, >=0)", v35, typeof v35 === "number" && Number.isFinite(v35) && Number.isInteger(v35));
-      const v36 = root.length;
-      if (!(typeof v36 === "number" && Number.isFinite(v36) && Number.isInteger(v36) && Number.isSafeInteger(v36) && v36 >= 2 && v36 <= 512)) return failExpected(["length"], "number (int, >=2, <=512)", v36, typeof v36 === "number" && Number.isFinite(v36) && Number.isInteger(v36));
-      const v37: any = { type: "hashes-rejected", actorId: v33, piecesRoot: v34, index: v35, length: v36 };
-      v1 = v37;
+      v1 = validateHostEvent_hashes_rejected(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "bitfield":
     {
-      const v38 = root.actorId;
-      if (!(typeof v38 === "number" && Number.isFinite(v38) && Number.isInteger(v38) && Number.isSafeInteger(v38) && v38 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v38, typeof v38 === "number" && Number.isFinite(v38) && Number.isInteger(v38));
-      if (!("bitfield" in root)) return fail(["bitfield"], "Invalid input: expected nonoptional, received undefined");
-      const v39 = root.bitfield;
-      if (!(P.isBytes(v39))) return fail(["bitfield"], "expected a Uint8Array");
-      const v40: any = { type: "bitfield", actorId: v38, bitfield: v39 };
-      v1 = v40;
+      v1 = validateHostEvent_bitfield(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "have":
     {
-      const v41 = root.actorId;
-      if (!(typeof v41 === "number" && Number.isFinite(v41) && Number.isInteger(v41) && Number.isSafeInteger(v41) && v41 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v41, typeof v41 === "number" && Number.isFinite(v41) && Number.isInteger(v41));
-      const v42 = root.pieces;
-      if (!(Array.isArray(v42) && v42.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v42, Array.isArray(v42));
-      const v43 = new Array(v42.length);
-      for (let i44 = 0; i44 < v42.length; i44++) {
-        const v45 = v42[i44];
-        if (!(typeof v45 === "number" && Number.isFinite(v45) && Number.isInteger(v45) && Number.isSafeInteger(v45) && v45 >= 0)) return failExpected(["pieces", i44], "number (int, >=0)", v45, typeof v45 === "number" && Number.isFinite(v45) && Number.isInteger(v45));
-        v43[i44] = v45;
-      }
-      const v46: any = { type: "have", actorId: v41, pieces: v43 };
-      v1 = v46;
+      v1 = validateHostEvent_have(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "choke":
     {
-      const v47 = root.actorId;
-      if (!(typeof v47 === "number" && Number.isFinite(v47) && Number.isInteger(v47) && Number.isSafeInteger(v47) && v47 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v47, typeof v47 === "number" && Number.isFinite(v47) && Number.isInteger(v47));
-      const v48 = root.choked;
-      if (!(typeof v48 === "boolean")) return failExpected(["choked"], "boolean", v48, false);
-      const v49: any = { type: "choke", actorId: v47, choked: v48 };
-      v1 = v49;
+      v1 = validateHostEvent_choke(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "peer-interest":
     {
-      const v50 = root.actorId;
-      if (!(typeof v50 === "number" && Number.isFinite(v50) && Number.isInteger(v50) && Number.isSafeInteger(v50) && v50 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v50, typeof v50 === "number" && Number.isFinite(v50) && Number.isInteger(v50));
-      const v51 = root.interested;
-      if (!(typeof v51 === "boolean")) return failExpected(["interested"], "boolean", v51, false);
-      const v52: any = { type: "peer-interest", actorId: v50, interested: v51 };
-      v1 = v52;
+      v1 = validateHostEvent_peer_interest(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "unreadable":
     {
-      const v53 = root.actorId;
-      if (!(typeof v53 === "number" && Number.isFinite(v53) && Number.isInteger(v53) && Number.isSafeInteger(v53) && v53 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v53, typeof v53 === "number" && Number.isFinite(v53) && Number.isInteger(v53));
-      const v54 = root.index;
-      if (!(typeof v54 === "number" && Number.isFinite(v54) && Number.isInteger(v54) && Number.isSafeInteger(v54) && v54 >= 0)) return failExpected(["index"], "number (int, >=0)", v54, typeof v54 === "number" && Number.isFinite(v54) && Number.isInteger(v54));
-      const v55 = root.error;
-      const v56 = validatePlainTorkError(v55);
-      if (v56 === INVALID) return rebase(["error"]);
-      const v57: any = { type: "unreadable", actorId: v53, index: v54, error: v56 };
-      v1 = v57;
+      v1 = validateHostEvent_unreadable(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "piece":
     {
-      const v58 = root.actorId;
-      if (!(typeof v58 === "number" && Number.isFinite(v58) && Number.isInteger(v58) && Number.isSafeInteger(v58) && v58 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v58, typeof v58 === "number" && Number.isFinite(v58) && Number.isInteger(v58));
-      const v59 = root.index;
-      if (!(typeof v59 === "number" && Number.isFinite(v59) && Number.isInteger(v59) && Number.isSafeInteger(v59) && v59 >= 0)) return failExpected(["index"], "number (int, >=0)", v59, typeof v59 === "number" && Number.isFinite(v59) && Number.isInteger(v59));
-      if (!("data" in root)) return fail(["data"], "Invalid input: expected nonoptional, received undefined");
-      const v60 = root.data;
-      if (!(v60 instanceof ArrayBuffer)) return failExpected(["data"], "ArrayBuffer", v60, false);
-      const v61: any = { type: "piece", actorId: v58, index: v59, data: v60 };
-      v1 = v61;
+      v1 = validateHostEvent_piece(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "pieces":
     {
-      if (!("data" in root)) return fail(["data"], "Invalid input: expected nonoptional, received undefined");
-      const v62 = root.data;
-      if (!(v62 instanceof ArrayBuffer)) return failExpected(["data"], "ArrayBuffer", v62, false);
-      const v63 = root.pieces;
-      if (!(Array.isArray(v63) && v63.length >= 1 && v63.length <= 256)) return failExpected(["pieces"], "array (length >=1, length <=256)", v63, Array.isArray(v63));
-      const v64 = new Array(v63.length);
-      for (let i65 = 0; i65 < v63.length; i65++) {
-        const v66 = v63[i65];
-        if (typeof v66 !== "object" || v66 === null || Array.isArray(v66)) return failExpected(["pieces", i65], "object", v66);
-        const v67 = v66.actorId;
-        if (!(typeof v67 === "number" && Number.isFinite(v67) && Number.isInteger(v67) && Number.isSafeInteger(v67) && v67 >= 0)) return failExpected(["pieces", i65, "actorId"], "number (int, >=0)", v67, typeof v67 === "number" && Number.isFinite(v67) && Number.isInteger(v67));
-        const v68 = v66.index;
-        if (!(typeof v68 === "number" && Number.isFinite(v68) && Number.isInteger(v68) && Number.isSafeInteger(v68) && v68 >= 0)) return failExpected(["pieces", i65, "index"], "number (int, >=0)", v68, typeof v68 === "number" && Number.isFinite(v68) && Number.isInteger(v68));
-        const v69 = v66.offset;
-        if (!(typeof v69 === "number" && Number.isFinite(v69) && Number.isInteger(v69) && Number.isSafeInteger(v69) && v69 >= 0 && v69 <= 1048576)) return failExpected(["pieces", i65, "offset"], "number (int, >=0, <=1048576)", v69, typeof v69 === "number" && Number.isFinite(v69) && Number.isInteger(v69));
-        const v70 = v66.length;
-        if (!(typeof v70 === "number" && Number.isFinite(v70) && Number.isInteger(v70) && Number.isSafeInteger(v70) && v70 > 0 && v70 <= 32768)) return failExpected(["pieces", i65, "length"], "number (int, >0, <=32768)", v70, typeof v70 === "number" && Number.isFinite(v70) && Number.isInteger(v70));
-        const v71: any = { actorId: v67, index: v68, offset: v69, length: v70 };
-        v64[i65] = v71;
-      }
-      const v72: any = { type: "pieces", data: v62, pieces: v64 };
-      v1 = v72;
+      v1 = validateHostEvent_pieces(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "hash-failed":
     {
-      const v73 = root.actorId;
-      if (!(typeof v73 === "number" && Number.isFinite(v73) && Number.isInteger(v73) && Number.isSafeInteger(v73) && v73 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v73, typeof v73 === "number" && Number.isFinite(v73) && Number.isInteger(v73));
-      const v74 = root.index;
-      if (!(typeof v74 === "number" && Number.isFinite(v74) && Number.isInteger(v74) && Number.isSafeInteger(v74) && v74 >= 0)) return failExpected(["index"], "number (int, >=0)", v74, typeof v74 === "number" && Number.isFinite(v74) && Number.isInteger(v74));
-      const v75: any = { type: "hash-failed", actorId: v73, index: v74 };
-      v1 = v75;
+      v1 = validateHostEvent_hash_failed(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "released":
     {
-      const v76 = root.actorId;
-      if (!(typeof v76 === "number" && Number.isFinite(v76) && Number.isInteger(v76) && Number.isSafeInteger(v76) && v76 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v76, typeof v76 === "number" && Number.isFinite(v76) && Number.isInteger(v76));
-      const v77 = root.pieces;
-      if (!(Array.isArray(v77) && v77.length >= 1)) return failExpected(["pieces"], "array (length >=1)", v77, Array.isArray(v77));
-      const v78 = new Array(v77.length);
-      for (let i79 = 0; i79 < v77.length; i79++) {
-        const v80 = v77[i79];
-        if (!(typeof v80 === "number" && Number.isFinite(v80) && Number.isInteger(v80) && Number.isSafeInteger(v80) && v80 >= 0)) return failExpected(["pieces", i79], "number (int, >=0)", v80, typeof v80 === "number" && Number.isFinite(v80) && Number.isInteger(v80));
-        v78[i79] = v80;
-      }
-      const v81 = root.reason;
-      if (!((v81 === "choked" || v81 === "snubbed" || v81 === "peer-lacks"))) return failExpected(["reason"], "one of \"choked\"|\"snubbed\"|\"peer-lacks\"", v81, false);
-      const v82: any = { type: "released", actorId: v76, pieces: v78, reason: v81 };
-      v1 = v82;
+      v1 = validateHostEvent_released(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "pex-peers":
     {
-      const v83 = root.actorId;
-      if (!(typeof v83 === "number" && Number.isFinite(v83) && Number.isInteger(v83) && Number.isSafeInteger(v83) && v83 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v83, typeof v83 === "number" && Number.isFinite(v83) && Number.isInteger(v83));
-      const v84 = root.added;
-      if (!(Array.isArray(v84) && v84.length <= 200)) return failExpected(["added"], "array (length <=200)", v84, Array.isArray(v84));
-      const v85 = new Array(v84.length);
-      for (let i86 = 0; i86 < v84.length; i86++) {
-        const v87 = v84[i86];
-        if (typeof v87 !== "object" || v87 === null || Array.isArray(v87)) return failExpected(["added", i86], "object", v87);
-        const v88 = v87.host;
-        if (!(typeof v88 === "string" && (v88.length <= 64 || codePointLength(v88) <= 64))) return failExpected(["added", i86, "host"], "string (length <=64)", v88, typeof v88 === "string");
-        if (!P.isPexAddress(v88)) return fail(["added", i86, "host"], "expected an IP address", false);
-        const v89 = v87.port;
-        if (!(typeof v89 === "number" && Number.isFinite(v89) && Number.isInteger(v89) && Number.isSafeInteger(v89) && v89 >= 1 && v89 <= 65535)) return failExpected(["added", i86, "port"], "number (int, >=1, <=65535)", v89, typeof v89 === "number" && Number.isFinite(v89) && Number.isInteger(v89));
-        const v90 = v87.flags;
-        if (!(typeof v90 === "number" && Number.isFinite(v90) && Number.isInteger(v90) && Number.isSafeInteger(v90) && v90 >= 0 && v90 <= 255)) return failExpected(["added", i86, "flags"], "number (int, >=0, <=255)", v90, typeof v90 === "number" && Number.isFinite(v90) && Number.isInteger(v90));
-        const v91: any = { host: v88, port: v89, flags: v90 };
-        v85[i86] = v91;
-      }
-      const v92 = root.dropped;
-      if (!(Array.isArray(v92) && v92.length <= 200)) return failExpected(["dropped"], "array (length <=200)", v92, Array.isArray(v92));
-      const v93 = new Array(v92.length);
-      for (let i94 = 0; i94 < v92.length; i94++) {
-        const v95 = v92[i94];
-        if (typeof v95 !== "object" || v95 === null || Array.isArray(v95)) return failExpected(["dropped", i94], "object", v95);
-        const v96 = v95.host;
-        if (!(typeof v96 === "string" && (v96.length <= 64 || codePointLength(v96) <= 64))) return failExpected(["dropped", i94, "host"], "string (length <=64)", v96, typeof v96 === "string");
-        if (!P.isPexAddress(v96)) return fail(["dropped", i94, "host"], "expected an IP address", false);
-        const v97 = v95.port;
-        if (!(typeof v97 === "number" && Number.isFinite(v97) && Number.isInteger(v97) && Number.isSafeInteger(v97) && v97 >= 1 && v97 <= 65535)) return failExpected(["dropped", i94, "port"], "number (int, >=1, <=65535)", v97, typeof v97 === "number" && Number.isFinite(v97) && Number.isInteger(v97));
-        const v98: any = { host: v96, port: v97 };
-        v93[i94] = v98;
-      }
-      const v99: any = { type: "pex-peers", actorId: v83, added: v85, dropped: v93 };
-      v1 = v99;
+      v1 = validateHostEvent_pex_peers(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "stats":
     {
-      const v100 = root.actors;
-      if (!(Array.isArray(v100))) return failExpected(["actors"], "array", v100, false);
-      const v101 = new Array(v100.length);
-      for (let i102 = 0; i102 < v100.length; i102++) {
-        const v103 = v100[i102];
-        if (typeof v103 !== "object" || v103 === null || Array.isArray(v103)) return failExpected(["actors", i102], "object", v103);
-        const v104 = v103.actorId;
-        if (!(typeof v104 === "number" && Number.isFinite(v104) && Number.isInteger(v104) && Number.isSafeInteger(v104) && v104 >= 0)) return failExpected(["actors", i102, "actorId"], "number (int, >=0)", v104, typeof v104 === "number" && Number.isFinite(v104) && Number.isInteger(v104));
-        const v105 = v103.downloaded;
-        if (!(typeof v105 === "number" && Number.isFinite(v105) && v105 >= 0)) return failExpected(["actors", i102, "downloaded"], "number (>=0)", v105, typeof v105 === "number" && Number.isFinite(v105));
-        const v106 = v103.uploaded;
-        if (!(typeof v106 === "number" && Number.isFinite(v106) && v106 >= 0)) return failExpected(["actors", i102, "uploaded"], "number (>=0)", v106, typeof v106 === "number" && Number.isFinite(v106));
-        const v107 = v103.downloadRate;
-        if (!(typeof v107 === "number" && Number.isFinite(v107) && v107 >= 0)) return failExpected(["actors", i102, "downloadRate"], "number (>=0)", v107, typeof v107 === "number" && Number.isFinite(v107));
-        const v108 = v103.uploadRate;
-        if (!(typeof v108 === "number" && Number.isFinite(v108) && v108 >= 0)) return failExpected(["actors", i102, "uploadRate"], "number (>=0)", v108, typeof v108 === "number" && Number.isFinite(v108));
-        const v109 = v103.queueDepth;
-        if (!(typeof v109 === "number" && Number.isFinite(v109) && Number.isInteger(v109) && Number.isSafeInteger(v109) && v109 >= 0)) return failExpected(["actors", i102, "queueDepth"], "number (int, >=0)", v109, typeof v109 === "number" && Number.isFinite(v109) && Number.isInteger(v109));
-        const v110 = v103.targetQueueDepth;
-        if (!(typeof v110 === "number" && Number.isFinite(v110) && Number.isInteger(v110) && Number.isSafeInteger(v110) && v110 >= 0)) return failExpected(["actors", i102, "targetQueueDepth"], "number (int, >=0)", v110, typeof v110 === "number" && Number.isFinite(v110) && Number.isInteger(v110));
-        const v111 = v103.peerChoking;
-        if (!(typeof v111 === "boolean")) return failExpected(["actors", i102, "peerChoking"], "boolean", v111, false);
-        const v112 = v103.amInterested;
-        if (!(typeof v112 === "boolean")) return failExpected(["actors", i102, "amInterested"], "boolean", v112, false);
-        const v113 = v103.amChoking;
-        if (!(typeof v113 === "boolean")) return failExpected(["actors", i102, "amChoking"], "boolean", v113, false);
-        const v114 = v103.peerInterested;
-        if (!(typeof v114 === "boolean")) return failExpected(["actors", i102, "peerInterested"], "boolean", v114, false);
-        const v115 = v103.snubbed;
-        if (!(typeof v115 === "boolean")) return failExpected(["actors", i102, "snubbed"], "boolean", v115, false);
-        const v116 = v103.requestsQueued;
-        if (!(typeof v116 === "number" && Number.isFinite(v116) && Number.isInteger(v116) && Number.isSafeInteger(v116) && v116 >= 0)) return failExpected(["actors", i102, "requestsQueued"], "number (int, >=0)", v116, typeof v116 === "number" && Number.isFinite(v116) && Number.isInteger(v116));
-        const v117 = v103.requestsRefused;
-        if (!(typeof v117 === "number" && Number.isFinite(v117) && Number.isInteger(v117) && Number.isSafeInteger(v117) && v117 >= 0)) return failExpected(["actors", i102, "requestsRefused"], "number (int, >=0)", v117, typeof v117 === "number" && Number.isFinite(v117) && Number.isInteger(v117));
-        const v118 = v103.hashRequestsAnswered;
-        let v119;
-        if (v118 !== undefined) {
-          if (!(typeof v118 === "number" && Number.isFinite(v118) && Number.isInteger(v118) && Number.isSafeInteger(v118) && v118 >= 0)) return failExpected(["actors", i102, "hashRequestsAnswered"], "number (int, >=0)", v118, typeof v118 === "number" && Number.isFinite(v118) && Number.isInteger(v118));
-          v119 = v118;
-        }
-        const v120 = v103.hashRequestsRejected;
-        let v121;
-        if (v120 !== undefined) {
-          if (!(typeof v120 === "number" && Number.isFinite(v120) && Number.isInteger(v120) && Number.isSafeInteger(v120) && v120 >= 0)) return failExpected(["actors", i102, "hashRequestsRejected"], "number (int, >=0)", v120, typeof v120 === "number" && Number.isFinite(v120) && Number.isInteger(v120));
-          v121 = v120;
-        }
-        const v122 = v103.uploadStalled;
-        if (!(typeof v122 === "boolean")) return failExpected(["actors", i102, "uploadStalled"], "boolean", v122, false);
-        const v123: any = { actorId: v104, downloaded: v105, uploaded: v106, downloadRate: v107, uploadRate: v108, queueDepth: v109, targetQueueDepth: v110, peerChoking: v111, amInterested: v112, amChoking: v113, peerInterested: v114, snubbed: v115, requestsQueued: v116, requestsRefused: v117, uploadStalled: v122 };
-        if ("hashRequestsAnswered" in v103) v123.hashRequestsAnswered = v119;
-        if ("hashRequestsRejected" in v103) v123.hashRequestsRejected = v121;
-        v101[i102] = v123;
-      }
-      const v124: any = { type: "stats", actors: v101 };
-      v1 = v124;
+      v1 = validateHostEvent_stats(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "closed":
     {
-      const v125 = root.actorId;
-      if (!(typeof v125 === "number" && Number.isFinite(v125) && Number.isInteger(v125) && Number.isSafeInteger(v125) && v125 >= 0)) return failExpected(["actorId"], "number (int, >=0)", v125, typeof v125 === "number" && Number.isFinite(v125) && Number.isInteger(v125));
-      const v126 = root.error;
-      const v127 = validatePlainTorkError(v126);
-      if (v127 === INVALID) return rebase(["error"]);
-      const v128: any = { type: "closed", actorId: v125, error: v127 };
-      v1 = v128;
+      v1 = validateHostEvent_closed(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "incoming":
     {
-      const v129 = root.connection;
-      if (!(typeof v129 === "number" && Number.isFinite(v129) && Number.isInteger(v129) && Number.isSafeInteger(v129) && v129 >= 0)) return failExpected(["connection"], "number (int, >=0)", v129, typeof v129 === "number" && Number.isFinite(v129) && Number.isInteger(v129));
-      const v130 = root.infoHashHex;
-      if (!(typeof v130 === "string" && /^[0-9a-f]{40}$/.test(v130))) return failExpected(["infoHashHex"], "string (matching /^[0-9a-f]{40}$/)", v130, typeof v130 === "string");
-      const v131 = root.address;
-      if (!(typeof v131 === "string" && (v131.length >= 2 || (v131.length >= 1 && codePointLength(v131) >= 1)) && (v131.length <= 300 || codePointLength(v131) <= 300))) return failExpected(["address"], "string (length >=1, length <=300)", v131, typeof v131 === "string");
-      const v132 = root.encrypted;
-      if (!(typeof v132 === "boolean")) return failExpected(["encrypted"], "boolean", v132, false);
-      const v133: any = { type: "incoming", connection: v129, infoHashHex: v130, address: v131, encrypted: v132 };
-      v1 = v133;
+      v1 = validateHostEvent_incoming(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   default:
@@ -1064,6 +1304,39 @@ export function validateHashJob(input: unknown): HashJob | typeof INVALID {
   return v18;
 }
 
+function validateHashJobResult_true(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  if (!("hashes" in root)) return fail(["hashes"], "Invalid input: expected nonoptional, received undefined");
+  const v0 = root.hashes;
+  if (!(v0 instanceof ArrayBuffer)) return failExpected(["hashes"], "ArrayBuffer", v0, false);
+  const v1 = root.missing;
+  if (!(Array.isArray(v1))) return failExpected(["missing"], "array", v1, false);
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["missing", i3], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+    v2[i3] = v4;
+  }
+  const v5 = root.v2Ok;
+  let v6;
+  if (v5 !== undefined) {
+    if (!(v5 instanceof ArrayBuffer)) return failExpected(["v2Ok"], "ArrayBuffer", v5, false);
+    v6 = v5;
+  }
+  const v7: any = { ok: true, hashes: v0, missing: v2 };
+  if ("v2Ok" in root) v7.v2Ok = v6;
+  return v7;
+}
+
+function validateHashJobResult_false(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.error;
+  const v1 = validatePlainTorkError(v0);
+  if (v1 === INVALID) return rebase(["error"]);
+  const v2: any = { ok: false, error: v1 };
+  return v2;
+}
+
 /** Checks a HashJobResult: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
 export function validateHashJobResult(input: unknown): HashJobResult | typeof INVALID {
   const root: any = input;
@@ -1073,35 +1346,14 @@ export function validateHashJobResult(input: unknown): HashJobResult | typeof IN
   switch (v0) {
   case true:
     {
-      if (!("hashes" in root)) return fail(["hashes"], "Invalid input: expected nonoptional, received undefined");
-      const v2 = root.hashes;
-      if (!(v2 instanceof ArrayBuffer)) return failExpected(["hashes"], "ArrayBuffer", v2, false);
-      const v3 = root.missing;
-      if (!(Array.isArray(v3))) return failExpected(["missing"], "array", v3, false);
-      const v4 = new Array(v3.length);
-      for (let i5 = 0; i5 < v3.length; i5++) {
-        const v6 = v3[i5];
-        if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 0)) return failExpected(["missing", i5], "number (int, >=0)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
-        v4[i5] = v6;
-      }
-      const v7 = root.v2Ok;
-      let v8;
-      if (v7 !== undefined) {
-        if (!(v7 instanceof ArrayBuffer)) return failExpected(["v2Ok"], "ArrayBuffer", v7, false);
-        v8 = v7;
-      }
-      const v9: any = { ok: true, hashes: v2, missing: v4 };
-      if ("v2Ok" in root) v9.v2Ok = v8;
-      v1 = v9;
+      v1 = validateHashJobResult_true(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case false:
     {
-      const v10 = root.error;
-      const v11 = validatePlainTorkError(v10);
-      if (v11 === INVALID) return rebase(["error"]);
-      const v12: any = { ok: false, error: v11 };
-      v1 = v12;
+      v1 = validateHashJobResult_false(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   default:
@@ -1486,6 +1738,59 @@ export function validatePlainTorkError(input: unknown): PlainTorkError | typeof 
   return v7;
 }
 
+function validateUdpHostCommand_announce(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.port;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 1 && v1 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2: any = { type: "announce", torrentId: v0, port: v1 };
+  return v2;
+}
+
+function validateUdpHostCommand_lookup(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1: any = { type: "lookup", torrentId: v0 };
+  return v1;
+}
+
+function validateUdpHostCommand_leave(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1: any = { type: "leave", torrentId: v0 };
+  return v1;
+}
+
+function validateUdpHostCommand_utp_connect(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.host;
+  if (!(typeof v0 === "string" && (v0.length >= 2 || (v0.length >= 1 && codePointLength(v0) >= 1)) && (v0.length <= 253 || codePointLength(v0) <= 253))) return failExpected(["host"], "string (length >=1, length <=253)", v0, typeof v0 === "string");
+  const v1 = root.port;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 1 && v1 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  if (!("relay" in root)) return fail(["relay"], "Invalid input: expected nonoptional, received undefined");
+  const v2 = root.relay;
+  if (!(P.isMessagePort(v2))) return fail(["relay"], "expected a MessagePort");
+  const v3: any = { type: "utp-connect", host: v0, port: v1, relay: v2 };
+  return v3;
+}
+
+function validateUdpHostCommand_stats(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.requestId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["requestId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1: any = { type: "stats", requestId: v0 };
+  return v1;
+}
+
+function validateUdpHostCommand_close(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0: any = { type: "close" };
+  return v0;
+}
+
 /** Checks a UdpHostCommand: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
 export function validateUdpHostCommand(input: unknown): UdpHostCommand | typeof INVALID {
   const root: any = input;
@@ -1495,61 +1800,194 @@ export function validateUdpHostCommand(input: unknown): UdpHostCommand | typeof 
   switch (v0) {
   case "announce":
     {
-      const v2 = root.torrentId;
-      if (!(typeof v2 === "string" && /^[0-9a-f]{40}$/.test(v2))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v2, typeof v2 === "string");
-      const v3 = root.port;
-      if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 1 && v3 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
-      const v4: any = { type: "announce", torrentId: v2, port: v3 };
-      v1 = v4;
+      v1 = validateUdpHostCommand_announce(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "lookup":
     {
-      const v5 = root.torrentId;
-      if (!(typeof v5 === "string" && /^[0-9a-f]{40}$/.test(v5))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v5, typeof v5 === "string");
-      const v6: any = { type: "lookup", torrentId: v5 };
-      v1 = v6;
+      v1 = validateUdpHostCommand_lookup(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "leave":
     {
-      const v7 = root.torrentId;
-      if (!(typeof v7 === "string" && /^[0-9a-f]{40}$/.test(v7))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v7, typeof v7 === "string");
-      const v8: any = { type: "leave", torrentId: v7 };
-      v1 = v8;
+      v1 = validateUdpHostCommand_leave(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "utp-connect":
     {
-      const v9 = root.host;
-      if (!(typeof v9 === "string" && (v9.length >= 2 || (v9.length >= 1 && codePointLength(v9) >= 1)) && (v9.length <= 253 || codePointLength(v9) <= 253))) return failExpected(["host"], "string (length >=1, length <=253)", v9, typeof v9 === "string");
-      const v10 = root.port;
-      if (!(typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10) && Number.isSafeInteger(v10) && v10 >= 1 && v10 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v10, typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10));
-      if (!("relay" in root)) return fail(["relay"], "Invalid input: expected nonoptional, received undefined");
-      const v11 = root.relay;
-      if (!(P.isMessagePort(v11))) return fail(["relay"], "expected a MessagePort");
-      const v12: any = { type: "utp-connect", host: v9, port: v10, relay: v11 };
-      v1 = v12;
+      v1 = validateUdpHostCommand_utp_connect(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "stats":
     {
-      const v13 = root.requestId;
-      if (!(typeof v13 === "number" && Number.isFinite(v13) && Number.isInteger(v13) && Number.isSafeInteger(v13) && v13 >= 0)) return failExpected(["requestId"], "number (int, >=0)", v13, typeof v13 === "number" && Number.isFinite(v13) && Number.isInteger(v13));
-      const v14: any = { type: "stats", requestId: v13 };
-      v1 = v14;
+      v1 = validateUdpHostCommand_stats(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "close":
     {
-      const v15: any = { type: "close" };
-      v1 = v15;
+      v1 = validateUdpHostCommand_close(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   default:
     return failExpected(["type"], "one of the types \"announce\"|\"lookup\"|\"leave\"|\"utp-connect\"|\"stats\"|\"close\"", v0);
   }
   return v1;
+}
+
+function validateUdpHostEvent_listening(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.port;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 1 && v0 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.nodeId;
+  if (!(typeof v1 === "string" && /^[0-9a-f]{40}$/.test(v1))) return failExpected(["nodeId"], "string (matching /^[0-9a-f]{40}$/)", v1, typeof v1 === "string");
+  const v2: any = { type: "listening", port: v0, nodeId: v1 };
+  return v2;
+}
+
+function validateUdpHostEvent_failed(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.error;
+  const v1 = validatePlainTorkError(v0);
+  if (v1 === INVALID) return rebase(["error"]);
+  const v2: any = { type: "failed", error: v1 };
+  return v2;
+}
+
+function validateUdpHostEvent_error(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.error;
+  const v1 = validatePlainTorkError(v0);
+  if (v1 === INVALID) return rebase(["error"]);
+  const v2: any = { type: "error", error: v1 };
+  return v2;
+}
+
+function validateUdpHostEvent_peers(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.peers;
+  if (!(Array.isArray(v1) && v1.length >= 1 && v1.length <= 1000)) return failExpected(["peers"], "array (length >=1, length <=1000)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    if (typeof v4 !== "object" || v4 === null || Array.isArray(v4)) return failExpected(["peers", i3], "object", v4);
+    const v5 = v4.host;
+    if (!(typeof v5 === "string" && (v5.length >= 2 || (v5.length >= 1 && codePointLength(v5) >= 1)) && (v5.length <= 64 || codePointLength(v5) <= 64))) return failExpected(["peers", i3, "host"], "string (length >=1, length <=64)", v5, typeof v5 === "string");
+    const v6 = v4.port;
+    if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 1 && v6 <= 65535)) return failExpected(["peers", i3, "port"], "number (int, >=1, <=65535)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
+    const v7: any = { host: v5, port: v6 };
+    v2[i3] = v7;
+  }
+  const v8: any = { type: "peers", torrentId: v0, peers: v2 };
+  return v8;
+}
+
+function validateUdpHostEvent_lookup_done(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.torrentId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.nodes;
+  if (!(typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1) && Number.isSafeInteger(v1) && v1 >= 0)) return failExpected(["nodes"], "number (int, >=0)", v1, typeof v1 === "number" && Number.isFinite(v1) && Number.isInteger(v1));
+  const v2 = root.announced;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 0)) return failExpected(["announced"], "number (int, >=0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3: any = { type: "lookup-done", torrentId: v0, nodes: v1, announced: v2 };
+  return v3;
+}
+
+function validateUdpHostEvent_stats(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.requestId;
+  if (!(typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0) && Number.isSafeInteger(v0) && v0 >= 0)) return failExpected(["requestId"], "number (int, >=0)", v0, typeof v0 === "number" && Number.isFinite(v0) && Number.isInteger(v0));
+  const v1 = root.stats;
+  if (typeof v1 !== "object" || v1 === null || Array.isArray(v1)) return failExpected(["stats"], "object", v1);
+  const v2 = v1.nodes;
+  if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 0)) return failExpected(["stats", "nodes"], "number (int, >=0)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
+  const v3 = v1.storedPeers;
+  if (!(typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3) && Number.isSafeInteger(v3) && v3 >= 0)) return failExpected(["stats", "storedPeers"], "number (int, >=0)", v3, typeof v3 === "number" && Number.isFinite(v3) && Number.isInteger(v3));
+  const v4 = v1.tokenSecrets;
+  if (!(typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4) && Number.isSafeInteger(v4) && v4 >= 0)) return failExpected(["stats", "tokenSecrets"], "number (int, >=0)", v4, typeof v4 === "number" && Number.isFinite(v4) && Number.isInteger(v4));
+  const v5 = v1.datagrams;
+  if (!(typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5) && Number.isSafeInteger(v5) && v5 >= 0)) return failExpected(["stats", "datagrams"], "number (int, >=0)", v5, typeof v5 === "number" && Number.isFinite(v5) && Number.isInteger(v5));
+  const v6 = v1.krpc;
+  if (!(typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6) && Number.isSafeInteger(v6) && v6 >= 0)) return failExpected(["stats", "krpc"], "number (int, >=0)", v6, typeof v6 === "number" && Number.isFinite(v6) && Number.isInteger(v6));
+  const v7 = v1.utp;
+  if (!(typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7) && Number.isSafeInteger(v7) && v7 >= 0)) return failExpected(["stats", "utp"], "number (int, >=0)", v7, typeof v7 === "number" && Number.isFinite(v7) && Number.isInteger(v7));
+  const v8 = v1.unknown;
+  if (!(typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8) && Number.isSafeInteger(v8) && v8 >= 0)) return failExpected(["stats", "unknown"], "number (int, >=0)", v8, typeof v8 === "number" && Number.isFinite(v8) && Number.isInteger(v8));
+  const v9 = v1.oversized;
+  if (!(typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9) && Number.isSafeInteger(v9) && v9 >= 0)) return failExpected(["stats", "oversized"], "number (int, >=0)", v9, typeof v9 === "number" && Number.isFinite(v9) && Number.isInteger(v9));
+  const v10 = v1.malformed;
+  if (!(typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10) && Number.isSafeInteger(v10) && v10 >= 0)) return failExpected(["stats", "malformed"], "number (int, >=0)", v10, typeof v10 === "number" && Number.isFinite(v10) && Number.isInteger(v10));
+  const v11 = v1.rateLimited;
+  if (!(typeof v11 === "number" && Number.isFinite(v11) && Number.isInteger(v11) && Number.isSafeInteger(v11) && v11 >= 0)) return failExpected(["stats", "rateLimited"], "number (int, >=0)", v11, typeof v11 === "number" && Number.isFinite(v11) && Number.isInteger(v11));
+  const v12 = v1.unsolicited;
+  if (!(typeof v12 === "number" && Number.isFinite(v12) && Number.isInteger(v12) && Number.isSafeInteger(v12) && v12 >= 0)) return failExpected(["stats", "unsolicited"], "number (int, >=0)", v12, typeof v12 === "number" && Number.isFinite(v12) && Number.isInteger(v12));
+  const v13 = v1.queries;
+  if (!(typeof v13 === "number" && Number.isFinite(v13) && Number.isInteger(v13) && Number.isSafeInteger(v13) && v13 >= 0)) return failExpected(["stats", "queries"], "number (int, >=0)", v13, typeof v13 === "number" && Number.isFinite(v13) && Number.isInteger(v13));
+  const v14 = v1.responses;
+  if (!(typeof v14 === "number" && Number.isFinite(v14) && Number.isInteger(v14) && Number.isSafeInteger(v14) && v14 >= 0)) return failExpected(["stats", "responses"], "number (int, >=0)", v14, typeof v14 === "number" && Number.isFinite(v14) && Number.isInteger(v14));
+  const v15 = v1.droppedValues;
+  if (!(typeof v15 === "number" && Number.isFinite(v15) && Number.isInteger(v15) && Number.isSafeInteger(v15) && v15 >= 0)) return failExpected(["stats", "droppedValues"], "number (int, >=0)", v15, typeof v15 === "number" && Number.isFinite(v15) && Number.isInteger(v15));
+  const v16 = v1.lookupsRunning;
+  if (!(typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16) && Number.isSafeInteger(v16) && v16 >= 0)) return failExpected(["stats", "lookupsRunning"], "number (int, >=0)", v16, typeof v16 === "number" && Number.isFinite(v16) && Number.isInteger(v16));
+  const v17 = v1.lookupsQueued;
+  if (!(typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17) && Number.isSafeInteger(v17) && v17 >= 0)) return failExpected(["stats", "lookupsQueued"], "number (int, >=0)", v17, typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17));
+  const v18 = v1.utpConnections;
+  if (!(typeof v18 === "number" && Number.isFinite(v18) && Number.isInteger(v18) && Number.isSafeInteger(v18) && v18 >= 0)) return failExpected(["stats", "utpConnections"], "number (int, >=0)", v18, typeof v18 === "number" && Number.isFinite(v18) && Number.isInteger(v18));
+  const v19 = v1.utpHalfOpen;
+  if (!(typeof v19 === "number" && Number.isFinite(v19) && Number.isInteger(v19) && Number.isSafeInteger(v19) && v19 >= 0)) return failExpected(["stats", "utpHalfOpen"], "number (int, >=0)", v19, typeof v19 === "number" && Number.isFinite(v19) && Number.isInteger(v19));
+  const v20 = v1.utpDialled;
+  if (!(typeof v20 === "number" && Number.isFinite(v20) && Number.isInteger(v20) && Number.isSafeInteger(v20) && v20 >= 0)) return failExpected(["stats", "utpDialled"], "number (int, >=0)", v20, typeof v20 === "number" && Number.isFinite(v20) && Number.isInteger(v20));
+  const v21 = v1.utpAccepted;
+  if (!(typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21) && Number.isSafeInteger(v21) && v21 >= 0)) return failExpected(["stats", "utpAccepted"], "number (int, >=0)", v21, typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21));
+  const v22 = v1.utpRefused;
+  if (!(typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22) && Number.isSafeInteger(v22) && v22 >= 0)) return failExpected(["stats", "utpRefused"], "number (int, >=0)", v22, typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22));
+  const v23 = v1.utpMalformed;
+  if (!(typeof v23 === "number" && Number.isFinite(v23) && Number.isInteger(v23) && Number.isSafeInteger(v23) && v23 >= 0)) return failExpected(["stats", "utpMalformed"], "number (int, >=0)", v23, typeof v23 === "number" && Number.isFinite(v23) && Number.isInteger(v23));
+  const v24 = v1.utpStray;
+  if (!(typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24) && Number.isSafeInteger(v24) && v24 >= 0)) return failExpected(["stats", "utpStray"], "number (int, >=0)", v24, typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24));
+  const v25 = v1.utpRetransmits;
+  if (!(typeof v25 === "number" && Number.isFinite(v25) && Number.isInteger(v25) && Number.isSafeInteger(v25) && v25 >= 0)) return failExpected(["stats", "utpRetransmits"], "number (int, >=0)", v25, typeof v25 === "number" && Number.isFinite(v25) && Number.isInteger(v25));
+  const v26 = v1.utpDuplicates;
+  if (!(typeof v26 === "number" && Number.isFinite(v26) && Number.isInteger(v26) && Number.isSafeInteger(v26) && v26 >= 0)) return failExpected(["stats", "utpDuplicates"], "number (int, >=0)", v26, typeof v26 === "number" && Number.isFinite(v26) && Number.isInteger(v26));
+  const v27: any = { nodes: v2, storedPeers: v3, tokenSecrets: v4, datagrams: v5, krpc: v6, utp: v7, unknown: v8, oversized: v9, malformed: v10, rateLimited: v11, unsolicited: v12, queries: v13, responses: v14, droppedValues: v15, lookupsRunning: v16, lookupsQueued: v17, utpConnections: v18, utpHalfOpen: v19, utpDialled: v20, utpAccepted: v21, utpRefused: v22, utpMalformed: v23, utpStray: v24, utpRetransmits: v25, utpDuplicates: v26 };
+  const v28: any = { type: "stats", requestId: v0, stats: v27 };
+  return v28;
+}
+
+function validateUdpHostEvent_utp_incoming(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.address;
+  if (!(typeof v0 === "string" && (v0.length >= 2 || (v0.length >= 1 && codePointLength(v0) >= 1)) && (v0.length <= 300 || codePointLength(v0) <= 300))) return failExpected(["address"], "string (length >=1, length <=300)", v0, typeof v0 === "string");
+  if (!("relay" in root)) return fail(["relay"], "Invalid input: expected nonoptional, received undefined");
+  const v1 = root.relay;
+  if (!(P.isMessagePort(v1))) return fail(["relay"], "expected a MessagePort");
+  const v2: any = { type: "utp-incoming", address: v0, relay: v1 };
+  return v2;
+}
+
+function validateUdpHostEvent_closed(input: unknown): any | typeof INVALID {
+  const root: any = input;
+  const v0 = root.nodeId;
+  if (!(typeof v0 === "string" && /^[0-9a-f]{40}$/.test(v0))) return failExpected(["nodeId"], "string (matching /^[0-9a-f]{40}$/)", v0, typeof v0 === "string");
+  const v1 = root.nodes;
+  if (!(Array.isArray(v1) && v1.length <= 512)) return failExpected(["nodes"], "array (length <=512)", v1, Array.isArray(v1));
+  const v2 = new Array(v1.length);
+  for (let i3 = 0; i3 < v1.length; i3++) {
+    const v4 = v1[i3];
+    const v5 = shared1(v4);
+    if (v5 === INVALID) return rebase(["nodes", i3]);
+    v2[i3] = v5;
+  }
+  const v6: any = { type: "closed", nodeId: v0, nodes: v2 };
+  return v6;
 }
 
 /** Checks a UdpHostEvent: a fresh, checked copy of `input`, or INVALID (see `lastFailure`). */
@@ -1561,152 +1999,50 @@ export function validateUdpHostEvent(input: unknown): UdpHostEvent | typeof INVA
   switch (v0) {
   case "listening":
     {
-      const v2 = root.port;
-      if (!(typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2) && Number.isSafeInteger(v2) && v2 >= 1 && v2 <= 65535)) return failExpected(["port"], "number (int, >=1, <=65535)", v2, typeof v2 === "number" && Number.isFinite(v2) && Number.isInteger(v2));
-      const v3 = root.nodeId;
-      if (!(typeof v3 === "string" && /^[0-9a-f]{40}$/.test(v3))) return failExpected(["nodeId"], "string (matching /^[0-9a-f]{40}$/)", v3, typeof v3 === "string");
-      const v4: any = { type: "listening", port: v2, nodeId: v3 };
-      v1 = v4;
+      v1 = validateUdpHostEvent_listening(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "failed":
     {
-      const v5 = root.error;
-      const v6 = validatePlainTorkError(v5);
-      if (v6 === INVALID) return rebase(["error"]);
-      const v7: any = { type: "failed", error: v6 };
-      v1 = v7;
+      v1 = validateUdpHostEvent_failed(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "error":
     {
-      const v8 = root.error;
-      const v9 = validatePlainTorkError(v8);
-      if (v9 === INVALID) return rebase(["error"]);
-      const v10: any = { type: "error", error: v9 };
-      v1 = v10;
+      v1 = validateUdpHostEvent_error(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "peers":
     {
-      const v11 = root.torrentId;
-      if (!(typeof v11 === "string" && /^[0-9a-f]{40}$/.test(v11))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v11, typeof v11 === "string");
-      const v12 = root.peers;
-      if (!(Array.isArray(v12) && v12.length >= 1 && v12.length <= 1000)) return failExpected(["peers"], "array (length >=1, length <=1000)", v12, Array.isArray(v12));
-      const v13 = new Array(v12.length);
-      for (let i14 = 0; i14 < v12.length; i14++) {
-        const v15 = v12[i14];
-        if (typeof v15 !== "object" || v15 === null || Array.isArray(v15)) return failExpected(["peers", i14], "object", v15);
-        const v16 = v15.host;
-        if (!(typeof v16 === "string" && (v16.length >= 2 || (v16.length >= 1 && codePointLength(v16) >= 1)) && (v16.length <= 64 || codePointLength(v16) <= 64))) return failExpected(["peers", i14, "host"], "string (length >=1, length <=64)", v16, typeof v16 === "string");
-        const v17 = v15.port;
-        if (!(typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17) && Number.isSafeInteger(v17) && v17 >= 1 && v17 <= 65535)) return failExpected(["peers", i14, "port"], "number (int, >=1, <=65535)", v17, typeof v17 === "number" && Number.isFinite(v17) && Number.isInteger(v17));
-        const v18: any = { host: v16, port: v17 };
-        v13[i14] = v18;
-      }
-      const v19: any = { type: "peers", torrentId: v11, peers: v13 };
-      v1 = v19;
+      v1 = validateUdpHostEvent_peers(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "lookup-done":
     {
-      const v20 = root.torrentId;
-      if (!(typeof v20 === "string" && /^[0-9a-f]{40}$/.test(v20))) return failExpected(["torrentId"], "string (matching /^[0-9a-f]{40}$/)", v20, typeof v20 === "string");
-      const v21 = root.nodes;
-      if (!(typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21) && Number.isSafeInteger(v21) && v21 >= 0)) return failExpected(["nodes"], "number (int, >=0)", v21, typeof v21 === "number" && Number.isFinite(v21) && Number.isInteger(v21));
-      const v22 = root.announced;
-      if (!(typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22) && Number.isSafeInteger(v22) && v22 >= 0)) return failExpected(["announced"], "number (int, >=0)", v22, typeof v22 === "number" && Number.isFinite(v22) && Number.isInteger(v22));
-      const v23: any = { type: "lookup-done", torrentId: v20, nodes: v21, announced: v22 };
-      v1 = v23;
+      v1 = validateUdpHostEvent_lookup_done(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "stats":
     {
-      const v24 = root.requestId;
-      if (!(typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24) && Number.isSafeInteger(v24) && v24 >= 0)) return failExpected(["requestId"], "number (int, >=0)", v24, typeof v24 === "number" && Number.isFinite(v24) && Number.isInteger(v24));
-      const v25 = root.stats;
-      if (typeof v25 !== "object" || v25 === null || Array.isArray(v25)) return failExpected(["stats"], "object", v25);
-      const v26 = v25.nodes;
-      if (!(typeof v26 === "number" && Number.isFinite(v26) && Number.isInteger(v26) && Number.isSafeInteger(v26) && v26 >= 0)) return failExpected(["stats", "nodes"], "number (int, >=0)", v26, typeof v26 === "number" && Number.isFinite(v26) && Number.isInteger(v26));
-      const v27 = v25.storedPeers;
-      if (!(typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27) && Number.isSafeInteger(v27) && v27 >= 0)) return failExpected(["stats", "storedPeers"], "number (int, >=0)", v27, typeof v27 === "number" && Number.isFinite(v27) && Number.isInteger(v27));
-      const v28 = v25.tokenSecrets;
-      if (!(typeof v28 === "number" && Number.isFinite(v28) && Number.isInteger(v28) && Number.isSafeInteger(v28) && v28 >= 0)) return failExpected(["stats", "tokenSecrets"], "number (int, >=0)", v28, typeof v28 === "number" && Number.isFinite(v28) && Number.isInteger(v28));
-      const v29 = v25.datagrams;
-      if (!(typeof v29 === "number" && Number.isFinite(v29) && Number.isInteger(v29) && Number.isSafeInteger(v29) && v29 >= 0)) return failExpected(["stats", "datagrams"], "number (int, >=0)", v29, typeof v29 === "number" && Number.isFinite(v29) && Number.isInteger(v29));
-      const v30 = v25.krpc;
-      if (!(typeof v30 === "number" && Number.isFinite(v30) && Number.isInteger(v30) && Number.isSafeInteger(v30) && v30 >= 0)) return failExpected(["stats", "krpc"], "number (int, >=0)", v30, typeof v30 === "number" && Number.isFinite(v30) && Number.isInteger(v30));
-      const v31 = v25.utp;
-      if (!(typeof v31 === "number" && Number.isFinite(v31) && Number.isInteger(v31) && Number.isSafeInteger(v31) && v31 >= 0)) return failExpected(["stats", "utp"], "number (int, >=0)", v31, typeof v31 === "number" && Number.isFinite(v31) && Number.isInteger(v31));
-      const v32 = v25.unknown;
-      if (!(typeof v32 === "number" && Number.isFinite(v32) && Number.isInteger(v32) && Number.isSafeInteger(v32) && v32 >= 0)) return failExpected(["stats", "unknown"], "number (int, >=0)", v32, typeof v32 === "number" && Number.isFinite(v32) && Number.isInteger(v32));
-      const v33 = v25.oversized;
-      if (!(typeof v33 === "number" && Number.isFinite(v33) && Number.isInteger(v33) && Number.isSafeInteger(v33) && v33 >= 0)) return failExpected(["stats", "oversized"], "number (int, >=0)", v33, typeof v33 === "number" && Number.isFinite(v33) && Number.isInteger(v33));
-      const v34 = v25.malformed;
-      if (!(typeof v34 === "number" && Number.isFinite(v34) && Number.isInteger(v34) && Number.isSafeInteger(v34) && v34 >= 0)) return failExpected(["stats", "malformed"], "number (int, >=0)", v34, typeof v34 === "number" && Number.isFinite(v34) && Number.isInteger(v34));
-      const v35 = v25.rateLimited;
-      if (!(typeof v35 === "number" && Number.isFinite(v35) && Number.isInteger(v35) && Number.isSafeInteger(v35) && v35 >= 0)) return failExpected(["stats", "rateLimited"], "number (int, >=0)", v35, typeof v35 === "number" && Number.isFinite(v35) && Number.isInteger(v35));
-      const v36 = v25.unsolicited;
-      if (!(typeof v36 === "number" && Number.isFinite(v36) && Number.isInteger(v36) && Number.isSafeInteger(v36) && v36 >= 0)) return failExpected(["stats", "unsolicited"], "number (int, >=0)", v36, typeof v36 === "number" && Number.isFinite(v36) && Number.isInteger(v36));
-      const v37 = v25.queries;
-      if (!(typeof v37 === "number" && Number.isFinite(v37) && Number.isInteger(v37) && Number.isSafeInteger(v37) && v37 >= 0)) return failExpected(["stats", "queries"], "number (int, >=0)", v37, typeof v37 === "number" && Number.isFinite(v37) && Number.isInteger(v37));
-      const v38 = v25.responses;
-      if (!(typeof v38 === "number" && Number.isFinite(v38) && Number.isInteger(v38) && Number.isSafeInteger(v38) && v38 >= 0)) return failExpected(["stats", "responses"], "number (int, >=0)", v38, typeof v38 === "number" && Number.isFinite(v38) && Number.isInteger(v38));
-      const v39 = v25.droppedValues;
-      if (!(typeof v39 === "number" && Number.isFinite(v39) && Number.isInteger(v39) && Number.isSafeInteger(v39) && v39 >= 0)) return failExpected(["stats", "droppedValues"], "number (int, >=0)", v39, typeof v39 === "number" && Number.isFinite(v39) && Number.isInteger(v39));
-      const v40 = v25.lookupsRunning;
-      if (!(typeof v40 === "number" && Number.isFinite(v40) && Number.isInteger(v40) && Number.isSafeInteger(v40) && v40 >= 0)) return failExpected(["stats", "lookupsRunning"], "number (int, >=0)", v40, typeof v40 === "number" && Number.isFinite(v40) && Number.isInteger(v40));
-      const v41 = v25.lookupsQueued;
-      if (!(typeof v41 === "number" && Number.isFinite(v41) && Number.isInteger(v41) && Number.isSafeInteger(v41) && v41 >= 0)) return failExpected(["stats", "lookupsQueued"], "number (int, >=0)", v41, typeof v41 === "number" && Number.isFinite(v41) && Number.isInteger(v41));
-      const v42 = v25.utpConnections;
-      if (!(typeof v42 === "number" && Number.isFinite(v42) && Number.isInteger(v42) && Number.isSafeInteger(v42) && v42 >= 0)) return failExpected(["stats", "utpConnections"], "number (int, >=0)", v42, typeof v42 === "number" && Number.isFinite(v42) && Number.isInteger(v42));
-      const v43 = v25.utpHalfOpen;
-      if (!(typeof v43 === "number" && Number.isFinite(v43) && Number.isInteger(v43) && Number.isSafeInteger(v43) && v43 >= 0)) return failExpected(["stats", "utpHalfOpen"], "number (int, >=0)", v43, typeof v43 === "number" && Number.isFinite(v43) && Number.isInteger(v43));
-      const v44 = v25.utpDialled;
-      if (!(typeof v44 === "number" && Number.isFinite(v44) && Number.isInteger(v44) && Number.isSafeInteger(v44) && v44 >= 0)) return failExpected(["stats", "utpDialled"], "number (int, >=0)", v44, typeof v44 === "number" && Number.isFinite(v44) && Number.isInteger(v44));
-      const v45 = v25.utpAccepted;
-      if (!(typeof v45 === "number" && Number.isFinite(v45) && Number.isInteger(v45) && Number.isSafeInteger(v45) && v45 >= 0)) return failExpected(["stats", "utpAccepted"], "number (int, >=0)", v45, typeof v45 === "number" && Number.isFinite(v45) && Number.isInteger(v45));
-      const v46 = v25.utpRefused;
-      if (!(typeof v46 === "number" && Number.isFinite(v46) && Number.isInteger(v46) && Number.isSafeInteger(v46) && v46 >= 0)) return failExpected(["stats", "utpRefused"], "number (int, >=0)", v46, typeof v46 === "number" && Number.isFinite(v46) && Number.isInteger(v46));
-      const v47 = v25.utpMalformed;
-      if (!(typeof v47 === "number" && Number.isFinite(v47) && Number.isInteger(v47) && Number.isSafeInteger(v47) && v47 >= 0)) return failExpected(["stats", "utpMalformed"], "number (int, >=0)", v47, typeof v47 === "number" && Number.isFinite(v47) && Number.isInteger(v47));
-      const v48 = v25.utpStray;
-      if (!(typeof v48 === "number" && Number.isFinite(v48) && Number.isInteger(v48) && Number.isSafeInteger(v48) && v48 >= 0)) return failExpected(["stats", "utpStray"], "number (int, >=0)", v48, typeof v48 === "number" && Number.isFinite(v48) && Number.isInteger(v48));
-      const v49 = v25.utpRetransmits;
-      if (!(typeof v49 === "number" && Number.isFinite(v49) && Number.isInteger(v49) && Number.isSafeInteger(v49) && v49 >= 0)) return failExpected(["stats", "utpRetransmits"], "number (int, >=0)", v49, typeof v49 === "number" && Number.isFinite(v49) && Number.isInteger(v49));
-      const v50 = v25.utpDuplicates;
-      if (!(typeof v50 === "number" && Number.isFinite(v50) && Number.isInteger(v50) && Number.isSafeInteger(v50) && v50 >= 0)) return failExpected(["stats", "utpDuplicates"], "number (int, >=0)", v50, typeof v50 === "number" && Number.isFinite(v50) && Number.isInteger(v50));
-      const v51: any = { nodes: v26, storedPeers: v27, tokenSecrets: v28, datagrams: v29, krpc: v30, utp: v31, unknown: v32, oversized: v33, malformed: v34, rateLimited: v35, unsolicited: v36, queries: v37, responses: v38, droppedValues: v39, lookupsRunning: v40, lookupsQueued: v41, utpConnections: v42, utpHalfOpen: v43, utpDialled: v44, utpAccepted: v45, utpRefused: v46, utpMalformed: v47, utpStray: v48, utpRetransmits: v49, utpDuplicates: v50 };
-      const v52: any = { type: "stats", requestId: v24, stats: v51 };
-      v1 = v52;
+      v1 = validateUdpHostEvent_stats(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "utp-incoming":
     {
-      const v53 = root.address;
-      if (!(typeof v53 === "string" && (v53.length >= 2 || (v53.length >= 1 && codePointLength(v53) >= 1)) && (v53.length <= 300 || codePointLength(v53) <= 300))) return failExpected(["address"], "string (length >=1, length <=300)", v53, typeof v53 === "string");
-      if (!("relay" in root)) return fail(["relay"], "Invalid input: expected nonoptional, received undefined");
-      const v54 = root.relay;
-      if (!(P.isMessagePort(v54))) return fail(["relay"], "expected a MessagePort");
-      const v55: any = { type: "utp-incoming", address: v53, relay: v54 };
-      v1 = v55;
+      v1 = validateUdpHostEvent_utp_incoming(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   case "closed":
     {
-      const v56 = root.nodeId;
-      if (!(typeof v56 === "string" && /^[0-9a-f]{40}$/.test(v56))) return failExpected(["nodeId"], "string (matching /^[0-9a-f]{40}$/)", v56, typeof v56 === "string");
-      const v57 = root.nodes;
-      if (!(Array.isArray(v57) && v57.length <= 512)) return failExpected(["nodes"], "array (length <=512)", v57, Array.isArray(v57));
-      const v58 = new Array(v57.length);
-      for (let i59 = 0; i59 < v57.length; i59++) {
-        const v60 = v57[i59];
-        const v61 = shared1(v60);
-        if (v61 === INVALID) return rebase(["nodes", i59]);
-        v58[i59] = v61;
-      }
-      const v62: any = { type: "closed", nodeId: v56, nodes: v58 };
-      v1 = v62;
+      v1 = validateUdpHostEvent_closed(root);
+      if (v1 === INVALID) return rebase([]);
       break;
     }
   default:

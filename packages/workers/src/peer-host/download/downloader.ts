@@ -46,6 +46,8 @@ export class Downloader {
   #amInterested = false;
   #unexpectedBlocks = 0;
   #downloaded = 0;
+  /** Pieces take their buffers from the host's pool, when their first block arrives. */
+  readonly #takeBuffer = (size: number): ArrayBuffer => this.#peer.buffers.take(size);
 
   constructor(peer: PeerLink, remote: Bitfield, now: number, options: DownloaderOptions = {}) {
     this.#peer = peer;
@@ -108,12 +110,7 @@ export class Downloader {
         choked.push(index);
       } else {
         const size = pieceSize(torrent, index);
-        const assembler = new PieceAssembler(
-          index,
-          size,
-          this.#peer.buffers.take(size),
-          pieceDataSize(torrent, index),
-        );
+        const assembler = new PieceAssembler(index, size, this.#takeBuffer, pieceDataSize(torrent, index));
         this.#pieces.set(index, assembler);
         this.#toRequest.add(assembler);
       }
@@ -208,7 +205,7 @@ export class Downloader {
 
   /** The session closed: every piece buffer goes back to the pool. */
   close(): void {
-    for (const piece of this.#pieces.values()) this.#peer.buffers.give(piece.buffer);
+    for (const piece of this.#pieces.values()) this.#giveBack(piece);
     this.#pieces.clear();
     this.#toRequest.clear();
   }
@@ -266,7 +263,7 @@ export class Downloader {
       );
     } else {
       this.#peer.emit({ type: 'hash-failed', actorId: this.#peer.id, index: piece.index });
-      this.#peer.buffers.give(piece.buffer);
+      this.#giveBack(piece);
     }
   }
 
@@ -319,7 +316,13 @@ export class Downloader {
   #drop(piece: PieceAssembler): void {
     this.#pieces.delete(piece.index);
     this.#toRequest.delete(piece);
-    this.#peer.buffers.give(piece.buffer);
+    this.#giveBack(piece);
+  }
+
+  /** A piece's buffer, if it took one, back to the pool. */
+  #giveBack(piece: PieceAssembler): void {
+    const buffer = piece.heldBuffer;
+    if (buffer !== null) this.#peer.buffers.give(buffer);
   }
 
   #release(pieces: number[], reason: ReleaseReason): void {

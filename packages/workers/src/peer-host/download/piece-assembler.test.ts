@@ -30,6 +30,26 @@ describe('PieceAssembler', () => {
     assert.deepEqual(new Uint8Array(piece.buffer), new Uint8Array(data));
   });
 
+  it('takes its buffer when the first block arrives, not when assigned', () => {
+    let taken = 0;
+    const piece = new PieceAssembler(2, BLOCK_LENGTH * 2, (size) => {
+      taken++;
+      return new ArrayBuffer(size);
+    });
+    assert.deepEqual([piece.takeNext(), piece.takeNext()], [0, 1]);
+    assert.equal(taken, 0, 'assigned and requested, nothing arrived: no buffer');
+    assert.equal(piece.heldBuffer, null);
+    assert.equal(piece.accept(BLOCK_LENGTH, new Uint8Array(BLOCK_LENGTH).fill(9)), 'accepted');
+    assert.equal(taken, 1);
+    assert.ok(piece.heldBuffer !== null);
+    assert.equal(piece.accept(0, new Uint8Array(BLOCK_LENGTH).fill(8)), 'accepted');
+    assert.equal(taken, 1, 'one buffer per piece');
+    assert.deepEqual([...new Uint8Array(piece.buffer, BLOCK_LENGTH - 1, 2)], [8, 9]);
+    // A buffer of the wrong size from the pool is not used.
+    const odd = new PieceAssembler(3, 100, () => new ArrayBuffer(50));
+    assert.equal(odd.buffer.byteLength, 100);
+  });
+
   it('wants rejected blocks again, lowest first', () => {
     const piece = new PieceAssembler(0, BLOCK_LENGTH * 4);
     piece.takeNext();
@@ -60,7 +80,7 @@ describe('PieceAssembler', () => {
     const recycled = new ArrayBuffer(size);
     new Uint8Array(recycled).fill(0xee); // an earlier piece's bytes
     // 1.5 blocks of file data, then pad: blocks 0 and 1 are asked for, 2 and 3 are not.
-    const piece = new PieceAssembler(3, size, recycled, BLOCK_LENGTH + BLOCK_LENGTH / 2);
+    const piece = new PieceAssembler(3, size, () => recycled, BLOCK_LENGTH + BLOCK_LENGTH / 2);
     assert.equal(piece.started, false, 'pad alone is not a started piece');
     assert.deepEqual([piece.takeNext(), piece.takeNext(), piece.takeNext()], [0, 1, -1]);
     assert.equal(piece.accept(BLOCK_LENGTH * 2, new Uint8Array(BLOCK_LENGTH)), 'duplicate');

@@ -13,15 +13,17 @@ export type BlockOutcome = 'accepted' | 'unrequested' | 'wrong-size' | 'duplicat
  * One assigned piece being fetched: its buffer, and which of its 16 KiB blocks are wanted,
  * requested or received. Blocks are copied straight into the piece's own ArrayBuffer (one copy;
  * the wire decoder hands out views into socket chunks), and that buffer is what gets transferred
- * to the coordinator once the piece verifies — never copied again.
+ * to the coordinator once the piece verifies — never copied again. The buffer is taken when the
+ * first block arrives, not at assignment: a peer may hold hundreds of assigned pieces it has not
+ * started (with 16 KiB pieces, thousands of buffers that all had to be fresh memory).
  */
 export class PieceAssembler {
   readonly index: number;
   readonly size: number;
   readonly blockCount: number;
-  /** Exactly `size` bytes, its own allocation (never a pooled Buffer's), so it can be transferred. */
-  readonly buffer: ArrayBuffer;
-  readonly #bytes: Uint8Array;
+  readonly #take: (size: number) => ArrayBuffer;
+  #buffer: ArrayBuffer | null = null;
+  #bytes: Uint8Array | null = null;
   readonly #state: Uint8Array;
   /** No block below this one is wanted: `takeNext` never rescans what it already handed out. */
   #cursor = 0;
@@ -31,26 +33,54 @@ export class PieceAssembler {
   readonly #padBlocks: number;
 
   /**
-   * `buffer`: where the piece is assembled (a recycled one); default: a fresh allocation.
+   * `take`: where the piece's buffer comes from when its first block arrives (a pool's `take`;
+   * a buffer of another size is not used). Default: a fresh allocation.
    * `dataSize`: the bytes a peer must send (default `size`); the blocks wholly after it are pad,
    * zero-filled here and counted as received.
    */
-  constructor(index: number, size: number, buffer?: ArrayBuffer, dataSize = size) {
+  constructor(
+    index: number,
+    size: number,
+    take: (size: number) => ArrayBuffer = allocatePieceBuffer,
+    dataSize = size,
+  ) {
     this.index = index;
     this.size = size;
     this.blockCount = Math.ceil(size / BLOCK_LENGTH);
-    this.buffer = buffer !== undefined && buffer.byteLength === size ? buffer : allocatePieceBuffer(size);
-    this.#bytes = new Uint8Array(this.buffer);
+    this.#take = take;
     this.#state = new Uint8Array(this.blockCount);
     const data = dataSize > 0 ? Math.min(dataSize, size) : size;
     const firstPad = Math.ceil(data / BLOCK_LENGTH);
     this.#padBlocks = this.blockCount - firstPad;
     if (this.#padBlocks > 0) {
-      // A recycled buffer holds an earlier piece's bytes.
-      this.#bytes.fill(0, firstPad * BLOCK_LENGTH);
       this.#state.fill(RECEIVED, firstPad);
       this.#received = this.#padBlocks;
     }
+  }
+
+  /**
+   * Exactly `size` bytes, its own allocation (never a pooled Buffer's), so it can be transferred:
+   * taken now if no block has arrived yet.
+   */
+  get buffer(): ArrayBuffer {
+    if (this.#buffer === null) this.#allocate();
+    return this.#buffer!;
+  }
+
+  /** The buffer if one was taken (to give back to the pool), else null. */
+  get heldBuffer(): ArrayBuffer | null {
+    return this.#buffer;
+  }
+
+  #allocate(): Uint8Array {
+    const taken = this.#take(this.size);
+    const buffer = taken.byteLength === this.size ? taken : allocatePieceBuffer(this.size);
+    const bytes = new Uint8Array(buffer);
+    // Pad blocks are zeros; a recycled buffer holds an earlier piece's bytes.
+    if (this.#padBlocks > 0) bytes.fill(0, (this.blockCount - this.#padBlocks) * BLOCK_LENGTH);
+    this.#buffer = buffer;
+    this.#bytes = bytes;
+    return bytes;
   }
 
   /** Blocks requested and not yet received. */
@@ -116,7 +146,7 @@ export class PieceAssembler {
     if (state === RECEIVED) return 'duplicate';
     if (state !== REQUESTED) return 'unrequested';
     if (data.length !== this.blockLength(block)) return 'wrong-size';
-    this.#bytes.set(data, begin);
+    (this.#bytes ?? this.#allocate()).set(data, begin);
     this.#state[block] = RECEIVED;
     this.#requested--;
     this.#received++;
@@ -125,7 +155,7 @@ export class PieceAssembler {
 
   /** SHA-1 of the assembled piece against the 20 bytes expected. */
   verify(expected: Uint8Array): boolean {
-    const digest = createHash('sha1').update(this.#bytes).digest();
+    const digest = createHash('sha1').update(new Uint8Array(this.buffer)).digest();
     if (expected.length !== 20) return false;
     for (let i = 0; i < 20; i++) if (digest[i] !== expected[i]) return false;
     return true;
