@@ -602,7 +602,9 @@ function genDiscriminated(ctx: Ctx, def: AnySchema, acc: string, path: readonly 
     // piece batch, stats), not one function holding every kind of message.
     const variant = `${ctx.fn}_${String([...values][0]).replace(/[^A-Za-z0-9]/g, '_')}`;
     inFunction(ctx, variant, 'any', '', false, (root) =>
-      plain ? genObject(ctx, option, root, [], false, { key, value: [...values][0] }) : gen(ctx, option, root, []),
+      plain
+        ? genObject(ctx, option, root, [], false, { key, value: [...values][0] })
+        : gen(ctx, option, root, []),
     );
     write(ctx, `${v} = ${variant}(${acc});`);
     write(ctx, `if (${v} === INVALID) return rebase(${pathExpr(path)});`);
