@@ -680,68 +680,72 @@ function sleep(ms: number): Promise<void> {
 }
 
 describe('ThreadActorSystem: small pieces travel packed', { timeout: 60_000 }, () => {
-  it('sends 16 KiB pieces packed into one buffer per host turn: far fewer messages and buffers than pieces', async () => {
-    // 512 pieces of 16 KiB (8 MiB), every piece one block.
-    const torrent = makeTorrent(16 * 1024, 512 * 16 * 1024);
-    const seeder = new ScriptedSeeder(torrent, {});
-    const port = await seeder.listen();
-    const system = await ThreadActorSystem.start({ workers: 1, host: FAST });
-    try {
-      const log = new EventLog(system);
-      system.send([addTorrent(torrent)]);
-      system.send([{ type: 'connect', actorId: 1, torrentId: torrent.torrentId, host: '127.0.0.1', port }]);
-      await log.wait('choke', 1, 5_000, (event) => !event.choked);
-      const received = new Map<number, Buffer>();
-      let packedEvents = 0;
-      let singleEvents = 0;
-      const buffers = new Set<ArrayBuffer>();
-      const done = new Promise<void>((resolve, reject) => {
-        log.on((event: HostEvent) => {
-          if (event.type === 'pieces') {
-            packedEvents++;
-            assert.ok(event.pieces.length <= MAX_PIECES_PER_EVENT);
-            buffers.add(event.data);
-            for (const { actorId, index, offset, length } of event.pieces) {
-              assert.equal(actorId, 1);
-              assert.ok(!received.has(index), `piece ${index} twice`);
-              received.set(index, Buffer.from(new Uint8Array(event.data, offset, length)));
+  // 16 KiB: every piece one block, verified and packed straight from the received block; 32 KiB:
+  // two blocks, assembled in a piece buffer first.
+  for (const pieceKiB of [16, 32]) {
+    it(`sends ${pieceKiB} KiB pieces packed into shared buffers per host turn: far fewer messages and buffers than pieces`, async () => {
+      // 512 pieces (8 or 16 MiB).
+      const torrent = makeTorrent(pieceKiB * 1024, 512 * pieceKiB * 1024);
+      const seeder = new ScriptedSeeder(torrent, {});
+      const port = await seeder.listen();
+      const system = await ThreadActorSystem.start({ workers: 1, host: FAST });
+      try {
+        const log = new EventLog(system);
+        system.send([addTorrent(torrent)]);
+        system.send([{ type: 'connect', actorId: 1, torrentId: torrent.torrentId, host: '127.0.0.1', port }]);
+        await log.wait('choke', 1, 5_000, (event) => !event.choked);
+        const received = new Map<number, Buffer>();
+        let packedEvents = 0;
+        let singleEvents = 0;
+        const buffers = new Set<ArrayBuffer>();
+        const done = new Promise<void>((resolve, reject) => {
+          log.on((event: HostEvent) => {
+            if (event.type === 'pieces') {
+              packedEvents++;
+              assert.ok(event.pieces.length <= MAX_PIECES_PER_EVENT);
+              buffers.add(event.data);
+              for (const { actorId, index, offset, length } of event.pieces) {
+                assert.equal(actorId, 1);
+                assert.ok(!received.has(index), `piece ${index} twice`);
+                received.set(index, Buffer.from(new Uint8Array(event.data, offset, length)));
+              }
+              // Written (here: copied): the shared buffer goes back whole.
+              system.send([{ type: 'recycle', actorId: 1, buffers: [event.data] }]);
+              if (received.size === torrent.pieceCount) resolve();
+            } else if (event.type === 'piece') {
+              singleEvents++;
+            } else if (event.type === 'hash-failed' || event.type === 'closed') {
+              reject(new Error(`unexpected ${JSON.stringify(event)}`));
             }
-            // Written (here: copied): the shared buffer goes back whole.
-            system.send([{ type: 'recycle', actorId: 1, buffers: [event.data] }]);
-            if (received.size === torrent.pieceCount) resolve();
-          } else if (event.type === 'piece') {
-            singleEvents++;
-          } else if (event.type === 'hash-failed' || event.type === 'closed') {
-            reject(new Error(`unexpected ${JSON.stringify(event)}`));
-          }
+          });
         });
-      });
-      system.send([{ type: 'interest', actorId: 1, interested: true }]);
-      // Every piece at once, in four assignments (a coordinator's runs).
-      for (let from = 0; from < torrent.pieceCount; from += 128) {
-        const pieces = Array.from({ length: 128 }, (_, i) => from + i);
-        system.send([{ type: 'assign', actorId: 1, pieces }]);
+        system.send([{ type: 'interest', actorId: 1, interested: true }]);
+        // Every piece at once, in four assignments (a coordinator's runs).
+        for (let from = 0; from < torrent.pieceCount; from += 128) {
+          const pieces = Array.from({ length: 128 }, (_, i) => from + i);
+          system.send([{ type: 'assign', actorId: 1, pieces }]);
+        }
+        await done;
+        for (let index = 0; index < torrent.pieceCount; index++) {
+          assert.ok(received.get(index)?.equals(pieceBytes(torrent, index)), `piece ${index} byte-identical`);
+        }
+        assert.equal(singleEvents, 0, 'no small piece travels alone');
+        // Bounded well below one message (and one transferred buffer) per piece.
+        const [traffic] = system.traffic();
+        assert.ok(traffic);
+        assert.ok(
+          packedEvents <= torrent.pieceCount / 4,
+          `${packedEvents} packed events for ${torrent.pieceCount} pieces`,
+        );
+        assert.ok(buffers.size <= torrent.pieceCount / 4, `${buffers.size} buffers`);
+        assert.ok(
+          traffic.eventBatches <= torrent.pieceCount / 4,
+          `${traffic.eventBatches} event batches for ${torrent.pieceCount} pieces`,
+        );
+      } finally {
+        await system.close();
+        await seeder.close();
       }
-      await done;
-      for (let index = 0; index < torrent.pieceCount; index++) {
-        assert.ok(received.get(index)?.equals(pieceBytes(torrent, index)), `piece ${index} byte-identical`);
-      }
-      assert.equal(singleEvents, 0, 'no small piece travels alone');
-      // Bounded well below one message (and one transferred buffer) per piece.
-      const [traffic] = system.traffic();
-      assert.ok(traffic);
-      assert.ok(
-        packedEvents <= torrent.pieceCount / 4,
-        `${packedEvents} packed events for ${torrent.pieceCount} pieces`,
-      );
-      assert.ok(buffers.size <= torrent.pieceCount / 4, `${buffers.size} buffers`);
-      assert.ok(
-        traffic.eventBatches <= torrent.pieceCount / 4,
-        `${traffic.eventBatches} event batches for ${torrent.pieceCount} pieces`,
-      );
-    } finally {
-      await system.close();
-      await seeder.close();
-    }
-  });
+    });
+  }
 });

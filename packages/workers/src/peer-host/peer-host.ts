@@ -22,6 +22,7 @@ import type { ActorTorrent } from './actor-torrent.js';
 import { BufferPool } from './buffer-pool.js';
 import type { PeerExtension } from './extensions/peer-extension.js';
 import type { HostListener } from './host-listener.js';
+import { PiecePacker } from './piece-packer.js';
 import { RateAllowance } from './rate-allowance.js';
 import { type ActorSink, PeerSession } from './session/peer-session.js';
 import type { PeerSessionOptions } from './session/peer-session-options.js';
@@ -47,8 +48,6 @@ export interface PeerHostOptions {
   readonly webSeed?: WebSeedOptions;
 }
 
-/** Packed pieces' buffers are whole multiples of this (see `#pack`). */
-const PACK_UNIT_BYTES = 64 * 1024;
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 20;
 /** How long a replaced upload reader stays open for reads already queued on it. */
@@ -89,11 +88,8 @@ export class PeerHost implements ActorSink {
   #report: HostErrorReporter | null = null;
   #events: HostEvent[] = [];
   #transfer: ArrayBuffer[] = [];
-  /** This turn's small verified pieces, packed into `pieces` events at the flush. */
-  #small: Array<Extract<HostEvent, { type: 'piece' }>> = [];
-  /** `pieces` events sent, and the pieces in them (stats for tests and traces). */
-  #packedEvents = 0;
-  #packedPieces = 0;
+  /** Small verified pieces, packed into `pieces` events as they verify (see PiecePacker). */
+  readonly #packer: PiecePacker;
   readonly #dirty = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
@@ -124,6 +120,7 @@ export class PeerHost implements ActorSink {
     this.#options = options;
     this.#extensions = extensions;
     this.buffers = new BufferPool(options.bufferPoolBytes);
+    this.#packer = new PiecePacker(this.buffers);
     this.#webSeedSink = {
       emit: (event, transfer) => this.emit(event, transfer),
       removed: (actor) => this.#webSeeds.delete(actor.id),
@@ -242,7 +239,7 @@ export class PeerHost implements ActorSink {
     this.#torrents.clear();
     this.#events = [];
     this.#transfer = [];
-    this.#small = [];
+    this.#packer.seal();
     this.#dirty.clear();
     this.#lag.disable();
     this.#port?.close();
@@ -260,12 +257,23 @@ export class PeerHost implements ActorSink {
     if (this.#shutDown) return;
     // By the torrent's piece length, not this piece's size: a torrent's pieces all travel one way.
     if (event.type === 'piece' && this.#pieceLengthOf(event.actorId) <= SMALL_PIECE_EVENT_BYTES) {
-      this.#small.push(event);
-      this.#scheduleFlush();
+      this.packPiece(event.actorId, event.index, new Uint8Array(event.data));
+      // Copied into the batch: the piece's own buffer stays here, for the next pieces.
+      this.buffers.give(event.data);
       return;
     }
     this.#events.push(event);
     if (transfer) this.#transfer.push(transfer);
+    this.#scheduleFlush();
+  }
+
+  /**
+   * A verified piece of a small-piece torrent, copied into this turn's `pieces` batch now (a
+   * single-block piece straight from the received block: `bytes` may be reused after this call).
+   */
+  packPiece(actorId: number, index: number, bytes: Uint8Array): void {
+    if (this.#shutDown) return;
+    this.#packer.add(actorId, index, bytes);
     this.#scheduleFlush();
   }
 
@@ -307,7 +315,12 @@ export class PeerHost implements ActorSink {
     }
     this.#dirty.clear();
     this.#flushScheduled = false;
-    if (this.#small.length > 0) this.#pack();
+    if (this.#packer.pending) {
+      // Ahead of the turn's other events: a piece verified before its actor closed stays before `closed`.
+      const packed = this.#packer.seal();
+      this.#events = (packed.events as HostEvent[]).concat(this.#events);
+      for (const buffer of packed.transfer) this.#transfer.push(buffer);
+    }
     if (this.#events.length === 0 || this.#port === null) return;
     const events = this.#events;
     const transfer = this.#transfer;
@@ -322,53 +335,9 @@ export class PeerHost implements ActorSink {
     );
   }
 
-  /**
-   * Copies this turn's small pieces back to back into shared buffers (one per
-   * MAX_PIECES_PER_EVENT pieces or MAX_PIECE_BATCH_BYTES), each sent as one `pieces` event ahead
-   * of the turn's other events (a piece verified before its actor closed stays before `closed`).
-   * The pieces' own buffers stay here, for the next pieces: one copy of 16 KiB costs less than
-   * moving a buffer to the coordinator and back.
-   */
-  #pack(): void {
-    const small = this.#small;
-    this.#small = [];
-    const packed: HostEvent[] = [];
-    for (let from = 0; from < small.length; ) {
-      let to = from;
-      let bytes = 0;
-      while (
-        to < small.length &&
-        to - from < MAX_PIECES_PER_EVENT &&
-        bytes + small[to]!.data.byteLength <= MAX_PIECE_BATCH_BYTES
-      ) {
-        bytes += small[to]!.data.byteLength;
-        to++;
-      }
-      // Whole 64 KiB units (16 sizes at most), so the pool can hand them out again.
-      const size = Math.ceil(bytes / PACK_UNIT_BYTES) * PACK_UNIT_BYTES;
-      const data = this.buffers.take(size);
-      const view = new Uint8Array(data);
-      const pieces: Array<{ actorId: number; index: number; offset: number; length: number }> = [];
-      let offset = 0;
-      for (let i = from; i < to; i++) {
-        const piece = small[i]!;
-        view.set(new Uint8Array(piece.data), offset);
-        pieces.push({ actorId: piece.actorId, index: piece.index, offset, length: piece.data.byteLength });
-        offset += piece.data.byteLength;
-        this.buffers.give(piece.data);
-      }
-      packed.push({ type: 'pieces', data, pieces });
-      this.#transfer.push(data);
-      this.#packedEvents++;
-      this.#packedPieces += to - from;
-      from = to;
-    }
-    this.#events = packed.concat(this.#events);
-  }
-
   /** `pieces` events sent and the pieces packed in them, since the start. */
   get packed(): { events: number; pieces: number } {
-    return { events: this.#packedEvents, pieces: this.#packedPieces };
+    return this.#packer.packed;
   }
 
   #tick(): void {

@@ -24,6 +24,11 @@ export interface PeerLink {
   readonly unsent: number;
   /** Queues an event for this turn's batch to the coordinator; `transfer` is moved with it. */
   emit(event: HostEvent, transfer?: ArrayBuffer): void;
+  /**
+   * A verified piece of a torrent whose pieces are one block: copied into this turn's batch to
+   * the coordinator before the call returns, so `bytes` may be the received block's view.
+   */
+  packPiece(index: number, bytes: Uint8Array): void;
   /** Asks for this session's `flush` at the end of the turn. */
   schedule(): void;
 }

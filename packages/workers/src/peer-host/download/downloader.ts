@@ -156,7 +156,15 @@ export class Downloader {
 
   onBlock(index: number, begin: number, data: Uint8Array, now: number): void {
     const piece = this.#pieces.get(index);
-    const outcome = piece ? piece.accept(begin, data) : 'unrequested';
+    // A torrent of one-block pieces: the block is the piece, verified and packed for the
+    // coordinator straight from the received bytes (one copy on the way, not two).
+    const inPlace =
+      piece !== undefined && piece.blockCount === 1 && this.#peer.torrent.pieceLength <= BLOCK_LENGTH;
+    const outcome = piece
+      ? inPlace
+        ? piece.acceptInPlace(begin, data)
+        : piece.accept(begin, data)
+      : 'unrequested';
     if (outcome !== 'accepted') {
       const key = requestKey(index, begin);
       if (key >= 0 && this.#voided.delete(key)) return; // late: we cancelled it, or a choke voided it
@@ -172,7 +180,10 @@ export class Downloader {
     }
     this.#downloaded += data.length;
     this.#pipeline.received(data.length, now);
-    if (piece!.complete) this.#finish(piece!);
+    if (piece!.complete) {
+      if (inPlace) this.#finishInPlace(piece!, data);
+      else this.#finish(piece!);
+    }
     this.#fill(now);
   }
 
@@ -265,6 +276,14 @@ export class Downloader {
       this.#peer.emit({ type: 'hash-failed', actorId: this.#peer.id, index: piece.index });
       this.#giveBack(piece);
     }
+  }
+
+  /** A one-block piece, complete: `data` is its bytes, valid only for this call. */
+  #finishInPlace(piece: PieceAssembler, data: Uint8Array): void {
+    this.#pieces.delete(piece.index);
+    this.#toRequest.delete(piece);
+    if (verifyPiece(this.#peer.torrent, piece.index, data)) this.#peer.packPiece(piece.index, data);
+    else this.#peer.emit({ type: 'hash-failed', actorId: this.#peer.id, index: piece.index });
   }
 
   /** The peer choked us. Without the fast extension every request is void; with it, rejects follow. */

@@ -153,6 +153,23 @@ export class PieceAssembler {
     return 'accepted';
   }
 
+  /**
+   * As `accept`, but nothing is copied: for a piece of one block, verified and packed straight
+   * from the received block by the caller (the piece never takes a buffer).
+   */
+  acceptInPlace(begin: number, data: Uint8Array): BlockOutcome {
+    if (this.blockCount !== 1) return 'unrequested';
+    if (begin !== 0) return 'unrequested';
+    const state = this.#state[0];
+    if (state === RECEIVED) return 'duplicate';
+    if (state !== REQUESTED) return 'unrequested';
+    if (data.length !== this.size) return 'wrong-size';
+    this.#state[0] = RECEIVED;
+    this.#requested--;
+    this.#received++;
+    return 'accepted';
+  }
+
   /** SHA-1 of the assembled piece against the 20 bytes expected. */
   verify(expected: Uint8Array): boolean {
     const digest = createHash('sha1').update(new Uint8Array(this.buffer)).digest();

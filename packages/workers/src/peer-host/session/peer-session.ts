@@ -48,6 +48,11 @@ export interface ActorSink {
   removed(session: PeerSession): void;
   /** Piece buffers for reuse (see BufferPool). */
   readonly buffers: BufferPool;
+  /**
+   * A verified piece of a small-piece torrent, copied into this turn's batch to the coordinator
+   * before the call returns (`bytes` may be a view the caller reuses).
+   */
+  packPiece(actorId: number, index: number, bytes: Uint8Array): void;
   countBytes(received: number, sent: number): void;
 }
 
@@ -173,6 +178,10 @@ export class PeerSession implements PeerLink {
 
   emit(event: HostEvent, transfer?: ArrayBuffer): void {
     this.#sink.emit(event, transfer);
+  }
+
+  packPiece(index: number, bytes: Uint8Array): void {
+    this.#sink.packPiece(this.id, index, bytes);
   }
 
   schedule(): void {

@@ -82,6 +82,7 @@ function uploaderWith(
       return writer.size;
     },
     emit: () => {},
+    packPiece: () => {},
     schedule: () => {},
   };
   const uploader = new Uploader(link, performance.now());
