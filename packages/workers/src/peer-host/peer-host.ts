@@ -11,11 +11,7 @@ import { type PlainTorkError, TorkError, TorkErrorCode, toTorkError } from '@tor
 import type { HostStats } from '@tork/core/internal/messages/control-plane.js';
 import type { HostCommand, SwarmPeer } from '@tork/core/internal/messages/host-command.js';
 import type { ActorStats, HostEvent } from '@tork/core/internal/messages/host-event.js';
-import {
-  MAX_PIECE_BATCH_BYTES,
-  MAX_PIECES_PER_EVENT,
-  SMALL_PIECE_EVENT_BYTES,
-} from '@tork/core/internal/messages/message-limits.js';
+import { SMALL_PIECE_EVENT_BYTES } from '@tork/core/internal/messages/message-limits.js';
 import { parseHostCommandBatch, parseHostListenOptions } from '@tork/core/internal/messages/validate.js';
 import { V2_PIECE_CHECK_SIZE } from '@tork/core/internal/metainfo/v2-piece-checks.js';
 import type { ActorTorrent } from './actor-torrent.js';
