@@ -5,9 +5,12 @@ import { existsSync } from 'node:fs';
 // demo) cost start-up time and nothing else (docs/performance.md "Start-up").
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'download' || command === 'seed') {
-  // Before any thread or bundle exists: the tier-up budget every isolate of the process uses.
-  const { tuneV8 } = await import('./v8-tuning.js');
-  tuneV8();
+  // Before any thread or bundle exists: the tier-up budget every isolate of the process uses. A
+  // download's start-up is a large part of its CPU; a seeder runs long, and was not measured with it.
+  if (command === 'download') {
+    const { tuneV8 } = await import('./v8-tuning.js');
+    tuneV8();
+  }
   // The peer host threads start first, from a module of Node built-ins: they load their code on
   // one core while this thread loads its own (below) on the other.
   const { eagerPeerHosts, prestartPeerHosts, workersFromArgs } = await import(

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * V8's tier-up budget for `tork download` and `tork seed`: bytecode a function must run before
+ * V8's tier-up budget for `tork download`: bytecode a function must run before
  * it is queued for the optimizing compiler (TurboFan), 4× V8's default (67,584). Why: a fresh
  * download process optimized ~140 functions, many of them start-up code that ran hot for a moment
  * (parsing, file layout, path handling); TurboFan compiling them was about a fifth of the CPU of a
