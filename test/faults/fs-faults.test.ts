@@ -157,23 +157,31 @@ describe('file-system faults', { timeout: 300_000 }, () => {
     // 1. From the damaged seeder alone: everything but the changed pieces arrives, and not one
     //    piece fails its hash (the seeder must not send the changed bytes).
     const aloneOut = join(work, 'alone');
-    // It can never finish: it is stopped 2 s after the last unchanged piece is verified (time for
-    // the changed ones to be asked again), or after 60 s. A fixed 20 s cut off a loaded machine's
-    // run one piece short.
+    // It can never finish: it is stopped once the last unchanged piece is verified and the seeder
+    // has refused every changed piece (asked again meanwhile), at most 20 s after that piece, or
+    // after 60 s. A fixed 20 s cut off a loaded machine's run one piece short; a fixed 2 s after
+    // the last piece, the seeder's report of one changed piece (CI90, loaded machine).
     const target = meta.pieceCount - changed.length;
+    const refusedAll = () => {
+      const refused = new Set(bad.events.filter((e) => e.event === 'piece-unreadable').map((e) => e.index));
+      return changed.every((index) => refused.has(index));
+    };
     let stopping = false;
     const alone = await runTork(baseArgs(aloneOut, [bad.port]), {
       timeoutMs: 60_000,
       onEvent: (event, pid) => {
         if (stopping || event.event !== 'progress' || (event.verifiedPieces as number) < target) return;
         stopping = true;
-        setTimeout(() => {
+        const since = Date.now();
+        const poll = setInterval(() => {
+          if (!refusedAll() && Date.now() - since < 20_000) return;
+          clearInterval(poll);
           try {
             process.kill(pid, 'SIGKILL');
           } catch {
             // Already gone.
           }
-        }, 2_000);
+        }, 200);
       },
     });
     const aloneLast = alone.events.findLast((event) => event.event === 'progress');
