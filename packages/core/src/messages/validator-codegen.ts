@@ -82,6 +82,14 @@ function str(value: string): string {
   return JSON.stringify(value);
 }
 
+/** A property name generated code may write after a dot. */
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `acc.key`, or `acc["key"]` when the key is no identifier. */
+function member(acc: string, key: string): string {
+  return IDENTIFIER.test(key) ? `${acc}.${key}` : `${acc}[${str(key)}]`;
+}
+
 /** The generated path expression: static keys quoted, loop indices and keys as variables. */
 function pathExpr(path: readonly string[]): string {
   return `[${path.join(', ')}]`;
@@ -346,26 +354,10 @@ function gen(ctx: Ctx, schema: AnySchema, acc: string, path: readonly string[], 
       emitLeaf(ctx, leaf, name ?? 'input', acc, path, customMessage(ctx, def));
       return acc;
     }
-    case 'optional': {
-      const v = newVar(ctx);
-      write(ctx, `let ${v};`);
-      write(ctx, `if (${acc} !== undefined) {`);
-      ctx.indent++;
-      write(ctx, `${v} = ${gen(ctx, def.innerType, acc, path)};`);
-      ctx.indent--;
-      write(ctx, '}');
-      return withChecks(ctx, schema, v, path);
-    }
-    case 'nullable': {
-      const v = newVar(ctx);
-      write(ctx, `let ${v} = null;`);
-      write(ctx, `if (${acc} !== null) {`);
-      ctx.indent++;
-      write(ctx, `${v} = ${gen(ctx, def.innerType, acc, path)};`);
-      ctx.indent--;
-      write(ctx, '}');
-      return withChecks(ctx, schema, v, path);
-    }
+    case 'optional':
+      return withChecks(ctx, schema, genUnless(ctx, def.innerType, acc, path, 'undefined'), path);
+    case 'nullable':
+      return withChecks(ctx, schema, genUnless(ctx, def.innerType, acc, path, 'null'), path);
     case 'readonly': {
       const inner = gen(ctx, def.innerType, acc, path);
       const v = newVar(ctx);
@@ -452,6 +444,24 @@ function gen(ctx: Ctx, schema: AnySchema, acc: string, path: readonly string[], 
   }
 }
 
+/** `.optional()` / `.nullable()`: the inner schema's checks, unless the value is `skip` (the output then). */
+function genUnless(
+  ctx: Ctx,
+  inner: AnySchema,
+  acc: string,
+  path: readonly string[],
+  skip: 'undefined' | 'null',
+): string {
+  const v = newVar(ctx);
+  write(ctx, skip === 'undefined' ? `let ${v};` : `let ${v} = null;`);
+  write(ctx, `if (${acc} !== ${skip}) {`);
+  ctx.indent++;
+  write(ctx, `${v} = ${gen(ctx, inner, acc, path)};`);
+  ctx.indent--;
+  write(ctx, '}');
+  return v;
+}
+
 /** Refinements on a composite schema (`z.object(…).refine(…)`): run on its output, as zod does. */
 function withChecks(ctx: Ctx, schema: AnySchema, out: string, path: readonly string[]): string {
   const leaf: Leaf = { type: [], cond: [], desc: [], separate: [] };
@@ -507,7 +517,6 @@ function genObject(
       refuse(ctx, 'a defaulted key (only plain .optional() keys are supported)');
     const keyPath = [...path, str(key)];
     const type = prop._zod.def.type;
-    let value: string;
     if (optin === undefined && (type === 'unknown' || type === 'any' || type === 'custom')) {
       // An absent key reads as undefined, which these kinds might accept: zod wants the key itself.
       write(
@@ -515,23 +524,9 @@ function genObject(
         `if (!(${str(key)} in ${acc})) return fail(${pathExpr(keyPath)}, "Invalid input: expected nonoptional, received undefined");`,
       );
     }
-    if (
-      type === 'number' ||
-      type === 'string' ||
-      type === 'boolean' ||
-      type === 'literal' ||
-      type === 'enum'
-    ) {
-      value = /^[A-Za-z_$][\w$]*$/.test(key) ? `${acc}.${key}` : `${acc}[${str(key)}]`;
-      // Read once: a leaf's checks and its output use the same value.
-      const v = newVar(ctx);
-      write(ctx, `const ${v} = ${value};`);
-      value = v;
-    } else {
-      const v = newVar(ctx);
-      write(ctx, `const ${v} = ${/^[A-Za-z_$][\w$]*$/.test(key) ? `${acc}.${key}` : `${acc}[${str(key)}]`};`);
-      value = v;
-    }
+    // Read once: a property's checks and its output use the same value.
+    const value = newVar(ctx);
+    write(ctx, `const ${value} = ${member(acc, key)};`);
     if (optin === 'optional') optionalKeys.add(key);
     outputs.set(key, gen(ctx, prop, value, keyPath));
     ctx.where.pop();
@@ -546,7 +541,7 @@ function genObject(
       `for (const ${k} in ${acc}) if (${known}) return fail(${pathExpr(path)}, "Unrecognized key: " + JSON.stringify(${k}));`,
     );
   }
-  const prop = (key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : str(key));
+  const prop = (key: string) => (IDENTIFIER.test(key) ? key : str(key));
   const v = newVar(ctx);
   const required = keys.filter((key) => !optionalKeys.has(key));
   write(
@@ -555,10 +550,7 @@ function genObject(
   );
   for (const key of keys) {
     if (optionalKeys.has(key))
-      write(
-        ctx,
-        `if (${str(key)} in ${acc}) ${v}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${str(key)}]`} = ${outputs.get(key)};`,
-      );
+      write(ctx, `if (${str(key)} in ${acc}) ${member(v, key)} = ${outputs.get(key)};`);
   }
   return v;
 }
