@@ -45,15 +45,23 @@ describe('PiecePacker', () => {
     assert.deepEqual(packer.packed, { events: 1, pieces: 3 });
   });
 
-  it("sizes a turn's buffers by what the last turn packed, within PACK_UNIT_BYTES and MAX_PIECE_BATCH_BYTES", () => {
+  it("sizes a turn's buffers by what the last turn packed, doubling within a turn, PACK_UNIT_BYTES to MAX_PIECE_BATCH_BYTES", () => {
     const packer = new PiecePacker(new BufferPool());
     packer.add(1, 0, bytesOf(0));
     assert.equal(packer.seal().events[0]!.data.byteLength, PACK_UNIT_BYTES, 'a first turn: the least unit');
-    // A turn of 40 pieces of 16 KiB (640 KiB): buffers of 64 KiB fill, one after the other.
+    // A turn of 40 pieces of 16 KiB (640 KiB) after a quiet one: each buffer it outgrows is
+    // followed by one twice as big (64, 128, 256, 512 KiB), not by more of 64 KiB.
     for (let i = 0; i < 40; i++) packer.add(1, i, bytesOf(i));
     const busy = packer.seal().events;
-    assert.equal(busy.length, 10);
-    assert.ok(busy.every((event) => event.pieces.length === 4));
+    assert.deepEqual(
+      busy.map((event) => [event.data.byteLength / KIB, event.pieces.length]),
+      [
+        [64, 4],
+        [128, 8],
+        [256, 16],
+        [512, 12],
+      ],
+    );
     // The next turn's buffer has room for about the last turn: 640 KiB.
     for (let i = 0; i < 40; i++) packer.add(1, i, bytesOf(i));
     const sized = packer.seal().events;

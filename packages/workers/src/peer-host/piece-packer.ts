@@ -25,7 +25,7 @@ type PiecesEvent = Extract<HostEvent, { type: 'pieces' }>;
  * to the coordinator, not into a piece buffer first and into the batch at the end of the turn.
  * A buffer is opened with room for about what the last turn packed (a power of two from
  * PACK_UNIT_BYTES to MAX_PIECE_BATCH_BYTES), so a batch in flight holds at most about as much
- * unused memory as it carries; a turn that packs more opens another. `seal`, once per turn, hands
+ * unused memory as it carries; a turn that packs more opens another, twice as big. `seal`, once per turn, hands
  * out what was packed.
  */
 export class PiecePacker {
@@ -37,6 +37,8 @@ export class PiecePacker {
   #sealed: PiecesEvent[] = [];
   #turnBytes = 0;
   #lastTurnBytes = 0;
+  /** The size of the last buffer opened this turn: a turn that outgrows it opens one twice as big. */
+  #turnBuffer = 0;
   #events = 0;
   #pieces = 0;
 
@@ -84,6 +86,7 @@ export class PiecePacker {
     this.#sealed = [];
     this.#lastTurnBytes = this.#turnBytes;
     this.#turnBytes = 0;
+    this.#turnBuffer = 0;
     return { events, transfer: events.map((event) => event.data) };
   }
 
@@ -100,11 +103,16 @@ export class PiecePacker {
   }
 
   #open(atLeast: number): void {
-    if (this.#buffer !== null) return; // opened and still empty: room for any one piece
-    const want = Math.max(atLeast, Math.min(this.#lastTurnBytes, MAX_PIECE_BATCH_BYTES));
+    // About the last turn's bytes; within a turn that outgrows its buffers, twice the last one, so
+    // a burst after a quiet turn takes a few events, not one per 64 KiB.
+    const want = Math.max(
+      atLeast,
+      Math.min(Math.max(this.#lastTurnBytes, 2 * this.#turnBuffer), MAX_PIECE_BATCH_BYTES),
+    );
     let size = PACK_UNIT_BYTES;
     while (size < want) size *= 2;
     this.#buffer = this.#pool.take(size);
     this.#view = new Uint8Array(this.#buffer);
+    this.#turnBuffer = size;
   }
 }
