@@ -5,6 +5,11 @@ import type { PeerLink } from '../peer-link.js';
 /**
  * What the peer has, from its bitfield (or have-all / have-none) and its `have`s: kept for the
  * Downloader, and told to the coordinator — a bitfield at once, new `have`s batched per turn.
+ * While we have every piece, a `have` is only bookkeeping there (the availability of pieces we do
+ * not need, the peer's progress): those wait for the host's tick, once a second, unless the peer
+ * just got its last piece (the coordinator closes two seeds' connection). A downloader announces
+ * each piece it completes to every peer, so each of N seeders woke its coordinator for every piece
+ * (docs/performance.md, "Issue 17, eighth session").
  */
 export class PeerPieces {
   /** Updated in place: the Downloader reads this same object. */
@@ -58,16 +63,27 @@ export class PeerPieces {
       );
     }
     if (!this.bitfield.set(index)) return false;
-    if (this.#pending.length === 0) this.#peer.schedule();
     this.#pending.push(index);
+    if (!this.#mayWait()) this.#peer.schedule();
     return true;
   }
 
-  /** End of the turn: the pieces announced in it go to the coordinator as one `have` event. */
+  /** End of the turn: the pieces announced in it go to the coordinator as one `have` event (see #mayWait). */
   flush(): void {
+    if (this.#pending.length === 0 || this.#mayWait()) return;
+    this.drain();
+  }
+
+  /** Every `have` not reported yet goes now: the host's tick, and the session's close. */
+  drain(): void {
     if (this.#pending.length === 0) return;
     this.#peer.emit({ type: 'have', actorId: this.#peer.id, pieces: this.#pending });
     this.#pending = [];
+  }
+
+  /** Whether this turn's `have`s may wait for the tick: we have every piece and the peer does not. */
+  #mayWait(): boolean {
+    return this.#peer.torrent.have.complete && !this.bitfield.complete;
   }
 
   /** The session closed: what was not reported yet is dropped. */

@@ -271,9 +271,9 @@ export class PeerSession implements PeerLink {
     if (this.#state === 'closed') return;
     // Final counters first: the periodic stats would miss up to a second of transfer.
     if (this.#state === 'open') this.#sink.emit({ type: 'stats', actors: [this.stats(performance.now())] });
-    // The `have`s read in this turn still go, before `closed`: a downloader that sends its last
+    // The `have`s not reported yet still go, before `closed`: a downloader that sends its last
     // ones and hangs up is known to have left complete (a seeder does not redial it).
-    this.#pieces.flush();
+    this.#pieces.drain();
     // The coordinator's close (both seeds, torrent done or stopped, rotated out) is orderly: this
     // turn's messages still go, the last `have`s among them, so the peer learns we completed (a
     // seeder that never saw our last pieces took us for a leecher and redialled us when we left).
@@ -339,6 +339,8 @@ export class PeerSession implements PeerLink {
       );
       return;
     }
+    // The `have`s a seeder let wait (PeerPieces): once a second.
+    this.#pieces.drain();
     this.#uploader.tick();
     this.#extensions.tick(now);
     this.#layers.tick(now);
