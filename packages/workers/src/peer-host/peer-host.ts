@@ -86,7 +86,9 @@ export class PeerHost implements ActorSink {
   #transfer: ArrayBuffer[] = [];
   /** Small verified pieces, packed into `pieces` events as they verify (see PiecePacker). */
   readonly #packer: PiecePacker;
-  readonly #dirty = new Set<PeerSession>();
+  #dirty = new Set<PeerSession>();
+  /** The other set of sessions to flush: those that schedule themselves while the first flush. */
+  #dirtyNext = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
   #lastStats = DOUBLE_ZERO;
@@ -302,15 +304,24 @@ export class PeerHost implements ActorSink {
   #flush(): void {
     if (this.#shutDown) return;
     // Still marked scheduled while actors flush: the `have` events they emit join this batch.
-    for (const actor of this.#dirty) {
+    // A session that schedules itself meanwhile (its flush wrote, so it served more blocks up to
+    // the high-water mark) lands in the other set and is flushed next turn. In this same set it
+    // was cleared with the rest, and its blocks waited in its writer for the next request, `have`
+    // or tick: seeders stalled for up to a second with a megabyte queued (docs/performance.md,
+    // "Issue 17, eighth session").
+    const dirty = this.#dirty;
+    this.#dirty = this.#dirtyNext;
+    this.#dirtyNext = dirty;
+    for (const actor of dirty) {
       try {
         actor.flush();
       } catch (error) {
         actor.close(toTorkError(error, TorkErrorCode.IO, 'socket write failed'));
       }
     }
-    this.#dirty.clear();
+    dirty.clear();
     this.#flushScheduled = false;
+    if (this.#dirty.size > 0) this.#scheduleFlush();
     if (this.#packer.pending) {
       // Ahead of the turn's other events: a piece verified before its actor closed stays before `closed`.
       const packed = this.#packer.seal();
