@@ -9,6 +9,7 @@ export { readBack } from './read-back.js';
 export { checkSchedulerInvariants } from './scheduler-invariants.js';
 export * from './scheduler-simulation.js';
 export { ScriptedActorSystem } from './scripted-actor-system.js';
+export * from './seeding-add-torrent.js';
 export * from './simulated-actor-system.js';
 export * from './swarm.js';
 export { tempDir } from './temp-dir.js';

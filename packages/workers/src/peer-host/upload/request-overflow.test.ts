@@ -10,15 +10,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  type ActorStats,
-  encodeHandshake,
-  encodeInterested,
-  encodeRequest,
-  type HostCommand,
-  WireDecoder,
-} from '@tork/core';
-import { buildTorrent, EventLog } from '@tork/testkit';
+import { type ActorStats, encodeHandshake, encodeInterested, encodeRequest, WireDecoder } from '@tork/core';
+import { buildTorrent, EventLog, seedingAddTorrent } from '@tork/testkit';
 import { Listener } from '../../coordinator/listener.js';
 import { ThreadActorSystem, type ThreadActorSystemOptions } from '../../coordinator/thread-actor-system.js';
 
@@ -52,21 +45,8 @@ async function serveTo(
   });
   cleanups.push(() => system.close());
   const log = new EventLog(system);
-  const infoHashHex = Buffer.from(built.infoHash).toString('hex');
-  const have = new Uint8Array(Math.ceil(pieceCount / 8));
-  for (let i = 0; i < pieceCount; i++) have[i >> 3]! |= 0x80 >> (i & 7);
-  const add: HostCommand = {
-    type: 'add-torrent',
-    torrentId: infoHashHex,
-    infoHash: built.infoHash,
-    peerId: new Uint8Array(20).fill(0x2d),
-    pieceLength: PIECE,
-    length: options.length,
-    pieceHashes: built.pieceHashes,
-    have,
-    files: [{ path: join(dir, 'o.bin'), length: options.length }],
-  };
-  system.send([add]);
+  const _infoHashHex = Buffer.from(built.infoHash).toString('hex');
+  system.send([seedingAddTorrent(built, PIECE, [{ path: join(dir, 'o.bin'), length: options.length }])]);
   const listener = await Listener.listen({
     port: 0,
     host: '127.0.0.1',

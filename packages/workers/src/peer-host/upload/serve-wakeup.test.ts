@@ -13,15 +13,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  encodeHandshake,
-  encodeInterested,
-  encodeRequest,
-  type HostCommand,
-  WireDecoder,
-  type WireMessage,
-} from '@tork/core';
-import { buildTorrent, EventLog } from '@tork/testkit';
+import { encodeHandshake, encodeInterested, encodeRequest, WireDecoder, type WireMessage } from '@tork/core';
+import { buildTorrent, EventLog, seedingAddTorrent } from '@tork/testkit';
 import { ThreadActorSystem } from '../../coordinator/thread-actor-system.js';
 
 /** Pieces of 16 blocks: once a piece is read, its blocks are served from the cache in the flush itself. */
@@ -55,20 +48,9 @@ describe('serving over a direct socket: no block waits for the peer to speak aga
       host: { tickMs: 600_000, actor: { uploadHighWaterBytes: BLOCK } },
     });
     log = new EventLog(system);
-    const all = new Uint8Array(Math.ceil(pieceCount / 8));
-    for (let i = 0; i < pieceCount; i++) all[i >> 3]! |= 0x80 >> (i & 7);
-    const add: HostCommand = {
-      type: 'add-torrent',
-      torrentId: infoHashHex,
-      infoHash: built.infoHash,
-      peerId: new Uint8Array(20).fill(0x2d),
-      pieceLength: PIECE,
-      length: built.data.length,
-      pieceHashes: built.pieceHashes,
-      have: all,
-      files: [{ path: join(dir, 'wake', 'w.bin'), length: built.data.length }],
-    };
-    system.send([add]);
+    system.send([
+      seedingAddTorrent(built, PIECE, [{ path: join(dir, 'wake', 'w.bin'), length: built.data.length }]),
+    ]);
     server = createServer((accepted) => {
       socket = accepted;
       const decoder = new WireDecoder({ expectHandshake: true, pieceCount });

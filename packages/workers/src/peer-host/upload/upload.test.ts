@@ -23,7 +23,7 @@ import {
   WireDecoder,
   type WireMessage,
 } from '@tork/core';
-import { buildTorrent, EventLog } from '@tork/testkit';
+import { buildTorrent, EventLog, seedingAddTorrent } from '@tork/testkit';
 import { Listener } from '../../coordinator/listener.js';
 import { ThreadActorSystem } from '../../coordinator/thread-actor-system.js';
 
@@ -122,23 +122,12 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
     await writeFile(join(dir, 'up', 'sub', 'b.bin'), built.data.subarray(50_000));
     system = await ThreadActorSystem.start({ workers: 1, host: { tickMs: 25, statsIntervalMs: 100 } });
     log = new EventLog(system);
-    const all = new Uint8Array(Math.ceil(pieceCount / 8));
-    for (let i = 0; i < pieceCount; i++) all[i >> 3]! |= 0x80 >> (i & 7);
-    const add: HostCommand = {
-      type: 'add-torrent',
-      torrentId: infoHashHex,
-      infoHash: built.infoHash,
-      peerId: new Uint8Array(20).fill(0x2d),
-      pieceLength: PIECE,
-      length: built.data.length,
-      pieceHashes: built.pieceHashes,
-      have: all,
-      files: [
+    system.send([
+      seedingAddTorrent(built, PIECE, [
         { path: join(dir, 'up', 'a.bin'), length: 50_000 },
         { path: join(dir, 'up', 'sub', 'b.bin'), length: 70_001 },
-      ],
-    };
-    system.send([add]);
+      ]),
+    ]);
     listener = await Listener.listen({
       port: 0,
       host: '127.0.0.1',
