@@ -87,7 +87,7 @@ export class PeerHost implements ActorSink {
   /** Small verified pieces, packed into `pieces` events as they verify (see PiecePacker). */
   readonly #packer: PiecePacker;
   #dirty = new Set<PeerSession>();
-  /** The other set of sessions to flush: those that schedule themselves while the first flush. */
+  /** The other set of sessions to flush: those that schedule themselves while the current one is flushed. */
   #dirtyNext = new Set<PeerSession>();
   #flushScheduled = false;
   #ticker: NodeJS.Timeout | null = null;
