@@ -1,18 +1,18 @@
-import type { HostCommand } from '@tork/core';
+import { Bitfield, type HostCommand } from '@tork/core';
 import type { BuiltTorrent } from './torrent-fixtures.js';
 
 /**
  * The `add-torrent` command of a host that has every piece of `built` (a seeder), for tests that
- * drive a peer host directly: the info-hash as torrent id, our peer id all 0x2d, the files as given.
+ * drive a peer host directly: the info-hash as torrent id, our peer id all 0x2d, the files as given
+ * (`offset`: where a file's bytes start in the file at `path`, as in a part file).
  */
 export function seedingAddTorrent(
   built: BuiltTorrent,
   pieceLength: number,
-  files: readonly { readonly path: string; readonly length: number }[],
+  files: readonly { readonly path: string; readonly length: number; readonly offset?: number }[],
 ): HostCommand {
-  const pieceCount = Math.ceil(built.data.length / pieceLength);
-  const have = new Uint8Array(Math.ceil(pieceCount / 8));
-  for (let i = 0; i < pieceCount; i++) have[i >> 3]! |= 0x80 >> (i & 7);
+  const have = new Bitfield(Math.ceil(built.data.length / pieceLength));
+  have.setAll();
   return {
     type: 'add-torrent',
     torrentId: built.infoHashHex,
@@ -21,7 +21,7 @@ export function seedingAddTorrent(
     pieceLength,
     length: built.data.length,
     pieceHashes: built.pieceHashes,
-    have,
+    have: have.bytes,
     files: [...files],
   };
 }

@@ -337,19 +337,8 @@ describe('uploading over a relayed connection', { timeout: 60_000 }, () => {
     await writeFile(aPath, other.data.subarray(0, 50_000));
     await writeFile(parts, other.data); // b.bin's bytes at their torrent offset, 50,000
     await writeFile(empty, new Uint8Array(0));
-    const all = new Uint8Array(Math.ceil(pieceCount / 8));
-    for (let i = 0; i < pieceCount; i++) all[i >> 3]! |= 0x80 >> (i & 7);
-    const add = (b: { path: string; length: number; offset?: number }): HostCommand => ({
-      type: 'add-torrent',
-      torrentId: otherHex,
-      infoHash: other.infoHash,
-      peerId: new Uint8Array(20).fill(0x2d),
-      pieceLength: PIECE,
-      length: other.data.length,
-      pieceHashes: other.pieceHashes,
-      have: all,
-      files: [{ path: aPath, length: 50_000 }, b],
-    });
+    const add = (b: { path: string; length: number; offset?: number }): HostCommand =>
+      seedingAddTorrent(other, PIECE, [{ path: aPath, length: 50_000 }, b]);
     // First b.bin "lives" in an empty file (nothing was read from it), then it moves to the part
     // file at offset 50,000: every block must come from there.
     system.send([add({ path: empty, length: 70_001 }), add({ path: parts, length: 70_001, offset: 50_000 })]);
