@@ -43,23 +43,30 @@ async function rss(pid: number): Promise<number> {
 }
 
 /**
- * The daemon's RSS once settled: the least of samples every 500 ms over SETTLE_MS. Why: a daemon
- * that has just added 200 torrents holds garbage the collector has not reached yet (the state
- * file rewritten whole per add, the adds' messages); a single sample 2 s after the adds read
- * 100–360 KiB per torrent for the same build, and 100–190 KiB 20 s later. V8's memory reducer
- * collects an idle heap within seconds, so the low point of a window is the live memory.
+ * The daemon's RSS once settled: the least of samples every 500 ms, over at least SETTLE_MS and,
+ * while that least is still above `target`, up to MAX_SETTLE_MS. Why: a daemon that has just
+ * added 200 torrents holds garbage the collector has not reached yet (the state file rewritten
+ * whole per add, the adds' messages); a single sample 2 s after the adds read 100–360 KiB per
+ * torrent for the same build, and 100–190 KiB 20 s later. V8's memory reducer collects an idle
+ * heap within seconds on a quiet machine, but later on a busy one: with three of these tests and
+ * two busy loops on 2 cores, RSS stood at 300–400 KiB per torrent for 10–25 s, then fell by ~140
+ * KiB per torrent in one step (CI met 324 KiB at 8 s). The low point of the window is the live
+ * memory; memory that is live never falls, so a leak or a heavier torrent still fails, later.
  */
 const SETTLE_MS = 8_000;
-async function settledRss(pid: number): Promise<number> {
+const MAX_SETTLE_MS = 45_000;
+async function settledRss(pid: number, target = 0): Promise<{ least: number; waitedMs: number }> {
   let least = Number.POSITIVE_INFINITY;
-  for (let waited = 0; waited < SETTLE_MS; waited += 500) {
+  let waited = 0;
+  while (waited < SETTLE_MS || (least > target && waited < MAX_SETTLE_MS)) {
     await new Promise((resolve) => setTimeout(resolve, 500));
+    waited += 500;
     least = Math.min(least, await rss(pid));
   }
-  return least;
+  return { least, waitedMs: waited };
 }
 
-describe('daemon: 200 idle torrents', { timeout: 120_000 }, () => {
+describe('daemon: 200 idle torrents', { timeout: 180_000 }, () => {
   it(`costs less than ${MAX_IDLE_TORRENT_BYTES / 1024} KiB of RSS per seeding torrent`, async (t) => {
     const daemon = await startDaemon(['--state', join(work, 'state'), '--download-dir', join(work, 'out')]);
     t.after(() => daemon.program.stop());
@@ -75,7 +82,7 @@ describe('daemon: 200 idle torrents', { timeout: 120_000 }, () => {
       const { torrents } = torrentList.parse((await api(daemon.url, 'GET', '/api/v1/torrents')).json);
       return torrents[0]?.state === 'seeding' ? true : undefined;
     });
-    const before = await settledRss(daemon.program.pid);
+    const before = (await settledRss(daemon.program.pid)).least;
     const heapBefore = (await session()).memory.heapUsedBytes;
     for (const dataset of datasets.slice(1)) {
       const added = await api(daemon.url, 'POST', '/api/v1/torrents', {
@@ -91,12 +98,14 @@ describe('daemon: 200 idle torrents', { timeout: 120_000 }, () => {
     assert.equal(torrents.length, TORRENTS);
     for (const torrent of torrents)
       assert.equal(torrent.progress, 1, `${torrent.name} verified from its data`);
-    const grown = (await settledRss(daemon.program.pid)) - before;
+    const settled = await settledRss(daemon.program.pid, before + MAX_IDLE_TORRENT_BYTES * (TORRENTS - 1));
+    const grown = settled.least - before;
     const heapGrown = (await session()).memory.heapUsedBytes - heapBefore;
     const perTorrent = grown / (TORRENTS - 1);
     t.diagnostic(
       `RSS grew ${(grown / 2 ** 20).toFixed(1)} MiB for ${TORRENTS - 1} torrents: ` +
-        `${(perTorrent / 1024).toFixed(1)} KiB each (heap ${(heapGrown / (TORRENTS - 1) / 1024).toFixed(1)} KiB each)`,
+        `${(perTorrent / 1024).toFixed(1)} KiB each (heap ${(heapGrown / (TORRENTS - 1) / 1024).toFixed(1)} KiB each; ` +
+        `least RSS of ${settled.waitedMs / 1000} s)`,
     );
     assert.ok(
       perTorrent < MAX_IDLE_TORRENT_BYTES,
