@@ -50,7 +50,13 @@ export async function hashPiecesOnDisk(
   const hashes = new Uint8Array(pieces.length * 20);
   const missing: number[] = [];
   const handles = new Map<string, FileHandle | null>();
-  const chunk = new Uint8Array(HASH_READ_CHUNK_BYTES);
+  // No larger than the longest span read: a job of 16 KiB pieces needs 16 KiB, not 1 MiB, and a
+  // daemon rechecking hundreds of small torrents otherwise churned a zeroed MiB per job (RSS that
+  // glibc kept after the collector had freed them).
+  let longest = 0;
+  for (const piece of pieces)
+    for (const span of piece) if (span.path !== null) longest = Math.max(longest, span.length);
+  const chunk = new Uint8Array(Math.min(HASH_READ_CHUNK_BYTES, Math.max(1, longest)));
   try {
     for (let index = 0; index < pieces.length; index++) {
       const hash = sha1 ? createHash('sha1') : undefined;
