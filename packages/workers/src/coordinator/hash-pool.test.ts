@@ -31,6 +31,24 @@ describe('HashPool', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('starts no thread before its first job; closed, it refuses jobs with TORK_ERR_INTERNAL', async () => {
+    const lazy = new HashPool({ threads: 3 });
+    assert.equal(lazy.threads, 3);
+    // Never used: closing loads nothing and waits for nothing.
+    await lazy.close();
+    await assert.rejects(lazy.hashPieces([[{ path: join(dir, 'a'), offset: 0, length: 10 }]]), {
+      code: TorkErrorCode.INTERNAL,
+    });
+    // Used once, then closed: the same.
+    const used = new HashPool({ threads: 1 });
+    const { hashes } = await used.hashPieces([[{ path: join(dir, 'a'), offset: 0, length: 10 }]]);
+    assert.deepEqual(Buffer.from(hashes), sha1(a.subarray(0, 10)));
+    await used.close();
+    await assert.rejects(used.hashPieces([[{ path: join(dir, 'a'), offset: 0, length: 10 }]]), {
+      code: TorkErrorCode.INTERNAL,
+    });
+  });
+
   it('hashes pieces that span files and pad zeros, in parallel jobs, from compiled .js workers', async () => {
     const pa = join(dir, 'a');
     const pb = join(dir, 'b');

@@ -9,7 +9,7 @@ import {
   TorkErrorCode,
   V2_PIECE_CHECK_SIZE,
 } from '@tork/core';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { threadEntry } from '../shared/thread-entry.js';
 
 export interface HashPoolOptions {
@@ -37,23 +37,33 @@ export interface HashResult {
  * actors live elsewhere (see DESIGN.md).
  */
 export class HashPool {
-  readonly #pool: Piscina<HashJob, unknown>;
+  /** Created at the first job: most downloads never recheck, and piscina's modules cost start-up. */
+  #pool: Promise<Piscina<HashJob, unknown>> | null = null;
+  #closed = false;
+  readonly #threads: number;
   readonly #piecesPerJob: number;
 
   constructor(options: HashPoolOptions = {}) {
-    const threads = Math.max(1, options.threads ?? availableParallelism());
+    this.#threads = Math.max(1, options.threads ?? availableParallelism());
     this.#piecesPerJob = Math.max(1, options.piecesPerJob ?? 16);
-    // The worker is compiled JS (bundled when the build wrote one), so the shipped CLI needs no TS loader.
-    this.#pool = new Piscina({
-      filename: threadEntry('hash-worker.js', 'hash-worker/hash-worker.js').href,
-      minThreads: 0,
-      maxThreads: threads,
-      idleTimeout: 2_000,
-    });
   }
 
   get threads(): number {
-    return this.#pool.maxThreads;
+    return this.#threads;
+  }
+
+  #started(): Promise<Piscina<HashJob, unknown>> {
+    this.#pool ??= import('piscina').then(
+      ({ Piscina }) =>
+        // The worker is compiled JS (bundled when the build wrote one), so the shipped CLI needs no TS loader.
+        new Piscina<HashJob, unknown>({
+          filename: threadEntry('hash-worker.js', 'hash-worker/hash-worker.js').href,
+          minThreads: 0,
+          maxThreads: this.#threads,
+          idleTimeout: 2_000,
+        }),
+    );
+    return this.#pool;
   }
 
   /** Hashes each piece given as its spans; jobs run in parallel across the pool. */
@@ -65,6 +75,8 @@ export class HashPool {
     if (v2Checks !== undefined && v2Checks.length !== pieces.length * V2_PIECE_CHECK_SIZE) {
       throw new TorkError(TorkErrorCode.INTERNAL, 'v2Checks must hold one record per piece');
     }
+    if (this.#closed) throw new TorkError(TorkErrorCode.INTERNAL, 'hash pool failed: it is closed');
+    const pool = await this.#started();
     const jobs: Promise<HashJobResult>[] = [];
     for (let first = 0; first < pieces.length; first += this.#piecesPerJob) {
       const last = Math.min(pieces.length, first + this.#piecesPerJob);
@@ -78,7 +90,7 @@ export class HashPool {
       };
       // Thread boundary: the job is structured-cloned into a pool thread (which parses it) and
       // its result is checked here on arrival.
-      jobs.push(this.#pool.run(job, signal ? { signal } : {}).then(parseHashJobResult));
+      jobs.push(pool.run(job, signal ? { signal } : {}).then(parseHashJobResult));
     }
     let results: HashJobResult[];
     try {
@@ -105,6 +117,7 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    this.#closed = true;
+    if (this.#pool !== null) await (await this.#pool).destroy();
   }
 }
