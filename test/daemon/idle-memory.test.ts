@@ -50,8 +50,10 @@ async function rss(pid: number): Promise<number> {
  * torrent for the same build, and 100–190 KiB 20 s later. V8's memory reducer collects an idle
  * heap within seconds on a quiet machine, but later on a busy one: with three of these tests and
  * two busy loops on 2 cores, RSS stood at 300–400 KiB per torrent for 10–25 s, then fell by ~140
- * KiB per torrent in one step (CI met 324 KiB at 8 s). The low point of the window is the live
- * memory; memory that is live never falls, so a leak or a heavier torrent still fails, later.
+ * KiB per torrent in one step (CI met 324 KiB at 8 s). That was while each recheck job allocated a
+ * 1 MiB read buffer; sized to its job (hash-pieces-on-disk.ts), the same load settles at 160–230
+ * within 8 s. The low point of the window is the live memory; memory that is live never falls, so
+ * a leak or a heavier torrent still fails, later.
  */
 const SETTLE_MS = 8_000;
 const MAX_SETTLE_MS = 45_000;

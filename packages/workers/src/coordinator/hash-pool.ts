@@ -76,7 +76,13 @@ export class HashPool {
       throw new TorkError(TorkErrorCode.INTERNAL, 'v2Checks must hold one record per piece');
     }
     if (this.#closed) throw new TorkError(TorkErrorCode.INTERNAL, 'hash pool failed: it is closed');
-    const pool = await this.#started();
+    let pool: Piscina<HashJob, unknown>;
+    try {
+      pool = await this.#started();
+    } catch (error) {
+      // piscina could not be loaded or could not start (an install without it): one typed error.
+      throw new TorkError(TorkErrorCode.INTERNAL, `hash pool failed: ${(error as Error).message}`);
+    }
     const jobs: Promise<HashJobResult>[] = [];
     for (let first = 0; first < pieces.length; first += this.#piecesPerJob) {
       const last = Math.min(pieces.length, first + this.#piecesPerJob);
